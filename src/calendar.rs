@@ -1,0 +1,1 @@
+//! (stub: owned by the deadlines work) The Estonian working-day calendar.

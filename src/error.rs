@@ -1,0 +1,95 @@
+//! The library's error type. It separates the user's mistake (bad input, unknown
+//! names, forbidden access) from our fault (database, IO, bugs), so that the CLI
+//! can choose an exit code and the web layer an HTTP status from one table.
+
+/// What kind of failure an [`Error`] is; the web layer maps each kind to one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The input was wrong: a bad date, an unknown series, a missing file.
+    Invalid,
+    /// The thing named does not exist.
+    NotFound,
+    /// The request collides with what is already there (a duplicate, a stale edit).
+    Conflict,
+    /// The caller is not allowed to do or see this.
+    Forbidden,
+    /// The caller is not logged in or the credentials are wrong.
+    Unauthorized,
+    /// The input is larger than a configured limit.
+    TooLarge,
+    /// Stored data does not match its recorded hash: tampering or corruption.
+    Integrity,
+    /// Something on our side failed: database, disk, a bug.
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Integrity(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Invalid(_) => ErrorKind::Invalid,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
+            Error::Unauthorized(_) => ErrorKind::Unauthorized,
+            Error::TooLarge(_) => ErrorKind::TooLarge,
+            Error::Integrity(_) => ErrorKind::Integrity,
+            Error::Database(_) | Error::Migrate(_) | Error::Io { .. } | Error::Internal(_) => {
+                ErrorKind::Internal
+            }
+        }
+    }
+
+    /// True when the user can fix it by changing the input.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self.kind(), ErrorKind::Internal | ErrorKind::Integrity)
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Error::NotFound(msg.into())
+    }
+    pub fn internal(msg: impl Into<String>) -> Self {
+        Error::Internal(msg.into())
+    }
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! (stub: owned by the ingest work) Text extraction from mail and PDF.

@@ -1,0 +1,28 @@
+//! docgate: the document register and correspondence gateway of an Estonian public agency.
+//!
+//! See ARCHITECTURE.md for the code map and the invariants.
+
+pub mod app;
+pub mod audit;
+pub mod calendar;
+pub mod cli;
+pub mod config;
+pub mod deadline;
+pub mod dhx;
+pub mod error;
+pub mod extract;
+pub mod ingest;
+pub mod model;
+pub mod numbering;
+pub mod outbox;
+pub mod personal_code;
+pub mod register;
+pub mod search;
+pub mod serve;
+pub mod series;
+pub mod store;
+pub mod web;
+
+pub use app::App;
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,383 @@
+//! The document model of the register: plain data, no IO.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which way a document travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+            Direction::Internal => "internal",
+        }
+    }
+}
+
+impl std::str::FromStr for Direction {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "incoming" | "in" | "sissetulev" => Ok(Direction::Incoming),
+            "outgoing" | "out" | "väljaminev" => Ok(Direction::Outgoing),
+            "internal" | "sisemine" => Ok(Direction::Internal),
+            _ => Err(Error::invalid(format!(
+                "invalid direction {s:?}: expected incoming, outgoing or internal"
+            ))),
+        }
+    }
+}
+
+/// How a document arrived or left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Dhx,
+    Post,
+    Hand,
+    Web,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Dhx => "dhx",
+            Channel::Post => "post",
+            Channel::Hand => "hand",
+            Channel::Web => "web",
+        }
+    }
+}
+
+impl std::str::FromStr for Channel {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "email" | "e-mail" | "mail" => Ok(Channel::Email),
+            "dhx" => Ok(Channel::Dhx),
+            "post" => Ok(Channel::Post),
+            "hand" => Ok(Channel::Hand),
+            "web" => Ok(Channel::Web),
+            _ => Err(Error::invalid(format!(
+                "invalid channel {s:?}: expected email, dhx, post, hand or web"
+            ))),
+        }
+    }
+}
+
+/// Whether a party is an organisation (with a registry code) or a natural person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartyKind {
+    Organisation,
+    Person,
+}
+
+/// The role a party plays for the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartyRole {
+    Sender,
+    Recipient,
+}
+
+/// A sender or recipient. A person's name and personal code are personal data:
+/// the public projection shows "eraisik" instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub kind: PartyKind,
+    pub role: PartyRole,
+    pub name: String,
+    /// Registry code (organisation) or personal identification code (person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl Party {
+    /// Builds a party the way `docgate register --party NAME --party-code CODE` does:
+    /// an 8-digit code is an organisation's registry code, anything else makes the
+    /// party a natural person (and the code their personal code, which must be valid).
+    pub fn from_name_and_code(name: &str, code: Option<&str>, role: PartyRole) -> Result<Party> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::invalid("invalid --party: the name is empty"));
+        }
+        let code = code.map(str::trim).filter(|c| !c.is_empty());
+        let kind = match code {
+            Some(c) if is_registry_code(c) => PartyKind::Organisation,
+            Some(c) => {
+                if !crate::personal_code::is_valid(c) {
+                    return Err(Error::invalid(format!(
+                        "invalid --party-code {c:?}: neither an 8-digit registry code nor a valid Estonian personal code"
+                    )));
+                }
+                PartyKind::Person
+            }
+            None => PartyKind::Person,
+        };
+        Ok(Party {
+            kind,
+            role,
+            name: name.to_string(),
+            code: code.map(str::to_string),
+            email: None,
+        })
+    }
+
+    /// What the public may see of this party (AvTS § 12(3¹)).
+    pub fn public_name(&self) -> &str {
+        match self.kind {
+            PartyKind::Organisation => &self.name,
+            PartyKind::Person => "eraisik",
+        }
+    }
+}
+
+/// An Estonian registry code: exactly 8 digits.
+pub fn is_registry_code(s: &str) -> bool {
+    s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An access restriction "asutusesiseseks kasutamiseks" (AvTS §§ 35-42).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restriction {
+    /// Legal ground, e.g. "AvTS § 35 lg 1 p 12".
+    pub ground: String,
+    /// Holder of the information (the agency, or its unit).
+    pub holder: String,
+    pub begins: Date,
+    pub ends: Date,
+    /// Date of marking (§ 41(2)).
+    pub marked: Date,
+    /// Set once the restriction has been extended (§ 40(3) allows it once).
+    #[serde(default)]
+    pub extended: bool,
+}
+
+/// Access of a document: public ("Avalik") or restricted ("AK").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Access {
+    Avalik,
+    AK,
+}
+
+/// A file of a document, stored content-addressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A registered document, as the register holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: i64,
+    pub reg_no: String,
+    pub series: String,
+    pub direction: Direction,
+    pub channel: Channel,
+    /// A rule id from deadline-rules.csv, or none.
+    pub doc_type: Option<String>,
+    pub title: String,
+    pub parties: Vec<Party>,
+    /// The other party's own reference number ("Teie ... nr ...").
+    pub their_ref: Option<String>,
+    pub their_date: Option<Date>,
+    /// Id of the thread's first document (its own id for a thread's start).
+    pub thread_id: i64,
+    /// The document this one continues, if any.
+    pub parent_id: Option<i64>,
+    /// Date received (incoming) or sent (outgoing).
+    pub received: Option<Date>,
+    /// When it was registered (UTC).
+    pub registered_at: jiff::Timestamp,
+    /// The registration date in Europe/Tallinn: the base date of deadlines.
+    pub registered: Date,
+    pub responsible: Option<String>,
+    pub unit: Option<String>,
+    pub restriction: Option<Restriction>,
+    pub files: Vec<FileRef>,
+    /// RFC 5322 Message-ID of the source message or of the message we sent.
+    pub message_id: Option<String>,
+    /// Personal identification codes were found in its text.
+    pub contains_personal_data: bool,
+    /// A restriction ground proposed to the clerk (from detected personal data).
+    pub proposed_ground: Option<String>,
+    /// Set while the document waits in the clerk's inbox (ingested, not yet completed).
+    pub needs_review: bool,
+}
+
+impl Document {
+    pub fn access(&self) -> Access {
+        if self.restriction.is_some() {
+            Access::AK
+        } else {
+            Access::Avalik
+        }
+    }
+
+    /// Restricted on the given day (a restriction past its end date no longer applies).
+    pub fn is_restricted_on(&self, day: Date) -> bool {
+        self.restriction.as_ref().is_some_and(|r| r.ends >= day)
+    }
+}
+
+/// A file handed to the register, bytes and all.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+    /// Extracted text, if any.
+    pub text: Option<String>,
+    /// "ok", "not_extracted" (with a reason in `text_note`), or "none" for no text content.
+    pub text_status: TextStatus,
+    pub text_note: Option<String>,
+}
+
+/// Outcome of text extraction for a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextStatus {
+    Extracted,
+    NotExtracted,
+    NoText,
+}
+
+impl TextStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextStatus::Extracted => "extracted",
+            TextStatus::NotExtracted => "not_extracted",
+            TextStatus::NoText => "no_text",
+        }
+    }
+    pub fn parse(s: &str) -> TextStatus {
+        match s {
+            "extracted" => TextStatus::Extracted,
+            "not_extracted" => TextStatus::NotExtracted,
+            _ => TextStatus::NoText,
+        }
+    }
+}
+
+impl NewFile {
+    pub fn new(name: impl Into<String>, media_type: impl Into<String>, bytes: Vec<u8>) -> NewFile {
+        NewFile {
+            name: name.into(),
+            media_type: media_type.into(),
+            bytes,
+            text: None,
+            text_status: TextStatus::NoText,
+            text_note: None,
+        }
+    }
+}
+
+/// How a new document is restricted at registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRestriction {
+    pub ground: String,
+    pub ends: Date,
+    /// Defaults to the agency.
+    pub holder: Option<String>,
+    /// Defaults to the registration date.
+    pub begins: Option<Date>,
+}
+
+/// A document to be registered.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub direction: Direction,
+    pub channel: Channel,
+    /// None means the configured default series.
+    pub series: Option<String>,
+    pub doc_type: Option<String>,
+    pub title: String,
+    pub parties: Vec<Party>,
+    pub their_ref: Option<String>,
+    pub their_date: Option<Date>,
+    /// Registration number of the document this one continues.
+    pub reply_to: Option<String>,
+    pub received: Option<Date>,
+    /// None means now.
+    pub registered_at: Option<jiff::Timestamp>,
+    pub responsible: Option<String>,
+    pub unit: Option<String>,
+    pub restriction: Option<NewRestriction>,
+    pub files: Vec<NewFile>,
+    /// The text of the letter itself (an e-mail body), if not a file.
+    pub body: Option<String>,
+    pub message_id: Option<String>,
+    pub contains_personal_data: bool,
+    pub proposed_ground: Option<String>,
+    pub needs_review: bool,
+    /// Keys that make a source message unique (raw sha256, Message-ID...): a second
+    /// registration with any of the same keys is refused as a duplicate.
+    pub source_keys: Vec<String>,
+}
+
+impl NewDocument {
+    pub fn new(direction: Direction, channel: Channel, title: impl Into<String>) -> NewDocument {
+        NewDocument {
+            direction,
+            channel,
+            series: None,
+            doc_type: None,
+            title: title.into(),
+            parties: Vec::new(),
+            their_ref: None,
+            their_date: None,
+            reply_to: None,
+            received: None,
+            registered_at: None,
+            responsible: None,
+            unit: None,
+            restriction: None,
+            files: Vec::new(),
+            body: None,
+            message_id: None,
+            contains_personal_data: false,
+            proposed_ground: None,
+            needs_review: false,
+            source_keys: Vec::new(),
+        }
+    }
+}
+
+/// One entry of the audit chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: i64,
+    pub at: String,
+    pub doc_id: Option<i64>,
+    pub kind: String,
+    pub actor: String,
+    pub detail: serde_json::Value,
+    pub state_hash: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Parses a date given by a user, naming the input on error.
+pub fn parse_date(what: &str, s: &str) -> Result<Date> {
+    s.trim()
+        .parse::<Date>()
+        .map_err(|_| Error::invalid(format!("invalid {what} {s:?}: expected a date YYYY-MM-DD")))
+}

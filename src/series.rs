@@ -1,0 +1,128 @@
+//! The document list (dokumentide loetelu): functions and their series.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The example document list shipped in `config/series.toml`, used when no file is configured.
+pub const BUILTIN: &str = include_str!("../config/series.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesList {
+    pub default_series: String,
+    #[serde(rename = "function")]
+    pub functions: Vec<Function>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Function {
+    pub code: String,
+    pub title: String,
+    #[serde(default)]
+    pub series: Vec<Series>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    pub code: String,
+    pub title: String,
+    pub retention: String,
+    #[serde(default)]
+    pub default_ground: Option<String>,
+    /// Length of a default restriction, in years.
+    #[serde(default)]
+    pub restriction_years: Option<u32>,
+    /// This series' own numbering pattern, overriding `numbering.pattern`.
+    #[serde(default)]
+    pub pattern: Option<String>,
+}
+
+impl SeriesList {
+    pub fn parse(text: &str, source: &str) -> Result<SeriesList> {
+        let list: SeriesList = toml::from_str(text)
+            .map_err(|e| Error::invalid(format!("invalid document list {source}: {}", e.message())))?;
+        list.validate(source)?;
+        Ok(list)
+    }
+
+    pub fn load(path: &Path) -> Result<SeriesList> {
+        if path.as_os_str().is_empty() {
+            return Self::parse(BUILTIN, "(built-in)");
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid(format!("cannot read document list {}: {e}", path.display()))
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    fn validate(&self, source: &str) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for s in self.all() {
+            if s.code.trim().is_empty() || s.code.contains(char::is_whitespace) {
+                return Err(Error::invalid(format!(
+                    "invalid document list {source}: bad series code {:?}",
+                    s.code
+                )));
+            }
+            if !seen.insert(s.code.as_str()) {
+                return Err(Error::invalid(format!(
+                    "invalid document list {source}: series {} appears twice",
+                    s.code
+                )));
+            }
+            if let Some(p) = &s.pattern {
+                crate::numbering::Pattern::parse(p)?;
+            }
+        }
+        if self.get(&self.default_series).is_none() {
+            return Err(Error::invalid(format!(
+                "invalid document list {source}: default_series {} is not a series",
+                self.default_series
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Series> {
+        self.functions.iter().flat_map(|f| f.series.iter())
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Series> {
+        self.all().find(|s| s.code == code)
+    }
+
+    /// The series named, or the default; an unknown name is the user's error.
+    pub fn resolve(&self, code: Option<&str>) -> Result<&Series> {
+        match code {
+            None => Ok(self.get(&self.default_series).expect("validated")),
+            Some(c) => self.get(c).ok_or_else(|| {
+                Error::invalid(format!("unknown series {c:?}: not in the document list"))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_list_parses() {
+        let l = SeriesList::parse(BUILTIN, "builtin").unwrap();
+        assert_eq!(l.resolve(None).unwrap().code, "9-13");
+        assert!(l.resolve(Some("9-14")).is_ok());
+        let e = l.resolve(Some("99-1")).unwrap_err().to_string();
+        assert!(e.contains("99-1"), "{e}");
+    }
+
+    #[test]
+    fn shipped_file_is_the_builtin() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/series.toml")).unwrap();
+        assert_eq!(text, BUILTIN);
+    }
+}
