@@ -293,6 +293,7 @@ impl Register {
         }
 
         // The number.
+        let mut series = series;
         let (reg_no, thread_id, parent_id) = match &new.reply_to {
             Some(parent_no) => {
                 let parent = self.find_doc_in(tx, parent_no).await?.ok_or_else(|| {
@@ -300,11 +301,19 @@ impl Register {
                         "unknown --reply-to {parent_no:?}: no such registration number"
                     ))
                 })?;
-                let (root_reg_no,): (String,) =
-                    sqlx::query_as("SELECT reg_no FROM documents WHERE id = $1")
+                let (root_reg_no, root_series): (String, String) =
+                    sqlx::query_as("SELECT reg_no, series FROM documents WHERE id = $1")
                         .bind(parent.1)
                         .fetch_one(&mut **tx)
                         .await?;
+                // A follow-up belongs to its thread's series: its number says so.
+                if new.series.as_deref().is_some_and(|s| s != root_series) {
+                    return Err(Error::invalid(format!(
+                        "invalid --series {}: a follow-up of {parent_no} belongs to its thread's series {root_series}",
+                        new.series.as_deref().unwrap_or_default()
+                    )));
+                }
+                series = self.series.resolve(Some(&root_series))?.clone();
                 let n = self
                     .store
                     .next_counter_in(tx, &numbering::followup_key(&root_reg_no))
