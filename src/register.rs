@@ -176,6 +176,12 @@ impl Register {
         news: Vec<NewDocument>,
         actor: &str,
     ) -> Result<Vec<Document>> {
+        // Write the files first with one file-system sync for the whole batch;
+        // registration then finds them stored.
+        if news.len() > 1 {
+            let all: Vec<Vec<u8>> = news.iter().flat_map(|n| n.files.iter().map(|f| f.bytes.clone())).collect();
+            self.store.files.put_many_local(all).await?;
+        }
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(news.len());
         for new in news {
