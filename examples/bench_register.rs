@@ -18,7 +18,11 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn doc(i: usize) -> NewDocument {
-    let mut d = NewDocument::new(Direction::Incoming, Channel::Email, format!("Hüvitise taotlus nr {i}"));
+    let mut d = NewDocument::new(
+        Direction::Incoming,
+        Channel::Email,
+        format!("Hüvitise taotlus nr {i}"),
+    );
     d.doc_type = Some("oas-huvitis".into());
     d.parties.push(Party {
         kind: PartyKind::Person,
@@ -27,8 +31,13 @@ fn doc(i: usize) -> NewDocument {
         code: None,
         email: Some(format!("t{i}@example.ee")),
     });
-    let body = format!("Lugupeetud Sotsiaalkindlustusamet. Taotlen hüvitist, juhtum {i}. ").repeat(20);
-    let mut f = NewFile::new(format!("taotlus-{i}.txt"), "text/plain", body.clone().into_bytes());
+    let body =
+        format!("Lugupeetud Sotsiaalkindlustusamet. Taotlen hüvitist, juhtum {i}. ").repeat(20);
+    let mut f = NewFile::new(
+        format!("taotlus-{i}.txt"),
+        "text/plain",
+        body.clone().into_bytes(),
+    );
     f.text = Some(body);
     f.text_status = TextStatus::Extracted;
     d.files.push(f);
@@ -51,7 +60,10 @@ async fn main() {
             app.register.register(doc(i), "bench").await.unwrap();
         }
         let s = t.elapsed().as_secs_f64();
-        println!("| {b} | single (one transaction each) | {single} | {s:.2} | {:.0} |", single as f64 / s);
+        println!(
+            "| {b} | single (one transaction each) | {single} | {s:.2} | {:.0} |",
+            single as f64 / s
+        );
         let t = Instant::now();
         let mut i = single;
         while i < single + batched {
@@ -61,7 +73,10 @@ async fn main() {
             i += n;
         }
         let s = t.elapsed().as_secs_f64();
-        println!("| {b} | batch of {batch_size} | {batched} | {s:.2} | {:.0} |", batched as f64 / s);
+        println!(
+            "| {b} | batch of {batch_size} | {batched} | {s:.2} | {:.0} |",
+            batched as f64 / s
+        );
         let t = Instant::now();
         let report = docgate::audit::verify(&app.register).await.unwrap();
         assert!(report.ok, "{:?}", report.problems);

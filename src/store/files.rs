@@ -97,15 +97,19 @@ impl FileStore {
                 let path = Self::local_path(&dir, &sha);
                 if !path.exists() {
                     let parent = path.parent().expect("has parent");
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| Error::io(format!("cannot create directory {}", parent.display()), e))?;
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        Error::io(format!("cannot create directory {}", parent.display()), e)
+                    })?;
                     let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
-                    let mut f = std::fs::File::create(&tmp)
-                        .map_err(|e| Error::io(format!("cannot store file {}", path.display()), e))?;
-                    f.write_all(bytes)
-                        .map_err(|e| Error::io(format!("cannot store file {}", path.display()), e))?;
-                    std::fs::rename(&tmp, &path)
-                        .map_err(|e| Error::io(format!("cannot store file {}", path.display()), e))?;
+                    let mut f = std::fs::File::create(&tmp).map_err(|e| {
+                        Error::io(format!("cannot store file {}", path.display()), e)
+                    })?;
+                    f.write_all(bytes).map_err(|e| {
+                        Error::io(format!("cannot store file {}", path.display()), e)
+                    })?;
+                    std::fs::rename(&tmp, &path).map_err(|e| {
+                        Error::io(format!("cannot store file {}", path.display()), e)
+                    })?;
                 }
                 out.push(sha);
             }
@@ -164,19 +168,24 @@ impl FileStore {
 
 /// Flushes the file system holding `dir` (one syncfs instead of an fsync per file).
 fn sync_filesystem(dir: &Path) -> Result<()> {
-    let f = std::fs::File::open(dir).map_err(|e| Error::io(format!("cannot open {}", dir.display()), e))?;
+    let f = std::fs::File::open(dir)
+        .map_err(|e| Error::io(format!("cannot open {}", dir.display()), e))?;
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
         // SAFETY: syncfs only reads the descriptor, which `f` keeps open.
         let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
         if rc != 0 {
-            return Err(Error::io(format!("cannot sync {}", dir.display()), std::io::Error::last_os_error()));
+            return Err(Error::io(
+                format!("cannot sync {}", dir.display()),
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
-        f.sync_all().map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))?;
+        f.sync_all()
+            .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))?;
     }
     Ok(())
 }
