@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod rules;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
