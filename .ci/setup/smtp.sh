@@ -3,7 +3,7 @@
 # 127.0.0.1:2525, delivering every recipient into one Maildir the tests read:
 #   /var/lib/docgate-mail/Maildir  (user dgmail)
 # Idempotent; runs as root without stdin (CI=true). The tests stop and restart
-# it (smtpctl stop / smtpd) to prove a message survives an outage exactly once.
+# it (SIGTERM to the pid in /run/docgate-smtpd.pid, then smtpd again) to prove a message survives an outage exactly once.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v smtpd >/dev/null 2>&1 && [ ! -x /usr/sbin/smtpd ]; then
@@ -22,11 +22,21 @@ action "docgate" maildir "/var/lib/docgate-mail/Maildir" virtual <vusers>
 match from any for any action "docgate"
 CONF
 smtpd -n -f /etc/smtpd-docgate.conf
-# Stop any instance (the package may have started one on port 25), then start ours.
-smtpctl stop >/dev/null 2>&1 || true
-i=0
-while pgrep -x smtpd >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+# Stop the package's own instance (port 25), and ours from an earlier run (by its pid).
+service opensmtpd stop >/dev/null 2>&1 || true
+PIDFILE=/run/docgate-smtpd.pid
+if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    kill "$(cat "$PIDFILE")"
+    i=0
+    while kill -0 "$(cat "$PIDFILE")" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+fi
 /usr/sbin/smtpd -f /etc/smtpd-docgate.conf
+# smtpd daemonizes: record the parent's pid so the tests can stop and restart it.
+i=0
+until pgrep -o -f '^/usr/sbin/smtpd -f /etc/smtpd-docgate.conf' > "$PIDFILE"; do
+    i=$((i+1)); [ $i -gt 50 ] && { echo "smtpd did not start" >&2; exit 1; }
+    sleep 0.1
+done
 i=0
 until (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null; do
     i=$((i+1)); [ $i -gt 100 ] && { echo "smtpd did not start on 127.0.0.1:2525" >&2; exit 1; }
