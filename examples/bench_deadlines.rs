@@ -101,8 +101,7 @@ async fn main() -> anyhow::Result<()> {
                 let later = 1 + ((r >> 40) % 25) as i64;
                 let rts = ts + jiff::SignedDuration::from_hours(24 * later);
                 if rts < jiff::Timestamp::now() {
-                    let mut rep =
-                        NewDocument::new(Direction::Outgoing, Channel::Email, "Vastus");
+                    let mut rep = NewDocument::new(Direction::Outgoing, Channel::Email, "Vastus");
                     rep.registered_at = Some(rts);
                     rep.reply_to = Some(String::new()); // filled after the parent is numbered
                     batch.push(rep);
@@ -143,10 +142,9 @@ async fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     let total = app.register.count(&Default::default()).await?;
-    let (open,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM deadlines WHERE state = 'open'")
-            .fetch_one(&app.store.pool)
-            .await?;
+    let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deadlines WHERE state = 'open'")
+        .fetch_one(&app.store.pool)
+        .await?;
 
     let as_of = date(2025, 12, 31);
     let mut times = Vec::new();

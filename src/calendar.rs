@@ -429,8 +429,15 @@ mod tests {
         // 2004-12-24 was a Friday and a working day.
         assert!(cal.is_working_day(date(2004, 12, 24)));
         assert!(!cal.is_working_day(date(2025, 12, 24)));
-        assert!(cal.holidays(1998).unwrap().iter().any(|h| h.date == date(1998, 8, 20)));
-        assert!(!cal.is_working_day(date(1998, 8, 20)), "1998-08-20 was a Thursday off");
+        assert!(cal
+            .holidays(1998)
+            .unwrap()
+            .iter()
+            .any(|h| h.date == date(1998, 8, 20)));
+        assert!(
+            !cal.is_working_day(date(1998, 8, 20)),
+            "1998-08-20 was a Thursday off"
+        );
     }
 
     #[test]
@@ -453,13 +460,31 @@ mod tests {
     fn working_day_arithmetic() {
         let cal = Calendar::default();
         // Thursday 2025-04-17 + 1 working day: Friday is Good Friday, so Monday 21st.
-        assert_eq!(cal.add_working_days(date(2025, 4, 17), 1), date(2025, 4, 21));
+        assert_eq!(
+            cal.add_working_days(date(2025, 4, 17), 1),
+            date(2025, 4, 21)
+        );
         // Friday 2025-12-19 + 5: 22, 23, 29, 30, 31 (24-26 holidays, 27-28 weekend).
-        assert_eq!(cal.add_working_days(date(2025, 12, 19), 5), date(2025, 12, 31));
-        assert_eq!(cal.working_days_between(date(2025, 12, 19), date(2025, 12, 31)), 5);
-        assert_eq!(cal.working_days_between(date(2025, 12, 31), date(2025, 12, 19)), -5);
-        assert_eq!(cal.sub_working_days(date(2025, 12, 31), 5), date(2025, 12, 19));
-        assert_eq!(cal.working_day_on_or_after(date(2025, 6, 21)), date(2025, 6, 25));
+        assert_eq!(
+            cal.add_working_days(date(2025, 12, 19), 5),
+            date(2025, 12, 31)
+        );
+        assert_eq!(
+            cal.working_days_between(date(2025, 12, 19), date(2025, 12, 31)),
+            5
+        );
+        assert_eq!(
+            cal.working_days_between(date(2025, 12, 31), date(2025, 12, 19)),
+            -5
+        );
+        assert_eq!(
+            cal.sub_working_days(date(2025, 12, 31), 5),
+            date(2025, 12, 19)
+        );
+        assert_eq!(
+            cal.working_day_on_or_after(date(2025, 6, 21)),
+            date(2025, 6, 25)
+        );
     }
 
     #[test]
@@ -497,7 +522,11 @@ mod tests {
         assert!(cal.is_working_day(date(2029, 3, 5)));
         assert!(!cal.is_working_day(date(2032, 11, 16)));
         assert!(cal.is_working_day(date(2030, 11, 15)));
-        assert!(cal.holidays(2031).unwrap().iter().any(|h| h.name == "uus püha"));
+        assert!(cal
+            .holidays(2031)
+            .unwrap()
+            .iter()
+            .any(|h| h.name == "uus püha"));
         let bad = Calendar::new(vec![ExtraDay {
             name: "x".into(),
             date: None,

@@ -187,7 +187,9 @@ fn digest_text(as_of: Date, over: &[DueLine], soon: &[DueLine]) -> String {
             if last != Some(&l.responsible) {
                 s.push_str(&format!(
                     "  {}\n",
-                    l.responsible.as_deref().unwrap_or("(määramata / unassigned)")
+                    l.responsible
+                        .as_deref()
+                        .unwrap_or("(määramata / unassigned)")
                 ));
                 last = Some(&l.responsible);
             }

@@ -40,7 +40,8 @@ pub struct Report {
 
 /// Builds the report over documents registered from `from` to `to` (inclusive).
 pub async fn build(app: &App, from: Date, to: Date, as_of: Date) -> Result<Report> {
-    let sql = "SELECT series, COALESCE(doc_type, '') AS doc_type, substr(registered, 1, 7) AS month,
+    let sql =
+        "SELECT series, COALESCE(doc_type, '') AS doc_type, substr(registered, 1, 7) AS month,
         CAST(SUM(CASE WHEN direction = 'incoming' THEN 1 ELSE 0 END) AS BIGINT) AS received,
         CAST(SUM(CASE WHEN state = 'ended' AND on_time = 1 THEN 1 ELSE 0 END) AS BIGINT) AS on_time,
         CAST(SUM(CASE WHEN state = 'ended' AND on_time = 0 THEN 1 ELSE 0 END) AS BIGINT) AS late,
@@ -168,7 +169,10 @@ mod tests {
         assert_eq!(median_of_histogram(&mut []), None);
         assert_eq!(median_of_histogram(&mut [(3, 1)]), Some(3.0));
         assert_eq!(median_of_histogram(&mut [(5, 1), (1, 1)]), Some(3.0));
-        assert_eq!(median_of_histogram(&mut [(2, 3), (9, 1), (1, 1)]), Some(2.0));
+        assert_eq!(
+            median_of_histogram(&mut [(2, 3), (9, 1), (1, 1)]),
+            Some(2.0)
+        );
     }
 
     #[test]

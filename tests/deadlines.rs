@@ -67,7 +67,10 @@ async fn pg_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Option<App> {
 
 fn at(d: Date) -> jiff::Timestamp {
     // 10:00 UTC is 12:00/13:00 in Tallinn: the same calendar date.
-    d.at(10, 0, 0, 0).to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp()
+    d.at(10, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
 }
 
 fn incoming(title: &str, rule: &str, registered: Date, responsible: &str) -> NewDocument {
@@ -117,7 +120,11 @@ fn holidays_command_prints_the_contract() {
     assert_eq!(arr[2]["name"], "suur reede");
     assert!(arr.iter().all(|h| h.as_object().unwrap().len() == 2));
     let v = run_json(&["holidays", "2004", "--json"]);
-    assert_eq!(v.as_array().unwrap().len(), 11, "no 24 December before 2005");
+    assert_eq!(
+        v.as_array().unwrap().len(),
+        11,
+        "no 24 December before 2005"
+    );
     let out = bin().args(["holidays", "1997"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -129,18 +136,38 @@ fn holidays_command_prints_the_contract() {
 #[test]
 fn deadline_command_prints_due_date_and_trace() {
     let v = run_json(&[
-        "deadline", "--rule", "avts-teabenoue", "--base", "2025-12-19", "--json",
+        "deadline",
+        "--rule",
+        "avts-teabenoue",
+        "--base",
+        "2025-12-19",
+        "--json",
     ]);
     assert_eq!(v["rule"], "avts-teabenoue");
     assert_eq!(v["base"], "2025-12-19");
     assert_eq!(v["due"], "2025-12-31");
     let trace = v["trace"].as_array().unwrap();
-    assert!(trace.iter().any(|s| s["basis"].as_str().unwrap().contains("AvTS § 18")));
+    assert!(trace
+        .iter()
+        .any(|s| s["basis"].as_str().unwrap().contains("AvTS § 18")));
     let v = run_json(&[
-        "deadline", "--rule", "avts-teabenoue", "--base", "2025-12-19", "--extended", "--json",
+        "deadline",
+        "--rule",
+        "avts-teabenoue",
+        "--base",
+        "2025-12-19",
+        "--extended",
+        "--json",
     ]);
     assert_eq!(v["due"], "2026-01-15");
-    let v = run_json(&["deadline", "--rule", "registration", "--base", "2025-12-23", "--json"]);
+    let v = run_json(&[
+        "deadline",
+        "--rule",
+        "registration",
+        "--base",
+        "2025-12-23",
+        "--json",
+    ]);
     assert_eq!(v["due"], "2025-12-29");
     let out = bin()
         .args(["deadline", "--rule", "nope", "--base", "2025-01-01"])
@@ -154,7 +181,14 @@ fn deadline_command_prints_due_date_and_trace() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid --base \"2025-13-01\""));
     let out = bin()
-        .args(["deadline", "--rule", "sus-otsus", "--base", "2025-01-02", "--extended"])
+        .args([
+            "deadline",
+            "--rule",
+            "sus-otsus",
+            "--base",
+            "2025-01-02",
+            "--extended",
+        ])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no extension"));
@@ -167,11 +201,17 @@ fn deadline_command_prints_due_date_and_trace() {
 async fn scenario(app: &App) {
     let r = &app.register;
     let a = r
-        .register(incoming("A teabenõue", "avts-teabenoue", date(2025, 3, 3), "mari"), "t")
+        .register(
+            incoming("A teabenõue", "avts-teabenoue", date(2025, 3, 3), "mari"),
+            "t",
+        )
         .await
         .unwrap();
     let b = r
-        .register(incoming("B teabenõue", "avts-teabenoue", date(2025, 3, 3), "jaan"), "t")
+        .register(
+            incoming("B teabenõue", "avts-teabenoue", date(2025, 3, 3), "jaan"),
+            "t",
+        )
         .await
         .unwrap();
     r.register(outgoing_reply(&b.reg_no, date(2025, 3, 5)), "t")
@@ -183,9 +223,12 @@ async fn scenario(app: &App) {
     r.register(outgoing_reply(&c.reg_no, date(2025, 3, 20)), "t")
         .await
         .unwrap();
-    r.register(incoming("E teabenõue", "avts-teabenoue", date(2025, 3, 7), "mari"), "t")
-        .await
-        .unwrap();
+    r.register(
+        incoming("E teabenõue", "avts-teabenoue", date(2025, 3, 7), "mari"),
+        "t",
+    )
+    .await
+    .unwrap();
     assert_ne!(a.reg_no, b.reg_no);
 }
 
@@ -194,7 +237,9 @@ async fn check_overdue_and_report(app: &App) {
     scenario(app).await;
     let n = state::sync(app, &eng).await.unwrap();
     assert!(n >= 6, "recomputed {n}");
-    let (over, soon) = state::overdue(app, &eng, date(2025, 3, 12), None).await.unwrap();
+    let (over, soon) = state::overdue(app, &eng, date(2025, 3, 12), None)
+        .await
+        .unwrap();
     assert_eq!(over.len(), 1, "{over:?}");
     assert_eq!(over[0].title, "A teabenõue");
     assert_eq!(over[0].due, date(2025, 3, 10));
@@ -202,7 +247,9 @@ async fn check_overdue_and_report(app: &App) {
     assert_eq!(over[0].responsible.as_deref(), Some("mari"));
     assert_eq!(soon.len(), 1);
     assert_eq!(soon[0].title, "E teabenõue");
-    let (over, _) = state::overdue(app, &eng, date(2025, 3, 12), Some("jaan")).await.unwrap();
+    let (over, _) = state::overdue(app, &eng, date(2025, 3, 12), Some("jaan"))
+        .await
+        .unwrap();
     assert!(over.is_empty());
 
     let rep = docgate::report::build(app, date(2025, 3, 1), date(2025, 3, 31), date(2025, 3, 12))
@@ -219,7 +266,11 @@ async fn check_overdue_and_report(app: &App) {
     assert_eq!(avts.answered_late, 0);
     assert_eq!(avts.open_overdue, 1);
     assert_eq!(avts.median_working_days_to_reply, Some(2.0));
-    let sus = rep.lines.iter().find(|l| l.doc_type == "sus-otsus").unwrap();
+    let sus = rep
+        .lines
+        .iter()
+        .find(|l| l.doc_type == "sus-otsus")
+        .unwrap();
     assert_eq!(sus.received, 1);
     assert_eq!(sus.answered_late, 1);
     assert_eq!(sus.registered_late, 1);
@@ -240,7 +291,9 @@ async fn check_overdue_and_report(app: &App) {
         .await
         .unwrap();
     state::sync(app, &eng).await.unwrap();
-    let (over, _) = state::overdue(app, &eng, date(2025, 3, 14), None).await.unwrap();
+    let (over, _) = state::overdue(app, &eng, date(2025, 3, 14), None)
+        .await
+        .unwrap();
     assert!(over.is_empty(), "{over:?}");
     let x = state::explain_reg_no(app, &eng, &a.reg_no).await.unwrap();
     let o = x.deadline.unwrap();
@@ -272,10 +325,23 @@ async fn overdue_report_and_due_commands_keep_their_contract() {
     scenario(&app).await;
     drop(app);
     let d = dir.path().to_str().unwrap();
-    let v = run_json(&["--data-dir", d, "overdue", "--as-of", "2025-03-12", "--json"]);
+    let v = run_json(&[
+        "--data-dir",
+        d,
+        "overdue",
+        "--as-of",
+        "2025-03-12",
+        "--json",
+    ]);
     assert_eq!(v["as_of"], "2025-03-12");
     let o = &v["overdue"].as_array().unwrap()[0];
-    for k in ["reg_no", "title", "due", "responsible", "working_days_overdue"] {
+    for k in [
+        "reg_no",
+        "title",
+        "due",
+        "responsible",
+        "working_days_overdue",
+    ] {
         assert!(o.get(k).is_some(), "field {k} in {o}");
     }
     assert_eq!(o["working_days_overdue"], 2);
@@ -287,20 +353,54 @@ async fn overdue_report_and_due_commands_keep_their_contract() {
     assert_eq!(v["state"], "open");
     assert!(!v["trace"].as_array().unwrap().is_empty());
     let out = bin()
-        .args(["--data-dir", d, "report", "--from", "2025-03-01", "--to", "2025-03-31", "--as-of", "2025-03-12"])
+        .args([
+            "--data-dir",
+            d,
+            "report",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--as-of",
+            "2025-03-12",
+        ])
         .output()
         .unwrap();
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.starts_with("series,doc_type,month,received,answered_on_time,answered_late,open_overdue,median_working_days_to_reply,registered_late\n"), "{csv}");
-    assert!(csv.contains("9-13,avts-teabenoue,2025-03,3,1,0,1,2,0"), "{csv}");
-    let v = run_json(&["--data-dir", d, "report", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "json"]);
+    assert!(
+        csv.contains("9-13,avts-teabenoue,2025-03,3,1,0,1,2,0"),
+        "{csv}"
+    );
+    let v = run_json(&[
+        "--data-dir",
+        d,
+        "report",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-31",
+        "--format",
+        "json",
+    ]);
     assert!(v["lines"].as_array().unwrap().len() >= 3);
     let out = bin()
-        .args(["--data-dir", d, "report", "--from", "2025-03-31", "--to", "2025-03-01"])
+        .args([
+            "--data-dir",
+            d,
+            "report",
+            "--from",
+            "2025-03-31",
+            "--to",
+            "2025-03-01",
+        ])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("before --from"));
-    let out = bin().args(["--data-dir", d, "due", "9-13/999999"]).output().unwrap();
+    let out = bin()
+        .args(["--data-dir", d, "due", "9-13/999999"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("9-13/999999"));
 }
@@ -314,7 +414,10 @@ async fn deadline_events_are_checked_recorded_and_explained() {
     let eng = Engine::from_app(&app).unwrap();
     let r = &app.register;
     let req = r
-        .register(incoming("teabenõue", "avts-teabenoue", date(2025, 3, 3), "mari"), "t")
+        .register(
+            incoming("teabenõue", "avts-teabenoue", date(2025, 3, 3), "mari"),
+            "t",
+        )
         .await
         .unwrap();
     // Extension without a notice, with an incoming "notice": refused.
@@ -323,7 +426,9 @@ async fn deadline_events_are_checked_recorded_and_explained() {
         reason: "lengthy search".into(),
         notice: notice.map(str::to_string),
     };
-    let err = state::record(&app, &eng, &req.reg_no, ext(None), "t").await.unwrap_err();
+    let err = state::record(&app, &eng, &req.reg_no, ext(None), "t")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("--notice"), "{err}");
     let err = state::record(&app, &eng, &req.reg_no, ext(Some(&req.reg_no)), "t")
         .await
@@ -340,8 +445,17 @@ async fn deadline_events_are_checked_recorded_and_explained() {
     assert_eq!(o.state, ClockState::Open, "{:#?}", o.trace);
     assert_eq!(o.due, Some(date(2025, 3, 24)));
     assert!(o.extended);
-    let kinds: Vec<String> = r.events(req.id).await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert!(kinds.contains(&"deadline_extended".to_string()), "{kinds:?}");
+    let kinds: Vec<String> = r
+        .events(req.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"deadline_extended".to_string()),
+        "{kinds:?}"
+    );
     // A second extension is refused.
     let err = state::record(&app, &eng, &req.reg_no, ext(Some(&notice.reg_no)), "t")
         .await
@@ -350,7 +464,10 @@ async fn deadline_events_are_checked_recorded_and_explained() {
 
     // Reclassification keeps the base date.
     let req2 = r
-        .register(incoming("analüüs", "avts-teabenoue", date(2025, 3, 3), "mari"), "t")
+        .register(
+            incoming("analüüs", "avts-teabenoue", date(2025, 3, 3), "mari"),
+            "t",
+        )
         .await
         .unwrap();
     let x = state::record(
@@ -376,7 +493,10 @@ async fn deadline_events_are_checked_recorded_and_explained() {
 
     // OAS § 48: a stopped clock is not overdue.
     let comp = r
-        .register(incoming("hüvitis", "oas-huvitis", date(2025, 3, 3), "jaan"), "t")
+        .register(
+            incoming("hüvitis", "oas-huvitis", date(2025, 3, 3), "jaan"),
+            "t",
+        )
         .await
         .unwrap();
     state::record(
@@ -391,19 +511,25 @@ async fn deadline_events_are_checked_recorded_and_explained() {
     )
     .await
     .unwrap();
-    let (over, _) = state::overdue(&app, &eng, date(2025, 6, 1), Some("jaan")).await.unwrap();
+    let (over, _) = state::overdue(&app, &eng, date(2025, 6, 1), Some("jaan"))
+        .await
+        .unwrap();
     assert!(over.is_empty(), "{over:?}");
     let x = state::record(
         &app,
         &eng,
         &comp.reg_no,
-        DeadlineEvent::ClockResumed { on: date(2025, 5, 8) },
+        DeadlineEvent::ClockResumed {
+            on: date(2025, 5, 8),
+        },
         "t",
     )
     .await
     .unwrap();
     assert_eq!(x.deadline.unwrap().due, Some(date(2025, 5, 19)));
-    let (over, _) = state::overdue(&app, &eng, date(2025, 6, 1), Some("jaan")).await.unwrap();
+    let (over, _) = state::overdue(&app, &eng, date(2025, 6, 1), Some("jaan"))
+        .await
+        .unwrap();
     assert_eq!(over.len(), 1);
     // A clock stop on a rule without one is refused.
     let err = state::record(
@@ -526,7 +652,10 @@ async fn check_reply_sent_and_delivered(app: &App) {
     .await
     .unwrap_err();
     assert!(matches!(err, docgate::Error::Forbidden(_)), "{err}");
-    assert!(docgate::outbox::for_document(&app.store, orig.id).await.unwrap().is_empty());
+    assert!(docgate::outbox::for_document(&app.store, orig.id)
+        .await
+        .unwrap()
+        .is_empty());
 
     let out = docgate::outbox::reply::reply(
         app,
@@ -546,34 +675,55 @@ async fn check_reply_sent_and_delivered(app: &App) {
     assert_eq!(out.to, "ohver@example.ee");
     assert!(out.restricted);
     let reply_doc = r.get_by_reg_no(&out.reg_no).await.unwrap();
-    assert_eq!(reply_doc.message_id.as_deref(), Some(out.message_id.as_str()));
+    assert_eq!(
+        reply_doc.message_id.as_deref(),
+        Some(out.message_id.as_str())
+    );
     assert_eq!(reply_doc.direction, Direction::Outgoing);
-    assert!(reply_doc.restriction.is_some(), "the reply stays restricted");
-    let items = docgate::outbox::for_document(&app.store, reply_doc.id).await.unwrap();
+    assert!(
+        reply_doc.restriction.is_some(),
+        "the reply stays restricted"
+    );
+    let items = docgate::outbox::for_document(&app.store, reply_doc.id)
+        .await
+        .unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].state, "queued");
     // The release is in the audit chain.
     let ev = r.events(reply_doc.id).await.unwrap();
-    let rel = ev.iter().find(|e| e.kind == "released").expect("release recorded");
+    let rel = ev
+        .iter()
+        .find(|e| e.kind == "released")
+        .expect("release recorded");
     assert_eq!(rel.detail["to"], "ohver@example.ee");
     // The reply ends the original's clock.
     state::sync(app, &eng).await.unwrap();
-    let x = state::explain_reg_no(app, &eng, &orig.reg_no).await.unwrap();
+    let x = state::explain_reg_no(app, &eng, &orig.reg_no)
+        .await
+        .unwrap();
     let o = x.deadline.unwrap();
     assert_eq!(o.state, ClockState::Ended);
     assert_eq!(o.ended_by.as_deref(), Some(out.reg_no.as_str()));
 
     let sent = send_until_idle(app).await;
     assert!(sent >= 1);
-    let items = docgate::outbox::for_document(&app.store, reply_doc.id).await.unwrap();
+    let items = docgate::outbox::for_document(&app.store, reply_doc.id)
+        .await
+        .unwrap();
     assert_eq!(items[0].state, "sent", "{items:?}");
-    assert!(items[0].result.as_deref().unwrap_or("").starts_with("250"), "{items:?}");
+    assert!(
+        items[0].result.as_deref().unwrap_or("").starts_with("250"),
+        "{items:?}"
+    );
     let got = wait_delivered(&out.message_id, 1).await;
     assert_eq!(got.len(), 1, "delivered exactly once");
     let m = &got[0];
     assert!(m.contains(&format!("In-Reply-To: <{orig_mid}>")), "{m}");
     assert!(m.contains(&format!("References: <{orig_mid}>")), "{m}");
-    assert!(m.contains(&out.reg_no) && m.contains("T-77"), "subject: {m}");
+    assert!(
+        m.contains(&out.reg_no) && m.contains("T-77"),
+        "subject: {m}"
+    );
     assert!(m.contains("otsus.txt"), "attachment: {m}");
     assert!(m.contains("Delivered-To: ohver@example.ee"), "{m}");
     assert!(r
@@ -620,9 +770,16 @@ async fn reply_errors_name_the_input() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("give --to"), "{err}");
-    let err = docgate::outbox::reply::reply(&app, &d.reg_no, "x".into(), vec![], Some("nobody".into()), "t")
-        .await
-        .unwrap_err();
+    let err = docgate::outbox::reply::reply(
+        &app,
+        &d.reg_no,
+        "x".into(),
+        vec![],
+        Some("nobody".into()),
+        "t",
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("invalid --to \"nobody\""), "{err}");
     // Nothing was registered by the failed attempts.
     assert_eq!(app.register.count(&Default::default()).await.unwrap(), 1);
@@ -713,10 +870,16 @@ async fn server_down_then_up_the_message_arrives_exactly_once() {
         .unwrap();
     let (s, r, f) = docgate::outbox::smtp::send_due(&app, "w1").await.unwrap();
     assert_eq!((s, r, f), (0, 1, 0), "server down: delayed, not failed");
-    let item = docgate::outbox::get(&app.store, out.outbox_id).await.unwrap().unwrap();
+    let item = docgate::outbox::get(&app.store, out.outbox_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(item.state, "queued");
     assert_eq!(item.attempts, 1);
-    assert!(item.last_error.as_deref().unwrap_or("").contains("smtp"), "{item:?}");
+    assert!(
+        item.last_error.as_deref().unwrap_or("").contains("smtp"),
+        "{item:?}"
+    );
     // Not claimable before its back-off has passed.
     let (s, r, _) = docgate::outbox::smtp::send_due(&app, "w1").await.unwrap();
     assert_eq!(s + r, 0);
@@ -744,12 +907,18 @@ async fn two_workers_on_postgres_send_each_message_once() {
     require_smtp();
     let mut mids = Vec::new();
     for i in 0..8 {
-        let mut n = incoming(&format!("kiri {i}"), "avts-teabenoue", app.register.today(), "mari");
+        let mut n = incoming(
+            &format!("kiri {i}"),
+            "avts-teabenoue",
+            app.register.today(),
+            "mari",
+        );
         n.registered_at = None;
         let d = app.register.register(n, "t").await.unwrap();
-        let out = docgate::outbox::reply::reply(&app, &d.reg_no, "Vastus".into(), vec![], None, "t")
-            .await
-            .unwrap();
+        let out =
+            docgate::outbox::reply::reply(&app, &d.reg_no, "Vastus".into(), vec![], None, "t")
+                .await
+                .unwrap();
         mids.push(out.message_id);
     }
     let a = app.clone();
@@ -785,7 +954,9 @@ async fn reminder_digest_and_restriction_lifting() {
         c.deadlines.reminder_working_days = 10;
         c.deadlines.digest_to = lead.clone();
         c.deadlines.digest_hour = 9;
-        c.deadlines.officials.insert("mari".into(), official.clone());
+        c.deadlines
+            .officials
+            .insert("mari".into(), official.clone());
     })
     .await;
     let eng = Engine::from_app(&app).unwrap();
@@ -828,8 +999,18 @@ async fn reminder_digest_and_restriction_lifting() {
         }
         s
     };
-    let sat_now = sat.at(12, 0, 0, 0).to_zoned(app.config.timezone()).unwrap().timestamp();
-    assert_eq!(docgate::reminder::round(&app, &eng, sat_now).await.unwrap().digests, 0);
+    let sat_now = sat
+        .at(12, 0, 0, 0)
+        .to_zoned(app.config.timezone())
+        .unwrap()
+        .timestamp();
+    assert_eq!(
+        docgate::reminder::round(&app, &eng, sat_now)
+            .await
+            .unwrap()
+            .digests,
+        0
+    );
 
     let lifted = app.register.get(old.id).await.unwrap();
     assert!(lifted.restriction.is_none());
@@ -847,7 +1028,11 @@ async fn reminder_digest_and_restriction_lifting() {
     assert!(rem[0].contains(&d.reg_no), "{}", rem[0]);
     let dig = wait_delivered(&format!("Delivered-To: {lead}"), 1).await;
     assert_eq!(dig.len(), 1, "digest delivered once");
-    assert!(dig[0].contains("jaan") && dig[0].contains(&old.reg_no), "{}", dig[0]);
+    assert!(
+        dig[0].contains("jaan") && dig[0].contains(&old.reg_no),
+        "{}",
+        dig[0]
+    );
 }
 
 #[test]

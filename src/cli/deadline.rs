@@ -155,7 +155,10 @@ struct HolidayOut {
 
 fn holidays(cfg: Config, a: HolidaysArgs) -> anyhow::Result<i32> {
     let year: i32 = a.year.trim().parse().map_err(|_| {
-        Error::invalid(format!("invalid year {:?}: expected a year such as 2025", a.year))
+        Error::invalid(format!(
+            "invalid year {:?}: expected a year such as 2025",
+            a.year
+        ))
     })?;
     let cal = cfg.deadlines.calendar()?;
     let hs = cal.holidays(year)?;
@@ -278,7 +281,11 @@ async fn due(cfg: Config, a: DueArgs) -> anyhow::Result<i32> {
             "registered {} (due {}){}",
             x.registered,
             x.registration_due,
-            if x.registered_late { ": REGISTERED LATE" } else { "" }
+            if x.registered_late {
+                ": REGISTERED LATE"
+            } else {
+                ""
+            }
         );
         match &x.deadline {
             None => println!("no reply deadline"),
@@ -349,7 +356,9 @@ async fn report(cfg: Config, a: ReportArgs) -> anyhow::Result<i32> {
     let from = parse_date("--from", &a.from)?;
     let to = parse_date("--to", &a.to)?;
     if to < from {
-        return Err(Error::invalid(format!("invalid --to {to}: it is before --from {from}")).into());
+        return Err(
+            Error::invalid(format!("invalid --to {to}: it is before --from {from}")).into(),
+        );
     }
     let as_of = a
         .as_of
@@ -393,9 +402,8 @@ fn media_type(p: &std::path::Path) -> &'static str {
 }
 
 async fn reply(cfg: Config, a: ReplyArgs) -> anyhow::Result<i32> {
-    let body = std::fs::read_to_string(&a.body).map_err(|e| {
-        Error::invalid(format!("cannot read --body {}: {e}", a.body.display()))
-    })?;
+    let body = std::fs::read_to_string(&a.body)
+        .map_err(|e| Error::invalid(format!("cannot read --body {}: {e}", a.body.display())))?;
     let mut files = Vec::new();
     for p in &a.attach {
         let bytes = std::fs::read(p)

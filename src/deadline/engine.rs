@@ -143,7 +143,8 @@ pub struct Outcome {
 }
 
 fn add_days(d: Date, n: i64) -> Date {
-    d.checked_add(jiff::Span::new().days(n)).expect("date in range")
+    d.checked_add(jiff::Span::new().days(n))
+        .expect("date in range")
 }
 
 /// Applies a term to a date, pushing the steps. Returns the due date.
@@ -182,9 +183,7 @@ pub fn apply_term(
             let clamped = raw.day() != from.day();
             trace.push(Step {
                 step: if clamped {
-                    format!(
-                        "{what}: {from} + {count} months (no such day: the month's last day)"
-                    )
+                    format!("{what}: {from} + {count} months (no such day: the month's last day)")
                 } else {
                     format!("{what}: {from} + {count} months, the same day of the month")
                 },
@@ -220,15 +219,25 @@ pub fn registration_due(
     registered: Date,
 ) -> (Date, bool, Vec<Step>) {
     let rule = rules.get("registration");
-    let (count, unit, basis) = rule
-        .map(|r| (r.count, r.unit, r.basis.clone()))
-        .unwrap_or((1, Unit::WorkingDays, "AvTS § 12(1)".into()));
+    let (count, unit, basis) = rule.map(|r| (r.count, r.unit, r.basis.clone())).unwrap_or((
+        1,
+        Unit::WorkingDays,
+        "AvTS § 12(1)".into(),
+    ));
     let mut trace = vec![Step {
         step: format!("received or sent on {received}"),
         date: Some(received),
         basis: basis.clone(),
     }];
-    let due = apply_term(cal, received, count, unit, &basis, "to be registered by", &mut trace);
+    let due = apply_term(
+        cal,
+        received,
+        count,
+        unit,
+        &basis,
+        "to be registered by",
+        &mut trace,
+    );
     let late = registered > due;
     trace.push(Step {
         step: if late {
@@ -252,7 +261,10 @@ fn base_step(rule: &Rule, base: Date) -> Step {
         rule.base.as_str()
     };
     Step {
-        step: format!("base date ({what}), Europe/Tallinn: {base}; rule {} ({})", rule.id, rule.name_en),
+        step: format!(
+            "base date ({what}), Europe/Tallinn: {base}; rule {} ({})",
+            rule.id, rule.name_en
+        ),
         date: Some(base),
         basis: "HMS § 35(4); AvTS § 18(3); a term starts the day after (TsÜS § 136(1))".into(),
     }
@@ -394,11 +406,18 @@ pub fn compute(
                     continue;
                 }
                 if state == ClockState::Stopped {
-                    ignore("the clock is already stopped".into(), on, &mut trace, &mut ignored);
+                    ignore(
+                        "the clock is already stopped".into(),
+                        on,
+                        &mut trace,
+                        &mut ignored,
+                    );
                     continue;
                 }
                 trace.push(Step {
-                    step: format!("clock stopped on {on} (reason: {reason}): no due date while stopped"),
+                    step: format!(
+                        "clock stopped on {on} (reason: {reason}): no due date while stopped"
+                    ),
                     date: Some(on),
                     basis: rule
                         .resume_basis
@@ -448,7 +467,9 @@ pub fn compute(
                             )),
                         };
                         trace.push(Step {
-                            step: format!("the days stopped ({stop} to {on}) are added to the term"),
+                            step: format!(
+                                "the days stopped ({stop} to {on}) are added to the term"
+                            ),
                             date: Some(d),
                             basis: "(reading) suspension of a term".into(),
                         });
@@ -458,7 +479,9 @@ pub fn compute(
                 original_due = d;
                 due = Some(if extended { d.max(due.unwrap_or(d)) } else { d });
             }
-            DeadlineEvent::Reclassified { to_rule, reason, .. } => {
+            DeadlineEvent::Reclassified {
+                to_rule, reason, ..
+            } => {
                 let Some(new_rule) = rules.get(to_rule) else {
                     ignore(
                         format!("reclassified to unknown rule {to_rule:?}"),
@@ -503,7 +526,10 @@ pub fn compute(
                     None => ("while the clock was stopped".to_string(), Some(true)),
                 };
                 trace.push(Step {
-                    step: format!("{} registered on {on}{by} ends the clock: {txt}", how.as_str()),
+                    step: format!(
+                        "{} registered on {on}{by} ends the clock: {txt}",
+                        how.as_str()
+                    ),
                     date: Some(on),
                     basis: how.basis().into(),
                 });

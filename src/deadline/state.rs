@@ -173,7 +173,12 @@ pub fn explain(
     let first_reclass = events
         .iter()
         .find(|e| e.kind == KIND_RECLASSIFIED)
-        .and_then(|e| e.detail.get("from").and_then(|v| v.as_str()).map(str::to_string));
+        .and_then(|e| {
+            e.detail
+                .get("from")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        });
     let start_rule = first_reclass.or_else(|| doc.doc_type.clone());
     let Some(rule) = start_rule.filter(|r| r != "registration" && eng.rules.get(r).is_some())
     else {
@@ -190,7 +195,12 @@ pub fn explain(
     let notices: BTreeSet<String> = events
         .iter()
         .filter(|e| e.kind == KIND_EXTENDED)
-        .filter_map(|e| e.detail.get("notice").and_then(|v| v.as_str()).map(str::to_string))
+        .filter_map(|e| {
+            e.detail
+                .get("notice")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
         .collect();
     // A reply: a later outgoing document in the same thread.
     let reply = thread
@@ -221,9 +231,11 @@ async fn load_facts_where(
     conn: &mut sqlx::AnyConnection,
     where_sql: &str,
 ) -> Result<Vec<DocFacts>> {
-    let rows = sqlx::query(&format!("SELECT {FACT_COLS} FROM documents WHERE {where_sql}"))
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {FACT_COLS} FROM documents WHERE {where_sql}"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter().map(facts_from_row).collect()
 }
 
@@ -239,7 +251,11 @@ pub async fn recompute_in(tx: &mut Tx, eng: &Engine, doc_ids: &[i64], seq: i64) 
     if doc_ids.is_empty() {
         return Ok(());
     }
-    let docs = load_facts_where(&mut *tx, &format!("id IN ({})", id_list(doc_ids.iter().copied()))).await?;
+    let docs = load_facts_where(
+        &mut *tx,
+        &format!("id IN ({})", id_list(doc_ids.iter().copied())),
+    )
+    .await?;
     let threads: BTreeSet<i64> = docs.iter().map(|d| d.thread_id).collect();
     let thread_docs = load_facts_where(
         &mut *tx,
@@ -267,7 +283,10 @@ pub async fn recompute_in(tx: &mut Tx, eng: &Engine, doc_ids: &[i64], seq: i64) 
         });
     }
     for d in &docs {
-        let thread = by_thread.get(&d.thread_id).map(Vec::as_slice).unwrap_or(&[]);
+        let thread = by_thread
+            .get(&d.thread_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let e = evs.get(&d.id).map(Vec::as_slice).unwrap_or(&[]);
         let x = explain(eng, d, thread, e)?;
         upsert_in(tx, d, &x, seq).await?;
@@ -372,11 +391,13 @@ pub async fn load_one(
     reg_no: &str,
 ) -> Result<(DocFacts, Vec<DocFacts>, Vec<StoredEvent>)> {
     let mut conn = app.store.pool.acquire().await?;
-    let doc = sqlx::query(&format!("SELECT {FACT_COLS} FROM documents WHERE reg_no = $1"))
-        .bind(reg_no)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("unknown registration number {reg_no:?}")))?;
+    let doc = sqlx::query(&format!(
+        "SELECT {FACT_COLS} FROM documents WHERE reg_no = $1"
+    ))
+    .bind(reg_no)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("unknown registration number {reg_no:?}")))?;
     let doc = facts_from_row(&doc)?;
     let thread = load_facts_where(&mut conn, &format!("thread_id = {}", doc.thread_id)).await?;
     let rows = sqlx::query(&format!(
@@ -476,7 +497,9 @@ pub async fn record(
     let (kind, detail) = match &ev {
         DeadlineEvent::Extended { on, reason, notice } => {
             if reason.trim().is_empty() {
-                return Err(Error::invalid("invalid --reason: an extension needs a reason"));
+                return Err(Error::invalid(
+                    "invalid --reason: an extension needs a reason",
+                ));
             }
             let Some(n) = notice else {
                 return Err(Error::invalid(
@@ -484,7 +507,9 @@ pub async fn record(
                 ));
             };
             let nd = app.register.find_by_reg_no(n).await?.ok_or_else(|| {
-                Error::invalid(format!("unknown --notice {n:?}: no such registration number"))
+                Error::invalid(format!(
+                    "unknown --notice {n:?}: no such registration number"
+                ))
             })?;
             if nd.direction != crate::model::Direction::Outgoing {
                 return Err(Error::invalid(format!(
@@ -498,22 +523,37 @@ pub async fn record(
         }
         DeadlineEvent::ClockStopped { on, reason } => {
             if reason.trim().is_empty() {
-                return Err(Error::invalid("invalid --reason: a clock stop needs a reason"));
+                return Err(Error::invalid(
+                    "invalid --reason: a clock stop needs a reason",
+                ));
             }
-            (KIND_STOPPED, serde_json::json!({"on": on, "reason": reason}))
+            (
+                KIND_STOPPED,
+                serde_json::json!({"on": on, "reason": reason}),
+            )
         }
         DeadlineEvent::ClockResumed { on } => (KIND_RESUMED, serde_json::json!({"on": on})),
-        DeadlineEvent::Reclassified { on, to_rule, reason } => {
+        DeadlineEvent::Reclassified {
+            on,
+            to_rule,
+            reason,
+        } => {
             eng.rules.require(to_rule)?;
             if to_rule == "registration" {
-                return Err(Error::invalid("invalid --to \"registration\": not a reply rule"));
+                return Err(Error::invalid(
+                    "invalid --to \"registration\": not a reply rule",
+                ));
             }
             (
                 KIND_RECLASSIFIED,
                 serde_json::json!({"on": on, "from": o.rule, "to": to_rule, "reason": reason}),
             )
         }
-        DeadlineEvent::Ended { on, how, reg_no: by } => (
+        DeadlineEvent::Ended {
+            on,
+            how,
+            reg_no: by,
+        } => (
             KIND_ENDED,
             serde_json::json!({"on": on, "how": how, "reg_no": by}),
         ),

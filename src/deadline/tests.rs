@@ -5,7 +5,14 @@ use super::*;
 use crate::calendar::{Calendar, ExtraDay};
 
 fn due(rule: &str, base: Date, events: &[DeadlineEvent]) -> Outcome {
-    compute(&Calendar::default(), &RuleSet::default(), rule, base, events).unwrap()
+    compute(
+        &Calendar::default(),
+        &RuleSet::default(),
+        rule,
+        base,
+        events,
+    )
+    .unwrap()
 }
 
 fn ext(on: Date) -> DeadlineEvent {
@@ -34,13 +41,19 @@ fn every_csv_rule_is_in_the_rules_file_with_the_same_terms() {
         };
         assert_eq!(rule.unit, unit, "{id} unit");
         assert_eq!(
-            rule.extension_total.map(|c| c.to_string()).unwrap_or_default(),
+            rule.extension_total
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
             cols[5],
             "{id} extension"
         );
         n += 1;
     }
-    assert_eq!(n, rules.all().len(), "the rules file has exactly the csv's rules");
+    assert_eq!(
+        n,
+        rules.all().len(),
+        "the rules file has exactly the csv's rules"
+    );
 }
 
 #[test]
@@ -51,9 +64,17 @@ fn table_of_due_dates() {
         // 15 calendar days ends on Sunday 16 March: Monday.
         ("msvs-selgitustaotlus", date(2025, 3, 1), date(2025, 3, 17)),
         // From 28.12.2024 the new 15-day term: 12 Jan is a Sunday.
-        ("msvs-selgitustaotlus", date(2024, 12, 28), date(2025, 1, 13)),
+        (
+            "msvs-selgitustaotlus",
+            date(2024, 12, 28),
+            date(2025, 1, 13),
+        ),
         // Before 28.12.2024: 30 days, 19 Jan 2025 is a Sunday.
-        ("msvs-selgitustaotlus", date(2024, 12, 20), date(2025, 1, 20)),
+        (
+            "msvs-selgitustaotlus",
+            date(2024, 12, 20),
+            date(2025, 1, 20),
+        ),
         // Midsummer: 19 June + 5 working days skips 23 and 24 June.
         ("msvs-edastamine", date(2025, 6, 19), date(2025, 6, 30)),
         ("oas-huvitis", date(2025, 3, 3), date(2025, 4, 2)),
@@ -96,7 +117,10 @@ fn table_of_extensions() {
         let o = due(rule, *base, &[ext(*base)]);
         assert_eq!(o.due, Some(*want), "{rule}: {:#?}", o.trace);
         assert!(o.extended);
-        assert!(o.trace.iter().any(|s| s.step.contains("9-13/1-1")), "notice named");
+        assert!(
+            o.trace.iter().any(|s| s.step.contains("9-13/1-1")),
+            "notice named"
+        );
     }
 }
 
@@ -108,11 +132,23 @@ fn extension_rules() {
     assert!(!o.extended);
     assert_eq!(o.ignored.len(), 1);
     // A notice after the original term does not extend.
-    let o = due("avts-teabenoue", date(2025, 3, 3), &[ext(date(2025, 3, 11))]);
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[ext(date(2025, 3, 11))],
+    );
     assert_eq!(o.due, Some(date(2025, 3, 10)));
-    assert!(o.ignored[0].contains("after the original term"), "{:?}", o.ignored);
+    assert!(
+        o.ignored[0].contains("after the original term"),
+        "{:?}",
+        o.ignored
+    );
     // On the last day of the original term it does.
-    let o = due("avts-teabenoue", date(2025, 3, 3), &[ext(date(2025, 3, 10))]);
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[ext(date(2025, 3, 10))],
+    );
     assert_eq!(o.due, Some(date(2025, 3, 24)));
 }
 
@@ -175,13 +211,24 @@ fn a_reply_ends_the_clock_on_time_or_late() {
         how: EndKind::Reply,
         reg_no: Some("9-13/5-1".into()),
     };
-    let o = due("avts-teabenoue", date(2025, 3, 3), &[end(date(2025, 3, 10))]);
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[end(date(2025, 3, 10))],
+    );
     assert_eq!(o.state, ClockState::Ended);
     assert_eq!(o.on_time, Some(true));
     assert_eq!(o.ended_by.as_deref(), Some("9-13/5-1"));
-    let o = due("avts-teabenoue", date(2025, 3, 3), &[end(date(2025, 3, 12))]);
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[end(date(2025, 3, 12))],
+    );
     assert_eq!(o.on_time, Some(false));
-    assert!(o.trace.iter().any(|s| s.step.contains("late by 2 working days")));
+    assert!(o
+        .trace
+        .iter()
+        .any(|s| s.step.contains("late by 2 working days")));
     // Nothing after the end changes anything.
     let o = due(
         "avts-teabenoue",
@@ -215,20 +262,35 @@ fn registration_is_late_after_the_next_working_day() {
 
 #[test]
 fn unknown_rule_is_an_error_naming_it() {
-    let err = compute(&Calendar::default(), &RuleSet::default(), "nope", date(2025, 1, 1), &[])
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("\"nope\"") && err.contains("avts-teabenoue"), "{err}");
+    let err = compute(
+        &Calendar::default(),
+        &RuleSet::default(),
+        "nope",
+        date(2025, 1, 1),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("\"nope\"") && err.contains("avts-teabenoue"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_rules_file_is_refused() {
-    let err = RuleSet::parse("[[rule]]\nid = \"x\"\n", "t.toml").unwrap_err().to_string();
+    let err = RuleSet::parse("[[rule]]\nid = \"x\"\n", "t.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("t.toml"), "{err}");
 }
 
 fn rule_ids() -> Vec<String> {
-    RuleSet::default().all().iter().map(|r| r.id.clone()).collect()
+    RuleSet::default()
+        .all()
+        .iter()
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 fn arb_date() -> impl Strategy<Value = Date> {

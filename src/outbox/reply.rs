@@ -146,7 +146,12 @@ pub async fn reply(
     let doc = app.register.register_in(&mut tx, new, actor).await?;
     let subject = match &orig.their_ref {
         Some(r) if !r.trim().is_empty() => {
-            format!("Meie nr {} / Teie nr {}: {}", doc.reg_no, r.trim(), orig.title)
+            format!(
+                "Meie nr {} / Teie nr {}: {}",
+                doc.reg_no,
+                r.trim(),
+                orig.title
+            )
         }
         _ => format!("Meie nr {}: {}", doc.reg_no, orig.title),
     };

@@ -194,7 +194,11 @@ pub enum SendOutcome {
     Failed(String),
 }
 
-async fn send_one(app: &App, tr: &AsyncSmtpTransport<Tokio1Executor>, item: &OutboxItem) -> SendOutcome {
+async fn send_one(
+    app: &App,
+    tr: &AsyncSmtpTransport<Tokio1Executor>,
+    item: &OutboxItem,
+) -> SendOutcome {
     let p: MailPayload = match serde_json::from_value(item.payload.clone()) {
         Ok(p) => p,
         Err(e) => return SendOutcome::Failed(format!("invalid e-mail payload: {e}")),
@@ -248,7 +252,8 @@ pub async fn send_due(app: &App, worker: &str) -> Result<(usize, usize, usize)> 
             }
             SendOutcome::Retry(err) => {
                 let next = jiff::Timestamp::now()
-                    + jiff::SignedDuration::try_from(backoff(cfg, item.attempts)).unwrap_or_default();
+                    + jiff::SignedDuration::try_from(backoff(cfg, item.attempts))
+                        .unwrap_or_default();
                 tracing::warn!("e-mail {} to {} delayed: {err}", item.id, item.recipient);
                 super::mark_retry(&app.store, item.id, &err, next).await?;
                 r += 1;
@@ -275,7 +280,11 @@ pub async fn send_due(app: &App, worker: &str) -> Result<(usize, usize, usize)> 
 
 /// The e-mail worker for `docgate serve`: sends until `shutdown`.
 pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
-    let worker = format!("smtp-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let worker = format!(
+        "smtp-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
     let poll = Duration::from_secs(app.config.outbox.smtp.poll_secs.max(1));
     loop {
         let busy = match send_due(&app, &worker).await {
