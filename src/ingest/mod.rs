@@ -114,8 +114,8 @@ pub struct ImapAccount {
     pub idle: bool,
     /// Poll interval (and IDLE re-check), seconds.
     pub poll_secs: u64,
-    /// Accept any TLS certificate (tests with a self-signed server only).
-    pub insecure_tls: bool,
+    /// Extra trusted CA certificates (PEM) besides the built-in web roots; empty: none.
+    pub ca_file: PathBuf,
 }
 
 impl Default for ImapAccount {
@@ -132,7 +132,7 @@ impl Default for ImapAccount {
             after: "seen".into(),
             idle: true,
             poll_secs: 60,
-            insecure_tls: false,
+            ca_file: PathBuf::new(),
         }
     }
 }
