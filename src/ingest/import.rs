@@ -304,6 +304,22 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                 if refers || clash {
                     flush(app, &mut batch, &mut slots).await;
                 }
+                if clash {
+                    match mail::duplicate_of(app, &p.new.source_keys).await {
+                        Ok(Some((doc_id, reg_no))) => {
+                            slots[i] = Some((source, Ok(Outcome::Duplicate { doc_id, reg_no })));
+                            if let Some(b) = &bar {
+                                b.inc(1);
+                            }
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            slots[i] = Some((source, Err(e)));
+                            continue;
+                        }
+                    }
+                }
                 let decision = match thread::resolve(&app.register, &p.hints).await {
                     Ok(d) => d,
                     Err(e) => {

@@ -462,21 +462,44 @@ pub async fn ingest_file(
     }
 }
 
-/// A `.eml` file, or a file without an extension whose start looks like headers.
+/// A `.eml` file, or a file that is not a known document type and starts with
+/// header fields (Maildir names such as `1700000000.M1P2.host:2,S` have no
+/// meaningful extension).
 pub fn looks_like_mail(name: &str, bytes: &[u8]) -> bool {
     let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".eml") || lower.ends_with(".msg.txt") {
+    if lower.ends_with(".eml") {
         return true;
     }
-    let has_ext = std::path::Path::new(&lower)
-        .extension()
-        .is_some_and(|e| e.len() <= 5 && !e.to_string_lossy().contains(','));
-    if has_ext && !lower.contains(":2,") {
-        return false;
+    const DOCS: &[&str] = &[
+        "pdf", "txt", "xml", "html", "htm", "doc", "docx", "odt", "ods", "rtf", "xls", "xlsx",
+        "csv", "jpg", "jpeg", "png", "gif", "tif", "tiff", "asice", "bdoc", "ddoc", "zip",
+    ];
+    let base = lower.split(":2,").next().unwrap_or(&lower);
+    if let Some(ext) = std::path::Path::new(base).extension() {
+        if DOCS.contains(&ext.to_string_lossy().as_ref()) {
+            return false;
+        }
     }
-    // Maildir names have no extension (or ":2,FLAGS"): peek at the first line.
     let head = &bytes[..bytes.len().min(1024)];
     let first = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    if first.starts_with(b"From ") {
+        return true; // an mbox-style envelope line
+    }
     let colon = first.iter().position(|&b| b == b':');
     matches!(colon, Some(c) if c > 0 && first[..c].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_is_recognised_by_name_or_headers() {
+        assert!(looks_like_mail("a.eml", b"x"));
+        assert!(looks_like_mail("1700000000.M1P2.host:2,S", b"Return-Path: <a@b>\r\n"));
+        assert!(looks_like_mail("1.host", b"From: a@b.ee\r\n"));
+        assert!(!looks_like_mail("scan.pdf", b"%PDF-1.4"));
+        assert!(!looks_like_mail("notes.txt", b"Subject: not mail"));
+        assert!(!looks_like_mail("blob", b"\x00\x01binary"));
+    }
 }
