@@ -16,10 +16,37 @@ use base64::Engine;
 use rand::{Rng, SeedableRng};
 
 const WORDS: &[&str] = &[
-    "avaldus", "hüvitis", "ohvriabi", "kuriteoohver", "psühholoogiline", "abi", "teenus",
-    "saatekiri", "arve", "politsei", "prokuratuur", "kohus", "omavalitsus", "selgitustaotlus",
-    "märgukiri", "teabenõue", "vastus", "lisa", "tähtaeg", "Tallinn", "Tartu", "Pärnu",
-    "õigus", "küsimus", "palun", "teavitame", "seoses", "menetlus", "otsus", "ja", "ning",
+    "avaldus",
+    "hüvitis",
+    "ohvriabi",
+    "kuriteoohver",
+    "psühholoogiline",
+    "abi",
+    "teenus",
+    "saatekiri",
+    "arve",
+    "politsei",
+    "prokuratuur",
+    "kohus",
+    "omavalitsus",
+    "selgitustaotlus",
+    "märgukiri",
+    "teabenõue",
+    "vastus",
+    "lisa",
+    "tähtaeg",
+    "Tallinn",
+    "Tartu",
+    "Pärnu",
+    "õigus",
+    "küsimus",
+    "palun",
+    "teavitame",
+    "seoses",
+    "menetlus",
+    "otsus",
+    "ja",
+    "ning",
 ];
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -129,7 +156,11 @@ fn main() -> anyhow::Result<()> {
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
         unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
         let secs = t.elapsed().as_secs_f64();
-        let out = child.wait_with_output().ok().map(|o| o.stdout).unwrap_or_default();
+        let out = child
+            .wait_with_output()
+            .ok()
+            .map(|o| o.stdout)
+            .unwrap_or_default();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         (
             secs,
@@ -140,7 +171,9 @@ fn main() -> anyhow::Result<()> {
             ),
         )
     } else {
-        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
         let (secs, s) = rt.block_on(async {
             let cfg = docgate::Config {
                 data_dir: data.clone(),

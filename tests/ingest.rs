@@ -130,7 +130,10 @@ fn golden_parses_of_fixtures() {
         }
         let want: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&gp).unwrap_or_else(|_| {
-                panic!("missing golden file {} (run with UPDATE_GOLDEN=1)", gp.display())
+                panic!(
+                    "missing golden file {} (run with UPDATE_GOLDEN=1)",
+                    gp.display()
+                )
             }))
             .unwrap();
         assert_eq!(got, want, "golden mismatch for {}", p.display());
@@ -143,9 +146,15 @@ fn golden_parses_of_fixtures() {
 #[test]
 fn fixtures_decode_charsets_attachments_and_personal_codes() {
     let g = golden_of(&std::fs::read(fixtures().join("cp1257-personal-code.eml")).unwrap());
-    assert_eq!(g["mail"]["subject"], "Avaldus kuriteoohvri hüvitise saamiseks");
+    assert_eq!(
+        g["mail"]["subject"],
+        "Avaldus kuriteoohvri hüvitise saamiseks"
+    );
     assert_eq!(g["mail"]["from"][0]["name"], "Tõnu Šõja");
-    assert!(g["mail"]["body"].as_str().unwrap().contains("Šõja tänav 5, Žžu"));
+    assert!(g["mail"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("Šõja tänav 5, Žžu"));
     assert_eq!(g["document"]["contains_personal_data"], true);
     assert_eq!(g["document"]["proposed_ground"], "AvTS § 35 lg 1 p 11");
     assert_eq!(g["document"]["direction"], "incoming");
@@ -154,10 +163,17 @@ fn fixtures_decode_charsets_attachments_and_personal_codes() {
     assert_eq!(g["mail"]["subject"], "Заявление");
     assert_eq!(g["mail"]["body_kind"], "html");
     let body = g["mail"]["body"].as_str().unwrap();
-    assert!(body.contains("Здравствуйте") && !body.contains('<') && !body.contains("alert"), "{body}");
+    assert!(
+        body.contains("Здравствуйте") && !body.contains('<') && !body.contains("alert"),
+        "{body}"
+    );
 
-    let g = golden_of(&std::fs::read(fixtures().join("multipart-charsets-pdf-nested.eml")).unwrap());
-    assert_eq!(g["mail"]["subject"], "Teie 9-13/1610 Šž vastus, meie nr 7.1-2/55");
+    let g =
+        golden_of(&std::fs::read(fixtures().join("multipart-charsets-pdf-nested.eml")).unwrap());
+    assert_eq!(
+        g["mail"]["subject"],
+        "Teie 9-13/1610 Šž vastus, meie nr 7.1-2/55"
+    );
     assert_eq!(g["mail"]["cc"][0]["name"], "Jüri šž");
     assert_eq!(g["mail"]["body"], "Vastus põhjalikult. šž");
     let files = g["document"]["files"].as_array().unwrap();
@@ -168,10 +184,16 @@ fn fixtures_decode_charsets_attachments_and_personal_codes() {
     assert_eq!(files[2]["name"], "ru.txt");
     assert_eq!(files[2]["text"], "Привет");
     assert_eq!(files[3]["media_type"], "message/rfc822");
-    assert_eq!(g["document"]["contains_personal_data"], true, "code found in the PDF");
+    assert_eq!(
+        g["document"]["contains_personal_data"], true,
+        "code found in the PDF"
+    );
 
     let g = golden_of(&std::fs::read(fixtures().join("garbage-binary.eml")).unwrap());
-    assert!(g["quarantine"].as_str().unwrap().starts_with("not a mail message"));
+    assert!(g["quarantine"]
+        .as_str()
+        .unwrap()
+        .starts_with("not a mail message"));
 }
 
 // ---------------------------------------------------------------- the corpus
@@ -205,14 +227,25 @@ async fn corpus_every_message_is_registered_or_quarantined_with_a_reason() {
         .await
         .unwrap();
     assert_eq!(s.items.len(), n, "every message has an outcome");
-    assert_eq!(s.failed, 0, "{:#?}", s.items.iter().filter(|i| i.status == "failed").collect::<Vec<_>>());
+    assert_eq!(
+        s.failed,
+        0,
+        "{:#?}",
+        s.items
+            .iter()
+            .filter(|i| i.status == "failed")
+            .collect::<Vec<_>>()
+    );
     assert_eq!(s.registered + s.duplicates + s.quarantined, n as u64);
     assert!(s.registered >= 25, "{s:?}");
     assert!(s.quarantined >= 1);
     for it in &s.items {
         match it.status.as_str() {
             "registered" | "duplicate" => assert!(it.reg_no.is_some(), "{it:?}"),
-            "quarantined" => assert!(it.reason.as_deref().is_some_and(|r| !r.is_empty()), "{it:?}"),
+            "quarantined" => assert!(
+                it.reason.as_deref().is_some_and(|r| !r.is_empty()),
+                "{it:?}"
+            ),
             other => panic!("unexpected status {other}"),
         }
     }
@@ -228,7 +261,11 @@ async fn corpus_every_message_is_registered_or_quarantined_with_a_reason() {
     for q in &held {
         let (_, raw) = quarantine::get(&app.store, q.id).await.unwrap();
         let name = q.source.rsplit('/').next().unwrap();
-        assert_eq!(raw, std::fs::read(input.path().join(name)).unwrap(), "{name} kept verbatim");
+        assert_eq!(
+            raw,
+            std::fs::read(input.path().join(name)).unwrap(),
+            "{name} kept verbatim"
+        );
     }
     // Every registered document is in the clerk's inbox with its original message.
     let docs = app
@@ -271,9 +308,15 @@ async fn corpus_every_message_is_registered_or_quarantined_with_a_reason() {
         .unwrap();
     assert_eq!(again.registered, 0, "{again:?}");
     assert_eq!(again.duplicates, s.registered + s.duplicates);
-    assert_eq!(again.quarantined, s.quarantined, "quarantined again, but kept once");
+    assert_eq!(
+        again.quarantined, s.quarantined,
+        "quarantined again, but kept once"
+    );
     assert!(held.len() as u64 <= s.quarantined);
-    assert_eq!(quarantine::list(&app.store, false).await.unwrap().len(), held.len());
+    assert_eq!(
+        quarantine::list(&app.store, false).await.unwrap().len(),
+        held.len()
+    );
 }
 
 // ---------------------------------------------------------------- threading, journaling
@@ -300,7 +343,14 @@ async fn threading_follows_message_ids_numbers_and_refs_and_never_guesses() {
         "Lugupeetud Mari",
     ))
     .await;
-    let Outcome::Registered { doc_id, reg_no: first, .. } = o else { panic!("{o:?}") };
+    let Outcome::Registered {
+        doc_id,
+        reg_no: first,
+        ..
+    } = o
+    else {
+        panic!("{o:?}")
+    };
     let d = app.register.get(doc_id).await.unwrap();
     assert_eq!(d.direction, Direction::Outgoing);
     assert_eq!(d.parties.len(), 1, "{:?}", d.parties);
@@ -318,7 +368,14 @@ async fn threading_follows_message_ids_numbers_and_refs_and_never_guesses() {
         "Vastus",
     ))
     .await;
-    let Outcome::Registered { doc_id: r1, reg_no, triage } = o else { panic!("{o:?}") };
+    let Outcome::Registered {
+        doc_id: r1,
+        reg_no,
+        triage,
+    } = o
+    else {
+        panic!("{o:?}")
+    };
     assert_eq!(reg_no, format!("{first}-1"));
     assert!(triage.is_none());
     let r1d = app.register.get(r1).await.unwrap();
@@ -336,18 +393,51 @@ async fn threading_follows_message_ids_numbers_and_refs_and_never_guesses() {
         "Lisa",
     ))
     .await;
-    let Outcome::Registered { doc_id: r2, reg_no, .. } = o else { panic!("{o:?}") };
+    let Outcome::Registered {
+        doc_id: r2, reg_no, ..
+    } = o
+    else {
+        panic!("{o:?}")
+    };
     assert_eq!(reg_no, format!("{first}-2"));
-    assert_eq!(app.register.get(r2).await.unwrap().their_ref.as_deref(), Some("44-2/7"));
+    assert_eq!(
+        app.register.get(r2).await.unwrap().their_ref.as_deref(),
+        Some("44-2/7")
+    );
 
     // Rule 3: their reference that we recorded.
-    let o = ing(msg("mari@example.ee", "x@y.ee", "Seoses 44-2/7", "r3@example.ee", "", "veel")).await;
-    let Outcome::Registered { reg_no, .. } = o else { panic!("{o:?}") };
+    let o = ing(msg(
+        "mari@example.ee",
+        "x@y.ee",
+        "Seoses 44-2/7",
+        "r3@example.ee",
+        "",
+        "veel",
+    ))
+    .await;
+    let Outcome::Registered { reg_no, .. } = o else {
+        panic!("{o:?}")
+    };
     assert_eq!(reg_no, format!("{first}-3"));
 
     // Nothing matches: a new thread.
-    let o = ing(msg("jaan@example.ee", "x@y.ee", "Uus avaldus", "n1@example.ee", "", "Tere")).await;
-    let Outcome::Registered { doc_id: other, reg_no: other_no, .. } = o else { panic!("{o:?}") };
+    let o = ing(msg(
+        "jaan@example.ee",
+        "x@y.ee",
+        "Uus avaldus",
+        "n1@example.ee",
+        "",
+        "Tere",
+    ))
+    .await;
+    let Outcome::Registered {
+        doc_id: other,
+        reg_no: other_no,
+        ..
+    } = o
+    else {
+        panic!("{o:?}")
+    };
     assert!(!other_no.contains(&format!("{first}-")));
     assert_eq!(app.register.get(other).await.unwrap().thread_id, other);
 
@@ -361,9 +451,19 @@ async fn threading_follows_message_ids_numbers_and_refs_and_never_guesses() {
         "segane",
     ))
     .await;
-    let Outcome::Registered { doc_id: t, reg_no, triage } = o else { panic!("{o:?}") };
+    let Outcome::Registered {
+        doc_id: t,
+        reg_no,
+        triage,
+    } = o
+    else {
+        panic!("{o:?}")
+    };
     assert!(triage.is_some(), "triage expected");
-    assert!(!reg_no.contains('-') || !reg_no.starts_with(&format!("{first}-")), "{reg_no}");
+    assert!(
+        !reg_no.contains('-') || !reg_no.starts_with(&format!("{first}-")),
+        "{reg_no}"
+    );
     let td = app.register.get(t).await.unwrap();
     assert_eq!(td.thread_id, t, "a new thread, never merged on a guess");
     let list = ingest::thread::triage_list(&app).await.unwrap();
@@ -373,9 +473,22 @@ async fn threading_follows_message_ids_numbers_and_refs_and_never_guesses() {
 
     // A copy of the same message (other Received line, same Message-ID) is a duplicate.
     let mut copy = b"Received: from relay2\r\n".to_vec();
-    copy.extend(msg("jaan@example.ee", "x@y.ee", "Uus avaldus", "n1@example.ee", "", "Tere"));
+    copy.extend(msg(
+        "jaan@example.ee",
+        "x@y.ee",
+        "Uus avaldus",
+        "n1@example.ee",
+        "",
+        "Tere",
+    ));
     let o = ing(copy).await;
-    assert_eq!(o, Outcome::Duplicate { doc_id: other, reg_no: other_no });
+    assert_eq!(
+        o,
+        Outcome::Duplicate {
+            doc_id: other,
+            reg_no: other_no
+        }
+    );
 }
 
 // ---------------------------------------------------------------- drop folder
@@ -386,12 +499,28 @@ async fn drop_folder_files_become_post_documents_and_move_to_done() {
     let app = app(data.path()).await;
     ingest::init_dirs(&app.config).unwrap();
     let drop = ingest::drop_folder_path(&app.config);
-    let pdf = docgate::extract::pdf::make_pdf(&["Kiri politseilt isikukood 49403136515 ohvri kohta"], true);
+    let pdf = docgate::extract::pdf::make_pdf(
+        &["Kiri politseilt isikukood 49403136515 ohvri kohta"],
+        true,
+    );
     std::fs::write(drop.join("skann_politsei.pdf"), &pdf).unwrap();
-    std::fs::write(drop.join("kiri.eml"), msg("a@b.ee", "c@d.ee", "Salvestatud kiri", "drop1@b.ee", "", "x")).unwrap();
+    std::fs::write(
+        drop.join("kiri.eml"),
+        msg(
+            "a@b.ee",
+            "c@d.ee",
+            "Salvestatud kiri",
+            "drop1@b.ee",
+            "",
+            "x",
+        ),
+    )
+    .unwrap();
     std::fs::write(drop.join("empty.txt"), b"").unwrap();
     let sd = tokio_util::sync::CancellationToken::new();
-    let n = ingest::dropfolder::pass(&app, &drop, Duration::ZERO, &sd).await.unwrap();
+    let n = ingest::dropfolder::pass(&app, &drop, Duration::ZERO, &sd)
+        .await
+        .unwrap();
     assert_eq!(n, 3);
     assert!(drop.join("done/skann_politsei.pdf").exists());
     assert!(drop.join("done/empty.txt").exists());
@@ -430,13 +559,45 @@ fn cli_import_json_summary_and_quarantine_list_show_retry() {
     for s in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(md.join(s)).unwrap();
     }
-    std::fs::write(md.join("new/1.host"), msg("a@b.ee", "c@d.ee", "Esimene", "m1@b.ee", "", "üks")).unwrap();
-    std::fs::write(md.join("cur/2.host:2,S"), msg("a@b.ee", "c@d.ee", "Teine", "m2@b.ee", "", &"x".repeat(3000))).unwrap();
-    std::fs::write(md.join("new/3.host"), msg("a@b.ee", "c@d.ee", "Kolmas (koopia)", "m1@b.ee", "", "üks")).unwrap();
+    std::fs::write(
+        md.join("new/1.host"),
+        msg("a@b.ee", "c@d.ee", "Esimene", "m1@b.ee", "", "üks"),
+    )
+    .unwrap();
+    std::fs::write(
+        md.join("cur/2.host:2,S"),
+        msg(
+            "a@b.ee",
+            "c@d.ee",
+            "Teine",
+            "m2@b.ee",
+            "",
+            &"x".repeat(3000),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        md.join("new/3.host"),
+        msg("a@b.ee", "c@d.ee", "Kolmas (koopia)", "m1@b.ee", "", "üks"),
+    )
+    .unwrap();
 
     // A small size limit quarantines the long message.
-    let out = docgate(data.path(), &["--set", "ingest.max_message_size=2000", "import", md.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = docgate(
+        data.path(),
+        &[
+            "--set",
+            "ingest.max_message_size=2000",
+            "import",
+            md.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["registered"], 1, "{s}");
     assert_eq!(s["duplicates"], 1, "{s}");
@@ -457,16 +618,36 @@ fn cli_import_json_summary_and_quarantine_list_show_retry() {
 
     let out = docgate(data.path(), &["quarantine", "show", &id]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("max_message_size"), "{text}");
+    assert!(
+        out.status.success() && text.contains("max_message_size"),
+        "{text}"
+    );
     let out = docgate(data.path(), &["quarantine", "show", &id, "--raw"]);
-    assert_eq!(out.stdout, std::fs::read(md.join("cur/2.host:2,S")).unwrap(), "kept verbatim");
+    assert_eq!(
+        out.stdout,
+        std::fs::read(md.join("cur/2.host:2,S")).unwrap(),
+        "kept verbatim"
+    );
 
     // Still too large under the same limit: stays, exit 1.
-    let out = docgate(data.path(), &["--set", "ingest.max_message_size=2000", "quarantine", "retry", &id]);
+    let out = docgate(
+        data.path(),
+        &[
+            "--set",
+            "ingest.max_message_size=2000",
+            "quarantine",
+            "retry",
+            &id,
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     // With the default limit the retry registers it and releases the item.
     let out = docgate(data.path(), &["quarantine", "retry", &id, "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(o["status"], "registered", "{o}");
     let out = docgate(data.path(), &["quarantine", "list", "--json"]);
@@ -489,18 +670,35 @@ async fn mbox_import_and_register_path() {
     let mut mbox = Vec::new();
     for i in 0..3 {
         mbox.extend_from_slice(b"From someone@example.ee Mon Mar  2 10:00:00 2026\n");
-        mbox.extend(msg("a@b.ee", "c@d.ee", &format!("Mbox {i}"), &format!("mb{i}@b.ee"), "", "sisu\n>From here"));
+        mbox.extend(msg(
+            "a@b.ee",
+            "c@d.ee",
+            &format!("Mbox {i}"),
+            &format!("mb{i}@b.ee"),
+            "",
+            "sisu\n>From here",
+        ));
         mbox.extend_from_slice(b"\n");
     }
     let p = dir.path().join("box.mbox");
     std::fs::write(&p, &mbox).unwrap();
-    let s = ingest::import_path(&app, &p, &ImportOptions::default()).await.unwrap();
+    let s = ingest::import_path(&app, &p, &ImportOptions::default())
+        .await
+        .unwrap();
     assert_eq!(s.registered, 3, "{s:?}");
     let eml = dir.path().join("one.eml");
-    std::fs::write(&eml, msg("a@b.ee", "c@d.ee", "Üksik", "single@b.ee", "", "x")).unwrap();
-    let it = ingest::register_path(&app, &eml, &ImportOptions::default()).await.unwrap();
+    std::fs::write(
+        &eml,
+        msg("a@b.ee", "c@d.ee", "Üksik", "single@b.ee", "", "x"),
+    )
+    .unwrap();
+    let it = ingest::register_path(&app, &eml, &ImportOptions::default())
+        .await
+        .unwrap();
     assert_eq!(it.status, "registered");
-    let again = ingest::register_path(&app, &eml, &ImportOptions::default()).await.unwrap();
+    let again = ingest::register_path(&app, &eml, &ImportOptions::default())
+        .await
+        .unwrap();
     assert_eq!(again.status, "duplicate");
     assert_eq!(again.reg_no, it.reg_no);
 }
@@ -515,7 +713,13 @@ fn spawn_serve(data: &Path) -> std::process::Child {
     Command::new(BIN)
         .arg("--data-dir")
         .arg(data)
-        .args(["--set", "ingest.poll_interval_ms=100", "serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--set",
+            "ingest.poll_interval_ms=100",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env_remove("DOCGATE_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -561,7 +765,10 @@ async fn serve_killed_with_sigkill_mid_maildir_registers_every_message_once() {
     }
     let mut child = spawn_serve(data.path());
     while count_dir(&inbox.join("new")) > 0 {
-        assert!(Instant::now() < deadline, "serve did not finish the Maildir");
+        assert!(
+            Instant::now() < deadline,
+            "serve did not finish the Maildir"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // A clean stop on SIGTERM.
@@ -590,7 +797,9 @@ fn a_100_mb_message_stays_within_a_small_multiple_of_its_size() {
     use base64::Engine;
     let data = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let att: Vec<u8> = (0..75_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let att: Vec<u8> = (0..75_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
     let b64 = base64::engine::general_purpose::STANDARD.encode(&att);
     let mut raw = String::from(
         "From: a@b.ee\r\nTo: c@d.ee\r\nSubject: Suur\r\nMessage-ID: <big@b.ee>\r\nMIME-Version: 1.0\r\n\
@@ -623,7 +832,10 @@ fn a_100_mb_message_stays_within_a_small_multiple_of_its_size() {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
     assert_eq!(r, pid);
     let out = child.wait_with_output().ok();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "import failed: {out:?}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "import failed: {out:?}"
+    );
     let peak = ru.ru_maxrss as u64 * 1024;
     eprintln!("100 MB message: peak RSS {} MB", peak / 1_000_000);
     assert!(peak < 5 * size, "peak RSS {peak} for a {size}-byte message");
@@ -681,31 +893,54 @@ async fn dovecot_messages_are_ingested_acknowledged_and_never_twice() {
     let mut s = ingest::imap::connect(&acc).await.unwrap();
     s.create(&folder).await.unwrap();
     for i in 0..3 {
-        s.append(&folder, None, None, msg("a@b.ee", "c@d.ee", &format!("IMAP {i}"), &format!("imap-{folder}-{i}@b.ee"), "", "tere"))
-            .await
-            .unwrap();
+        s.append(
+            &folder,
+            None,
+            None,
+            msg(
+                "a@b.ee",
+                "c@d.ee",
+                &format!("IMAP {i}"),
+                &format!("imap-{folder}-{i}@b.ee"),
+                "",
+                "tere",
+            ),
+        )
+        .await
+        .unwrap();
     }
     let data = tempfile::tempdir().unwrap();
     let sd = tokio_util::sync::CancellationToken::new();
     {
         let app = app(data.path()).await;
-        let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd).await.unwrap();
+        let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd)
+            .await
+            .unwrap();
         assert_eq!((p.fetched, p.registered), (3, 3), "{p:?}");
         // Acknowledged: every message is \Seen.
         s.select(&folder).await.unwrap();
         let seen = s.uid_search("SEEN").await.unwrap();
         assert_eq!(seen.len(), 3);
         // Unchanged mailbox: no downloads.
-        let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd).await.unwrap();
+        let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd)
+            .await
+            .unwrap();
         assert_eq!(p.fetched, 0);
     }
     // "Restart": a new App on the same data; still nothing to fetch.
     let app = app(data.path()).await;
-    let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd).await.unwrap();
+    let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd)
+        .await
+        .unwrap();
     assert_eq!(p.fetched, 0);
     // Even when the progress is lost, nothing is registered twice.
-    sqlx::query("DELETE FROM ingest_imap_state").execute(&app.store.pool).await.unwrap();
-    let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd).await.unwrap();
+    sqlx::query("DELETE FROM ingest_imap_state")
+        .execute(&app.store.pool)
+        .await
+        .unwrap();
+    let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd)
+        .await
+        .unwrap();
     assert_eq!((p.fetched, p.registered, p.duplicates), (3, 0, 3));
     assert_eq!(app.register.count(&Default::default()).await.unwrap(), 3);
 
@@ -715,12 +950,27 @@ async fn dovecot_messages_are_ingested_acknowledged_and_never_twice() {
     s.create(format!("{folder}.done")).await.unwrap();
     let task = tokio::spawn(ingest::imap::run(app.clone(), acc2, sd.clone()));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    s.append(&folder, None, None, msg("a@b.ee", "c@d.ee", "IMAP uus", &format!("imap-{folder}-new@b.ee"), "", "uus"))
-        .await
-        .unwrap();
+    s.append(
+        &folder,
+        None,
+        None,
+        msg(
+            "a@b.ee",
+            "c@d.ee",
+            "IMAP uus",
+            &format!("imap-{folder}-new@b.ee"),
+            "",
+            "uus",
+        ),
+    )
+    .await
+    .unwrap();
     let t0 = Instant::now();
     while app.register.count(&Default::default()).await.unwrap() < 4 {
-        assert!(t0.elapsed() < Duration::from_secs(30), "new IMAP message not ingested");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "new IMAP message not ingested"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     sd.cancel();
@@ -752,7 +1002,11 @@ async fn dovecot_tls_login_with_the_servers_certificate_and_plain_refused_off_lo
     let _ = s.logout().await;
     // Without trusting the certificate the handshake fails with a clear error.
     acc.ca_file = PathBuf::new();
-    let e = ingest::imap::connect(&acc).await.err().expect("untrusted certificate").to_string();
+    let e = ingest::imap::connect(&acc)
+        .await
+        .err()
+        .expect("untrusted certificate")
+        .to_string();
     assert!(e.contains("tls"), "{e}");
 }
 
@@ -761,13 +1015,37 @@ async fn mailbox_lease_is_exclusive_until_it_expires() {
     let data = tempfile::tempdir().unwrap();
     let app = app(data.path()).await;
     let st = &app.store;
-    assert!(ingest::imap::acquire_lease(st, "imap:x", "a", Duration::from_secs(60)).await.unwrap());
-    assert!(!ingest::imap::acquire_lease(st, "imap:x", "b", Duration::from_secs(60)).await.unwrap());
-    assert!(ingest::imap::acquire_lease(st, "imap:x", "a", Duration::from_secs(60)).await.unwrap(), "renewal");
-    ingest::imap::release_lease(st, "imap:x", "a").await.unwrap();
-    assert!(ingest::imap::acquire_lease(st, "imap:x", "b", Duration::from_secs(0)).await.unwrap());
+    assert!(
+        ingest::imap::acquire_lease(st, "imap:x", "a", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ingest::imap::acquire_lease(st, "imap:x", "b", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        ingest::imap::acquire_lease(st, "imap:x", "a", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "renewal"
+    );
+    ingest::imap::release_lease(st, "imap:x", "a")
+        .await
+        .unwrap();
+    assert!(
+        ingest::imap::acquire_lease(st, "imap:x", "b", Duration::from_secs(0))
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(ingest::imap::acquire_lease(st, "imap:x", "a", Duration::from_secs(60)).await.unwrap(), "expired lease taken over");
+    assert!(
+        ingest::imap::acquire_lease(st, "imap:x", "a", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "expired lease taken over"
+    );
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -776,8 +1054,13 @@ async fn pg_app(dir: &Path) -> Option<App> {
     let base = std::env::var("DOCGATE_TEST_POSTGRES_URL").ok()?;
     let name = format!("t_ingest_{}", uuid::Uuid::new_v4().simple());
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&base).await.expect("connect to the test database");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    let pool = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("connect to the test database");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
     let url = match base.rfind('/') {
         Some(i) => format!("{}/{name}", &base[..i]),
@@ -797,19 +1080,39 @@ async fn postgres_import_dedup_lease_and_quarantine() {
     };
     let input = tempfile::tempdir().unwrap();
     let n = copy_corpus(input.path());
-    let s = ingest::import_path(&app, input.path(), &ImportOptions::default()).await.unwrap();
-    assert_eq!(s.failed, 0, "{s:?}");
-    assert_eq!((s.registered + s.duplicates + s.quarantined) as usize, n);
-    let again = ingest::import_path(&app, input.path(), &ImportOptions::default()).await.unwrap();
-    assert_eq!(again.registered, 0);
-    assert!(!quarantine::list(&app.store, false).await.unwrap().is_empty());
-    // Two processes sharing PostgreSQL: the lease admits one holder.
-    let st = &app.store;
-    assert!(ingest::imap::acquire_lease(st, "imap:pg", "p1", Duration::from_secs(60)).await.unwrap());
-    assert!(!ingest::imap::acquire_lease(st, "imap:pg", "p2", Duration::from_secs(60)).await.unwrap());
-    // Triage and threading queries run on PostgreSQL too.
-    let o = ingest::mail::ingest_message(&app, msg("a@b.ee", "c@d.ee", "pg", "pg-1@b.ee", "", "x"), "t", Channel::Email)
+    let s = ingest::import_path(&app, input.path(), &ImportOptions::default())
         .await
         .unwrap();
+    assert_eq!(s.failed, 0, "{s:?}");
+    assert_eq!((s.registered + s.duplicates + s.quarantined) as usize, n);
+    let again = ingest::import_path(&app, input.path(), &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.registered, 0);
+    assert!(!quarantine::list(&app.store, false)
+        .await
+        .unwrap()
+        .is_empty());
+    // Two processes sharing PostgreSQL: the lease admits one holder.
+    let st = &app.store;
+    assert!(
+        ingest::imap::acquire_lease(st, "imap:pg", "p1", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ingest::imap::acquire_lease(st, "imap:pg", "p2", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    // Triage and threading queries run on PostgreSQL too.
+    let o = ingest::mail::ingest_message(
+        &app,
+        msg("a@b.ee", "c@d.ee", "pg", "pg-1@b.ee", "", "x"),
+        "t",
+        Channel::Email,
+    )
+    .await
+    .unwrap();
     assert_eq!(o.status(), "registered");
 }

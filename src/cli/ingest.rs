@@ -139,7 +139,10 @@ async fn quarantine_cmd(q: QuarantineCommand, cfg: Config) -> anyhow::Result<i32
                 print_json(&items)?;
             } else {
                 for i in &items {
-                    println!("{}\t{}\t{} bytes\t{}\t{}", i.id, i.created_at, i.size, i.source, i.reason);
+                    println!(
+                        "{}\t{}\t{} bytes\t{}\t{}",
+                        i.id, i.created_at, i.size, i.source, i.reason
+                    );
                 }
                 if items.is_empty() {
                     println!("the quarantine is empty");
@@ -178,9 +181,15 @@ async fn quarantine_cmd(q: QuarantineCommand, cfg: Config) -> anyhow::Result<i32
                 print_json(&o)?;
             } else {
                 match &o {
-                    ingest::mail::Outcome::Registered { reg_no, .. } => println!("registered as {reg_no}"),
-                    ingest::mail::Outcome::Duplicate { reg_no, .. } => println!("already registered as {reg_no}"),
-                    ingest::mail::Outcome::Quarantined { reason, .. } => println!("still quarantined: {reason}"),
+                    ingest::mail::Outcome::Registered { reg_no, .. } => {
+                        println!("registered as {reg_no}")
+                    }
+                    ingest::mail::Outcome::Duplicate { reg_no, .. } => {
+                        println!("already registered as {reg_no}")
+                    }
+                    ingest::mail::Outcome::Quarantined { reason, .. } => {
+                        println!("still quarantined: {reason}")
+                    }
                 }
             }
             if matches!(o, ingest::mail::Outcome::Quarantined { .. }) {

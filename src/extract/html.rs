@@ -9,9 +9,7 @@ const MAX_HTML2TEXT: usize = 4 * 1024 * 1024;
 /// back to tag stripping).
 pub fn html_to_text(html: &str) -> String {
     if html.len() <= MAX_HTML2TEXT {
-        let r = super::catch("html2text", || {
-            html2text::from_read(html.as_bytes(), 100)
-        });
+        let r = super::catch("html2text", || html2text::from_read(html.as_bytes(), 100));
         if let Ok(Ok(text)) = r {
             return tidy(&text);
         }
@@ -31,9 +29,11 @@ pub fn strip_tags(html: &str) -> String {
             let skip_to = if rest.starts_with("<!--") {
                 rest.find("-->").map(|p| i + p + 3)
             } else if rest.starts_with("<script") {
-                rest.find("</script").and_then(|p| lower[i + p..].find('>').map(|q| i + p + q + 1))
+                rest.find("</script")
+                    .and_then(|p| lower[i + p..].find('>').map(|q| i + p + q + 1))
             } else if rest.starts_with("<style") {
-                rest.find("</style").and_then(|p| lower[i + p..].find('>').map(|q| i + p + q + 1))
+                rest.find("</style")
+                    .and_then(|p| lower[i + p..].find('>').map(|q| i + p + q + 1))
             } else {
                 rest.find('>').map(|p| i + p + 1)
             };
@@ -83,7 +83,9 @@ fn decode_entities(s: &str) -> String {
             "apos" => Some('\''),
             "nbsp" => Some(' '),
             _ if ent.starts_with("#x") || ent.starts_with("#X") => {
-                u32::from_str_radix(&ent[2..], 16).ok().and_then(char::from_u32)
+                u32::from_str_radix(&ent[2..], 16)
+                    .ok()
+                    .and_then(char::from_u32)
             }
             _ if ent.starts_with('#') => ent[1..].parse::<u32>().ok().and_then(char::from_u32),
             _ => None,
@@ -142,7 +144,9 @@ mod tests {
 
     #[test]
     fn strip_tags_handles_broken_markup() {
-        let t = strip_tags("a<b>b</b><!-- x --><script>evil()</script>c &#245; &#xF5; &bogus; <unclosed");
+        let t = strip_tags(
+            "a<b>b</b><!-- x --><script>evil()</script>c &#245; &#xF5; &bogus; <unclosed",
+        );
         assert_eq!(t, "abc õ õ &bogus; ");
     }
 }

@@ -6,8 +6,6 @@
 //! text: raw HTML is never shown), and take the attachments with their original
 //! bytes (a nested message/rfc822 becomes an `.eml` file).
 
-use std::borrow::Cow;
-
 use mail_parser::{
     Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
 };
@@ -161,7 +159,7 @@ pub fn parse_mail(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> 
     }
     let message_id = msg
         .message_id()
-        .map(|s| clean_id(s))
+        .map(clean_id)
         .filter(|s| !s.is_empty());
     let in_reply_to = ids(msg.in_reply_to());
     let references = ids(msg.references());
@@ -191,19 +189,19 @@ pub fn parse_mail(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> 
         if part.is_encoding_problem {
             warnings.push(format!("attachment {} had an encoding problem", n + 1));
         }
-        let ctype = part
-            .content_type()
-            .map(|c| match c.subtype() {
-                Some(s) => format!("{}/{}", c.ctype(), s).to_ascii_lowercase(),
-                None => c.ctype().to_ascii_lowercase(),
-            });
-        let declared_name = part.attachment_name().map(|s| sanitize_name(s));
+        let ctype = part.content_type().map(|c| match c.subtype() {
+            Some(s) => format!("{}/{}", c.ctype(), s).to_ascii_lowercase(),
+            None => c.ctype().to_ascii_lowercase(),
+        });
+        let declared_name = part.attachment_name().map(sanitize_name);
         let encoding = part.encoding;
         let (start, end) = (part.offset_body as usize, part.offset_end as usize);
         let body = std::mem::replace(&mut part.body, PartType::Multipart(Vec::new()));
         let (bytes, is_message, media_type, default_name) = match body {
             PartType::Binary(b) | PartType::InlineBinary(b) => {
-                let mt = ctype.clone().unwrap_or_else(|| "application/octet-stream".into());
+                let mt = ctype
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into());
                 (b.into_owned(), false, mt, None)
             }
             PartType::Text(t) | PartType::Html(t) => {
@@ -216,11 +214,19 @@ pub fn parse_mail(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> 
             PartType::Message(m) => {
                 let subj = m.subject().map(sanitize_name).filter(|s| !s.is_empty());
                 let bytes = if encoding == mail_parser::Encoding::None && end > start {
-                    raw_msg.get(start..end).map(<[u8]>::to_vec).unwrap_or_default()
+                    raw_msg
+                        .get(start..end)
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default()
                 } else {
                     m.raw_message.into_owned()
                 };
-                (bytes, true, "message/rfc822".to_string(), subj.map(|s| format!("{s}.eml")))
+                (
+                    bytes,
+                    true,
+                    "message/rfc822".to_string(),
+                    subj.map(|s| format!("{s}.eml")),
+                )
             }
             PartType::Multipart(_) => continue,
         };
@@ -509,10 +515,6 @@ pub fn to_golden_json(p: &ParsedMail) -> serde_json::Value {
     serde_json::to_value(p).unwrap_or(serde_json::Value::Null)
 }
 
-#[allow(dead_code)]
-fn cow_len(c: &Cow<'_, [u8]>) -> usize {
-    c.len()
-}
 
 #[cfg(test)]
 mod tests {
@@ -533,7 +535,11 @@ mod tests {
         match cte {
             "base64" => {
                 use base64::Engine;
-                m.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(body).as_bytes())
+                m.extend_from_slice(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(body)
+                        .as_bytes(),
+                )
             }
             _ => m.extend_from_slice(body),
         }
@@ -546,7 +552,11 @@ mod tests {
         // (charset, bytes, expected text)
         let cases: &[(&str, &[u8], &str)] = &[
             // windows-1257: Õ=0xD5 õ=0xF5 Š=0xD0 š=0xF0 Ž=0xDE ž=0xFE ä=0xE4 ü=0xFC
-            ("windows-1257", b"\xD5un \xF5ie \xD0\xF0 \xDE\xFE \xE4\xFC", "Õun õie Šš Žž äü"),
+            (
+                "windows-1257",
+                b"\xD5un \xF5ie \xD0\xF0 \xDE\xFE \xE4\xFC",
+                "Õun õie Šš Žž äü",
+            ),
             // ISO-8859-4: õ=0xF5 š=0xB9 ž=0xBE
             ("iso-8859-4", b"t\xF5de \xB9\xBE", "tõde šž"),
             // ISO-8859-13: õ=0xF5 š=0xF0 ž=0xFE
@@ -602,8 +612,16 @@ In-Reply-To: <out-1@docgate>\r\nReferences: <root@x> <out-1@docgate>\r\n\r\nTere
 <html><body><p>Tere <b>Mari</b></p><script>alert(1)</script></body></html>\r\n";
         let p = parse(raw);
         assert_eq!(p.body_kind, "html");
-        assert!(p.body.contains("Tere") && p.body.contains("Mari"), "{}", p.body);
-        assert!(!p.body.contains('<') && !p.body.contains("alert"), "{}", p.body);
+        assert!(
+            p.body.contains("Tere") && p.body.contains("Mari"),
+            "{}",
+            p.body
+        );
+        assert!(
+            !p.body.contains('<') && !p.body.contains("alert"),
+            "{}",
+            p.body
+        );
     }
 
     #[test]
@@ -662,7 +680,8 @@ T\u{00}\r\n\
             max_message_size: 50,
             ..Limits::default()
         };
-        let raw = b"From: a@b.ee\r\nSubject: this message is longer than fifty bytes\r\n\r\nbody\r\n";
+        let raw =
+            b"From: a@b.ee\r\nSubject: this message is longer than fifty bytes\r\n\r\nbody\r\n";
         let e = parse_mail(raw, &small).unwrap_err();
         assert!(matches!(e, Rejection::TooLarge { .. }));
         assert!(e.to_string().contains("max_message_size"));
@@ -691,7 +710,10 @@ T\u{00}\r\n\
             ..Limits::default()
         };
         let e = parse_mail(many.as_bytes(), &few).unwrap_err();
-        assert!(matches!(e, Rejection::TooManyAttachments { count: 5, .. }), "{e}");
+        assert!(
+            matches!(e, Rejection::TooManyAttachments { count: 5, .. }),
+            "{e}"
+        );
 
         let tiny = Limits {
             max_decoded_size: 5,

@@ -196,7 +196,12 @@ mod tests {
 
     #[test]
     fn unknown_binary_is_marked_not_extracted() {
-        let t = file_text("x.bin", "application/octet-stream", &[0, 1, 2], &TextOptions::default());
+        let t = file_text(
+            "x.bin",
+            "application/octet-stream",
+            &[0, 1, 2],
+            &TextOptions::default(),
+        );
         assert_eq!(t.status, TextStatus::NotExtracted);
         assert!(t.note.unwrap().contains("text not extracted"));
     }

@@ -107,7 +107,10 @@ fn font_is_mappable(font: &lopdf::Dictionary) -> bool {
     if font.has(b"ToUnicode") {
         return true;
     }
-    let subtype = font.get(b"Subtype").and_then(|o| o.as_name()).unwrap_or(b"");
+    let subtype = font
+        .get(b"Subtype")
+        .and_then(|o| o.as_name())
+        .unwrap_or(b"");
     if subtype == b"Type0" || subtype == b"Type3" {
         return false;
     }
@@ -135,11 +138,16 @@ pub fn gate_text(text: &str) -> Option<String> {
         }
     }
     if alnum < MIN_ALNUM {
-        return Some(format!("too few printable characters ({alnum} letters or digits)"));
+        return Some(format!(
+            "too few printable characters ({alnum} letters or digits)"
+        ));
     }
     let ratio = printable as f64 / total as f64;
     if ratio < MIN_PRINTABLE_RATIO {
-        return Some(format!("too few printable characters ({:.0}%)", ratio * 100.0));
+        return Some(format!(
+            "too few printable characters ({:.0}%)",
+            ratio * 100.0
+        ));
     }
     None
 }
@@ -173,7 +181,10 @@ pub fn pdftotext(bytes: &[u8], timeout: Duration) -> Result<String, String> {
                 let _ = child.wait();
                 let _ = writer.join();
                 let _ = reader.join();
-                return Err(format!("pdftotext took longer than {} s", timeout.as_secs()));
+                return Err(format!(
+                    "pdftotext took longer than {} s",
+                    timeout.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(format!("pdftotext failed: {e}")),
@@ -193,7 +204,10 @@ pub fn pdftotext(bytes: &[u8], timeout: Duration) -> Result<String, String> {
 pub fn make_pdf(lines: &[&str], mappable: bool) -> Vec<u8> {
     let mut content = String::from("BT /F1 12 Tf 50 750 Td 14 TL\n");
     for l in lines {
-        let esc = l.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+        let esc = l
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
         content.push_str(&format!("({esc}) Tj T*\n"));
     }
     content.push_str("ET\n");
@@ -237,7 +251,13 @@ mod tests {
 
     #[test]
     fn trusted_pdf_text_comes_from_lopdf() {
-        let pdf = make_pdf(&["Avaldus kuriteoohvri hüvitise saamiseks", "isikukood 49403136515"], true);
+        let pdf = make_pdf(
+            &[
+                "Avaldus kuriteoohvri hüvitise saamiseks",
+                "isikukood 49403136515",
+            ],
+            true,
+        );
         match lopdf_text(&pdf, u64::MAX) {
             LopdfOutcome::Trusted(t) => {
                 assert!(t.contains("Avaldus kuriteoohvri"), "{t}");
@@ -252,7 +272,10 @@ mod tests {
 
     #[test]
     fn font_without_tounicode_fails_the_gate() {
-        let pdf = make_pdf(&["Some text that is long enough to pass the length gate"], false);
+        let pdf = make_pdf(
+            &["Some text that is long enough to pass the length gate"],
+            false,
+        );
         match lopdf_text(&pdf, u64::MAX) {
             LopdfOutcome::Untrusted(why) => assert!(why.contains("ToUnicode"), "{why}"),
             other => panic!("expected untrusted, got {other:?}"),
@@ -273,7 +296,10 @@ mod tests {
             eprintln!("pdftotext not installed: fallback not exercised");
             return;
         }
-        let pdf = make_pdf(&["Some text that is long enough to pass the length gate"], false);
+        let pdf = make_pdf(
+            &["Some text that is long enough to pass the length gate"],
+            false,
+        );
         let ft = pdf_text(&pdf, &TextOptions::default());
         assert_eq!(ft.status, TextStatus::Extracted, "{ft:?}");
         assert!(ft.text.unwrap().contains("long enough"));
@@ -299,7 +325,10 @@ mod tests {
     fn gate_table() {
         assert!(gate_text("").is_some());
         assert!(gate_text("abc").is_some());
-        assert!(gate_text("\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}abcdefghijklmnopq").is_some());
+        assert!(
+            gate_text("\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}abcdefghijklmnopq")
+                .is_some()
+        );
         assert!(gate_text("Avaldus kuriteoohvri hüvitise saamiseks").is_none());
     }
 }

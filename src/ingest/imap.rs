@@ -82,7 +82,8 @@ fn imap_err(what: &str, e: impl std::fmt::Display) -> Error {
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks an account's settings; names the account in the error.
@@ -359,11 +360,7 @@ pub async fn sync_folder(
 pub async fn run(app: App, acc: ImapAccount, shutdown: CancellationToken) -> Result<()> {
     validate(&acc)?;
     let lease_name = format!("imap:{}", acc.name);
-    let holder = format!(
-        "{}:{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let holder = format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let mut backoff = Duration::from_secs(2);
     loop {
         if shutdown.is_cancelled() {
@@ -421,8 +418,15 @@ async fn account_loop(
             return Err(imap_err("lease", format!("lost the lease {lease_name}")));
         }
         for folder in &acc.folders {
-            let p = sync_folder(app, acc, &mut session, folder, Some((lease_name, holder)), shutdown)
-                .await?;
+            let p = sync_folder(
+                app,
+                acc,
+                &mut session,
+                folder,
+                Some((lease_name, holder)),
+                shutdown,
+            )
+            .await?;
             if p.fetched > 0 {
                 tracing::info!("imap {}/{folder}: {p:?}", acc.name);
             }

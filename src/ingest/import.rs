@@ -112,7 +112,10 @@ fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
-        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
@@ -241,7 +244,8 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                         return;
                     }
                 };
-                let it = mail_parser::mailbox::mbox::MessageIterator::new(std::io::BufReader::new(f));
+                let it =
+                    mail_parser::mailbox::mbox::MessageIterator::new(std::io::BufReader::new(f));
                 for (i, m) in it.enumerate() {
                     let src = format!("{}#{}", p.display(), i + 1);
                     let r = m
@@ -361,11 +365,7 @@ fn tokio_stream_from<T: Send + 'static>(
 
 /// Registers the batch in one transaction; when that fails (a duplicate raced in,
 /// or one item is refused) each item is registered on its own instead.
-async fn flush(
-    app: &App,
-    batch: &mut Batch,
-    slots: &mut [Option<(String, Result<Outcome>)>],
-) {
+async fn flush(app: &App, batch: &mut Batch, slots: &mut [Option<(String, Result<Outcome>)>]) {
     let items = std::mem::take(&mut batch.items);
     batch.keys.clear();
     batch.msgids.clear();

@@ -113,10 +113,7 @@ pub fn document_from_mail(
             .map(|a| party(a, PartyRole::Recipient))
             .collect()
     } else {
-        p.from
-            .iter()
-            .map(|a| party(a, PartyRole::Sender))
-            .collect()
+        p.from.iter().map(|a| party(a, PartyRole::Sender)).collect()
     };
     let title = if !p.subject.trim().is_empty() {
         p.subject.trim().to_string()
@@ -496,7 +493,10 @@ mod tests {
     #[test]
     fn mail_is_recognised_by_name_or_headers() {
         assert!(looks_like_mail("a.eml", b"x"));
-        assert!(looks_like_mail("1700000000.M1P2.host:2,S", b"Return-Path: <a@b>\r\n"));
+        assert!(looks_like_mail(
+            "1700000000.M1P2.host:2,S",
+            b"Return-Path: <a@b>\r\n"
+        ));
         assert!(looks_like_mail("1.host", b"From: a@b.ee\r\n"));
         assert!(!looks_like_mail("scan.pdf", b"%PDF-1.4"));
         assert!(!looks_like_mail("notes.txt", b"Subject: not mail"));

@@ -123,11 +123,13 @@ pub async fn retry(app: &App, id: i64) -> Result<Outcome> {
                 .await?;
         }
         Outcome::Quarantined { reason, .. } => {
-            sqlx::query("UPDATE ingest_quarantine SET reason = $1, attempts = attempts + 1 WHERE id = $2")
-                .bind(reason)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE ingest_quarantine SET reason = $1, attempts = attempts + 1 WHERE id = $2",
+            )
+            .bind(reason)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await?;

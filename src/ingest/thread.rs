@@ -149,7 +149,10 @@ pub fn their_ref_in(subject: &str, d: &Decision) -> Option<String> {
     };
     let lower = subject.to_lowercase();
     for n in numbers(subject) {
-        if ours.iter().any(|o| *o == n || n.starts_with(&format!("{o}-"))) {
+        if ours
+            .iter()
+            .any(|o| *o == n || n.starts_with(&format!("{o}-")))
+        {
             continue;
         }
         let Some(pos) = lower.find(&n.to_lowercase()) else {
@@ -250,7 +253,10 @@ mod tests {
         );
         // Message-ID outranks a number of the same thread.
         assert_eq!(
-            decide(&[c("reg_no", 1, 1, "9-13/1610"), c("message_id", 7, 1, "9-13/1610-2")]),
+            decide(&[
+                c("reg_no", 1, 1, "9-13/1610"),
+                c("message_id", 7, 1, "9-13/1610-2")
+            ]),
             Decision::Continue {
                 reg_no: "9-13/1610-2".into(),
                 rule: "message_id"
@@ -258,7 +264,10 @@ mod tests {
         );
         // Disagreeing candidates: triage, never a guess.
         assert!(matches!(
-            decide(&[c("message_id", 1, 1, "9-13/1610"), c("reg_no", 9, 9, "9-13/1700")]),
+            decide(&[
+                c("message_id", 1, 1, "9-13/1610"),
+                c("reg_no", 9, 9, "9-13/1700")
+            ]),
             Decision::Triage { .. }
         ));
         assert!(matches!(
@@ -279,6 +288,9 @@ mod tests {
         );
         assert_eq!(their_ref_in("Teie 9-13/1610", &d), None);
         assert_eq!(their_ref_in("Teie 9-13/2000", &Decision::New), None);
-        assert_eq!(their_ref_in("Avaldus nr 3-1/77", &Decision::New), Some("3-1/77".into()));
+        assert_eq!(
+            their_ref_in("Avaldus nr 3-1/77", &Decision::New),
+            Some("3-1/77".into())
+        );
     }
 }
