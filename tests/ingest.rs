@@ -14,18 +14,18 @@ use docgate::model::*;
 use docgate::App;
 
 const BIN: &str = env!("CARGO_BIN_EXE_docgate");
-const CORPUS: &str = "/work/shared/corpus/mail";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ingest")
 }
 
 fn corpus_dir() -> PathBuf {
-    // The corpus sits beside the repository in the shared tree; a copy may be
-    // given with DOCGATE_TEST_MAIL_CORPUS.
+    // A copy of ../shared/corpus/mail (with its SOURCES.txt and COPYING files) lives
+    // in fixtures so the tests run from a clean clone; DOCGATE_TEST_MAIL_CORPUS
+    // points at another copy.
     std::env::var_os("DOCGATE_TEST_MAIL_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(CORPUS))
+        .unwrap_or_else(|| fixtures().join("corpus"))
 }
 
 fn config(dir: &Path) -> Config {
