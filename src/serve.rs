@@ -30,7 +30,10 @@ pub async fn serve(
         });
     }
     // Background parts are added here as they land:
-    // tasks.spawn(named("ingest", crate::ingest::run(app.clone(), shutdown.clone())));
+    tasks.spawn(named(
+        "ingest",
+        crate::ingest::run(app.clone(), shutdown.clone()),
+    ));
     let _ = &app;
     let mut first_error = None;
     while let Some(res) = tasks.join_next().await {

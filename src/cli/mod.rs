@@ -5,6 +5,7 @@
 
 pub mod core;
 pub mod deadline;
+pub mod ingest;
 
 use std::path::PathBuf;
 
@@ -46,6 +47,7 @@ pub enum Command {
     Core(core::CoreCommand),
     #[command(flatten)]
     Deadline(deadline::DeadlineCommand),
+    Ingest(ingest::IngestCommand),
 }
 
 impl Cli {
@@ -82,6 +84,7 @@ pub async fn run(cli: Cli) -> i32 {
     let res = match cli.command {
         Command::Core(c) => core::run(c, cfg).await,
         Command::Deadline(c) => deadline::run(c, cfg).await,
+        Command::Ingest(c) => ingest::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,
