@@ -18,9 +18,11 @@ pub mod outbox;
 pub mod personal_code;
 pub mod register;
 pub mod search;
-pub mod serve;
 pub mod series;
+pub mod serve;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod web;
 
 pub use app::App;
