@@ -188,9 +188,14 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
     let mut count = 0usize;
     let mut seen_decl = false;
     let mut first_event = true;
+    let (mut line_pos, mut line) = (0usize, 1usize);
     loop {
-        let pos = reader.buffer_position() as usize;
-        let line = line_of(input, pos);
+        // line of the event's start, counted incrementally
+        let pos = (reader.buffer_position() as usize).min(input.len());
+        if pos > line_pos {
+            line += input[line_pos..pos].iter().filter(|&&b| b == b'\n').count();
+            line_pos = pos;
+        }
         let (res, ev) = match reader.read_resolved_event() {
             Ok(x) => x,
             Err(e) => {
