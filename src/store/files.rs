@@ -81,6 +81,45 @@ impl FileStore {
         }
     }
 
+    /// Writes many files at once without syncing each, then syncs the file system
+    /// once: used by batch registration before its transaction commits. Files that
+    /// are already stored are skipped. Returns the hashes in input order.
+    pub async fn put_many_local(&self, files: Vec<Vec<u8>>) -> Result<Vec<String>> {
+        let FileStore::Local(dir) = self else {
+            return Ok(Vec::new());
+        };
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+            use std::io::Write;
+            let mut out = Vec::with_capacity(files.len());
+            for bytes in &files {
+                let sha = sha256_hex(bytes);
+                let path = Self::local_path(&dir, &sha);
+                if !path.exists() {
+                    let parent = path.parent().expect("has parent");
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        Error::io(format!("cannot create directory {}", parent.display()), e)
+                    })?;
+                    let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
+                    let mut f = std::fs::File::create(&tmp).map_err(|e| {
+                        Error::io(format!("cannot store file {}", path.display()), e)
+                    })?;
+                    f.write_all(bytes).map_err(|e| {
+                        Error::io(format!("cannot store file {}", path.display()), e)
+                    })?;
+                    std::fs::rename(&tmp, &path).map_err(|e| {
+                        Error::io(format!("cannot store file {}", path.display()), e)
+                    })?;
+                }
+                out.push(sha);
+            }
+            sync_filesystem(&dir)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("file writer failed: {e}")))?
+    }
+
     /// Reads and verifies a file.
     pub async fn read(&self, pool: &AnyPool, sha: &str) -> Result<Vec<u8>> {
         if !is_sha256_hex(sha) {
@@ -125,4 +164,28 @@ impl FileStore {
             }
         }
     }
+}
+
+/// Flushes the file system holding `dir` (one syncfs instead of an fsync per file).
+fn sync_filesystem(dir: &Path) -> Result<()> {
+    let f = std::fs::File::open(dir)
+        .map_err(|e| Error::io(format!("cannot open {}", dir.display()), e))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs only reads the descriptor, which `f` keeps open.
+        let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
+        if rc != 0 {
+            return Err(Error::io(
+                format!("cannot sync {}", dir.display()),
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        f.sync_all()
+            .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))?;
+    }
+    Ok(())
 }
