@@ -4,6 +4,7 @@
 //! Every `--json` prints exactly one JSON document on stdout.
 
 pub mod core;
+pub mod dhx;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,9 @@ pub struct Cli {
 pub enum Command {
     #[command(flatten)]
     Core(core::CoreCommand),
+    /// State document exchange (DHX): capsules, sending, receiving, address book.
+    #[command(subcommand)]
+    Dhx(dhx::DhxCommand),
 }
 
 impl Cli {
@@ -78,6 +82,7 @@ pub async fn run(cli: Cli) -> i32 {
     };
     let res = match cli.command {
         Command::Core(c) => core::run(c, cfg).await,
+        Command::Dhx(c) => dhx::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,
