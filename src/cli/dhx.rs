@@ -107,7 +107,9 @@ fn read_file(p: &PathBuf) -> anyhow::Result<Vec<u8>> {
 
 fn report_fault(f: &Fault, json: bool, file: &std::path::Path) -> anyhow::Result<i32> {
     if json {
-        print_json(&serde_json::json!({"valid": false, "file": file, "fault_code": f.code.as_str(), "message": f.message}))?;
+        print_json(
+            &serde_json::json!({"valid": false, "file": file, "fault_code": f.code.as_str(), "message": f.message}),
+        )?;
     } else {
         eprintln!("{}: {}: {}", file.display(), f.code.as_str(), f.message);
     }
@@ -121,7 +123,11 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
             let limits = cfg.dhx.read_limits();
             match capsule::read_any(&bytes, &limits) {
                 Ok(c) => {
-                    let warnings: Vec<String> = c.files.iter().filter_map(|f| f.content_error.clone()).collect();
+                    let warnings: Vec<String> = c
+                        .files
+                        .iter()
+                        .filter_map(|f| f.content_error.clone())
+                        .collect();
                     if a.json {
                         print_json(&serde_json::json!({
                             "valid": true,
@@ -133,7 +139,12 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                             "warnings": warnings,
                         }))?;
                     } else {
-                        println!("{}: valid capsule 2.1 ({} file(s), from {})", a.file.display(), c.files.len(), c.transport.dec_sender.organisation_code);
+                        println!(
+                            "{}: valid capsule 2.1 ({} file(s), from {})",
+                            a.file.display(),
+                            c.files.len(),
+                            c.transport.dec_sender.organisation_code
+                        );
                         for w in warnings {
                             println!("  warning: {w}");
                         }
@@ -160,7 +171,9 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                 Err(f) => return report_fault(&f, a.json, &a.file),
             };
             let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&xml));
-            match incoming::receive(&app, Some("import"), &format!("sha256:{sha}"), &xml, "cli").await {
+            match incoming::receive(&app, Some("import"), &format!("sha256:{sha}"), &xml, "cli")
+                .await
+            {
                 Ok(r) => {
                     if a.json {
                         print_json(&r)?;
@@ -185,7 +198,10 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                 print_json(&serde_json::json!({"reg_no": a.reg_no, "queued": queued}))?;
             } else {
                 for q in &queued {
-                    println!("queued {} for {} (consignment {}, outbox {})", a.reg_no, q.to, q.consignment_id, q.outbox_id);
+                    println!(
+                        "queued {} for {} (consignment {}, outbox {})",
+                        a.reg_no, q.to, q.consignment_id, q.outbox_id
+                    );
                 }
             }
             Ok(EXIT_OK)
@@ -205,7 +221,11 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                         i.recipient,
                         i.state,
                         i.attempts,
-                        i.result.as_deref().or(i.last_error.as_deref()).map(|r| format!(": {r}")).unwrap_or_default()
+                        i.result
+                            .as_deref()
+                            .or(i.last_error.as_deref())
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
                     );
                 }
             }
@@ -223,7 +243,9 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                 for x in &list {
                     match &x.intermediary_code {
                         Some(im) => println!("{}\t{}\tvia {im}", x.code, x.name),
-                        None => println!("{}\t{}\t{}/{}", x.code, x.name, x.member_class, x.subsystem),
+                        None => {
+                            println!("{}\t{}\t{}/{}", x.code, x.name, x.member_class, x.subsystem)
+                        }
                     }
                 }
             }
@@ -231,10 +253,15 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
         }
         DhxCommand::Serve(a) => {
             let app = open(cfg).await?;
-            let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+            let listener = tokio::net::TcpListener::bind(&a.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", a.listen))?;
             let addr = listener.local_addr()?;
             println!("listening on {addr}");
-            eprintln!("docgate: DHX endpoint http://{addr}/dhx (data {})", app.config.data_dir.display());
+            eprintln!(
+                "docgate: DHX endpoint http://{addr}/dhx (data {})",
+                app.config.data_dir.display()
+            );
             let shutdown = tokio_util::sync::CancellationToken::new();
             let sd = shutdown.clone();
             tokio::spawn(async move {

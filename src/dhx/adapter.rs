@@ -18,7 +18,10 @@ fn envelope(header: &XRoadHeader, body: &str) -> String {
     // the X-Road header as the DHX responses write it
     let full = super::soap::response_ok(header, "");
     let start = full.find("<SOAP-ENV:Header>").unwrap_or(0);
-    let end = full.find("</SOAP-ENV:Header>").map(|e| e + 18).unwrap_or(start);
+    let end = full
+        .find("</SOAP-ENV:Header>")
+        .map(|e| e + 18)
+        .unwrap_or(start);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV=\"{}\" xmlns:xro=\"{}\" xmlns:iden=\"{}\" xmlns:dhl=\"{DHL_NS}\">{}<SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>",
         super::soap::SOAP_ENV_NS,
@@ -52,13 +55,19 @@ pub fn send_documents_request(h: &XRoadHeader, capsules: &[&[u8]]) -> String {
     }
     envelope(
         h,
-        &format!("<dhl:sendDocuments><keha><dokumendid>{}</dokumendid></keha></dhl:sendDocuments>", capsule::encode_zip_base64(&all)),
+        &format!(
+            "<dhl:sendDocuments><keha><dokumendid>{}</dokumendid></keha></dhl:sendDocuments>",
+            capsule::encode_zip_base64(&all)
+        ),
     )
 }
 
 /// `receiveDocuments` v4 asking for at most `count` documents.
 pub fn receive_documents_request(h: &XRoadHeader, count: u32) -> String {
-    envelope(h, &format!("<dhl:receiveDocuments><keha><arv>{count}</arv></keha></dhl:receiveDocuments>"))
+    envelope(
+        h,
+        &format!("<dhl:receiveDocuments><keha><arv>{count}</arv></keha></dhl:receiveDocuments>"),
+    )
 }
 
 /// `markDocumentsReceived` v3 for the given DVK ids.
@@ -87,7 +96,10 @@ pub fn get_send_status_request(h: &XRoadHeader, ids: &[String]) -> String {
 }
 
 fn strip_decl(b: &[u8]) -> &[u8] {
-    let t = b.iter().position(|c| !c.is_ascii_whitespace()).map_or(b, |i| &b[i..]);
+    let t = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .map_or(b, |i| &b[i..]);
     if t.starts_with(b"<?xml") {
         if let Some(e) = t.windows(2).position(|w| w == b"?>") {
             return &t[e + 2..];
@@ -121,7 +133,9 @@ pub fn split_concatenated(b: &[u8]) -> Result<Vec<Vec<u8>>, Fault> {
     let mut wrapped = b"<concatenated>".to_vec();
     wrapped.extend_from_slice(&strip_all_decls(b));
     wrapped.extend_from_slice(b"</concatenated>");
-    let root = xml::parse(&wrapped).map_err(|e| Fault::validation(format!("concatenated documents are not well-formed: {e}")))?;
+    let root = xml::parse(&wrapped).map_err(|e| {
+        Fault::validation(format!("concatenated documents are not well-formed: {e}"))
+    })?;
     Ok(root
         .elements()
         .map(|e| {
@@ -134,11 +148,20 @@ pub fn split_concatenated(b: &[u8]) -> Result<Vec<Vec<u8>>, Fault> {
 
 /// The `keha` of the response body, by local names (prefixes do not matter).
 fn keha(response: &[u8]) -> Result<Element, Fault> {
-    let root = xml::parse(response).map_err(|e| Fault::validation(format!("adapter response is not XML: {e}")))?;
+    let root = xml::parse(response)
+        .map_err(|e| Fault::validation(format!("adapter response is not XML: {e}")))?;
     if let Some(f) = root.descendant("Fault") {
-        return Err(Fault::new(super::FaultCode::Server, format!("adapter server fault: {}", f.child_text("faultstring").unwrap_or_default())));
+        return Err(Fault::new(
+            super::FaultCode::Server,
+            format!(
+                "adapter server fault: {}",
+                f.child_text("faultstring").unwrap_or_default()
+            ),
+        ));
     }
-    root.descendant("keha").cloned().ok_or_else(|| Fault::validation("adapter response has no keha"))
+    root.descendant("keha")
+        .cloned()
+        .ok_or_else(|| Fault::validation("adapter response has no keha"))
 }
 
 /// The content of an element that is either inline XML or base64(gzip(XML)).
@@ -158,7 +181,10 @@ fn inline_or_zipped(e: &Element, limits: &ReadLimits) -> Result<Vec<u8>, Fault> 
 }
 
 /// `receiveDocuments` response: the capsules (XML each).
-pub fn parse_receive_documents_response(response: &[u8], limits: &ReadLimits) -> Result<Vec<Vec<u8>>, Fault> {
+pub fn parse_receive_documents_response(
+    response: &[u8],
+    limits: &ReadLimits,
+) -> Result<Vec<Vec<u8>>, Fault> {
     let k = keha(response)?;
     let holder = k.child("dokumendid").unwrap_or(&k);
     let href_or_text = inline_or_zipped(holder, limits)?;
@@ -169,9 +195,15 @@ pub fn parse_receive_documents_response(response: &[u8], limits: &ReadLimits) ->
 }
 
 /// `sendDocuments` response: the DVK ids given to the documents.
-pub fn parse_send_documents_response(response: &[u8], limits: &ReadLimits) -> Result<Vec<String>, Fault> {
+pub fn parse_send_documents_response(
+    response: &[u8],
+    limits: &ReadLimits,
+) -> Result<Vec<String>, Fault> {
     let k = keha(response)?;
-    let direct: Vec<String> = k.children_named("dhl_id").map(|e| e.text().trim().to_string()).collect();
+    let direct: Vec<String> = k
+        .children_named("dhl_id")
+        .map(|e| e.text().trim().to_string())
+        .collect();
     if !direct.is_empty() {
         return Ok(direct);
     }
@@ -179,7 +211,8 @@ pub fn parse_send_documents_response(response: &[u8], limits: &ReadLimits) -> Re
     let mut wrapped = b"<r>".to_vec();
     wrapped.extend_from_slice(&strip_all_decls(&inner));
     wrapped.extend_from_slice(b"</r>");
-    let r = xml::parse(&wrapped).map_err(|e| Fault::validation(format!("sendDocuments response: {e}")))?;
+    let r = xml::parse(&wrapped)
+        .map_err(|e| Fault::validation(format!("sendDocuments response: {e}")))?;
     let mut ids = Vec::new();
     collect(&r, "dhl_id", &mut ids);
     Ok(ids)
@@ -195,13 +228,17 @@ fn collect(e: &Element, name: &str, out: &mut Vec<String>) {
 }
 
 /// `getSendStatus` response: (dhl_id, olek) per document.
-pub fn parse_get_send_status_response(response: &[u8], limits: &ReadLimits) -> Result<Vec<(String, String)>, Fault> {
+pub fn parse_get_send_status_response(
+    response: &[u8],
+    limits: &ReadLimits,
+) -> Result<Vec<(String, String)>, Fault> {
     let k = keha(response)?;
     let inner = inline_or_zipped(&k, limits)?;
     let mut wrapped = b"<r>".to_vec();
     wrapped.extend_from_slice(&strip_all_decls(&inner));
     wrapped.extend_from_slice(b"</r>");
-    let r = xml::parse(&wrapped).map_err(|e| Fault::validation(format!("getSendStatus response: {e}")))?;
+    let r = xml::parse(&wrapped)
+        .map_err(|e| Fault::validation(format!("getSendStatus response: {e}")))?;
     let mut out = Vec::new();
     fn walk(e: &Element, out: &mut Vec<(String, String)>) {
         for c in e.elements() {
@@ -227,8 +264,15 @@ pub struct AdapterClient {
 
 impl AdapterClient {
     pub fn new(url: &str, timeout: Duration, limits: ReadLimits) -> Result<AdapterClient, String> {
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
-        Ok(AdapterClient { http, url: url.to_string(), limits })
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(AdapterClient {
+            http,
+            url: url.to_string(),
+            limits,
+        })
     }
 
     async fn call(&self, body: String) -> Result<Vec<u8>, Fault> {
@@ -240,27 +284,53 @@ impl AdapterClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| Fault::new(super::FaultCode::Server, format!("cannot reach the adapter server {}: {e}", self.url)))?;
-        let b = r.bytes().await.map_err(|e| Fault::new(super::FaultCode::Server, format!("adapter server {}: {e}", self.url)))?;
+            .map_err(|e| {
+                Fault::new(
+                    super::FaultCode::Server,
+                    format!("cannot reach the adapter server {}: {e}", self.url),
+                )
+            })?;
+        let b = r.bytes().await.map_err(|e| {
+            Fault::new(
+                super::FaultCode::Server,
+                format!("adapter server {}: {e}", self.url),
+            )
+        })?;
         Ok(b.to_vec())
     }
 
-    pub async fn send_documents(&self, h: &XRoadHeader, capsules: &[&[u8]]) -> Result<Vec<String>, Fault> {
+    pub async fn send_documents(
+        &self,
+        h: &XRoadHeader,
+        capsules: &[&[u8]],
+    ) -> Result<Vec<String>, Fault> {
         let b = self.call(send_documents_request(h, capsules)).await?;
         parse_send_documents_response(&b, &self.limits)
     }
 
-    pub async fn receive_documents(&self, h: &XRoadHeader, count: u32) -> Result<Vec<Vec<u8>>, Fault> {
+    pub async fn receive_documents(
+        &self,
+        h: &XRoadHeader,
+        count: u32,
+    ) -> Result<Vec<Vec<u8>>, Fault> {
         let b = self.call(receive_documents_request(h, count)).await?;
         parse_receive_documents_response(&b, &self.limits)
     }
 
-    pub async fn mark_documents_received(&self, h: &XRoadHeader, ids: &[String]) -> Result<(), Fault> {
+    pub async fn mark_documents_received(
+        &self,
+        h: &XRoadHeader,
+        ids: &[String],
+    ) -> Result<(), Fault> {
         let b = self.call(mark_documents_received_request(h, ids)).await?;
         keha(&b).map(|_| ())
     }
 
-    pub async fn get_send_status(&self, h: &XRoadHeader, ids: &[String]) -> Result<Vec<(String, String)>, Fault> {
+    pub async fn get_send_status(
+        &self,
+        h: &XRoadHeader,
+        ids: &[String],
+    ) -> Result<Vec<(String, String)>, Fault> {
         let b = self.call(get_send_status_request(h, ids)).await?;
         parse_get_send_status_response(&b, &self.limits)
     }
@@ -271,17 +341,31 @@ mod tests {
     use super::*;
 
     fn fixture(p: &str) -> Vec<u8> {
-        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dhx").join(p)).unwrap()
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/dhx")
+                .join(p),
+        )
+        .unwrap()
     }
 
     fn h() -> XRoadHeader {
-        header(&XRoadId::subsystem("EE", "GOV", "70001975", "DHX"), &XRoadId::subsystem("EE", "GOV", "70006317", "dhl"), "receiveDocuments", "v4")
+        header(
+            &XRoadId::subsystem("EE", "GOV", "70001975", "DHX"),
+            &XRoadId::subsystem("EE", "GOV", "70006317", "dhl"),
+            "receiveDocuments",
+            "v4",
+        )
     }
 
     #[test]
     fn receive_documents_splits_concatenated_containers_whatever_the_prefixes() {
         let a = fixture("capsule/kapsel_21.xml");
-        let b = capsule::unwrap_any(&fixture("capsule/kapsel_21_gzip_base64.txt"), &ReadLimits::default()).unwrap();
+        let b = capsule::unwrap_any(
+            &fixture("capsule/kapsel_21_gzip_base64.txt"),
+            &ReadLimits::default(),
+        )
+        .unwrap();
         // the second with a prefix and an XML declaration
         let b = String::from_utf8(b).unwrap().replace("<DecContainer xmlns=\"http://www.riik.ee/schemas/deccontainer/vers_2_1/\">", "<?xml version=\"1.0\"?><k:DecContainer xmlns:k=\"http://www.riik.ee/schemas/deccontainer/vers_2_1/\" xmlns=\"http://www.riik.ee/schemas/deccontainer/vers_2_1/\">").replace("</DecContainer>", "</k:DecContainer>");
         let mut both = a.clone();
@@ -291,7 +375,8 @@ mod tests {
         let resp = format!(
             r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x:receiveDocumentsResponse xmlns:x="{DHL_NS}"><keha><dokumendid>{zipped}</dokumendid></keha></x:receiveDocumentsResponse></s:Body></s:Envelope>"#
         );
-        let caps = parse_receive_documents_response(resp.as_bytes(), &ReadLimits::default()).unwrap();
+        let caps =
+            parse_receive_documents_response(resp.as_bytes(), &ReadLimits::default()).unwrap();
         assert_eq!(caps.len(), 2);
         let c0 = capsule::read(&caps[0], &ReadLimits::default()).unwrap();
         let c1 = capsule::read(&caps[1], &ReadLimits::default()).unwrap();
@@ -299,10 +384,19 @@ mod tests {
         assert_eq!(c1.transport.dec_sender.organisation_code, "400");
         // empty
         let empty = resp.replace(&zipped, "");
-        assert!(parse_receive_documents_response(empty.as_bytes(), &ReadLimits::default()).unwrap().is_empty());
+        assert!(
+            parse_receive_documents_response(empty.as_bytes(), &ReadLimits::default())
+                .unwrap()
+                .is_empty()
+        );
         // a SOAP fault is reported
         let fault = r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><Fault><faultcode>Server</faultcode><faultstring>boom</faultstring></Fault></Body></Envelope>"#;
-        assert!(parse_receive_documents_response(fault.as_bytes(), &ReadLimits::default()).unwrap_err().message.contains("boom"));
+        assert!(
+            parse_receive_documents_response(fault.as_bytes(), &ReadLimits::default())
+                .unwrap_err()
+                .message
+                .contains("boom")
+        );
     }
 
     #[test]
@@ -314,15 +408,44 @@ mod tests {
         assert!(!d.contains('\n') && d.starts_with("H4sI"));
         let back = capsule::decode_zip_base64(&d, 1 << 20, "x").unwrap();
         assert_eq!(split_concatenated(&back).unwrap().len(), 2);
-        let resp = format!(r#"<a:Envelope xmlns:a="http://schemas.xmlsoap.org/soap/envelope/"><a:Body><b:sendDocumentsResponse xmlns:b="{DHL_NS}"><keha>{}</keha></b:sendDocumentsResponse></a:Body></a:Envelope>"#, capsule::encode_zip_base64(b"<dhl_id>11</dhl_id><dhl_id>12</dhl_id>"));
-        assert_eq!(parse_send_documents_response(resp.as_bytes(), &ReadLimits::default()).unwrap(), vec!["11", "12"]);
-        let resp = format!(r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><getSendStatusResponse xmlns="{DHL_NS}"><keha>{}</keha></getSendStatusResponse></Body></Envelope>"#, capsule::encode_zip_base64(b"<item><dhl_id>11</dhl_id><olek>saadetud</olek></item>"));
-        assert_eq!(parse_get_send_status_response(resp.as_bytes(), &ReadLimits::default()).unwrap(), vec![("11".to_string(), "saadetud".to_string())]);
+        let resp = format!(
+            r#"<a:Envelope xmlns:a="http://schemas.xmlsoap.org/soap/envelope/"><a:Body><b:sendDocumentsResponse xmlns:b="{DHL_NS}"><keha>{}</keha></b:sendDocumentsResponse></a:Body></a:Envelope>"#,
+            capsule::encode_zip_base64(b"<dhl_id>11</dhl_id><dhl_id>12</dhl_id>")
+        );
+        assert_eq!(
+            parse_send_documents_response(resp.as_bytes(), &ReadLimits::default()).unwrap(),
+            vec!["11", "12"]
+        );
+        let resp = format!(
+            r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><getSendStatusResponse xmlns="{DHL_NS}"><keha>{}</keha></getSendStatusResponse></Body></Envelope>"#,
+            capsule::encode_zip_base64(b"<item><dhl_id>11</dhl_id><olek>saadetud</olek></item>")
+        );
+        assert_eq!(
+            parse_get_send_status_response(resp.as_bytes(), &ReadLimits::default()).unwrap(),
+            vec![("11".to_string(), "saadetud".to_string())]
+        );
         let m = mark_documents_received_request(&h(), &["11".into()]);
-        assert_eq!(xml::parse(m.as_bytes()).unwrap().descendant("dhl_id").unwrap().text(), "11");
+        assert_eq!(
+            xml::parse(m.as_bytes())
+                .unwrap()
+                .descendant("dhl_id")
+                .unwrap()
+                .text(),
+            "11"
+        );
         let s = get_send_status_request(&h(), &["11".into()]);
-        assert!(xml::parse(s.as_bytes()).unwrap().descendant("getSendStatus").is_some());
+        assert!(xml::parse(s.as_bytes())
+            .unwrap()
+            .descendant("getSendStatus")
+            .is_some());
         let r = receive_documents_request(&h(), 10);
-        assert_eq!(xml::parse(r.as_bytes()).unwrap().descendant("arv").unwrap().text(), "10");
+        assert_eq!(
+            xml::parse(r.as_bytes())
+                .unwrap()
+                .descendant("arv")
+                .unwrap()
+                .text(),
+            "10"
+        );
     }
 }

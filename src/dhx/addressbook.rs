@@ -64,13 +64,23 @@ fn id_of(e: &Element) -> XRoadId {
 
 /// Parses shared-params.xml (namespace prefixes do not matter).
 pub fn parse_global_conf(bytes: &[u8], group: &str) -> Result<GlobalConf> {
-    let root = xml::parse(bytes).map_err(|e| Error::invalid(format!("invalid X-Road global configuration: {e}")))?;
+    let root = xml::parse(bytes)
+        .map_err(|e| Error::invalid(format!("invalid X-Road global configuration: {e}")))?;
     if root.name != "conf" {
-        return Err(Error::invalid(format!("invalid X-Road global configuration: the root is {}, expected conf", root.name)));
+        return Err(Error::invalid(format!(
+            "invalid X-Road global configuration: the root is {}, expected conf",
+            root.name
+        )));
     }
-    let mut gc = GlobalConf { instance: root.child_text("instanceIdentifier").unwrap_or_default(), ..Default::default() };
+    let mut gc = GlobalConf {
+        instance: root.child_text("instanceIdentifier").unwrap_or_default(),
+        ..Default::default()
+    };
     for m in root.children_named("member") {
-        let class = m.child("memberClass").and_then(|c| c.child_text("code")).unwrap_or_default();
+        let class = m
+            .child("memberClass")
+            .and_then(|c| c.child_text("code"))
+            .unwrap_or_default();
         let code = m.child_text("memberCode").unwrap_or_default();
         let name = m.child_text("name").unwrap_or_default();
         for s in m.children_named("subsystem") {
@@ -88,7 +98,8 @@ pub fn parse_global_conf(bytes: &[u8], group: &str) -> Result<GlobalConf> {
     }
     for g in root.children_named("globalGroup") {
         if g.child_text("groupCode").as_deref() == Some(group) {
-            gc.intermediaries.extend(g.children_named("groupMember").map(id_of));
+            gc.intermediaries
+                .extend(g.children_named("groupMember").map(id_of));
         }
     }
     Ok(gc)
@@ -106,10 +117,13 @@ pub struct Representee {
 
 /// Parses a `representationListResponse` (prefixes do not matter).
 pub fn parse_representation_list(bytes: &[u8]) -> Result<Vec<Representee>> {
-    let root = xml::parse(bytes).map_err(|e| Error::invalid(format!("invalid representationList response: {e}")))?;
+    let root = xml::parse(bytes)
+        .map_err(|e| Error::invalid(format!("invalid representationList response: {e}")))?;
     let resp = root
         .descendant("representationListResponse")
-        .ok_or_else(|| Error::invalid("invalid representationList response: no representationListResponse"))?;
+        .ok_or_else(|| {
+            Error::invalid("invalid representationList response: no representationListResponse")
+        })?;
     let list = resp.child("representees").unwrap_or(resp);
     Ok(list
         .children_named("representee")
@@ -130,7 +144,10 @@ pub fn in_force(r: &Representee, now: jiff::Timestamp) -> bool {
         None => true,
         Some(e) => match e.parse::<jiff::Timestamp>() {
             Ok(t) => t > now,
-            Err(_) => e.get(..10).and_then(|d| d.parse::<jiff::civil::Date>().ok()).is_none_or(|d| d >= now.to_zoned(jiff::tz::TimeZone::UTC).date()),
+            Err(_) => e
+                .get(..10)
+                .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+                .is_none_or(|d| d >= now.to_zoned(jiff::tz::TimeZone::UTC).date()),
         },
     }
 }
@@ -167,18 +184,29 @@ fn header_write(h: &XRoadHeader, out: &mut String) {
     // reuse the response writer's header by building a tiny response and cutting it
     let full = soap::response_ok(h, "");
     let start = full.find("<SOAP-ENV:Header>").unwrap_or(0);
-    let end = full.find("</SOAP-ENV:Header>").map(|e| e + "</SOAP-ENV:Header>".len()).unwrap_or(start);
+    let end = full
+        .find("</SOAP-ENV:Header>")
+        .map(|e| e + "</SOAP-ENV:Header>".len())
+        .unwrap_or(start);
     out.push_str(&full[start..end]);
 }
 
 async fn load_global_conf(src: &str, timeout: Duration) -> Result<Vec<u8>> {
     if src.starts_with("http://") || src.starts_with("https://") {
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| Error::internal(e.to_string()))?;
-        let r = http.get(src).send().await.map_err(|e| Error::invalid(format!("cannot fetch the global configuration {src}: {e}")))?;
-        let b = r.bytes().await.map_err(|e| Error::invalid(format!("cannot read the global configuration {src}: {e}")))?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let r = http.get(src).send().await.map_err(|e| {
+            Error::invalid(format!("cannot fetch the global configuration {src}: {e}"))
+        })?;
+        let b = r.bytes().await.map_err(|e| {
+            Error::invalid(format!("cannot read the global configuration {src}: {e}"))
+        })?;
         Ok(b.to_vec())
     } else {
-        std::fs::read(src).map_err(|e| Error::io(format!("cannot read the global configuration {src}"), e))
+        std::fs::read(src)
+            .map_err(|e| Error::io(format!("cannot read the global configuration {src}"), e))
     }
 }
 
@@ -187,7 +215,9 @@ async fn load_global_conf(src: &str, timeout: Duration) -> Result<Vec<u8>> {
 pub async fn refresh(app: &App) -> Result<(Vec<Address>, Vec<String>)> {
     let cfg = &app.config.dhx;
     if cfg.global_conf.trim().is_empty() {
-        return Err(Error::invalid("dhx.global_conf is not configured: the address book is off"));
+        return Err(Error::invalid(
+            "dhx.global_conf is not configured: the address book is off",
+        ));
     }
     let timeout = Duration::from_secs(cfg.request_timeout_secs);
     let bytes = load_global_conf(cfg.global_conf.trim(), timeout).await?;
@@ -195,8 +225,16 @@ pub async fn refresh(app: &App) -> Result<(Vec<Address>, Vec<String>)> {
     let mut addresses = gc.members.clone();
     let mut problems = Vec::new();
     if !cfg.security_server_url.trim().is_empty() {
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| Error::internal(e.to_string()))?;
-        let client = XRoadId::subsystem(&cfg.xroad_instance, &cfg.member_class, &app.config.agency.registry_code, &cfg.subsystem_code);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let client = XRoadId::subsystem(
+            &cfg.xroad_instance,
+            &cfg.member_class,
+            &app.config.agency.registry_code,
+            &cfg.subsystem_code,
+        );
         let now = jiff::Timestamp::now();
         for im in &gc.intermediaries {
             let req = representation_list_request(&client, im);
@@ -220,7 +258,9 @@ pub async fn refresh(app: &App) -> Result<(Vec<Address>, Vec<String>)> {
                             code: r.code,
                             name: r.name,
                             member_class: im.member_class.clone(),
-                            subsystem: r.system.unwrap_or_else(|| im.subsystem_code.clone().unwrap_or_else(|| "DHX".into())),
+                            subsystem: r.system.unwrap_or_else(|| {
+                                im.subsystem_code.clone().unwrap_or_else(|| "DHX".into())
+                            }),
                             intermediary_code: Some(im.member_code.clone()),
                         });
                     }
@@ -231,7 +271,9 @@ pub async fn refresh(app: &App) -> Result<(Vec<Address>, Vec<String>)> {
     }
     let now = store::now_text();
     let mut tx = app.store.begin_write().await?;
-    sqlx::query("DELETE FROM dhx_addresses").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM dhx_addresses")
+        .execute(&mut *tx)
+        .await?;
     let mut seen = std::collections::HashSet::new();
     for a in &addresses {
         if !seen.insert(a.code.clone()) {
@@ -272,10 +314,18 @@ pub async fn cached(app: &App) -> Result<Vec<Address>> {
 /// The address book, refreshed first when stale (or when `force`).
 pub async fn list(app: &App, force: bool) -> Result<(Vec<Address>, Vec<String>)> {
     let cfg = &app.config.dhx;
-    let fetched: Option<(String,)> = sqlx::query_as("SELECT MAX(fetched_at) FROM dhx_addresses").fetch_optional(&app.store.pool).await?.filter(|(s,): &(String,)| !s.is_empty());
+    let fetched: Option<(String,)> = sqlx::query_as("SELECT MAX(fetched_at) FROM dhx_addresses")
+        .fetch_optional(&app.store.pool)
+        .await?
+        .filter(|(s,): &(String,)| !s.is_empty());
     let stale = match fetched {
         None => true,
-        Some((t,)) => store::parse_ts(&t).map(|t| jiff::Timestamp::now().duration_since(t).as_secs() as u64 >= cfg.addressbook_refresh_secs).unwrap_or(true),
+        Some((t,)) => store::parse_ts(&t)
+            .map(|t| {
+                jiff::Timestamp::now().duration_since(t).as_secs() as u64
+                    >= cfg.addressbook_refresh_secs
+            })
+            .unwrap_or(true),
     };
     if (force || stale) && !cfg.global_conf.trim().is_empty() {
         return refresh(app).await;
@@ -285,23 +335,38 @@ pub async fn list(app: &App, force: bool) -> Result<(Vec<Address>, Vec<String>)>
 
 /// The name of an addressee in the cached address book.
 pub async fn name_of(app: &App, code: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM dhx_addresses WHERE code = $1").bind(code).fetch_optional(&app.store.pool).await?;
+    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM dhx_addresses WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&app.store.pool)
+        .await?;
     Ok(row.map(|r| r.0))
 }
 
 /// How to reach an addressee, from the cached address book.
 pub async fn route_of(app: &App, code: &str) -> Result<Option<Route>> {
-    let row = sqlx::query("SELECT member_class, subsystem, intermediary_code FROM dhx_addresses WHERE code = $1")
-        .bind(code)
-        .fetch_optional(&app.store.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT member_class, subsystem, intermediary_code FROM dhx_addresses WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(&app.store.pool)
+    .await?;
     let Some(r) = row else { return Ok(None) };
     let intermediary: Option<String> = r.try_get("intermediary_code")?;
     let class: String = r.try_get("member_class")?;
     let subsystem: String = r.try_get("subsystem")?;
     Ok(Some(match intermediary {
-        Some(im) => Route { member_class: class, member_code: im, subsystem: "DHX".into(), recipient: Some(code.to_string()) },
-        None => Route { member_class: class, member_code: code.to_string(), subsystem, recipient: None },
+        Some(im) => Route {
+            member_class: class,
+            member_code: im,
+            subsystem: "DHX".into(),
+            recipient: Some(code.to_string()),
+        },
+        None => Route {
+            member_class: class,
+            member_code: code.to_string(),
+            subsystem,
+            recipient: None,
+        },
     }))
 }
 
@@ -310,7 +375,12 @@ mod tests {
     use super::*;
 
     fn fixture(p: &str) -> Vec<u8> {
-        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dhx").join(p)).unwrap()
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/dhx")
+                .join(p),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -326,19 +396,34 @@ mod tests {
 
     #[test]
     fn representation_lists_parse_whatever_the_prefixes() {
-        for f in ["dhx-protocol/representationList_response.xml", "adapter-server-internal/representationList_response.xml", "adapter-server-internal/representationList_response2.xml"] {
+        for f in [
+            "dhx-protocol/representationList_response.xml",
+            "adapter-server-internal/representationList_response.xml",
+            "adapter-server-internal/representationList_response2.xml",
+        ] {
             let list = parse_representation_list(&fixture(f)).unwrap();
             assert!(!list.is_empty(), "{f}");
         }
-        let list = parse_representation_list(&fixture("dhx-protocol/representationList_response.xml")).unwrap();
+        let list =
+            parse_representation_list(&fixture("dhx-protocol/representationList_response.xml"))
+                .unwrap();
         assert_eq!(list[0].code, "500");
         assert_eq!(list[0].system.as_deref(), Some("system"));
         let now = jiff::Timestamp::now();
         assert!(in_force(&list[0], now));
         assert!(!in_force(&list[1], now), "ended in 2016");
-        let req = representation_list_request(&XRoadId::subsystem("EE", "GOV", "1", "DHX"), &XRoadId::subsystem("EE", "COM", "3", "DHX"));
+        let req = representation_list_request(
+            &XRoadId::subsystem("EE", "GOV", "1", "DHX"),
+            &XRoadId::subsystem("EE", "COM", "3", "DHX"),
+        );
         let root = xml::parse(req.as_bytes()).unwrap();
         assert!(root.descendant("representationList").is_some());
-        assert_eq!(root.descendant("service").unwrap().child_text("serviceCode").as_deref(), Some("representationList"));
+        assert_eq!(
+            root.descendant("service")
+                .unwrap()
+                .child_text("serviceCode")
+                .as_deref(),
+            Some("representationList")
+        );
     }
 }

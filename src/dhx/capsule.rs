@@ -46,16 +46,36 @@ struct P {
 }
 
 const fn req(n: &'static str, t: T) -> P {
-    P { n, min: 1, many: false, t }
+    P {
+        n,
+        min: 1,
+        many: false,
+        t,
+    }
 }
 const fn opt(n: &'static str, t: T) -> P {
-    P { n, min: 0, many: false, t }
+    P {
+        n,
+        min: 0,
+        many: false,
+        t,
+    }
 }
 const fn many0(n: &'static str, t: T) -> P {
-    P { n, min: 0, many: true, t }
+    P {
+        n,
+        min: 0,
+        many: true,
+        t,
+    }
 }
 const fn many1(n: &'static str, t: T) -> P {
-    P { n, min: 1, many: true, t }
+    P {
+        n,
+        min: 1,
+        many: true,
+        t,
+    }
 }
 
 static DEC_PARTY: &[P] = &[
@@ -63,7 +83,10 @@ static DEC_PARTY: &[P] = &[
     opt("StructuralUnit", T::Str),
     opt("PersonalIdCode", T::Str),
 ];
-static TRANSPORT: &[P] = &[req("DecSender", T::C(DEC_PARTY)), many1("DecRecipient", T::C(DEC_PARTY))];
+static TRANSPORT: &[P] = &[
+    req("DecSender", T::C(DEC_PARTY)),
+    many1("DecRecipient", T::C(DEC_PARTY)),
+];
 static ORGANISATION: &[P] = &[
     req("Name", T::Str),
     opt("OrganisationCode", T::Str),
@@ -137,7 +160,10 @@ static RESTRICTION: &[P] = &[
     req("RestrictionBasis", T::Str),
     req("InformationOwner", T::Str),
 ];
-static ACCESS: &[P] = &[req("AccessConditionsCode", T::AccessCode), many0("AccessRestriction", T::C(RESTRICTION))];
+static ACCESS: &[P] = &[
+    req("AccessConditionsCode", T::AccessCode),
+    many0("AccessRestriction", T::C(RESTRICTION)),
+];
 static SIGNATURE: &[P] = &[
     opt("SignatureType", T::Str),
     opt("Signer", T::Str),
@@ -152,7 +178,11 @@ static FILE: &[P] = &[
     opt("FileSize", T::Int),
     req("ZipBase64Content", T::Str),
 ];
-static DEC_METADATA: &[P] = &[req("DecId", T::Int), req("DecFolder", T::Str), req("DecReceiptDate", T::DateTime)];
+static DEC_METADATA: &[P] = &[
+    req("DecId", T::Int),
+    req("DecFolder", T::Str),
+    req("DecReceiptDate", T::DateTime),
+];
 static ROOT: &[P] = &[
     req("Transport", T::C(TRANSPORT)),
     opt("Initiator", T::C(INITIATOR)),
@@ -199,7 +229,11 @@ pub struct SchemaError {
 
 impl std::fmt::Display for SchemaError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: element {}: {}", self.line, self.path, self.message)
+        write!(
+            f,
+            "line {}: element {}: {}",
+            self.line, self.path, self.message
+        )
     }
 }
 
@@ -208,7 +242,11 @@ fn in_ns(e: &Element) -> bool {
 }
 
 fn err(e: &Element, path: &str, message: impl Into<String>) -> SchemaError {
-    SchemaError { line: e.line, path: path.to_string(), message: message.into() }
+    SchemaError {
+        line: e.line,
+        path: path.to_string(),
+        message: message.into(),
+    }
 }
 
 fn check_attrs(e: &Element, path: &str) -> Result<(), SchemaError> {
@@ -220,7 +258,11 @@ fn check_attrs(e: &Element, path: &str) -> Result<(), SchemaError> {
                 Some(ns) => format!("{{{ns}}}{}", a.name),
                 None => a.name.clone(),
             };
-            return Err(err(e, path, format!("the attribute {name:?} is not allowed")));
+            return Err(err(
+                e,
+                path,
+                format!("the attribute {name:?} is not allowed"),
+            ));
         }
     }
     Ok(())
@@ -241,7 +283,11 @@ pub fn validate_tree(root: &Element) -> Result<(), SchemaError> {
 
 fn validate_complex(e: &Element, path: &str, particles: &'static [P]) -> Result<(), SchemaError> {
     if e.has_non_ws_text() {
-        return Err(err(e, path, "character content is not allowed here (element-only content)"));
+        return Err(err(
+            e,
+            path,
+            "character content is not allowed here (element-only content)",
+        ));
     }
     let kids: Vec<&Element> = e.elements().collect();
     let mut i = 0;
@@ -288,13 +334,21 @@ fn validate_particle(e: &Element, path: &str, t: T) -> Result<(), SchemaError> {
         T::C(ps) => validate_complex(e, path, ps),
         T::Any => {
             if e.has_non_ws_text() {
-                return Err(err(e, path, "character content is not allowed here (element-only content)"));
+                return Err(err(
+                    e,
+                    path,
+                    "character content is not allowed here (element-only content)",
+                ));
             }
             Ok(())
         }
         simple => {
             if e.elements().next().is_some() {
-                return Err(err(e, path, "element content is not allowed: the type is a simple type"));
+                return Err(err(
+                    e,
+                    path,
+                    "element content is not allowed: the type is a simple type",
+                ));
             }
             let v = e.text();
             check_simple(simple, &v).map_err(|m| err(e, path, format!("{m}: {v:?}")))
@@ -307,7 +361,9 @@ fn check_simple(t: T, raw: &str) -> Result<(), &'static str> {
     let ok = match t {
         T::Str => true,
         T::Guid => is_guid(raw),
-        T::Phone => raw.chars().all(|c| c.is_ascii_digit() || " +()-".contains(c)),
+        T::Phone => raw
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +()-".contains(c)),
         T::AccessCode => raw == "Avalik" || raw == "AK",
         T::Bool => matches!(collapsed, "true" | "false" | "1" | "0"),
         T::Int => is_integer(collapsed),
@@ -365,7 +421,10 @@ fn date_part(s: &str) -> Option<&str> {
     };
     let dash = s.find('-')?;
     let ys = &s[..dash];
-    if ys.len() < 4 || !ys.bytes().all(|b| b.is_ascii_digit()) || (ys.len() > 4 && ys.starts_with('0')) {
+    if ys.len() < 4
+        || !ys.bytes().all(|b| b.is_ascii_digit())
+        || (ys.len() > 4 && ys.starts_with('0'))
+    {
         return None;
     }
     let year: i128 = ys.parse().ok()?;
@@ -402,7 +461,9 @@ fn tz_ok(s: &str) -> bool {
     if s.is_empty() || s == "Z" {
         return true;
     }
-    let Some(r) = s.strip_prefix(['+', '-']) else { return false };
+    let Some(r) = s.strip_prefix(['+', '-']) else {
+        return false;
+    };
     if r.len() != 5 || &r[2..3] != ":" {
         return false;
     }
@@ -417,12 +478,22 @@ pub fn is_date(s: &str) -> bool {
 }
 
 pub fn is_date_time(s: &str) -> bool {
-    let Some(rest) = date_part(s) else { return false };
-    let Some(t) = rest.strip_prefix('T') else { return false };
+    let Some(rest) = date_part(s) else {
+        return false;
+    };
+    let Some(t) = rest.strip_prefix('T') else {
+        return false;
+    };
     if t.len() < 8 || !t.is_char_boundary(8) {
         return false;
     }
-    let (h, m, sec) = match (digits(&t[..2], 2), &t[2..3], digits(&t[3..5], 2), &t[5..6], digits(&t[6..8], 2)) {
+    let (h, m, sec) = match (
+        digits(&t[..2], 2),
+        &t[2..3],
+        digits(&t[3..5], 2),
+        &t[5..6],
+        digits(&t[6..8], 2),
+    ) {
         (Some(h), ":", Some(m), ":", Some(s)) => (h, m, s),
         _ => return false,
     };
@@ -436,7 +507,8 @@ pub fn is_date_time(s: &str) -> bool {
         frac_nonzero = f[..n].bytes().any(|b| b != b'0');
         rest = &f[n..];
     }
-    let time_ok = (h < 24 && m <= 59 && sec <= 59) || (h == 24 && m == 0 && sec == 0 && !frac_nonzero);
+    let time_ok =
+        (h < 24 && m <= 59 && sec <= 59) || (h == 24 && m == 0 && sec == 0 && !frac_nonzero);
     time_ok && tz_ok(rest)
 }
 
@@ -633,7 +705,10 @@ pub struct ReadLimits {
 
 impl Default for ReadLimits {
     fn default() -> Self {
-        ReadLimits { max_xml_bytes: 50 * 1024 * 1024, max_decompressed_bytes: 200 * 1024 * 1024 }
+        ReadLimits {
+            max_xml_bytes: 50 * 1024 * 1024,
+            max_decompressed_bytes: 200 * 1024 * 1024,
+        }
     }
 }
 
@@ -643,7 +718,8 @@ impl Default for ReadLimits {
 
 /// Checks a capsule against the schema only (no content decoding).
 pub fn validate(bytes: &[u8]) -> Result<(), Fault> {
-    let root = xml::parse(bytes).map_err(|e| Fault::validation(format!("capsule is not well-formed XML: {e}")))?;
+    let root = xml::parse(bytes)
+        .map_err(|e| Fault::validation(format!("capsule is not well-formed XML: {e}")))?;
     validate_tree(&root).map_err(|e| Fault::validation(format!("capsule is not valid: {e}")))
 }
 
@@ -656,7 +732,8 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<Capsule, Fault> {
             limits.max_xml_bytes
         )));
     }
-    let root = xml::parse(bytes).map_err(|e| Fault::validation(format!("capsule is not well-formed XML: {e}")))?;
+    let root = xml::parse(bytes)
+        .map_err(|e| Fault::validation(format!("capsule is not well-formed XML: {e}")))?;
     validate_tree(&root).map_err(|e| Fault::validation(format!("capsule is not valid: {e}")))?;
     from_tree(&root, limits)
 }
@@ -671,7 +748,8 @@ pub fn read_any(bytes: &[u8], limits: &ReadLimits) -> Result<Capsule, Fault> {
 pub fn unwrap_any(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, Fault> {
     let trimmed = trim_ascii(bytes);
     if trimmed.starts_with(b"H4sI") {
-        let s = std::str::from_utf8(trimmed).map_err(|_| Fault::validation("capsule is neither XML nor base64"))?;
+        let s = std::str::from_utf8(trimmed)
+            .map_err(|_| Fault::validation("capsule is neither XML nor base64"))?;
         decode_zip_base64(s, limits.max_xml_bytes, "the base64(gzip) capsule")
     } else {
         Ok(bytes.to_vec())
@@ -679,8 +757,14 @@ pub fn unwrap_any(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, Fault> {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end]
 }
 
@@ -701,7 +785,8 @@ pub fn b64_encode(bytes: &[u8]) -> String {
 
 /// Decodes base64(gzip(x)) into x, refusing more than `max` decompressed bytes.
 pub fn decode_zip_base64(s: &str, max: u64, what: &str) -> Result<Vec<u8>, Fault> {
-    let gz = b64_decode(s).map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
+    let gz =
+        b64_decode(s).map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
     gunzip_bounded(&gz, max, what)
 }
 
@@ -733,7 +818,9 @@ pub fn gunzip_lenient(gz: &[u8], max: u64, what: &str) -> Result<(Vec<u8>, Optio
             }
         }
         if out.len() as u64 > max {
-            return Err(Fault::too_large(format!("{what} decompresses to more than {max} bytes")));
+            return Err(Fault::too_large(format!(
+                "{what} decompresses to more than {max} bytes"
+            )));
         }
     }
     Ok((out, error))
@@ -752,7 +839,9 @@ pub fn encode_zip_base64(bytes: &[u8]) -> String {
 }
 
 fn t(e: &Element, name: &str) -> Option<String> {
-    e.elements().find(|c| c.name == name && in_ns(c)).map(|c| c.text())
+    e.elements()
+        .find(|c| c.name == name && in_ns(c))
+        .map(|c| c.text())
 }
 fn tt(e: &Element, name: &str) -> String {
     t(e, name).unwrap_or_default()
@@ -824,7 +913,8 @@ fn actor(e: &Element) -> Actor {
 /// Builds the typed capsule from a tree that passed [`validate_tree`].
 pub fn from_tree(root: &Element, limits: &ReadLimits) -> Result<Capsule, Fault> {
     let tr = c(root, "Transport").ok_or_else(|| Fault::validation("capsule has no Transport"))?;
-    let rm = c(root, "RecordMetadata").ok_or_else(|| Fault::validation("capsule has no RecordMetadata"))?;
+    let rm = c(root, "RecordMetadata")
+        .ok_or_else(|| Fault::validation("capsule has no RecordMetadata"))?;
     let ac = c(root, "Access").ok_or_else(|| Fault::validation("capsule has no Access"))?;
     let mut budget = limits.max_decompressed_bytes;
     let mut files = Vec::new();
@@ -835,7 +925,8 @@ pub fn from_tree(root: &Element, limits: &ReadLimits) -> Result<Capsule, Fault> 
         let (content, content_error) = if raw.trim().is_empty() {
             (Vec::new(), None)
         } else {
-            let gz = b64_decode(&raw).map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
+            let gz = b64_decode(&raw)
+                .map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
             gunzip_lenient(&gz, budget, &what)?
         };
         budget -= content.len() as u64;
@@ -884,7 +975,11 @@ pub fn from_tree(root: &Element, limits: &ReadLimits) -> Result<Capsule, Fault> 
             reply_due_date: t(rm, "ReplyDueDate"),
         },
         access: Access {
-            conditions_code: if tt(ac, "AccessConditionsCode") == "AK" { AccessCode::AK } else { AccessCode::Avalik },
+            conditions_code: if tt(ac, "AccessConditionsCode") == "AK" {
+                AccessCode::AK
+            } else {
+                AccessCode::Avalik
+            },
             restrictions: cs(ac, "AccessRestriction")
                 .map(|r| AccessRestriction {
                     identifier: t(r, "RestrictionIdentifier"),
@@ -1016,8 +1111,11 @@ impl W {
 /// the same validator the reader uses; an invalid field (a malformed GUID or date
 /// put into the model by hand) is refused with a `DHX.Validation` fault naming it.
 pub fn write(c: &Capsule) -> Result<String, Fault> {
-    let mut w = W { out: String::with_capacity(4096) };
-    w.out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut w = W {
+        out: String::with_capacity(4096),
+    };
+    w.out
+        .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     w.out.push_str("<DecContainer xmlns=\"");
     w.out.push_str(NS);
     w.out.push_str("\">");
@@ -1029,7 +1127,10 @@ pub fn write(c: &Capsule) -> Result<String, Fault> {
     w.close("Transport");
     if let Some(i) = &c.initiator {
         w.open("Initiator");
-        w.opt("InitiatorRecordOriginalIdentifier", &i.record_original_identifier);
+        w.opt(
+            "InitiatorRecordOriginalIdentifier",
+            &i.record_original_identifier,
+        );
         w.opt("InitiatorRecordDate", &i.record_date);
         w.organisation(&i.organisation);
         w.person(&i.person);
@@ -1041,7 +1142,10 @@ pub fn write(c: &Capsule) -> Result<String, Fault> {
     for r in &c.recipients {
         w.open("Recipient");
         w.opt("RecipientRecordGuid", &r.record_guid);
-        w.opt("RecipientRecordOriginalIdentifier", &r.record_original_identifier);
+        w.opt(
+            "RecipientRecordOriginalIdentifier",
+            &r.record_original_identifier,
+        );
         w.opt("MessageForRecipient", &r.message_for_recipient);
         w.organisation(&r.organisation);
         w.person(&r.person);
@@ -1114,13 +1218,22 @@ pub fn write(c: &Capsule) -> Result<String, Fault> {
         w.close("DecMetadata");
     }
     w.out.push_str("</DecContainer>\n");
-    validate(w.out.as_bytes()).map_err(|f| Fault::validation(format!("docgate would write an invalid capsule: {}", f.message)))?;
+    validate(w.out.as_bytes()).map_err(|f| {
+        Fault::validation(format!(
+            "docgate would write an invalid capsule: {}",
+            f.message
+        ))
+    })?;
     Ok(w.out)
 }
 
 /// The registry codes the capsule is addressed to (DecRecipient/OrganisationCode).
 pub fn addressees(c: &Capsule) -> Vec<&str> {
-    c.transport.dec_recipients.iter().map(|r| r.organisation_code.trim()).collect()
+    c.transport
+        .dec_recipients
+        .iter()
+        .map(|r| r.organisation_code.trim())
+        .collect()
 }
 
 /// `DHX.InvalidAddressee` unless `our_code` is among the DecRecipients.
@@ -1202,9 +1315,13 @@ mod tests {
 
     #[test]
     fn element_list_covers_the_schema() {
-        let xsd = std::fs::read_to_string(fixtures().join("Dvk_kapsel_vers_2_1_eng_est.xsd")).unwrap();
+        let xsd =
+            std::fs::read_to_string(fixtures().join("Dvk_kapsel_vers_2_1_eng_est.xsd")).unwrap();
         let re = regex::Regex::new(r#"<xs:element[^>]*\bname="([A-Za-z0-9]+)""#).unwrap();
-        let mut in_xsd: Vec<&str> = re.captures_iter(&xsd).map(|c| c.get(1).unwrap().as_str()).collect();
+        let mut in_xsd: Vec<&str> = re
+            .captures_iter(&xsd)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
         in_xsd.sort();
         in_xsd.dedup();
         let mut ours = all_element_names();
@@ -1217,17 +1334,42 @@ mod tests {
         let lim = ReadLimits::default();
         let n2 = read(&std::fs::read(fixtures().join("Naide2.xml")).unwrap(), &lim).unwrap();
         assert_eq!(n2.transport.dec_sender.organisation_code, "70006317");
-        assert_eq!(n2.record_metadata.reply_due_date.as_deref(), Some("2012-11-23"));
+        assert_eq!(
+            n2.record_metadata.reply_due_date.as_deref(),
+            Some("2012-11-23")
+        );
         assert_eq!(n2.access.conditions_code, AccessCode::AK);
-        assert_eq!(n2.access.restrictions[0].basis, "Avaliku teabe seadus, § 35 (10)");
-        assert_eq!(n2.initiator.as_ref().unwrap().record_original_identifier.as_deref(), Some("213465"));
+        assert_eq!(
+            n2.access.restrictions[0].basis,
+            "Avaliku teabe seadus, § 35 (10)"
+        );
+        assert_eq!(
+            n2.initiator
+                .as_ref()
+                .unwrap()
+                .record_original_identifier
+                .as_deref(),
+            Some("213465")
+        );
         assert_eq!(n2.files[0].size.as_deref(), Some("355690"));
-        let k = read(&std::fs::read(fixtures().join("kapsel_21.xml")).unwrap(), &lim).unwrap();
+        let k = read(
+            &std::fs::read(fixtures().join("kapsel_21.xml")).unwrap(),
+            &lim,
+        )
+        .unwrap();
         assert_eq!(addressees(&k), vec!["401", "10560025"]);
         assert!(k.files.iter().all(|f| !f.content.is_empty()));
-        let b = read_any(&std::fs::read(fixtures().join("kapsel.gzip.base64.txt")).unwrap(), &lim).unwrap();
+        let b = read_any(
+            &std::fs::read(fixtures().join("kapsel.gzip.base64.txt")).unwrap(),
+            &lim,
+        )
+        .unwrap();
         assert_eq!(b.transport.dec_sender.organisation_code, "adit");
-        assert!(n2.files[0].content_error.as_deref().unwrap().contains("not valid gzip"));
+        assert!(n2.files[0]
+            .content_error
+            .as_deref()
+            .unwrap()
+            .contains("not valid gzip"));
         // reading and writing again gives the same model (the rewritten gzip is sound)
         for mut c in [n2, k, b] {
             let again = read(write(&c).unwrap().as_bytes(), &lim).unwrap();
@@ -1239,11 +1381,25 @@ mod tests {
     #[test]
     fn rejections_name_the_element() {
         let lim = ReadLimits::default();
-        let f = read(&std::fs::read(fixtures().join("kapsel_21_wrong.xml")).unwrap(), &lim).unwrap_err();
+        let f = read(
+            &std::fs::read(fixtures().join("kapsel_21_wrong.xml")).unwrap(),
+            &lim,
+        )
+        .unwrap_err();
         assert_eq!(f.code, FaultCode::Validation);
-        assert!(f.message.contains("RecordCreator") && f.message.contains("Transport"), "{f}");
-        let f = read(&std::fs::read(fixtures().join("kapsel_21invalid.xml")).unwrap(), &lim).unwrap_err();
-        assert!(f.message.contains("DecContainer/Transport") && f.message.contains("DecSender"), "{f}");
+        assert!(
+            f.message.contains("RecordCreator") && f.message.contains("Transport"),
+            "{f}"
+        );
+        let f = read(
+            &std::fs::read(fixtures().join("kapsel_21invalid.xml")).unwrap(),
+            &lim,
+        )
+        .unwrap_err();
+        assert!(
+            f.message.contains("DecContainer/Transport") && f.message.contains("DecSender"),
+            "{f}"
+        );
         let f = read(b"test", &lim).unwrap_err();
         assert_eq!(f.code, FaultCode::Validation);
         assert!(f.message.contains("not well-formed"), "{f}");
@@ -1251,9 +1407,14 @@ mod tests {
 
     #[test]
     fn billion_laughs_is_refused_without_expansion() {
-        let mut bomb = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE DecContainer [\n<!ENTITY l0 \"lol\">\n");
+        let mut bomb = String::from(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE DecContainer [\n<!ENTITY l0 \"lol\">\n",
+        );
         for i in 1..10 {
-            bomb.push_str(&format!("<!ENTITY l{i} \"{}\">\n", format!("&l{};", i - 1).repeat(10)));
+            bomb.push_str(&format!(
+                "<!ENTITY l{i} \"{}\">\n",
+                format!("&l{};", i - 1).repeat(10)
+            ));
         }
         bomb.push_str("]>\n<DecContainer xmlns=\"http://www.riik.ee/schemas/deccontainer/vers_2_1/\">&l9;</DecContainer>");
         let t0 = std::time::Instant::now();
@@ -1265,19 +1426,39 @@ mod tests {
 
     #[test]
     fn gzip_content_is_bounded() {
-        let mut c = read(&std::fs::read(fixtures().join("kapsel_21.xml")).unwrap(), &ReadLimits::default()).unwrap();
+        let mut c = read(
+            &std::fs::read(fixtures().join("kapsel_21.xml")).unwrap(),
+            &ReadLimits::default(),
+        )
+        .unwrap();
         c.files.truncate(1);
         c.files[0].content = vec![b'a'; 1_000_000];
         c.files[0].size = Some("1000000".into());
         let xml = write(&c).unwrap();
         assert!(xml.len() < 10_000, "compresses well: {}", xml.len());
-        let lim = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 999_999 };
+        let lim = ReadLimits {
+            max_xml_bytes: 1 << 20,
+            max_decompressed_bytes: 999_999,
+        };
         let f = read(xml.as_bytes(), &lim).unwrap_err();
         assert_eq!(f.code, FaultCode::SizeLimitExceeded, "{f}");
         assert!(f.message.contains("ZipBase64Content"), "{f}");
-        let lim = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1_000_000 };
-        assert_eq!(read(xml.as_bytes(), &lim).unwrap().files[0].content.len(), 1_000_000);
-        let f = read(xml.as_bytes(), &ReadLimits { max_xml_bytes: 100, max_decompressed_bytes: 1 << 30 }).unwrap_err();
+        let lim = ReadLimits {
+            max_xml_bytes: 1 << 20,
+            max_decompressed_bytes: 1_000_000,
+        };
+        assert_eq!(
+            read(xml.as_bytes(), &lim).unwrap().files[0].content.len(),
+            1_000_000
+        );
+        let f = read(
+            xml.as_bytes(),
+            &ReadLimits {
+                max_xml_bytes: 100,
+                max_decompressed_bytes: 1 << 30,
+            },
+        )
+        .unwrap_err();
         assert_eq!(f.code, FaultCode::SizeLimitExceeded);
         // bad base64 and non-gzip content are validation faults
         let bad = xml.replacen("<ZipBase64Content>H4sI", "<ZipBase64Content>H4s!", 1);
@@ -1308,7 +1489,8 @@ pub(crate) mod xmllint_tests {
     use std::path::{Path, PathBuf};
 
     pub fn xsd() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dhx/capsule/Dvk_kapsel_vers_2_1_eng_est.xsd")
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/dhx/capsule/Dvk_kapsel_vers_2_1_eng_est.xsd")
     }
 
     /// xmllint's verdict on each file (true: validates).
@@ -1330,7 +1512,9 @@ pub(crate) mod xmllint_tests {
                     true
                 } else {
                     assert!(
-                        stderr.lines().any(|l| l == format!("{name} fails to validate"))
+                        stderr
+                            .lines()
+                            .any(|l| l == format!("{name} fails to validate"))
                             || stderr.contains(&format!("{name}:")),
                         "no xmllint verdict for {name}: {stderr}"
                     );
@@ -1355,7 +1539,9 @@ pub(crate) mod xmllint_tests {
             if p.extension().is_some_and(|x| x == "txt") {
                 // base64(gzip) capsules: compare on the decoded XML as well
                 let xml = unwrap_any(&std::fs::read(&p).unwrap(), &ReadLimits::default()).unwrap();
-                let q = tmp.path().join(format!("{}.xml", p.file_name().unwrap().to_string_lossy()));
+                let q = tmp
+                    .path()
+                    .join(format!("{}.xml", p.file_name().unwrap().to_string_lossy()));
                 std::fs::write(&q, xml).unwrap();
                 files.push(q);
             }
@@ -1366,7 +1552,14 @@ pub(crate) mod xmllint_tests {
         let mut valid = 0;
         for (f, lint) in files.iter().zip(verdicts) {
             let r = ours(&std::fs::read(f).unwrap());
-            assert_eq!(r.is_ok(), lint, "{}: ours {:?}, xmllint {}", f.display(), r.err(), lint);
+            assert_eq!(
+                r.is_ok(),
+                lint,
+                "{}: ours {:?}, xmllint {}",
+                f.display(),
+                r.err(),
+                lint
+            );
             if let Err(fault) = r {
                 assert_eq!(fault.code, FaultCode::Validation);
             }
@@ -1381,11 +1574,38 @@ pub(crate) mod xmllint_tests {
 
     /// Values that exercise every simple type's edges.
     const TRICKY: &[&str] = &[
-        "", " ", "x", "AK", "Avalik", "AK ", "true", "0", " 1 ", "yes", "12", "+12", "-0", "1.5",
-        "10999", " 10999", "1099", "2012-11-23", "2012-11-23Z", "2012-02-30", "0000-01-01",
-        "2012-11-23T10:00:00", "2012-11-23T24:00:00", "2012-11-23T10:00:00+15:00", " 2012-11-23",
-        "25892e17-80f6-415f-9c65-7395632f0223", "25892E17-80F6-415F-9C65-7395632F022", "+372 (5) 5-5", "a1",
-        "999999999999999999999999", "9999999999999999999999999", "2013-02-29T00:00:00",
+        "",
+        " ",
+        "x",
+        "AK",
+        "Avalik",
+        "AK ",
+        "true",
+        "0",
+        " 1 ",
+        "yes",
+        "12",
+        "+12",
+        "-0",
+        "1.5",
+        "10999",
+        " 10999",
+        "1099",
+        "2012-11-23",
+        "2012-11-23Z",
+        "2012-02-30",
+        "0000-01-01",
+        "2012-11-23T10:00:00",
+        "2012-11-23T24:00:00",
+        "2012-11-23T10:00:00+15:00",
+        " 2012-11-23",
+        "25892e17-80f6-415f-9c65-7395632f0223",
+        "25892E17-80F6-415F-9C65-7395632F022",
+        "+372 (5) 5-5",
+        "a1",
+        "999999999999999999999999",
+        "9999999999999999999999999",
+        "2013-02-29T00:00:00",
     ];
 
     fn elements_mut(e: &mut Element) -> Vec<&mut Element> {
@@ -1479,7 +1699,11 @@ pub(crate) mod xmllint_tests {
                 }
                 // attribute
                 let mut m = root.clone();
-                at(&mut m, p).attrs.push(xml::Attr { ns: None, name: "id".into(), value: "1".into() });
+                at(&mut m, p).attrs.push(xml::Attr {
+                    ns: None,
+                    name: "id".into(),
+                    value: "1".into(),
+                });
                 emit(serialize(&m), &mut files);
                 // wrong namespace
                 let mut m = root.clone();
@@ -1500,7 +1724,11 @@ pub(crate) mod xmllint_tests {
                     }
                     let mut m = root.clone();
                     let e = at(&mut m, p);
-                    let child = Element { children: vec![], attrs: vec![], ..e.clone() };
+                    let child = Element {
+                        children: vec![],
+                        attrs: vec![],
+                        ..e.clone()
+                    };
                     e.children.push(Node::Element(child));
                     emit(serialize(&m), &mut files);
                 }
@@ -1523,8 +1751,16 @@ pub(crate) mod xmllint_tests {
             }
             valid += *lint as usize;
         }
-        assert!(valid > 100 && valid < files.len() - 100, "both verdicts are exercised: {valid}");
-        assert!(disagreements.is_empty(), "{} disagreements; first:\n{}", disagreements.len(), disagreements[0]);
+        assert!(
+            valid > 100 && valid < files.len() - 100,
+            "both verdicts are exercised: {valid}"
+        );
+        assert!(
+            disagreements.is_empty(),
+            "{} disagreements; first:\n{}",
+            disagreements.len(),
+            disagreements[0]
+        );
     }
 
     // ---- the writer: random capsules always validate ----
@@ -1541,30 +1777,55 @@ pub(crate) mod xmllint_tests {
         proptest::option::of(text())
     }
     fn date() -> impl Strategy<Value = String> {
-        (1i32..=9999, 1u32..=12, 1u32..=31, prop_oneof![Just(""), Just("Z"), Just("+02:00"), Just("-14:00")])
+        (
+            1i32..=9999,
+            1u32..=12,
+            1u32..=31,
+            prop_oneof![Just(""), Just("Z"), Just("+02:00"), Just("-14:00")],
+        )
             .prop_map(|(y, m, d, tz)| {
                 let d = d.min(days_in_month(y as i128, m));
                 format!("{y:04}-{m:02}-{d:02}{tz}")
             })
     }
     fn date_time() -> impl Strategy<Value = String> {
-        (date(), 0u32..24, 0u32..60, 0u32..60, proptest::option::of(0u32..1000)).prop_map(|(d, h, mi, s, frac)| {
-            let (day, tz) = d.split_at(10);
-            let frac = frac.map(|f| format!(".{f:03}")).unwrap_or_default();
-            format!("{day}T{h:02}:{mi:02}:{s:02}{frac}{tz}")
-        })
+        (
+            date(),
+            0u32..24,
+            0u32..60,
+            0u32..60,
+            proptest::option::of(0u32..1000),
+        )
+            .prop_map(|(d, h, mi, s, frac)| {
+                let (day, tz) = d.split_at(10);
+                let frac = frac.map(|f| format!(".{f:03}")).unwrap_or_default();
+                format!("{day}T{h:02}:{mi:02}:{s:02}{frac}{tz}")
+            })
     }
     fn guid() -> impl Strategy<Value = String> {
         any::<u128>().prop_map(|u| uuid::Uuid::from_u128(u).to_string())
     }
     fn organisation() -> impl Strategy<Value = Organisation> {
-        (text(), otext(), otext(), otext(), otext()).prop_map(|(name, organisation_code, structural_unit, position_title, residency)| {
-            Organisation { name, organisation_code, structural_unit, position_title, residency }
-        })
+        (text(), otext(), otext(), otext(), otext()).prop_map(
+            |(name, organisation_code, structural_unit, position_title, residency)| Organisation {
+                name,
+                organisation_code,
+                structural_unit,
+                position_title,
+                residency,
+            },
+        )
     }
     fn person() -> impl Strategy<Value = Person> {
-        (text(), otext(), otext(), otext(), otext())
-            .prop_map(|(name, given_name, surname, personal_id_code, residency)| Person { name, given_name, surname, personal_id_code, residency })
+        (text(), otext(), otext(), otext(), otext()).prop_map(
+            |(name, given_name, surname, personal_id_code, residency)| Person {
+                name,
+                given_name,
+                surname,
+                personal_id_code,
+                residency,
+            },
+        )
     }
     fn contact() -> impl Strategy<Value = ContactData> {
         (
@@ -1573,69 +1834,131 @@ pub(crate) mod xmllint_tests {
             otext(),
             otext(),
             otext(),
-            proptest::option::of((otext(), otext(), otext(), otext(), proptest::option::of("[0-9]{5}"))),
+            proptest::option::of((
+                otext(),
+                otext(),
+                otext(),
+                otext(),
+                proptest::option::of("[0-9]{5}"),
+            )),
         )
-            .prop_map(|(adit, phone, email, web_page, messaging_address, pa)| ContactData {
-                adit,
-                phone,
-                email,
-                web_page,
-                messaging_address,
-                postal_address: pa.map(|(country, county, street, house_number, postal_code)| PostalAddress {
-                    country,
-                    county,
-                    street,
-                    house_number,
-                    postal_code,
-                    ..Default::default()
-                }),
+            .prop_map(|(adit, phone, email, web_page, messaging_address, pa)| {
+                ContactData {
+                    adit,
+                    phone,
+                    email,
+                    web_page,
+                    messaging_address,
+                    postal_address: pa.map(
+                        |(country, county, street, house_number, postal_code)| PostalAddress {
+                            country,
+                            county,
+                            street,
+                            house_number,
+                            postal_code,
+                            ..Default::default()
+                        },
+                    ),
+                }
             })
     }
     fn actor() -> impl Strategy<Value = Actor> {
-        (proptest::option::of(organisation()), proptest::option::of(person()), proptest::option::of(contact()))
-            .prop_map(|(organisation, person, contact_data)| Actor { organisation, person, contact_data })
-    }
-    fn dec_party() -> impl Strategy<Value = DecParty> {
-        (text(), otext(), otext()).prop_map(|(organisation_code, structural_unit, personal_id_code)| DecParty {
-            organisation_code,
-            structural_unit,
-            personal_id_code,
-        })
-    }
-    fn recipient() -> impl Strategy<Value = Recipient> {
-        (proptest::option::of(guid()), otext(), otext(), proptest::option::of(organisation()), proptest::option::of(person()), proptest::option::of(contact()))
-            .prop_map(|(record_guid, record_original_identifier, message_for_recipient, organisation, person, contact_data)| Recipient {
-                record_guid,
-                record_original_identifier,
-                message_for_recipient,
+        (
+            proptest::option::of(organisation()),
+            proptest::option::of(person()),
+            proptest::option::of(contact()),
+        )
+            .prop_map(|(organisation, person, contact_data)| Actor {
                 organisation,
                 person,
                 contact_data,
             })
     }
-    fn restriction() -> impl Strategy<Value = AccessRestriction> {
-        (otext(), date(), date(), otext(), proptest::option::of(date()), text(), text()).prop_map(
-            |(identifier, begin_date, end_date, end_event, invalid_since, basis, information_owner)| AccessRestriction {
-                identifier,
-                begin_date,
-                end_date,
-                end_event,
-                invalid_since,
-                basis,
-                information_owner,
+    fn dec_party() -> impl Strategy<Value = DecParty> {
+        (text(), otext(), otext()).prop_map(
+            |(organisation_code, structural_unit, personal_id_code)| DecParty {
+                organisation_code,
+                structural_unit,
+                personal_id_code,
             },
         )
     }
+    fn recipient() -> impl Strategy<Value = Recipient> {
+        (
+            proptest::option::of(guid()),
+            otext(),
+            otext(),
+            proptest::option::of(organisation()),
+            proptest::option::of(person()),
+            proptest::option::of(contact()),
+        )
+            .prop_map(
+                |(
+                    record_guid,
+                    record_original_identifier,
+                    message_for_recipient,
+                    organisation,
+                    person,
+                    contact_data,
+                )| Recipient {
+                    record_guid,
+                    record_original_identifier,
+                    message_for_recipient,
+                    organisation,
+                    person,
+                    contact_data,
+                },
+            )
+    }
+    fn restriction() -> impl Strategy<Value = AccessRestriction> {
+        (
+            otext(),
+            date(),
+            date(),
+            otext(),
+            proptest::option::of(date()),
+            text(),
+            text(),
+        )
+            .prop_map(
+                |(
+                    identifier,
+                    begin_date,
+                    end_date,
+                    end_event,
+                    invalid_since,
+                    basis,
+                    information_owner,
+                )| AccessRestriction {
+                    identifier,
+                    begin_date,
+                    end_date,
+                    end_event,
+                    invalid_since,
+                    basis,
+                    information_owner,
+                },
+            )
+    }
     fn file() -> impl Strategy<Value = CapsuleFile> {
-        (guid(), proptest::option::of(any::<bool>()), text(), text(), proptest::option::of(any::<u64>()), proptest::collection::vec(any::<u8>(), 0..300))
-            .prop_map(|(guid, main_component, name, mime_type, size, content)| CapsuleFile {
-                guid,
-                main_component,
-                name,
-                mime_type,
-                size: size.map(|s| s.to_string()),
-                content,
-                content_error: None,
+        (
+            guid(),
+            proptest::option::of(any::<bool>()),
+            text(),
+            text(),
+            proptest::option::of(any::<u64>()),
+            proptest::collection::vec(any::<u8>(), 0..300),
+        )
+            .prop_map(|(guid, main_component, name, mime_type, size, content)| {
+                CapsuleFile {
+                    guid,
+                    main_component,
+                    name,
+                    mime_type,
+                    size: size.map(|s| s.to_string()),
+                    content,
+                    content_error: None,
+                }
             })
     }
     prop_compose! {
@@ -1709,8 +2032,14 @@ pub(crate) mod xmllint_tests {
         std::thread::Builder::new()
             .stack_size(256 << 20)
             .spawn(|| {
-                let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
-                let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
+                let cases = std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(64);
+                let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+                    cases,
+                    ..ProptestConfig::default()
+                });
                 runner
                     .run(&capsule(), |c| {
                         let xml = write(&c).unwrap();
@@ -1720,9 +2049,16 @@ pub(crate) mod xmllint_tests {
                         prop_assert_eq!(xmllint_verdicts(&[p]), vec![true], "{}", xml);
                         let mut back = read(xml.as_bytes(), &ReadLimits::default()).unwrap();
                         // RecordTypeSpecificMetadata is opaque: compare it serialized
-                        let ser = |els: &Option<Vec<Element>>| els.as_ref().map(|v| v.iter().map(serialize).collect::<Vec<_>>());
-                        prop_assert_eq!(ser(&back.record_type_specific_metadata), ser(&c.record_type_specific_metadata));
-                        back.record_type_specific_metadata = c.record_type_specific_metadata.clone();
+                        let ser = |els: &Option<Vec<Element>>| {
+                            els.as_ref()
+                                .map(|v| v.iter().map(serialize).collect::<Vec<_>>())
+                        };
+                        prop_assert_eq!(
+                            ser(&back.record_type_specific_metadata),
+                            ser(&c.record_type_specific_metadata)
+                        );
+                        back.record_type_specific_metadata =
+                            c.record_type_specific_metadata.clone();
                         prop_assert_eq!(back, xml_clean(&c));
                         Ok(())
                     })

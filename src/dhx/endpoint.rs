@@ -23,11 +23,20 @@ pub fn routes(app: App) -> axum::Router {
 }
 
 fn xml_response(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 fn fault_response(h: &XRoadHeader, f: &Fault) -> Response {
-    let status = if f.code == FaultCode::Server { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+    let status = if f.code == FaultCode::Server {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
     xml_response(status, soap::response_fault(h, f))
 }
 
@@ -67,38 +76,83 @@ async fn send_document(State(app): State<App>, headers: HeaderMap, body: Body) -
         Err((seen, err)) => {
             let f = match err {
                 Some(m) => Fault::validation(m),
-                None => Fault::too_large(format!("request is larger than the limit of {limit} bytes ({seen} bytes or more)")),
+                None => Fault::too_large(format!(
+                    "request is larger than the limit of {limit} bytes ({seen} bytes or more)"
+                )),
             };
             let _ = incoming::quarantine(&app, None, None, &f, None, seen).await;
             return fault_response(&XRoadHeader::default(), &f);
         }
     };
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let limits = app.config.dhx.read_limits();
     let parsed = {
         let raw = raw.clone();
-        tokio::task::spawn_blocking(move || soap::parse_send_document(ct.as_deref(), &raw, &limits)).await
+        tokio::task::spawn_blocking(move || soap::parse_send_document(ct.as_deref(), &raw, &limits))
+            .await
     };
     let req = match parsed {
         Ok(Ok(r)) => r,
         Ok(Err((f, partial))) => {
             let client = partial.header.client.as_ref().map(|c| c.key());
-            if let Err(e) = incoming::quarantine(&app, client.as_deref(), partial.consignment_id.as_deref(), &f, Some(&raw), raw.len() as u64).await {
+            if let Err(e) = incoming::quarantine(
+                &app,
+                client.as_deref(),
+                partial.consignment_id.as_deref(),
+                &f,
+                Some(&raw),
+                raw.len() as u64,
+            )
+            .await
+            {
                 tracing::error!("dhx: cannot quarantine a rejected request: {e}");
             }
             return fault_response(&partial.header, &f);
         }
-        Err(e) => return fault_response(&XRoadHeader::default(), &Fault::new(FaultCode::Server, format!("parser failed: {e}"))),
+        Err(e) => {
+            return fault_response(
+                &XRoadHeader::default(),
+                &Fault::new(FaultCode::Server, format!("parser failed: {e}")),
+            )
+        }
     };
     let client = req.client_key();
-    match incoming::receive(&app, client.as_deref(), &req.consignment_id, &req.capsule, "dhx").await {
+    match incoming::receive(
+        &app,
+        client.as_deref(),
+        &req.consignment_id,
+        &req.capsule,
+        "dhx",
+    )
+    .await
+    {
         Ok(r) => {
-            tracing::info!("dhx: registered {} from {:?} consignment {}", r.reg_no, client, req.consignment_id);
-            xml_response(StatusCode::OK, soap::response_ok(&req.header, &r.receipt_id))
+            tracing::info!(
+                "dhx: registered {} from {:?} consignment {}",
+                r.reg_no,
+                client,
+                req.consignment_id
+            );
+            xml_response(
+                StatusCode::OK,
+                soap::response_ok(&req.header, &r.receipt_id),
+            )
         }
         Err(f) => {
             if f.code != FaultCode::Duplicate {
-                if let Err(e) = incoming::quarantine(&app, client.as_deref(), Some(&req.consignment_id), &f, Some(&raw), raw.len() as u64).await {
+                if let Err(e) = incoming::quarantine(
+                    &app,
+                    client.as_deref(),
+                    Some(&req.consignment_id),
+                    &f,
+                    Some(&raw),
+                    raw.len() as u64,
+                )
+                .await
+                {
                     tracing::error!("dhx: cannot quarantine a rejected request: {e}");
                 }
             }

@@ -47,7 +47,10 @@ pub struct Fault {
 
 impl Fault {
     pub fn new(code: FaultCode, message: impl Into<String>) -> Fault {
-        Fault { code, message: message.into() }
+        Fault {
+            code,
+            message: message.into(),
+        }
     }
     pub fn validation(message: impl Into<String>) -> Fault {
         Fault::new(FaultCode::Validation, message)
@@ -64,4 +67,3 @@ impl std::fmt::Display for Fault {
 }
 
 impl std::error::Error for Fault {}
-

@@ -34,12 +34,18 @@ pub fn fault_of(e: &Error) -> Fault {
 }
 
 /// The receipt of an already received consignment.
-pub async fn find_received(app: &App, client: &str, consignment_id: &str) -> Result<Option<(i64, String)>, Error> {
-    let row = sqlx::query("SELECT doc_id, receipt_id FROM dhx_received WHERE client = $1 AND consignment_id = $2")
-        .bind(client)
-        .bind(consignment_id)
-        .fetch_optional(&app.store.pool)
-        .await?;
+pub async fn find_received(
+    app: &App,
+    client: &str,
+    consignment_id: &str,
+) -> Result<Option<(i64, String)>, Error> {
+    let row = sqlx::query(
+        "SELECT doc_id, receipt_id FROM dhx_received WHERE client = $1 AND consignment_id = $2",
+    )
+    .bind(client)
+    .bind(consignment_id)
+    .fetch_optional(&app.store.pool)
+    .await?;
     Ok(match row {
         Some(r) => Some((r.try_get("doc_id")?, r.try_get("receipt_id")?)),
         None => None,
@@ -48,10 +54,11 @@ pub async fn find_received(app: &App, client: &str, consignment_id: &str) -> Res
 
 /// The DHX sender (registry code) of a document received over DHX, if any.
 pub async fn sender_of(app: &App, doc_id: i64) -> Result<Option<String>, Error> {
-    let row = sqlx::query("SELECT sender_code FROM dhx_received WHERE doc_id = $1 ORDER BY id LIMIT 1")
-        .bind(doc_id)
-        .fetch_optional(&app.store.pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT sender_code FROM dhx_received WHERE doc_id = $1 ORDER BY id LIMIT 1")
+            .bind(doc_id)
+            .fetch_optional(&app.store.pool)
+            .await?;
     Ok(match row {
         Some(r) => r.try_get("sender_code")?,
         None => None,
@@ -74,9 +81,15 @@ pub async fn receive(
         .map_err(|e| Fault::new(FaultCode::Server, format!("capsule reader failed: {e}")))??;
     let client = match client {
         Some(c) => c.to_string(),
-        None => format!("DecSender/{}", c.transport.dec_sender.organisation_code.trim()),
+        None => format!(
+            "DecSender/{}",
+            c.transport.dec_sender.organisation_code.trim()
+        ),
     };
-    if let Some((_, receipt)) = find_received(app, &client, consignment_id).await.map_err(|e| fault_of(&e))? {
+    if let Some((_, receipt)) = find_received(app, &client, consignment_id)
+        .await
+        .map_err(|e| fault_of(&e))?
+    {
         return Err(Fault::new(
             FaultCode::Duplicate,
             format!("consignment {consignment_id:?} from {client} was already received (receiptId {receipt})"),
@@ -84,7 +97,10 @@ pub async fn receive(
     }
     let our_code = app.config.agency.registry_code.trim();
     if our_code.is_empty() {
-        return Err(Fault::new(FaultCode::Server, "the receiver has no agency.registry_code configured"));
+        return Err(Fault::new(
+            FaultCode::Server,
+            "the receiver has no agency.registry_code configured",
+        ));
     }
     capsule::check_addressee(&c, our_code)?;
     let today = app.register.today();
@@ -92,14 +108,21 @@ pub async fn receive(
     // Thread: the first identifier that is one of our registration numbers.
     let mut reply_to = None;
     for cand in &inc.reply_candidates {
-        if let Some(d) = app.register.find_by_reg_no(cand).await.map_err(|e| fault_of(&e))? {
+        if let Some(d) = app
+            .register
+            .find_by_reg_no(cand)
+            .await
+            .map_err(|e| fault_of(&e))?
+        {
             reply_to = Some(d.reg_no);
             break;
         }
     }
     inc.doc.reply_to = reply_to.clone();
     inc.doc.received = Some(today);
-    inc.doc.source_keys.push(format!("dhx:{client}:{consignment_id}"));
+    inc.doc
+        .source_keys
+        .push(format!("dhx:{client}:{consignment_id}"));
     let capsule_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(capsule_xml));
     let reply_due = inc.reply_due.map(|d| d.to_string());
     let notes = inc.notes.clone();
@@ -179,10 +202,18 @@ pub async fn quarantine(
 
 /// Quarantined requests, newest first: (id, fault code, reason, raw size).
 pub async fn quarantined(app: &App) -> Result<Vec<(i64, String, String, i64)>, Error> {
-    let rows = sqlx::query("SELECT id, fault_code, reason, raw_size FROM dhx_quarantine ORDER BY id DESC")
-        .fetch_all(&app.store.pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, fault_code, reason, raw_size FROM dhx_quarantine ORDER BY id DESC")
+            .fetch_all(&app.store.pool)
+            .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("fault_code")?, r.try_get("reason")?, r.try_get("raw_size")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("fault_code")?,
+                r.try_get("reason")?,
+                r.try_get("raw_size")?,
+            ))
+        })
         .collect()
 }

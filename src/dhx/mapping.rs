@@ -26,7 +26,8 @@ use sha2::{Digest, Sha256};
 use super::capsule::{self, AccessCode, Capsule, CapsuleFile};
 use super::Fault;
 use crate::model::{
-    Channel, Direction, Document, FileRef, NewDocument, NewFile, NewRestriction, Party, PartyKind, PartyRole,
+    Channel, Direction, Document, FileRef, NewDocument, NewFile, NewRestriction, Party, PartyKind,
+    PartyRole,
 };
 
 /// The record type written for letters.
@@ -76,9 +77,15 @@ fn utc_datetime(ts: jiff::Timestamp) -> String {
 
 /// Builds the capsule of an outgoing document. Files are checked against the
 /// register's size and sha256 (a mismatch is an error: nothing corrupt leaves).
-pub fn document_to_capsule(doc: &Document, files: &[FileWithBytes], out: &Outgoing) -> Result<Capsule, Fault> {
+pub fn document_to_capsule(
+    doc: &Document,
+    files: &[FileWithBytes],
+    out: &Outgoing,
+) -> Result<Capsule, Fault> {
     if out.addressees.is_empty() {
-        return Err(Fault::validation("no addressee: give at least one registry code"));
+        return Err(Fault::validation(
+            "no addressee: give at least one registry code",
+        ));
     }
     let mut cfiles = Vec::new();
     for (i, f) in files.iter().enumerate() {
@@ -99,7 +106,10 @@ pub fn document_to_capsule(doc: &Document, files: &[FileWithBytes], out: &Outgoi
             )));
         }
         cfiles.push(CapsuleFile {
-            guid: stable_guid(&format!("file:{}:{}:{}:{}", out.our_code, doc.reg_no, i, f.file.sha256)),
+            guid: stable_guid(&format!(
+                "file:{}:{}:{}:{}",
+                out.our_code, doc.reg_no, i, f.file.sha256
+            )),
             main_component: Some(i == 0),
             name: f.file.name.clone(),
             mime_type: f.file.media_type.clone(),
@@ -110,7 +120,11 @@ pub fn document_to_capsule(doc: &Document, files: &[FileWithBytes], out: &Outgoi
     }
     if cfiles.is_empty() {
         // The capsule needs a file: the letter's text.
-        let text = out.body.clone().filter(|b| !b.trim().is_empty()).unwrap_or_else(|| doc.title.clone());
+        let text = out
+            .body
+            .clone()
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| doc.title.clone());
         let bytes = text.into_bytes();
         cfiles.push(CapsuleFile {
             guid: stable_guid(&format!("file:{}:{}:body", out.our_code, doc.reg_no)),
@@ -141,7 +155,10 @@ pub fn document_to_capsule(doc: &Document, files: &[FileWithBytes], out: &Outgoi
                 information_owner: r.holder.clone(),
             }],
         },
-        None => capsule::Access { conditions_code: AccessCode::Avalik, restrictions: vec![] },
+        None => capsule::Access {
+            conditions_code: AccessCode::Avalik,
+            restrictions: vec![],
+        },
     };
     let single = out.addressees.len() == 1;
     let recipients = out
@@ -156,9 +173,17 @@ pub fn document_to_capsule(doc: &Document, files: &[FileWithBytes], out: &Outgoi
             let named_party = party_name.is_some();
             capsule::Recipient {
                 // their_ref belongs to the counterpart: the only addressee, or the one named as a party
-                record_original_identifier: if single || named_party { doc.their_ref.clone() } else { None },
+                record_original_identifier: if single || named_party {
+                    doc.their_ref.clone()
+                } else {
+                    None
+                },
                 organisation: Some(capsule::Organisation {
-                    name: a.name.clone().or(party_name).unwrap_or_else(|| a.code.clone()),
+                    name: a
+                        .name
+                        .clone()
+                        .or(party_name)
+                        .unwrap_or_else(|| a.code.clone()),
                     organisation_code: Some(a.code.clone()),
                     ..Default::default()
                 }),
@@ -168,11 +193,17 @@ pub fn document_to_capsule(doc: &Document, files: &[FileWithBytes], out: &Outgoi
         .collect();
     let c = Capsule {
         transport: capsule::Transport {
-            dec_sender: capsule::DecParty { organisation_code: out.our_code.clone(), ..Default::default() },
+            dec_sender: capsule::DecParty {
+                organisation_code: out.our_code.clone(),
+                ..Default::default()
+            },
             dec_recipients: out
                 .addressees
                 .iter()
-                .map(|a| capsule::DecParty { organisation_code: a.code.clone(), ..Default::default() })
+                .map(|a| capsule::DecParty {
+                    organisation_code: a.code.clone(),
+                    ..Default::default()
+                })
                 .collect(),
         },
         initiator: out.initiator.as_ref().map(|(id, date)| capsule::Initiator {
@@ -182,10 +213,17 @@ pub fn document_to_capsule(doc: &Document, files: &[FileWithBytes], out: &Outgoi
         }),
         record_creator: Some(capsule::Actor {
             organisation: Some(our_org.clone()),
-            person: doc.responsible.as_ref().map(|r| capsule::Person { name: r.clone(), ..Default::default() }),
+            person: doc.responsible.as_ref().map(|r| capsule::Person {
+                name: r.clone(),
+                ..Default::default()
+            }),
             contact_data: None,
         }),
-        record_sender_to_dec: Some(capsule::Actor { organisation: Some(our_org), person: None, contact_data: None }),
+        record_sender_to_dec: Some(capsule::Actor {
+            organisation: Some(our_org),
+            person: None,
+            contact_data: None,
+        }),
         recipients,
         record_metadata: capsule::RecordMetadata {
             record_guid: stable_guid(&format!("record:{}:{}", out.our_code, doc.reg_no)),
@@ -226,12 +264,17 @@ pub struct Incoming {
 pub fn lexical_date(what: &str, s: &str) -> Result<Date, Fault> {
     let s = s.trim();
     let day = s.get(..10).unwrap_or(s);
-    day.parse::<Date>()
-        .map_err(|_| Fault::validation(format!("{what} {s:?} is not a date docgate can register (years 1-9999)")))
+    day.parse::<Date>().map_err(|_| {
+        Fault::validation(format!(
+            "{what} {s:?} is not a date docgate can register (years 1-9999)"
+        ))
+    })
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
-    s.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    s.as_ref()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Maps an incoming capsule to a new document (channel DHX, incoming, waiting for
@@ -246,7 +289,10 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
         notes.push("RecordTitle is empty".into());
     }
     doc.their_ref = Some(m.record_original_identifier.trim().to_string()).filter(|s| !s.is_empty());
-    doc.their_date = Some(lexical_date("RecordMetadata/RecordDateRegistered", &m.record_date_registered)?);
+    doc.their_date = Some(lexical_date(
+        "RecordMetadata/RecordDateRegistered",
+        &m.record_date_registered,
+    )?);
     doc.needs_review = true;
 
     // The sender.
@@ -255,13 +301,21 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
         .record_sender_to_dec
         .as_ref()
         .and_then(|a| a.organisation.as_ref())
-        .or_else(|| c.record_creator.as_ref().and_then(|a| a.organisation.as_ref()));
+        .or_else(|| {
+            c.record_creator
+                .as_ref()
+                .and_then(|a| a.organisation.as_ref())
+        });
     let person = c
         .record_sender_to_dec
         .as_ref()
         .and_then(|a| a.person.as_ref())
         .or_else(|| c.record_creator.as_ref().and_then(|a| a.person.as_ref()));
-    let sender = match (org, person, nonempty(&c.transport.dec_sender.personal_id_code)) {
+    let sender = match (
+        org,
+        person,
+        nonempty(&c.transport.dec_sender.personal_id_code),
+    ) {
         (Some(o), _, None) if !o.name.trim().is_empty() => Party {
             kind: PartyKind::Organisation,
             role: PartyRole::Sender,
@@ -269,13 +323,15 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
             code: Some(sender_code.clone()),
             email: None,
         },
-        (_, Some(p), pic) if !p.name.trim().is_empty() && (pic.is_some() || org.is_none()) => Party {
-            kind: PartyKind::Person,
-            role: PartyRole::Sender,
-            name: p.name.trim().to_string(),
-            code: pic.or_else(|| nonempty(&p.personal_id_code)),
-            email: None,
-        },
+        (_, Some(p), pic) if !p.name.trim().is_empty() && (pic.is_some() || org.is_none()) => {
+            Party {
+                kind: PartyKind::Person,
+                role: PartyRole::Sender,
+                name: p.name.trim().to_string(),
+                code: pic.or_else(|| nonempty(&p.personal_id_code)),
+                email: None,
+            }
+        }
         _ => Party {
             kind: PartyKind::Organisation,
             role: PartyRole::Sender,
@@ -313,10 +369,13 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
     if c.access.conditions_code == AccessCode::AK {
         let rs = &c.access.restrictions;
         let restriction = if rs.is_empty() {
-            notes.push("AK without AccessRestriction: restricted for 5 years pending review".into());
+            notes
+                .push("AK without AccessRestriction: restricted for 5 years pending review".into());
             NewRestriction {
                 ground: "AK (saatja märge, alus märkimata)".into(),
-                ends: today.checked_add(jiff::Span::new().years(5)).unwrap_or(today),
+                ends: today
+                    .checked_add(jiff::Span::new().years(5))
+                    .unwrap_or(today),
                 holder: None,
                 begins: Some(today),
             }
@@ -326,8 +385,14 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
             let mut grounds: Vec<String> = Vec::new();
             let mut holder = None;
             for (i, r) in rs.iter().enumerate() {
-                let b = lexical_date(&format!("AccessRestriction[{}]/RestrictionBeginDate", i + 1), &r.begin_date)?;
-                let e = lexical_date(&format!("AccessRestriction[{}]/RestrictionEndDate", i + 1), &r.end_date)?;
+                let b = lexical_date(
+                    &format!("AccessRestriction[{}]/RestrictionBeginDate", i + 1),
+                    &r.begin_date,
+                )?;
+                let e = lexical_date(
+                    &format!("AccessRestriction[{}]/RestrictionEndDate", i + 1),
+                    &r.end_date,
+                )?;
                 begins = Some(begins.map_or(b, |x| x.min(b)));
                 ends = Some(ends.map_or(e, |x| x.max(e)));
                 let g = r.basis.trim().to_string();
@@ -338,7 +403,11 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
                     holder = Some(r.information_owner.trim().to_string());
                 }
             }
-            let ground = if grounds.is_empty() { "AK (saatja märge, alus märkimata)".to_string() } else { grounds.join("; ") };
+            let ground = if grounds.is_empty() {
+                "AK (saatja märge, alus märkimata)".to_string()
+            } else {
+                grounds.join("; ")
+            };
             let begins = begins.unwrap_or(today);
             let mut ends = ends.unwrap_or(today).max(begins);
             let years = crate::model::restriction_max_years(&ground);
@@ -350,7 +419,12 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
                     ends = max;
                 }
             }
-            NewRestriction { ground, ends, holder, begins: Some(begins) }
+            NewRestriction {
+                ground,
+                ends,
+                holder,
+                begins: Some(begins),
+            }
         };
         doc.restriction = Some(restriction);
     }
@@ -370,8 +444,16 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
                 )));
             }
         }
-        let name = if f.name.trim().is_empty() { format!("fail{}", i + 1) } else { f.name.trim().to_string() };
-        let mime = if f.mime_type.trim().is_empty() { "application/octet-stream".to_string() } else { f.mime_type.trim().to_string() };
+        let name = if f.name.trim().is_empty() {
+            format!("fail{}", i + 1)
+        } else {
+            f.name.trim().to_string()
+        };
+        let mime = if f.mime_type.trim().is_empty() {
+            "application/octet-stream".to_string()
+        } else {
+            f.mime_type.trim().to_string()
+        };
         doc.files.push(NewFile::new(name, mime, f.content.clone()));
     }
 
@@ -394,7 +476,11 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
             }
         }
     }
-    if let Some(id) = c.initiator.as_ref().and_then(|i| nonempty(&i.record_original_identifier)) {
+    if let Some(id) = c
+        .initiator
+        .as_ref()
+        .and_then(|i| nonempty(&i.record_original_identifier))
+    {
         if !reply_candidates.contains(&id) {
             reply_candidates.push(id);
         }
@@ -421,7 +507,11 @@ mod tests {
     use proptest::prelude::*;
 
     /// What the register would make of a new document (for pure round trips).
-    fn as_registered(n: &NewDocument, reg_no: &str, at: jiff::Timestamp) -> (Document, Vec<FileWithBytes>) {
+    fn as_registered(
+        n: &NewDocument,
+        reg_no: &str,
+        at: jiff::Timestamp,
+    ) -> (Document, Vec<FileWithBytes>) {
         let today = at.to_zoned(jiff::tz::TimeZone::UTC).date();
         let files: Vec<FileWithBytes> = n
             .files
@@ -472,7 +562,12 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dhx/capsule").join(name)).unwrap()
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/dhx/capsule")
+                .join(name),
+        )
+        .unwrap()
     }
 
     fn d(s: &str) -> Date {
@@ -500,7 +595,10 @@ mod tests {
         assert_eq!(inc.doc.parties[0].name, "Riigi Infosüsteemi Amet");
         assert_eq!(inc.doc.parties[0].code.as_deref(), Some("70006317"));
         assert_eq!(inc.doc.parties[1].role, PartyRole::Recipient);
-        assert_eq!(inc.doc.body.as_deref(), Some("Edastame ekslikult adresseeritud dokumendi.\n\nKodaniku ettepanek seoses ...."));
+        assert_eq!(
+            inc.doc.body.as_deref(),
+            Some("Edastame ekslikult adresseeritud dokumendi.\n\nKodaniku ettepanek seoses ....")
+        );
         assert_eq!(inc.doc.channel, Channel::Dhx);
         assert!(inc.doc.needs_review);
     }
@@ -519,33 +617,51 @@ mod tests {
         assert_eq!(inc.doc.restriction.unwrap().ends, d("2087-11-15"));
     }
 
-    fn doc_strategy() -> impl Strategy<Value = (NewDocument, Option<String>, Option<Date>, Vec<String>)> {
+    fn doc_strategy(
+    ) -> impl Strategy<Value = (NewDocument, Option<String>, Option<Date>, Vec<String>)> {
         (
             "[a-zA-ZõäöüÕÄÖÜ0-9][\\PC]{0,39}",
             proptest::option::of("[A-Z0-9./-]{1,12}"),
             proptest::option::of(("AvTS § 35 lg 1 p (1[1-6]|[1-9])", 0i64..1000, 1i64..1500)),
-            proptest::collection::vec(("[a-zA-Z0-9 _.-]{1,20}", proptest::collection::vec(any::<u8>(), 0..500)), 0..3),
+            proptest::collection::vec(
+                (
+                    "[a-zA-Z0-9 _.-]{1,20}",
+                    proptest::collection::vec(any::<u8>(), 0..500),
+                ),
+                0..3,
+            ),
             proptest::option::of(0i64..200),
             proptest::collection::vec("[0-9]{8}", 1..3),
             proptest::option::of("\\PC{1,30}"),
         )
-            .prop_map(|(title, their_ref, restr, files, due, codes, responsible)| {
-                let mut n = NewDocument::new(Direction::Outgoing, Channel::Dhx, title);
-                n.their_ref = their_ref;
-                n.responsible = responsible;
-                n.restriction = restr.map(|(ground, b, len)| {
-                    let begins = d("2024-01-01").checked_add(jiff::Span::new().days(b)).unwrap();
-                    NewRestriction {
-                        ground,
-                        begins: Some(begins),
-                        ends: begins.checked_add(jiff::Span::new().days(len)).unwrap(),
-                        holder: Some("Sotsiaalkindlustusamet".into()),
-                    }
-                });
-                n.files = files.into_iter().map(|(name, bytes)| NewFile::new(name, "application/pdf", bytes)).collect();
-                let due = due.map(|x| d("2026-01-01").checked_add(jiff::Span::new().days(x)).unwrap());
-                (n, Some("Sotsiaalkindlustusamet".to_string()), due, codes)
-            })
+            .prop_map(
+                |(title, their_ref, restr, files, due, codes, responsible)| {
+                    let mut n = NewDocument::new(Direction::Outgoing, Channel::Dhx, title);
+                    n.their_ref = their_ref;
+                    n.responsible = responsible;
+                    n.restriction = restr.map(|(ground, b, len)| {
+                        let begins = d("2024-01-01")
+                            .checked_add(jiff::Span::new().days(b))
+                            .unwrap();
+                        NewRestriction {
+                            ground,
+                            begins: Some(begins),
+                            ends: begins.checked_add(jiff::Span::new().days(len)).unwrap(),
+                            holder: Some("Sotsiaalkindlustusamet".into()),
+                        }
+                    });
+                    n.files = files
+                        .into_iter()
+                        .map(|(name, bytes)| NewFile::new(name, "application/pdf", bytes))
+                        .collect();
+                    let due = due.map(|x| {
+                        d("2026-01-01")
+                            .checked_add(jiff::Span::new().days(x))
+                            .unwrap()
+                    });
+                    (n, Some("Sotsiaalkindlustusamet".to_string()), due, codes)
+                },
+            )
     }
 
     proptest! {
@@ -638,20 +754,47 @@ mod tests {
             &Outgoing {
                 our_code: "401".into(),
                 our_name: "Meie".into(),
-                addressees: vec![Addressee { code: inc.sender_code.clone(), name: None }],
+                addressees: vec![Addressee {
+                    code: inc.sender_code.clone(),
+                    name: None,
+                }],
                 initiator: None,
                 reply_due: inc.reply_due,
                 body: None,
             },
         )
         .unwrap();
-        assert_eq!(back.record_metadata.record_title, c.record_metadata.record_title);
-        assert_eq!(back.record_metadata.reply_due_date, c.record_metadata.reply_due_date);
+        assert_eq!(
+            back.record_metadata.record_title,
+            c.record_metadata.record_title
+        );
+        assert_eq!(
+            back.record_metadata.reply_due_date,
+            c.record_metadata.reply_due_date
+        );
         assert_eq!(back.access, c.access);
-        assert_eq!(back.transport.dec_recipients[0].organisation_code, c.transport.dec_sender.organisation_code);
+        assert_eq!(
+            back.transport.dec_recipients[0].organisation_code,
+            c.transport.dec_sender.organisation_code
+        );
         // their number of the record comes back as their RecipientRecordOriginalIdentifier
-        assert_eq!(back.recipients[0].record_original_identifier.as_deref(), Some(c.record_metadata.record_original_identifier.as_str()));
-        let names = |c: &Capsule| c.files.iter().map(|f| (f.name.clone(), f.mime_type.clone(), f.size.clone(), f.content.clone())).collect::<Vec<_>>();
+        assert_eq!(
+            back.recipients[0].record_original_identifier.as_deref(),
+            Some(c.record_metadata.record_original_identifier.as_str())
+        );
+        let names = |c: &Capsule| {
+            c.files
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        f.mime_type.clone(),
+                        f.size.clone(),
+                        f.content.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(&back), names(&c));
         capsule::write(&back).unwrap();
     }
@@ -660,18 +803,35 @@ mod tests {
     fn corrupt_files_are_refused_in_both_directions() {
         let n = {
             let mut n = NewDocument::new(Direction::Outgoing, Channel::Dhx, "x");
-            n.files.push(NewFile::new("a.pdf", "application/pdf", b"abc".to_vec()));
+            n.files
+                .push(NewFile::new("a.pdf", "application/pdf", b"abc".to_vec()));
             n
         };
         let (doc, mut files) = as_registered(&n, "1/1", jiff::Timestamp::now());
-        let out = Outgoing { our_code: "1".into(), our_name: "A".into(), addressees: vec![Addressee { code: "2".into(), name: None }], ..Default::default() };
+        let out = Outgoing {
+            our_code: "1".into(),
+            our_name: "A".into(),
+            addressees: vec![Addressee {
+                code: "2".into(),
+                name: None,
+            }],
+            ..Default::default()
+        };
         files[0].bytes = b"abd".to_vec();
         let f = document_to_capsule(&doc, &files, &out).unwrap_err();
         assert!(f.message.contains("sha256"), "{f}");
         files[0].bytes = b"abcd".to_vec();
         let f = document_to_capsule(&doc, &files, &out).unwrap_err();
         assert!(f.message.contains("4 bytes"), "{f}");
-        let f = document_to_capsule(&doc, &[], &Outgoing { addressees: vec![], ..out }).unwrap_err();
+        let f = document_to_capsule(
+            &doc,
+            &[],
+            &Outgoing {
+                addressees: vec![],
+                ..out
+            },
+        )
+        .unwrap_err();
         assert!(f.message.contains("addressee"), "{f}");
     }
 }

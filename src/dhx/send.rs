@@ -41,7 +41,9 @@ async fn dhx_origin(app: &App, doc: &Document) -> Result<Option<(Document, Strin
     let thread = app.register.thread(doc.thread_id).await?;
     let mut cands: Vec<&Document> = thread
         .iter()
-        .filter(|d| d.id != doc.id && d.direction == Direction::Incoming && d.channel == Channel::Dhx)
+        .filter(|d| {
+            d.id != doc.id && d.direction == Direction::Incoming && d.channel == Channel::Dhx
+        })
         .collect();
     // the parent first, then the latest
     cands.sort_by_key(|d| (Some(d.id) != doc.parent_id, std::cmp::Reverse(d.id)));
@@ -55,7 +57,11 @@ async fn dhx_origin(app: &App, doc: &Document) -> Result<Option<(Document, Strin
 
 /// Builds the capsule of a document (for `docgate dhx capsule` and sending).
 /// `to` empty: the sender of the DHX document it answers.
-pub async fn build_capsule(app: &App, doc: &Document, to: &[String]) -> Result<(capsule::Capsule, Vec<Addressee>)> {
+pub async fn build_capsule(
+    app: &App,
+    doc: &Document,
+    to: &[String],
+) -> Result<(capsule::Capsule, Vec<Addressee>)> {
     let origin = dhx_origin(app, doc).await?;
     let mut addressees: Vec<Addressee> = to
         .iter()
@@ -82,7 +88,10 @@ pub async fn build_capsule(app: &App, doc: &Document, to: &[String]) -> Result<(
     let mut files = Vec::new();
     for f in &doc.files {
         let bytes = app.register.file_bytes(&f.sha256).await?;
-        files.push(FileWithBytes { file: f.clone(), bytes });
+        files.push(FileWithBytes {
+            file: f.clone(),
+            bytes,
+        });
     }
     let mut doc = doc.clone();
     let mut initiator = None;
@@ -110,7 +119,9 @@ pub async fn build_capsule(app: &App, doc: &Document, to: &[String]) -> Result<(
 /// same capsule to the same addressee again returns the existing item.
 pub async fn enqueue(app: &App, reg_no: &str, to: &[String], actor: &str) -> Result<Vec<Queued>> {
     if app.config.agency.registry_code.trim().is_empty() {
-        return Err(Error::invalid("agency.registry_code is not configured: it is our DHX address"));
+        return Err(Error::invalid(
+            "agency.registry_code is not configured: it is our DHX address",
+        ));
     }
     let doc = app.register.get_by_reg_no(reg_no).await?;
     let (c, addressees) = build_capsule(app, &doc, to).await?;
@@ -120,21 +131,31 @@ pub async fn enqueue(app: &App, reg_no: &str, to: &[String], actor: &str) -> Res
     let mut out = Vec::new();
     for a in &addressees {
         let consignment_id = uuid::Uuid::new_v4().to_string();
-        let payload = Payload { consignment_id: consignment_id.clone(), capsule_sha256: sha.clone(), to: a.code.clone(), reg_no: doc.reg_no.clone() };
+        let payload = Payload {
+            consignment_id: consignment_id.clone(),
+            capsule_sha256: sha.clone(),
+            to: a.code.clone(),
+            reg_no: doc.reg_no.clone(),
+        };
         let id = outbox::enqueue_in(
             &mut tx,
             NewOutboxItem {
                 doc_id: Some(doc.id),
                 channel: CHANNEL.into(),
                 recipient: a.code.clone(),
-                payload: serde_json::to_value(&payload).map_err(|e| Error::internal(e.to_string()))?,
+                payload: serde_json::to_value(&payload)
+                    .map_err(|e| Error::internal(e.to_string()))?,
                 dedup_key: Some(format!("dhx:{}:{}:{}", doc.id, a.code, sha)),
                 not_before: None,
             },
         )
         .await?;
         // an existing item keeps its own consignmentId
-        let existing: Option<(String,)> = sqlx::query_as("SELECT payload FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT payload FROM outbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let consignment_id = existing
             .and_then(|(p,)| serde_json::from_str::<Payload>(&p).ok())
             .map(|p| p.consignment_id)
@@ -142,7 +163,11 @@ pub async fn enqueue(app: &App, reg_no: &str, to: &[String], actor: &str) -> Res
         app.register
             .record_event_in(&mut tx, Some(doc.id), "dhx_queued", serde_json::json!({"to": a.code, "consignment_id": consignment_id, "outbox_id": id, "capsule_sha256": sha}), actor)
             .await?;
-        out.push(Queued { outbox_id: id, to: a.code.clone(), consignment_id });
+        out.push(Queued {
+            outbox_id: id,
+            to: a.code.clone(),
+            consignment_id,
+        });
     }
     tx.commit().await?;
     Ok(out)
@@ -158,21 +183,50 @@ pub fn retry_delay(schedule: &[u64], attempts: i64) -> Option<Duration> {
 pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> {
     let payload: Payload = match serde_json::from_value(item.payload.clone()) {
         Ok(p) => p,
-        Err(e) => return outbox::mark_failed(&app.store, item.id, &format!("unreadable dhx payload: {e}")).await,
+        Err(e) => {
+            return outbox::mark_failed(
+                &app.store,
+                item.id,
+                &format!("unreadable dhx payload: {e}"),
+            )
+            .await
+        }
     };
     let cfg = &app.config.dhx;
     let xml = match app.store.read_file(&payload.capsule_sha256).await {
         Ok(x) => x,
-        Err(e) => return outbox::mark_failed(&app.store, item.id, &format!("capsule {} unreadable: {e}", payload.capsule_sha256)).await,
+        Err(e) => {
+            return outbox::mark_failed(
+                &app.store,
+                item.id,
+                &format!("capsule {} unreadable: {e}", payload.capsule_sha256),
+            )
+            .await
+        }
     };
-    let route = super::addressbook::route_of(app, &payload.to).await?.unwrap_or_else(|| super::addressbook::Route {
-        member_class: cfg.default_recipient_class.clone(),
-        member_code: payload.to.clone(),
-        subsystem: "DHX".into(),
-        recipient: None,
-    });
-    let header = client::header_for(cfg, &app.config.agency.registry_code, &route.member_code, &route.member_class, &route.subsystem);
-    let outcome = http.send_document(&header, &payload.consignment_id, route.recipient.as_deref(), &xml).await;
+    let route = super::addressbook::route_of(app, &payload.to)
+        .await?
+        .unwrap_or_else(|| super::addressbook::Route {
+            member_class: cfg.default_recipient_class.clone(),
+            member_code: payload.to.clone(),
+            subsystem: "DHX".into(),
+            recipient: None,
+        });
+    let header = client::header_for(
+        cfg,
+        &app.config.agency.registry_code,
+        &route.member_code,
+        &route.member_class,
+        &route.subsystem,
+    );
+    let outcome = http
+        .send_document(
+            &header,
+            &payload.consignment_id,
+            route.recipient.as_deref(),
+            &xml,
+        )
+        .await;
     let detail = |extra: serde_json::Value| {
         let mut v = serde_json::json!({"to": payload.to, "consignment_id": payload.consignment_id, "outbox_id": item.id, "attempt": item.attempts});
         if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
@@ -183,19 +237,40 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
     let temporary = match outcome {
         Ok(SendOutcome::Receipt(r)) => {
             outbox::mark_sent(&app.store, item.id, &format!("delivered: receiptId {r}")).await?;
-            app.register.record_event(item.doc_id, "dhx_delivered", detail(serde_json::json!({"receipt_id": r})), "dhx").await?;
+            app.register
+                .record_event(
+                    item.doc_id,
+                    "dhx_delivered",
+                    detail(serde_json::json!({"receipt_id": r})),
+                    "dhx",
+                )
+                .await?;
             return Ok(());
         }
         Ok(SendOutcome::Fault(f)) if f.code == FaultCode::Duplicate => {
             // an earlier attempt got through: the receiver has it exactly once
             outbox::mark_sent(&app.store, item.id, &format!("delivered earlier: {f}")).await?;
-            app.register.record_event(item.doc_id, "dhx_delivered", detail(serde_json::json!({"duplicate": true, "message": f.message})), "dhx").await?;
+            app.register
+                .record_event(
+                    item.doc_id,
+                    "dhx_delivered",
+                    detail(serde_json::json!({"duplicate": true, "message": f.message})),
+                    "dhx",
+                )
+                .await?;
             return Ok(());
         }
         Ok(SendOutcome::Fault(f)) => {
             outbox::mark_failed(&app.store, item.id, &f.to_string()).await?;
             app.register
-                .record_event(item.doc_id, "dhx_failed", detail(serde_json::json!({"fault_code": f.code.as_str(), "message": f.message})), "dhx")
+                .record_event(
+                    item.doc_id,
+                    "dhx_failed",
+                    detail(
+                        serde_json::json!({"fault_code": f.code.as_str(), "message": f.message}),
+                    ),
+                    "dhx",
+                )
                 .await?;
             return Ok(());
         }
@@ -204,14 +279,20 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
     };
     match retry_delay(&cfg.retry_schedule_secs, item.attempts) {
         Some(d) => {
-            let next = jiff::Timestamp::now() + jiff::SignedDuration::try_from(d).unwrap_or_default();
+            let next =
+                jiff::Timestamp::now() + jiff::SignedDuration::try_from(d).unwrap_or_default();
             outbox::mark_retry(&app.store, item.id, &temporary, next).await
         }
         None => {
             let msg = format!("gave up after {} attempts: {temporary}", item.attempts);
             outbox::mark_failed(&app.store, item.id, &msg).await?;
             app.register
-                .record_event(item.doc_id, "dhx_failed", detail(serde_json::json!({"fault_code": null, "message": msg})), "dhx")
+                .record_event(
+                    item.doc_id,
+                    "dhx_failed",
+                    detail(serde_json::json!({"fault_code": null, "message": msg})),
+                    "dhx",
+                )
                 .await?;
             Ok(())
         }
@@ -239,8 +320,16 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
         shutdown.cancelled().await;
         return Ok(());
     }
-    let http = Client::new(&cfg.security_server_url, Duration::from_secs(cfg.request_timeout_secs)).map_err(Error::internal)?;
-    let worker = format!("dhx-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let http = Client::new(
+        &cfg.security_server_url,
+        Duration::from_secs(cfg.request_timeout_secs),
+    )
+    .map_err(Error::internal)?;
+    let worker = format!(
+        "dhx-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
     let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
     loop {
         let handled = match run_once(&app, &http, &worker).await {
@@ -264,7 +353,11 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
 /// The DHX deliveries of a document (outbox rows).
 pub async fn status(app: &App, reg_no: &str) -> Result<Vec<OutboxItem>> {
     let doc = app.register.get_by_reg_no(reg_no).await?;
-    Ok(outbox::for_document(&app.store, doc.id).await?.into_iter().filter(|i| i.channel == CHANNEL).collect())
+    Ok(outbox::for_document(&app.store, doc.id)
+        .await?
+        .into_iter()
+        .filter(|i| i.channel == CHANNEL)
+        .collect())
 }
 
 #[cfg(test)]

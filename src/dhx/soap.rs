@@ -46,7 +46,10 @@ impl XRoadId {
 
     /// `INSTANCE/CLASS/CODE[/SUBSYSTEM]`: the client key of duplicate detection.
     pub fn key(&self) -> String {
-        let mut s = format!("{}/{}/{}", self.instance, self.member_class, self.member_code);
+        let mut s = format!(
+            "{}/{}/{}",
+            self.instance, self.member_class, self.member_code
+        );
         if let Some(sub) = &self.subsystem_code {
             s.push('/');
             s.push_str(sub);
@@ -135,7 +138,11 @@ impl XRoadHeader {
         if let Some(s) = &self.service {
             s.write("service", out);
         }
-        for (n, v) in [("id", &self.id), ("userId", &self.user_id), ("protocolVersion", &self.protocol_version)] {
+        for (n, v) in [
+            ("id", &self.id),
+            ("userId", &self.user_id),
+            ("protocolVersion", &self.protocol_version),
+        ] {
             if let Some(v) = v {
                 out.push_str(&format!("<xro:{n}>"));
                 xml::escape_text(v, out);
@@ -169,7 +176,7 @@ impl SendDocument {
 /// headers and the quarantine record).
 #[derive(Debug, Clone, Default)]
 pub struct Partial {
-    pub header: XRoadHeader,
+    pub header: Box<XRoadHeader>,
     pub consignment_id: Option<String>,
 }
 
@@ -186,10 +193,18 @@ pub struct Part {
 
 impl Part {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     pub fn content_id(&self) -> Option<String> {
-        self.header("content-id").map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        self.header("content-id").map(|v| {
+            v.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
     }
 }
 
@@ -202,7 +217,10 @@ pub fn parse_content_type(v: &str) -> (String, Vec<(String, String)>) {
         .filter_map(|p| {
             let (k, v) = p.split_once('=')?;
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v);
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(v);
             Some((k.trim().to_ascii_lowercase(), v.to_string()))
         })
         .collect();
@@ -229,14 +247,19 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from > hay.len() {
         return None;
     }
-    hay[from..].windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 /// Splits a multipart body. A body without its closing delimiter is truncated
 /// and refused.
 pub fn parse_multipart(boundary: &str, body: &[u8]) -> Result<Vec<Part>, Fault> {
     if boundary.is_empty() || boundary.len() > 200 {
-        return Err(Fault::validation("multipart request without a usable boundary parameter"));
+        return Err(Fault::validation(
+            "multipart request without a usable boundary parameter",
+        ));
     }
     let delim = format!("--{boundary}");
     let d = delim.as_bytes();
@@ -244,9 +267,13 @@ pub fn parse_multipart(boundary: &str, body: &[u8]) -> Result<Vec<Part>, Fault> 
     let mut pos = if body.starts_with(d) {
         0
     } else {
-        find(body, &[b"\n", d].concat(), 0).map(|p| p + 1).ok_or_else(|| {
-            Fault::validation(format!("multipart body does not contain the boundary {boundary:?}"))
-        })?
+        find(body, &[b"\n", d].concat(), 0)
+            .map(|p| p + 1)
+            .ok_or_else(|| {
+                Fault::validation(format!(
+                    "multipart body does not contain the boundary {boundary:?}"
+                ))
+            })?
     };
     let mut parts = Vec::new();
     loop {
@@ -282,7 +309,9 @@ fn parse_part(raw: &[u8], n: usize) -> Result<Part, Fault> {
             if raw.iter().all(|b| b.is_ascii_whitespace()) {
                 (0, raw.len())
             } else {
-                return Err(Fault::validation(format!("multipart part {n} has no header/body separator")));
+                return Err(Fault::validation(format!(
+                    "multipart part {n} has no header/body separator"
+                )));
             }
         }
     };
@@ -309,10 +338,14 @@ fn parse_part(raw: &[u8], n: usize) -> Result<Part, Fault> {
     let body = match cte.as_deref() {
         None | Some("binary") | Some("8bit") | Some("7bit") => body.to_vec(),
         Some("base64") => {
-            let s = std::str::from_utf8(body)
-                .map_err(|_| Fault::validation(format!("multipart part {n} is not valid base64 (not ASCII)")))?;
-            capsule::b64_decode(s)
-                .map_err(|e| Fault::validation(format!("multipart part {n} is not valid base64: {e}")))?
+            let s = std::str::from_utf8(body).map_err(|_| {
+                Fault::validation(format!(
+                    "multipart part {n} is not valid base64 (not ASCII)"
+                ))
+            })?;
+            capsule::b64_decode(s).map_err(|e| {
+                Fault::validation(format!("multipart part {n} is not valid base64: {e}"))
+            })?
         }
         Some(other) => {
             return Err(Fault::validation(format!(
@@ -329,9 +362,17 @@ fn parse_part(raw: &[u8], n: usize) -> Result<Part, Fault> {
 
 /// Decodes an attachment into capsule XML: XML as is, gzip decompressed, base64
 /// decoded (then XML or gzip).
-pub fn attachment_to_capsule(bytes: &[u8], limits: &ReadLimits, what: &str) -> Result<Vec<u8>, Fault> {
+pub fn attachment_to_capsule(
+    bytes: &[u8],
+    limits: &ReadLimits,
+    what: &str,
+) -> Result<Vec<u8>, Fault> {
     fn classify(b: &[u8]) -> Option<&'static str> {
-        let t = b.iter().position(|c| !c.is_ascii_whitespace()).map(|i| &b[i..]).unwrap_or(b);
+        let t = b
+            .iter()
+            .position(|c| !c.is_ascii_whitespace())
+            .map(|i| &b[i..])
+            .unwrap_or(b);
         if t.starts_with(b"<") || t.starts_with(b"\xEF\xBB\xBF<") {
             Some("xml")
         } else if t.starts_with(&[0x1f, 0x8b]) {
@@ -343,21 +384,29 @@ pub fn attachment_to_capsule(bytes: &[u8], limits: &ReadLimits, what: &str) -> R
     let decode_once = |b: &[u8]| -> Result<Option<Vec<u8>>, Fault> {
         match classify(b) {
             Some("xml") => Ok(Some(b.to_vec())),
-            Some(_) => Ok(Some(capsule::gunzip_bounded(b, limits.max_xml_bytes, what)?)),
+            Some(_) => Ok(Some(capsule::gunzip_bounded(
+                b,
+                limits.max_xml_bytes,
+                what,
+            )?)),
             None => Ok(None),
         }
     };
     if let Some(x) = decode_once(bytes)? {
         return Ok(x);
     }
-    let s = std::str::from_utf8(bytes).map_err(|_| Fault::validation(format!("{what} is neither XML, gzip nor base64")))?;
+    let s = std::str::from_utf8(bytes)
+        .map_err(|_| Fault::validation(format!("{what} is neither XML, gzip nor base64")))?;
     if s.trim().is_empty() {
         return Err(Fault::validation(format!("{what} is empty")));
     }
-    let decoded = capsule::b64_decode(s).map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
+    let decoded = capsule::b64_decode(s)
+        .map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
     match decode_once(&decoded)? {
         Some(x) => Ok(x),
-        None => Err(Fault::validation(format!("{what} decodes to neither XML nor gzip"))),
+        None => Err(Fault::validation(format!(
+            "{what} decodes to neither XML nor gzip"
+        ))),
     }
 }
 
@@ -370,27 +419,46 @@ pub fn parse_send_document(
     let mut partial = Partial::default();
     if body.len() as u64 > limits.max_xml_bytes {
         return Err((
-            Fault::too_large(format!("request is {} bytes, above the limit of {}", body.len(), limits.max_xml_bytes)),
+            Fault::too_large(format!(
+                "request is {} bytes, above the limit of {}",
+                body.len(),
+                limits.max_xml_bytes
+            )),
             partial,
         ));
     }
     let (media, params) = parse_content_type(content_type.unwrap_or("text/xml"));
     let (envelope_bytes, parts) = if media.starts_with("multipart/") {
-        let boundary = params.iter().find(|(k, _)| k == "boundary").map(|(_, v)| v.as_str()).unwrap_or("");
+        let boundary = params
+            .iter()
+            .find(|(k, _)| k == "boundary")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
         let parts = parse_multipart(boundary, body).map_err(|f| (f, partial.clone()))?;
         if parts.is_empty() {
             return Err((Fault::validation("multipart request has no parts"), partial));
         }
-        let start = params.iter().find(|(k, _)| k == "start").map(|(_, v)| v.trim_matches(['<', '>']).to_string());
+        let start = params
+            .iter()
+            .find(|(k, _)| k == "start")
+            .map(|(_, v)| v.trim_matches(['<', '>']).to_string());
         let root = start
-            .and_then(|s| parts.iter().position(|p| p.content_id().as_deref() == Some(s.as_str())))
+            .and_then(|s| {
+                parts
+                    .iter()
+                    .position(|p| p.content_id().as_deref() == Some(s.as_str()))
+            })
             .unwrap_or(0);
         (parts[root].body.clone(), parts)
     } else {
         (body.to_vec(), Vec::new())
     };
-    let env = xml::parse(&envelope_bytes)
-        .map_err(|e| (Fault::validation(format!("SOAP envelope is not well-formed XML: {e}")), partial.clone()))?;
+    let env = xml::parse(&envelope_bytes).map_err(|e| {
+        (
+            Fault::validation(format!("SOAP envelope is not well-formed XML: {e}")),
+            partial.clone(),
+        )
+    })?;
     if env.name != "Envelope" || env.ns.as_deref() != Some(SOAP_ENV_NS) {
         return Err((
             Fault::validation(format!(
@@ -401,18 +469,23 @@ pub fn parse_send_document(
         ));
     }
     let in_env = |e: &&Element, n: &str| e.name == n && e.ns.as_deref() == Some(SOAP_ENV_NS);
-    partial.header = XRoadHeader::parse(env.elements().find(|e| in_env(e, "Header")));
-    let body_el = env
-        .elements()
-        .find(|e| in_env(e, "Body"))
-        .ok_or_else(|| (Fault::validation("SOAP envelope has no Body"), partial.clone()))?;
+    partial.header = Box::new(XRoadHeader::parse(env.elements().find(|e| in_env(e, "Header"))));
+    let body_el = env.elements().find(|e| in_env(e, "Body")).ok_or_else(|| {
+        (
+            Fault::validation("SOAP envelope has no Body"),
+            partial.clone(),
+        )
+    })?;
     let op = body_el
         .elements()
         .next()
         .ok_or_else(|| (Fault::validation("SOAP Body is empty"), partial.clone()))?;
     if op.name != "sendDocument" || op.ns.as_deref() != Some(DHX_NS) {
         return Err((
-            Fault::validation(format!("expected {{{DHX_NS}}}sendDocument in the SOAP Body, found {}", op.qualified())),
+            Fault::validation(format!(
+                "expected {{{DHX_NS}}}sendDocument in the SOAP Body, found {}",
+                op.qualified()
+            )),
             partial,
         ));
     }
@@ -421,26 +494,42 @@ pub fn parse_send_document(
         op.elements()
             .find(|e| e.name == n && (e.ns.as_deref() == Some(DHX_NS) || e.ns.is_none()))
     };
-    let text = |n: &str| get(n).map(|e| e.text().trim().to_string()).filter(|s| !s.is_empty());
+    let text = |n: &str| {
+        get(n)
+            .map(|e| e.text().trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     partial.consignment_id = text("consignmentId");
     let dhx_version = text("DHXVersion");
     if let Some(v) = &dhx_version {
         if v != "1.0" {
             return Err((
-                Fault::new(FaultCode::UnsupportedVersion, format!("DHXVersion {v:?} is not supported: only 1.0")),
+                Fault::new(
+                    FaultCode::UnsupportedVersion,
+                    format!("DHXVersion {v:?} is not supported: only 1.0"),
+                ),
                 partial,
             ));
         }
     }
-    let consignment_id = partial
-        .consignment_id
-        .clone()
-        .ok_or_else(|| (Fault::validation("sendDocument has no consignmentId"), partial.clone()))?;
+    let consignment_id = partial.consignment_id.clone().ok_or_else(|| {
+        (
+            Fault::validation("sendDocument has no consignmentId"),
+            partial.clone(),
+        )
+    })?;
     if consignment_id.len() > 256 {
-        return Err((Fault::validation("consignmentId is longer than 256 characters"), partial));
+        return Err((
+            Fault::validation("consignmentId is longer than 256 characters"),
+            partial,
+        ));
     }
-    let att = get("documentAttachment")
-        .ok_or_else(|| (Fault::validation("sendDocument has no documentAttachment"), partial.clone()))?;
+    let att = get("documentAttachment").ok_or_else(|| {
+        (
+            Fault::validation("sendDocument has no documentAttachment"),
+            partial.clone(),
+        )
+    })?;
     let att_text = att.text();
     let att_ref = att_text.trim();
     let capsule = if let Some(cid) = att_ref.strip_prefix("cid:") {
@@ -453,14 +542,21 @@ pub fn parse_send_document(
                 partial.clone(),
             )
         })?;
-        attachment_to_capsule(&part.body, limits, "the documentAttachment part").map_err(|f| (f, partial.clone()))?
+        attachment_to_capsule(&part.body, limits, "the documentAttachment part")
+            .map_err(|f| (f, partial.clone()))?
     } else if att.elements().next().is_some() {
-        return Err((Fault::validation("documentAttachment holds XML elements, expected a cid: reference or base64"), partial));
+        return Err((
+            Fault::validation(
+                "documentAttachment holds XML elements, expected a cid: reference or base64",
+            ),
+            partial,
+        ));
     } else {
-        attachment_to_capsule(att_ref.as_bytes(), limits, "the inline documentAttachment").map_err(|f| (f, partial.clone()))?
+        attachment_to_capsule(att_ref.as_bytes(), limits, "the inline documentAttachment")
+            .map_err(|f| (f, partial.clone()))?
     };
     Ok(SendDocument {
-        header: partial.header.clone(),
+        header: (*partial.header).clone(),
         dhx_version,
         consignment_id,
         recipient: text("recipient"),
@@ -475,7 +571,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = ((b[i + 1] as char).to_digit(16), (b[i + 2] as char).to_digit(16)) {
+            if let (Some(h), Some(l)) = (
+                (b[i + 1] as char).to_digit(16),
+                (b[i + 2] as char).to_digit(16),
+            ) {
                 out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
@@ -500,7 +599,12 @@ fn envelope_start(out: &mut String) {
 
 /// Builds a `sendDocument` request as SOAP with attachments. Returns the
 /// Content-Type header value and the body.
-pub fn build_send_document(header: &XRoadHeader, consignment_id: &str, recipient: Option<&str>, capsule_xml: &[u8]) -> (String, Vec<u8>) {
+pub fn build_send_document(
+    header: &XRoadHeader,
+    consignment_id: &str,
+    recipient: Option<&str>,
+    capsule_xml: &[u8],
+) -> (String, Vec<u8>) {
     let boundary = format!("MIMEBoundary_{}", uuid::Uuid::new_v4().simple());
     let mut env = String::new();
     envelope_start(&mut env);
@@ -535,7 +639,9 @@ pub fn build_send_document(header: &XRoadHeader, consignment_id: &str, recipient
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let ct = format!("multipart/related; type=\"text/xml\"; start=\"<envelope>\"; boundary=\"{boundary}\"");
+    let ct = format!(
+        "multipart/related; type=\"text/xml\"; start=\"<envelope>\"; boundary=\"{boundary}\""
+    );
     (ct, body)
 }
 
@@ -571,7 +677,9 @@ pub fn soap_fault(header: &XRoadHeader, message: &str) -> String {
     let mut out = String::new();
     envelope_start(&mut out);
     header.write(&mut out);
-    out.push_str("<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode><faultstring>");
+    out.push_str(
+        "<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode><faultstring>",
+    );
     xml::escape_text(message, &mut out);
     out.push_str("</faultstring></SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>");
     out
@@ -590,9 +698,17 @@ pub enum SendOutcome {
 pub fn parse_send_response(content_type: Option<&str>, body: &[u8]) -> Result<SendOutcome, String> {
     let (media, params) = parse_content_type(content_type.unwrap_or("text/xml"));
     let xml_bytes = if media.starts_with("multipart/") {
-        let boundary = params.iter().find(|(k, _)| k == "boundary").map(|(_, v)| v.clone()).unwrap_or_default();
+        let boundary = params
+            .iter()
+            .find(|(k, _)| k == "boundary")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         let parts = parse_multipart(&boundary, body).map_err(|f| f.message)?;
-        parts.into_iter().next().map(|p| p.body).ok_or("empty multipart response")?
+        parts
+            .into_iter()
+            .next()
+            .map(|p| p.body)
+            .ok_or("empty multipart response")?
     } else {
         body.to_vec()
     };
@@ -603,7 +719,9 @@ pub fn parse_send_response(content_type: Option<&str>, body: &[u8]) -> Result<Se
         let code = f.child_text("faultcode").unwrap_or_default();
         return Ok(SendOutcome::SoapFault(format!("{code}: {msg}")));
     }
-    let resp = body_el.child("sendDocumentResponse").ok_or("response has no sendDocumentResponse")?;
+    let resp = body_el
+        .child("sendDocumentResponse")
+        .ok_or("response has no sendDocumentResponse")?;
     if let Some(f) = resp.child("fault") {
         let code = f.child_text("faultCode").unwrap_or_default();
         let msg = f.child_text("faultString").unwrap_or_default();
@@ -623,7 +741,12 @@ mod tests {
     use super::*;
 
     fn fixture(p: &str) -> Vec<u8> {
-        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dhx").join(p)).unwrap()
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/dhx")
+                .join(p),
+        )
+        .unwrap()
     }
 
     fn wrap(envelope: &[u8], attachment: &[u8], cte: &str) -> (String, Vec<u8>) {
@@ -633,14 +756,21 @@ mod tests {
         b.extend_from_slice(format!("\n--XX\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: {cte}\nContent-ID: <doc>\n\n").as_bytes());
         b.extend_from_slice(attachment);
         b.extend_from_slice(b"\n--XX--\n");
-        ("multipart/related; type=\"text/xml\"; boundary=XX; start=\"<root>\"".into(), b)
+        (
+            "multipart/related; type=\"text/xml\"; boundary=XX; start=\"<root>\"".into(),
+            b,
+        )
     }
 
     #[test]
     fn official_requests_parse_with_their_attachment() {
         let lim = ReadLimits::default();
         let capsule_xml = fixture("capsule/kapsel_21.xml");
-        for name in ["sendDocument_request.xml", "sendDocument_request_representee.xml", "sendDocument_request_subsystem.xml"] {
+        for name in [
+            "sendDocument_request.xml",
+            "sendDocument_request_representee.xml",
+            "sendDocument_request_subsystem.xml",
+        ] {
             let env = fixture(&format!("dhx-protocol/{name}"));
             // as is: the cid: reference has no part
             let (f, partial) = parse_send_document(Some("text/xml"), &env, &lim).unwrap_err();
@@ -652,16 +782,31 @@ mod tests {
             let req = parse_send_document(Some(&ct), &body, &lim).unwrap();
             assert_eq!(req.capsule, capsule_xml);
             assert_eq!(req.consignment_id, "9999");
-            assert_eq!(req.header.client.as_ref().unwrap().key(), "ee-dev/GOV/400/DHX");
-            assert_eq!(req.header.service.as_ref().unwrap().service_code.as_deref(), Some("sendDocument"));
+            assert_eq!(
+                req.header.client.as_ref().unwrap().key(),
+                "ee-dev/GOV/400/DHX"
+            );
+            assert_eq!(
+                req.header.service.as_ref().unwrap().service_code.as_deref(),
+                Some("sendDocument")
+            );
             assert_eq!(req.header.protocol_version.as_deref(), Some("4.0"));
             // gzip in the part, and binary
             let (ct, body) = wrap(&env, &capsule::gzip(&capsule_xml), "binary");
-            assert_eq!(parse_send_document(Some(&ct), &body, &lim).unwrap().capsule, capsule_xml);
+            assert_eq!(
+                parse_send_document(Some(&ct), &body, &lim).unwrap().capsule,
+                capsule_xml
+            );
         }
         let env = fixture("dhx-protocol/sendDocument_request_representee.xml");
         let (ct, body) = wrap(&env, &capsule_xml, "binary");
-        assert_eq!(parse_send_document(Some(&ct), &body, &lim).unwrap().recipient.as_deref(), Some("500"));
+        assert_eq!(
+            parse_send_document(Some(&ct), &body, &lim)
+                .unwrap()
+                .recipient
+                .as_deref(),
+            Some("500")
+        );
     }
 
     #[test]
@@ -670,32 +815,57 @@ mod tests {
         let capsule_xml = fixture("capsule/kapsel_21.xml");
         let env = String::from_utf8(fixture("dhx-protocol/sendDocument_request.xml")).unwrap();
         let inline = env.replace("cid:doc", &capsule::encode_zip_base64(&capsule_xml));
-        assert_eq!(parse_send_document(None, inline.as_bytes(), &lim).unwrap().capsule, capsule_xml);
+        assert_eq!(
+            parse_send_document(None, inline.as_bytes(), &lim)
+                .unwrap()
+                .capsule,
+            capsule_xml
+        );
         let bad = env.replace("cid:doc", "!!!notbase64");
         let (f, _) = parse_send_document(None, bad.as_bytes(), &lim).unwrap_err();
         assert!(f.message.contains("base64"), "{f}");
         let v2 = fixture("dhx-protocol/sendDocument_request_version.xml");
         let (f, _) = parse_send_document(None, &v2, &lim).unwrap_err();
         assert_eq!(f.code, FaultCode::UnsupportedVersion);
-        let wrong_ns = env.replace("http://dhx.x-road.eu/producer", "http://dhx.x-road.eu/producer2");
+        let wrong_ns = env.replace(
+            "http://dhx.x-road.eu/producer",
+            "http://dhx.x-road.eu/producer2",
+        );
         let (f, _) = parse_send_document(None, wrong_ns.as_bytes(), &lim).unwrap_err();
         assert!(f.message.contains("sendDocument"), "{f}");
         let soap12 = env.replace(SOAP_ENV_NS, "http://www.w3.org/2003/05/soap-envelope");
         let (f, _) = parse_send_document(None, soap12.as_bytes(), &lim).unwrap_err();
         assert!(f.message.contains("SOAP 1.1"), "{f}");
         // truncated multipart
-        let (ct, body) = wrap(env.as_bytes(), capsule::b64_encode(&capsule_xml).as_bytes(), "base64");
+        let (ct, body) = wrap(
+            env.as_bytes(),
+            capsule::b64_encode(&capsule_xml).as_bytes(),
+            "base64",
+        );
         for cut in [body.len() - 8, body.len() / 2, 10] {
             let (f, _) = parse_send_document(Some(&ct), &body[..cut], &lim).unwrap_err();
             assert_eq!(f.code, FaultCode::Validation);
-            assert!(f.message.contains("truncated") || f.message.contains("not well-formed") || f.message.contains("boundary"), "{cut}: {f}");
+            assert!(
+                f.message.contains("truncated")
+                    || f.message.contains("not well-formed")
+                    || f.message.contains("boundary"),
+                "{cut}: {f}"
+            );
         }
         // bad base64 in the part
         let (ct, body) = wrap(env.as_bytes(), b"@@@@", "base64");
         let (f, _) = parse_send_document(Some(&ct), &body, &lim).unwrap_err();
         assert!(f.message.contains("base64"), "{f}");
         // too large
-        let (f, _) = parse_send_document(Some(&ct), &body, &ReadLimits { max_xml_bytes: 100, max_decompressed_bytes: 100 }).unwrap_err();
+        let (f, _) = parse_send_document(
+            Some(&ct),
+            &body,
+            &ReadLimits {
+                max_xml_bytes: 100,
+                max_decompressed_bytes: 100,
+            },
+        )
+        .unwrap_err();
         assert_eq!(f.code, FaultCode::SizeLimitExceeded);
     }
 
@@ -734,22 +904,80 @@ mod tests {
         assert_eq!(r.capsule, capsule_xml);
         assert_eq!(r.dhx_version.as_deref(), Some("1.0"));
         let ok = response_ok(&header, "8-1/5");
-        assert_eq!(parse_send_response(None, ok.as_bytes()).unwrap(), SendOutcome::Receipt("8-1/5".into()));
+        assert_eq!(
+            parse_send_response(None, ok.as_bytes()).unwrap(),
+            SendOutcome::Receipt("8-1/5".into())
+        );
         let f = Fault::new(FaultCode::Duplicate, "already <got> it");
-        assert_eq!(parse_send_response(None, response_fault(&header, &f).as_bytes()).unwrap(), SendOutcome::Fault(f));
-        assert!(matches!(parse_send_response(None, soap_fault(&header, "db down").as_bytes()).unwrap(), SendOutcome::SoapFault(m) if m.contains("db down")));
+        assert_eq!(
+            parse_send_response(None, response_fault(&header, &f).as_bytes()).unwrap(),
+            SendOutcome::Fault(f)
+        );
+        assert!(
+            matches!(parse_send_response(None, soap_fault(&header, "db down").as_bytes()).unwrap(), SendOutcome::SoapFault(m) if m.contains("db down"))
+        );
         // the official responses, whatever their prefixes
         assert_eq!(
             parse_send_response(None, &fixture("dhx-protocol/sendDocument_response.xml")).unwrap(),
             SendOutcome::Receipt("12423".into())
         );
         assert!(matches!(
-            parse_send_response(None, &fixture("dhx-protocol/sendDocument_response_fault.xml")).unwrap(),
-            SendOutcome::Fault(Fault { code: FaultCode::InvalidAddressee, .. })
+            parse_send_response(
+                None,
+                &fixture("dhx-protocol/sendDocument_response_fault.xml")
+            )
+            .unwrap(),
+            SendOutcome::Fault(Fault {
+                code: FaultCode::InvalidAddressee,
+                ..
+            })
         ));
         assert!(matches!(
             parse_send_response(None, &fixture("dhx-protocol/sendDocument_response_soap_fault.xml")).unwrap(),
             SendOutcome::SoapFault(m) if m.contains("EXCTRACTION_ERROR")
         ));
+    }
+}
+
+/// The parsers never panic, whatever the bytes (the stable companion of the
+/// cargo-fuzz targets in fuzz/).
+#[cfg(test)]
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn seeds() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dhx");
+        [
+            "capsule/kapsel_21.xml",
+            "capsule/Naide2.xml",
+            "dhx-protocol/sendDocument_request.xml",
+            "dhx-protocol/sendDocument_response_fault.xml",
+        ]
+        .iter()
+        .map(|p| std::fs::read(dir.join(p)).unwrap())
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #[test]
+        fn parsers_survive_mutated_input(seed in 0usize..4, cuts in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..12), truncate in any::<prop::sample::Index>(), multipart in any::<bool>()) {
+            let mut data = seeds()[seed].clone();
+            for (i, b) in cuts {
+                let n = data.len();
+                data[i.index(n)] = b;
+            }
+            let n = data.len();
+            data.truncate(truncate.index(n + 1).max(n / 2));
+            let lim = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1 << 20 };
+            let _ = capsule::read_any(&data, &lim);
+            let ct = if multipart { "multipart/related; boundary=XX" } else { "text/xml" };
+            let mut body = b"--XX\r\n\r\n".to_vec();
+            body.extend_from_slice(&data);
+            let _ = parse_send_document(Some(ct), if multipart { &body } else { &data }, &lim);
+            let _ = parse_send_response(None, &data);
+            let _ = crate::dhx::adapter::split_concatenated(&data);
+        }
     }
 }

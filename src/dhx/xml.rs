@@ -151,7 +151,10 @@ fn check_chars(s: &str, what: &str, line: usize) -> Result<(), XmlError> {
     if let Some(c) = s.chars().find(|&c| !is_xml_char(c)) {
         return Err(XmlError {
             line,
-            message: format!("{what} contains the character U+{:04X}, not allowed in XML", c as u32),
+            message: format!(
+                "{what} contains the character U+{:04X}, not allowed in XML",
+                c as u32
+            ),
         });
     }
     Ok(())
@@ -163,7 +166,10 @@ fn resolved_ns(r: ResolveResult<'_>, line: usize) -> Result<Option<String>, XmlE
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Unknown(p) => Err(XmlError {
             line,
-            message: format!("undeclared namespace prefix {:?}", String::from_utf8_lossy(&p)),
+            message: format!(
+                "undeclared namespace prefix {:?}",
+                String::from_utf8_lossy(&p)
+            ),
         }),
     }
 }
@@ -209,7 +215,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
         match ev {
             Event::Decl(d) => {
                 if !is_first || seen_decl {
-                    return Err(XmlError { line, message: "misplaced XML declaration".into() });
+                    return Err(XmlError {
+                        line,
+                        message: "misplaced XML declaration".into(),
+                    });
                 }
                 seen_decl = true;
                 if let Some(Ok(enc)) = d.encoding() {
@@ -217,7 +226,9 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                     if enc != "utf-8" && enc != "utf8" && enc != "us-ascii" {
                         return Err(XmlError {
                             line,
-                            message: format!("unsupported encoding {enc:?}: only UTF-8 is accepted"),
+                            message: format!(
+                                "unsupported encoding {enc:?}: only UTF-8 is accepted"
+                            ),
                         });
                     }
                 }
@@ -232,14 +243,23 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(ev, Event::Empty(_));
                 if root.is_some() {
-                    return Err(XmlError { line, message: "content after the root element".into() });
+                    return Err(XmlError {
+                        line,
+                        message: "content after the root element".into(),
+                    });
                 }
                 count += 1;
                 if count > MAX_ELEMENTS {
-                    return Err(XmlError { line, message: format!("more than {MAX_ELEMENTS} elements") });
+                    return Err(XmlError {
+                        line,
+                        message: format!("more than {MAX_ELEMENTS} elements"),
+                    });
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(XmlError { line, message: format!("elements nested deeper than {MAX_DEPTH}") });
+                    return Err(XmlError {
+                        line,
+                        message: format!("elements nested deeper than {MAX_DEPTH}"),
+                    });
                 }
                 let ns = resolved_ns(res, line)?;
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
@@ -270,7 +290,14 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                         value: value.into_owned(),
                     });
                 }
-                let el = Element { ns, name, prefix, attrs, children: Vec::new(), line };
+                let el = Element {
+                    ns,
+                    name,
+                    prefix,
+                    attrs,
+                    children: Vec::new(),
+                    line,
+                };
                 if is_empty {
                     finish(el, &mut stack, &mut root);
                 } else {
@@ -278,7 +305,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| XmlError { line, message: "unexpected end tag".into() })?;
+                let el = stack.pop().ok_or_else(|| XmlError {
+                    line,
+                    message: "unexpected end tag".into(),
+                })?;
                 finish(el, &mut stack, &mut root);
             }
             Event::Text(t) => {
@@ -305,18 +335,29 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
             }
             Event::CData(c) => {
                 let bytes = c.into_inner();
-                let s = std::str::from_utf8(&bytes).map_err(|_| XmlError { line, message: "CDATA is not UTF-8".into() })?;
+                let s = std::str::from_utf8(&bytes).map_err(|_| XmlError {
+                    line,
+                    message: "CDATA is not UTF-8".into(),
+                })?;
                 check_chars(s, "a CDATA section", line)?;
                 match stack.last_mut() {
                     Some(top) => push_text(top, s),
-                    None => return Err(XmlError { line, message: "CDATA outside the root element".into() }),
+                    None => {
+                        return Err(XmlError {
+                            line,
+                            message: "CDATA outside the root element".into(),
+                        })
+                    }
                 }
             }
             Event::Eof => {
                 if let Some(open) = stack.last() {
                     return Err(XmlError {
                         line: line_of(input, input.len()),
-                        message: format!("unexpected end of document: element {:?} is not closed", open.name),
+                        message: format!(
+                            "unexpected end of document: element {:?} is not closed",
+                            open.name
+                        ),
                     });
                 }
                 return root.ok_or_else(|| XmlError {
@@ -468,11 +509,19 @@ mod tests {
 
     #[test]
     fn writes_subtree_with_namespaces() {
-        let r = parse(br#"<r xmlns="urn:x"><p:q xmlns:p="urn:p" p:at="v&amp;">a&lt;b</p:q></r>"#).unwrap();
+        let r = parse(br#"<r xmlns="urn:x"><p:q xmlns:p="urn:p" p:at="v&amp;">a&lt;b</p:q></r>"#)
+            .unwrap();
         let mut s = String::new();
         write_element(&r, &mut s);
         let again = parse(s.as_bytes()).unwrap();
-        assert_eq!(again, Element { line: 1, ..r.clone() }.clone_lines_from(&again));
+        assert_eq!(
+            again,
+            Element {
+                line: 1,
+                ..r.clone()
+            }
+            .clone_lines_from(&again)
+        );
     }
 
     impl Element {
