@@ -53,7 +53,10 @@ async fn main() {
     println!("| backend | mode | documents | seconds | documents/s |");
     println!("|---|---|---:|---:|---:|");
     for b in backends() {
-        let env = TestEnv::new(b).await;
+        let mut env = TestEnv::new(b).await;
+        if let Ok(fs) = std::env::var("BENCH_FILE_STORE") {
+            env.config.file_store = fs;
+        }
         let app = env.app().await;
         let t = Instant::now();
         for i in 0..single {

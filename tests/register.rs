@@ -611,3 +611,55 @@ async fn outbox_claims_never_hand_one_message_to_two_workers() {
         );
     }
 }
+
+#[tokio::test]
+async fn several_processes_sharing_postgres_number_without_gaps() {
+    if !backends().contains(&"postgres") {
+        return;
+    }
+    let env = TestEnv::new("postgres").await;
+    std::fs::write(env.dir.path().join("kiri.txt"), "kiri").unwrap();
+    assert!(docgate(&env, &["init"]).status.success());
+    let mut children = Vec::new();
+    for p in 0..4 {
+        let mut c = tokio::process::Command::new("sh");
+        let script = format!(
+            "for i in $(seq 1 15); do {} register kiri.txt --title p{p}-$i --json || exit 1; done",
+            env!("CARGO_BIN_EXE_docgate")
+        );
+        c.args(["-c", &script]).current_dir(env.dir.path());
+        for (k, v) in env.env() {
+            c.env(k, v);
+        }
+        // Each process has its own data directory: they share only the database.
+        c.env("DOCGATE_DATA_DIR", env.dir.path().join(format!("proc{p}")));
+        children.push(c);
+    }
+    let mut outs = Vec::new();
+    let running: Vec<_> = children.iter_mut().map(|c| c.output()).collect();
+    for r in running {
+        outs.push(r.await.unwrap());
+    }
+    let mut nos = Vec::new();
+    for o in &outs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            if let Some(n) = line.trim().strip_prefix("\"reg_no\": \"") {
+                nos.push(n.trim_end_matches(['"', ',']).to_string());
+            }
+        }
+    }
+    let mut seqs: Vec<i64> = nos
+        .iter()
+        .map(|n| n.rsplit('/').next().unwrap().parse().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=60).collect::<Vec<_>>());
+    let out = docgate(&env, &["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
