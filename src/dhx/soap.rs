@@ -469,7 +469,9 @@ pub fn parse_send_document(
         ));
     }
     let in_env = |e: &&Element, n: &str| e.name == n && e.ns.as_deref() == Some(SOAP_ENV_NS);
-    partial.header = Box::new(XRoadHeader::parse(env.elements().find(|e| in_env(e, "Header"))));
+    partial.header = Box::new(XRoadHeader::parse(
+        env.elements().find(|e| in_env(e, "Header")),
+    ));
     let body_el = env.elements().find(|e| in_env(e, "Body")).ok_or_else(|| {
         (
             Fault::validation("SOAP envelope has no Body"),
