@@ -6,6 +6,7 @@
 pub mod core;
 pub mod deadline;
 pub mod ingest;
+pub mod dhx;
 
 use std::path::PathBuf;
 
@@ -42,12 +43,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     #[command(flatten)]
     Core(core::CoreCommand),
     #[command(flatten)]
     Deadline(deadline::DeadlineCommand),
     Ingest(ingest::IngestCommand),
+    /// State document exchange (DHX): capsules, sending, receiving, address book.
+    #[command(subcommand)]
+    Dhx(dhx::DhxCommand),
 }
 
 impl Cli {
@@ -85,6 +90,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Core(c) => core::run(c, cfg).await,
         Command::Deadline(c) => deadline::run(c, cfg).await,
         Command::Ingest(c) => ingest::run(c, cfg).await,
+        Command::Dhx(c) => dhx::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,
