@@ -63,6 +63,9 @@ impl Lang {
 
 /// Name of the folded analyser.
 pub const FOLD: &str = "dg_fold";
+/// Name of the analyser of codes and numbers (registration numbers, references):
+/// lowercase words, no stemming.
+pub const CODE: &str = "dg_code";
 
 /// Detects the language of a text among Estonian, Russian and English; Estonian
 /// (the agency's language) when unsure or when the text is too short to tell.
@@ -293,6 +296,14 @@ pub fn register(manager: &TokenizerManager) {
         manager.register(lang.analyzer(), lang_analyzer(lang));
     }
     manager.register(FOLD, fold_analyzer());
+    manager.register(
+        CODE,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(48))
+            .filter(LowerCaser)
+            .filter(FoldFilter)
+            .build(),
+    );
 }
 
 /// The tokens an analyser makes of a text (tests, query building).
