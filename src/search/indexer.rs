@@ -90,6 +90,11 @@ pub struct Writers {
 }
 
 impl Writers {
+    /// One indexing thread and 32 MiB: what the incremental indexer uses.
+    pub fn open_default(g: &Gen) -> Result<Writers> {
+        Writers::open(g, 1, 32 << 20).map_err(terr("cannot open a writer"))
+    }
+
     fn open(g: &Gen, threads: usize, memory: usize) -> std::result::Result<Writers, tantivy::TantivyError> {
         let staff: IndexWriter = g.staff.writer_with_num_threads(threads, memory)?;
         let public: IndexWriter = g.public.writer_with_num_threads(threads, memory)?;
