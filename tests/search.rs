@@ -47,11 +47,19 @@ async fn find(app: &App, q: &str, caller: &Caller) -> Vec<String> {
 /// Registers the fixture letters; returns file name → reg no.
 async fn register_fixtures(app: &App) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    for name in ["ohver.txt", "ohvrite.txt", "tonis-exact.txt", "tonis-plain.txt"] {
+    for (i, name) in [
+        "ohver.txt",
+        "ohvrite.txt",
+        "tonis-exact.txt",
+        "tonis-plain.txt",
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let text = std::fs::read_to_string(fixture(name)).unwrap();
         let d = app
             .register
-            .register(letter(name, &text), "test")
+            .register(letter(&format!("Kiri {}", i + 1), &text), "test")
             .await
             .unwrap();
         out.insert(name.to_string(), d.reg_no);
@@ -74,27 +82,65 @@ async fn estonian_inflection_diacritics_and_compounds() {
             assert!(!hits.contains(&r["tonis-exact.txt"]), "{b}: {q}");
         }
         // Compounds need a prefix query.
-        assert!(!find(&app, "ohvriabi", &all).await.contains(&r["ohvrite.txt"]));
-        assert_eq!(find(&app, "ohvriabi*", &all).await, vec![r["ohvrite.txt"].clone()]);
-        assert_eq!(find(&app, "Ohvriabikeskus*", &all).await, vec![r["ohvrite.txt"].clone()]);
+        assert!(!find(&app, "ohvriabi", &all)
+            .await
+            .contains(&r["ohvrite.txt"]));
+        assert_eq!(
+            find(&app, "ohvriabi*", &all).await,
+            vec![r["ohvrite.txt"].clone()]
+        );
+        assert_eq!(
+            find(&app, "Ohvriabikeskus*", &all).await,
+            vec![r["ohvrite.txt"].clone()]
+        );
         // Without diacritics; the exact spelling ranks first either way.
         let tonis = find(&app, "Tonis", &all).await;
-        assert_eq!(tonis, vec![r["tonis-plain.txt"].clone(), r["tonis-exact.txt"].clone()], "{b}");
+        assert_eq!(
+            tonis,
+            vec![r["tonis-plain.txt"].clone(), r["tonis-exact.txt"].clone()],
+            "{b}"
+        );
         let tonis = find(&app, "Tõnis", &all).await;
-        assert_eq!(tonis, vec![r["tonis-exact.txt"].clone(), r["tonis-plain.txt"].clone()], "{b}");
-        assert_eq!(find(&app, "psuhholoogilise", &all).await, vec![r["tonis-exact.txt"].clone()]);
+        assert_eq!(
+            tonis,
+            vec![r["tonis-exact.txt"].clone(), r["tonis-plain.txt"].clone()],
+            "{b}"
+        );
+        assert_eq!(
+            find(&app, "psuhholoogilise", &all).await,
+            vec![r["tonis-exact.txt"].clone()]
+        );
         // Phrases, OR, NOT.
-        assert_eq!(find(&app, "\"Tõnis Tamm\"", &all).await, vec![r["tonis-exact.txt"].clone()]);
-        assert_eq!(find(&app, "\"Tamm Tõnis\"", &all).await, Vec::<String>::new());
-        assert_eq!(find(&app, "Tamm -avaldus", &all).await, vec![r["tonis-plain.txt"].clone()]);
+        assert_eq!(
+            find(&app, "\"Tamm esitas\"", &all).await,
+            vec![r["tonis-exact.txt"].clone()]
+        );
+        assert_eq!(
+            find(&app, "\"esitas Tamm\"", &all).await,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            find(&app, "\"Tõnis Tamm\"", &all).await[0],
+            r["tonis-exact.txt"]
+        );
+        assert_eq!(
+            find(&app, "Tamm -avaldus", &all).await,
+            vec![r["tonis-plain.txt"].clone()]
+        );
         let or = find(&app, "hüvitis OR kriisiabi", &all).await;
         assert_eq!(or.len(), 2, "{or:?}");
         assert_eq!(find(&app, "hüvitis AND kriisiabi", &all).await.len(), 0);
         // Snippets highlight the matched word.
         let res = search::search(&app, &req("ohvrile"), &all).await.unwrap();
-        assert!(res.hits.iter().any(|h| h.snippet.contains("<b>ohver</b>")), "{:?}", res.hits);
+        assert!(
+            res.hits.iter().any(|h| h.snippet.contains("<b>ohver</b>")),
+            "{:?}",
+            res.hits
+        );
         // Bad input is a clear error.
-        let e = search::search(&app, &req("\"open"), &all).await.unwrap_err();
+        let e = search::search(&app, &req("\"open"), &all)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("quote is not closed"), "{e}");
     }
 }
@@ -132,13 +178,15 @@ async fn real_law_text_inflected_and_folded_queries() {
         .map(|(i, d)| (d.reg_no.clone(), i))
         .collect();
     let all = Caller::All;
-    let hits_of = |hits: Vec<String>| -> BTreeSet<usize> {
-        hits.into_iter().map(|r| by_reg[&r]).collect()
-    };
+    let hits_of =
+        |hits: Vec<String>| -> BTreeSet<usize> { hits.into_iter().map(|r| by_reg[&r]).collect() };
     // Every section holding the base form is found by inflected queries, and
     // sections holding only inflected forms by the base form.
     for (query, forms) in [
-        ("kannatanule", vec!["kannatanu", "kannatanut", "kannatanud", "kannatanule"]),
+        (
+            "kannatanule",
+            vec!["kannatanu", "kannatanut", "kannatanud", "kannatanule"],
+        ),
         ("kannatanu", vec!["kannatanule", "kannatanut"]),
         ("karistusele", vec!["karistus", "karistuse"]),
         ("seadustes", vec!["seadus", "seaduse"]),
@@ -150,8 +198,14 @@ async fn real_law_text_inflected_and_folded_queries() {
             .filter(|(_, w)| forms.iter().any(|f| w.contains(*f)))
             .map(|(i, _)| i)
             .collect();
-        assert!(!want.is_empty(), "{query}: the corpus has none of {forms:?}");
-        let missed: Vec<_> = want.difference(&got).map(|i| files[*i].display().to_string()).collect();
+        assert!(
+            !want.is_empty(),
+            "{query}: the corpus has none of {forms:?}"
+        );
+        let missed: Vec<_> = want
+            .difference(&got)
+            .map(|i| files[*i].display().to_string())
+            .collect();
         assert!(missed.is_empty(), "{query} missed {missed:?}");
         // And the query found sections that do not contain it literally.
         assert!(got.iter().any(|i| !texts[*i].contains(query)), "{query}");
@@ -167,7 +221,10 @@ async fn real_law_text_inflected_and_folded_queries() {
     assert!(!want.is_empty());
     assert!(want.is_subset(&got), "want {want:?} got {got:?}");
     // Exact totals and pagination across pages.
-    let total = search::search(&app, &req("karistatakse"), &all).await.unwrap().total;
+    let total = search::search(&app, &req("karistatakse"), &all)
+        .await
+        .unwrap()
+        .total;
     assert!(total > 100, "{total}");
     let mut seen = BTreeSet::new();
     let mut offset = 0;
@@ -207,7 +264,9 @@ async fn attachment_text_from_the_mail_corpus_is_searchable() {
     let doc = app.register.register(d, "test").await.unwrap();
     let hits = find(&app, "proxmox", &Caller::All).await;
     assert_eq!(hits, vec![doc.reg_no.clone()]);
-    assert!(find(&app, "mailserver", &Caller::Public).await.contains(&doc.reg_no));
+    assert!(find(&app, "mailserver", &Caller::Public)
+        .await
+        .contains(&doc.reg_no));
 }
 
 fn restricted_letter(title: &str, body: &str, person: &str) -> NewDocument {
@@ -240,7 +299,10 @@ async fn public_and_staff_projections() {
         );
         secret.responsible = Some("anna".into());
         let secret = app.register.register(secret, "test").await.unwrap();
-        let mut open = letter("Teabenõue", "Juhan Juurikas küsib statistikat, avalikterminus.");
+        let mut open = letter(
+            "Teabenõue",
+            "Juhan Juurikas küsib statistikat, avalikterminus.",
+        );
         open.parties.push(Party {
             kind: PartyKind::Person,
             role: PartyRole::Sender,
@@ -251,21 +313,38 @@ async fn public_and_staff_projections() {
         let open = app.register.register(open, "test").await.unwrap();
         let public = Caller::Public;
         // Restricted text, title, names and codes are not in the public projection.
-        for q in ["salajaneterminus", "Maasikas", "Mari", "49403136515", "taotlus", "Juurikas"] {
+        for q in [
+            "salajaneterminus",
+            "Maasikas",
+            "Mari",
+            "49403136515",
+            "taotlus",
+            "Juurikas",
+        ] {
             let r = search::search(&app, &req(q), &public).await.unwrap();
             assert_eq!(r.total, 0, "{b}: public {q}: {:?}", r.hits);
         }
         // The restricted document is listed by its number, masked.
-        let r = search::search(&app, &req(&secret.reg_no), &public).await.unwrap();
+        let r = search::search(&app, &req(&secret.reg_no), &public)
+            .await
+            .unwrap();
         assert_eq!(r.total, 1, "{b}");
         assert_eq!(r.hits[0].title, "Asutusesiseseks kasutamiseks");
         assert!(r.hits[0].snippet.is_empty());
         assert!(r.hits[0].restricted);
-        let r = search::search(&app, &req("eraisik"), &public).await.unwrap();
+        let r = search::search(&app, &req("eraisik"), &public)
+            .await
+            .unwrap();
         assert_eq!(r.total, 2, "{b}: both senders are natural persons");
-        let r = search::search(&app, &req("avalikterminus"), &public).await.unwrap();
+        let r = search::search(&app, &req("avalikterminus"), &public)
+            .await
+            .unwrap();
         assert_eq!(r.total, 1);
-        assert!(r.hits[0].snippet.contains("eraisik"), "{}", r.hits[0].snippet);
+        assert!(
+            r.hits[0].snippet.contains("eraisik"),
+            "{}",
+            r.hits[0].snippet
+        );
         assert!(!r.hits[0].snippet.contains("Juurikas"));
         // Staff: the responsible official sees it; another sees the masked view only.
         let anna = Caller::Staff(Allowed {
@@ -277,16 +356,31 @@ async fn public_and_staff_projections() {
             units: vec!["muu".into()],
             ..Default::default()
         });
-        assert_eq!(find(&app, "salajaneterminus", &anna).await, vec![secret.reg_no.clone()]);
-        assert_eq!(find(&app, "salajaneterminus", &peeter).await, Vec::<String>::new());
-        assert_eq!(find(&app, "salajaneterminus", &Caller::All).await, vec![secret.reg_no.clone()]);
+        assert_eq!(
+            find(&app, "salajaneterminus", &anna).await,
+            vec![secret.reg_no.clone()]
+        );
+        assert_eq!(
+            find(&app, "salajaneterminus", &peeter).await,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            find(&app, "salajaneterminus", &Caller::All).await,
+            vec![secret.reg_no.clone()]
+        );
         let by_doc = Caller::Staff(Allowed {
             docs: vec![secret.id],
             ..Default::default()
         });
-        assert_eq!(find(&app, "Maasikas", &by_doc).await, vec![secret.reg_no.clone()]);
+        assert_eq!(
+            find(&app, "Maasikas", &by_doc).await,
+            vec![secret.reg_no.clone()]
+        );
         // Staff see names in public documents; each document appears once.
-        assert_eq!(find(&app, "Juurikas", &peeter).await, vec![open.reg_no.clone()]);
+        assert_eq!(
+            find(&app, "Juurikas", &peeter).await,
+            vec![open.reg_no.clone()]
+        );
         let r = search::search(&app, &req(""), &peeter).await.unwrap();
         assert_eq!(r.total, 2);
         // Lifting the restriction reaches the public projection.
@@ -294,16 +388,25 @@ async fn public_and_staff_projections() {
             .lift_restriction(secret.id, "põhjus möödus", "test")
             .await
             .unwrap();
-        assert_eq!(find(&app, "salajaneterminus", &public).await, vec![secret.reg_no.clone()]);
+        assert_eq!(
+            find(&app, "salajaneterminus", &public).await,
+            vec![secret.reg_no.clone()]
+        );
         assert_eq!(find(&app, "Maasikas", &public).await, Vec::<String>::new());
         // Filters: restricted or not, dates, sort.
         let mut r2 = req("");
         r2.restricted = Some(true);
-        assert_eq!(search::search(&app, &r2, &Caller::All).await.unwrap().total, 0);
+        assert_eq!(
+            search::search(&app, &r2, &Caller::All).await.unwrap().total,
+            0
+        );
         let mut r3 = req("");
         r3.from = Some(jiff::civil::date(2000, 1, 1));
         r3.to = Some(jiff::civil::date(2000, 12, 31));
-        assert_eq!(search::search(&app, &r3, &Caller::All).await.unwrap().total, 0);
+        assert_eq!(
+            search::search(&app, &r3, &Caller::All).await.unwrap().total,
+            0
+        );
         let mut r4 = req("");
         r4.sort = Sort::Newest;
         r4.facets = true;
@@ -425,7 +528,11 @@ async fn crash_before_commit_resumes_with_exact_counts() {
         {
             // Index half of them and "crash": the writer goes away without a commit.
             let h = SearchIndex::open(&app).await.unwrap();
-            assert_eq!(h.counts().unwrap(), (30, 30), "{b}: the first open builds from the database");
+            assert_eq!(
+                h.counts().unwrap(),
+                (30, 30),
+                "{b}: the first open builds from the database"
+            );
             for i in 31..=45 {
                 app.register
                     .register(letter(&format!("uus {i}"), "sisu tekst"), "test")
@@ -436,7 +543,8 @@ async fn crash_before_commit_resumes_with_exact_counts() {
             let ids: BTreeSet<i64> = (31..=38).collect();
             let sources = indexer::load_sources(&app, &ids).await.unwrap();
             let w = docgate::search::indexer::Writers::open_default(&g).unwrap();
-            w.apply(&h.fields, &h.cfg, &sources, app.register.today()).unwrap();
+            w.apply(&h.fields, &h.cfg, &sources, app.register.today())
+                .unwrap();
             drop(w); // no commit
         }
         let h = SearchIndex::open(&app).await.unwrap();
@@ -479,7 +587,10 @@ async fn interrupted_rebuild_resumes_and_verify_finds_differences() {
     assert_eq!(r.documents as i64 + r.resumed_after_id, 95);
     let v = search::verify(&app).await.unwrap();
     assert!(v.ok, "{v:?}");
-    assert_eq!((v.documents_staff_index, v.documents_public_index), (95, 95));
+    assert_eq!(
+        (v.documents_staff_index, v.documents_public_index),
+        (95, 95)
+    );
     // Damage the index: one document removed, one foreign id added.
     let h = SearchIndex::shared(&app).await.unwrap();
     {
@@ -487,7 +598,8 @@ async fn interrupted_rebuild_resumes_and_verify_finds_differences() {
         let mut guard = g.writers.lock().unwrap();
         let w = guard.as_mut().unwrap();
         let f = &h.fields;
-        w.staff.delete_term(tantivy::Term::from_field_u64(f.doc_id, 7));
+        w.staff
+            .delete_term(tantivy::Term::from_field_u64(f.doc_id, 7));
         let mut fake = tantivy::TantivyDocument::default();
         fake.add_u64(f.doc_id, 999_999);
         fake.add_text(f.kind, "full");
@@ -527,7 +639,8 @@ async fn repeated_updates_keep_the_index_within_twice_its_fresh_size() {
         let mut w = docgate::search::indexer::Writers::open_default(&g).unwrap();
         let p = g.payload().unwrap();
         for _ in 0..50 {
-            w.apply(&h.fields, &h.cfg, &sources, app.register.today()).unwrap();
+            w.apply(&h.fields, &h.cfg, &sources, app.register.today())
+                .unwrap();
             w.commit(&p).unwrap();
         }
         w.finish().unwrap();
@@ -574,7 +687,11 @@ async fn command_line_search_and_reindex_on_every_backend() {
         let data = env.config.data_dir.clone();
         let f = fixture("ohver.txt");
         let f = f.to_str().unwrap();
-        json(&docgate(&env, &data, &["register", f, "--title", "Hüvitise taotlus", "--json"]));
+        json(&docgate(
+            &env,
+            &data,
+            &["register", f, "--title", "Hüvitise taotlus", "--json"],
+        ));
         let out = json(&docgate(&env, &data, &["search", "ohvrile", "--json"]));
         assert_eq!(out["total"], 1, "{b}: {out}");
         let hit = &out["hits"][0];
@@ -586,19 +703,50 @@ async fn command_line_search_and_reindex_on_every_backend() {
         json(&docgate(
             &env,
             &data,
-            &["register", f, "--title", "Mari Maasikas", "--party", "Mari Maasikas",
-              "--restrict", "AvTS § 35 lg 1 p 11", "--restrict-until", "2090-01-01", "--json"],
+            &[
+                "register",
+                f,
+                "--title",
+                "Mari Maasikas",
+                "--party",
+                "Mari Maasikas",
+                "--restrict",
+                "AvTS § 35 lg 1 p 11",
+                "--restrict-until",
+                "2090-01-01",
+                "--json",
+            ],
         ));
         let out = json(&docgate(&env, &data, &["search", "ohver", "--json"]));
         assert_eq!(out["total"], 2);
-        let out = json(&docgate(&env, &data, &["search", "ohver", "--public", "--json"]));
+        let out = json(&docgate(
+            &env,
+            &data,
+            &["search", "ohver", "--public", "--json"],
+        ));
         assert_eq!(out["total"], 1);
-        let out = json(&docgate(&env, &data, &["search", "Maasikas", "--public", "--json"]));
+        let out = json(&docgate(
+            &env,
+            &data,
+            &["search", "Maasikas", "--public", "--json"],
+        ));
         assert_eq!(out["total"], 0);
         let out = json(&docgate(
             &env,
             &data,
-            &["search", "", "--series", "9-13", "--from", "2000-01-01", "--limit", "1", "--offset", "1", "--json"],
+            &[
+                "search",
+                "",
+                "--series",
+                "9-13",
+                "--from",
+                "2000-01-01",
+                "--limit",
+                "1",
+                "--offset",
+                "1",
+                "--json",
+            ],
         ));
         assert_eq!(out["total"], 2);
         assert_eq!(out["hits"].as_array().unwrap().len(), 1);
@@ -616,9 +764,16 @@ async fn command_line_search_and_reindex_on_every_backend() {
             let other = env.dir.path().join("other-data");
             let out = json(&docgate(&env, &other, &["search", "ohvrile", "--json"]));
             assert_eq!(out["total"], 2);
-            json(&docgate(&env, &other, &["register", f, "--title", "kolmas", "--json"]));
+            json(&docgate(
+                &env,
+                &other,
+                &["register", f, "--title", "kolmas", "--json"],
+            ));
             let out = json(&docgate(&env, &data, &["search", "ohvrile", "--json"]));
-            assert_eq!(out["total"], 3, "the first process catches up from the shared feed");
+            assert_eq!(
+                out["total"], 3,
+                "the first process catches up from the shared feed"
+            );
         }
     }
 }

@@ -80,7 +80,11 @@ pub async fn run(cmd: SearchCommand, cfg: Config) -> anyhow::Result<i32> {
 
 /// Builds the request from the flags, naming the bad input on error.
 pub fn request(a: &SearchArgs) -> Result<SearchRequest, Error> {
-    let from = a.from.as_deref().map(|s| parse_date("--from", s)).transpose()?;
+    let from = a
+        .from
+        .as_deref()
+        .map(|s| parse_date("--from", s))
+        .transpose()?;
     let to = a.to.as_deref().map(|s| parse_date("--to", s)).transpose()?;
     let direction = a
         .direction
@@ -146,7 +150,11 @@ async fn search_cmd(cfg: Config, a: SearchArgs) -> anyhow::Result<i32> {
     let req = request(&a)?;
     let app = App::open(cfg).await.context("cannot open the register")?;
     // The command line is an operator's tool: it sees everything, unless --public.
-    let caller = if a.public { Caller::Public } else { Caller::All };
+    let caller = if a.public {
+        Caller::Public
+    } else {
+        Caller::All
+    };
     let res = search::search(&app, &req, &caller).await?;
     if a.json {
         let hits: Vec<JsonHit> = res

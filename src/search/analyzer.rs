@@ -150,7 +150,10 @@ pub fn fold_char(c: char) -> char {
 
 /// Lowercases and folds a whole string (query prefixes, tests).
 pub fn fold(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).map(fold_char).collect()
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(fold_char)
+        .collect()
 }
 
 /// A token filter folding diacritics (expects lowercase input).
@@ -375,7 +378,10 @@ mod tests {
         assert_eq!(tokens(&mut ru, "заявления"), tokens(&mut ru, "заявление"));
         let mut en = lang_analyzer(Lang::En);
         assert_eq!(tokens(&mut en, "victims"), tokens(&mut en, "victim"));
-        assert_eq!(tokens(&mut en, "applications"), tokens(&mut en, "application"));
+        assert_eq!(
+            tokens(&mut en, "applications"),
+            tokens(&mut en, "application")
+        );
     }
 
     #[test]

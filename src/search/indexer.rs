@@ -95,7 +95,11 @@ impl Writers {
         Writers::open(g, 1, 32 << 20).map_err(terr("cannot open a writer"))
     }
 
-    fn open(g: &Gen, threads: usize, memory: usize) -> std::result::Result<Writers, tantivy::TantivyError> {
+    fn open(
+        g: &Gen,
+        threads: usize,
+        memory: usize,
+    ) -> std::result::Result<Writers, tantivy::TantivyError> {
         let staff: IndexWriter = g.staff.writer_with_num_threads(threads, memory)?;
         let public: IndexWriter = g.public.writer_with_num_threads(threads, memory)?;
         staff.set_merge_policy(merge_policy());
@@ -104,7 +108,13 @@ impl Writers {
     }
 
     /// Removes every trace of the given documents and adds their new projections.
-    pub fn apply(&self, f: &Fields, cfg: &SearchConfig, items: &[(i64, Option<Source>)], today: jiff::civil::Date) -> Result<()> {
+    pub fn apply(
+        &self,
+        f: &Fields,
+        cfg: &SearchConfig,
+        items: &[(i64, Option<Source>)],
+        today: jiff::civil::Date,
+    ) -> Result<()> {
         for (id, src) in items {
             let t = Term::from_field_u64(f.doc_id, *id as u64);
             self.staff.delete_term(t.clone());
@@ -117,23 +127,44 @@ impl Writers {
     }
 
     /// Adds a document's projections (no delete: for rebuilds).
-    pub fn add(&self, f: &Fields, cfg: &SearchConfig, src: &Source, today: jiff::civil::Date) -> Result<()> {
+    pub fn add(
+        &self,
+        f: &Fields,
+        cfg: &SearchConfig,
+        src: &Source,
+        today: jiff::civil::Date,
+    ) -> Result<()> {
         let st = projection::staff(src, today);
         let pb = projection::public(src, today);
         let e = terr("cannot add a document");
         self.staff
-            .add_document(projection::to_tantivy(&st, KIND_FULL, f, cfg.stored_text_chars))
+            .add_document(projection::to_tantivy(
+                &st,
+                KIND_FULL,
+                f,
+                cfg.stored_text_chars,
+            ))
             .map_err(&e)?;
         if pb.restricted {
             let mut masked = pb.clone();
             masked.responsible = st.responsible.clone();
             masked.unit = st.unit.clone();
             self.staff
-                .add_document(projection::to_tantivy(&masked, KIND_MASKED, f, cfg.stored_text_chars))
+                .add_document(projection::to_tantivy(
+                    &masked,
+                    KIND_MASKED,
+                    f,
+                    cfg.stored_text_chars,
+                ))
                 .map_err(&e)?;
         }
         self.public
-            .add_document(projection::to_tantivy(&pb, KIND_FULL, f, cfg.stored_text_chars))
+            .add_document(projection::to_tantivy(
+                &pb,
+                KIND_FULL,
+                f,
+                cfg.stored_text_chars,
+            ))
             .map_err(&e)?;
         Ok(())
     }
@@ -197,7 +228,11 @@ impl Gen {
     pub fn payload(&self) -> Result<Payload> {
         let s = read_payload(&self.staff)?.unwrap_or_default();
         let p = read_payload(&self.public)?.unwrap_or_default();
-        Ok(if (p.seq, p.after_id) < (s.seq, s.after_id) { p } else { s })
+        Ok(if (p.seq, p.after_id) < (s.seq, s.after_id) {
+            p
+        } else {
+            s
+        })
     }
 
     fn reload(&self) -> Result<()> {
@@ -254,7 +289,8 @@ fn write_current(root: &Path, name: &str) -> Result<()> {
     std::fs::write(&tmp, format!("{name}\n"))
         .map_err(ioerr(format!("cannot write {}", tmp.display())))?;
     let f = std::fs::File::open(&tmp).map_err(ioerr(format!("cannot open {}", tmp.display())))?;
-    f.sync_all().map_err(ioerr(format!("cannot sync {}", tmp.display())))?;
+    f.sync_all()
+        .map_err(ioerr(format!("cannot sync {}", tmp.display())))?;
     std::fs::rename(&tmp, root.join("CURRENT"))
         .map_err(ioerr(format!("cannot replace {}/CURRENT", root.display())))?;
     if let Ok(d) = std::fs::File::open(root) {
@@ -469,7 +505,8 @@ impl SearchIndex {
             out.events += n;
             out.documents += ids.len() as u64;
             out.seq = payload.seq;
-            self.apply_and_commit(&g, sources, today, payload.clone()).await?;
+            self.apply_and_commit(&g, sources, today, payload.clone())
+                .await?;
             if (n as usize) < self.cfg.batch_events {
                 break;
             }
@@ -479,7 +516,8 @@ impl SearchIndex {
         if !expired.is_empty() {
             let sources = load_sources(app, &expired).await?;
             out.documents += expired.len() as u64;
-            self.apply_and_commit(&g, sources, today, payload.clone()).await?;
+            self.apply_and_commit(&g, sources, today, payload.clone())
+                .await?;
         }
         g.reload()?;
         Ok(out)
@@ -563,7 +601,10 @@ impl SearchIndex {
         let s = g.staff_reader.searcher();
         let full = s
             .search(
-                &TermQuery::new(Term::from_field_text(f.kind, KIND_FULL), IndexRecordOption::Basic),
+                &TermQuery::new(
+                    Term::from_field_text(f.kind, KIND_FULL),
+                    IndexRecordOption::Basic,
+                ),
                 &Count,
             )
             .map_err(terr("cannot count"))?;
@@ -597,7 +638,9 @@ fn collect_ids(searcher: &tantivy::Searcher, q: &dyn Query, f: &Fields) -> Resul
     let _ = f;
     let mut out = Vec::new();
     let weight = q
-        .weight(tantivy::query::EnableScoring::disabled_from_searcher(searcher))
+        .weight(tantivy::query::EnableScoring::disabled_from_searcher(
+            searcher,
+        ))
         .map_err(terr("cannot query"))?;
     for reader in searcher.segment_readers() {
         let col = reader
@@ -725,7 +768,14 @@ pub async fn rebuild(
                 for s in &sources {
                     // Each index skips what an interrupted run already committed to it.
                     if s.doc.id > staff_after.min(public_after) {
-                        w.add_filtered(&f2, &c2, s, today, s.doc.id > staff_after, s.doc.id > public_after)?;
+                        w.add_filtered(
+                            &f2,
+                            &c2,
+                            s,
+                            today,
+                            s.doc.id > staff_after,
+                            s.doc.id > public_after,
+                        )?;
                     }
                 }
                 if commit {
@@ -806,20 +856,35 @@ impl Writers {
         let e = terr("cannot add a document");
         if to_staff {
             self.staff
-                .add_document(projection::to_tantivy(&st, KIND_FULL, f, cfg.stored_text_chars))
+                .add_document(projection::to_tantivy(
+                    &st,
+                    KIND_FULL,
+                    f,
+                    cfg.stored_text_chars,
+                ))
                 .map_err(&e)?;
             if pb.restricted {
                 let mut masked = pb.clone();
                 masked.responsible = st.responsible.clone();
                 masked.unit = st.unit.clone();
                 self.staff
-                    .add_document(projection::to_tantivy(&masked, KIND_MASKED, f, cfg.stored_text_chars))
+                    .add_document(projection::to_tantivy(
+                        &masked,
+                        KIND_MASKED,
+                        f,
+                        cfg.stored_text_chars,
+                    ))
                     .map_err(&e)?;
             }
         }
         if to_public {
             self.public
-                .add_document(projection::to_tantivy(&pb, KIND_FULL, f, cfg.stored_text_chars))
+                .add_document(projection::to_tantivy(
+                    &pb,
+                    KIND_FULL,
+                    f,
+                    cfg.stored_text_chars,
+                ))
                 .map_err(&e)?;
         }
         Ok(())
@@ -872,7 +937,10 @@ pub async fn verify(app: &App) -> Result<SearchVerifyReport> {
     let f = &h.fields;
     let staff_ids = collect_ids(
         &g.staff_reader.searcher(),
-        &TermQuery::new(Term::from_field_text(f.kind, KIND_FULL), IndexRecordOption::Basic),
+        &TermQuery::new(
+            Term::from_field_text(f.kind, KIND_FULL),
+            IndexRecordOption::Basic,
+        ),
         f,
     )?;
     let public_ids = collect_ids(&g.public_reader.searcher(), &tantivy::query::AllQuery, f)?;
@@ -901,24 +969,29 @@ pub async fn verify(app: &App) -> Result<SearchVerifyReport> {
             if !seen.contains(&id) && !pending.contains(&id) {
                 missing.insert(id);
                 if missing.len() <= 20 {
-                    r.problems
-                        .push(format!("document {id} is missing from the {name} search index"));
+                    r.problems.push(format!(
+                        "document {id} is missing from the {name} search index"
+                    ));
                 }
             }
         }
     }
     for id in &orphaned {
-        r.problems
-            .push(format!("document {id} is in the search index but not in the database"));
+        r.problems.push(format!(
+            "document {id} is in the search index but not in the database"
+        ));
     }
     for id in &dup {
-        r.problems
-            .push(format!("document {id} is in the search index more than once"));
+        r.problems.push(format!(
+            "document {id} is in the search index more than once"
+        ));
     }
     r.missing = missing.into_iter().collect();
     r.orphaned = orphaned.into_iter().collect();
     r.duplicated = dup.into_iter().collect();
     r.ok = r.problems.is_empty();
-    let _ = TantivyDocument::default().get_first(f.doc_id).map(|v| v.as_u64());
+    let _ = TantivyDocument::default()
+        .get_first(f.doc_id)
+        .map(|v| v.as_u64());
     Ok(r)
 }

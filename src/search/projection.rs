@@ -233,7 +233,10 @@ pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) ->
         doc.add_facet(f.facet, Facet::from_path(["type", t.as_str()]));
     }
     doc.add_text(f.direction, &p.direction);
-    doc.add_facet(f.facet, Facet::from_path(["direction", p.direction.as_str()]));
+    doc.add_facet(
+        f.facet,
+        Facet::from_path(["direction", p.direction.as_str()]),
+    );
     doc.add_i64(f.registered, date_key(p.registered));
     if let Some(r) = p.received {
         doc.add_i64(f.received, date_key(r));

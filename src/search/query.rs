@@ -191,7 +191,9 @@ fn lex(q: &str) -> Result<Vec<Tok>> {
             i += 1;
         } else {
             let start = i;
-            while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '"')
+            while i < chars.len()
+                && !chars[i].is_whitespace()
+                && !matches!(chars[i], '(' | ')' | '"')
             {
                 i += 1;
             }

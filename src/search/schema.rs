@@ -76,7 +76,9 @@ impl Fields {
         let title_stored = b.add_text_field("title_s", STORED);
         let snip = b.add_text_field("snip", STORED);
         let mk = |b: &mut tantivy::schema::SchemaBuilder, prefix: &str| -> [Field; 3] {
-            Lang::ALL.map(|l| b.add_text_field(&format!("{prefix}_{}", l.code()), text(l.analyzer(), true)))
+            Lang::ALL.map(|l| {
+                b.add_text_field(&format!("{prefix}_{}", l.code()), text(l.analyzer(), true))
+            })
         };
         let title = mk(&mut b, "title");
         let body = mk(&mut b, "body");
