@@ -18,8 +18,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query,
-    RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur,
+    PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -614,6 +614,28 @@ pub fn filter_clauses(f: &Fields, req: &SearchRequest) -> Result<Vec<Box<dyn Que
     Ok(out)
 }
 
+/// BM25 statistics taken from the public index only, so that no score depends on
+/// text the caller may not see. Where the public index holds no tokens of a field
+/// (every document restricted), a nominal average length keeps scores meaningful.
+struct PublicStats<'a>(&'a Searcher);
+
+impl Bm25StatisticsProvider for PublicStats<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        let n = Bm25StatisticsProvider::total_num_tokens(self.0, field)?;
+        Ok(if n == 0 {
+            self.total_num_docs()? * 100
+        } else {
+            n
+        })
+    }
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(Bm25StatisticsProvider::total_num_docs(self.0)?.max(1))
+    }
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.0.doc_freq(term)
+    }
+}
+
 /// Runs a search on `searcher`, scoring with `stats` (the public index's searcher).
 /// `access` is the access clause (None on the public index, which holds nothing else).
 pub fn execute(
@@ -651,6 +673,7 @@ pub fn execute(
     for k in ["/series", "/type", "/direction"] {
         facet_c.add_facet(k);
     }
+    let stats = &PublicStats(stats);
     let map_err = |e: tantivy::TantivyError| Error::internal(format!("search failed: {e}"));
     let limit = req.limit.max(1);
     let (addrs, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match req.sort {
