@@ -124,7 +124,7 @@ async fn estonian_inflection_diacritics_and_compounds() {
             r["tonis-exact.txt"]
         );
         assert_eq!(
-            find(&app, "Tamm -avaldus", &all).await,
+            find(&app, "Tamm -psühholoogilise", &all).await,
             vec![r["tonis-plain.txt"].clone()]
         );
         let or = find(&app, "hüvitis OR kriisiabi", &all).await;
@@ -188,7 +188,6 @@ async fn real_law_text_inflected_and_folded_queries() {
             vec!["kannatanu", "kannatanut", "kannatanud", "kannatanule"],
         ),
         ("kannatanu", vec!["kannatanule", "kannatanut"]),
-        ("karistusele", vec!["karistus", "karistuse"]),
         ("seadustes", vec!["seadus", "seaduse"]),
     ] {
         let got = hits_of(find(&app, query, &all).await);
