@@ -13,6 +13,7 @@ use crate::search::{self, Caller, SearchRequest, Sort};
 use super::{print_json, EXIT_OK};
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum SearchCommand {
     /// Full-text search (catches the index up with the register first).
     Search(SearchArgs),
