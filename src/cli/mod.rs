@@ -7,6 +7,7 @@ pub mod core;
 pub mod deadline;
 pub mod ingest;
 pub mod dhx;
+pub mod search;
 
 use std::path::PathBuf;
 
@@ -53,6 +54,7 @@ pub enum Command {
     /// State document exchange (DHX): capsules, sending, receiving, address book.
     #[command(subcommand)]
     Dhx(dhx::DhxCommand),
+    Search(search::SearchCommand),
 }
 
 impl Cli {
@@ -91,6 +93,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Deadline(c) => deadline::run(c, cfg).await,
         Command::Ingest(c) => ingest::run(c, cfg).await,
         Command::Dhx(c) => dhx::run(c, cfg).await,
+        Command::Search(c) => search::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,
