@@ -209,9 +209,7 @@ impl Config {
                 self.file_store
             )));
         }
-        if self.agency.timezone.parse::<jiff::tz::TimeZone>().is_err()
-            && jiff::tz::TimeZone::get(&self.agency.timezone).is_err()
-        {
+        if jiff::tz::TimeZone::get(&self.agency.timezone).is_err() {
             return Err(Error::invalid(format!(
                 "invalid agency.timezone {:?}",
                 self.agency.timezone
@@ -232,7 +230,9 @@ impl Config {
             )));
         }
         if self.max_connections == 0 {
-            return Err(Error::invalid("invalid max_connections 0: must be at least 1"));
+            return Err(Error::invalid(
+                "invalid max_connections 0: must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -305,17 +305,22 @@ mod tests {
 
     #[test]
     fn shipped_config_file_parses_and_equals_defaults() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/docgate.toml"))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/docgate.toml"))
+                .unwrap();
         let cfg = Config::from_toml(&text).unwrap();
         assert_eq!(cfg, Config::default());
     }
 
     #[test]
     fn unknown_key_is_an_error_naming_the_key() {
-        let err = Config::from_toml("data_dirr = \"x\"").unwrap_err().to_string();
+        let err = Config::from_toml("data_dirr = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("data_dirr"), "{err}");
-        let err = Config::from_toml("[web]\nlisten_addr = \"x\"").unwrap_err().to_string();
+        let err = Config::from_toml("[web]\nlisten_addr = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listen_addr"), "{err}");
     }
 
@@ -338,7 +343,10 @@ mod tests {
             data_dir: Some(PathBuf::from("/from/flag")),
             ..Default::default()
         };
-        assert_eq!(Config::load_from(&ov2, &env).unwrap().data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(
+            Config::load_from(&ov2, &env).unwrap().data_dir,
+            PathBuf::from("/from/flag")
+        );
         let err = Config::load_from(
             &Overrides::default(),
             &[("DOCGATE_NO_SUCH_KEY".into(), "1".into())],

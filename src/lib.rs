@@ -18,8 +18,8 @@ pub mod outbox;
 pub mod personal_code;
 pub mod register;
 pub mod search;
-pub mod serve;
 pub mod series;
+pub mod serve;
 pub mod store;
 pub mod web;
 

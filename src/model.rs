@@ -381,3 +381,81 @@ pub fn parse_date(what: &str, s: &str) -> Result<Date> {
         .parse::<Date>()
         .map_err(|_| Error::invalid(format!("invalid {what} {s:?}: expected a date YYYY-MM-DD")))
 }
+
+/// The rule ids of `deadline-rules.csv`: the document types that carry a reply deadline.
+pub const RULE_IDS: &[&str] = &[
+    "registration",
+    "avts-teabenoue",
+    "msvs-selgitustaotlus",
+    "msvs-edastamine",
+    "oas-huvitis",
+    "oas-huvitis-el",
+    "sus-otsus",
+    "oas-vaimne-tervis",
+    "hms-vaie",
+    "sus-vaie",
+    "gdpr-paring",
+];
+
+/// The longest a restriction on this ground may last from its begin date (AvTS § 40):
+/// 75 years for the personal-data grounds of § 35(1) p 11-16, otherwise 5 years.
+pub fn restriction_max_years(ground: &str) -> i16 {
+    if personal_data_ground(ground) {
+        75
+    } else {
+        5
+    }
+}
+
+/// True for the grounds of § 35(1) p 11-16 (personal data).
+pub fn personal_data_ground(ground: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(?i)35\D{0,12}(?:lg|\(|-)\s*1\)?\D{0,6}(?:p|punkt)?\.?\s*(\d+)")
+            .expect("static regex")
+    });
+    re.captures(ground)
+        .and_then(|c| c[1].parse::<u32>().ok())
+        .is_some_and(|p| (11..=16).contains(&p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personal_data_grounds() {
+        for g in [
+            "AvTS § 35 lg 1 p 11",
+            "AvTS § 35 lg 1 p 12",
+            "§ 35(1) p 14",
+            "AvTS 35-1-15",
+        ] {
+            assert!(personal_data_ground(g), "{g}");
+            assert_eq!(restriction_max_years(g), 75);
+        }
+        for g in ["AvTS § 35 lg 1 p 1", "AvTS § 35 lg 2 p 1", "ärisaladus"] {
+            assert!(!personal_data_ground(g), "{g}");
+            assert_eq!(restriction_max_years(g), 5);
+        }
+    }
+
+    #[test]
+    fn party_kind_from_code() {
+        let org = Party::from_name_and_code(
+            "Politsei- ja Piirivalveamet",
+            Some("70008747"),
+            PartyRole::Sender,
+        )
+        .unwrap();
+        assert_eq!(org.kind, PartyKind::Organisation);
+        let p = Party::from_name_and_code("Mari Maasikas", Some("49403136515"), PartyRole::Sender)
+            .unwrap();
+        assert_eq!(p.kind, PartyKind::Person);
+        assert_eq!(p.public_name(), "eraisik");
+        let e = Party::from_name_and_code("X", Some("12345"), PartyRole::Sender)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("12345"), "{e}");
+    }
+}

@@ -57,7 +57,9 @@ impl Pattern {
 
     /// True when the running number restarts every year (the pattern names the year).
     pub fn yearly(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Yy | Part::Yyyy))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Yy | Part::Yyyy))
     }
 
     /// The key of the counter this pattern draws from for a series in a year.
@@ -123,8 +125,22 @@ mod tests {
     fn table() {
         let cases = [
             ("{series}/{seq}", "9-13", 2026, 1610, "9-13/1610", false),
-            ("{series}/{yy}/{seq}", "1.1-10.1", 2026, 7, "1.1-10.1/26/7", true),
-            ("{yyyy}-{series}-{seq}", "8-1", 2025, 5424, "2025-8-1-5424", true),
+            (
+                "{series}/{yy}/{seq}",
+                "1.1-10.1",
+                2026,
+                7,
+                "1.1-10.1/26/7",
+                true,
+            ),
+            (
+                "{yyyy}-{series}-{seq}",
+                "8-1",
+                2025,
+                5424,
+                "2025-8-1-5424",
+                true,
+            ),
         ];
         for (pat, series, year, seq, want, yearly) in cases {
             let p = Pattern::parse(pat).unwrap();
@@ -136,15 +152,27 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_named() {
-        assert!(Pattern::parse("{series}/{sek}").unwrap_err().to_string().contains("{sek}"));
-        assert!(Pattern::parse("{series}/").unwrap_err().to_string().contains("{seq}"));
+        assert!(Pattern::parse("{series}/{sek}")
+            .unwrap_err()
+            .to_string()
+            .contains("{sek}"));
+        assert!(Pattern::parse("{series}/")
+            .unwrap_err()
+            .to_string()
+            .contains("{seq}"));
         assert!(Pattern::parse("{series/{seq}").is_err());
     }
 
     #[test]
     fn finds_numbers_in_subjects() {
-        assert_eq!(find_candidates("Re: Teie 9-13/1610 vastus"), vec!["9-13/1610"]);
-        assert_eq!(find_candidates("vastus kirjale nr 9-13/1610-1."), vec!["9-13/1610-1"]);
+        assert_eq!(
+            find_candidates("Re: Teie 9-13/1610 vastus"),
+            vec!["9-13/1610"]
+        );
+        assert_eq!(
+            find_candidates("vastus kirjale nr 9-13/1610-1."),
+            vec!["9-13/1610-1"]
+        );
         assert_eq!(find_candidates("1.1-10.1/1071-8"), vec!["1.1-10.1/1071-8"]);
         assert!(find_candidates("kohtumine 12.03 kell 10").is_empty());
     }

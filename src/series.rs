@@ -44,8 +44,9 @@ pub struct Series {
 
 impl SeriesList {
     pub fn parse(text: &str, source: &str) -> Result<SeriesList> {
-        let list: SeriesList = toml::from_str(text)
-            .map_err(|e| Error::invalid(format!("invalid document list {source}: {}", e.message())))?;
+        let list: SeriesList = toml::from_str(text).map_err(|e| {
+            Error::invalid(format!("invalid document list {source}: {}", e.message()))
+        })?;
         list.validate(source)?;
         Ok(list)
     }
@@ -122,7 +123,9 @@ mod tests {
 
     #[test]
     fn shipped_file_is_the_builtin() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/series.toml")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/series.toml"))
+                .unwrap();
         assert_eq!(text, BUILTIN);
     }
 }

@@ -1,7 +1,196 @@
-//! (stub: owned by the deadlines/outbox work; replace freely)
+//! The durable outbox: messages (e-mail, DHX) queued in the database in the same
+//! transaction as the document they belong to, claimed by workers with a lease
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and retried until sent or failed.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::error::Result;
+use crate::store::{self, Store, Tx};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxConfig {}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewOutboxItem {
+    pub doc_id: Option<i64>,
+    /// "email" or "dhx".
+    pub channel: String,
+    pub recipient: String,
+    /// JSON understood by the channel's sender.
+    pub payload: serde_json::Value,
+    /// Queuing the same key twice is a no-op (returns the existing id).
+    pub dedup_key: Option<String>,
+    /// Earliest send time; None = now.
+    pub not_before: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub doc_id: Option<i64>,
+    pub channel: String,
+    pub recipient: String,
+    pub payload: serde_json::Value,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub result: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+const COLS: &str = "id, doc_id, channel, recipient, payload, state, attempts, next_attempt_at, last_error, result, created_at, sent_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<OutboxItem> {
+    let payload: String = r.try_get("payload")?;
+    Ok(OutboxItem {
+        id: r.try_get("id")?,
+        doc_id: r.try_get("doc_id")?,
+        channel: r.try_get("channel")?,
+        recipient: r.try_get("recipient")?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        result: r.try_get("result")?,
+        created_at: r.try_get("created_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
+}
+
+/// Queues a message inside the caller's transaction.
+pub async fn enqueue_in(tx: &mut Tx, item: NewOutboxItem) -> Result<i64> {
+    if let Some(k) = &item.dedup_key {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM outbox WHERE dedup_key = $1")
+            .bind(k)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some((id,)) = row {
+            return Ok(id);
+        }
+    }
+    let now = store::now_text();
+    let next = item
+        .not_before
+        .map(store::ts_text)
+        .unwrap_or_else(|| now.clone());
+    let row = sqlx::query(
+        "INSERT INTO outbox (doc_id, channel, recipient, payload, state, attempts, next_attempt_at, created_at, dedup_key) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7) RETURNING id",
+    )
+    .bind(item.doc_id)
+    .bind(&item.channel)
+    .bind(&item.recipient)
+    .bind(item.payload.to_string())
+    .bind(next)
+    .bind(now)
+    .bind(&item.dedup_key)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Claims up to `limit` due messages of a channel for `worker`, leasing them for
+/// `lease`. A claimed message is not claimed again until its lease runs out, so a
+/// crashed worker's messages are retried, and two workers never hold the same one.
+pub async fn claim(
+    store: &Store,
+    channel: &str,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<OutboxItem>> {
+    let now = store::now_text();
+    let until = store::ts_text(
+        jiff::Timestamp::now() + jiff::SignedDuration::try_from(lease).unwrap_or_default(),
+    );
+    let mut tx = store.begin_write().await?;
+    let pick = if store.is_postgres() {
+        format!(
+            "SELECT id FROM outbox WHERE channel = $1 AND ((state = 'queued' AND next_attempt_at <= $2) OR (state = 'sending' AND claimed_until < $2)) ORDER BY next_attempt_at, id LIMIT {limit} FOR UPDATE SKIP LOCKED"
+        )
+    } else {
+        format!(
+            "SELECT id FROM outbox WHERE channel = $1 AND ((state = 'queued' AND next_attempt_at <= $2) OR (state = 'sending' AND claimed_until < $2)) ORDER BY next_attempt_at, id LIMIT {limit}"
+        )
+    };
+    let ids: Vec<(i64,)> = sqlx::query_as(&pick)
+        .bind(channel)
+        .bind(&now)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for (id,) in ids {
+        let row = sqlx::query(&format!(
+            "UPDATE outbox SET state = 'sending', claimed_by = $1, claimed_until = $2, attempts = attempts + 1 WHERE id = $3 RETURNING {COLS}"
+        ))
+        .bind(worker)
+        .bind(&until)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        out.push(from_row(&row)?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub async fn mark_sent(store: &Store, id: i64, result: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'sent', result = $1, sent_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = $3")
+        .bind(result)
+        .bind(store::now_text())
+        .bind(id)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+/// Puts a message back in the queue after a temporary failure.
+pub async fn mark_retry(
+    store: &Store,
+    id: i64,
+    error: &str,
+    next_at: jiff::Timestamp,
+) -> Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'queued', last_error = $1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = $3")
+        .bind(error)
+        .bind(store::ts_text(next_at))
+        .bind(id)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+/// Gives up on a message (a permanent failure, or retries exhausted).
+pub async fn mark_failed(store: &Store, id: i64, error: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'failed', last_error = $1, claimed_by = NULL, claimed_until = NULL WHERE id = $2")
+        .bind(error)
+        .bind(id)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn for_document(store: &Store, doc_id: i64) -> Result<Vec<OutboxItem>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM outbox WHERE doc_id = $1 ORDER BY id"
+    ))
+    .bind(doc_id)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn get(store: &Store, id: i64) -> Result<Option<OutboxItem>> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM outbox WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

@@ -1,0 +1,40 @@
+//! The application context every command and the daemon share.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::register::Register;
+use crate::series::SeriesList;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub register: Register,
+    pub series: Arc<SeriesList>,
+}
+
+impl App {
+    /// Creates the data directory, connects to the database and runs the migrations.
+    pub async fn open(config: Config) -> Result<App> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            Error::io(
+                format!("cannot create data directory {}", config.data_dir.display()),
+                e,
+            )
+        })?;
+        let series = Arc::new(SeriesList::load(&config.series_file)?);
+        let store = Store::open(&config).await?;
+        let config = Arc::new(config);
+        let register = Register::new(store.clone(), config.clone(), series.clone());
+        Ok(App {
+            config,
+            store,
+            register,
+            series,
+        })
+    }
+}

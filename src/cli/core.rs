@@ -1,0 +1,570 @@
+//! The register's own commands: init, register, show, list, verify, serve.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::Error;
+use crate::model::*;
+use crate::register::ListFilter;
+
+use super::{print_json, EXIT_OK, EXIT_VERIFY};
+
+#[derive(Debug, Subcommand)]
+pub enum CoreCommand {
+    /// Create the data directory and the database (safe to run twice).
+    Init(InitArgs),
+    /// Register one document per file, all in one transaction.
+    Register(RegisterArgs),
+    /// Show a document with its restriction and audit events.
+    Show(ShowArgs),
+    /// List documents.
+    List(ListArgs),
+    /// Check the audit chain and every stored file; exit 3 when anything was tampered with.
+    Verify(VerifyArgs),
+    /// Run the daemon: HTTP, ingest, indexer, scheduler, outbox.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Files to register, one document each.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// incoming, outgoing or internal.
+    #[arg(long, default_value = "incoming")]
+    pub direction: String,
+    /// email, dhx, post, hand or web (default: post for incoming, email otherwise).
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Series code from the document list (default: the configured default series).
+    #[arg(long)]
+    pub series: Option<String>,
+    /// Document type: a rule id from deadline-rules.csv.
+    #[arg(long = "type", value_name = "RULE")]
+    pub doc_type: Option<String>,
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The other party: an organisation when --party-code is an 8-digit registry code, else a person.
+    #[arg(long)]
+    pub party: Option<String>,
+    #[arg(long)]
+    pub party_code: Option<String>,
+    #[arg(long)]
+    pub party_email: Option<String>,
+    /// The other party's own reference number.
+    #[arg(long)]
+    pub their_ref: Option<String>,
+    #[arg(long)]
+    pub their_date: Option<String>,
+    /// Registration number this document continues (makes it `{parent}-{n}`).
+    #[arg(long, value_name = "REG_NO")]
+    pub reply_to: Option<String>,
+    /// Restriction ground, e.g. "AvTS § 35 lg 1 p 12".
+    #[arg(long, value_name = "GROUND")]
+    pub restrict: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    pub restrict_until: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    pub received: Option<String>,
+    /// Registration date or time (default now); earlier for importing a register's history.
+    #[arg(long, value_name = "DATE")]
+    pub registered: Option<String>,
+    #[arg(long)]
+    pub responsible: Option<String>,
+    #[arg(long)]
+    pub unit: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub reg_no: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub series: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to serve HTTP on (default: web.listen).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Load the demo register into an empty data directory.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// The summary of a document that `register` and `list` print (a contract).
+#[derive(Debug, Serialize)]
+pub struct DocSummary {
+    pub reg_no: String,
+    pub id: i64,
+    pub title: String,
+    pub direction: Direction,
+    pub series: String,
+    pub files: Vec<FileSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileSummary {
+    pub name: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl From<&Document> for DocSummary {
+    fn from(d: &Document) -> Self {
+        DocSummary {
+            reg_no: d.reg_no.clone(),
+            id: d.id,
+            title: d.title.clone(),
+            direction: d.direction,
+            series: d.series.clone(),
+            files: d
+                .files
+                .iter()
+                .map(|f| FileSummary {
+                    name: f.name.clone(),
+                    sha256: f.sha256.clone(),
+                    size: f.size,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub async fn run(cmd: CoreCommand, cfg: Config) -> anyhow::Result<i32> {
+    match cmd {
+        CoreCommand::Init(a) => init(cfg, a).await,
+        CoreCommand::Register(a) => register(cfg, a).await,
+        CoreCommand::Show(a) => show(cfg, a).await,
+        CoreCommand::List(a) => list(cfg, a).await,
+        CoreCommand::Verify(a) => verify(cfg, a).await,
+        CoreCommand::Serve(a) => serve(cfg, a).await,
+    }
+}
+
+async fn open(cfg: Config) -> anyhow::Result<App> {
+    let url = cfg.database_url();
+    App::open(cfg)
+        .await
+        .with_context(|| format!("cannot open the register at {}", redact(&url)))
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn init(cfg: Config, a: InitArgs) -> anyhow::Result<i32> {
+    let app = open(cfg).await?;
+    let url = redact(&app.config.database_url());
+    if a.json {
+        print_json(&serde_json::json!({"data_dir": app.config.data_dir, "database": url}))?;
+    } else {
+        println!(
+            "initialised {} (database {url})",
+            app.config.data_dir.display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// Parses `--registered`: a date (taken at noon local time) or an RFC 3339 time.
+fn parse_registered(s: &str, tz: &jiff::tz::TimeZone) -> Result<jiff::Timestamp, Error> {
+    let ts = if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        ts
+    } else {
+        let d = parse_date("--registered", s)?;
+        d.at(12, 0, 0, 0)
+            .to_zoned(tz.clone())
+            .map_err(|e| Error::invalid(format!("invalid --registered {s:?}: {e}")))?
+            .timestamp()
+    };
+    if ts > jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5) {
+        return Err(Error::invalid(format!(
+            "invalid --registered {s:?}: it is in the future"
+        )));
+    }
+    Ok(ts)
+}
+
+fn guess_media_type(path: &std::path::Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("pdf") => "application/pdf",
+        Some("txt") => "text/plain",
+        Some("eml") => "message/rfc822",
+        Some("xml") => "application/xml",
+        Some("html") | Some("htm") => "text/html",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("odt") => "application/vnd.oasis.opendocument.text",
+        Some("asice") | Some("bdoc") => "application/vnd.etsi.asic-e+zip",
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("tif") | Some("tiff") => "image/tiff",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Builds the documents `register` would write, validating every flag first.
+pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocument>, Error> {
+    let direction: Direction = a.direction.parse().map_err(|_| {
+        Error::invalid(format!(
+            "invalid --direction {:?}: expected incoming, outgoing or internal",
+            a.direction
+        ))
+    })?;
+    let channel: Channel = match &a.channel {
+        Some(c) => c.parse()?,
+        None if direction == Direction::Incoming => Channel::Post,
+        None => Channel::Email,
+    };
+    let received = a
+        .received
+        .as_deref()
+        .map(|s| parse_date("--received", s))
+        .transpose()?;
+    let their_date = a
+        .their_date
+        .as_deref()
+        .map(|s| parse_date("--their-date", s))
+        .transpose()?;
+    let registered_at = a
+        .registered
+        .as_deref()
+        .map(|s| parse_registered(s, &cfg.timezone()))
+        .transpose()?;
+    let restriction = match (&a.restrict, &a.restrict_until) {
+        (None, None) => None,
+        (Some(g), Some(u)) => {
+            if g.trim().is_empty() {
+                return Err(Error::invalid("invalid --restrict: the ground is empty"));
+            }
+            Some(NewRestriction {
+                ground: g.clone(),
+                ends: parse_date("--restrict-until", u)?,
+                holder: None,
+                begins: None,
+            })
+        }
+        (Some(_), None) => {
+            return Err(Error::invalid(
+                "invalid --restrict: a restriction needs an end date (--restrict-until DATE)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::invalid(
+                "invalid --restrict-until: a restriction needs a ground (--restrict GROUND)",
+            ))
+        }
+    };
+    let role = if direction == Direction::Incoming {
+        PartyRole::Sender
+    } else {
+        PartyRole::Recipient
+    };
+    let party = match &a.party {
+        Some(name) => {
+            let mut p = Party::from_name_and_code(name, a.party_code.as_deref(), role)?;
+            p.email = a.party_email.clone();
+            Some(p)
+        }
+        None if a.party_code.is_some() => {
+            return Err(Error::invalid(
+                "invalid --party-code: it needs --party NAME",
+            ))
+        }
+        None => None,
+    };
+    let mut out = Vec::new();
+    for path in &a.files {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::invalid(format!("cannot read file {}: {}", path.display(), e)))?;
+        if path.is_dir() {
+            return Err(Error::invalid(format!(
+                "invalid file {}: it is a directory",
+                path.display()
+            )));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let title = a.title.clone().unwrap_or_else(|| name.clone());
+        let mut new = NewDocument::new(direction, channel, title);
+        new.series = a.series.clone();
+        new.doc_type = a.doc_type.clone();
+        new.parties = party.iter().cloned().collect();
+        new.their_ref = a.their_ref.clone();
+        new.their_date = their_date;
+        new.reply_to = a.reply_to.clone();
+        new.received = received;
+        new.registered_at = registered_at;
+        new.responsible = a.responsible.clone();
+        new.unit = a.unit.clone();
+        new.restriction = restriction.clone();
+        let mut file = NewFile::new(name, guess_media_type(path), bytes);
+        if file.media_type == "text/plain" {
+            if let Ok(t) = std::str::from_utf8(&file.bytes) {
+                file.text = Some(t.to_string());
+                file.text_status = TextStatus::Extracted;
+            }
+        }
+        let text_for_codes = file.text.clone().unwrap_or_default();
+        let codes = crate::personal_code::find_all(&format!("{} {}", new.title, text_for_codes));
+        if !codes.is_empty() {
+            new.contains_personal_data = true;
+            new.proposed_ground = Some("AvTS § 35 lg 1 p 11".into());
+        }
+        new.files.push(file);
+        out.push(new);
+    }
+    Ok(out)
+}
+
+async fn register(cfg: Config, a: RegisterArgs) -> anyhow::Result<i32> {
+    // Validate the flags and read the files before touching the database.
+    let news = build_new_documents(&cfg, &a)?;
+    let app = open(cfg).await?;
+    let docs = app.register.register_batch(news, &actor()).await?;
+    if a.json {
+        let out: Vec<DocSummary> = docs.iter().map(DocSummary::from).collect();
+        print_json(&out)?;
+    } else {
+        for d in &docs {
+            println!("{}\t{}", d.reg_no, d.title);
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Who is acting at the command line.
+pub fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {
+    let app = open(cfg).await?;
+    let doc = app.register.get_by_reg_no(&a.reg_no).await?;
+    let events = app.register.events(doc.id).await?;
+    let outbox = crate::outbox::for_document(&app.store, doc.id).await?;
+    let thread = app.register.thread(doc.thread_id).await?;
+    if a.json {
+        let mut v = serde_json::to_value(&doc)?;
+        v["access"] = serde_json::to_value(doc.access())?;
+        v["events"] = serde_json::to_value(&events)?;
+        v["outbox"] = serde_json::to_value(&outbox)?;
+        v["thread"] = serde_json::to_value(thread.iter().map(|d| &d.reg_no).collect::<Vec<_>>())?;
+        print_json(&v)?;
+        return Ok(EXIT_OK);
+    }
+    println!("{}  {}", doc.reg_no, doc.title);
+    println!(
+        "  direction   {} ({})",
+        doc.direction.as_str(),
+        doc.channel.as_str()
+    );
+    println!("  series      {}", doc.series);
+    if let Some(t) = &doc.doc_type {
+        println!("  type        {t}");
+    }
+    for p in &doc.parties {
+        println!(
+            "  party       {} {:?}{}",
+            p.name,
+            p.kind,
+            p.code
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(r) = &doc.their_ref {
+        println!("  their ref   {r}");
+    }
+    if let Some(d) = doc.received {
+        println!("  received    {d}");
+    }
+    println!("  registered  {} ({})", doc.registered, doc.registered_at);
+    match &doc.restriction {
+        Some(r) => println!(
+            "  access      AK — ASUTUSESISESEKS KASUTAMISEKS; ground {}; holder {}; {} … {}; marked {}",
+            r.ground, r.holder, r.begins, r.ends, r.marked
+        ),
+        None => println!("  access      Avalik"),
+    }
+    if let Some(r) = &doc.responsible {
+        println!("  responsible {r}");
+    }
+    if thread.len() > 1 {
+        println!(
+            "  thread      {}",
+            thread
+                .iter()
+                .map(|d| d.reg_no.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for f in &doc.files {
+        println!(
+            "  file        {} ({}, {} bytes, sha256 {})",
+            f.name, f.media_type, f.size, f.sha256
+        );
+    }
+    for o in &outbox {
+        println!(
+            "  outbox      {} to {}: {}{}",
+            o.channel,
+            o.recipient,
+            o.state,
+            o.last_error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
+    println!("  audit:");
+    for e in &events {
+        println!(
+            "    #{} {} {} by {} {}",
+            e.seq, e.at, e.kind, e.actor, e.detail
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+async fn list(cfg: Config, a: ListArgs) -> anyhow::Result<i32> {
+    let app = open(cfg).await?;
+    if let Some(s) = &a.series {
+        app.series.resolve(Some(s))?;
+    }
+    let docs = app
+        .register
+        .list(&ListFilter {
+            series: a.series.clone(),
+            ..Default::default()
+        })
+        .await?;
+    if a.json {
+        let out: Vec<DocSummary> = docs.iter().map(DocSummary::from).collect();
+        print_json(&out)?;
+    } else {
+        for d in &docs {
+            let ak = if d.restriction.is_some() { "AK" } else { "  " };
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                d.reg_no,
+                d.registered,
+                d.direction.as_str(),
+                ak,
+                d.title
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn verify(cfg: Config, a: VerifyArgs) -> anyhow::Result<i32> {
+    let app = open(cfg).await?;
+    let report = crate::audit::verify(&app.register).await?;
+    if a.json {
+        print_json(&report)?;
+    } else if report.ok {
+        println!(
+            "ok: {} events, {} documents, {} files verified",
+            report.events, report.documents, report.files
+        );
+    } else {
+        for p in &report.problems {
+            println!("{p}");
+        }
+        if let Some(e) = report.first_broken_event {
+            println!("first broken event: {e}");
+        }
+    }
+    Ok(if report.ok { EXIT_OK } else { EXIT_VERIFY })
+}
+
+async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
+    let listen = a
+        .listen
+        .clone()
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let app = open(cfg).await?;
+    let _ = a.demo;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "docgate: serving http://{addr}/ (data {})",
+        app.config.data_dir.display()
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let sd = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        sd.cancel();
+    });
+    crate::serve::serve(app, Some(listener), shutdown).await?;
+    Ok(EXIT_OK)
+}
+
+/// Waits for SIGTERM or Ctrl-C.
+pub async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,105 @@
+//! The command line: global flags, the subcommands, exit codes.
+//!
+//! Exit codes (a contract): 0 ok, 1 error, 2 usage, 3 verification failed.
+//! Every `--json` prints exactly one JSON document on stdout.
+
+pub mod core;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_VERIFY: i32 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "docgate",
+    version,
+    about = "Document register and correspondence gateway of an Estonian public agency"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./docgate.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides data_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (overrides database_url).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Override any configuration key: --set web.listen=127.0.0.1:9000 (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(flatten)]
+    Core(core::CoreCommand),
+}
+
+impl Cli {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            set: self.set.clone(),
+        }
+    }
+}
+
+/// An error that carries its exit code.
+#[derive(Debug)]
+pub struct Exit(pub i32);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+impl std::error::Error for Exit {}
+
+/// Runs a parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let cfg = match Config::load(&cli.overrides()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("docgate: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let res = match cli.command {
+        Command::Core(c) => core::run(c, cfg).await,
+    };
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
+                return *code;
+            }
+            // One line: the context chain joined.
+            let msg = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            eprintln!("docgate: {msg}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Prints one JSON document on stdout.
+pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let s = serde_json::to_string_pretty(v)?;
+    println!("{s}");
+    Ok(())
+}

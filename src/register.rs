@@ -1,0 +1,1166 @@
+//! The register: the only writer of documents. Every write happens in one
+//! transaction that also appends to the audit chain.
+
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::audit;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::numbering::{self, Pattern};
+use crate::series::SeriesList;
+use crate::store::{self, Store, Tx};
+
+#[derive(Clone)]
+pub struct Register {
+    store: Store,
+    config: Arc<Config>,
+    series: Arc<SeriesList>,
+}
+
+/// Filters of the document list; every field is optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListFilter {
+    pub series: Option<String>,
+    pub direction: Option<Direction>,
+    pub doc_type: Option<String>,
+    pub responsible: Option<String>,
+    pub needs_review: Option<bool>,
+    pub registered_from: Option<Date>,
+    pub registered_to: Option<Date>,
+    pub thread_id: Option<i64>,
+    pub restricted: Option<bool>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    /// Newest first when true (the default order is oldest first).
+    pub newest_first: bool,
+}
+
+/// An edit of a document's metadata: `None` leaves a field as it is; for the
+/// optional fields, `Some(None)` clears them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetadataPatch {
+    pub title: Option<String>,
+    pub doc_type: Option<Option<String>>,
+    pub their_ref: Option<Option<String>>,
+    pub their_date: Option<Option<Date>>,
+    pub received: Option<Option<Date>>,
+    pub responsible: Option<Option<String>>,
+    pub unit: Option<Option<String>>,
+    pub parties: Option<Vec<Party>>,
+    pub needs_review: Option<bool>,
+    pub series: Option<String>,
+}
+
+const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
+
+enum Bind {
+    I(i64),
+    S(String),
+}
+
+/// The hash of a document's state as the audit chain records it.
+pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(doc).unwrap_or_default());
+    h.update(b"\n");
+    h.update(body.unwrap_or("").as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn opt_date(s: Option<String>) -> Result<Option<Date>> {
+    s.map(|s| {
+        s.parse::<Date>()
+            .map_err(|e| Error::internal(format!("bad stored date {s:?}: {e}")))
+    })
+    .transpose()
+}
+
+fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
+    let restriction = match r.try_get::<Option<String>, _>("r_ground")? {
+        Some(ground) => Some(Restriction {
+            ground,
+            holder: r
+                .try_get::<Option<String>, _>("r_holder")?
+                .unwrap_or_default(),
+            begins: opt_date(r.try_get("r_begins")?)?.unwrap_or_default(),
+            ends: opt_date(r.try_get("r_ends")?)?.unwrap_or_default(),
+            marked: opt_date(r.try_get("r_marked")?)?.unwrap_or_default(),
+            extended: r.try_get::<i64, _>("r_extended")? != 0,
+        }),
+        None => None,
+    };
+    let direction: String = r.try_get("direction")?;
+    let channel: String = r.try_get("channel")?;
+    let registered: String = r.try_get("registered")?;
+    let registered_at: String = r.try_get("registered_at")?;
+    Ok(Document {
+        id: r.try_get("id")?,
+        reg_no: r.try_get("reg_no")?,
+        series: r.try_get("series")?,
+        direction: direction.parse()?,
+        channel: channel.parse()?,
+        doc_type: r.try_get("doc_type")?,
+        title: r.try_get("title")?,
+        parties: Vec::new(),
+        their_ref: r.try_get("their_ref")?,
+        their_date: opt_date(r.try_get("their_date")?)?,
+        thread_id: r.try_get("thread_id")?,
+        parent_id: r.try_get("parent_id")?,
+        received: opt_date(r.try_get("received")?)?,
+        registered_at: store::parse_ts(&registered_at)?,
+        registered: opt_date(Some(registered))?.unwrap_or_default(),
+        responsible: r.try_get("responsible")?,
+        unit: r.try_get("unit")?,
+        restriction,
+        files: Vec::new(),
+        message_id: r.try_get("message_id")?,
+        contains_personal_data: r.try_get::<i64, _>("personal_data")? != 0,
+        proposed_ground: r.try_get("proposed_ground")?,
+        needs_review: r.try_get::<i64, _>("needs_review")? != 0,
+    })
+}
+
+impl Register {
+    pub fn new(store: Store, config: Arc<Config>, series: Arc<SeriesList>) -> Register {
+        Register {
+            store,
+            config,
+            series,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn series(&self) -> &SeriesList {
+        &self.series
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        self.store.begin_write().await
+    }
+
+    /// The registration date of a moment: its calendar date in the agency's time zone.
+    pub fn local_date(&self, ts: jiff::Timestamp) -> Date {
+        ts.to_zoned(self.config.timezone()).date()
+    }
+
+    pub fn today(&self) -> Date {
+        self.local_date(jiff::Timestamp::now())
+    }
+
+    /// Registers one document in its own transaction.
+    pub async fn register(&self, new: NewDocument, actor: &str) -> Result<Document> {
+        let mut tx = self.begin().await?;
+        let doc = self.register_in(&mut tx, new, actor).await?;
+        tx.commit().await?;
+        Ok(doc)
+    }
+
+    /// Registers several documents in one transaction: all or nothing.
+    pub async fn register_batch(
+        &self,
+        news: Vec<NewDocument>,
+        actor: &str,
+    ) -> Result<Vec<Document>> {
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(news.len());
+        for new in news {
+            out.push(self.register_in(&mut tx, new, actor).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    fn validate_restriction(&self, r: &NewRestriction, registered: Date) -> Result<Restriction> {
+        let ground = r.ground.trim();
+        if ground.is_empty() {
+            return Err(Error::invalid(
+                "invalid restriction: the ground (--restrict) is empty",
+            ));
+        }
+        let begins = r.begins.unwrap_or(registered);
+        if r.ends < begins {
+            return Err(Error::invalid(format!(
+                "invalid --restrict-until {}: it is before the restriction begins ({begins})",
+                r.ends
+            )));
+        }
+        let years = restriction_max_years(ground);
+        let max = begins
+            .checked_add(jiff::Span::new().years(years))
+            .map_err(|e| Error::invalid(format!("invalid restriction dates: {e}")))?;
+        if r.ends > max {
+            return Err(Error::invalid(format!(
+                "invalid --restrict-until {}: beyond the legal maximum of {years} years for ground {ground:?} (at most {max}, AvTS § 40)",
+                r.ends
+            )));
+        }
+        Ok(Restriction {
+            ground: ground.to_string(),
+            holder: r
+                .holder
+                .clone()
+                .filter(|h| !h.trim().is_empty())
+                .unwrap_or_else(|| {
+                    format!("{} ({})", self.config.agency.name, self.config.agency.unit)
+                }),
+            begins,
+            ends: r.ends,
+            marked: registered,
+            extended: false,
+        })
+    }
+
+    /// Registers one document inside a transaction the caller commits.
+    pub async fn register_in(
+        &self,
+        tx: &mut Tx,
+        new: NewDocument,
+        actor: &str,
+    ) -> Result<Document> {
+        // Validate everything before writing anything.
+        let series = self.series.resolve(new.series.as_deref())?.clone();
+        if let Some(t) = &new.doc_type {
+            if !RULE_IDS.contains(&t.as_str()) {
+                return Err(Error::invalid(format!(
+                    "unknown document type {t:?}: expected one of {}",
+                    RULE_IDS.join(", ")
+                )));
+            }
+        }
+        let mut title = new.title.trim().to_string();
+        if title.is_empty() {
+            title = new
+                .files
+                .first()
+                .map(|f| f.name.clone())
+                .unwrap_or_default();
+        }
+        if title.is_empty() {
+            return Err(Error::invalid("invalid title: it is empty"));
+        }
+        for f in &new.files {
+            if f.name.trim().is_empty() {
+                return Err(Error::invalid("invalid file: its name is empty"));
+            }
+            if f.bytes.len() as u64 > self.config.max_file_size {
+                return Err(Error::TooLarge(format!(
+                    "file {:?} is {} bytes, above max_file_size {}",
+                    f.name,
+                    f.bytes.len(),
+                    self.config.max_file_size
+                )));
+            }
+        }
+        let registered_at_ts = new.registered_at.unwrap_or_else(jiff::Timestamp::now);
+        let registered_at = store::ts_text(registered_at_ts);
+        let registered_at_ts = store::parse_ts(&registered_at)?;
+        let registered = self.local_date(registered_at_ts);
+        if let Some(rcv) = new.received {
+            if rcv > registered {
+                return Err(Error::invalid(format!(
+                    "invalid --received {rcv}: it is after the registration date {registered}"
+                )));
+            }
+        }
+        let restriction = new
+            .restriction
+            .as_ref()
+            .map(|r| self.validate_restriction(r, registered))
+            .transpose()?;
+
+        // Duplicates of a source message.
+        for key in &new.source_keys {
+            if let Some(id) = self.source_key_in(tx, key).await? {
+                return Err(Error::Conflict(format!(
+                    "duplicate: {key} is already registered (document id {id})"
+                )));
+            }
+        }
+
+        // The number.
+        let (reg_no, thread_id, parent_id) = match &new.reply_to {
+            Some(parent_no) => {
+                let parent = self.find_doc_in(tx, parent_no).await?.ok_or_else(|| {
+                    Error::invalid(format!(
+                        "unknown --reply-to {parent_no:?}: no such registration number"
+                    ))
+                })?;
+                let (root_reg_no,): (String,) =
+                    sqlx::query_as("SELECT reg_no FROM documents WHERE id = $1")
+                        .bind(parent.1)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                let n = self
+                    .store
+                    .next_counter_in(tx, &numbering::followup_key(&root_reg_no))
+                    .await?;
+                (
+                    numbering::render_followup(&self.config.numbering.followup, &root_reg_no, n),
+                    Some(parent.1),
+                    Some(parent.0),
+                )
+            }
+            None => {
+                let pattern = Pattern::parse(
+                    series
+                        .pattern
+                        .as_deref()
+                        .unwrap_or(&self.config.numbering.pattern),
+                )?;
+                let year = registered.year();
+                let seq = self
+                    .store
+                    .next_counter_in(tx, &pattern.counter_key(&series.code, year))
+                    .await?;
+                (pattern.render(&series.code, year, seq), None, None)
+            }
+        };
+
+        let r = restriction.as_ref();
+        let row = sqlx::query(
+            "INSERT INTO documents (reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id",
+        )
+        .bind(&reg_no)
+        .bind(&series.code)
+        .bind(new.direction.as_str())
+        .bind(new.channel.as_str())
+        .bind(&new.doc_type)
+        .bind(&title)
+        .bind(&new.their_ref)
+        .bind(new.their_date.map(|d| d.to_string()))
+        .bind(thread_id.unwrap_or(0))
+        .bind(parent_id)
+        .bind(new.received.map(|d| d.to_string()))
+        .bind(&registered_at)
+        .bind(registered.to_string())
+        .bind(&new.responsible)
+        .bind(&new.unit)
+        .bind(r.map(|r| r.ground.clone()))
+        .bind(r.map(|r| r.holder.clone()))
+        .bind(r.map(|r| r.begins.to_string()))
+        .bind(r.map(|r| r.ends.to_string()))
+        .bind(r.map(|r| r.marked.to_string()))
+        .bind(0i64)
+        .bind(&new.message_id)
+        .bind(i64::from(new.contains_personal_data))
+        .bind(&new.proposed_ground)
+        .bind(i64::from(new.needs_review))
+        .bind(&new.body)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.message().to_lowercase().contains("unique") => {
+                Error::Conflict(format!("registration number {reg_no} is already taken"))
+            }
+            _ => Error::Database(e),
+        })?;
+        let id: i64 = row.try_get("id")?;
+        let thread_id = match thread_id {
+            Some(t) => t,
+            None => {
+                sqlx::query("UPDATE documents SET thread_id = $1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                id
+            }
+        };
+        for key in &new.source_keys {
+            let res = sqlx::query("INSERT INTO source_keys (key, doc_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            if res.rows_affected() != 1 {
+                return Err(Error::Conflict(format!(
+                    "duplicate: {key} is already registered"
+                )));
+            }
+        }
+        for (pos, p) in new.parties.iter().enumerate() {
+            sqlx::query("INSERT INTO parties (doc_id, pos, kind, role, name, code, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(id)
+                .bind(pos as i64)
+                .bind(kind_str(p.kind))
+                .bind(role_str(p.role))
+                .bind(&p.name)
+                .bind(&p.code)
+                .bind(&p.email)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let mut files = Vec::with_capacity(new.files.len());
+        for (pos, f) in new.files.iter().enumerate() {
+            let sha = self.store.put_file_in(tx, &f.bytes).await?;
+            sqlx::query("INSERT INTO doc_files (doc_id, pos, name, media_type, size, sha256, text_status, text_note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(id)
+                .bind(pos as i64)
+                .bind(&f.name)
+                .bind(&f.media_type)
+                .bind(f.bytes.len() as i64)
+                .bind(&sha)
+                .bind(f.text_status.as_str())
+                .bind(&f.text_note)
+                .execute(&mut **tx)
+                .await?;
+            if let Some(text) = &f.text {
+                sqlx::query("INSERT INTO file_texts (sha256, text) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING")
+                    .bind(&sha)
+                    .bind(text)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            files.push(FileRef {
+                name: f.name.clone(),
+                media_type: f.media_type.clone(),
+                size: f.bytes.len() as u64,
+                sha256: sha,
+            });
+        }
+        let doc = Document {
+            id,
+            reg_no: reg_no.clone(),
+            series: series.code.clone(),
+            direction: new.direction,
+            channel: new.channel,
+            doc_type: new.doc_type.clone(),
+            title,
+            parties: new.parties.clone(),
+            their_ref: new.their_ref.clone(),
+            their_date: new.their_date,
+            thread_id,
+            parent_id,
+            received: new.received,
+            registered_at: registered_at_ts,
+            registered,
+            responsible: new.responsible.clone(),
+            unit: new.unit.clone(),
+            restriction,
+            files,
+            message_id: new.message_id.clone(),
+            contains_personal_data: new.contains_personal_data,
+            proposed_ground: new.proposed_ground.clone(),
+            needs_review: new.needs_review,
+        };
+        let detail = serde_json::json!({
+            "reg_no": doc.reg_no,
+            "series": doc.series,
+            "direction": doc.direction,
+            "channel": doc.channel,
+            "files": doc.files.iter().map(|f| serde_json::json!({"name": f.name, "sha256": f.sha256, "size": f.size})).collect::<Vec<_>>(),
+            "restricted": doc.restriction.is_some(),
+            "reply_to": new.reply_to,
+        });
+        let sh = state_hash(&doc, new.body.as_deref());
+        audit::append_in(
+            &self.store,
+            tx,
+            Some(id),
+            "registered",
+            actor,
+            &detail,
+            Some(&sh),
+        )
+        .await?;
+        Ok(doc)
+    }
+
+    async fn source_key_in(&self, tx: &mut Tx, key: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT doc_id FROM source_keys WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// (id, thread_id) of a registration number, inside a transaction.
+    async fn find_doc_in(&self, tx: &mut Tx, reg_no: &str) -> Result<Option<(i64, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT id, thread_id FROM documents WHERE reg_no = $1")
+                .bind(reg_no)
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
+    }
+
+    pub async fn find_by_source_key(&self, key: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT doc_id FROM source_keys WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.store.pool)
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    async fn fill(&self, docs: &mut [Document]) -> Result<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = docs.iter().map(|d| d.id.to_string()).collect();
+        let in_list = ids.join(",");
+        let idx: std::collections::HashMap<i64, usize> =
+            docs.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT doc_id, kind, role, name, code, email FROM parties WHERE doc_id IN ({in_list}) ORDER BY doc_id, pos"
+        ))
+        .fetch_all(&self.store.pool)
+        .await?;
+        for r in rows {
+            let doc_id: i64 = r.try_get("doc_id")?;
+            let kind: String = r.try_get("kind")?;
+            let role: String = r.try_get("role")?;
+            if let Some(&i) = idx.get(&doc_id) {
+                docs[i].parties.push(Party {
+                    kind: if kind == "organisation" {
+                        PartyKind::Organisation
+                    } else {
+                        PartyKind::Person
+                    },
+                    role: if role == "recipient" {
+                        PartyRole::Recipient
+                    } else {
+                        PartyRole::Sender
+                    },
+                    name: r.try_get("name")?,
+                    code: r.try_get("code")?,
+                    email: r.try_get("email")?,
+                });
+            }
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT doc_id, name, media_type, size, sha256 FROM doc_files WHERE doc_id IN ({in_list}) ORDER BY doc_id, pos"
+        ))
+        .fetch_all(&self.store.pool)
+        .await?;
+        for r in rows {
+            let doc_id: i64 = r.try_get("doc_id")?;
+            if let Some(&i) = idx.get(&doc_id) {
+                docs[i].files.push(FileRef {
+                    name: r.try_get("name")?,
+                    media_type: r.try_get("media_type")?,
+                    size: r.try_get::<i64, _>("size")? as u64,
+                    sha256: r.try_get("sha256")?,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn query_docs(
+        &self,
+        where_sql: &str,
+        binds: Vec<Bind>,
+        tail: &str,
+    ) -> Result<Vec<Document>> {
+        let sql = format!("SELECT {DOC_COLS} FROM documents {where_sql} {tail}");
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = match b {
+                Bind::I(i) => q.bind(i),
+                Bind::S(s) => q.bind(s),
+            };
+        }
+        let rows = q.fetch_all(&self.store.pool).await?;
+        let mut docs = rows.iter().map(doc_from_row).collect::<Result<Vec<_>>>()?;
+        self.fill(&mut docs).await?;
+        Ok(docs)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Document> {
+        self.query_docs("WHERE id = $1", vec![Bind::I(id)], "")
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found(format!("document {id} not found")))
+    }
+
+    pub async fn find_by_reg_no(&self, reg_no: &str) -> Result<Option<Document>> {
+        Ok(self
+            .query_docs("WHERE reg_no = $1", vec![Bind::S(reg_no.to_string())], "")
+            .await?
+            .pop())
+    }
+
+    pub async fn get_by_reg_no(&self, reg_no: &str) -> Result<Document> {
+        self.find_by_reg_no(reg_no)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("unknown registration number {reg_no:?}")))
+    }
+
+    pub async fn find_by_message_id(&self, message_id: &str) -> Result<Vec<Document>> {
+        self.query_docs(
+            "WHERE message_id = $1",
+            vec![Bind::S(message_id.to_string())],
+            "ORDER BY id",
+        )
+        .await
+    }
+
+    pub async fn find_by_their_ref(&self, their_ref: &str) -> Result<Vec<Document>> {
+        self.query_docs(
+            "WHERE their_ref = $1",
+            vec![Bind::S(their_ref.to_string())],
+            "ORDER BY id",
+        )
+        .await
+    }
+
+    pub async fn thread(&self, thread_id: i64) -> Result<Vec<Document>> {
+        self.query_docs(
+            "WHERE thread_id = $1",
+            vec![Bind::I(thread_id)],
+            "ORDER BY id",
+        )
+        .await
+    }
+
+    fn filter_sql(f: &ListFilter) -> (String, Vec<Bind>) {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut binds = Vec::new();
+        let mut push = |clause: &str, b: Bind, binds: &mut Vec<Bind>| {
+            binds.push(b);
+            clauses.push(clause.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(s) = &f.series {
+            push("series = ?", Bind::S(s.clone()), &mut binds);
+        }
+        if let Some(d) = f.direction {
+            push("direction = ?", Bind::S(d.as_str().into()), &mut binds);
+        }
+        if let Some(t) = &f.doc_type {
+            push("doc_type = ?", Bind::S(t.clone()), &mut binds);
+        }
+        if let Some(r) = &f.responsible {
+            push("responsible = ?", Bind::S(r.clone()), &mut binds);
+        }
+        if let Some(n) = f.needs_review {
+            push("needs_review = ?", Bind::I(i64::from(n)), &mut binds);
+        }
+        if let Some(d) = f.registered_from {
+            push("registered >= ?", Bind::S(d.to_string()), &mut binds);
+        }
+        if let Some(d) = f.registered_to {
+            push("registered <= ?", Bind::S(d.to_string()), &mut binds);
+        }
+        if let Some(t) = f.thread_id {
+            push("thread_id = ?", Bind::I(t), &mut binds);
+        }
+        match f.restricted {
+            Some(true) => clauses.push("r_ground IS NOT NULL".into()),
+            Some(false) => clauses.push("r_ground IS NULL".into()),
+            None => {}
+        }
+        let w = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        (w, binds)
+    }
+
+    pub async fn list(&self, f: &ListFilter) -> Result<Vec<Document>> {
+        let (w, binds) = Self::filter_sql(f);
+        let mut tail = if f.newest_first {
+            "ORDER BY id DESC".to_string()
+        } else {
+            "ORDER BY id".to_string()
+        };
+        if let Some(l) = f.limit {
+            tail.push_str(&format!(" LIMIT {}", l.max(0)));
+            if let Some(o) = f.offset {
+                tail.push_str(&format!(" OFFSET {}", o.max(0)));
+            }
+        } else if let Some(o) = f.offset {
+            tail.push_str(&format!(" LIMIT -1 OFFSET {}", o.max(0)).replace(
+                "LIMIT -1",
+                if self.store.is_postgres() {
+                    "LIMIT ALL"
+                } else {
+                    "LIMIT -1"
+                },
+            ));
+        }
+        self.query_docs(&w, binds, &tail).await
+    }
+
+    pub async fn count(&self, f: &ListFilter) -> Result<i64> {
+        let (w, binds) = Self::filter_sql(f);
+        let sql = format!("SELECT COUNT(*) AS n FROM documents {w}");
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = match b {
+                Bind::I(i) => q.bind(i),
+                Bind::S(s) => q.bind(s),
+            };
+        }
+        let row = q.fetch_one(&self.store.pool).await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// A page of documents with their bodies, in id order after `after_id` (for verify and rebuilds).
+    pub async fn load_page(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(Document, Option<String>)>> {
+        let sql = format!(
+            "SELECT {DOC_COLS}, body FROM documents WHERE id > $1 ORDER BY id LIMIT {limit}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after_id)
+            .fetch_all(&self.store.pool)
+            .await?;
+        let mut docs = rows.iter().map(doc_from_row).collect::<Result<Vec<_>>>()?;
+        let bodies = rows
+            .iter()
+            .map(|r| r.try_get::<Option<String>, _>("body"))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        self.fill(&mut docs).await?;
+        Ok(docs.into_iter().zip(bodies).collect())
+    }
+
+    pub async fn body(&self, id: i64) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT body FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        Ok(row.and_then(|r| r.0))
+    }
+
+    pub async fn file_text(&self, sha256: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT text FROM file_texts WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// The text status of each file of a document, in file order: (status, note).
+    pub async fn file_text_status(&self, doc_id: i64) -> Result<Vec<(TextStatus, Option<String>)>> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT text_status, text_note FROM doc_files WHERE doc_id = $1 ORDER BY pos",
+        )
+        .bind(doc_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, n)| (TextStatus::parse(&s), n))
+            .collect())
+    }
+
+    pub async fn file_bytes(&self, sha256: &str) -> Result<Vec<u8>> {
+        self.store.read_file(sha256).await
+    }
+
+    pub async fn events(&self, doc_id: i64) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, doc_id, kind, actor, detail, state_hash, prev_hash, hash FROM events WHERE doc_id = $1 ORDER BY seq",
+        )
+        .bind(doc_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter().map(audit::event_from_row).collect()
+    }
+
+    /// Events after `seq` in order (the change feed), at most `limit`.
+    pub async fn events_after(&self, seq: i64, limit: i64) -> Result<Vec<Event>> {
+        let rows = sqlx::query(&format!(
+            "SELECT seq, at, doc_id, kind, actor, detail, state_hash, prev_hash, hash FROM events WHERE seq > $1 ORDER BY seq LIMIT {limit}"
+        ))
+        .bind(seq)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter().map(audit::event_from_row).collect()
+    }
+
+    async fn load_in(&self, tx: &mut Tx, id: i64) -> Result<(Document, Option<String>)> {
+        let sql = format!("SELECT {DOC_COLS}, body FROM documents WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("document {id} not found")))?;
+        let mut doc = doc_from_row(&row)?;
+        let body: Option<String> = row.try_get("body")?;
+        let parties = sqlx::query(
+            "SELECT kind, role, name, code, email FROM parties WHERE doc_id = $1 ORDER BY pos",
+        )
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for r in parties {
+            let kind: String = r.try_get("kind")?;
+            let role: String = r.try_get("role")?;
+            doc.parties.push(Party {
+                kind: if kind == "organisation" {
+                    PartyKind::Organisation
+                } else {
+                    PartyKind::Person
+                },
+                role: if role == "recipient" {
+                    PartyRole::Recipient
+                } else {
+                    PartyRole::Sender
+                },
+                name: r.try_get("name")?,
+                code: r.try_get("code")?,
+                email: r.try_get("email")?,
+            });
+        }
+        let files = sqlx::query(
+            "SELECT name, media_type, size, sha256 FROM doc_files WHERE doc_id = $1 ORDER BY pos",
+        )
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for r in files {
+            doc.files.push(FileRef {
+                name: r.try_get("name")?,
+                media_type: r.try_get("media_type")?,
+                size: r.try_get::<i64, _>("size")? as u64,
+                sha256: r.try_get("sha256")?,
+            });
+        }
+        Ok((doc, body))
+    }
+
+    /// Writes the mutable metadata columns of `doc` and appends an event with its new state.
+    async fn save_in(
+        &self,
+        tx: &mut Tx,
+        doc: &Document,
+        body: Option<&str>,
+        kind: &str,
+        detail: serde_json::Value,
+        actor: &str,
+    ) -> Result<()> {
+        let r = doc.restriction.as_ref();
+        sqlx::query(
+            "UPDATE documents SET title = $1, doc_type = $2, their_ref = $3, their_date = $4, received = $5, responsible = $6, unit = $7, \
+             r_ground = $8, r_holder = $9, r_begins = $10, r_ends = $11, r_marked = $12, r_extended = $13, needs_review = $14, series = $15 WHERE id = $16",
+        )
+        .bind(&doc.title)
+        .bind(&doc.doc_type)
+        .bind(&doc.their_ref)
+        .bind(doc.their_date.map(|d| d.to_string()))
+        .bind(doc.received.map(|d| d.to_string()))
+        .bind(&doc.responsible)
+        .bind(&doc.unit)
+        .bind(r.map(|r| r.ground.clone()))
+        .bind(r.map(|r| r.holder.clone()))
+        .bind(r.map(|r| r.begins.to_string()))
+        .bind(r.map(|r| r.ends.to_string()))
+        .bind(r.map(|r| r.marked.to_string()))
+        .bind(i64::from(r.is_some_and(|r| r.extended)))
+        .bind(i64::from(doc.needs_review))
+        .bind(&doc.series)
+        .bind(doc.id)
+        .execute(&mut **tx)
+        .await?;
+        let sh = state_hash(doc, body);
+        audit::append_in(
+            &self.store,
+            tx,
+            Some(doc.id),
+            kind,
+            actor,
+            &detail,
+            Some(&sh),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Edits metadata (not the number, the files or the restriction).
+    pub async fn update(&self, id: i64, patch: MetadataPatch, actor: &str) -> Result<Document> {
+        let mut tx = self.begin().await?;
+        let (mut doc, body) = self.load_in(&mut tx, id).await?;
+        let mut changed: Vec<&str> = Vec::new();
+        if let Some(t) = patch.title {
+            let t = t.trim().to_string();
+            if t.is_empty() {
+                return Err(Error::invalid("invalid title: it is empty"));
+            }
+            if t != doc.title {
+                doc.title = t;
+                changed.push("title");
+            }
+        }
+        if let Some(t) = patch.doc_type {
+            if let Some(t) = &t {
+                if !RULE_IDS.contains(&t.as_str()) {
+                    return Err(Error::invalid(format!("unknown document type {t:?}")));
+                }
+            }
+            if t != doc.doc_type {
+                doc.doc_type = t;
+                changed.push("doc_type");
+            }
+        }
+        if let Some(s) = patch.series {
+            let s = self.series.resolve(Some(&s))?.code.clone();
+            if s != doc.series {
+                doc.series = s;
+                changed.push("series");
+            }
+        }
+        macro_rules! set {
+            ($field:ident, $name:literal) => {
+                if let Some(v) = patch.$field {
+                    if v != doc.$field {
+                        doc.$field = v;
+                        changed.push($name);
+                    }
+                }
+            };
+        }
+        set!(their_ref, "their_ref");
+        set!(their_date, "their_date");
+        set!(received, "received");
+        set!(responsible, "responsible");
+        set!(unit, "unit");
+        set!(needs_review, "needs_review");
+        if let Some(parties) = patch.parties {
+            if parties != doc.parties {
+                sqlx::query("DELETE FROM parties WHERE doc_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                for (pos, p) in parties.iter().enumerate() {
+                    sqlx::query("INSERT INTO parties (doc_id, pos, kind, role, name, code, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(id)
+                        .bind(pos as i64)
+                        .bind(kind_str(p.kind))
+                        .bind(role_str(p.role))
+                        .bind(&p.name)
+                        .bind(&p.code)
+                        .bind(&p.email)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                doc.parties = parties;
+                changed.push("parties");
+            }
+        }
+        if changed.is_empty() {
+            return Ok(doc);
+        }
+        self.save_in(
+            &mut tx,
+            &doc,
+            body.as_deref(),
+            "edited",
+            serde_json::json!({ "fields": changed }),
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(doc)
+    }
+
+    /// Sets an access restriction (AvTS § 35, marked per § 41).
+    pub async fn restrict(&self, id: i64, r: NewRestriction, actor: &str) -> Result<Document> {
+        let mut tx = self.begin().await?;
+        let (mut doc, body) = self.load_in(&mut tx, id).await?;
+        let today = self.today();
+        let mut restriction = self.validate_restriction(&r, r.begins.unwrap_or(today))?;
+        restriction.marked = today;
+        let detail = serde_json::json!({"ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends, "holder": restriction.holder, "previous": doc.restriction});
+        doc.restriction = Some(restriction);
+        self.save_in(&mut tx, &doc, body.as_deref(), "restricted", detail, actor)
+            .await?;
+        tx.commit().await?;
+        Ok(doc)
+    }
+
+    /// Extends a restriction once (§ 40(3)); personal-data grounds up to their maximum.
+    pub async fn extend_restriction(
+        &self,
+        id: i64,
+        new_end: Date,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Document> {
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("invalid extension: a reason is required"));
+        }
+        let mut tx = self.begin().await?;
+        let (mut doc, body) = self.load_in(&mut tx, id).await?;
+        let Some(mut r) = doc.restriction.clone() else {
+            return Err(Error::invalid(format!(
+                "document {} is not restricted: nothing to extend",
+                doc.reg_no
+            )));
+        };
+        if new_end <= r.ends {
+            return Err(Error::invalid(format!(
+                "invalid new end date {new_end}: it must be after the current end {}",
+                r.ends
+            )));
+        }
+        let personal = personal_data_ground(&r.ground);
+        if !personal {
+            if r.extended {
+                return Err(Error::invalid(format!(
+                    "restriction of {} was already extended once (AvTS § 40(3))",
+                    doc.reg_no
+                )));
+            }
+            let max = r
+                .ends
+                .checked_add(jiff::Span::new().years(5))
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            if new_end > max {
+                return Err(Error::invalid(format!(
+                    "invalid new end date {new_end}: an extension is at most 5 years (until {max}, AvTS § 40(3))"
+                )));
+            }
+        } else {
+            let max = r
+                .begins
+                .checked_add(jiff::Span::new().years(75))
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            if new_end > max {
+                return Err(Error::invalid(format!(
+                    "invalid new end date {new_end}: beyond the legal maximum {max} for personal data"
+                )));
+            }
+        }
+        let detail = serde_json::json!({"reason": reason, "from": r.ends, "to": new_end});
+        r.ends = new_end;
+        r.extended = true;
+        doc.restriction = Some(r);
+        self.save_in(
+            &mut tx,
+            &doc,
+            body.as_deref(),
+            "restriction_extended",
+            detail,
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(doc)
+    }
+
+    /// Lifts a restriction (§ 42); the lifting is recorded in the chain.
+    pub async fn lift_restriction(&self, id: i64, reason: &str, actor: &str) -> Result<Document> {
+        let mut tx = self.begin().await?;
+        let (mut doc, body) = self.load_in(&mut tx, id).await?;
+        let Some(r) = doc.restriction.take() else {
+            return Err(Error::invalid(format!(
+                "document {} is not restricted: nothing to lift",
+                doc.reg_no
+            )));
+        };
+        let detail = serde_json::json!({"reason": reason, "ground": r.ground, "ends": r.ends});
+        self.save_in(
+            &mut tx,
+            &doc,
+            body.as_deref(),
+            "restriction_lifted",
+            detail,
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(doc)
+    }
+
+    /// Appends an event that does not change the document (a view, a release, a deadline event).
+    pub async fn record_event(
+        &self,
+        doc_id: Option<i64>,
+        kind: &str,
+        detail: serde_json::Value,
+        actor: &str,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let seq = self
+            .record_event_in(&mut tx, doc_id, kind, detail, actor)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    pub async fn record_event_in(
+        &self,
+        tx: &mut Tx,
+        doc_id: Option<i64>,
+        kind: &str,
+        detail: serde_json::Value,
+        actor: &str,
+    ) -> Result<i64> {
+        audit::append_in(&self.store, tx, doc_id, kind, actor, &detail, None).await
+    }
+
+    /// Records a release of a restricted document: to whom, why, how, when, what (AvTS § 39(2)).
+    pub async fn record_release(
+        &self,
+        doc_id: i64,
+        to_whom: &str,
+        why: &str,
+        how: &str,
+        actor: &str,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let seq = self
+            .record_release_in(&mut tx, doc_id, to_whom, why, how, actor)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    pub async fn record_release_in(
+        &self,
+        tx: &mut Tx,
+        doc_id: i64,
+        to_whom: &str,
+        why: &str,
+        how: &str,
+        actor: &str,
+    ) -> Result<i64> {
+        let detail = serde_json::json!({"to": to_whom, "why": why, "how": how});
+        audit::append_in(
+            &self.store,
+            tx,
+            Some(doc_id),
+            "released",
+            actor,
+            &detail,
+            None,
+        )
+        .await
+    }
+}
+
+fn kind_str(k: PartyKind) -> &'static str {
+    match k {
+        PartyKind::Organisation => "organisation",
+        PartyKind::Person => "person",
+    }
+}
+
+fn role_str(r: PartyRole) -> &'static str {
+    match r {
+        PartyRole::Sender => "sender",
+        PartyRole::Recipient => "recipient",
+    }
+}

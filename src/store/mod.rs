@@ -1,0 +1,199 @@
+//! The store: one sqlx `AnyPool` over SQLite (embedded default, WAL) or PostgreSQL
+//! (shared by several processes), its migrations, and the content-addressed file store.
+//!
+//! SQL here and in every module runs on both backends: `$n` placeholders, TEXT
+//! dates and timestamps, INTEGER/BIGINT for every integer and flag.
+
+pub mod files;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+pub use files::FileStore;
+
+/// A write transaction.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    pub files: FileStore,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects (creating the SQLite file and the data directory when needed) and migrates.
+    pub async fn open(cfg: &Config) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let url = cfg.database_url();
+        let backend = if cfg.is_postgres() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            Error::io(format!("cannot create directory {}", parent.display()), e)
+                        })?;
+                    }
+                }
+                // WAL is a property of the database file: set it once on a plain connection.
+                {
+                    use sqlx::ConnectOptions;
+                    let opts =
+                        sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+                            .map_err(|e| {
+                                Error::invalid(format!("invalid database_url {url:?}: {e}"))
+                            })?
+                            .create_if_missing(true)
+                            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                            .busy_timeout(Duration::from_secs(30));
+                    let conn = opts.connect().await?;
+                    sqlx::Connection::close(conn).await?;
+                }
+                AnyPoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute(
+                                "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&format!("sqlite://{path}"))
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .connect(&url)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&pool).await?,
+        }
+        let files = if cfg.files_in_database() {
+            FileStore::Database
+        } else {
+            let dir = cfg.files_dir();
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("cannot create directory {}", dir.display()), e))?;
+            FileStore::Local(dir)
+        };
+        Ok(Store {
+            pool,
+            backend,
+            files,
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
+    /// Begins a write transaction. On SQLite it takes the database write lock first,
+    /// so that concurrent writers queue on the busy timeout instead of failing.
+    pub async fn begin_write(&self) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            sqlx::query("UPDATE write_lock SET n = n + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Stores bytes content-addressed inside the transaction; returns the sha256 hex.
+    pub async fn put_file_in(&self, tx: &mut Tx, bytes: &[u8]) -> Result<String> {
+        let sha = files::sha256_hex_blocking(bytes).await;
+        self.files.put_in(tx, &sha, bytes).await?;
+        Ok(sha)
+    }
+
+    /// Stores bytes whose sha256 is already known (computed by the caller).
+    pub async fn put_file_known_in(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<()> {
+        self.files.put_in(tx, sha, bytes).await
+    }
+
+    /// Reads a stored file and checks it against its hash.
+    pub async fn read_file(&self, sha256: &str) -> Result<Vec<u8>> {
+        self.files.read(&self.pool, sha256).await
+    }
+
+    /// Next value of a named counter inside the transaction (atomic and gap-free:
+    /// the row stays locked until commit, and a rollback returns the number).
+    pub async fn next_counter_in(&self, tx: &mut Tx, key: &str) -> Result<i64> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("UPDATE counters SET value = value + 1 WHERE key = $1 RETURNING value")
+                .bind(key)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if let Some((v,)) = row {
+            return Ok(v);
+        }
+        // First use of the key: insert, or (when another transaction inserted it first)
+        // fall back to the update, which then waits on that row's lock.
+        let inserted = sqlx::query(
+            "INSERT INTO counters (key, value) VALUES ($1, 1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(1);
+        }
+        let (v,): (i64,) =
+            sqlx::query_as("UPDATE counters SET value = value + 1 WHERE key = $1 RETURNING value")
+                .bind(key)
+                .fetch_one(&mut **tx)
+                .await?;
+        Ok(v)
+    }
+}
+
+/// The current time as stored: RFC 3339 UTC with whole seconds.
+pub fn now_text() -> String {
+    ts_text(jiff::Timestamp::now())
+}
+
+pub fn ts_text(ts: jiff::Timestamp) -> String {
+    let secs = ts.as_second();
+    jiff::Timestamp::from_second(secs)
+        .unwrap_or(ts)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+pub fn parse_ts(s: &str) -> Result<jiff::Timestamp> {
+    s.parse::<jiff::Timestamp>()
+        .map_err(|e| Error::internal(format!("bad stored timestamp {s:?}: {e}")))
+}
