@@ -31,3 +31,6 @@ CREATE TABLE IF NOT EXISTS web_tokens (
     last_used_at TEXT,
     revoked INTEGER NOT NULL DEFAULT 0
 );
+
+-- Replies of a document (reports: replied per month).
+CREATE INDEX IF NOT EXISTS web_documents_parent ON documents (parent_id);

@@ -4,6 +4,7 @@
 //! Every `--json` prints exactly one JSON document on stdout.
 
 pub mod core;
+pub mod web;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,8 @@ pub struct Cli {
 pub enum Command {
     #[command(flatten)]
     Core(core::CoreCommand),
+    #[command(flatten)]
+    Web(web::WebCommand),
 }
 
 impl Cli {
@@ -78,6 +81,7 @@ pub async fn run(cli: Cli) -> i32 {
     };
     let res = match cli.command {
         Command::Core(c) => core::run(c, cfg).await,
+        Command::Web(c) => web::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

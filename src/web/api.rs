@@ -154,6 +154,7 @@ pub struct ListParams {
     pub doc_type: Option<String>,
     pub responsible: Option<String>,
     pub needs_review: Option<bool>,
+    pub restricted: Option<bool>,
     pub registered_from: Option<String>,
     pub registered_to: Option<String>,
     pub limit: Option<i64>,
@@ -189,8 +190,11 @@ impl ListParams {
             registered_to: nonempty(&self.registered_to)
                 .map(|d| parse_date("registered_to", &d))
                 .transpose()?,
+            restricted: self.restricted,
             limit: Some(limit),
             offset: Some(offset),
+            newest_first: true,
+            ..Default::default()
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod chart;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod integrate;
 pub mod openapi;
 pub mod pages;
 pub mod public;

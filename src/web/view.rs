@@ -157,6 +157,27 @@ impl DocView {
     }
 }
 
+impl DocView {
+    pub fn dir_key(&self) -> &'static str {
+        self.direction.as_str()
+    }
+    pub fn channel_str(&self) -> &'static str {
+        self.channel.as_str()
+    }
+    pub fn parties_line(&self) -> String {
+        let mut v: Vec<&str> = self.parties.iter().map(|p| p.name.as_str()).collect();
+        v.dedup();
+        v.join("; ")
+    }
+    /// The title, or "restricted" in the page's language when hidden.
+    pub fn title_text(&self, l: &super::i18n::Lang) -> String {
+        match &self.title {
+            Some(t) => t.clone(),
+            None => format!("({})", l.t("hidden")),
+        }
+    }
+}
+
 /// The public register's projection of a document.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PublicDoc {
@@ -200,6 +221,10 @@ impl PublicDoc {
             files: if restricted { vec![] } else { d.files.clone() },
             thread_id: d.thread_id,
         }
+    }
+
+    pub fn dir_key(&self) -> &'static str {
+        self.direction.as_str()
     }
 
     /// The parties as one line ("eraisik; Politsei- ja Piirivalveamet").
