@@ -44,6 +44,14 @@ pub fn event_hash(
     hex::encode(h.finalize())
 }
 
+/// The chain head as a transaction sees it. A batch keeps one cursor, so the head
+/// row is read (and locked) once and written once per transaction.
+#[derive(Debug, Default)]
+pub struct ChainCursor {
+    head: Option<(i64, String)>,
+    dirty: bool,
+}
+
 /// Appends an event inside the transaction and returns its seq. The chain head row
 /// is locked first, so appends from every process are serialized.
 pub async fn append_in(
@@ -55,13 +63,45 @@ pub async fn append_in(
     detail: &serde_json::Value,
     state_hash: Option<&str>,
 ) -> Result<i64> {
-    let head_sql = if store.is_postgres() {
-        "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE"
-    } else {
-        "SELECT seq, hash FROM chain_head WHERE id = 1"
+    let mut cursor = ChainCursor::default();
+    let seq = append_with(
+        store,
+        tx,
+        &mut cursor,
+        doc_id,
+        kind,
+        actor,
+        detail,
+        state_hash,
+    )
+    .await?;
+    flush(tx, &mut cursor).await?;
+    Ok(seq)
+}
+
+/// Appends through a cursor; call [`flush`] before the transaction commits.
+#[allow(clippy::too_many_arguments)]
+pub async fn append_with(
+    store: &Store,
+    tx: &mut Tx,
+    cursor: &mut ChainCursor,
+    doc_id: Option<i64>,
+    kind: &str,
+    actor: &str,
+    detail: &serde_json::Value,
+    state_hash: Option<&str>,
+) -> Result<i64> {
+    let (prev_seq, prev_hash) = match cursor.head.take() {
+        Some(h) => h,
+        None => {
+            let head_sql = if store.is_postgres() {
+                "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE"
+            } else {
+                "SELECT seq, hash FROM chain_head WHERE id = 1"
+            };
+            sqlx::query_as(head_sql).fetch_one(&mut **tx).await?
+        }
     };
-    let (prev_seq, prev_hash): (i64, String) =
-        sqlx::query_as(head_sql).fetch_one(&mut **tx).await?;
     let seq = prev_seq + 1;
     let at = crate::store::now_text();
     let detail = serde_json::to_string(detail).map_err(|e| Error::internal(e.to_string()))?;
@@ -82,12 +122,22 @@ pub async fn append_in(
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
+    cursor.head = Some((seq, hash));
+    cursor.dirty = true;
     Ok(seq)
+}
+
+/// Writes the cursor's position to the chain head.
+pub async fn flush(tx: &mut Tx, cursor: &mut ChainCursor) -> Result<()> {
+    if let (true, Some((seq, hash))) = (cursor.dirty, &cursor.head) {
+        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+        cursor.dirty = false;
+    }
+    Ok(())
 }
 
 pub(crate) fn event_from_row(r: &sqlx::any::AnyRow) -> Result<Event> {

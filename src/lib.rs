@@ -21,6 +21,8 @@ pub mod search;
 pub mod series;
 pub mod serve;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod web;
 
 pub use app::App;

@@ -112,7 +112,7 @@ mod tests {
         // Find a prefix whose first sum mod 11 is 10 and confirm the code built from it validates.
         let mut found = false;
         for serial in 0..1000u32 {
-            let s = format!("38001010{serial:03}");
+            let s = format!("3800101{serial:03}");
             let mut d = [0u8; 10];
             for (i, c) in s.bytes().enumerate() {
                 d[i] = c - b'0';

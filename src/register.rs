@@ -176,11 +176,22 @@ impl Register {
         news: Vec<NewDocument>,
         actor: &str,
     ) -> Result<Vec<Document>> {
+        // Write the files first with one file-system sync for the whole batch;
+        // registration then finds them stored.
+        if news.len() > 1 {
+            let all: Vec<Vec<u8>> = news
+                .iter()
+                .flat_map(|n| n.files.iter().map(|f| f.bytes.clone()))
+                .collect();
+            self.store.files.put_many_local(all).await?;
+        }
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(news.len());
+        let mut cursor = audit::ChainCursor::default();
         for new in news {
-            out.push(self.register_in(&mut tx, new, actor).await?);
+            out.push(self.register_with(&mut tx, &mut cursor, new, actor).await?);
         }
+        audit::flush(&mut tx, &mut cursor).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -229,6 +240,19 @@ impl Register {
     pub async fn register_in(
         &self,
         tx: &mut Tx,
+        new: NewDocument,
+        actor: &str,
+    ) -> Result<Document> {
+        let mut cursor = audit::ChainCursor::default();
+        let doc = self.register_with(tx, &mut cursor, new, actor).await?;
+        audit::flush(tx, &mut cursor).await?;
+        Ok(doc)
+    }
+
+    async fn register_with(
+        &self,
+        tx: &mut Tx,
+        cursor: &mut audit::ChainCursor,
         new: NewDocument,
         actor: &str,
     ) -> Result<Document> {
@@ -293,6 +317,7 @@ impl Register {
         }
 
         // The number.
+        let mut series = series;
         let (reg_no, thread_id, parent_id) = match &new.reply_to {
             Some(parent_no) => {
                 let parent = self.find_doc_in(tx, parent_no).await?.ok_or_else(|| {
@@ -300,11 +325,19 @@ impl Register {
                         "unknown --reply-to {parent_no:?}: no such registration number"
                     ))
                 })?;
-                let (root_reg_no,): (String,) =
-                    sqlx::query_as("SELECT reg_no FROM documents WHERE id = $1")
+                let (root_reg_no, root_series): (String, String) =
+                    sqlx::query_as("SELECT reg_no, series FROM documents WHERE id = $1")
                         .bind(parent.1)
                         .fetch_one(&mut **tx)
                         .await?;
+                // A follow-up belongs to its thread's series: its number says so.
+                if new.series.as_deref().is_some_and(|s| s != root_series) {
+                    return Err(Error::invalid(format!(
+                        "invalid --series {}: a follow-up of {parent_no} belongs to its thread's series {root_series}",
+                        new.series.as_deref().unwrap_or_default()
+                    )));
+                }
+                series = self.series.resolve(Some(&root_series))?.clone();
                 let n = self
                     .store
                     .next_counter_in(tx, &numbering::followup_key(&root_reg_no))
@@ -332,47 +365,55 @@ impl Register {
         };
 
         let r = restriction.as_ref();
-        let row = sqlx::query(
+        // On SQLite (one writer at a time) the new id is known before the insert, so a
+        // thread's first document gets its own id as thread id in the same statement;
+        // PostgreSQL's identity sequence needs a second statement.
+        let insert_sql = if self.store.is_postgres() {
             "INSERT INTO documents (reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id",
-        )
-        .bind(&reg_no)
-        .bind(&series.code)
-        .bind(new.direction.as_str())
-        .bind(new.channel.as_str())
-        .bind(&new.doc_type)
-        .bind(&title)
-        .bind(&new.their_ref)
-        .bind(new.their_date.map(|d| d.to_string()))
-        .bind(thread_id.unwrap_or(0))
-        .bind(parent_id)
-        .bind(new.received.map(|d| d.to_string()))
-        .bind(&registered_at)
-        .bind(registered.to_string())
-        .bind(&new.responsible)
-        .bind(&new.unit)
-        .bind(r.map(|r| r.ground.clone()))
-        .bind(r.map(|r| r.holder.clone()))
-        .bind(r.map(|r| r.begins.to_string()))
-        .bind(r.map(|r| r.ends.to_string()))
-        .bind(r.map(|r| r.marked.to_string()))
-        .bind(0i64)
-        .bind(&new.message_id)
-        .bind(i64::from(new.contains_personal_data))
-        .bind(&new.proposed_ground)
-        .bind(i64::from(new.needs_review))
-        .bind(&new.body)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.message().to_lowercase().contains("unique") => {
-                Error::Conflict(format!("registration number {reg_no} is already taken"))
-            }
-            _ => Error::Database(e),
-        })?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 0), $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id"
+        } else {
+            "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body) \
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM documents), $1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, (SELECT COALESCE(MAX(id), 0) + 1 FROM documents)), $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id"
+        };
+        let row = sqlx::query(insert_sql)
+            .bind(&reg_no)
+            .bind(&series.code)
+            .bind(new.direction.as_str())
+            .bind(new.channel.as_str())
+            .bind(&new.doc_type)
+            .bind(&title)
+            .bind(&new.their_ref)
+            .bind(new.their_date.map(|d| d.to_string()))
+            .bind(thread_id)
+            .bind(parent_id)
+            .bind(new.received.map(|d| d.to_string()))
+            .bind(&registered_at)
+            .bind(registered.to_string())
+            .bind(&new.responsible)
+            .bind(&new.unit)
+            .bind(r.map(|r| r.ground.clone()))
+            .bind(r.map(|r| r.holder.clone()))
+            .bind(r.map(|r| r.begins.to_string()))
+            .bind(r.map(|r| r.ends.to_string()))
+            .bind(r.map(|r| r.marked.to_string()))
+            .bind(0i64)
+            .bind(&new.message_id)
+            .bind(i64::from(new.contains_personal_data))
+            .bind(&new.proposed_ground)
+            .bind(i64::from(new.needs_review))
+            .bind(&new.body)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.message().to_lowercase().contains("unique") => {
+                    Error::Conflict(format!("registration number {reg_no} is already taken"))
+                }
+                _ => Error::Database(e),
+            })?;
         let id: i64 = row.try_get("id")?;
         let thread_id = match thread_id {
             Some(t) => t,
+            None if !self.store.is_postgres() => id,
             None => {
                 sqlx::query("UPDATE documents SET thread_id = $1 WHERE id = $1")
                     .bind(id)
@@ -468,9 +509,10 @@ impl Register {
             "reply_to": new.reply_to,
         });
         let sh = state_hash(&doc, new.body.as_deref());
-        audit::append_in(
+        audit::append_with(
             &self.store,
             tx,
+            cursor,
             Some(id),
             "registered",
             actor,

@@ -15,6 +15,7 @@ use crate::register::ListFilter;
 use super::{print_json, EXIT_OK, EXIT_VERIFY};
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum CoreCommand {
     /// Create the data directory and the database (safe to run twice).
     Init(InitArgs),

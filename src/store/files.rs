@@ -1,6 +1,10 @@
 //! Content-addressed file storage: SHA-256 names, bytes exactly as received,
-//! verified on every read. Local files under `{data_dir}/files/ab/cd/<sha>`, or
+//! verified on every read. Local files under `{data_dir}/files/ab/<sha>`, or
 //! the `blobs` table when several processes share PostgreSQL.
+//!
+//! A local file is written to a temporary name, fsynced, renamed, and its
+//! directory fsynced, all before the transaction that refers to it commits: a
+//! committed row never points at a missing or partial file.
 
 use std::path::{Path, PathBuf};
 
@@ -40,7 +44,7 @@ pub fn is_sha256_hex(s: &str) -> bool {
 
 impl FileStore {
     pub fn local_path(dir: &Path, sha: &str) -> PathBuf {
-        dir.join(&sha[0..2]).join(&sha[2..4]).join(sha)
+        dir.join(&sha[0..2]).join(sha)
     }
 
     pub async fn put_in(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<()> {
@@ -55,30 +59,70 @@ impl FileStore {
                 Ok(())
             }
             FileStore::Local(dir) => {
-                let path = Self::local_path(dir, sha);
-                if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                // A plain stat: cheaper than a hop to the blocking pool.
+                if Self::local_path(dir, sha).exists() {
                     return Ok(());
                 }
-                let parent = path.parent().expect("has parent").to_path_buf();
-                let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
-                let data = bytes.to_vec();
-                let p2 = path.clone();
-                // Write, fsync and rename before the transaction commits: a committed
-                // row never points at a missing file. A rollback leaves an orphan, harmless.
-                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    use std::io::Write;
-                    std::fs::create_dir_all(&parent)?;
-                    let mut f = std::fs::File::create(&tmp)?;
-                    f.write_all(&data)?;
-                    f.sync_all()?;
-                    std::fs::rename(&tmp, &p2)?;
+                let (dir, sha, data) = (dir.clone(), sha.to_string(), bytes.to_vec());
+                tokio::task::spawn_blocking(move || -> Result<()> {
+                    if let Some(p) = write_new(&dir, &sha, &data)? {
+                        sync_dirs(&[p])?;
+                    }
                     Ok(())
                 })
                 .await
                 .map_err(|e| Error::internal(format!("file writer failed: {e}")))?
-                .map_err(|e| Error::io(format!("cannot store file {}", path.display()), e))
             }
         }
+    }
+
+    /// Writes many files at once from several threads (file creation and fsync wait
+    /// on the disk, not the CPU): used by batch registration before its transaction.
+    /// Files already stored are skipped. Returns the hashes in input order.
+    pub async fn put_many_local(&self, files: Vec<Vec<u8>>) -> Result<Vec<String>> {
+        let FileStore::Local(dir) = self else {
+            return Ok(Vec::new());
+        };
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+            let threads = 8.min(files.len().max(1));
+            let chunk = files.len().div_ceil(threads).max(1);
+            let results: Vec<Result<Vec<String>>> = std::thread::scope(|s| {
+                let handles: Vec<_> = files
+                    .chunks(chunk)
+                    .map(|part| {
+                        let dir = &dir;
+                        s.spawn(move || -> Result<Vec<String>> {
+                            let mut out = Vec::with_capacity(part.len());
+                            let mut written = Vec::new();
+                            for bytes in part {
+                                let sha = sha256_hex(bytes);
+                                if let Some(p) = write_new(dir, &sha, bytes)? {
+                                    written.push(p);
+                                }
+                                out.push(sha);
+                            }
+                            sync_dirs(&written)?;
+                            Ok(out)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::internal("file writer thread panicked")))
+                    })
+                    .collect()
+            });
+            let mut out = Vec::with_capacity(files.len());
+            for r in results {
+                out.extend(r?);
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("file writer failed: {e}")))?
     }
 
     /// Reads and verifies a file.
@@ -125,4 +169,39 @@ impl FileStore {
             }
         }
     }
+}
+
+/// Writes a file under its hash unless it is already stored: a temporary name,
+/// fsync, rename. Returns the new path, whose directory the caller must sync.
+fn write_new(dir: &Path, sha: &str, bytes: &[u8]) -> Result<Option<PathBuf>> {
+    use std::io::Write;
+    let path = FileStore::local_path(dir, sha);
+    if path.exists() {
+        return Ok(None);
+    }
+    let parent = path.parent().expect("has parent");
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::io(format!("cannot create directory {}", parent.display()), e))?;
+    let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let io = |e| Error::io(format!("cannot store file {}", path.display()), e);
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(Some(path))
+}
+
+/// Makes renames durable: fsyncs each directory that holds one of `paths`.
+fn sync_dirs(paths: &[PathBuf]) -> Result<()> {
+    let mut dirs: Vec<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in dirs {
+        let f = std::fs::File::open(d)
+            .map_err(|e| Error::io(format!("cannot open {}", d.display()), e))?;
+        f.sync_all()
+            .map_err(|e| Error::io(format!("cannot sync {}", d.display()), e))?;
+    }
+    Ok(())
 }

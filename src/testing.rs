@@ -1,0 +1,97 @@
+//! Helpers for tests (used by the integration tests of every area): a fresh
+//! register on SQLite in a temporary directory, or on a fresh PostgreSQL database
+//! when `DOCGATE_TEST_POSTGRES_URL` is set.
+
+use crate::config::Config;
+
+/// The PostgreSQL server tests may use, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("DOCGATE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// The backends to run a store test against: always SQLite, PostgreSQL when configured.
+pub fn backends() -> Vec<&'static str> {
+    let mut v = vec!["sqlite"];
+    if postgres_url().is_some() {
+        v.push("postgres");
+    } else if std::env::var("CI").is_ok() {
+        panic!("CI is set but DOCGATE_TEST_POSTGRES_URL is not: the PostgreSQL half of the suite would be skipped");
+    }
+    v
+}
+
+/// A temporary register. The directory is removed when dropped; a PostgreSQL test
+/// database is left for inspection (its name is in `database`).
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    pub database: Option<String>,
+}
+
+/// Creates a fresh database named uniquely on the test server and returns its URL.
+pub async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::{Connection, Executor};
+    let base = postgres_url()?;
+    let name = format!("dgt_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to DOCGATE_TEST_POSTGRES_URL");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    let _ = conn.close().await;
+    let url = match base.rfind('/') {
+        Some(i) if base[..i].contains("://") && i > base.find("://").unwrap() + 2 => {
+            let rest = &base[i + 1..];
+            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
+            format!("{}/{name}{query}", &base[..i])
+        }
+        _ => format!("{base}/{name}"),
+    };
+    Some(url)
+}
+
+impl TestEnv {
+    /// A fresh register on the named backend ("sqlite" or "postgres").
+    pub async fn new(backend: &str) -> TestEnv {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let mut database = None;
+        if backend == "postgres" {
+            let url = fresh_postgres_database()
+                .await
+                .expect("DOCGATE_TEST_POSTGRES_URL is set");
+            config.database_url = url.clone();
+            database = Some(url);
+        }
+        TestEnv {
+            dir,
+            config,
+            database,
+        }
+    }
+
+    pub async fn app(&self) -> crate::App {
+        crate::App::open(self.config.clone())
+            .await
+            .expect("open app")
+    }
+
+    /// Environment variables that point a `docgate` process at this register.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut v = vec![(
+            "DOCGATE_DATA_DIR".to_string(),
+            self.config.data_dir.display().to_string(),
+        )];
+        v.push((
+            "DOCGATE_DATABASE_URL".to_string(),
+            self.config.database_url.clone(),
+        ));
+        v
+    }
+}

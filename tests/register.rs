@@ -1,0 +1,665 @@
+//! The register core, run against every backend: SQLite always, PostgreSQL when
+//! DOCGATE_TEST_POSTGRES_URL is set (CI always sets it).
+
+use std::collections::HashSet;
+use std::process::Command;
+
+use docgate::model::*;
+use docgate::register::{ListFilter, MetadataPatch};
+use docgate::testing::{backends, TestEnv};
+
+fn doc(title: &str) -> NewDocument {
+    let mut d = NewDocument::new(Direction::Incoming, Channel::Post, title);
+    d.files.push(NewFile::new(
+        format!("{title}.txt"),
+        "text/plain",
+        format!("sisu {title}").into_bytes(),
+    ));
+    d
+}
+
+fn docgate(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_docgate"));
+    c.args(args).current_dir(env.dir.path());
+    for (k, v) in env.env() {
+        c.env(k, v);
+    }
+    c.output().expect("run docgate")
+}
+
+fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "docgate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[tokio::test]
+async fn numbering_threads_and_documents_round_trip() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let a = reg.register(doc("a"), "test").await.unwrap();
+        let c = reg.register(doc("c"), "test").await.unwrap();
+        assert_eq!(
+            (a.reg_no.as_str(), c.reg_no.as_str()),
+            ("9-13/1", "9-13/2"),
+            "{b}"
+        );
+        let mut r1 = doc("reply");
+        r1.direction = Direction::Outgoing;
+        r1.reply_to = Some("9-13/1".into());
+        let r1 = reg.register(r1, "test").await.unwrap();
+        assert_eq!(r1.reg_no, "9-13/1-1");
+        // A follow-up of a follow-up stays in the thread of the first document.
+        let mut r2 = doc("again");
+        r2.reply_to = Some("9-13/1-1".into());
+        let r2 = reg.register(r2, "test").await.unwrap();
+        assert_eq!(r2.reg_no, "9-13/1-2");
+        assert_eq!(r2.thread_id, a.id);
+        assert_eq!(r2.parent_id, Some(r1.id));
+        let thread: Vec<String> = reg
+            .thread(a.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.reg_no)
+            .collect();
+        assert_eq!(thread, vec!["9-13/1", "9-13/1-1", "9-13/1-2"]);
+        // Other series count on their own.
+        let mut s = doc("s");
+        s.series = Some("9-14".into());
+        assert_eq!(reg.register(s, "test").await.unwrap().reg_no, "9-14/1");
+        // What was written is what is read back, files verified.
+        let back = reg.get_by_reg_no("9-13/1").await.unwrap();
+        assert_eq!(back, a);
+        assert_eq!(reg.file_bytes(&a.files[0].sha256).await.unwrap(), b"sisu a");
+        assert_eq!(reg.count(&ListFilter::default()).await.unwrap(), 5);
+        assert_eq!(
+            reg.count(&ListFilter {
+                series: Some("9-14".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn yearly_pattern_restarts_each_year() {
+    for b in backends() {
+        let mut env = TestEnv::new(b).await;
+        env.config.numbering.pattern = "{series}/{yy}/{seq}".into();
+        let app = env.app().await;
+        let mut d1 = doc("old");
+        d1.registered_at = Some("2025-12-31T10:00:00Z".parse().unwrap());
+        let mut d2 = doc("old2");
+        d2.registered_at = Some("2025-12-31T21:59:00Z".parse().unwrap());
+        // 22:30 UTC on 31 December is already the new year in Tallinn.
+        let mut d3 = doc("new");
+        d3.registered_at = Some("2025-12-31T22:30:00Z".parse().unwrap());
+        let out = app
+            .register
+            .register_batch(vec![d1, d2, d3], "t")
+            .await
+            .unwrap();
+        let nos: Vec<&str> = out.iter().map(|d| d.reg_no.as_str()).collect();
+        assert_eq!(nos, vec!["9-13/25/1", "9-13/25/2", "9-13/26/1"], "{b}");
+        assert_eq!(out[2].registered.to_string(), "2026-01-01");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_registrants_get_distinct_contiguous_numbers() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let per = if b == "postgres" { 200 } else { 50 };
+        let mut tasks = Vec::new();
+        for w in 0..8 {
+            let reg = app.register.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut nos = Vec::new();
+                for i in 0..per {
+                    let d = reg.register(doc(&format!("w{w}-{i}")), "t").await.unwrap();
+                    nos.push(d.reg_no);
+                }
+                nos
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let total = 8 * per;
+        let distinct: HashSet<&String> = all.iter().collect();
+        assert_eq!(distinct.len(), total, "{b}: duplicate numbers");
+        let mut seqs: Vec<i64> = all
+            .iter()
+            .map(|n| n.rsplit('/').next().unwrap().parse().unwrap())
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(
+            seqs,
+            (1..=total as i64).collect::<Vec<_>>(),
+            "{b}: numbers are not contiguous"
+        );
+        let report = docgate::audit::verify(&app.register).await.unwrap();
+        assert!(report.ok, "{b}: {:?}", report.problems);
+        assert_eq!(report.events, total as i64);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_batch_writes_nothing_and_burns_no_number() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let mut bad = doc("bad");
+        bad.series = Some("no-such".into());
+        let err = app
+            .register
+            .register_batch(vec![doc("ok"), bad], "t")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no-such"), "{err}");
+        assert_eq!(app.register.count(&ListFilter::default()).await.unwrap(), 0);
+        let d = app.register.register(doc("next"), "t").await.unwrap();
+        assert_eq!(
+            d.reg_no, "9-13/1",
+            "{b}: a rolled-back number must be reused, not skipped"
+        );
+        assert!(docgate::audit::verify(&app.register).await.unwrap().ok);
+    }
+}
+
+#[tokio::test]
+async fn duplicate_source_keys_are_refused() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let mut d = doc("m");
+        d.source_keys = vec!["sha256:abc".into(), "msgid:<x@y>".into()];
+        app.register.register(d, "t").await.unwrap();
+        let mut again = doc("m2");
+        again.source_keys = vec!["msgid:<x@y>".into()];
+        let e = app.register.register(again, "t").await.unwrap_err();
+        assert_eq!(e.kind(), docgate::ErrorKind::Conflict, "{b}");
+        assert_eq!(app.register.count(&ListFilter::default()).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn restriction_set_extended_lifted_and_released_are_chained() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let d = reg.register(doc("x"), "clerk").await.unwrap();
+        let today = reg.today();
+        let ends = today.checked_add(jiff::Span::new().years(1)).unwrap();
+        let r = NewRestriction {
+            ground: "AvTS § 35 lg 1 p 1".into(),
+            ends,
+            holder: None,
+            begins: None,
+        };
+        let d = reg.restrict(d.id, r, "clerk").await.unwrap();
+        assert_eq!(d.access(), Access::AK);
+        let too_far = ends.checked_add(jiff::Span::new().years(6)).unwrap();
+        let e = reg
+            .extend_restriction(d.id, too_far, "uurimine kestab", "lead")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("5 years"), "{e}");
+        let later = ends.checked_add(jiff::Span::new().years(2)).unwrap();
+        let d = reg
+            .extend_restriction(d.id, later, "uurimine kestab", "lead")
+            .await
+            .unwrap();
+        assert!(d.restriction.as_ref().unwrap().extended);
+        let e = reg
+            .extend_restriction(
+                d.id,
+                later.checked_add(jiff::Span::new().days(1)).unwrap(),
+                "veel",
+                "lead",
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("already extended"), "{e}");
+        reg.record_release(
+            d.id,
+            "Politsei- ja Piirivalveamet",
+            "päring",
+            "DHX",
+            "clerk",
+        )
+        .await
+        .unwrap();
+        let d = reg
+            .lift_restriction(d.id, "põhjus möödus", "lead")
+            .await
+            .unwrap();
+        assert_eq!(d.access(), Access::Avalik);
+        let d = reg
+            .update(
+                d.id,
+                MetadataPatch {
+                    responsible: Some(Some("mari.maasikas".into())),
+                    ..Default::default()
+                },
+                "lead",
+            )
+            .await
+            .unwrap();
+        assert_eq!(d.responsible.as_deref(), Some("mari.maasikas"));
+        let kinds: Vec<String> = reg
+            .events(d.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "registered",
+                "restricted",
+                "restriction_extended",
+                "released",
+                "restriction_lifted",
+                "edited"
+            ],
+            "{b}"
+        );
+        assert!(docgate::audit::verify(&reg.clone()).await.unwrap().ok);
+    }
+}
+
+/// Runs `docgate verify --json` and returns (exit code, report).
+fn verify_cli(env: &TestEnv) -> (i32, serde_json::Value) {
+    let out = docgate(env, &["verify", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("verify prints JSON");
+    (out.status.code().unwrap(), v)
+}
+
+async fn exec(app: &docgate::App, sql: &str) {
+    sqlx::query(sql).execute(&app.store.pool).await.unwrap();
+}
+
+#[tokio::test]
+async fn tampering_behind_docgates_back_is_detected() {
+    // Each case: a fresh register with three documents, one edit made directly in
+    // the database or on disk, and what `docgate verify` must name.
+    let cases: &[(&str, &str)] = &[
+        ("UPDATE documents SET title = 'muudetud' WHERE id = 2", "9-13/2"),
+        ("DELETE FROM documents WHERE id = 3", "document 3"),
+        ("UPDATE events SET actor = 'someone' WHERE seq = 2", "event 2"),
+        ("DELETE FROM events WHERE seq = 2", "event 2"),
+        ("DELETE FROM events WHERE seq = 3", "event 3"),
+        ("UPDATE parties SET name = 'Keegi Teine' WHERE doc_id = 1", "9-13/1"),
+        ("UPDATE documents SET r_ground = NULL, r_ends = NULL WHERE id = 1", "9-13/1"),
+        ("UPDATE doc_files SET name = 'other.txt' WHERE doc_id = 2", "9-13/2"),
+        ("INSERT INTO parties (doc_id, pos, kind, role, name) VALUES (2, 5, 'person', 'sender', 'Lisatud')", "9-13/2"),
+        ("FILE", "corrupt"),
+    ];
+    for b in backends() {
+        for (sql, needle) in cases {
+            let env = TestEnv::new(b).await;
+            let app = env.app().await;
+            let mut first = doc("a");
+            first.parties.push(
+                Party::from_name_and_code("Mari Maasikas", Some("49403136515"), PartyRole::Sender)
+                    .unwrap(),
+            );
+            first.restriction = Some(NewRestriction {
+                ground: "AvTS § 35 lg 1 p 11".into(),
+                ends: "2040-01-01".parse().unwrap(),
+                holder: None,
+                begins: None,
+            });
+            app.register
+                .register_batch(vec![first, doc("b"), doc("c")], "t")
+                .await
+                .unwrap();
+            let (code, _) = verify_cli(&env);
+            assert_eq!(code, 0, "{b}: a clean register verifies");
+            if *sql == "FILE" {
+                let d = app.register.get(2).await.unwrap();
+                let sha = &d.files[0].sha256;
+                match &app.store.files {
+                    docgate::store::FileStore::Local(dir) => {
+                        let p = docgate::store::FileStore::local_path(dir, sha);
+                        std::fs::write(p, b"sisu B").unwrap();
+                    }
+                    docgate::store::FileStore::Database => {
+                        exec(
+                            &app,
+                            &format!("UPDATE blobs SET data = data || data WHERE sha256 = '{sha}'"),
+                        )
+                        .await;
+                    }
+                }
+                let e = app.register.file_bytes(sha).await.unwrap_err();
+                assert_eq!(e.kind(), docgate::ErrorKind::Integrity);
+            } else {
+                exec(&app, sql).await;
+            }
+            let (code, report) = verify_cli(&env);
+            assert_eq!(code, 3, "{b}: `{sql}` must fail verification: {report}");
+            let text = report["problems"].to_string();
+            assert!(
+                text.contains(needle),
+                "{b}: `{sql}`: expected the report to name {needle:?}: {text}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn cli_contract_register_show_list_verify() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let p = env.dir.path();
+        std::fs::write(
+            p.join("taotlus.txt"),
+            "Hüvitise taotlus, isikukood 49403136515",
+        )
+        .unwrap();
+        std::fs::write(p.join("lisa.pdf"), b"%PDF-1.4 fake").unwrap();
+        let out = docgate(&env, &["init"]);
+        assert!(out.status.success());
+        let out = docgate(&env, &["init"]);
+        assert!(out.status.success(), "init is safe to run twice");
+        let v = stdout_json(&docgate(
+            &env,
+            &[
+                "register",
+                "taotlus.txt",
+                "lisa.pdf",
+                "--type",
+                "oas-huvitis",
+                "--party",
+                "Mari Maasikas",
+                "--party-code",
+                "49403136515",
+                "--restrict",
+                "AvTS § 35 lg 1 p 11",
+                "--restrict-until",
+                "2060-01-01",
+                "--received",
+                "2026-01-05",
+                "--registered",
+                "2026-01-06",
+                "--json",
+            ],
+        ));
+        let arr = v.as_array().unwrap();
+        assert_eq!(arr.len(), 2);
+        for key in ["reg_no", "id", "title", "direction", "series", "files"] {
+            assert!(arr[0].get(key).is_some(), "register JSON lacks {key}: {v}");
+        }
+        assert_eq!(arr[0]["reg_no"], "9-13/1");
+        assert_eq!(arr[0]["files"][0]["size"], 40);
+        assert_eq!(arr[0]["files"][0]["name"], "taotlus.txt");
+        let v = stdout_json(&docgate(
+            &env,
+            &[
+                "register",
+                "lisa.pdf",
+                "--reply-to",
+                "9-13/1",
+                "--direction",
+                "outgoing",
+                "--json",
+            ],
+        ));
+        assert_eq!(
+            v[0]["reg_no"], "9-13/1-1",
+            "a follow-up keeps its thread's number"
+        );
+        let show = stdout_json(&docgate(&env, &["show", "9-13/1", "--json"]));
+        assert_eq!(show["restriction"]["ground"], "AvTS § 35 lg 1 p 11");
+        assert_eq!(show["access"], "AK");
+        assert_eq!(show["registered"], "2026-01-06");
+        assert_eq!(show["received"], "2026-01-05");
+        assert_eq!(show["parties"][0]["kind"], "person");
+        assert_eq!(show["events"][0]["kind"], "registered");
+        let list = stdout_json(&docgate(&env, &["list", "--json"]));
+        assert_eq!(list.as_array().unwrap().len(), 3);
+        assert_eq!(list[0], arr[0], "list prints the same objects as register");
+        let list = stdout_json(&docgate(&env, &["list", "--series", "9-14", "--json"]));
+        assert_eq!(list.as_array().unwrap().len(), 0);
+        let out = docgate(&env, &["verify"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_one_line_naming_it_and_writes_nothing() {
+    let env = TestEnv::new("sqlite").await;
+    let p = env.dir.path();
+    std::fs::write(p.join("a.txt"), "x").unwrap();
+    let first = stdout_json(&docgate(&env, &["register", "a.txt", "--json"]));
+    assert_eq!(first[0]["reg_no"], "9-13/1");
+    let cases: &[(&[&str], &str)] = &[
+        (&["register", "missing.txt"], "missing.txt"),
+        (&["register", "a.txt", "--series", "77-7"], "77-7"),
+        (
+            &["register", "a.txt", "--received", "2026-02-30"],
+            "--received",
+        ),
+        (
+            &["register", "a.txt", "--registered", "yesterday"],
+            "--registered",
+        ),
+        (
+            &["register", "a.txt", "--restrict", "AvTS § 35 lg 1 p 12"],
+            "--restrict-until",
+        ),
+        (
+            &["register", "a.txt", "--restrict-until", "2027-01-01"],
+            "ground",
+        ),
+        (
+            &[
+                "register",
+                "a.txt",
+                "--restrict",
+                "AvTS § 35 lg 1 p 1",
+                "--restrict-until",
+                "2099-01-01",
+            ],
+            "legal maximum",
+        ),
+        (
+            &["register", "a.txt", "--type", "no-such-rule"],
+            "no-such-rule",
+        ),
+        (
+            &["register", "a.txt", "--direction", "sideways"],
+            "sideways",
+        ),
+        (
+            &["register", "a.txt", "--party", "X", "--party-code", "123"],
+            "123",
+        ),
+        (&["register", "a.txt", "--reply-to", "9-13/999"], "9-13/999"),
+        (
+            &[
+                "register",
+                "a.txt",
+                "--reply-to",
+                "9-13/1",
+                "--series",
+                "9-14",
+            ],
+            "9-14",
+        ),
+        (&["register", "a.txt", "missing2.txt"], "missing2.txt"),
+        (&["show", "9-13/404"], "9-13/404"),
+    ];
+    for (args, needle) in cases {
+        let out = docgate(&env, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line, got {err:?}"
+        );
+        assert!(
+            err.contains(needle),
+            "{args:?}: {err:?} should name {needle:?}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = docgate(&env, &["register"]);
+    assert_eq!(out.status.code(), Some(2), "usage error");
+    let list = stdout_json(&docgate(&env, &["list", "--json"]));
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "nothing was half-written: {list}"
+    );
+}
+
+#[tokio::test]
+async fn outbox_claims_never_hand_one_message_to_two_workers() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let mut tx = app.register.begin().await.unwrap();
+        let d = app
+            .register
+            .register_in(&mut tx, doc("kiri"), "t")
+            .await
+            .unwrap();
+        for i in 0..60 {
+            docgate::outbox::enqueue_in(
+                &mut tx,
+                docgate::outbox::NewOutboxItem {
+                    doc_id: Some(d.id),
+                    channel: "email".into(),
+                    recipient: format!("r{i}@example.ee"),
+                    payload: serde_json::json!({"i": i}),
+                    dedup_key: Some(format!("k{i}")),
+                    not_before: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let store = app.store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let items = docgate::outbox::claim(
+                        &store,
+                        "email",
+                        &format!("w{w}"),
+                        5,
+                        std::time::Duration::from_secs(60),
+                    )
+                    .await
+                    .unwrap();
+                    if items.is_empty() {
+                        break;
+                    }
+                    for it in items {
+                        docgate::outbox::mark_sent(&store, it.id, "250 ok")
+                            .await
+                            .unwrap();
+                        got.push(it.id);
+                    }
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let distinct: HashSet<i64> = all.iter().copied().collect();
+        assert_eq!(all.len(), 60, "{b}: every message claimed once");
+        assert_eq!(distinct.len(), 60, "{b}");
+        let items = docgate::outbox::for_document(&app.store, d.id)
+            .await
+            .unwrap();
+        assert!(
+            items.iter().all(|i| i.state == "sent" && i.attempts == 1),
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn several_processes_sharing_postgres_number_without_gaps() {
+    if !backends().contains(&"postgres") {
+        return;
+    }
+    let env = TestEnv::new("postgres").await;
+    std::fs::write(env.dir.path().join("kiri.txt"), "kiri").unwrap();
+    assert!(docgate(&env, &["init"]).status.success());
+    let mut children = Vec::new();
+    for p in 0..4 {
+        let mut c = tokio::process::Command::new("sh");
+        let script = format!(
+            "for i in $(seq 1 15); do {} register kiri.txt --title p{p}-$i --json || exit 1; done",
+            env!("CARGO_BIN_EXE_docgate")
+        );
+        c.args(["-c", &script]).current_dir(env.dir.path());
+        for (k, v) in env.env() {
+            c.env(k, v);
+        }
+        // Each process has its own data directory: they share only the database.
+        c.env("DOCGATE_DATA_DIR", env.dir.path().join(format!("proc{p}")));
+        children.push(c);
+    }
+    let mut outs = Vec::new();
+    let running: Vec<_> = children.iter_mut().map(|c| c.output()).collect();
+    for r in running {
+        outs.push(r.await.unwrap());
+    }
+    let mut nos = Vec::new();
+    for o in &outs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            if let Some(n) = line.trim().strip_prefix("\"reg_no\": \"") {
+                nos.push(n.trim_end_matches(['"', ',']).to_string());
+            }
+        }
+    }
+    let mut seqs: Vec<i64> = nos
+        .iter()
+        .map(|n| n.rsplit('/').next().unwrap().parse().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=60).collect::<Vec<_>>());
+    let out = docgate(&env, &["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
