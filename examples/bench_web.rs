@@ -36,18 +36,28 @@ async fn main() -> anyhow::Result<()> {
     let app = App::open(cfg).await?;
     let have = app.register.count(&Default::default()).await?;
     if have < n {
-        eprintln!("registering {} documents into {} ...", n - have, dir.display());
+        eprintln!(
+            "registering {} documents into {} ...",
+            n - have,
+            dir.display()
+        );
         let start = Instant::now();
         let mut i = have;
         while i < n {
             let batch: Vec<NewDocument> = (i..(i + 1000).min(n))
                 .map(|k| {
                     let mut d = NewDocument::new(
-                        if k % 3 == 0 { Direction::Outgoing } else { Direction::Incoming },
+                        if k % 3 == 0 {
+                            Direction::Outgoing
+                        } else {
+                            Direction::Incoming
+                        },
                         Channel::Email,
                         format!("Kiri {k} ohvriabi hüvitise taotluse kohta"),
                     );
-                    d.body = Some(format!("Taotlus number {k}. Palun hüvitist ravikulude eest."));
+                    d.body = Some(format!(
+                        "Taotlus number {k}. Palun hüvitist ravikulude eest."
+                    ));
                     d.responsible = Some(format!("ametnik{}", k % 12));
                     d.needs_review = k % 97 == 0;
                     if k % 4 == 0 {
@@ -84,11 +94,23 @@ async fn main() -> anyhow::Result<()> {
     }
     let token = auth::create_token(&app.store, "bench", "bench").await?;
     let router = docgate::web::router(app.clone());
-    println!("documents: {}", app.register.count(&Default::default()).await?);
+    println!(
+        "documents: {}",
+        app.register.count(&Default::default()).await?
+    );
     for (name, uri) in [
-        ("register list (API, first page + exact count)", "/api/v1/documents?limit=50"),
-        ("register list (API, filtered)", "/api/v1/documents?direction=incoming&responsible=ametnik3&limit=50"),
-        ("dashboard (inbox count, deadlines, 12-month chart)", "/dashboard"),
+        (
+            "register list (API, first page + exact count)",
+            "/api/v1/documents?limit=50",
+        ),
+        (
+            "register list (API, filtered)",
+            "/api/v1/documents?direction=incoming&responsible=ametnik3&limit=50",
+        ),
+        (
+            "dashboard (inbox count, deadlines, 12-month chart)",
+            "/dashboard",
+        ),
         ("search (API)", "/api/v1/search?q=ravikulude&limit=20"),
         ("public register", "/avalik"),
     ] {
@@ -102,7 +124,10 @@ async fn main() -> anyhow::Result<()> {
             let status = r.status();
             let _ = r.into_body().collect().await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(status.is_success() || status.is_redirection(), "{uri}: {status}");
+            anyhow::ensure!(
+                status.is_success() || status.is_redirection(),
+                "{uri}: {status}"
+            );
         }
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!(

@@ -90,7 +90,10 @@ fn person(name: &str, code: Option<&str>) -> Party {
         role: PartyRole::Sender,
         name: name.into(),
         code: code.map(Into::into),
-        email: Some(format!("{}@example.ee", name.to_lowercase().replace(' ', "."))),
+        email: Some(format!(
+            "{}@example.ee",
+            name.to_lowercase().replace(' ', ".")
+        )),
     }
 }
 
@@ -105,7 +108,11 @@ fn restricted_doc(title: &str, body: &str, responsible: Option<&str>) -> NewDocu
         holder: None,
         begins: None,
     });
-    nd.files = vec![NewFile::new("taotlus.txt", "text/plain", b"salajane sisu".to_vec())];
+    nd.files = vec![NewFile::new(
+        "taotlus.txt",
+        "text/plain",
+        b"salajane sisu".to_vec(),
+    )];
     nd
 }
 
@@ -165,14 +172,20 @@ async fn login_sets_strict_httponly_cookie_requires_csrf_and_throttles() {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("docgate_session="))
         .unwrap();
-    assert!(sc.contains("HttpOnly") && sc.contains("SameSite=Strict"), "{sc}");
+    assert!(
+        sc.contains("HttpOnly") && sc.contains("SameSite=Strict"),
+        "{sc}"
+    );
     assert!(!sc.contains("Secure"), "{sc}");
     let session = cookie_value(&sc);
 
     // pages work with the session; forms without the CSRF token are refused
     let r = send(
         &router,
-        Request::get("/inbox").header(header::COOKIE, &session).body(Body::empty()).unwrap(),
+        Request::get("/inbox")
+            .header(header::COOKIE, &session)
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -240,7 +253,10 @@ async fn api_errors_are_json_with_stable_codes_and_roles_are_enforced() {
     let upload = |token: &str| {
         Request::post("/api/v1/documents")
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(Body::from(body.clone()))
             .unwrap()
     };
@@ -250,7 +266,10 @@ async fn api_errors_are_json_with_stable_codes_and_roles_are_enforced() {
     let r = send(&router, upload(&clerk)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let doc = r.json();
-    assert_eq!(doc["files"][0]["name"], "passwd", "directories stripped from file names");
+    assert_eq!(
+        doc["files"][0]["name"], "passwd",
+        "directories stripped from file names"
+    );
     assert_eq!(doc["contains_personal_data"], true);
     assert_eq!(doc["proposed_ground"], "AvTS § 35 lg 1 p 12");
     let id = doc["id"].as_i64().unwrap();
@@ -264,52 +283,143 @@ async fn api_errors_are_json_with_stable_codes_and_roles_are_enforced() {
         ("/api/v1/documents/999999", 404, "not_found"),
         ("/api/v1/documents/abc", 400, "invalid"),
         ("/api/v1/documents?limit=0", 400, "invalid"),
-        ("/api/v1/documents?registered_from=2026-02-30", 400, "invalid"),
+        (
+            "/api/v1/documents?registered_from=2026-02-30",
+            400,
+            "invalid",
+        ),
         ("/api/v1/nothing", 404, "not_found"),
-        (&format!("/api/v1/documents/{id}/files/..%2F..%2Fetc%2Fpasswd"), 400, "invalid"),
-        (&format!("/api/v1/documents/{id}/files/{}", "0".repeat(64)), 404, "not_found"),
+        (
+            &format!("/api/v1/documents/{id}/files/..%2F..%2Fetc%2Fpasswd"),
+            400,
+            "invalid",
+        ),
+        (
+            &format!("/api/v1/documents/{id}/files/{}", "0".repeat(64)),
+            404,
+            "not_found",
+        ),
         ("/api/v1/search?q=%20", 400, "invalid"),
     ] {
         let r = send(&router, get(uri, Some(&clerk))).await;
         assert_eq!(r.status.as_u16(), status, "{uri}: {}", r.body);
         assert_eq!(r.json()["error"]["code"], code, "{uri}");
-        assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+        assert!(r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
     }
-    let r = send(&router, get(&format!("/api/v1/documents/{id}/files/{sha}"), Some(&clerk))).await;
+    let r = send(
+        &router,
+        get(&format!("/api/v1/documents/{id}/files/{sha}"), Some(&clerk)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, "faili sisu");
-    assert!(r.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("attachment"));
+    assert!(r.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
 
     // edit, restrict, extend, lift
-    let r = send(&router, json_req("PATCH", &format!("/api/v1/documents/{id}"), &clerk, serde_json::json!({"responsible":"jaan","needs_review":false}))).await;
+    let r = send(
+        &router,
+        json_req(
+            "PATCH",
+            &format!("/api/v1/documents/{id}"),
+            &clerk,
+            serde_json::json!({"responsible":"jaan","needs_review":false}),
+        ),
+    )
+    .await;
     assert_eq!(r.json()["responsible"], "jaan", "{}", r.body);
-    let r = send(&router, json_req("PATCH", &format!("/api/v1/documents/{id}"), &clerk, serde_json::json!({"bogus":1}))).await;
+    let r = send(
+        &router,
+        json_req(
+            "PATCH",
+            &format!("/api/v1/documents/{id}"),
+            &clerk,
+            serde_json::json!({"bogus":1}),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = send(&router, json_req("POST", &format!("/api/v1/documents/{id}/restriction"), &clerk, serde_json::json!({"ground":"AvTS § 35 lg 1 p 12","ends":"2030-01-01"}))).await;
+    let r = send(
+        &router,
+        json_req(
+            "POST",
+            &format!("/api/v1/documents/{id}/restriction"),
+            &clerk,
+            serde_json::json!({"ground":"AvTS § 35 lg 1 p 12","ends":"2030-01-01"}),
+        ),
+    )
+    .await;
     assert_eq!(r.json()["access"], "AK", "{}", r.body);
-    let r = send(&router, json_req("POST", &format!("/api/v1/documents/{id}/restriction/extend"), &clerk, serde_json::json!({"ends":"2034-01-01","reason":"menetlus kestab"}))).await;
+    let r = send(
+        &router,
+        json_req(
+            "POST",
+            &format!("/api/v1/documents/{id}/restriction/extend"),
+            &clerk,
+            serde_json::json!({"ends":"2034-01-01","reason":"menetlus kestab"}),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = send(&router, json_req("POST", &format!("/api/v1/documents/{id}/restriction/lift"), &clerk, serde_json::json!({"reason":""}))).await;
+    let r = send(
+        &router,
+        json_req(
+            "POST",
+            &format!("/api/v1/documents/{id}/restriction/lift"),
+            &clerk,
+            serde_json::json!({"reason":""}),
+        ),
+    )
+    .await;
     assert_eq!(r.json()["error"]["code"], "invalid");
 
     // reply registers a follow-up and queues the e-mail
-    let r = send(&router, json_req("POST", &format!("/api/v1/documents/{id}/reply"), &staff, serde_json::json!({"title":"Vastus","body":"Vastame teabenõudele."}))).await;
+    let r = send(
+        &router,
+        json_req(
+            "POST",
+            &format!("/api/v1/documents/{id}/reply"),
+            &staff,
+            serde_json::json!({"title":"Vastus","body":"Vastame teabenõudele."}),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let rep = r.json();
-    assert!(rep["document"]["reg_no"].as_str().unwrap().ends_with("-1"), "{rep}");
+    assert!(
+        rep["document"]["reg_no"].as_str().unwrap().ends_with("-1"),
+        "{rep}"
+    );
     assert_eq!(rep["outbox"][0]["state"], "queued");
     assert_eq!(rep["outbox"][0]["recipient"], "t@example.ee");
-    let r = send(&router, get(&format!("/api/v1/documents/{id}/thread"), Some(&clerk))).await;
+    let r = send(
+        &router,
+        get(&format!("/api/v1/documents/{id}/thread"), Some(&clerk)),
+    )
+    .await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 2);
 
     let r = send(&router, get("/api/v1/users", Some(&staff))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = send(&router, get("/api/v1/reports/monthly", Some(&clerk))).await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 12, "{}", r.body);
+    assert_eq!(
+        r.json()["items"].as_array().unwrap().len(),
+        12,
+        "{}",
+        r.body
+    );
 
     // security headers on every response
     let r = send(&router, get("/avalik", None)).await;
-    assert!(r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'none'"));
+    assert!(r.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
     assert_eq!(r.headers[header::X_FRAME_OPTIONS], "DENY");
 }
 
@@ -321,10 +431,14 @@ async fn openapi_served_equals_schemas_file() {
     let r = send(&router, get("/api/v1/openapi.json", None)).await;
     assert_eq!(r.status, StatusCode::OK);
     let kept: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/openapi.json")).unwrap(),
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/openapi.json"))
+            .unwrap(),
     )
     .unwrap();
-    assert!(r.json() == kept, "schemas/openapi.json differs from /api/v1/openapi.json");
+    assert!(
+        r.json() == kept,
+        "schemas/openapi.json differs from /api/v1/openapi.json"
+    );
 }
 
 #[tokio::test]
@@ -336,7 +450,10 @@ async fn restricted_access_is_limited_by_role_and_every_view_is_audited() {
     let jaan = user(&app, "jaan", Role::Staff, Some("Tallinn")).await;
     let d = app
         .register
-        .register(restricted_doc("Hüvitise taotlus SALAJANE", "sisu SALAJANE", Some("mari")), "test")
+        .register(
+            restricted_doc("Hüvitise taotlus SALAJANE", "sisu SALAJANE", Some("mari")),
+            "test",
+        )
         .await
         .unwrap();
     let router = docgate::web::router(app.clone());
@@ -345,7 +462,11 @@ async fn restricted_access_is_limited_by_role_and_every_view_is_audited() {
     let r = send(&router, get(&uri, Some(&jaan))).await;
     let v = r.json();
     assert_eq!(v["document"]["hidden"], true);
-    assert!(!r.body.contains("SALAJANE") && !r.body.contains("49403136526"), "{}", r.body);
+    assert!(
+        !r.body.contains("SALAJANE") && !r.body.contains("49403136526"),
+        "{}",
+        r.body
+    );
     let sha = &d.files[0].sha256;
     let r = send(&router, get(&format!("{uri}/files/{sha}"), Some(&jaan))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -358,11 +479,17 @@ async fn restricted_access_is_limited_by_role_and_every_view_is_audited() {
     assert_eq!(r.body, "salajane sisu");
 
     let events = app.register.events(d.id).await.unwrap();
-    let kinds: Vec<(&str, &str)> = events.iter().map(|e| (e.kind.as_str(), e.actor.as_str())).collect();
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.actor.as_str()))
+        .collect();
     assert!(kinds.contains(&("viewed", "mari")), "{kinds:?}");
     assert!(kinds.contains(&("viewed", "liis")), "{kinds:?}");
     assert!(kinds.contains(&("downloaded", "mari")), "{kinds:?}");
-    assert!(!kinds.iter().any(|k| k.1 == "jaan"), "no access, nothing seen, nothing recorded: {kinds:?}");
+    assert!(
+        !kinds.iter().any(|k| k.1 == "jaan"),
+        "no access, nothing seen, nothing recorded: {kinds:?}"
+    );
 
     // a case: jaan answers a follow-up in the same thread → he now sees the thread
     let mut f = NewDocument::new(Direction::Outgoing, Channel::Email, "Vastus");
@@ -383,7 +510,10 @@ async fn public_register_is_rate_limited() {
     .await;
     let router = docgate::web::router(app);
     for _ in 0..3 {
-        assert_eq!(send(&router, get("/avalik", None)).await.status, StatusCode::OK);
+        assert_eq!(
+            send(&router, get("/avalik", None)).await.status,
+            StatusCode::OK
+        );
     }
     let r = send(&router, get("/avalik", None)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
@@ -397,7 +527,11 @@ async fn request_bodies_over_the_limit_are_refused() {
     let clerk = user(&app, "kati", Role::Clerk, None).await;
     let router = docgate::web::router(app);
     let big = serde_json::json!({"title": "x".repeat(5000)});
-    let r = send(&router, json_req("PATCH", "/api/v1/documents/1", &clerk, big)).await;
+    let r = send(
+        &router,
+        json_req("PATCH", "/api/v1/documents/1", &clerk, big),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
 }
 
@@ -422,8 +556,16 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
         let m = format!("LEAK{:08x}", rng.gen::<u32>());
         let restricted = rng.gen_bool(0.6) || i == 0;
         let mut nd = NewDocument::new(
-            if rng.gen() { Direction::Incoming } else { Direction::Outgoing },
-            if rng.gen() { Channel::Email } else { Channel::Dhx },
+            if rng.gen() {
+                Direction::Incoming
+            } else {
+                Direction::Outgoing
+            },
+            if rng.gen() {
+                Channel::Email
+            } else {
+                Channel::Dhx
+            },
             format!("Pealkiri {m}T"),
         );
         nd.parties = vec![
@@ -438,7 +580,11 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
         ];
         nd.their_ref = Some(format!("{m}R"));
         nd.body = Some(format!("Keha {m}B"));
-        nd.files = vec![NewFile::new(format!("{m}F.txt"), "text/plain", format!("fail {m}C").into_bytes())];
+        nd.files = vec![NewFile::new(
+            format!("{m}F.txt"),
+            "text/plain",
+            format!("fail {m}C").into_bytes(),
+        )];
         nd.responsible = Some("keegi".into());
         if restricted {
             nd.restriction = Some(NewRestriction {
@@ -468,7 +614,10 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
         let r = send(&router, get(&pages[i], None)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", pages[i]);
         // follow every link within the public register
-        for cap in regex::Regex::new(r#"href="(/avalik[^"]*)""#).unwrap().captures_iter(&r.body) {
+        for cap in regex::Regex::new(r#"href="(/avalik[^"]*)""#)
+            .unwrap()
+            .captures_iter(&r.body)
+        {
             let link = cap[1].replace("&amp;", "&");
             if !pages.contains(&link) {
                 pages.push(link);
@@ -478,7 +627,10 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
         i += 1;
         assert!(i < 2000, "crawl runaway");
     }
-    assert!(pages.iter().any(|p| p.contains("/fail/")), "public files were linked");
+    assert!(
+        pages.iter().any(|p| p.contains("/fail/")),
+        "public files were linked"
+    );
     // the API as a staff member without access
     for uri in [
         "/api/v1/documents?limit=500".to_string(),
@@ -488,20 +640,40 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
     }
     for id in 1..=25 {
         for suffix in ["", "/thread", "/events", "/deadline"] {
-            seen.push_str(&send(&router, get(&format!("/api/v1/documents/{id}{suffix}"), Some(&outsider))).await.body);
+            seen.push_str(
+                &send(
+                    &router,
+                    get(&format!("/api/v1/documents/{id}{suffix}"), Some(&outsider)),
+                )
+                .await
+                .body,
+            );
         }
     }
     for m in secret.iter().chain(public.iter()) {
-        seen.push_str(&send(&router, get(&format!("/api/v1/search?q={m}"), Some(&outsider))).await.body);
+        seen.push_str(
+            &send(
+                &router,
+                get(&format!("/api/v1/search?q={m}"), Some(&outsider)),
+            )
+            .await
+            .body,
+        );
     }
     for m in &secret {
         assert!(!seen.contains(m.as_str()), "restricted marker {m} leaked");
     }
     assert!(!seen.contains("49403136526"), "a personal code leaked");
-    assert!(!seen.contains("Isik LEAK"), "a natural person's name leaked");
+    assert!(
+        !seen.contains("Isik LEAK"),
+        "a natural person's name leaked"
+    );
     for m in &public {
         for part in ["T", "C"] {
-            assert!(seen.contains(&format!("{m}{part}")), "public marker {m}{part} not shown: the crawl did not look");
+            assert!(
+                seen.contains(&format!("{m}{part}")),
+                "public marker {m}{part} not shown: the crawl did not look"
+            );
         }
     }
     assert!(seen.contains("eraisik"));
@@ -524,27 +696,41 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn docgate(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_docgate"));
     c.arg("--data-dir").arg(dir);
-    c.env_remove("DOCGATE_CONFIG").env("DOCGATE_WEB__PUBLIC_RATE_PER_MINUTE", "0");
+    c.env_remove("DOCGATE_CONFIG")
+        .env("DOCGATE_WEB__PUBLIC_RATE_PER_MINUTE", "0");
     c
 }
 
 fn wait_http(url: &str, child: &mut Child, out: &Path) {
     let start = Instant::now();
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     loop {
         if std::net::TcpStream::connect(&addr).is_ok() {
             return;
         }
         if let Ok(Some(st)) = child.try_wait() {
-            panic!("docgate serve exited {st}: {}", std::fs::read_to_string(out).unwrap_or_default());
+            panic!(
+                "docgate serve exited {st}: {}",
+                std::fs::read_to_string(out).unwrap_or_default()
+            );
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "server did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -554,7 +740,9 @@ fn start_server(demo: bool) -> Server {
     let port = free_port();
     let out = dir.path().join("stdout.txt");
     let mut cmd = docgate(&dir.path().join("data"));
-    cmd.arg("serve").arg("--listen").arg(format!("127.0.0.1:{port}"));
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"));
     if demo {
         cmd.arg("--demo");
     }
@@ -600,7 +788,10 @@ fn find_tool(names: &[&str]) -> Option<PathBuf> {
 #[test]
 fn schemathesis_conformance_against_live_server() {
     let Some(st) = find_tool(&["st", "schemathesis"]) else {
-        assert!(!in_ci(), "schemathesis is not installed: .ci/setup/browser.sh installs it");
+        assert!(
+            !in_ci(),
+            "schemathesis is not installed: .ci/setup/browser.sh installs it"
+        );
         eprintln!("\n*** SKIPPED schemathesis_conformance_against_live_server: `st` not found (pip install schemathesis) ***\n");
         return;
     };
@@ -612,7 +803,11 @@ fn schemathesis_conformance_against_live_server() {
         .args(["token", "create", "kati", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let token = v["token"].as_str().unwrap().to_string();
     let report = srv._dir.path().join("st-report");
@@ -631,7 +826,10 @@ fn schemathesis_conformance_against_live_server() {
         .current_dir(&report.parent().unwrap())
         .status()
         .unwrap();
-    assert!(status.success(), "schemathesis found failures (see its output above)");
+    assert!(
+        status.success(),
+        "schemathesis found failures (see its output above)"
+    );
     let _ = &srv.stdout;
 }
 
@@ -653,7 +851,10 @@ impl Driver {
         let chromium = Path::new("/usr/bin/chromium");
         let driver = find_tool(&["chromedriver"]);
         let (true, Some(driver)) = (chromium.exists(), driver) else {
-            assert!(!in_ci(), "chromium/chromedriver missing: .ci/setup/browser.sh installs them");
+            assert!(
+                !in_ci(),
+                "chromium/chromedriver missing: .ci/setup/browser.sh installs them"
+            );
             eprintln!("\n*** SKIPPED the Chromium walk-through: /usr/bin/chromium or chromedriver not installed ***\n");
             return None;
         };
@@ -668,7 +869,10 @@ impl Driver {
         let http = reqwest::Client::new();
         let start = Instant::now();
         while http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().unwrap();
@@ -686,11 +890,19 @@ impl Driver {
             _profile: profile,
         };
         let v = d.call("POST", "/session", Some(caps)).await;
-        d.session = v["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
+        d.session = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
         Some(d)
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
         let url = format!("{}{}", self.base, path);
         let req = match method {
             "POST" => self
@@ -703,13 +915,16 @@ impl Driver {
         };
         let text = req.send().await.unwrap().text().await.unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        v.get("value").cloned().map(|val| {
-            if path == "/session" {
-                serde_json::json!({"sessionId": val["sessionId"].clone()})
-            } else {
-                val
-            }
-        }).unwrap_or(v)
+        v.get("value")
+            .cloned()
+            .map(|val| {
+                if path == "/session" {
+                    serde_json::json!({"sessionId": val["sessionId"].clone()})
+                } else {
+                    val
+                }
+            })
+            .unwrap_or(v)
     }
 
     fn s(&self, p: &str) -> String {
@@ -717,40 +932,68 @@ impl Driver {
     }
 
     async fn goto(&self, url: &str) {
-        self.call("POST", &self.s("/url"), Some(serde_json::json!({"url": url}))).await;
+        self.call(
+            "POST",
+            &self.s("/url"),
+            Some(serde_json::json!({"url": url})),
+        )
+        .await;
     }
 
     async fn find(&self, css: &str) -> String {
         let v = self
-            .call("POST", &self.s("/element"), Some(serde_json::json!({"using": "css selector", "value": css})))
+            .call(
+                "POST",
+                &self.s("/element"),
+                Some(serde_json::json!({"using": "css selector", "value": css})),
+            )
             .await;
-        v[ELEM].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_string()
+        v[ELEM]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
     }
 
     async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        self.call("POST", &self.s(&format!("/element/{e}/click")), None).await;
+        self.call("POST", &self.s(&format!("/element/{e}/click")), None)
+            .await;
     }
 
     async fn type_in(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.call("POST", &self.s(&format!("/element/{e}/clear")), None).await;
-        self.call("POST", &self.s(&format!("/element/{e}/value")), Some(serde_json::json!({"text": text})))
+        self.call("POST", &self.s(&format!("/element/{e}/clear")), None)
             .await;
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{e}/value")),
+            Some(serde_json::json!({"text": text})),
+        )
+        .await;
     }
 
     async fn source(&self) -> String {
-        self.call("GET", &self.s("/source"), None).await.as_str().unwrap_or_default().to_string()
+        self.call("GET", &self.s("/source"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     async fn current_url(&self) -> String {
-        self.call("GET", &self.s("/url"), None).await.as_str().unwrap_or_default().to_string()
+        self.call("GET", &self.s("/url"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     async fn screenshot(&self, name: &str) {
         use base64::Engine;
         let v = self.call("GET", &self.s("/screenshot"), None).await;
-        let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
@@ -769,7 +1012,9 @@ impl Drop for Driver {
 /// restricted content in the public register.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_walk_through_on_the_demo_register() {
-    let Some(d) = Driver::start().await else { return };
+    let Some(d) = Driver::start().await else {
+        return;
+    };
     let srv = start_server(true);
     let printed = std::fs::read_to_string(&srv.stdout).unwrap();
     let pw = |who: &str| -> String {
@@ -789,20 +1034,48 @@ async fn chromium_walk_through_on_the_demo_register() {
     d.type_in("#name", "kati").await;
     d.type_in("#password", &pw("kati")).await;
     d.click("#login-submit").await;
-    assert!(d.current_url().await.ends_with("/inbox"), "{}", d.current_url().await);
+    assert!(
+        d.current_url().await.ends_with("/inbox"),
+        "{}",
+        d.current_url().await
+    );
     let inbox = d.source().await;
-    let before: i64 = regex::Regex::new(r#"id="inbox-count">(\d+)<"#).unwrap().captures(&inbox).unwrap()[1].parse().unwrap();
+    let before: i64 = regex::Regex::new(r#"id="inbox-count">(\d+)<"#)
+        .unwrap()
+        .captures(&inbox)
+        .unwrap()[1]
+        .parse()
+        .unwrap();
     assert!(before >= 3, "demo inbox has items");
-    assert!(inbox.contains("Pakutud piirang"), "a proposed restriction is shown where personal codes were found");
+    assert!(
+        inbox.contains("Pakutud piirang"),
+        "a proposed restriction is shown where personal codes were found"
+    );
     d.screenshot("02-inbox").await;
 
     // 2. complete the first inbox item: responsible official, then Kinnita
-    let first = regex::Regex::new(r#"id="inbox-(\d+)""#).unwrap().captures(&inbox).unwrap()[1].to_string();
-    d.click(&format!("#inbox-{first} select[name=responsible] option[value='mari.tamm']")).await;
-    d.click(&format!("#inbox-{first} select[name=doc_type] option[value='avts-teabenoue']")).await;
-    d.click(&format!("#inbox-{first} button[type=submit]")).await;
+    let first = regex::Regex::new(r#"id="inbox-(\d+)""#)
+        .unwrap()
+        .captures(&inbox)
+        .unwrap()[1]
+        .to_string();
+    d.click(&format!(
+        "#inbox-{first} select[name=responsible] option[value='mari.tamm']"
+    ))
+    .await;
+    d.click(&format!(
+        "#inbox-{first} select[name=doc_type] option[value='avts-teabenoue']"
+    ))
+    .await;
+    d.click(&format!("#inbox-{first} button[type=submit]"))
+        .await;
     let inbox = d.source().await;
-    let after: i64 = regex::Regex::new(r#"id="inbox-count">(\d+)<"#).unwrap().captures(&inbox).unwrap()[1].parse().unwrap();
+    let after: i64 = regex::Regex::new(r#"id="inbox-count">(\d+)<"#)
+        .unwrap()
+        .captures(&inbox)
+        .unwrap()[1]
+        .parse()
+        .unwrap();
     assert_eq!(after, before - 1, "the completed item left the inbox");
     d.goto(&format!("{url}/documents/{first}")).await;
     let page = d.source().await;
@@ -818,13 +1091,21 @@ async fn chromium_walk_through_on_the_demo_register() {
     d.screenshot("04-search").await;
 
     // 4. reply to the first search hit
-    let hit = regex::Regex::new(r#"<ol class="hits" id="hits">\s*<li><a href="/documents/(\d+)""#).unwrap().captures(&hits).unwrap()[1].to_string();
+    let hit = regex::Regex::new(r#"<ol class="hits" id="hits">\s*<li><a href="/documents/(\d+)""#)
+        .unwrap()
+        .captures(&hits)
+        .unwrap()[1]
+        .to_string();
     d.goto(&format!("{url}/documents/{hit}/reply")).await;
-    d.type_in("#reply-body", "Teie taotlus on menetlusse võetud.").await;
+    d.type_in("#reply-body", "Teie taotlus on menetlusse võetud.")
+        .await;
     d.click("#reply-send").await;
     let doc = d.source().await;
     assert!(d.current_url().await.contains("/documents/"));
-    assert!(doc.contains("queued") || doc.contains("sent"), "the reply is in the outbox");
+    assert!(
+        doc.contains("queued") || doc.contains("sent"),
+        "the reply is in the outbox"
+    );
     d.screenshot("05-reply-registered").await;
     d.click("#logout").await;
 
@@ -835,7 +1116,10 @@ async fn chromium_walk_through_on_the_demo_register() {
     d.click("#login-submit").await;
     assert!(d.current_url().await.ends_with("/dashboard"));
     let dash = d.source().await;
-    assert!(dash.contains("<svg") && dash.contains("on-time-chart"), "the chart is there");
+    assert!(
+        dash.contains("<svg") && dash.contains("on-time-chart"),
+        "the chart is there"
+    );
     d.screenshot("06-dashboard").await;
     d.goto(&format!("{url}/reports")).await;
     d.screenshot("07-reports").await;
@@ -848,10 +1132,23 @@ async fn chromium_walk_through_on_the_demo_register() {
     assert!(public.contains("eraisik") && public.contains("AvTS § 35"));
     d.goto(&format!("{url}/avalik?q=Maasikas")).await;
     let search = d.source().await;
-    for secret in ["Maasikas", "49403136526", "Kaarel Kask", "Vägivallakuriteo ohvri hüvitise taotlus", "Liisa Lind", "RP-2026-4471"] {
+    for secret in [
+        "Maasikas",
+        "49403136526",
+        "Kaarel Kask",
+        "Vägivallakuriteo ohvri hüvitise taotlus",
+        "Liisa Lind",
+        "RP-2026-4471",
+    ] {
         assert!(!public.contains(secret), "{secret} on the public register");
-        assert!(!search.replace("value=\"Maasikas\"", "").contains(secret), "{secret} found by public search");
+        assert!(
+            !search.replace("value=\"Maasikas\"", "").contains(secret),
+            "{secret} found by public search"
+        );
     }
-    assert!(public.contains("Märgukiri ohvriabi vastuvõtuaegade kohta"), "public documents are listed");
+    assert!(
+        public.contains("Märgukiri ohvriabi vastuvõtuaegade kohta"),
+        "public documents are listed"
+    );
     let _ = d.call("DELETE", &d.s(""), None).await;
 }

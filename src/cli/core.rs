@@ -522,14 +522,15 @@ async fn verify(cfg: Config, a: VerifyArgs) -> anyhow::Result<i32> {
 }
 
 async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
-    let listen = a
-        .listen
-        .clone()
-        .unwrap_or_else(|| cfg.web.listen.clone());
+    let listen = a.listen.clone().unwrap_or_else(|| cfg.web.listen.clone());
     let app = open(cfg).await?;
     // web: `--demo` loads the demo register into an empty data directory.
     let demo = if a.demo {
-        Some(crate::web::load_demo(&app).await.context("cannot load the demo register")?)
+        Some(
+            crate::web::load_demo(&app)
+                .await
+                .context("cannot load the demo register")?,
+        )
     } else {
         None
     };

@@ -58,10 +58,11 @@ pub struct ApiQuery<T>(pub T);
 pub struct ApiPath<T>(pub T);
 
 pub fn parse_id(s: &str) -> WebResult<i64> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| WebError::invalid(format!("invalid document id {s:?}: expected a positive integer")))
+    s.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        WebError::invalid(format!(
+            "invalid document id {s:?}: expected a positive integer"
+        ))
+    })
 }
 
 /// Unsafe calls made with a session cookie must carry the session's CSRF token.
@@ -124,10 +125,8 @@ async fn api_method_not_allowed() -> WebError {
 
 async fn openapi_json() -> Response {
     let mut r = Json(super::openapi::document()).into_response();
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
 
@@ -224,7 +223,8 @@ async fn list_documents(
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> WebResult<Json<DocList>> {
     let f = q.filter(state.cfg.page_size)?;
-    let (docs, total) = tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+    let (docs, total) =
+        tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
     Ok(Json(DocList {
         total,
         limit: f.limit.unwrap_or(0),
@@ -252,7 +252,12 @@ pub async fn load_for(
     let visible = state.can_see(user, &d).await?;
     if visible {
         state
-            .audit_access(user, &d, "viewed", serde_json::json!({"via": via, "ip": ip.to_string()}))
+            .audit_access(
+                user,
+                &d,
+                "viewed",
+                serde_json::json!({"via": via, "ip": ip.to_string()}),
+            )
             .await?;
     }
     Ok((d, visible))
@@ -388,9 +393,10 @@ async fn register_document(
                     .text()
                     .await
                     .map_err(|e| WebError::invalid(format!("invalid metadata part: {e}")))?;
-                meta = Some(serde_json::from_str(&text).map_err(|e| {
-                    WebError::invalid(format!("invalid metadata part: {e}"))
-                })?);
+                meta = Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| WebError::invalid(format!("invalid metadata part: {e}")))?,
+                );
             }
             "file" => {
                 let fname = safe_file_name(field.file_name().unwrap_or("fail"));
@@ -416,7 +422,8 @@ async fn register_document(
             }
         }
     }
-    let meta = meta.ok_or_else(|| WebError::invalid("invalid upload: the metadata part is missing"))?;
+    let meta =
+        meta.ok_or_else(|| WebError::invalid("invalid upload: the metadata part is missing"))?;
     let doc = register_from_json(&state, &p.user, meta, files).await?;
     let view = DocView::new(&doc, state.today(), true);
     Ok((StatusCode::CREATED, Json(view)))
@@ -449,7 +456,11 @@ pub async fn register_from_json(
     nd.unit = meta.unit.filter(|s| !s.trim().is_empty());
     nd.reply_to = meta.reply_to.filter(|s| !s.trim().is_empty());
     nd.body = meta.body.filter(|s| !s.is_empty());
-    nd.restriction = meta.restriction.as_ref().map(RestrictJson::to_new).transpose()?;
+    nd.restriction = meta
+        .restriction
+        .as_ref()
+        .map(RestrictJson::to_new)
+        .transpose()?;
     let text = nd.body.clone().unwrap_or_default()
         + &files
             .iter()
@@ -457,7 +468,12 @@ pub async fn register_from_json(
             .collect::<Vec<_>>()
             .join("\n");
     let codes = crate::personal_code::find_all(&text);
-    if !codes.is_empty() || nd.parties.iter().any(|p| p.kind == PartyKind::Person && p.code.is_some()) {
+    if !codes.is_empty()
+        || nd
+            .parties
+            .iter()
+            .any(|p| p.kind == PartyKind::Person && p.code.is_some())
+    {
         nd.contains_personal_data = true;
         if nd.restriction.is_none() {
             nd.proposed_ground = state
@@ -494,10 +510,22 @@ impl PatchJson {
         }
         let mut patch = crate::register::MetadataPatch::default();
         patch.title = self.title.clone().map(|t| t.trim().to_string());
-        patch.doc_type = self.doc_type.clone().map(|s| Some(s).filter(|s| !s.trim().is_empty()));
-        patch.responsible = self.responsible.clone().map(|s| Some(s).filter(|s| !s.trim().is_empty()));
-        patch.unit = self.unit.clone().map(|s| Some(s).filter(|s| !s.trim().is_empty()));
-        patch.their_ref = self.their_ref.clone().map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.doc_type = self
+            .doc_type
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.responsible = self
+            .responsible
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.unit = self
+            .unit
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.their_ref = self
+            .their_ref
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
         patch.needs_review = self.needs_review;
         Ok(patch)
     }
@@ -596,27 +624,28 @@ async fn lift(
 
 /// Sends a file of a document; the file is named by its sha256, which must be one
 /// of the document's own (so no path ever reaches the file system).
-pub async fn file_response(
-    state: &WebState,
-    d: &Document,
-    sha: &str,
-) -> WebResult<Response> {
+pub async fn file_response(state: &WebState, d: &Document, sha: &str) -> WebResult<Response> {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(WebError::invalid(format!(
             "invalid file id {sha:?}: expected the sha256 of one of the document's files"
         )));
     }
     let sha = sha.to_ascii_lowercase();
-    let f = d
-        .files
-        .iter()
-        .find(|f| f.sha256 == sha)
-        .ok_or_else(|| WebError::not_found(format!("document {} has no file {sha}", d.reg_no)))?;
+    let f =
+        d.files.iter().find(|f| f.sha256 == sha).ok_or_else(|| {
+            WebError::not_found(format!("document {} has no file {sha}", d.reg_no))
+        })?;
     let bytes = state.app.register.file_bytes(&f.sha256).await?;
     let name = safe_file_name(&f.name);
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
@@ -639,7 +668,10 @@ pub async fn file_response(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(resp)
 }
 
@@ -655,7 +687,10 @@ async fn download_file(
         return Err(WebError::forbidden(format!(
             "forbidden: document {} is restricted ({})",
             d.reg_no,
-            d.restriction.as_ref().map(|r| r.ground.as_str()).unwrap_or("")
+            d.restriction
+                .as_ref()
+                .map(|r| r.ground.as_str())
+                .unwrap_or("")
         )));
     }
     let resp = file_response(&state, &d, &sha).await?;
@@ -870,13 +905,19 @@ async fn search(
 ) -> WebResult<Json<integrate::SearchOutcome>> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(WebError::invalid(format!("invalid limit {limit}: expected 1 to 100")));
+        return Err(WebError::invalid(format!(
+            "invalid limit {limit}: expected 1 to 100"
+        )));
     }
     let offset = q.offset.unwrap_or(0);
     if !(0..=10_000).contains(&offset) {
-        return Err(WebError::invalid(format!("invalid offset {offset}: expected 0 to 10000")));
+        return Err(WebError::invalid(format!(
+            "invalid offset {offset}: expected 0 to 10000"
+        )));
     }
-    Ok(Json(integrate::search(&state, &p.user, &q.q, limit, offset).await?))
+    Ok(Json(
+        integrate::search(&state, &p.user, &q.q, limit, offset).await?,
+    ))
 }
 
 async fn overdue(
@@ -927,7 +968,9 @@ pub fn report_range(
             .map_err(|e| WebError::invalid(format!("invalid to: {e}")))?,
     };
     if from > to {
-        return Err(WebError::invalid(format!("invalid period: from {from} is after to {to}")));
+        return Err(WebError::invalid(format!(
+            "invalid period: from {from} is after to {to}"
+        )));
     }
     Ok((from, to))
 }
@@ -989,7 +1032,11 @@ mod tests {
             registered_from: Some("2026-13-01".into()),
             ..Default::default()
         };
-        assert!(p.filter(50).unwrap_err().message.contains("registered_from"));
+        assert!(p
+            .filter(50)
+            .unwrap_err()
+            .message
+            .contains("registered_from"));
         let p = ListParams {
             direction: Some("sideways".into()),
             ..Default::default()

@@ -115,8 +115,8 @@ impl StaffAccess {
                 "cases" => a.cases = true,
                 other => {
                     return Err(Error::invalid(format!(
-                        "invalid web.staff_sees entry {other:?}: expected responsible, unit or cases"
-                    )))
+                    "invalid web.staff_sees entry {other:?}: expected responsible, unit or cases"
+                )))
                 }
             }
         }
@@ -209,7 +209,9 @@ pub fn validate_user_name(name: &str) -> Result<()> {
 }
 
 fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 // ---------------------------------------------------------------- storage
@@ -282,10 +284,12 @@ pub async fn create_user(store: &Store, new: &NewUser) -> Result<User> {
 }
 
 pub async fn find_user(store: &Store, name: &str) -> Result<Option<User>> {
-    let row = sqlx::query(&format!("SELECT {USER_COLS} FROM web_users WHERE name = $1"))
-        .bind(name)
-        .fetch_optional(&store.pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLS} FROM web_users WHERE name = $1"
+    ))
+    .bind(name)
+    .fetch_optional(&store.pool)
+    .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
@@ -528,7 +532,9 @@ impl RateLimiter {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 100_000 {
             let burst = self.burst;
-            map.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+            map.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
         }
         let e = map.entry(ip).or_insert((self.burst, now));
         let tokens = (e.0 + now.duration_since(e.1).as_secs_f64() * rate).min(self.burst);
@@ -607,8 +613,22 @@ mod tests {
             (Role::Admin, "adm", None, false, ALL, false),
             (Role::Staff, "mari", None, false, ALL, true),
             (Role::Staff, "mari", None, false, none, false),
-            (Role::Staff, "jaan", Some("ohvriabi tartu"), false, ALL, true),
-            (Role::Staff, "jaan", Some("Ohvriabi Tallinn"), false, ALL, false),
+            (
+                Role::Staff,
+                "jaan",
+                Some("ohvriabi tartu"),
+                false,
+                ALL,
+                true,
+            ),
+            (
+                Role::Staff,
+                "jaan",
+                Some("Ohvriabi Tallinn"),
+                false,
+                ALL,
+                false,
+            ),
             (Role::Staff, "jaan", None, true, ALL, true),
             (
                 Role::Staff,
@@ -624,7 +644,11 @@ mod tests {
         ];
         for (role, name, unit, case, access, want) in cases {
             let u = user(*role, name, *unit);
-            assert_eq!(may_see(&u, &d, *access, *case), *want, "{role:?} {name} {unit:?} {case}");
+            assert_eq!(
+                may_see(&u, &d, *access, *case),
+                *want,
+                "{role:?} {name} {unit:?} {case}"
+            );
         }
         let mut u = user(Role::Clerk, "kati", None);
         u.disabled = true;
@@ -634,10 +658,13 @@ mod tests {
     #[test]
     fn staff_access_parses_and_rejects_unknown() {
         assert_eq!(
-            StaffAccess::from_config(&["responsible".into(), "unit".into(), "cases".into()]).unwrap(),
+            StaffAccess::from_config(&["responsible".into(), "unit".into(), "cases".into()])
+                .unwrap(),
             ALL
         );
-        let e = StaffAccess::from_config(&["everyone".into()]).unwrap_err().to_string();
+        let e = StaffAccess::from_config(&["everyone".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("everyone"), "{e}");
     }
 
@@ -648,7 +675,10 @@ mod tests {
         assert!(verify_password("õige parool 1", &h));
         assert!(!verify_password("vale parool 1", &h));
         assert!(!verify_password("x", "not a hash"));
-        assert!(hash_password("short").unwrap_err().to_string().contains("at least 8"));
+        assert!(hash_password("short")
+            .unwrap_err()
+            .to_string()
+            .contains("at least 8"));
     }
 
     #[test]
@@ -656,7 +686,11 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }
-        assert!("boss".parse::<Role>().unwrap_err().to_string().contains("boss"));
+        assert!("boss"
+            .parse::<Role>()
+            .unwrap_err()
+            .to_string()
+            .contains("boss"));
     }
 
     #[test]

@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 2);
         assert!(svg.contains("&lt;on time&gt;"));
         assert!(svg.contains("Õigeaegsus &amp; kvaliteet"));
-        assert!(svg.contains("height=\"176.0\""), "full bar is the plot height: {svg}");
+        assert!(
+            svg.contains("height=\"176.0\""),
+            "full bar is the plot height: {svg}"
+        );
         assert!(svg.contains("height=\"88.0\""));
         assert!(svg.contains("100%"));
         let empty = bar_chart("x", &[], None, false);

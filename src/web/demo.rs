@@ -14,13 +14,34 @@ const REGISTER: &str = include_str!("../../fixtures/demo/register.json");
 
 fn file_bytes(name: &str) -> Option<(&'static [u8], &'static str)> {
     Some(match name {
-        "hyvitise-taotlus.pdf" => (include_bytes!("../../fixtures/demo/files/hyvitise-taotlus.pdf").as_slice(), "application/pdf"),
-        "statistika-2025.pdf" => (include_bytes!("../../fixtures/demo/files/statistika-2025.pdf").as_slice(), "application/pdf"),
-        "arve-2026-118.pdf" => (include_bytes!("../../fixtures/demo/files/arve-2026-118.pdf").as_slice(), "application/pdf"),
-        "ravikulud.pdf" => (include_bytes!("../../fixtures/demo/files/ravikulud.pdf").as_slice(), "application/pdf"),
-        "kohtu-maarus.pdf" => (include_bytes!("../../fixtures/demo/files/kohtu-maarus.pdf").as_slice(), "application/pdf"),
-        "ppa-kapsel.xml" => (include_bytes!("../../fixtures/demo/files/ppa-kapsel.xml").as_slice(), "application/xml"),
-        "elva-kapsel.xml" => (include_bytes!("../../fixtures/demo/files/elva-kapsel.xml").as_slice(), "application/xml"),
+        "hyvitise-taotlus.pdf" => (
+            include_bytes!("../../fixtures/demo/files/hyvitise-taotlus.pdf").as_slice(),
+            "application/pdf",
+        ),
+        "statistika-2025.pdf" => (
+            include_bytes!("../../fixtures/demo/files/statistika-2025.pdf").as_slice(),
+            "application/pdf",
+        ),
+        "arve-2026-118.pdf" => (
+            include_bytes!("../../fixtures/demo/files/arve-2026-118.pdf").as_slice(),
+            "application/pdf",
+        ),
+        "ravikulud.pdf" => (
+            include_bytes!("../../fixtures/demo/files/ravikulud.pdf").as_slice(),
+            "application/pdf",
+        ),
+        "kohtu-maarus.pdf" => (
+            include_bytes!("../../fixtures/demo/files/kohtu-maarus.pdf").as_slice(),
+            "application/pdf",
+        ),
+        "ppa-kapsel.xml" => (
+            include_bytes!("../../fixtures/demo/files/ppa-kapsel.xml").as_slice(),
+            "application/xml",
+        ),
+        "elva-kapsel.xml" => (
+            include_bytes!("../../fixtures/demo/files/elva-kapsel.xml").as_slice(),
+            "application/xml",
+        ),
         _ => return None,
     })
 }
@@ -122,7 +143,9 @@ impl DemoLogin {
 fn random_password() -> String {
     const CH: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut r = rand::thread_rng();
-    (0..14).map(|_| CH[r.gen_range(0..CH.len())] as char).collect()
+    (0..14)
+        .map(|_| CH[r.gen_range(0..CH.len())] as char)
+        .collect()
 }
 
 /// Loads the demo into an empty register; refuses a register that has documents or users.
@@ -183,12 +206,9 @@ pub async fn load_demo(app: &App) -> Result<DemoLogin> {
         nd.needs_review = d.needs_review;
         nd.source_keys = vec![format!("demo:{}", d.key)];
         if let Some(r) = &d.reply_to {
-            nd.reply_to = Some(
-                reg_nos
-                    .get(r)
-                    .cloned()
-                    .ok_or_else(|| Error::internal(format!("demo: {} replies to unknown {r}", d.key)))?,
-            );
+            nd.reply_to = Some(reg_nos.get(r).cloned().ok_or_else(|| {
+                Error::internal(format!("demo: {} replies to unknown {r}", d.key))
+            })?);
         }
         if let Some(r) = &d.restriction {
             let base = app.register.local_date(at);
@@ -213,8 +233,8 @@ pub async fn load_demo(app: &App) -> Result<DemoLogin> {
             }
         }
         for f in &d.files {
-            let (bytes, media) = file_bytes(f)
-                .ok_or_else(|| Error::internal(format!("demo: unknown file {f}")))?;
+            let (bytes, media) =
+                file_bytes(f).ok_or_else(|| Error::internal(format!("demo: unknown file {f}")))?;
             nd.files
                 .push(super::integrate::new_file(f.clone(), media.into(), bytes.to_vec()).await);
         }
@@ -238,7 +258,11 @@ mod tests {
             }
             if let Some(r) = &d.reply_to {
                 let parent = fx.documents.iter().find(|p| &p.key == r).expect(r);
-                assert!(parent.days_ago >= d.days_ago, "{} replies before {r}", d.key);
+                assert!(
+                    parent.days_ago >= d.days_ago,
+                    "{} replies before {r}",
+                    d.key
+                );
             }
             for p in &d.parties {
                 Party::from_name_and_code(&p.name, p.code.as_deref(), p.role).unwrap();
@@ -246,7 +270,13 @@ mod tests {
         }
         assert!(keys.len() >= 20);
         assert!(fx.documents.iter().filter(|d| d.needs_review).count() >= 3);
-        assert!(fx.documents.iter().filter(|d| d.restriction.is_some()).count() >= 8);
+        assert!(
+            fx.documents
+                .iter()
+                .filter(|d| d.restriction.is_some())
+                .count()
+                >= 8
+        );
         assert!(fx.documents.iter().any(|d| d.channel == Channel::Dhx));
         assert!(fx.users.iter().any(|u| u.role == Role::Clerk));
         assert!(fx.users.iter().any(|u| u.role == Role::Lead));

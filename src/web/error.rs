@@ -30,7 +30,11 @@ pub const TABLE: &[(WebErrorKind, u16, &str)] = &[
     (WebErrorKind::Core(ErrorKind::NotFound), 404, "not_found"),
     (WebErrorKind::Core(ErrorKind::Conflict), 409, "conflict"),
     (WebErrorKind::Core(ErrorKind::Forbidden), 403, "forbidden"),
-    (WebErrorKind::Core(ErrorKind::Unauthorized), 401, "unauthorized"),
+    (
+        WebErrorKind::Core(ErrorKind::Unauthorized),
+        401,
+        "unauthorized",
+    ),
     (WebErrorKind::Core(ErrorKind::TooLarge), 413, "too_large"),
     (WebErrorKind::Core(ErrorKind::Integrity), 500, "integrity"),
     (WebErrorKind::Core(ErrorKind::Internal), 500, "internal"),
@@ -169,7 +173,8 @@ impl IntoResponse for WebError {
         let mut resp = (status, axum::Json(self.body())).into_response();
         if let Some(s) = self.retry_after {
             if let Ok(v) = axum::http::HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
             }
         }
         resp
@@ -195,7 +200,10 @@ mod tests {
             ErrorKind::Internal,
         ];
         for k in kinds {
-            let n = TABLE.iter().filter(|(t, _, _)| *t == WebErrorKind::Core(k)).count();
+            let n = TABLE
+                .iter()
+                .filter(|(t, _, _)| *t == WebErrorKind::Core(k))
+                .count();
             assert_eq!(n, 1, "{k:?}");
         }
         let mut codes: Vec<_> = TABLE.iter().map(|(_, _, c)| *c).collect();
@@ -206,7 +214,10 @@ mod tests {
             status_and_code(WebErrorKind::Core(ErrorKind::NotFound)),
             (StatusCode::NOT_FOUND, "not_found")
         );
-        assert_eq!(status_and_code(WebErrorKind::RateLimited).0, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            status_and_code(WebErrorKind::RateLimited).0,
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 
     #[test]

@@ -70,7 +70,11 @@ pub async fn register_and_send(
     };
     let body = nd.body.clone().unwrap_or_default();
     let mut tx = state.app.register.begin().await?;
-    let doc = state.app.register.register_in(&mut tx, nd, &user.name).await?;
+    let doc = state
+        .app
+        .register
+        .register_in(&mut tx, nd, &user.name)
+        .await?;
     let recipient = match channel {
         Channel::Email => doc
             .parties
@@ -88,7 +92,11 @@ pub async fn register_and_send(
         if recipient.is_empty() {
             return Err(super::error::WebError::invalid(format!(
                 "invalid recipient: the reply has no {} address; give one in recipient",
-                if channel == Channel::Dhx { "dhx (registry code)" } else { "e-mail" }
+                if channel == Channel::Dhx {
+                    "dhx (registry code)"
+                } else {
+                    "e-mail"
+                }
             )));
         }
         crate::outbox::enqueue_in(
@@ -136,7 +144,12 @@ pub async fn deadline_of(_state: &WebState, d: &Document) -> WebResult<DeadlineV
         available: false,
         rule: d.doc_type.clone(),
         due: None,
-        status: if d.doc_type.is_some() { "unknown" } else { "none" }.into(),
+        status: if d.doc_type.is_some() {
+            "unknown"
+        } else {
+            "none"
+        }
+        .into(),
         trace: vec![],
     })
 }
@@ -194,7 +207,9 @@ pub async fn search(
 ) -> WebResult<SearchOutcome> {
     let q = q.trim();
     if q.is_empty() {
-        return Err(super::error::WebError::invalid("invalid q: the query is empty"));
+        return Err(super::error::WebError::invalid(
+            "invalid q: the query is empty",
+        ));
     }
     let (ids, total) = super::query::scan_search(state, q, false, limit, offset).await?;
     let today = state.today();
@@ -237,7 +252,10 @@ pub fn doc_types(_state: &WebState) -> Vec<(String, String)> {
         ("msvs-selgitustaotlus", "märgukiri / selgitustaotlus"),
         ("msvs-edastamine", "pöördumise edastamine"),
         ("oas-huvitis", "vägivallakuriteo ohvri hüvitise taotlus"),
-        ("oas-huvitis-el", "hüvitise taotlus teises ELi riigis elavalt ohvrilt"),
+        (
+            "oas-huvitis-el",
+            "hüvitise taotlus teises ELi riigis elavalt ohvrilt",
+        ),
         ("sus-otsus", "sotsiaalkaitse hüvitise otsus"),
         ("oas-vaimne-tervis", "vaimse tervise abi taotlus"),
         ("hms-vaie", "vaie"),

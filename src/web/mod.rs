@@ -195,7 +195,10 @@ pub async fn principal(state: &WebState, headers: &HeaderMap) -> WebResult<Optio
         let v = v
             .to_str()
             .map_err(|_| WebError::unauthorized("invalid authorization header"))?;
-        let Some(token) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) else {
+        let Some(token) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        else {
             return Err(WebError::unauthorized(
                 "invalid authorization header: expected \"Bearer TOKEN\"",
             ));
@@ -219,9 +222,9 @@ pub async fn principal(state: &WebState, headers: &HeaderMap) -> WebResult<Optio
 impl FromRequestParts<WebState> for Principal {
     type Rejection = WebError;
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> WebResult<Principal> {
-        principal(state, &parts.headers)
-            .await?
-            .ok_or_else(|| WebError::unauthorized("log in or send an api token (Authorization: Bearer TOKEN)"))
+        principal(state, &parts.headers).await?.ok_or_else(|| {
+            WebError::unauthorized("log in or send an api token (Authorization: Bearer TOKEN)")
+        })
     }
 }
 
@@ -231,7 +234,9 @@ pub struct MaybePrincipal(pub Option<Principal>);
 impl FromRequestParts<WebState> for MaybePrincipal {
     type Rejection = WebError;
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> WebResult<MaybePrincipal> {
-        Ok(MaybePrincipal(principal(state, &parts.headers).await.unwrap_or(None)))
+        Ok(MaybePrincipal(
+            principal(state, &parts.headers).await.unwrap_or(None),
+        ))
     }
 }
 
@@ -240,7 +245,10 @@ pub struct ClientIp(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> std::result::Result<Self, Self::Rejection> {
         Ok(ClientIp(
             parts
                 .extensions
@@ -252,7 +260,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 /// The Content-Security-Policy of every response: nothing inline, nothing foreign.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'";
 
 /// The whole web application (pages, API, public register) with its security layers.
@@ -307,7 +316,10 @@ mod tests {
     #[test]
     fn cookie_parsing() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; docgate_session=abc; lang=en"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; docgate_session=abc; lang=en"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "lang").as_deref(), Some("en"));
         assert_eq!(cookie(&h, "x"), None);

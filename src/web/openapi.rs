@@ -40,7 +40,14 @@ fn errors(v: &mut serde_json::Map<String, Value>, codes: &[&str]) {
 
 const ALL_ERRORS: &[&str] = &["400", "401", "403", "404", "409", "413"];
 
-fn op(id: &str, summary: &str, params: Vec<Value>, body: Option<Value>, ok: &str, ok_schema: Value) -> Value {
+fn op(
+    id: &str,
+    summary: &str,
+    params: Vec<Value>,
+    body: Option<Value>,
+    ok: &str,
+    ok_schema: Value,
+) -> Value {
     let mut responses = serde_json::Map::new();
     responses.insert(
         ok.to_string(),
@@ -78,16 +85,48 @@ pub fn document() -> Value {
     let channel = json!({ "type": "string", "enum": ["email", "dhx", "post", "hand", "web"] });
     let date = json!({ "type": "string", "format": "date" });
     let list_params = vec![
-        q("series", json!({ "type": "string" }), "series code, e.g. 9-13"),
-        q("direction", direction.clone(), "incoming, outgoing or internal"),
-        q("doc_type", json!({ "type": "string" }), "deadline rule id, e.g. avts-teabenoue"),
-        q("responsible", json!({ "type": "string" }), "responsible official's user name"),
-        q("needs_review", json!({ "type": "boolean" }), "only documents waiting in the clerk's inbox (true) or completed (false)"),
-        q("restricted", json!({ "type": "boolean" }), "only restricted (true) or unrestricted (false) documents"),
+        q(
+            "series",
+            json!({ "type": "string" }),
+            "series code, e.g. 9-13",
+        ),
+        q(
+            "direction",
+            direction.clone(),
+            "incoming, outgoing or internal",
+        ),
+        q(
+            "doc_type",
+            json!({ "type": "string" }),
+            "deadline rule id, e.g. avts-teabenoue",
+        ),
+        q(
+            "responsible",
+            json!({ "type": "string" }),
+            "responsible official's user name",
+        ),
+        q(
+            "needs_review",
+            json!({ "type": "boolean" }),
+            "only documents waiting in the clerk's inbox (true) or completed (false)",
+        ),
+        q(
+            "restricted",
+            json!({ "type": "boolean" }),
+            "only restricted (true) or unrestricted (false) documents",
+        ),
         q("registered_from", date.clone(), "registered on or after"),
         q("registered_to", date.clone(), "registered on or before"),
-        q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 50 }), "page size"),
-        q("offset", json!({ "type": "integer", "minimum": 0, "maximum": 1000000000 }), "rows to skip"),
+        q(
+            "limit",
+            json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 50 }),
+            "page size",
+        ),
+        q(
+            "offset",
+            json!({ "type": "integer", "minimum": 0, "maximum": 1000000000 }),
+            "rows to skip",
+        ),
     ];
     let items_of = |s: Value| json!({ "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": s } } });
     let mut paths = serde_json::Map::new();
@@ -143,14 +182,17 @@ pub fn document() -> Value {
                 q("from", date.clone(), "first day (default: 11 months before the start of this month)"),
                 q("to", date.clone(), "last day (default: today)"),
             ], None, "200", items_of(r("MonthRow"))) }));
-    paths.insert("/users".into(), json!({
-                "get": op("listUsers", "users (admin, lead)", vec![], None, "200", items_of(r("User"))),
-                "post": {
-                    "operationId": "createUser", "summary": "create a user (admin)", "parameters": [],
-                    "requestBody": json_body(r("NewUser")),
-                    "responses": responses_with("201", r("User"))
-                }
-            }));
+    paths.insert(
+        "/users".into(),
+        json!({
+            "get": op("listUsers", "users (admin, lead)", vec![], None, "200", items_of(r("User"))),
+            "post": {
+                "operationId": "createUser", "summary": "create a user (admin)", "parameters": [],
+                "requestBody": json_body(r("NewUser")),
+                "responses": responses_with("201", r("User"))
+            }
+        }),
+    );
     let mut schemas = serde_json::Map::new();
     schemas.insert("Error".into(), json!({ "type": "object", "required": ["error"], "properties": { "error": {
                     "type": "object", "required": ["code", "message"], "properties": {
@@ -188,8 +230,11 @@ pub fn document() -> Value {
                     "total": { "type": "integer", "description": "exact count of documents matching the filters" },
                     "limit": { "type": "integer" }, "offset": { "type": "integer" },
                     "items": { "type": "array", "items": r("Document") } } }));
-    schemas.insert("DocumentDetail".into(), json!({ "type": "object", "required": ["document", "body"], "properties": {
-                    "document": r("Document"), "body": s_nullable() } }));
+    schemas.insert(
+        "DocumentDetail".into(),
+        json!({ "type": "object", "required": ["document", "body"], "properties": {
+                    "document": r("Document"), "body": s_nullable() } }),
+    );
     schemas.insert("NewDocument".into(), json!({ "type": "object", "required": ["direction", "channel", "title"], "additionalProperties": false, "properties": {
                     "direction": direction.clone(), "channel": channel.clone(),
                     "title": { "type": "string", "minLength": 1, "pattern": "\\S" },
@@ -253,8 +298,11 @@ pub fn document() -> Value {
                     "role": { "type": "string", "enum": ["admin", "clerk", "lead", "staff"] },
                     "unit": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] },
                     "password": { "type": "string", "minLength": 8, "maxLength": 1024 } } }));
-    schemas.insert("Me".into(), json!({ "type": "object", "required": ["user", "csrf_token"], "properties": {
-                    "user": r("User"), "csrf_token": s_nullable() } }));
+    schemas.insert(
+        "Me".into(),
+        json!({ "type": "object", "required": ["user", "csrf_token"], "properties": {
+                    "user": r("User"), "csrf_token": s_nullable() } }),
+    );
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
@@ -327,7 +375,11 @@ mod tests {
         let re = regex::Regex::new(r##""#/components/schemas/([A-Za-z]+)""##).unwrap();
         let mut n = 0;
         for c in re.captures_iter(&text) {
-            assert!(doc["components"]["schemas"].get(&c[1]).is_some(), "unresolved {}", &c[1]);
+            assert!(
+                doc["components"]["schemas"].get(&c[1]).is_some(),
+                "unresolved {}",
+                &c[1]
+            );
             n += 1;
         }
         assert!(n > 20);

@@ -3,8 +3,8 @@
 //! reports. Works without JavaScript; every form carries the session's CSRF token.
 
 use askama::Template;
-use axum::extract::{FromRequest, State};
 use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,9 @@ use super::i18n::Lang;
 use super::integrate::{self, DeadlineView, DueItem, OutboxView, SearchHit};
 use super::query::{self, MonthRow};
 use super::view::DocView;
-use super::{chart, cookie, principal, ClientIp, Principal, WebState, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use super::{
+    chart, cookie, principal, ClientIp, Principal, WebState, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
+};
 use crate::model::{parse_date, Channel, NewRestriction};
 
 // ------------------------------------------------------------ plumbing
@@ -173,10 +175,14 @@ pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
 
 async fn css() -> Response {
     let mut r = include_str!("../../static/app.css").into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     r
 }
 
@@ -185,9 +191,13 @@ struct Back {
     back: Option<String>,
 }
 
-async fn set_lang(ApiPath(code): ApiPath<String>, ApiQuery(b): ApiQuery<Back>) -> WebResult<Response> {
-    let l = Lang::parse(&code)
-        .ok_or_else(|| WebError::invalid(format!("invalid language {code:?}: expected et or en")))?;
+async fn set_lang(
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(b): ApiQuery<Back>,
+) -> WebResult<Response> {
+    let l = Lang::parse(&code).ok_or_else(|| {
+        WebError::invalid(format!("invalid language {code:?}: expected et or en"))
+    })?;
     let back = b
         .back
         .filter(|s| s.starts_with('/') && !s.starts_with("//") && !s.contains('\\'))
@@ -195,8 +205,11 @@ async fn set_lang(ApiPath(code): ApiPath<String>, ApiQuery(b): ApiQuery<Back>) -
     let mut r = see_other(&back);
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_str(&format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", l.code()))
-            .map_err(|e| WebError::internal(e.to_string()))?,
+        HeaderValue::from_str(&format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            l.code()
+        ))
+        .map_err(|e| WebError::internal(e.to_string()))?,
     );
     Ok(r)
 }
@@ -318,7 +331,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(state): State<WebState>, headers: HeaderMap, PageForm(f): PageForm<CsrfForm>) -> PageResult {
+async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    PageForm(f): PageForm<CsrfForm>,
+) -> PageResult {
     let (p, _) = page_user(&state, &headers).await?;
     check_csrf(&p, &f.csrf)?;
     if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
@@ -382,7 +399,10 @@ fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
         .clone()
         .or_else(|| series.and_then(|s| s.default_ground.clone()))
         .unwrap_or_else(|| "AvTS § 35 lg 1 p 12".into());
-    let years = series.and_then(|s| s.restriction_years).unwrap_or(5).min(75);
+    let years = series
+        .and_then(|s| s.restriction_years)
+        .unwrap_or(5)
+        .min(75);
     let ends = state
         .today()
         .checked_add(jiff::Span::new().years(i64::from(years)))
@@ -398,7 +418,8 @@ async fn inbox(State(state): State<WebState>, headers: HeaderMap) -> PageResult 
         limit: Some(state.cfg.page_size),
         ..Default::default()
     };
-    let (docs, total) = tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+    let (docs, total) =
+        tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
     let views = api::views(&state, &p.user, &docs).await?;
     let items = views
         .into_iter()
@@ -468,7 +489,10 @@ async fn complete(
         None
     };
     if state.app.series.get(&f.series).is_none() {
-        return Err(err(WebError::invalid(format!("unknown series {:?}", f.series))));
+        return Err(err(WebError::invalid(format!(
+            "unknown series {:?}",
+            f.series
+        ))));
     }
     if let Some(r) = restriction {
         state.app.register.restrict(id, r, &p.user.name).await?;
@@ -571,9 +595,14 @@ async fn documents(
 ) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let page = state.cfg.page_size;
-    let mut f = form.params(page).map_err(|e| PageError::Web(e, l))?.filter(page).map_err(|e| PageError::Web(e, l))?;
+    let mut f = form
+        .params(page)
+        .map_err(|e| PageError::Web(e, l))?
+        .filter(page)
+        .map_err(|e| PageError::Web(e, l))?;
     f.newest_first = true;
-    let (docs, total) = tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+    let (docs, total) =
+        tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
     let offset = f.offset.unwrap_or(0);
     let docs = api::views(&state, &p.user, &docs).await?;
     Ok(html(DocumentsPage {
@@ -581,8 +610,14 @@ async fn documents(
         csrf: p.csrf.clone().unwrap_or_default(),
         user: Some(p.user),
         agency: agency(&state),
-        prev: (offset > 0).then(|| format!("/documents?{}", form.query_with_offset((offset - page).max(0)))),
-        next: (offset + page < total).then(|| format!("/documents?{}", form.query_with_offset(offset + page))),
+        prev: (offset > 0).then(|| {
+            format!(
+                "/documents?{}",
+                form.query_with_offset((offset - page).max(0))
+            )
+        }),
+        next: (offset + page < total)
+            .then(|| format!("/documents?{}", form.query_with_offset(offset + page))),
         f: form,
         total,
         docs,
@@ -742,7 +777,12 @@ struct LiftForm {
     reason: String,
 }
 
-async fn edit_guard(state: &WebState, headers: &HeaderMap, id: &str, csrf: &str) -> Result<(Principal, Lang, i64), PageError> {
+async fn edit_guard(
+    state: &WebState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: &str,
+) -> Result<(Principal, Lang, i64), PageError> {
     let (p, l) = page_user(state, headers).await?;
     let err = |e: WebError| PageError::Web(e, l);
     check_csrf(&p, csrf).map_err(err)?;
@@ -778,7 +818,10 @@ async fn extend(
     let (p, l, id) = edit_guard(&state, &headers, &id, &f.csrf).await?;
     let ends = parse_date("ends", &f.ends).map_err(|e| PageError::Web(e.into(), l))?;
     if f.reason.trim().is_empty() {
-        return Err(PageError::Web(WebError::invalid("invalid reason: it is empty"), l));
+        return Err(PageError::Web(
+            WebError::invalid("invalid reason: it is empty"),
+            l,
+        ));
     }
     state
         .app
@@ -796,7 +839,10 @@ async fn lift(
 ) -> PageResult {
     let (p, l, id) = edit_guard(&state, &headers, &id, &f.csrf).await?;
     if f.reason.trim().is_empty() {
-        return Err(PageError::Web(WebError::invalid("invalid reason: it is empty"), l));
+        return Err(PageError::Web(
+            WebError::invalid("invalid reason: it is empty"),
+            l,
+        ));
     }
     state
         .app
@@ -834,9 +880,16 @@ async fn reply_form(
     let id = api::parse_id(&id).map_err(err)?;
     let d = state.app.register.get(id).await?;
     if !state.can_see(&p.user, &d).await? {
-        return Err(err(WebError::forbidden(format!("forbidden: document {} is restricted", d.reg_no))));
+        return Err(err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted",
+            d.reg_no
+        ))));
     }
-    let channel = if d.channel == Channel::Dhx { "dhx" } else { "email" };
+    let channel = if d.channel == Channel::Dhx {
+        "dhx"
+    } else {
+        "email"
+    };
     let recipient = d
         .parties
         .iter()
@@ -887,9 +940,15 @@ async fn reply(
     let id = api::parse_id(&id).map_err(err)?;
     let d = state.app.register.get(id).await?;
     if !state.can_see(&p.user, &d).await? {
-        return Err(err(WebError::forbidden(format!("forbidden: document {} is restricted", d.reg_no))));
+        return Err(err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted",
+            d.reg_no
+        ))));
     }
-    let channel: Channel = f.channel.parse().map_err(|e: crate::error::Error| err(e.into()))?;
+    let channel: Channel = f
+        .channel
+        .parse()
+        .map_err(|e: crate::error::Error| err(e.into()))?;
     let r = ReplyJson {
         title: f.title.clone(),
         body: f.body.clone(),
@@ -1034,7 +1093,11 @@ struct SearchForm {
     q: String,
 }
 
-async fn search(State(state): State<WebState>, headers: HeaderMap, ApiQuery(f): ApiQuery<SearchForm>) -> PageResult {
+async fn search(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(f): ApiQuery<SearchForm>,
+) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let q = f.q.trim().to_string();
     let (mut total, mut hits, mut error) = (0, vec![], None);
@@ -1083,7 +1146,11 @@ struct ReportForm {
     to: Option<String>,
 }
 
-async fn reports(State(state): State<WebState>, headers: HeaderMap, ApiQuery(f): ApiQuery<ReportForm>) -> PageResult {
+async fn reports(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(f): ApiQuery<ReportForm>,
+) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let err = |e: WebError| PageError::Web(e, l);
     api::require_role(&p.user, p.user.role.can_report(), "see reports").map_err(err)?;
@@ -1112,16 +1179,24 @@ async fn reports(State(state): State<WebState>, headers: HeaderMap, ApiQuery(f):
     }))
 }
 
-async fn reports_csv(State(state): State<WebState>, headers: HeaderMap, ApiQuery(f): ApiQuery<ReportForm>) -> PageResult {
+async fn reports_csv(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(f): ApiQuery<ReportForm>,
+) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let err = |e: WebError| PageError::Web(e, l);
     api::require_role(&p.user, p.user.role.can_report(), "see reports").map_err(err)?;
     let (from, to) = api::report_range(&state, f.from.as_deref(), f.to.as_deref()).map_err(err)?;
     let rows = query::monthly(&state, from, to).await?;
     let mut r = query::monthly_csv(&rows).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"aruanne-{from}-{to}.csv\"")) {
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"aruanne-{from}-{to}.csv\""))
+    {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(r)
@@ -1178,7 +1253,10 @@ mod tests {
             status: String::new(),
         };
         let v = per_official(&[d("a", 2), d("b", -1), d("b", -3), d("a", -1), d("c", 1)]);
-        assert_eq!(v, vec![("b".into(), 2, 0), ("a".into(), 1, 1), ("c".into(), 0, 1)]);
+        assert_eq!(
+            v,
+            vec![("b".into(), 2, 0), ("a".into(), 1, 1), ("c".into(), 0, 1)]
+        );
     }
 
     #[test]

@@ -74,7 +74,8 @@ async fn list(
             newest_first: true,
             ..Default::default()
         };
-        let (docs, total) = tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+        let (docs, total) =
+            tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
         (docs, total)
     } else {
         let (ids, total) = super::query::scan_search(&state, &q, true, page, offset).await?;
@@ -143,7 +144,12 @@ async fn file(
     limit(&state, ip, l)?;
     let err = |e: WebError| PageError::Web(e, l);
     let id = api::parse_id(&id).map_err(err)?;
-    let d = state.app.register.get(id).await.map_err(|e| err(e.into()))?;
+    let d = state
+        .app
+        .register
+        .get(id)
+        .await
+        .map_err(|e| err(e.into()))?;
     if super::view::restricted_now(&d, state.today()) {
         return Err(err(WebError::forbidden(format!(
             "forbidden: document {} is restricted (AK): its files are not public",

@@ -94,11 +94,20 @@ pub fn esc(s: &str) -> String {
 pub fn snippet(text: &str, q: &str, width: usize) -> String {
     let terms: Vec<String> = q
         .split_whitespace()
-        .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .map(|t| {
+            t.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
         .filter(|t| !t.is_empty())
         .collect();
-    let chars: Vec<char> = text.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
-    let lower: Vec<char> = chars.iter().map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
     let find = |t: &str, from: usize| -> Option<usize> {
         let t: Vec<char> = t.chars().collect();
         if t.is_empty() || t.len() > lower.len() {
@@ -246,7 +255,9 @@ pub async fn monthly(
 
 /// The report as CSV (semicolon-separated, as Estonian spreadsheets expect).
 pub fn monthly_csv(rows: &[MonthRow]) -> String {
-    let mut s = String::from("kuu;sissetulevad;valjaminevad;vastatud;piiratud;oigeaegselt;hilinenult;oigeaegsus\n");
+    let mut s = String::from(
+        "kuu;sissetulevad;valjaminevad;vastatud;piiratud;oigeaegselt;hilinenult;oigeaegsus\n",
+    );
     for r in rows {
         let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
         s.push_str(&format!(
@@ -277,9 +288,16 @@ mod tests {
 
     #[test]
     fn snippet_highlights_and_escapes() {
-        let s = snippet("Taotlus <b>hüvitise</b> saamiseks. Hüvitis makstakse.", "hüvitis", 200);
+        let s = snippet(
+            "Taotlus <b>hüvitise</b> saamiseks. Hüvitis makstakse.",
+            "hüvitis",
+            200,
+        );
         assert_eq!(s.matches("<mark>").count(), 2, "{s}");
-        assert!(s.contains("&lt;b&gt;<mark>hüvitis</mark>e&lt;/b&gt;"), "{s}");
+        assert!(
+            s.contains("&lt;b&gt;<mark>hüvitis</mark>e&lt;/b&gt;"),
+            "{s}"
+        );
         assert!(s.contains("<mark>Hüvitis</mark> makstakse"), "{s}");
         let long = format!("{} otsitav {}", "a ".repeat(200), "b ".repeat(200));
         let s = snippet(&long, "otsitav", 60);

@@ -150,7 +150,11 @@ impl DocView {
                 .map(RestrictionView::from),
             files: if hidden { vec![] } else { d.files.clone() },
             contains_personal_data: (!hidden).then_some(d.contains_personal_data),
-            proposed_ground: if hidden { None } else { d.proposed_ground.clone() },
+            proposed_ground: if hidden {
+                None
+            } else {
+                d.proposed_ground.clone()
+            },
             needs_review: d.needs_review,
             hidden,
         }
@@ -211,7 +215,11 @@ impl PublicDoc {
             doc_type: d.doc_type.clone(),
             title: (!restricted).then(|| d.title.clone()),
             parties: d.parties.iter().map(PartyView::public).collect(),
-            their_ref: if restricted { None } else { d.their_ref.clone() },
+            their_ref: if restricted {
+                None
+            } else {
+                d.their_ref.clone()
+            },
             access: if restricted { "AK" } else { "Avalik" },
             restriction: d
                 .restriction
@@ -301,7 +309,14 @@ mod tests {
         let d = restricted_doc();
         let p = PublicDoc::new(&d, date(2026, 4, 1));
         let json = serde_json::to_string(&p).unwrap();
-        for secret in ["Maasikas", "49403136526", "mari@", "SECRET-REF", "taotlus.pdf", "ppa@"] {
+        for secret in [
+            "Maasikas",
+            "49403136526",
+            "mari@",
+            "SECRET-REF",
+            "taotlus.pdf",
+            "ppa@",
+        ] {
             assert!(!json.contains(secret), "{secret} leaked: {json}");
         }
         assert!(json.contains("eraisik"));
@@ -334,6 +349,8 @@ mod tests {
         assert!(hidden.hidden);
         let full = DocView::new(&d, date(2026, 4, 1), true);
         assert!(!full.hidden);
-        assert!(serde_json::to_string(&full).unwrap().contains("49403136526"));
+        assert!(serde_json::to_string(&full)
+            .unwrap()
+            .contains("49403136526"));
     }
 }
