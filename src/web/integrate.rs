@@ -211,7 +211,16 @@ pub async fn search(
             "invalid q: the query is empty",
         ));
     }
-    let (ids, total) = super::query::scan_search(state, q, false, limit, offset).await?;
+    let unit = user.unit.clone().unwrap_or_default();
+    let scope = if user.role.sees_all_restricted() {
+        super::query::Scope::All
+    } else {
+        super::query::Scope::Staff {
+            name: &user.name,
+            unit: &unit,
+        }
+    };
+    let (ids, total) = super::query::scan_search(state, q, scope, limit, offset).await?;
     let today = state.today();
     let mut items = Vec::new();
     for id in ids {

@@ -78,7 +78,9 @@ async fn list(
             tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
         (docs, total)
     } else {
-        let (ids, total) = super::query::scan_search(&state, &q, true, page, offset).await?;
+        let (ids, total) =
+            super::query::scan_search(&state, &q, super::query::Scope::Public, page, offset)
+                .await?;
         let mut docs = Vec::with_capacity(ids.len());
         for id in ids {
             docs.push(state.app.register.get(id).await?);

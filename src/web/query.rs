@@ -22,31 +22,46 @@ pub fn like_pattern(q: &str) -> String {
     s
 }
 
-/// Documents matching `q` (a database scan, newest first). With `public_only`
-/// only what the public projection shows is searched: registration number and
+/// Whose search it is: the public, a user who sees every restricted document,
+/// or a user who sees only unrestricted ones and those they or their unit answer.
+pub enum Scope<'a> {
+    Public,
+    All,
+    Staff { name: &'a str, unit: &'a str },
+}
+
+/// Documents matching `q` (a database scan, newest first). The public scope
+/// searches only what the public projection shows: registration number and
 /// organisation names of every document, title and text of unrestricted ones.
+/// A staff scope searches the content of unrestricted documents and of those
+/// the user or their unit answers, so that a hit never reveals restricted content.
 pub async fn scan_search(
     state: &WebState,
     q: &str,
-    public_only: bool,
+    scope: Scope<'_>,
     limit: i64,
     offset: i64,
 ) -> WebResult<(Vec<i64>, i64)> {
     let today = state.today().to_string();
     let pat = like_pattern(q.trim());
+    let (who, unit) = match &scope {
+        Scope::Staff { name, unit } => (name.to_string(), unit.to_string()),
+        _ => (String::new(), String::new()),
+    };
+    let content = "(LOWER(d.title) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(d.body, '')) LIKE $1 ESCAPE '\\' \
+        OR LOWER(COALESCE(d.their_ref, '')) LIKE $1 ESCAPE '\\' \
+        OR EXISTS (SELECT 1 FROM parties p WHERE p.doc_id = d.id AND LOWER(p.name) LIKE $1 ESCAPE '\\'))";
     let open = "(d.r_ground IS NULL OR d.r_ends < $2)";
-    let cond = if public_only {
-        format!(
-            "(LOWER(d.reg_no) LIKE $1 ESCAPE '\\' \
-             OR EXISTS (SELECT 1 FROM parties p WHERE p.doc_id = d.id AND p.kind = 'organisation' AND LOWER(p.name) LIKE $1 ESCAPE '\\') \
-             OR ({open} AND (LOWER(d.title) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(d.body, '')) LIKE $1 ESCAPE '\\')))"
-        )
-    } else {
-        "(LOWER(d.reg_no) LIKE $1 ESCAPE '\\' OR LOWER(d.title) LIKE $1 ESCAPE '\\' \
-          OR LOWER(COALESCE(d.body, '')) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(d.their_ref, '')) LIKE $1 ESCAPE '\\' \
-          OR EXISTS (SELECT 1 FROM parties p WHERE p.doc_id = d.id AND LOWER(p.name) LIKE $1 ESCAPE '\\') \
-          OR $2 = 'never')"
-            .to_string()
+    let listed = "(LOWER(d.reg_no) LIKE $1 ESCAPE '\\' \
+        OR EXISTS (SELECT 1 FROM parties p WHERE p.doc_id = d.id AND p.kind = 'organisation' AND LOWER(p.name) LIKE $1 ESCAPE '\\'))";
+    let cond = match scope {
+        Scope::Public => format!(
+            "({listed} OR ({open} AND (LOWER(d.title) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(d.body, '')) LIKE $1 ESCAPE '\\')) OR $3 = 'x' OR $4 = 'x')"
+        ),
+        Scope::All => format!("({listed} OR {content} OR $2 = 'x' OR $3 = 'x' OR $4 = 'x')"),
+        Scope::Staff { .. } => format!(
+            "({listed} OR (({open} OR (d.responsible = $3 AND $3 <> '') OR (d.unit = $4 AND $4 <> '')) AND {content}))"
+        ),
     };
     let sql_ids = format!(
         "SELECT d.id FROM documents d WHERE {cond} ORDER BY d.id DESC LIMIT {} OFFSET {}",
@@ -58,6 +73,8 @@ pub async fn scan_search(
     let rows = sqlx::query(&sql_ids)
         .bind(&pat)
         .bind(&today)
+        .bind(&who)
+        .bind(&unit)
         .fetch_all(pool)
         .await?;
     let ids = rows
@@ -67,6 +84,8 @@ pub async fn scan_search(
     let n: i64 = sqlx::query(&sql_n)
         .bind(&pat)
         .bind(&today)
+        .bind(&who)
+        .bind(&unit)
         .fetch_one(pool)
         .await?
         .try_get("n")?;
