@@ -59,8 +59,9 @@ pub async fn serve(
 }
 
 /// The HTTP router: the web application and API, and the DHX endpoint.
-pub fn http_router(_app: App) -> axum::Router {
-    axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }))
+pub fn http_router(app: App) -> axum::Router {
+    // web: the application, the API and the public register (crate::web::router).
+    crate::web::router(app).route("/healthz", axum::routing::get(|| async { "ok" }))
 }
 
 #[allow(dead_code)]

@@ -522,12 +522,18 @@ async fn verify(cfg: Config, a: VerifyArgs) -> anyhow::Result<i32> {
 }
 
 async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
-    let listen = a
-        .listen
-        .clone()
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let listen = a.listen.clone().unwrap_or_else(|| cfg.web.listen.clone());
     let app = open(cfg).await?;
-    let _ = a.demo;
+    // web: `--demo` loads the demo register into an empty data directory.
+    let demo = if a.demo {
+        Some(
+            crate::web::load_demo(&app)
+                .await
+                .context("cannot load the demo register")?,
+        )
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -536,6 +542,9 @@ async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
         "docgate: serving http://{addr}/ (data {})",
         app.config.data_dir.display()
     );
+    if let Some(d) = &demo {
+        println!("{}", d.describe(&format!("http://{addr}/")));
+    }
     let shutdown = tokio_util::sync::CancellationToken::new();
     let sd = shutdown.clone();
     tokio::spawn(async move {

@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod ingest;
 pub mod dhx;
 pub mod search;
+pub mod web;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,7 @@ pub enum Command {
     #[command(subcommand)]
     Dhx(dhx::DhxCommand),
     Search(search::SearchCommand),
+    Web(web::WebCommand),
 }
 
 impl Cli {
@@ -94,6 +96,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Ingest(c) => ingest::run(c, cfg).await,
         Command::Dhx(c) => dhx::run(c, cfg).await,
         Command::Search(c) => search::run(c, cfg).await,
+        Command::Web(c) => web::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,
