@@ -29,12 +29,27 @@ pub async fn serve(
             ("http", r)
         });
     }
-    // Background parts are added here as they land:
+    // The background parts, each stopped by the same token.
     tasks.spawn(named(
         "ingest",
         crate::ingest::run(app.clone(), shutdown.clone()),
     ));
-    let _ = &app;
+    tasks.spawn(named(
+        "search indexer",
+        crate::search::run(app.clone(), shutdown.clone()),
+    ));
+    tasks.spawn(named(
+        "deadline scheduler",
+        crate::reminder::run(app.clone(), shutdown.clone()),
+    ));
+    tasks.spawn(named(
+        "e-mail outbox",
+        crate::outbox::smtp::run(app.clone(), shutdown.clone()),
+    ));
+    tasks.spawn(named(
+        "dhx outbox",
+        crate::dhx::send::run(app.clone(), shutdown.clone()),
+    ));
     let mut first_error = None;
     while let Some(res) = tasks.join_next().await {
         match res {
@@ -61,10 +76,11 @@ pub async fn serve(
 /// The HTTP router: the web application and API, and the DHX endpoint.
 pub fn http_router(app: App) -> axum::Router {
     // web: the application, the API and the public register (crate::web::router).
-    crate::web::router(app).route("/healthz", axum::routing::get(|| async { "ok" }))
+    crate::web::router(app.clone())
+        .merge(crate::dhx::endpoint::routes(app))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
 }
 
-#[allow(dead_code)]
 async fn named<F>(name: &'static str, f: F) -> (&'static str, Result<()>)
 where
     F: std::future::Future<Output = Result<()>>,

@@ -186,6 +186,7 @@ fn redact(url: &str) -> String {
 
 async fn init(cfg: Config, a: InitArgs) -> anyhow::Result<i32> {
     let app = open(cfg).await?;
+    crate::ingest::init_dirs(&app.config)?;
     let url = redact(&app.config.database_url());
     if a.json {
         print_json(&serde_json::json!({"data_dir": app.config.data_dir, "database": url}))?;
@@ -502,7 +503,25 @@ async fn list(cfg: Config, a: ListArgs) -> anyhow::Result<i32> {
 
 async fn verify(cfg: Config, a: VerifyArgs) -> anyhow::Result<i32> {
     let app = open(cfg).await?;
-    let report = crate::audit::verify(&app.register).await?;
+    let mut report = crate::audit::verify(&app.register).await?;
+    // The search indexes are projections: report documents missing from them or
+    // present there but absent from the database.
+    match crate::search::verify(&app).await {
+        Ok(s) => {
+            for id in &s.missing {
+                report
+                    .problems
+                    .push(format!("document {id} is missing from the search index"));
+            }
+            for id in &s.orphaned {
+                report.problems.push(format!(
+                    "document {id} is in the search index but not in the database"
+                ));
+            }
+            report.ok = report.problems.is_empty();
+        }
+        Err(e) => tracing::warn!("search index not verified: {e}"),
+    }
     if a.json {
         print_json(&report)?;
     } else if report.ok {

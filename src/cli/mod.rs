@@ -5,8 +5,8 @@
 
 pub mod core;
 pub mod deadline;
-pub mod ingest;
 pub mod dhx;
+pub mod ingest;
 pub mod search;
 pub mod web;
 
@@ -51,11 +51,14 @@ pub enum Command {
     Core(core::CoreCommand),
     #[command(flatten)]
     Deadline(deadline::DeadlineCommand),
+    #[command(flatten)]
     Ingest(ingest::IngestCommand),
     /// State document exchange (DHX): capsules, sending, receiving, address book.
     #[command(subcommand)]
     Dhx(dhx::DhxCommand),
+    #[command(flatten)]
     Search(search::SearchCommand),
+    #[command(flatten)]
     Web(web::WebCommand),
 }
 

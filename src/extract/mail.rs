@@ -157,10 +157,7 @@ pub fn parse_mail(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> 
     if msg.header(HeaderName::Date).is_some() && date.is_none() {
         warnings.push("the Date header could not be read".into());
     }
-    let message_id = msg
-        .message_id()
-        .map(clean_id)
-        .filter(|s| !s.is_empty());
+    let message_id = msg.message_id().map(clean_id).filter(|s| !s.is_empty());
     let in_reply_to = ids(msg.in_reply_to());
     let references = ids(msg.references());
     let subject = subject_of(&msg, raw);
@@ -514,7 +511,6 @@ fn count_parts(msg: &Message<'_>) -> (usize, u64) {
 pub fn to_golden_json(p: &ParsedMail) -> serde_json::Value {
     serde_json::to_value(p).unwrap_or(serde_json::Value::Null)
 }
-
 
 #[cfg(test)]
 mod tests {
