@@ -172,7 +172,7 @@ fn fixtures_decode_charsets_attachments_and_personal_codes() {
         golden_of(&std::fs::read(fixtures().join("multipart-charsets-pdf-nested.eml")).unwrap());
     assert_eq!(
         g["mail"]["subject"],
-        "Teie 9-13/1610 Šž vastus, meie nr 7.1-2/55"
+        "Teie 9-13/1610 šž vastus, meie nr 7.1-2/55"
     );
     assert_eq!(g["mail"]["cc"][0]["name"], "Jüri šž");
     assert_eq!(g["mail"]["body"], "Vastus põhjalikult. šž");
