@@ -41,6 +41,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     #[command(flatten)]
     Core(core::CoreCommand),
