@@ -9,6 +9,8 @@
 //! working-day arithmetic, as the command runs it) and `report` for one year.
 //! An existing register in DIR is reused when it already has enough documents.
 
+#![allow(clippy::field_reassign_with_default)]
+
 use std::time::Instant;
 
 use docgate::deadline::state::{self, Engine};

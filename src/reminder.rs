@@ -67,17 +67,28 @@ pub async fn round(app: &App, eng: &Engine, now: jiff::Timestamp) -> Result<Roun
     Ok(r)
 }
 
-/// Queues a notice unless its key was queued before. True when queued now.
-async fn queue_once(
-    app: &App,
-    key: &str,
+/// A reminder or digest to queue once.
+struct Notice<'a> {
+    key: &'a str,
     doc_id: Option<i64>,
-    kind: &str,
+    kind: &'a str,
     day: Date,
-    to: &str,
+    to: &'a str,
     subject: String,
     body: String,
-) -> Result<bool> {
+}
+
+/// Queues a notice unless its key was queued before. True when queued now.
+async fn queue_once(app: &App, n: Notice<'_>) -> Result<bool> {
+    let Notice {
+        key,
+        doc_id,
+        kind,
+        day,
+        to,
+        subject,
+        body,
+    } = n;
     let mut tx = app.store.begin_write().await?;
     let ins = sqlx::query(
         "INSERT INTO deadline_notices (key, doc_id, kind, day, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
@@ -157,17 +168,17 @@ pub async fn reminders(app: &App, eng: &Engine, today: Date) -> Result<usize> {
              The reply to {reg_no} is due on {due} ({left} working days left).\n\n\
              docgate due {reg_no}\n"
         );
-        if queue_once(
-            app,
-            &format!("reminder:{doc_id}:{due}"),
-            Some(doc_id),
-            "reminder",
-            today,
-            &addr,
+        let key = format!("reminder:{doc_id}:{due}");
+        let notice = Notice {
+            key: &key,
+            doc_id: Some(doc_id),
+            kind: "reminder",
+            day: today,
+            to: &addr,
             subject,
             body,
-        )
-        .await?
+        };
+        if queue_once(app, notice).await?
         {
             queued += 1;
         }
@@ -219,19 +230,17 @@ pub async fn digest(app: &App, eng: &Engine, today: Date) -> Result<usize> {
         soon.len()
     );
     let to = app.config.deadlines.digest_to.clone();
-    Ok(usize::from(
-        queue_once(
-            app,
-            &format!("digest:{today}"),
-            None,
-            "digest",
-            today,
-            &to,
-            subject,
-            body,
-        )
-        .await?,
-    ))
+    let key = format!("digest:{today}");
+    let notice = Notice {
+        key: &key,
+        doc_id: None,
+        kind: "digest",
+        day: today,
+        to: &to,
+        subject,
+        body,
+    };
+    Ok(usize::from(queue_once(app, notice).await?))
 }
 
 /// Lifts every restriction whose end date is before `today` (AvTS § 42).
