@@ -128,7 +128,8 @@ async fn endpoint_receives_and_rejects_on_every_backend() {
             app.register.count(&Default::default()).await.unwrap()
         };
         let before = count(app.clone()).await;
-        let cases: Vec<(&str, (String, Vec<u8>), FaultCode)> = vec![
+        type Case<'a> = (&'a str, (String, Vec<u8>), FaultCode);
+        let cases: Vec<Case> = vec![
             (
                 "wrong addressee",
                 request("70000740", "c-2", &capsule_to("99999999", "x")),
