@@ -178,8 +178,7 @@ pub async fn reminders(app: &App, eng: &Engine, today: Date) -> Result<usize> {
             subject,
             body,
         };
-        if queue_once(app, notice).await?
-        {
+        if queue_once(app, notice).await? {
             queued += 1;
         }
     }

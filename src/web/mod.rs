@@ -4,6 +4,11 @@
 //!
 //! Entry points: [`router`] (the lead merges it with the DHX routes and binds
 //! `web.listen`) and [`demo::load_demo`] (`docgate serve --demo`).
+#![allow(
+    clippy::field_reassign_with_default,
+    clippy::type_complexity,
+    clippy::unnecessary_sort_by
+)]
 
 pub mod api;
 pub mod auth;
