@@ -17,6 +17,8 @@ pub mod numbering;
 pub mod outbox;
 pub mod personal_code;
 pub mod register;
+pub mod reminder;
+pub mod report;
 pub mod search;
 pub mod series;
 pub mod serve;

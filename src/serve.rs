@@ -29,9 +29,19 @@ pub async fn serve(
             ("http", r)
         });
     }
-    // Background parts are added here as they land:
-    // tasks.spawn(named("ingest", crate::ingest::run(app.clone(), shutdown.clone())));
-    let _ = &app;
+    // The background parts, each stopped by the same token.
+    tasks.spawn(named(
+        "search indexer",
+        crate::search::run(app.clone(), shutdown.clone()),
+    ));
+    tasks.spawn(named(
+        "deadline scheduler",
+        crate::reminder::run(app.clone(), shutdown.clone()),
+    ));
+    tasks.spawn(named(
+        "e-mail outbox",
+        crate::outbox::smtp::run(app.clone(), shutdown.clone()),
+    ));
     let mut first_error = None;
     while let Some(res) = tasks.join_next().await {
         match res {
@@ -60,7 +70,6 @@ pub fn http_router(_app: App) -> axum::Router {
     axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }))
 }
 
-#[allow(dead_code)]
 async fn named<F>(name: &'static str, f: F) -> (&'static str, Result<()>)
 where
     F: std::future::Future<Output = Result<()>>,

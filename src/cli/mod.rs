@@ -4,6 +4,8 @@
 //! Every `--json` prints exactly one JSON document on stdout.
 
 pub mod core;
+pub mod deadline;
+pub mod search;
 
 use std::path::PathBuf;
 
@@ -40,9 +42,14 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     #[command(flatten)]
     Core(core::CoreCommand),
+    #[command(flatten)]
+    Deadline(deadline::DeadlineCommand),
+    #[command(flatten)]
+    Search(search::SearchCommand),
 }
 
 impl Cli {
@@ -78,6 +85,8 @@ pub async fn run(cli: Cli) -> i32 {
     };
     let res = match cli.command {
         Command::Core(c) => core::run(c, cfg).await,
+        Command::Deadline(c) => deadline::run(c, cfg).await,
+        Command::Search(c) => search::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

@@ -10,9 +10,15 @@ use sqlx::Row;
 use crate::error::Result;
 use crate::store::{self, Store, Tx};
 
+pub mod reply;
+pub mod smtp;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct OutboxConfig {}
+pub struct OutboxConfig {
+    /// E-mail over SMTP (`[outbox.smtp]`).
+    pub smtp: smtp::SmtpConfig,
+}
 
 /// A message to queue.
 #[derive(Debug, Clone)]

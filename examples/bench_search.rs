@@ -1,0 +1,191 @@
+//! Search benchmark (not a test): indexing rate, query latency, index size, and the
+//! same corpus and queries in PostgreSQL full-text search (tsvector + GIN, ts_rank).
+//!
+//! cargo run --release --example bench_search -- --docs 1000000 [--queries 500]
+//!     [--corpus /work/shared/corpus/et-laws] [--pg postgres://postgres@127.0.0.1:5432/test]
+//!
+//! Documents: ~2 KB of real Estonian law text fragments with synthetic metadata.
+
+use std::time::Instant;
+
+use docgate::search::analyzer;
+use docgate::search::projection::{to_tantivy, Projected};
+use docgate::search::query::{execute, SearchRequest};
+use docgate::search::schema::{Fields, KIND_FULL};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use tantivy::Index;
+
+const SERIES: [&str; 5] = ["9-13", "9-14", "9-15", "9-16", "9-17"];
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = arg("--docs")
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let nq: usize = arg("--queries")
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(500);
+    let corpus = arg("--corpus").unwrap_or_else(|| "/work/shared/corpus/et-laws".into());
+    let pg = arg("--pg").or_else(|| std::env::var("DOCGATE_TEST_POSTGRES_URL").ok());
+    let mut frags: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(&corpus)?.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "txt") && !p.ends_with("SOURCES.txt") {
+            let t = std::fs::read_to_string(&p)?;
+            for line in t.lines().skip(1) {
+                if line.len() > 40 {
+                    frags.push(line.to_string());
+                }
+            }
+        }
+    }
+    let mut vocab: Vec<String> = frags
+        .iter()
+        .flat_map(|f| f.split(|c: char| !c.is_alphabetic()))
+        .filter(|w| w.chars().count() >= 5)
+        .map(|w| w.to_lowercase())
+        .collect();
+    vocab.sort();
+    vocab.dedup();
+    eprintln!("{} fragments, {} words", frags.len(), vocab.len());
+    let mut rng = StdRng::seed_from_u64(42);
+    let make = |i: usize, rng: &mut StdRng| -> Projected {
+        let mut body = String::new();
+        while body.len() < 1900 {
+            body.push_str(&frags[rng.gen_range(0..frags.len())]);
+            body.push(' ');
+        }
+        let day = jiff::civil::date(2020, 1, 1)
+            .checked_add(jiff::Span::new().days(rng.gen_range(0..2000)))
+            .unwrap();
+        Projected {
+            doc_id: i as i64 + 1,
+            reg_no: format!("{}/{}", SERIES[i % 5], i + 1),
+            title: frags[rng.gen_range(0..frags.len())]
+                .chars()
+                .take(80)
+                .collect(),
+            body: Some(body),
+            attachments: Vec::new(),
+            parties: vec!["Politsei- ja Piirivalveamet".into()],
+            codes: Vec::new(),
+            series: SERIES[i % 5].to_string(),
+            doc_type: Some("teabenoue".into()),
+            direction: "incoming".into(),
+            registered: day,
+            received: Some(day),
+            restricted: false,
+            r_ends: None,
+            responsible: None,
+            unit: None,
+            thread_id: i as i64 + 1,
+        }
+    };
+
+    // ---- docgate (tantivy)
+    let dir = tempfile::tempdir()?;
+    let f = Fields::new();
+    let index = Index::create_in_dir(dir.path(), f.schema.clone())?;
+    analyzer::register(index.tokenizers());
+    let mut w: tantivy::IndexWriter = index.writer_with_num_threads(2, 512 << 20)?;
+    let t0 = Instant::now();
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    let keep_for_pg = pg.is_some();
+    for i in 0..n {
+        let p = make(i, &mut rng);
+        if keep_for_pg {
+            bodies.push((p.series.clone(), p.body.clone().unwrap_or_default()));
+        }
+        w.add_document(to_tantivy(&p, KIND_FULL, &f, 16_384))?;
+    }
+    w.commit()?;
+    w.wait_merging_threads()?;
+    let secs = t0.elapsed().as_secs_f64();
+    let size = docgate::search::indexer::dir_size(dir.path());
+    println!("docs: {n}");
+    println!(
+        "indexing: {:.1} s, {:.0} docs/s (2 threads)",
+        secs,
+        n as f64 / secs
+    );
+    println!("index size: {:.1} MiB", size as f64 / 1048576.0);
+    let reader = index.reader()?;
+    let searcher = reader.searcher();
+    let queries: Vec<(String, String)> = (0..nq)
+        .map(|_| {
+            let k = rng.gen_range(1..=3);
+            let q: Vec<&str> = (0..k)
+                .map(|_| vocab[rng.gen_range(0..vocab.len())].as_str())
+                .collect();
+            (q.join(" "), SERIES[rng.gen_range(0..5)].to_string())
+        })
+        .collect();
+    let mut lat = Vec::new();
+    let mut totals = 0u64;
+    for (q, s) in &queries {
+        let r = SearchRequest {
+            query: q.clone(),
+            series: Some(s.clone()),
+            limit: 20,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let res = execute(&f, &searcher, &searcher, &r, None, 200)?;
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        totals += res.total;
+    }
+    let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+    println!("docgate query (1-3 terms + series filter, top 20 + exact count + snippets): p50 {p50:.2} ms, p99 {p99:.2} ms (sum of totals {totals})");
+
+    // ---- PostgreSQL full-text search
+    if let Some(url) = pg {
+        let rt = tokio::runtime::Runtime::new()?;
+        rt.block_on(async {
+            use sqlx::Row;
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&url).await?;
+            sqlx::query("DROP TABLE IF EXISTS bench_search").execute(&pool).await?;
+            sqlx::query("CREATE TABLE bench_search (id BIGINT PRIMARY KEY, series TEXT NOT NULL, body TEXT NOT NULL, tsv tsvector)").execute(&pool).await?;
+            let t = Instant::now();
+            for (c, chunk) in bodies.chunks(2000).enumerate() {
+                let ids: Vec<i64> = (0..chunk.len()).map(|i| (c * 2000 + i) as i64).collect();
+                let series: Vec<String> = chunk.iter().map(|b| b.0.clone()).collect();
+                let texts: Vec<String> = chunk.iter().map(|b| b.1.clone()).collect();
+                sqlx::query("INSERT INTO bench_search (id, series, body, tsv) SELECT i, s, b, to_tsvector('simple', b) FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS u(i, s, b)")
+                    .bind(&ids).bind(&series).bind(&texts).execute(&pool).await?;
+            }
+            sqlx::query("CREATE INDEX bench_search_tsv ON bench_search USING GIN (tsv)").execute(&pool).await?;
+            sqlx::query("ANALYZE bench_search").execute(&pool).await?;
+            let load = t.elapsed().as_secs_f64();
+            let sz: i64 = sqlx::query("SELECT pg_total_relation_size('bench_search')::BIGINT AS s").fetch_one(&pool).await?.try_get("s")?;
+            println!("postgres load + GIN: {load:.1} s, {:.0} docs/s, size {:.1} MiB", n as f64 / load, sz as f64 / 1048576.0);
+            let mut lat = Vec::new();
+            for (q, s) in &queries {
+                let t = Instant::now();
+                let _rows = sqlx::query("SELECT id, ts_rank(tsv, q) AS r FROM bench_search, plainto_tsquery('simple', $1) q WHERE tsv @@ q AND series = $2 ORDER BY r DESC LIMIT 20")
+                    .bind(q).bind(s).fetch_all(&pool).await?;
+                let _n: i64 = sqlx::query("SELECT COUNT(*)::BIGINT AS n FROM bench_search, plainto_tsquery('simple', $1) q WHERE tsv @@ q AND series = $2")
+                    .bind(q).bind(s).fetch_one(&pool).await?.try_get("n")?;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            let (pp50, pp99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+            println!("postgres query (same queries, ts_rank top 20 + exact count): p50 {pp50:.2} ms, p99 {pp99:.2} ms");
+            println!("ratio postgres/docgate: p50 {:.1}x, p99 {:.1}x", pp50 / p50, pp99 / p99);
+            sqlx::query("DROP TABLE bench_search").execute(&pool).await?;
+            anyhow::Ok(())
+        })?;
+    }
+    Ok(())
+}

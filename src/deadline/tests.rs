@@ -1,0 +1,348 @@
+use jiff::civil::{date, Date};
+use proptest::prelude::*;
+
+use super::*;
+use crate::calendar::{Calendar, ExtraDay};
+
+fn due(rule: &str, base: Date, events: &[DeadlineEvent]) -> Outcome {
+    compute(
+        &Calendar::default(),
+        &RuleSet::default(),
+        rule,
+        base,
+        events,
+    )
+    .unwrap()
+}
+
+fn ext(on: Date) -> DeadlineEvent {
+    DeadlineEvent::Extended {
+        on,
+        reason: "lengthy search".into(),
+        notice: Some("9-13/1-1".into()),
+    }
+}
+
+#[test]
+fn every_csv_rule_is_in_the_rules_file_with_the_same_terms() {
+    let csv = include_str!("../../fixtures/deadlines/deadline-rules.csv");
+    let rules = RuleSet::default();
+    let mut n = 0;
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let id = cols[0];
+        let rule = rules.get(id).unwrap_or_else(|| panic!("rule {id} missing"));
+        assert_eq!(rule.count.to_string(), cols[3], "{id} count");
+        let unit = match cols[4] {
+            "working_days" => Unit::WorkingDays,
+            "calendar_days" => Unit::CalendarDays,
+            "months" => Unit::Months,
+            u => panic!("unit {u}"),
+        };
+        assert_eq!(rule.unit, unit, "{id} unit");
+        assert_eq!(
+            rule.extension_total
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            cols[5],
+            "{id} extension"
+        );
+        n += 1;
+    }
+    assert_eq!(
+        n,
+        rules.all().len(),
+        "the rules file has exactly the csv's rules"
+    );
+}
+
+#[test]
+fn table_of_due_dates() {
+    let table: &[(&str, Date, Date)] = &[
+        // 5 working days over Christmas: 22, 23, 29, 30, 31 December.
+        ("avts-teabenoue", date(2025, 12, 19), date(2025, 12, 31)),
+        // 15 calendar days ends on Sunday 16 March: Monday.
+        ("msvs-selgitustaotlus", date(2025, 3, 1), date(2025, 3, 17)),
+        // From 28.12.2024 the new 15-day term: 12 Jan is a Sunday.
+        (
+            "msvs-selgitustaotlus",
+            date(2024, 12, 28),
+            date(2025, 1, 13),
+        ),
+        // Before 28.12.2024: 30 days, 19 Jan 2025 is a Sunday.
+        (
+            "msvs-selgitustaotlus",
+            date(2024, 12, 20),
+            date(2025, 1, 20),
+        ),
+        // Midsummer: 19 June + 5 working days skips 23 and 24 June.
+        ("msvs-edastamine", date(2025, 6, 19), date(2025, 6, 30)),
+        ("oas-huvitis", date(2025, 3, 3), date(2025, 4, 2)),
+        // 3 months lands on Good Friday: Saturday, Sunday, then Monday 21 April.
+        ("oas-huvitis-el", date(2025, 1, 18), date(2025, 4, 21)),
+        ("oas-huvitis-el", date(2025, 1, 17), date(2025, 4, 17)),
+        // 10 working days across Good Friday and 1 May.
+        ("sus-otsus", date(2025, 4, 16), date(2025, 5, 2)),
+        ("oas-vaimne-tervis", date(2025, 4, 16), date(2025, 5, 2)),
+        // 10 days lands on võidupüha, then jaanipäev.
+        ("hms-vaie", date(2025, 6, 13), date(2025, 6, 25)),
+        // 30 days lands on 20 August.
+        ("sus-vaie", date(2025, 7, 21), date(2025, 8, 21)),
+        // 31 January + 1 month: the last day of February.
+        ("gdpr-paring", date(2025, 1, 31), date(2025, 2, 28)),
+        ("gdpr-paring", date(2024, 1, 31), date(2024, 2, 29)),
+        // 24 December, Christmas, weekend: Monday 29th.
+        ("gdpr-paring", date(2025, 11, 24), date(2025, 12, 29)),
+        // 2004: 24 December was a working day (Friday).
+        ("gdpr-paring", date(2004, 11, 24), date(2004, 12, 24)),
+        ("registration", date(2025, 12, 23), date(2025, 12, 29)),
+    ];
+    for (rule, base, want) in table {
+        let o = due(rule, *base, &[]);
+        assert_eq!(o.due, Some(*want), "{rule} from {base}: {:#?}", o.trace);
+        assert_eq!(o.state, ClockState::Open);
+        assert!(o.trace.iter().all(|s| !s.step.is_empty()));
+    }
+}
+
+#[test]
+fn table_of_extensions() {
+    let table: &[(&str, Date, Date)] = &[
+        ("avts-teabenoue", date(2025, 12, 19), date(2026, 1, 15)),
+        ("msvs-selgitustaotlus", date(2025, 3, 1), date(2025, 5, 2)),
+        ("hms-vaie", date(2025, 6, 13), date(2025, 7, 23)),
+        ("gdpr-paring", date(2025, 1, 31), date(2025, 4, 30)),
+    ];
+    for (rule, base, want) in table {
+        let o = due(rule, *base, &[ext(*base)]);
+        assert_eq!(o.due, Some(*want), "{rule}: {:#?}", o.trace);
+        assert!(o.extended);
+        assert!(
+            o.trace.iter().any(|s| s.step.contains("9-13/1-1")),
+            "notice named"
+        );
+    }
+}
+
+#[test]
+fn extension_rules() {
+    // No extension for a rule without one.
+    let o = due("sus-otsus", date(2025, 4, 16), &[ext(date(2025, 4, 17))]);
+    assert_eq!(o.due, Some(date(2025, 5, 2)));
+    assert!(!o.extended);
+    assert_eq!(o.ignored.len(), 1);
+    // A notice after the original term does not extend.
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[ext(date(2025, 3, 11))],
+    );
+    assert_eq!(o.due, Some(date(2025, 3, 10)));
+    assert!(
+        o.ignored[0].contains("after the original term"),
+        "{:?}",
+        o.ignored
+    );
+    // On the last day of the original term it does.
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[ext(date(2025, 3, 10))],
+    );
+    assert_eq!(o.due, Some(date(2025, 3, 24)));
+}
+
+#[test]
+fn clock_stop_and_resume_oas_48() {
+    let evs = [
+        DeadlineEvent::ClockStopped {
+            on: date(2025, 3, 10),
+            reason: "court case pending".into(),
+        },
+        DeadlineEvent::ClockResumed {
+            on: date(2025, 5, 8),
+        },
+    ];
+    let stopped = due("oas-huvitis", date(2025, 3, 3), &evs[..1]);
+    assert_eq!(stopped.state, ClockState::Stopped);
+    assert_eq!(stopped.due, None);
+    let o = due("oas-huvitis", date(2025, 3, 3), &evs);
+    // 8 May + 10 days = Sunday 18 May: Monday 19 May.
+    assert_eq!(o.due, Some(date(2025, 5, 19)), "{:#?}", o.trace);
+    assert!(o.trace.iter().any(|s| s.basis.contains("OAS § 48")));
+    // A rule without a clock stop ignores it.
+    let o = due("avts-teabenoue", date(2025, 3, 3), &evs[..1]);
+    assert_eq!(o.state, ClockState::Open);
+    assert_eq!(o.ignored.len(), 1);
+}
+
+#[test]
+fn reclassification_keeps_the_base_date() {
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[DeadlineEvent::Reclassified {
+            on: date(2025, 3, 5),
+            to_rule: "msvs-selgitustaotlus".into(),
+            reason: "needs analysis".into(),
+        }],
+    );
+    assert_eq!(o.rule, "msvs-selgitustaotlus");
+    assert_eq!(o.base, date(2025, 3, 3));
+    assert_eq!(o.due, Some(date(2025, 3, 18)));
+    assert!(o.trace.iter().any(|s| s.basis.contains("§ 23(2) p 5")));
+    // Reclassifying an old letter to MSVS keeps the old 30 days.
+    let o = due(
+        "avts-teabenoue",
+        date(2024, 12, 20),
+        &[DeadlineEvent::Reclassified {
+            on: date(2025, 1, 2),
+            to_rule: "msvs-selgitustaotlus".into(),
+            reason: String::new(),
+        }],
+    );
+    assert_eq!(o.due, Some(date(2025, 1, 20)));
+}
+
+#[test]
+fn a_reply_ends_the_clock_on_time_or_late() {
+    let end = |on| DeadlineEvent::Ended {
+        on,
+        how: EndKind::Reply,
+        reg_no: Some("9-13/5-1".into()),
+    };
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[end(date(2025, 3, 10))],
+    );
+    assert_eq!(o.state, ClockState::Ended);
+    assert_eq!(o.on_time, Some(true));
+    assert_eq!(o.ended_by.as_deref(), Some("9-13/5-1"));
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[end(date(2025, 3, 12))],
+    );
+    assert_eq!(o.on_time, Some(false));
+    assert!(o
+        .trace
+        .iter()
+        .any(|s| s.step.contains("late by 2 working days")));
+    // Nothing after the end changes anything.
+    let o = due(
+        "avts-teabenoue",
+        date(2025, 3, 3),
+        &[end(date(2025, 3, 4)), ext(date(2025, 3, 5))],
+    );
+    assert!(!o.extended);
+    let o = due(
+        "msvs-edastamine",
+        date(2025, 3, 3),
+        &[DeadlineEvent::Ended {
+            on: date(2025, 3, 4),
+            how: EndKind::Forwarding,
+            reg_no: None,
+        }],
+    );
+    assert!(o.trace.last().unwrap().basis.contains("§ 21"));
+}
+
+#[test]
+fn registration_is_late_after_the_next_working_day() {
+    let cal = Calendar::default();
+    let rules = RuleSet::default();
+    let (d, late, _) = registration_due(&cal, &rules, date(2025, 12, 23), date(2025, 12, 29));
+    assert_eq!(d, date(2025, 12, 29));
+    assert!(!late);
+    let (_, late, trace) = registration_due(&cal, &rules, date(2025, 12, 23), date(2025, 12, 30));
+    assert!(late);
+    assert!(trace.last().unwrap().step.contains("late by 1"));
+}
+
+#[test]
+fn unknown_rule_is_an_error_naming_it() {
+    let err = compute(
+        &Calendar::default(),
+        &RuleSet::default(),
+        "nope",
+        date(2025, 1, 1),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("\"nope\"") && err.contains("avts-teabenoue"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_rules_file_is_refused() {
+    let err = RuleSet::parse("[[rule]]\nid = \"x\"\n", "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("t.toml"), "{err}");
+}
+
+fn rule_ids() -> Vec<String> {
+    RuleSet::default()
+        .all()
+        .iter()
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+fn arb_date() -> impl Strategy<Value = Date> {
+    (0i64..(103 * 365)).prop_map(|n| {
+        date(1998, 1, 1)
+            .checked_add(jiff::Span::new().days(n))
+            .unwrap()
+    })
+}
+
+proptest! {
+    #[test]
+    fn due_date_is_always_a_working_day(base in arb_date(), r in 0usize..11, extended in any::<bool>()) {
+        let cal = Calendar::default();
+        let ids = rule_ids();
+        let id = &ids[r % ids.len()];
+        let evs = if extended { vec![ext(base)] } else { vec![] };
+        let o = compute(&cal, &RuleSet::default(), id, base, &evs).unwrap();
+        let d = o.due.unwrap();
+        prop_assert!(cal.is_working_day(d), "{} {} -> {}", id, base, d);
+        prop_assert!(d > base);
+    }
+
+    #[test]
+    fn adding_a_holiday_never_makes_a_due_date_earlier(
+        base in arb_date(), r in 0usize..11, off in 0i64..120, extended in any::<bool>()
+    ) {
+        let cal = Calendar::default();
+        let extra_day = base.checked_add(jiff::Span::new().days(off)).unwrap();
+        let cal2 = cal.with_extra(ExtraDay::on(extra_day, "test")).unwrap();
+        let ids = rule_ids();
+        let id = &ids[r % ids.len()];
+        let evs = if extended { vec![ext(base)] } else { vec![] };
+        let a = compute(&cal, &RuleSet::default(), id, base, &evs).unwrap().due.unwrap();
+        let b = compute(&cal2, &RuleSet::default(), id, base, &evs).unwrap().due.unwrap();
+        prop_assert!(b >= a, "{} {}: {} then {} with {}", id, base, a, b, extra_day);
+    }
+
+    #[test]
+    fn an_extension_never_shortens(base in arb_date(), r in 0usize..11, later in 0i64..40) {
+        let ids = rule_ids();
+        let id = &ids[r % ids.len()];
+        let on = base.checked_add(jiff::Span::new().days(later)).unwrap();
+        let a = due(id, base, &[]).due.unwrap();
+        let b = due(id, base, &[ext(on)]).due.unwrap();
+        prop_assert!(b >= a);
+    }
+
+    #[test]
+    fn working_day_count_inverts_addition(base in arb_date(), n in 0u32..300) {
+        let cal = Calendar::default();
+        let d = cal.add_working_days(base, n);
+        prop_assert_eq!(cal.working_days_between(base, d), i64::from(n));
+    }
+}

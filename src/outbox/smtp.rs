@@ -1,0 +1,327 @@
+//! The e-mail sender of the outbox: claims queued `email` items, sends each with
+//! lettre over SMTP, and records the server's answer.
+//!
+//! - 2xx: `sent` (the server's answer kept as the result; `outbox_sent` in the audit chain).
+//! - 5xx (permanent) or a message that cannot be built: `failed` with the answer
+//!   (`outbox_failed` in the audit chain).
+//! - 4xx, connection refused, timeouts: back in the queue with exponential back-off,
+//!   never dropped.
+//!
+//! Claims are leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so several processes
+//! never send one item at the same time. The Message-ID is fixed when the item is
+//! queued, so a resend after a crash between the server's 250 and `mark_sent` is
+//! recognisable downstream.
+
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::OutboxItem;
+use crate::app::App;
+use crate::error::{Error, Result};
+
+/// `[outbox.smtp]` in docgate.toml.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// SMTP server (plain SMTP on a trusted relay; this build has no TLS).
+    pub host: String,
+    pub port: u16,
+    /// Login, if the relay wants one (empty: none).
+    pub username: String,
+    pub password: String,
+    /// Sender address; empty: the agency's first own address.
+    pub from: String,
+    /// Seconds for one SMTP conversation.
+    pub timeout_secs: u64,
+    /// Messages claimed per round.
+    pub batch: i64,
+    /// Seconds a claim is held before another worker may take the message.
+    pub lease_secs: u64,
+    /// Seconds between rounds when the queue is empty.
+    pub poll_secs: u64,
+    /// First retry delay after a temporary failure, doubled each attempt.
+    pub backoff_initial_secs: u64,
+    /// Longest retry delay.
+    pub backoff_max_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: 25,
+            username: String::new(),
+            password: String::new(),
+            from: String::new(),
+            timeout_secs: 30,
+            batch: 20,
+            lease_secs: 300,
+            poll_secs: 5,
+            backoff_initial_secs: 30,
+            backoff_max_secs: 3600,
+        }
+    }
+}
+
+/// An attachment of a queued e-mail: the bytes live in the file store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailAttachment {
+    pub name: String,
+    pub media_type: String,
+    pub sha256: String,
+}
+
+/// The payload of an `email` outbox item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailPayload {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    /// Without angle brackets.
+    pub message_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<MailAttachment>,
+}
+
+fn bracket(id: &str) -> String {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    format!("<{id}>")
+}
+
+/// A new Message-ID (without brackets) in the domain of `from`.
+pub fn new_message_id(from: &str) -> String {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>'))
+        .filter(|d| !d.is_empty())
+        .unwrap_or("docgate.invalid");
+    format!("{}@{domain}", uuid::Uuid::new_v4().simple())
+}
+
+/// The sender address of the configuration.
+pub fn from_address(app: &App) -> String {
+    let c = &app.config.outbox.smtp;
+    if !c.from.is_empty() {
+        return c.from.clone();
+    }
+    app.config
+        .agency
+        .own_addresses
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "docgate@localhost".into())
+}
+
+/// Builds the RFC 5322 message of a payload (errors are permanent).
+pub async fn build_message(app: &App, p: &MailPayload) -> Result<Message> {
+    let mbox = |a: &str, what: &str| -> Result<Mailbox> {
+        a.parse::<Mailbox>()
+            .map_err(|e| Error::invalid(format!("invalid {what} address {a:?}: {e}")))
+    };
+    let mut b = Message::builder()
+        .from(mbox(&p.from, "sender")?)
+        .subject(p.subject.clone())
+        .message_id(Some(bracket(&p.message_id)));
+    if p.to.is_empty() {
+        return Err(Error::invalid("invalid e-mail: no recipient"));
+    }
+    for t in &p.to {
+        b = b.to(mbox(t, "recipient")?);
+    }
+    if let Some(irt) = &p.in_reply_to {
+        b = b.in_reply_to(bracket(irt));
+    }
+    if !p.references.is_empty() {
+        let refs: Vec<String> = p.references.iter().map(|r| bracket(r)).collect();
+        b = b.references(refs.join(" "));
+    }
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(p.body.clone());
+    let msg = if p.attachments.is_empty() {
+        b.singlepart(text)
+    } else {
+        let mut mp = MultiPart::mixed().singlepart(text);
+        for a in &p.attachments {
+            let bytes = app.store.read_file(&a.sha256).await?;
+            let ct = ContentType::parse(&a.media_type)
+                .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
+            mp = mp.singlepart(Attachment::new(a.name.clone()).body(bytes, ct));
+        }
+        b.multipart(mp)
+    };
+    msg.map_err(|e| Error::invalid(format!("cannot build the e-mail: {e}")))
+}
+
+fn transport(cfg: &SmtpConfig) -> AsyncSmtpTransport<Tokio1Executor> {
+    let mut t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
+        .port(cfg.port)
+        .timeout(Some(Duration::from_secs(cfg.timeout_secs.max(1))));
+    if !cfg.username.is_empty() {
+        t = t.credentials(lettre::transport::smtp::authentication::Credentials::new(
+            cfg.username.clone(),
+            cfg.password.clone(),
+        ));
+    }
+    t.build()
+}
+
+/// The retry delay after `attempts` attempts.
+pub fn backoff(cfg: &SmtpConfig, attempts: i64) -> Duration {
+    let exp = (attempts.max(1) - 1).min(20) as u32;
+    let secs = cfg
+        .backoff_initial_secs
+        .max(1)
+        .saturating_mul(2u64.saturating_pow(exp))
+        .min(cfg.backoff_max_secs.max(1));
+    Duration::from_secs(secs)
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendOutcome {
+    Sent(String),
+    Retry(String),
+    Failed(String),
+}
+
+async fn send_one(
+    app: &App,
+    tr: &AsyncSmtpTransport<Tokio1Executor>,
+    item: &OutboxItem,
+) -> SendOutcome {
+    let p: MailPayload = match serde_json::from_value(item.payload.clone()) {
+        Ok(p) => p,
+        Err(e) => return SendOutcome::Failed(format!("invalid e-mail payload: {e}")),
+    };
+    let msg = match build_message(app, &p).await {
+        Ok(m) => m,
+        Err(e) if e.is_user_error() => return SendOutcome::Failed(e.to_string()),
+        Err(e) => return SendOutcome::Retry(e.to_string()),
+    };
+    match tr.send(msg).await {
+        Ok(resp) => {
+            let text: Vec<&str> = resp.message().collect();
+            SendOutcome::Sent(format!("{} {}", resp.code(), text.join(" ")))
+        }
+        Err(e) if e.is_permanent() => SendOutcome::Failed(format!("smtp server refused: {e}")),
+        Err(e) => SendOutcome::Retry(format!("smtp: {e}")),
+    }
+}
+
+/// One round: claims due e-mails and sends them. Returns (sent, retried, failed).
+pub async fn send_due(app: &App, worker: &str) -> Result<(usize, usize, usize)> {
+    let cfg = &app.config.outbox.smtp;
+    let items = super::claim(
+        &app.store,
+        "email",
+        worker,
+        cfg.batch.max(1),
+        Duration::from_secs(cfg.lease_secs.max(1)),
+    )
+    .await?;
+    if items.is_empty() {
+        return Ok((0, 0, 0));
+    }
+    let tr = transport(cfg);
+    let (mut s, mut r, mut f) = (0, 0, 0);
+    for item in items {
+        match send_one(app, &tr, &item).await {
+            SendOutcome::Sent(res) => {
+                super::mark_sent(&app.store, item.id, &res).await?;
+                if let Some(doc) = item.doc_id {
+                    app.register
+                        .record_event(
+                            Some(doc),
+                            "outbox_sent",
+                            serde_json::json!({"outbox_id": item.id, "to": item.recipient, "result": res}),
+                            "outbox",
+                        )
+                        .await?;
+                }
+                s += 1;
+            }
+            SendOutcome::Retry(err) => {
+                let next = jiff::Timestamp::now()
+                    + jiff::SignedDuration::try_from(backoff(cfg, item.attempts))
+                        .unwrap_or_default();
+                tracing::warn!("e-mail {} to {} delayed: {err}", item.id, item.recipient);
+                super::mark_retry(&app.store, item.id, &err, next).await?;
+                r += 1;
+            }
+            SendOutcome::Failed(err) => {
+                tracing::error!("e-mail {} to {} failed: {err}", item.id, item.recipient);
+                super::mark_failed(&app.store, item.id, &err).await?;
+                if let Some(doc) = item.doc_id {
+                    app.register
+                        .record_event(
+                            Some(doc),
+                            "outbox_failed",
+                            serde_json::json!({"outbox_id": item.id, "to": item.recipient, "error": err}),
+                            "outbox",
+                        )
+                        .await?;
+                }
+                f += 1;
+            }
+        }
+    }
+    Ok((s, r, f))
+}
+
+/// The e-mail worker for `docgate serve`: sends until `shutdown`.
+pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
+    let worker = format!(
+        "smtp-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let poll = Duration::from_secs(app.config.outbox.smtp.poll_secs.max(1));
+    loop {
+        let busy = match send_due(&app, &worker).await {
+            Ok((s, r, f)) => s + r + f > 0,
+            Err(e) => {
+                tracing::error!("outbox e-mail round failed: {e}");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(poll) => {}
+            }
+        } else if shutdown.is_cancelled() {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let c = SmtpConfig::default();
+        assert_eq!(backoff(&c, 1), Duration::from_secs(30));
+        assert_eq!(backoff(&c, 2), Duration::from_secs(60));
+        assert_eq!(backoff(&c, 3), Duration::from_secs(120));
+        assert_eq!(backoff(&c, 100), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn message_ids() {
+        assert!(new_message_id("Amet <info@amet.ee>").ends_with("@amet.ee"));
+        assert_eq!(bracket("a@b"), "<a@b>");
+        assert_eq!(bracket("<a@b>"), "<a@b>");
+    }
+}

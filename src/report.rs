@@ -1,0 +1,183 @@
+//! `docgate report`: statistics per series, document type and month of
+//! registration, from the `deadlines` projection.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::app::App;
+use crate::error::Result;
+
+/// One line of the report (a contract: these field names).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportLine {
+    pub series: String,
+    /// The document type (rule id); empty for documents without one.
+    pub doc_type: String,
+    /// YYYY-MM of registration.
+    pub month: String,
+    /// Incoming documents registered.
+    pub received: i64,
+    pub answered_on_time: i64,
+    pub answered_late: i64,
+    /// Still open and past the due date on `as_of`.
+    pub open_overdue: i64,
+    /// Median working days from the base date to the reply, of those answered.
+    pub median_working_days_to_reply: Option<f64>,
+    /// Documents (any direction) registered after the next working day (AvTS § 12(1)).
+    pub registered_late: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub from: Date,
+    pub to: Date,
+    pub as_of: Date,
+    pub lines: Vec<ReportLine>,
+}
+
+/// Builds the report over documents registered from `from` to `to` (inclusive).
+pub async fn build(app: &App, from: Date, to: Date, as_of: Date) -> Result<Report> {
+    let sql =
+        "SELECT series, COALESCE(doc_type, '') AS doc_type, substr(registered, 1, 7) AS month,
+        CAST(SUM(CASE WHEN direction = 'incoming' THEN 1 ELSE 0 END) AS BIGINT) AS received,
+        CAST(SUM(CASE WHEN state = 'ended' AND on_time = 1 THEN 1 ELSE 0 END) AS BIGINT) AS on_time,
+        CAST(SUM(CASE WHEN state = 'ended' AND on_time = 0 THEN 1 ELSE 0 END) AS BIGINT) AS late,
+        CAST(SUM(CASE WHEN state = 'open' AND due < $3 THEN 1 ELSE 0 END) AS BIGINT) AS overdue,
+        CAST(SUM(registered_late) AS BIGINT) AS reg_late
+        FROM deadlines WHERE registered >= $1 AND registered <= $2
+        GROUP BY series, COALESCE(doc_type, ''), substr(registered, 1, 7)
+        ORDER BY series, COALESCE(doc_type, ''), substr(registered, 1, 7)";
+    let rows = sqlx::query(sql)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(as_of.to_string())
+        .fetch_all(&app.store.pool)
+        .await?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        lines.push(ReportLine {
+            series: r.try_get("series")?,
+            doc_type: r.try_get("doc_type")?,
+            month: r.try_get("month")?,
+            received: r.try_get("received")?,
+            answered_on_time: r.try_get("on_time")?,
+            answered_late: r.try_get("late")?,
+            open_overdue: r.try_get("overdue")?,
+            median_working_days_to_reply: None,
+            registered_late: r.try_get("reg_late")?,
+        });
+    }
+    // Medians from a histogram (days to reply are small integers).
+    let hist = sqlx::query(
+        "SELECT series, COALESCE(doc_type, '') AS doc_type, substr(registered, 1, 7) AS month, days_to_reply AS d, COUNT(*) AS n
+         FROM deadlines WHERE registered >= $1 AND registered <= $2 AND days_to_reply IS NOT NULL
+         GROUP BY series, COALESCE(doc_type, ''), substr(registered, 1, 7), days_to_reply",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&app.store.pool)
+    .await?;
+    let mut by_key: BTreeMap<(String, String, String), Vec<(i64, i64)>> = BTreeMap::new();
+    for r in hist {
+        by_key
+            .entry((
+                r.try_get("series")?,
+                r.try_get("doc_type")?,
+                r.try_get("month")?,
+            ))
+            .or_default()
+            .push((r.try_get("d")?, r.try_get("n")?));
+    }
+    for l in &mut lines {
+        if let Some(h) = by_key.get_mut(&(l.series.clone(), l.doc_type.clone(), l.month.clone())) {
+            l.median_working_days_to_reply = median_of_histogram(h);
+        }
+    }
+    Ok(Report {
+        from,
+        to,
+        as_of,
+        lines,
+    })
+}
+
+/// The median of values given as (value, count) pairs.
+pub fn median_of_histogram(h: &mut [(i64, i64)]) -> Option<f64> {
+    h.sort();
+    let total: i64 = h.iter().map(|x| x.1).sum();
+    if total == 0 {
+        return None;
+    }
+    let nth = |k: i64| -> i64 {
+        let mut seen = 0;
+        for (v, n) in h.iter() {
+            seen += n;
+            if seen > k {
+                return *v;
+            }
+        }
+        h.last().map(|x| x.0).unwrap_or(0)
+    };
+    if total % 2 == 1 {
+        Some(nth(total / 2) as f64)
+    } else {
+        Some((nth(total / 2 - 1) + nth(total / 2)) as f64 / 2.0)
+    }
+}
+
+/// The report as CSV (header + one line per group).
+pub fn to_csv(r: &Report) -> String {
+    let mut s = String::from("series,doc_type,month,received,answered_on_time,answered_late,open_overdue,median_working_days_to_reply,registered_late\n");
+    for l in &r.lines {
+        let med = l
+            .median_working_days_to_reply
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            csv_field(&l.series),
+            csv_field(&l.doc_type),
+            l.month,
+            l.received,
+            l.answered_on_time,
+            l.answered_late,
+            l.open_overdue,
+            med,
+            l.registered_late
+        ));
+    }
+    s
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median_of_histogram(&mut []), None);
+        assert_eq!(median_of_histogram(&mut [(3, 1)]), Some(3.0));
+        assert_eq!(median_of_histogram(&mut [(5, 1), (1, 1)]), Some(3.0));
+        assert_eq!(
+            median_of_histogram(&mut [(2, 3), (9, 1), (1, 1)]),
+            Some(2.0)
+        );
+    }
+
+    #[test]
+    fn csv_quotes_commas() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("9-13"), "9-13");
+    }
+}

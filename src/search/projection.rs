@@ -1,0 +1,274 @@
+//! What the index holds of a document: the staff projection (everything) and the
+//! public projection (AvTS § 12: no text or restricted metadata of AK documents,
+//! "eraisik" for natural persons, no personal codes).
+
+use std::sync::OnceLock;
+
+use jiff::civil::Date;
+use regex::Regex;
+use tantivy::schema::Facet;
+use tantivy::TantivyDocument;
+
+use super::analyzer::{detect, Lang};
+use super::schema::{date_key, Fields, KIND_FULL};
+use crate::model::{Document, PartyKind};
+
+/// What the public sees instead of a natural person's name.
+pub const ERAISIK: &str = "eraisik";
+/// What the public sees instead of a personal identification code.
+pub const CODE_MASK: &str = "[isikukood]";
+/// The public title of a restricted document.
+pub const AK_TITLE: &str = "Asutusesiseseks kasutamiseks";
+
+/// One document as it goes into an index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projected {
+    pub doc_id: i64,
+    pub reg_no: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub attachments: Vec<String>,
+    pub parties: Vec<String>,
+    pub codes: Vec<String>,
+    pub series: String,
+    pub doc_type: Option<String>,
+    pub direction: String,
+    pub registered: Date,
+    pub received: Option<Date>,
+    pub restricted: bool,
+    pub r_ends: Option<Date>,
+    pub responsible: Option<String>,
+    pub unit: Option<String>,
+    pub thread_id: i64,
+}
+
+/// The source of a projection: the document with its texts as the database holds them.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub doc: Document,
+    pub body: Option<String>,
+    /// Extracted texts of the files, in file order (None: no text).
+    pub file_texts: Vec<Option<String>>,
+}
+
+/// The staff projection: everything.
+pub fn staff(src: &Source, today: Date) -> Projected {
+    let d = &src.doc;
+    let mut codes: Vec<String> = Vec::new();
+    codes.extend(d.their_ref.clone());
+    for p in &d.parties {
+        codes.extend(p.code.clone());
+        codes.extend(p.email.clone());
+    }
+    Projected {
+        doc_id: d.id,
+        reg_no: d.reg_no.clone(),
+        title: d.title.clone(),
+        body: src.body.clone(),
+        attachments: src.file_texts.iter().flatten().cloned().collect(),
+        parties: d.parties.iter().map(|p| p.name.clone()).collect(),
+        codes,
+        series: d.series.clone(),
+        doc_type: d.doc_type.clone(),
+        direction: d.direction.as_str().to_string(),
+        registered: d.registered,
+        received: d.received,
+        restricted: d.is_restricted_on(today),
+        r_ends: d.restriction.as_ref().map(|r| r.ends),
+        responsible: d.responsible.clone(),
+        unit: d.unit.clone(),
+        thread_id: d.thread_id,
+    }
+}
+
+fn code_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // Any 11-digit number that could be a personal code (first digit 1-8), valid or not.
+    RE.get_or_init(|| Regex::new(r"\b[1-8]\d{10}\b").expect("static regex"))
+}
+
+/// Replaces the natural persons' names (whole name and each part of at least three
+/// letters) and anything like a personal code.
+pub fn mask_persons(text: &str, names: &[String]) -> String {
+    let mut out = code_re().replace_all(text, CODE_MASK).into_owned();
+    let mut parts: Vec<String> = Vec::new();
+    for n in names {
+        let n = n.trim();
+        if n.is_empty() {
+            continue;
+        }
+        parts.push(regex::escape(n));
+        for p in n.split(|c: char| !c.is_alphanumeric() && c != '-') {
+            if p.chars().count() >= 3 {
+                parts.push(regex::escape(p));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return out;
+    }
+    // Longest first so that the whole name wins over its parts.
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    parts.dedup();
+    let re = format!(r"(?i)\b(?:{})\b", parts.join("|"));
+    if let Ok(re) = Regex::new(&re) {
+        out = re.replace_all(&out, ERAISIK).into_owned();
+    }
+    out
+}
+
+/// The public projection (AvTS § 12(3¹), (4¹)): a restricted document keeps only its
+/// unrestricted register data (number, series, type, direction, dates, the
+/// organisations); every natural person becomes "eraisik".
+pub fn public(src: &Source, today: Date) -> Projected {
+    let d = &src.doc;
+    let restricted = d.is_restricted_on(today);
+    let person_names: Vec<String> = d
+        .parties
+        .iter()
+        .filter(|p| p.kind == PartyKind::Person)
+        .map(|p| p.name.clone())
+        .collect();
+    let parties: Vec<String> = d
+        .parties
+        .iter()
+        .map(|p| p.public_name().to_string())
+        .collect();
+    let codes: Vec<String> = d
+        .parties
+        .iter()
+        .filter(|p| p.kind == PartyKind::Organisation)
+        .filter_map(|p| p.code.clone())
+        .collect();
+    let (title, body, attachments) = if restricted {
+        (AK_TITLE.to_string(), None, Vec::new())
+    } else {
+        (
+            mask_persons(&d.title, &person_names),
+            src.body.as_deref().map(|b| mask_persons(b, &person_names)),
+            src.file_texts
+                .iter()
+                .flatten()
+                .map(|t| mask_persons(t, &person_names))
+                .collect(),
+        )
+    };
+    Projected {
+        doc_id: d.id,
+        reg_no: d.reg_no.clone(),
+        title,
+        body,
+        attachments,
+        parties,
+        codes: if restricted { Vec::new() } else { codes },
+        series: d.series.clone(),
+        doc_type: d.doc_type.clone(),
+        direction: d.direction.as_str().to_string(),
+        registered: d.registered,
+        received: d.received,
+        restricted,
+        r_ends: None,
+        responsible: None,
+        unit: None,
+        thread_id: d.thread_id,
+    }
+}
+
+/// Cuts a string to at most `max` bytes at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Builds the tantivy document of a projection.
+pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(f.doc_id, p.doc_id as u64);
+    doc.add_text(f.kind, kind);
+    doc.add_text(f.reg_no, &p.reg_no);
+    doc.add_text(f.code, &p.reg_no);
+    doc.add_text(f.title_stored, &p.title);
+    let head = format!("{}\n{}", p.title, p.body.as_deref().unwrap_or(""));
+    let lang = detect(&head);
+    doc.add_text(f.lang, lang.code());
+    doc.add_text(f.title[Fields::lang_idx(lang)], &p.title);
+    doc.add_text(f.fold, &p.title);
+    let mut snip = String::new();
+    if let Some(b) = &p.body {
+        doc.add_text(f.body[Fields::lang_idx(lang)], b);
+        doc.add_text(f.fold, b);
+        snip.push_str(cut(b, stored_chars));
+    }
+    for a in &p.attachments {
+        let l: Lang = detect(a);
+        doc.add_text(f.att[Fields::lang_idx(l)], a);
+        doc.add_text(f.fold, a);
+        if snip.len() < stored_chars {
+            if !snip.is_empty() {
+                snip.push_str("\n\n");
+            }
+            let room = stored_chars - snip.len();
+            snip.push_str(cut(a, room));
+        }
+    }
+    if !snip.is_empty() {
+        doc.add_text(f.snip, &snip);
+    }
+    for party in &p.parties {
+        doc.add_text(f.party, party);
+    }
+    for c in &p.codes {
+        doc.add_text(f.code, c);
+    }
+    doc.add_text(f.series, &p.series);
+    doc.add_facet(f.facet, Facet::from_path(["series", p.series.as_str()]));
+    if let Some(t) = &p.doc_type {
+        doc.add_text(f.doc_type, t);
+        doc.add_facet(f.facet, Facet::from_path(["type", t.as_str()]));
+    }
+    doc.add_text(f.direction, &p.direction);
+    doc.add_facet(
+        f.facet,
+        Facet::from_path(["direction", p.direction.as_str()]),
+    );
+    doc.add_i64(f.registered, date_key(p.registered));
+    if let Some(r) = p.received {
+        doc.add_i64(f.received, date_key(r));
+    }
+    doc.add_u64(f.restricted, u64::from(p.restricted));
+    if let Some(e) = p.r_ends {
+        doc.add_i64(f.r_ends, date_key(e));
+    }
+    if let Some(r) = &p.responsible {
+        doc.add_text(f.responsible, r);
+    }
+    if let Some(u) = &p.unit {
+        doc.add_text(f.unit, u);
+    }
+    doc.add_u64(f.thread_id, p.thread_id as u64);
+    let _ = KIND_FULL;
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_names_and_codes() {
+        let t = mask_persons(
+            "Taotleja Mari Maasikas (isikukood 49403136515) ja MAASIKAS Mari; Marika jääb.",
+            &["Mari Maasikas".to_string()],
+        );
+        assert_eq!(
+            t,
+            "Taotleja eraisik (isikukood [isikukood]) ja eraisik eraisik; Marika jääb."
+        );
+    }
+}

@@ -1,0 +1,1057 @@
+//! Deadlines, the e-mail outbox and the scheduler, against real databases and a
+//! real SMTP server (OpenSMTPD from `.ci/setup/smtp.sh` on 127.0.0.1:2525,
+//! delivering into a Maildir; override with DOCGATE_TEST_SMTP=host:port and
+//! DOCGATE_TEST_MAILDIR). PostgreSQL tests run when DOCGATE_TEST_POSTGRES_URL is set.
+
+#![allow(clippy::field_reassign_with_default)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use docgate::deadline::state::{self, Engine};
+use docgate::deadline::{ClockState, DeadlineEvent};
+use docgate::model::*;
+use docgate::{App, Config};
+use jiff::civil::{date, Date};
+
+static SMTP_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn smtp_addr() -> (String, u16) {
+    let s = std::env::var("DOCGATE_TEST_SMTP").unwrap_or_else(|_| "127.0.0.1:2525".into());
+    let (h, p) = s.rsplit_once(':').expect("DOCGATE_TEST_SMTP is host:port");
+    (h.to_string(), p.parse().expect("port"))
+}
+
+fn maildir() -> PathBuf {
+    PathBuf::from(
+        std::env::var("DOCGATE_TEST_MAILDIR")
+            .unwrap_or_else(|_| "/var/lib/docgate-mail/Maildir".into()),
+    )
+}
+
+fn base_config(dir: &Path) -> Config {
+    let mut cfg = Config::default();
+    cfg.data_dir = dir.to_path_buf();
+    let (host, port) = smtp_addr();
+    cfg.outbox.smtp.host = host;
+    cfg.outbox.smtp.port = port;
+    cfg.outbox.smtp.backoff_initial_secs = 1;
+    cfg.outbox.smtp.backoff_max_secs = 1;
+    cfg.outbox.smtp.timeout_secs = 5;
+    cfg
+}
+
+async fn sqlite_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> App {
+    let mut cfg = base_config(dir);
+    tweak(&mut cfg);
+    App::open(cfg).await.expect("open sqlite app")
+}
+
+/// A fresh PostgreSQL database per test, or None without DOCGATE_TEST_POSTGRES_URL.
+async fn pg_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Option<App> {
+    let Some(url) = std::env::var("DOCGATE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but DOCGATE_TEST_POSTGRES_URL is not: the PostgreSQL tests would be skipped"
+        );
+        return None;
+    };
+    use sqlx::Connection;
+    let mut conn = sqlx::postgres::PgConnection::connect(&url)
+        .await
+        .expect("connect to DOCGATE_TEST_POSTGRES_URL");
+    let name = format!("t_dl_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = url.rsplit_once('/').expect("url has a database");
+    let mut cfg = base_config(dir);
+    cfg.database_url = format!("{base}/{name}");
+    tweak(&mut cfg);
+    Some(App::open(cfg).await.expect("open postgres app"))
+}
+
+fn at(d: Date) -> jiff::Timestamp {
+    // 10:00 UTC is 12:00/13:00 in Tallinn: the same calendar date.
+    d.at(10, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+}
+
+fn incoming(title: &str, rule: &str, registered: Date, responsible: &str) -> NewDocument {
+    let mut n = NewDocument::new(Direction::Incoming, Channel::Email, title);
+    n.doc_type = Some(rule.into());
+    n.registered_at = Some(at(registered));
+    n.responsible = Some(responsible.into());
+    n.parties = vec![Party {
+        kind: PartyKind::Person,
+        role: PartyRole::Sender,
+        name: "Mari Kask".into(),
+        code: None,
+        email: Some("mari.kask@example.ee".into()),
+    }];
+    n
+}
+
+fn outgoing_reply(parent: &str, registered: Date) -> NewDocument {
+    let mut n = NewDocument::new(Direction::Outgoing, Channel::Email, "Vastus");
+    n.reply_to = Some(parent.into());
+    n.registered_at = Some(at(registered));
+    n
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_docgate"))
+}
+
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let out = bin().args(args).output().expect("run docgate");
+    assert!(
+        out.status.success(),
+        "docgate {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+// ---------------------------------------------------------------- commands
+
+#[test]
+fn holidays_command_prints_the_contract() {
+    let v = run_json(&["holidays", "2025", "--json"]);
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 12);
+    assert_eq!(arr[2]["date"], "2025-04-18");
+    assert_eq!(arr[2]["name"], "suur reede");
+    assert!(arr.iter().all(|h| h.as_object().unwrap().len() == 2));
+    let v = run_json(&["holidays", "2004", "--json"]);
+    assert_eq!(
+        v.as_array().unwrap().len(),
+        11,
+        "no 24 December before 2005"
+    );
+    let out = bin().args(["holidays", "1997"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid year 1997"), "{err}");
+    let out = bin().args(["holidays", "next"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid year \"next\""));
+}
+
+#[test]
+fn deadline_command_prints_due_date_and_trace() {
+    let v = run_json(&[
+        "deadline",
+        "--rule",
+        "avts-teabenoue",
+        "--base",
+        "2025-12-19",
+        "--json",
+    ]);
+    assert_eq!(v["rule"], "avts-teabenoue");
+    assert_eq!(v["base"], "2025-12-19");
+    assert_eq!(v["due"], "2025-12-31");
+    let trace = v["trace"].as_array().unwrap();
+    assert!(trace
+        .iter()
+        .any(|s| s["basis"].as_str().unwrap().contains("AvTS § 18")));
+    let v = run_json(&[
+        "deadline",
+        "--rule",
+        "avts-teabenoue",
+        "--base",
+        "2025-12-19",
+        "--extended",
+        "--json",
+    ]);
+    assert_eq!(v["due"], "2026-01-15");
+    let v = run_json(&[
+        "deadline",
+        "--rule",
+        "registration",
+        "--base",
+        "2025-12-23",
+        "--json",
+    ]);
+    assert_eq!(v["due"], "2025-12-29");
+    let out = bin()
+        .args(["deadline", "--rule", "nope", "--base", "2025-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown --rule \"nope\""));
+    let out = bin()
+        .args(["deadline", "--rule", "sus-otsus", "--base", "2025-13-01"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid --base \"2025-13-01\""));
+    let out = bin()
+        .args([
+            "deadline",
+            "--rule",
+            "sus-otsus",
+            "--base",
+            "2025-01-02",
+            "--extended",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no extension"));
+}
+
+// ------------------------------------------------ overdue and report scenario
+
+/// March 2025: A open and overdue (mari), B answered on time (jaan), C registered
+/// late and answered late (jaan), E due soon (mari).
+async fn scenario(app: &App) {
+    let r = &app.register;
+    let a = r
+        .register(
+            incoming("A teabenõue", "avts-teabenoue", date(2025, 3, 3), "mari"),
+            "t",
+        )
+        .await
+        .unwrap();
+    let b = r
+        .register(
+            incoming("B teabenõue", "avts-teabenoue", date(2025, 3, 3), "jaan"),
+            "t",
+        )
+        .await
+        .unwrap();
+    r.register(outgoing_reply(&b.reg_no, date(2025, 3, 5)), "t")
+        .await
+        .unwrap();
+    let mut c = incoming("C hüvitis", "sus-otsus", date(2025, 3, 3), "jaan");
+    c.received = Some(date(2025, 2, 27));
+    let c = r.register(c, "t").await.unwrap();
+    r.register(outgoing_reply(&c.reg_no, date(2025, 3, 20)), "t")
+        .await
+        .unwrap();
+    r.register(
+        incoming("E teabenõue", "avts-teabenoue", date(2025, 3, 7), "mari"),
+        "t",
+    )
+    .await
+    .unwrap();
+    assert_ne!(a.reg_no, b.reg_no);
+}
+
+async fn check_overdue_and_report(app: &App) {
+    let eng = Engine::from_app(app).unwrap();
+    scenario(app).await;
+    let n = state::sync(app, &eng).await.unwrap();
+    assert!(n >= 6, "recomputed {n}");
+    let (over, soon) = state::overdue(app, &eng, date(2025, 3, 12), None)
+        .await
+        .unwrap();
+    assert_eq!(over.len(), 1, "{over:?}");
+    assert_eq!(over[0].title, "A teabenõue");
+    assert_eq!(over[0].due, date(2025, 3, 10));
+    assert_eq!(over[0].working_days_overdue, 2);
+    assert_eq!(over[0].responsible.as_deref(), Some("mari"));
+    assert_eq!(soon.len(), 1);
+    assert_eq!(soon[0].title, "E teabenõue");
+    let (over, _) = state::overdue(app, &eng, date(2025, 3, 12), Some("jaan"))
+        .await
+        .unwrap();
+    assert!(over.is_empty());
+
+    let rep = docgate::report::build(app, date(2025, 3, 1), date(2025, 3, 31), date(2025, 3, 12))
+        .await
+        .unwrap();
+    let avts = rep
+        .lines
+        .iter()
+        .find(|l| l.doc_type == "avts-teabenoue")
+        .expect("avts line");
+    assert_eq!(avts.month, "2025-03");
+    assert_eq!(avts.received, 3);
+    assert_eq!(avts.answered_on_time, 1);
+    assert_eq!(avts.answered_late, 0);
+    assert_eq!(avts.open_overdue, 1);
+    assert_eq!(avts.median_working_days_to_reply, Some(2.0));
+    let sus = rep
+        .lines
+        .iter()
+        .find(|l| l.doc_type == "sus-otsus")
+        .unwrap();
+    assert_eq!(sus.received, 1);
+    assert_eq!(sus.answered_late, 1);
+    assert_eq!(sus.registered_late, 1);
+    assert_eq!(sus.median_working_days_to_reply, Some(13.0));
+    let out = rep.lines.iter().find(|l| l.doc_type.is_empty()).unwrap();
+    assert_eq!(out.received, 0, "replies are not received documents");
+    // A reply registered later still ends the clock: A answered now.
+    let a = app
+        .register
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.title == "A teabenõue")
+        .unwrap();
+    app.register
+        .register(outgoing_reply(&a.reg_no, date(2025, 3, 13)), "t")
+        .await
+        .unwrap();
+    state::sync(app, &eng).await.unwrap();
+    let (over, _) = state::overdue(app, &eng, date(2025, 3, 14), None)
+        .await
+        .unwrap();
+    assert!(over.is_empty(), "{over:?}");
+    let x = state::explain_reg_no(app, &eng, &a.reg_no).await.unwrap();
+    let o = x.deadline.unwrap();
+    assert_eq!(o.state, ClockState::Ended);
+    assert_eq!(o.on_time, Some(false));
+}
+
+#[tokio::test]
+async fn overdue_and_report_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = sqlite_app(dir.path(), |_| {}).await;
+    check_overdue_and_report(&app).await;
+}
+
+#[tokio::test]
+async fn overdue_and_report_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(app) = pg_app(dir.path(), |_| {}).await else {
+        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL part not run");
+        return;
+    };
+    check_overdue_and_report(&app).await;
+}
+
+#[tokio::test]
+async fn overdue_report_and_due_commands_keep_their_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = sqlite_app(dir.path(), |_| {}).await;
+    scenario(&app).await;
+    drop(app);
+    let d = dir.path().to_str().unwrap();
+    let v = run_json(&[
+        "--data-dir",
+        d,
+        "overdue",
+        "--as-of",
+        "2025-03-12",
+        "--json",
+    ]);
+    assert_eq!(v["as_of"], "2025-03-12");
+    let o = &v["overdue"].as_array().unwrap()[0];
+    for k in [
+        "reg_no",
+        "title",
+        "due",
+        "responsible",
+        "working_days_overdue",
+    ] {
+        assert!(o.get(k).is_some(), "field {k} in {o}");
+    }
+    assert_eq!(o["working_days_overdue"], 2);
+    assert_eq!(v["due_soon"].as_array().unwrap().len(), 1);
+    let reg_no = o["reg_no"].as_str().unwrap().to_string();
+    let v = run_json(&["--data-dir", d, "due", &reg_no, "--json"]);
+    assert_eq!(v["rule"], "avts-teabenoue");
+    assert_eq!(v["due"], "2025-03-10");
+    assert_eq!(v["state"], "open");
+    assert!(!v["trace"].as_array().unwrap().is_empty());
+    let out = bin()
+        .args([
+            "--data-dir",
+            d,
+            "report",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--as-of",
+            "2025-03-12",
+        ])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("series,doc_type,month,received,answered_on_time,answered_late,open_overdue,median_working_days_to_reply,registered_late\n"), "{csv}");
+    assert!(
+        csv.contains("9-13,avts-teabenoue,2025-03,3,1,0,1,2,0"),
+        "{csv}"
+    );
+    let v = run_json(&[
+        "--data-dir",
+        d,
+        "report",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-31",
+        "--format",
+        "json",
+    ]);
+    assert!(v["lines"].as_array().unwrap().len() >= 3);
+    let out = bin()
+        .args([
+            "--data-dir",
+            d,
+            "report",
+            "--from",
+            "2025-03-31",
+            "--to",
+            "2025-03-01",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("before --from"));
+    let out = bin()
+        .args(["--data-dir", d, "due", "9-13/999999"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("9-13/999999"));
+}
+
+// ------------------------------------------------------- deadline events
+
+#[tokio::test]
+async fn deadline_events_are_checked_recorded_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = sqlite_app(dir.path(), |_| {}).await;
+    let eng = Engine::from_app(&app).unwrap();
+    let r = &app.register;
+    let req = r
+        .register(
+            incoming("teabenõue", "avts-teabenoue", date(2025, 3, 3), "mari"),
+            "t",
+        )
+        .await
+        .unwrap();
+    // Extension without a notice, with an incoming "notice": refused.
+    let ext = |notice: Option<&str>| DeadlineEvent::Extended {
+        on: date(2025, 3, 6),
+        reason: "lengthy search".into(),
+        notice: notice.map(str::to_string),
+    };
+    let err = state::record(&app, &eng, &req.reg_no, ext(None), "t")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("--notice"), "{err}");
+    let err = state::record(&app, &eng, &req.reg_no, ext(Some(&req.reg_no)), "t")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("outgoing"), "{err}");
+    // The notice is an outgoing document of the thread but not a reply.
+    let mut notice = outgoing_reply(&req.reg_no, date(2025, 3, 6));
+    notice.title = "Pikendamise teade".into();
+    let notice = r.register(notice, "t").await.unwrap();
+    let x = state::record(&app, &eng, &req.reg_no, ext(Some(&notice.reg_no)), "t")
+        .await
+        .unwrap();
+    let o = x.deadline.unwrap();
+    assert_eq!(o.state, ClockState::Open, "{:#?}", o.trace);
+    assert_eq!(o.due, Some(date(2025, 3, 24)));
+    assert!(o.extended);
+    let kinds: Vec<String> = r
+        .events(req.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"deadline_extended".to_string()),
+        "{kinds:?}"
+    );
+    // A second extension is refused.
+    let err = state::record(&app, &eng, &req.reg_no, ext(Some(&notice.reg_no)), "t")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already extended"), "{err}");
+
+    // Reclassification keeps the base date.
+    let req2 = r
+        .register(
+            incoming("analüüs", "avts-teabenoue", date(2025, 3, 3), "mari"),
+            "t",
+        )
+        .await
+        .unwrap();
+    let x = state::record(
+        &app,
+        &eng,
+        &req2.reg_no,
+        DeadlineEvent::Reclassified {
+            on: date(2025, 3, 5),
+            to_rule: "msvs-selgitustaotlus".into(),
+            reason: "needs analysis".into(),
+        },
+        "t",
+    )
+    .await
+    .unwrap();
+    let o = x.deadline.unwrap();
+    assert_eq!(o.rule, "msvs-selgitustaotlus");
+    assert_eq!(o.due, Some(date(2025, 3, 18)));
+    assert_eq!(
+        r.get(req2.id).await.unwrap().doc_type.as_deref(),
+        Some("msvs-selgitustaotlus")
+    );
+
+    // OAS § 48: a stopped clock is not overdue.
+    let comp = r
+        .register(
+            incoming("hüvitis", "oas-huvitis", date(2025, 3, 3), "jaan"),
+            "t",
+        )
+        .await
+        .unwrap();
+    state::record(
+        &app,
+        &eng,
+        &comp.reg_no,
+        DeadlineEvent::ClockStopped {
+            on: date(2025, 3, 10),
+            reason: "court case pending".into(),
+        },
+        "t",
+    )
+    .await
+    .unwrap();
+    let (over, _) = state::overdue(&app, &eng, date(2025, 6, 1), Some("jaan"))
+        .await
+        .unwrap();
+    assert!(over.is_empty(), "{over:?}");
+    let x = state::record(
+        &app,
+        &eng,
+        &comp.reg_no,
+        DeadlineEvent::ClockResumed {
+            on: date(2025, 5, 8),
+        },
+        "t",
+    )
+    .await
+    .unwrap();
+    assert_eq!(x.deadline.unwrap().due, Some(date(2025, 5, 19)));
+    let (over, _) = state::overdue(&app, &eng, date(2025, 6, 1), Some("jaan"))
+        .await
+        .unwrap();
+    assert_eq!(over.len(), 1);
+    // A clock stop on a rule without one is refused.
+    let err = state::record(
+        &app,
+        &eng,
+        &req.reg_no,
+        DeadlineEvent::ClockStopped {
+            on: date(2025, 3, 7),
+            reason: "x".into(),
+        },
+        "t",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("no clock stop"), "{err}");
+    // The CLI form of an event, with a clear error for a bad kind.
+    let d = dir.path().to_str().unwrap();
+    let out = bin()
+        .args(["--data-dir", d, "deadline-event", &req2.reg_no, "postpone"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid event \"postpone\""));
+}
+
+// ------------------------------------------------------------ SMTP + outbox
+
+/// Messages in the Maildir whose text contains `needle`.
+fn delivered(needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(rd) = std::fs::read_dir(maildir().join(sub)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if let Ok(t) = std::fs::read_to_string(e.path()) {
+                if t.contains(needle) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn wait_delivered(needle: &str, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let d = delivered(needle);
+        if d.len() >= n {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    delivered(needle)
+}
+
+fn smtp_up() -> bool {
+    let (h, p) = smtp_addr();
+    std::net::TcpStream::connect_timeout(
+        &format!("{h}:{p}").parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .is_ok()
+}
+
+fn require_smtp() {
+    assert!(
+        smtp_up(),
+        "no SMTP server on {:?}: run .ci/setup/smtp.sh (as root)",
+        smtp_addr()
+    );
+}
+
+async fn send_until_idle(app: &App) -> usize {
+    let mut sent = 0;
+    for _ in 0..5 {
+        let (s, r, f) = docgate::outbox::smtp::send_due(app, "test").await.unwrap();
+        assert_eq!(f, 0, "a message failed");
+        sent += s;
+        if s + r == 0 {
+            break;
+        }
+    }
+    sent
+}
+
+async fn check_reply_sent_and_delivered(app: &App) {
+    let eng = Engine::from_app(app).unwrap();
+    let r = &app.register;
+    let mut orig = NewDocument::new(Direction::Incoming, Channel::Email, "Taotlus");
+    orig.doc_type = Some("oas-vaimne-tervis".into());
+    orig.responsible = Some("mari".into());
+    let orig_mid = format!("orig-{}@example.ee", uuid::Uuid::new_v4().simple());
+    orig.message_id = Some(orig_mid.clone());
+    orig.their_ref = Some("T-77".into());
+    orig.parties = vec![Party {
+        kind: PartyKind::Person,
+        role: PartyRole::Sender,
+        name: "Ohver".into(),
+        code: None,
+        email: Some("ohver@example.ee".into()),
+    }];
+    orig.restriction = Some(NewRestriction {
+        ground: "AvTS § 35 lg 1 p 11".into(),
+        ends: r.today().checked_add(jiff::Span::new().years(5)).unwrap(),
+        holder: None,
+        begins: None,
+    });
+    let orig = r.register(orig, "t").await.unwrap();
+    state::sync(app, &eng).await.unwrap();
+
+    // A restricted document: a reply goes only to its party.
+    let err = docgate::outbox::reply::reply(
+        app,
+        &orig.reg_no,
+        "Tere".into(),
+        vec![],
+        Some("someone.else@example.ee".into()),
+        "t",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, docgate::Error::Forbidden(_)), "{err}");
+    assert!(docgate::outbox::for_document(&app.store, orig.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let out = docgate::outbox::reply::reply(
+        app,
+        &orig.reg_no,
+        "Tere, teie taotlus on rahuldatud.".into(),
+        vec![docgate::outbox::reply::ReplyFile {
+            name: "otsus.txt".into(),
+            media_type: "text/plain".into(),
+            bytes: b"OTSUS nr 1".to_vec(),
+        }],
+        None,
+        "clerk",
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.reg_no, format!("{}-1", orig.reg_no));
+    assert_eq!(out.to, "ohver@example.ee");
+    assert!(out.restricted);
+    let reply_doc = r.get_by_reg_no(&out.reg_no).await.unwrap();
+    assert_eq!(
+        reply_doc.message_id.as_deref(),
+        Some(out.message_id.as_str())
+    );
+    assert_eq!(reply_doc.direction, Direction::Outgoing);
+    assert!(
+        reply_doc.restriction.is_some(),
+        "the reply stays restricted"
+    );
+    let items = docgate::outbox::for_document(&app.store, reply_doc.id)
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].state, "queued");
+    // The release is in the audit chain.
+    let ev = r.events(reply_doc.id).await.unwrap();
+    let rel = ev
+        .iter()
+        .find(|e| e.kind == "released")
+        .expect("release recorded");
+    assert_eq!(rel.detail["to"], "ohver@example.ee");
+    // The reply ends the original's clock.
+    state::sync(app, &eng).await.unwrap();
+    let x = state::explain_reg_no(app, &eng, &orig.reg_no)
+        .await
+        .unwrap();
+    let o = x.deadline.unwrap();
+    assert_eq!(o.state, ClockState::Ended);
+    assert_eq!(o.ended_by.as_deref(), Some(out.reg_no.as_str()));
+
+    let sent = send_until_idle(app).await;
+    assert!(sent >= 1);
+    let items = docgate::outbox::for_document(&app.store, reply_doc.id)
+        .await
+        .unwrap();
+    assert_eq!(items[0].state, "sent", "{items:?}");
+    assert!(
+        items[0].result.as_deref().unwrap_or("").starts_with("250"),
+        "{items:?}"
+    );
+    let got = wait_delivered(&out.message_id, 1).await;
+    assert_eq!(got.len(), 1, "delivered exactly once");
+    let m = &got[0];
+    assert!(m.contains(&format!("In-Reply-To: <{orig_mid}>")), "{m}");
+    assert!(m.contains(&format!("References: <{orig_mid}>")), "{m}");
+    assert!(
+        m.contains(&out.reg_no) && m.contains("T-77"),
+        "subject: {m}"
+    );
+    assert!(m.contains("otsus.txt"), "attachment: {m}");
+    assert!(m.contains("Delivered-To: ohver@example.ee"), "{m}");
+    assert!(r
+        .events(reply_doc.id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == "outbox_sent"));
+}
+
+#[tokio::test]
+async fn reply_is_registered_queued_sent_and_delivered_sqlite() {
+    let _g = SMTP_LOCK.lock().await;
+    require_smtp();
+    let dir = tempfile::tempdir().unwrap();
+    let app = sqlite_app(dir.path(), |_| {}).await;
+    check_reply_sent_and_delivered(&app).await;
+}
+
+#[tokio::test]
+async fn reply_is_registered_queued_sent_and_delivered_postgres() {
+    let _g = SMTP_LOCK.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(app) = pg_app(dir.path(), |_| {}).await else {
+        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL part not run");
+        return;
+    };
+    require_smtp();
+    check_reply_sent_and_delivered(&app).await;
+}
+
+#[tokio::test]
+async fn reply_errors_name_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = sqlite_app(dir.path(), |_| {}).await;
+    let err = docgate::outbox::reply::reply(&app, "9-13/404", "x".into(), vec![], None, "t")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("9-13/404"), "{err}");
+    let mut n = NewDocument::new(Direction::Incoming, Channel::Post, "paberkiri");
+    n.doc_type = Some("avts-teabenoue".into());
+    let d = app.register.register(n, "t").await.unwrap();
+    let err = docgate::outbox::reply::reply(&app, &d.reg_no, "x".into(), vec![], None, "t")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("give --to"), "{err}");
+    let err = docgate::outbox::reply::reply(
+        &app,
+        &d.reg_no,
+        "x".into(),
+        vec![],
+        Some("nobody".into()),
+        "t",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("invalid --to \"nobody\""), "{err}");
+    // Nothing was registered by the failed attempts.
+    assert_eq!(app.register.count(&Default::default()).await.unwrap(), 1);
+}
+
+const SMTPD_PIDFILE: &str = "/run/docgate-smtpd.pid";
+const SMTPD_CONF: &str = "/etc/smtpd-docgate.conf";
+
+fn start_smtpd() {
+    let st = Command::new("/usr/sbin/smtpd")
+        .args(["-f", SMTPD_CONF])
+        .status()
+        .expect("start smtpd");
+    assert!(st.success(), "smtpd did not start");
+    for _ in 0..100 {
+        if smtp_up() {
+            let out = Command::new("pgrep")
+                .args(["-o", "-f", &format!("^/usr/sbin/smtpd -f {SMTPD_CONF}")])
+                .output()
+                .expect("pgrep");
+            std::fs::write(SMTPD_PIDFILE, &out.stdout).expect("write the smtpd pid file");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("smtpd did not come back");
+}
+
+/// Stops the test MTA (the pid .ci/setup/smtp.sh recorded); restarts it when
+/// dropped, also when the test fails.
+struct SmtpOutage;
+
+impl SmtpOutage {
+    fn begin() -> SmtpOutage {
+        let pid: i32 = std::fs::read_to_string(SMTPD_PIDFILE)
+            .expect("the smtpd pid file of .ci/setup/smtp.sh")
+            .trim()
+            .parse()
+            .expect("a pid");
+        // SAFETY: kill(2) with a pid we started (recorded by the setup script).
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(rc, 0, "cannot stop smtpd {pid} (the test needs root)");
+        for _ in 0..100 {
+            if !smtp_up() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!smtp_up(), "smtpd still answering");
+        // Let the old master finish exiting before a new one starts.
+        for _ in 0..50 {
+            // SAFETY: signal 0 only checks that the process exists.
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        SmtpOutage
+    }
+    fn end(&self) {
+        if !smtp_up() {
+            start_smtpd();
+        }
+    }
+}
+
+impl Drop for SmtpOutage {
+    fn drop(&mut self) {
+        if !smtp_up() {
+            start_smtpd();
+        }
+    }
+}
+
+#[tokio::test]
+async fn server_down_then_up_the_message_arrives_exactly_once() {
+    let _g = SMTP_LOCK.lock().await;
+    require_smtp();
+    let dir = tempfile::tempdir().unwrap();
+    let app = sqlite_app(dir.path(), |_| {}).await;
+    let mut n = incoming("katkestus", "avts-teabenoue", app.register.today(), "mari");
+    n.registered_at = None;
+    let d = app.register.register(n, "t").await.unwrap();
+
+    let outage = SmtpOutage::begin();
+    let out = docgate::outbox::reply::reply(&app, &d.reg_no, "Vastus".into(), vec![], None, "t")
+        .await
+        .unwrap();
+    let (s, r, f) = docgate::outbox::smtp::send_due(&app, "w1").await.unwrap();
+    assert_eq!((s, r, f), (0, 1, 0), "server down: delayed, not failed");
+    let item = docgate::outbox::get(&app.store, out.outbox_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.state, "queued");
+    assert_eq!(item.attempts, 1);
+    assert!(
+        item.last_error.as_deref().unwrap_or("").contains("smtp"),
+        "{item:?}"
+    );
+    // Not claimable before its back-off has passed.
+    let (s, r, _) = docgate::outbox::smtp::send_due(&app, "w1").await.unwrap();
+    assert_eq!(s + r, 0);
+    outage.end();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (s, _, _) = docgate::outbox::smtp::send_due(&app, "w1").await.unwrap();
+    assert_eq!(s, 1);
+    let (s, r, _) = docgate::outbox::smtp::send_due(&app, "w1").await.unwrap();
+    assert_eq!(s + r, 0, "nothing left to send");
+    let got = wait_delivered(&out.message_id, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(delivered(&out.message_id).len(), 1, "arrived exactly once");
+    drop(outage);
+}
+
+#[tokio::test]
+async fn two_workers_on_postgres_send_each_message_once() {
+    let _g = SMTP_LOCK.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(app) = pg_app(dir.path(), |c| c.outbox.smtp.batch = 3).await else {
+        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL part not run");
+        return;
+    };
+    require_smtp();
+    let mut mids = Vec::new();
+    for i in 0..8 {
+        let mut n = incoming(
+            &format!("kiri {i}"),
+            "avts-teabenoue",
+            app.register.today(),
+            "mari",
+        );
+        n.registered_at = None;
+        let d = app.register.register(n, "t").await.unwrap();
+        let out =
+            docgate::outbox::reply::reply(&app, &d.reg_no, "Vastus".into(), vec![], None, "t")
+                .await
+                .unwrap();
+        mids.push(out.message_id);
+    }
+    let a = app.clone();
+    let b = app.clone();
+    let w = |app: App, name: &'static str| async move {
+        let mut s = 0;
+        for _ in 0..10 {
+            s += docgate::outbox::smtp::send_due(&app, name).await.unwrap().0;
+        }
+        s
+    };
+    let (sa, sb) = tokio::join!(w(a, "wa"), w(b, "wb"));
+    assert_eq!(sa + sb, 8, "{sa} + {sb}");
+    for mid in &mids {
+        assert_eq!(wait_delivered(mid, 1).await.len(), 1, "{mid}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for mid in &mids {
+        assert_eq!(delivered(mid).len(), 1, "{mid} exactly once");
+    }
+}
+
+// --------------------------------------------------------------- scheduler
+
+#[tokio::test]
+async fn reminder_digest_and_restriction_lifting() {
+    let _g = SMTP_LOCK.lock().await;
+    require_smtp();
+    let dir = tempfile::tempdir().unwrap();
+    let lead = format!("juht-{}@example.ee", uuid::Uuid::new_v4().simple());
+    let official = format!("mari-{}@example.ee", uuid::Uuid::new_v4().simple());
+    let app = sqlite_app(dir.path(), |c| {
+        c.deadlines.reminder_working_days = 10;
+        c.deadlines.digest_to = lead.clone();
+        c.deadlines.digest_hour = 9;
+        c.deadlines
+            .officials
+            .insert("mari".into(), official.clone());
+    })
+    .await;
+    let eng = Engine::from_app(&app).unwrap();
+    let today = app.register.today();
+    let mut n = incoming("meeldetuletus", "avts-teabenoue", today, "mari");
+    n.registered_at = None;
+    let d = app.register.register(n, "t").await.unwrap();
+    // A restriction that ended in the past (registered as history).
+    let mut old = incoming("vana AK", "avts-teabenoue", date(2025, 1, 10), "jaan");
+    old.restriction = Some(NewRestriction {
+        ground: "AvTS § 35 lg 1 p 12".into(),
+        ends: date(2025, 2, 1),
+        holder: None,
+        begins: None,
+    });
+    let old = app.register.register(old, "t").await.unwrap();
+
+    // A working-day moment after the digest hour (Tallinn).
+    let mut day = eng.calendar.working_day_on_or_after(today);
+    if day < today {
+        day = today;
+    }
+    let now = day
+        .at(12, 0, 0, 0)
+        .to_zoned(app.config.timezone())
+        .unwrap()
+        .timestamp();
+    let r1 = docgate::reminder::round(&app, &eng, now).await.unwrap();
+    assert_eq!(r1.reminders, 1, "{r1:?}");
+    assert_eq!(r1.digests, 1, "{r1:?}");
+    assert_eq!(r1.lifted, 1, "{r1:?}");
+    // A restart (a second round) repeats nothing.
+    let r2 = docgate::reminder::round(&app, &eng, now).await.unwrap();
+    assert_eq!((r2.reminders, r2.digests, r2.lifted), (0, 0, 0), "{r2:?}");
+    // Before the digest hour, and on a Saturday, no digest.
+    let sat = {
+        let mut s = day;
+        while s.weekday() != jiff::civil::Weekday::Saturday {
+            s = s.tomorrow().unwrap();
+        }
+        s
+    };
+    let sat_now = sat
+        .at(12, 0, 0, 0)
+        .to_zoned(app.config.timezone())
+        .unwrap()
+        .timestamp();
+    assert_eq!(
+        docgate::reminder::round(&app, &eng, sat_now)
+            .await
+            .unwrap()
+            .digests,
+        0
+    );
+
+    let lifted = app.register.get(old.id).await.unwrap();
+    assert!(lifted.restriction.is_none());
+    assert!(app
+        .register
+        .events(old.id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == "restriction_lifted"));
+
+    send_until_idle(&app).await;
+    let rem = wait_delivered(&format!("Delivered-To: {official}"), 1).await;
+    assert_eq!(rem.len(), 1, "reminder delivered once");
+    assert!(rem[0].contains(&d.reg_no), "{}", rem[0]);
+    let dig = wait_delivered(&format!("Delivered-To: {lead}"), 1).await;
+    assert_eq!(dig.len(), 1, "digest delivered once");
+    assert!(
+        dig[0].contains("jaan") && dig[0].contains(&old.reg_no),
+        "{}",
+        dig[0]
+    );
+}
+
+#[test]
+fn shipped_rules_and_config_parse() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/docgate.toml"))
+        .unwrap();
+    let cfg = Config::from_toml(&text).unwrap();
+    assert_eq!(cfg.deadlines, docgate::deadline::DeadlineConfig::default());
+    assert_eq!(cfg.outbox, docgate::outbox::OutboxConfig::default());
+    assert_eq!(cfg.deadlines.rules().unwrap().all().len(), 11);
+}
