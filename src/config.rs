@@ -6,7 +6,7 @@
 //! double underscore enters a section: `DOCGATE_WEB__LISTEN` is `web.listen`.
 //! The whole result is validated once, at start.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -265,10 +265,6 @@ impl Config {
 
     pub fn timezone(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(&self.agency.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
-    }
-
-    pub fn data_path(&self, rel: impl AsRef<Path>) -> PathBuf {
-        self.data_dir.join(rel)
     }
 }
 

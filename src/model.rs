@@ -85,12 +85,45 @@ pub enum PartyKind {
     Person,
 }
 
+impl PartyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyKind::Organisation => "organisation",
+            PartyKind::Person => "person",
+        }
+    }
+    /// Reads the stored form; anything but "organisation" is a person (the cautious reading).
+    pub fn from_stored(s: &str) -> PartyKind {
+        if s == "organisation" {
+            PartyKind::Organisation
+        } else {
+            PartyKind::Person
+        }
+    }
+}
+
 /// The role a party plays for the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PartyRole {
     Sender,
     Recipient,
+}
+
+impl PartyRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyRole::Sender => "sender",
+            PartyRole::Recipient => "recipient",
+        }
+    }
+    pub fn from_stored(s: &str) -> PartyRole {
+        if s == "recipient" {
+            PartyRole::Recipient
+        } else {
+            PartyRole::Sender
+        }
+    }
 }
 
 /// A sender or recipient. A person's name and personal code are personal data:

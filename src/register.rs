@@ -21,6 +21,8 @@ pub struct Register {
     store: Store,
     config: Arc<Config>,
     series: Arc<SeriesList>,
+    /// The agency's time zone, looked up once (it dates every registration).
+    tz: jiff::tz::TimeZone,
 }
 
 /// Filters of the document list; every field is optional.
@@ -130,10 +132,12 @@ fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
 
 impl Register {
     pub fn new(store: Store, config: Arc<Config>, series: Arc<SeriesList>) -> Register {
+        let tz = config.timezone();
         Register {
             store,
             config,
             series,
+            tz,
         }
     }
 
@@ -155,7 +159,7 @@ impl Register {
 
     /// The registration date of a moment: its calendar date in the agency's time zone.
     pub fn local_date(&self, ts: jiff::Timestamp) -> Date {
-        ts.to_zoned(self.config.timezone()).date()
+        ts.to_zoned(self.tz.clone()).date()
     }
 
     pub fn today(&self) -> Date {
@@ -176,20 +180,34 @@ impl Register {
         news: Vec<NewDocument>,
         actor: &str,
     ) -> Result<Vec<Document>> {
-        // Write the files first with one file-system sync for the whole batch;
-        // registration then finds them stored.
+        // Write the files first, from several threads, before the transaction;
+        // registration then finds them stored and reuses their hashes. The bytes
+        // move to the writer and back: a batch is never held twice in memory.
+        let mut news = news;
+        let mut hashes: Option<std::vec::IntoIter<String>> = None;
         if news.len() > 1 {
-            let all: Vec<Vec<u8>> = news
-                .iter()
-                .flat_map(|n| n.files.iter().map(|f| f.bytes.clone()))
+            let taken: Vec<Vec<u8>> = news
+                .iter_mut()
+                .flat_map(|n| n.files.iter_mut().map(|f| std::mem::take(&mut f.bytes)))
                 .collect();
-            self.store.files.put_many_local(all).await?;
+            let (back, shas) = self.store.files.put_many_local(taken).await?;
+            let mut back = back.into_iter();
+            for f in news.iter_mut().flat_map(|n| n.files.iter_mut()) {
+                f.bytes = back.next().unwrap_or_default();
+            }
+            hashes = shas.map(Vec::into_iter);
         }
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(news.len());
         let mut cursor = audit::ChainCursor::default();
         for new in news {
-            out.push(self.register_with(&mut tx, &mut cursor, new, actor).await?);
+            let known: Option<Vec<String>> = hashes
+                .as_mut()
+                .map(|h| h.by_ref().take(new.files.len()).collect());
+            out.push(
+                self.register_with(&mut tx, &mut cursor, new, known.as_deref(), actor)
+                    .await?,
+            );
         }
         audit::flush(&mut tx, &mut cursor).await?;
         tx.commit().await?;
@@ -244,7 +262,9 @@ impl Register {
         actor: &str,
     ) -> Result<Document> {
         let mut cursor = audit::ChainCursor::default();
-        let doc = self.register_with(tx, &mut cursor, new, actor).await?;
+        let doc = self
+            .register_with(tx, &mut cursor, new, None, actor)
+            .await?;
         audit::flush(tx, &mut cursor).await?;
         Ok(doc)
     }
@@ -254,6 +274,8 @@ impl Register {
         tx: &mut Tx,
         cursor: &mut audit::ChainCursor,
         new: NewDocument,
+        // The files' hashes when the batch already computed them.
+        known_shas: Option<&[String]>,
         actor: &str,
     ) -> Result<Document> {
         // Validate everything before writing anything.
@@ -290,9 +312,10 @@ impl Register {
                 )));
             }
         }
-        let registered_at_ts = new.registered_at.unwrap_or_else(jiff::Timestamp::now);
+        // Stored with whole seconds: the state hash must see what is read back.
+        let registered_at_ts =
+            store::whole_seconds(new.registered_at.unwrap_or_else(jiff::Timestamp::now));
         let registered_at = store::ts_text(registered_at_ts);
-        let registered_at_ts = store::parse_ts(&registered_at)?;
         let registered = self.local_date(registered_at_ts);
         if let Some(rcv) = new.received {
             if rcv > registered {
@@ -434,21 +457,16 @@ impl Register {
                 )));
             }
         }
-        for (pos, p) in new.parties.iter().enumerate() {
-            sqlx::query("INSERT INTO parties (doc_id, pos, kind, role, name, code, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(id)
-                .bind(pos as i64)
-                .bind(kind_str(p.kind))
-                .bind(role_str(p.role))
-                .bind(&p.name)
-                .bind(&p.code)
-                .bind(&p.email)
-                .execute(&mut **tx)
-                .await?;
-        }
+        insert_parties_in(tx, id, &new.parties).await?;
         let mut files = Vec::with_capacity(new.files.len());
         for (pos, f) in new.files.iter().enumerate() {
-            let sha = self.store.put_file_in(tx, &f.bytes).await?;
+            let sha = match known_shas.and_then(|k| k.get(pos)) {
+                Some(sha) => {
+                    self.store.files.put_in(tx, sha, &f.bytes).await?;
+                    sha.clone()
+                }
+                None => self.store.put_file_in(tx, &f.bytes).await?,
+            };
             sqlx::query("INSERT INTO doc_files (doc_id, pos, name, media_type, size, sha256, text_status, text_note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(id)
                 .bind(pos as i64)
@@ -553,54 +571,8 @@ impl Register {
         if docs.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = docs.iter().map(|d| d.id.to_string()).collect();
-        let in_list = ids.join(",");
-        let idx: std::collections::HashMap<i64, usize> =
-            docs.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
-        let rows = sqlx::query(&format!(
-            "SELECT doc_id, kind, role, name, code, email FROM parties WHERE doc_id IN ({in_list}) ORDER BY doc_id, pos"
-        ))
-        .fetch_all(&self.store.pool)
-        .await?;
-        for r in rows {
-            let doc_id: i64 = r.try_get("doc_id")?;
-            let kind: String = r.try_get("kind")?;
-            let role: String = r.try_get("role")?;
-            if let Some(&i) = idx.get(&doc_id) {
-                docs[i].parties.push(Party {
-                    kind: if kind == "organisation" {
-                        PartyKind::Organisation
-                    } else {
-                        PartyKind::Person
-                    },
-                    role: if role == "recipient" {
-                        PartyRole::Recipient
-                    } else {
-                        PartyRole::Sender
-                    },
-                    name: r.try_get("name")?,
-                    code: r.try_get("code")?,
-                    email: r.try_get("email")?,
-                });
-            }
-        }
-        let rows = sqlx::query(&format!(
-            "SELECT doc_id, name, media_type, size, sha256 FROM doc_files WHERE doc_id IN ({in_list}) ORDER BY doc_id, pos"
-        ))
-        .fetch_all(&self.store.pool)
-        .await?;
-        for r in rows {
-            let doc_id: i64 = r.try_get("doc_id")?;
-            if let Some(&i) = idx.get(&doc_id) {
-                docs[i].files.push(FileRef {
-                    name: r.try_get("name")?,
-                    media_type: r.try_get("media_type")?,
-                    size: r.try_get::<i64, _>("size")? as u64,
-                    sha256: r.try_get("sha256")?,
-                });
-            }
-        }
-        Ok(())
+        let mut conn = self.store.pool.acquire().await?;
+        fill_on(&mut conn, docs).await
     }
 
     async fn query_docs(
@@ -727,14 +699,8 @@ impl Register {
                 tail.push_str(&format!(" OFFSET {}", o.max(0)));
             }
         } else if let Some(o) = f.offset {
-            tail.push_str(&format!(" LIMIT -1 OFFSET {}", o.max(0)).replace(
-                "LIMIT -1",
-                if self.store.is_postgres() {
-                    "LIMIT ALL"
-                } else {
-                    "LIMIT -1"
-                },
-            ));
+            // An offset needs a limit on SQLite; the largest one means none.
+            tail.push_str(&format!(" LIMIT {} OFFSET {}", i64::MAX, o.max(0)));
         }
         self.query_docs(&w, binds, &tail).await
     }
@@ -841,45 +807,7 @@ impl Register {
             .ok_or_else(|| Error::not_found(format!("document {id} not found")))?;
         let mut doc = doc_from_row(&row)?;
         let body: Option<String> = row.try_get("body")?;
-        let parties = sqlx::query(
-            "SELECT kind, role, name, code, email FROM parties WHERE doc_id = $1 ORDER BY pos",
-        )
-        .bind(id)
-        .fetch_all(&mut **tx)
-        .await?;
-        for r in parties {
-            let kind: String = r.try_get("kind")?;
-            let role: String = r.try_get("role")?;
-            doc.parties.push(Party {
-                kind: if kind == "organisation" {
-                    PartyKind::Organisation
-                } else {
-                    PartyKind::Person
-                },
-                role: if role == "recipient" {
-                    PartyRole::Recipient
-                } else {
-                    PartyRole::Sender
-                },
-                name: r.try_get("name")?,
-                code: r.try_get("code")?,
-                email: r.try_get("email")?,
-            });
-        }
-        let files = sqlx::query(
-            "SELECT name, media_type, size, sha256 FROM doc_files WHERE doc_id = $1 ORDER BY pos",
-        )
-        .bind(id)
-        .fetch_all(&mut **tx)
-        .await?;
-        for r in files {
-            doc.files.push(FileRef {
-                name: r.try_get("name")?,
-                media_type: r.try_get("media_type")?,
-                size: r.try_get::<i64, _>("size")? as u64,
-                sha256: r.try_get("sha256")?,
-            });
-        }
+        fill_on(tx, std::slice::from_mut(&mut doc)).await?;
         Ok((doc, body))
     }
 
@@ -985,18 +913,7 @@ impl Register {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                for (pos, p) in parties.iter().enumerate() {
-                    sqlx::query("INSERT INTO parties (doc_id, pos, kind, role, name, code, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                        .bind(id)
-                        .bind(pos as i64)
-                        .bind(kind_str(p.kind))
-                        .bind(role_str(p.role))
-                        .bind(&p.name)
-                        .bind(&p.code)
-                        .bind(&p.email)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                insert_parties_in(&mut tx, id, &parties).await?;
                 doc.parties = parties;
                 changed.push("parties");
             }
@@ -1193,16 +1110,74 @@ impl Register {
     }
 }
 
-fn kind_str(k: PartyKind) -> &'static str {
-    match k {
-        PartyKind::Organisation => "organisation",
-        PartyKind::Person => "person",
+async fn insert_parties_in(tx: &mut Tx, doc_id: i64, parties: &[Party]) -> Result<()> {
+    for (pos, p) in parties.iter().enumerate() {
+        sqlx::query("INSERT INTO parties (doc_id, pos, kind, role, name, code, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(doc_id)
+            .bind(pos as i64)
+            .bind(p.kind.as_str())
+            .bind(p.role.as_str())
+            .bind(&p.name)
+            .bind(&p.code)
+            .bind(&p.email)
+            .execute(&mut **tx)
+            .await?;
     }
+    Ok(())
 }
 
-fn role_str(r: PartyRole) -> &'static str {
-    match r {
-        PartyRole::Sender => "sender",
-        PartyRole::Recipient => "recipient",
+fn party_from_row(r: &sqlx::any::AnyRow) -> Result<Party> {
+    let kind: String = r.try_get("kind")?;
+    let role: String = r.try_get("role")?;
+    Ok(Party {
+        kind: PartyKind::from_stored(&kind),
+        role: PartyRole::from_stored(&role),
+        name: r.try_get("name")?,
+        code: r.try_get("code")?,
+        email: r.try_get("email")?,
+    })
+}
+
+fn file_from_row(r: &sqlx::any::AnyRow) -> Result<FileRef> {
+    Ok(FileRef {
+        name: r.try_get("name")?,
+        media_type: r.try_get("media_type")?,
+        size: r.try_get::<i64, _>("size")? as u64,
+        sha256: r.try_get("sha256")?,
+    })
+}
+
+/// Loads the parties and files of `docs` on one connection (pool or transaction).
+async fn fill_on(conn: &mut sqlx::AnyConnection, docs: &mut [Document]) -> Result<()> {
+    if docs.is_empty() {
+        return Ok(());
     }
+    let in_list = docs
+        .iter()
+        .map(|d| d.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let idx: std::collections::HashMap<i64, usize> =
+        docs.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT doc_id, kind, role, name, code, email FROM parties WHERE doc_id IN ({in_list}) ORDER BY doc_id, pos"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        if let Some(&i) = idx.get(&r.try_get::<i64, _>("doc_id")?) {
+            docs[i].parties.push(party_from_row(r)?);
+        }
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT doc_id, name, media_type, size, sha256 FROM doc_files WHERE doc_id IN ({in_list}) ORDER BY doc_id, pos"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        if let Some(&i) = idx.get(&r.try_get::<i64, _>("doc_id")?) {
+            docs[i].files.push(file_from_row(r)?);
+        }
+    }
+    Ok(())
 }

@@ -312,14 +312,14 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
     };
     let mut out = Vec::new();
     for path in &a.files {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::invalid(format!("cannot read file {}: {}", path.display(), e)))?;
         if path.is_dir() {
             return Err(Error::invalid(format!(
                 "invalid file {}: it is a directory",
                 path.display()
             )));
         }
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::invalid(format!("cannot read file {}: {}", path.display(), e)))?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -63,17 +63,6 @@ impl Cli {
     }
 }
 
-/// An error that carries its exit code.
-#[derive(Debug)]
-pub struct Exit(pub i32);
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}", self.0)
-    }
-}
-impl std::error::Error for Exit {}
-
 /// Runs a parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
     let cfg = match Config::load(&cli.overrides()) {
@@ -91,9 +80,6 @@ pub async fn run(cli: Cli) -> i32 {
     match res {
         Ok(code) => code,
         Err(e) => {
-            if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
-                return *code;
-            }
             // One line: the context chain joined.
             let msg = e
                 .chain()

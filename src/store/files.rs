@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 
 use super::Tx;
 
+/// Files handed back by a batch write, with their hashes when they were stored locally.
+pub type Written = (Vec<Vec<u8>>, Option<Vec<String>>);
+
 #[derive(Debug, Clone)]
 pub enum FileStore {
     Local(PathBuf),
@@ -78,13 +81,14 @@ impl FileStore {
 
     /// Writes many files at once from several threads (file creation and fsync wait
     /// on the disk, not the CPU): used by batch registration before its transaction.
-    /// Files already stored are skipped. Returns the hashes in input order.
-    pub async fn put_many_local(&self, files: Vec<Vec<u8>>) -> Result<Vec<String>> {
+    /// Files already stored are skipped. Gives the bytes back, with their hashes in
+    /// input order (none for the database store, which stores inside the transaction).
+    pub async fn put_many_local(&self, files: Vec<Vec<u8>>) -> Result<Written> {
         let FileStore::Local(dir) = self else {
-            return Ok(Vec::new());
+            return Ok((files, None));
         };
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+        tokio::task::spawn_blocking(move || -> Result<Written> {
             let threads = 8.min(files.len().max(1));
             let chunk = files.len().div_ceil(threads).max(1);
             let results: Vec<Result<Vec<String>>> = std::thread::scope(|s| {
@@ -119,7 +123,7 @@ impl FileStore {
             for r in results {
                 out.extend(r?);
             }
-            Ok(out)
+            Ok((files, Some(out)))
         })
         .await
         .map_err(|e| Error::internal(format!("file writer failed: {e}")))?

@@ -139,11 +139,6 @@ impl Store {
         Ok(sha)
     }
 
-    /// Stores bytes whose sha256 is already known (computed by the caller).
-    pub async fn put_file_known_in(&self, tx: &mut Tx, sha: &str, bytes: &[u8]) -> Result<()> {
-        self.files.put_in(tx, sha, bytes).await
-    }
-
     /// Reads a stored file and checks it against its hash.
     pub async fn read_file(&self, sha256: &str) -> Result<Vec<u8>> {
         self.files.read(&self.pool, sha256).await
@@ -186,11 +181,12 @@ pub fn now_text() -> String {
 }
 
 pub fn ts_text(ts: jiff::Timestamp) -> String {
-    let secs = ts.as_second();
-    jiff::Timestamp::from_second(secs)
-        .unwrap_or(ts)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    whole_seconds(ts).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A timestamp at the precision it is stored with.
+pub fn whole_seconds(ts: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(ts.as_second()).unwrap_or(ts)
 }
 
 pub fn parse_ts(s: &str) -> Result<jiff::Timestamp> {
