@@ -68,6 +68,18 @@ enum Bind {
     S(String),
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_all(mut q: AnyQuery<'_>, binds: Vec<Bind>) -> AnyQuery<'_> {
+    for b in binds {
+        q = match b {
+            Bind::I(i) => q.bind(i),
+            Bind::S(s) => q.bind(s),
+        };
+    }
+    q
+}
+
 /// The hash of a document's state as the audit chain records it.
 pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
     let mut h = Sha256::new();
@@ -582,13 +594,7 @@ impl Register {
         tail: &str,
     ) -> Result<Vec<Document>> {
         let sql = format!("SELECT {DOC_COLS} FROM documents {where_sql} {tail}");
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = match b {
-                Bind::I(i) => q.bind(i),
-                Bind::S(s) => q.bind(s),
-            };
-        }
+        let q = bind_all(sqlx::query(&sql), binds);
         let rows = q.fetch_all(&self.store.pool).await?;
         let mut docs = rows.iter().map(doc_from_row).collect::<Result<Vec<_>>>()?;
         self.fill(&mut docs).await?;
@@ -708,13 +714,7 @@ impl Register {
     pub async fn count(&self, f: &ListFilter) -> Result<i64> {
         let (w, binds) = Self::filter_sql(f);
         let sql = format!("SELECT COUNT(*) AS n FROM documents {w}");
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = match b {
-                Bind::I(i) => q.bind(i),
-                Bind::S(s) => q.bind(s),
-            };
-        }
+        let q = bind_all(sqlx::query(&sql), binds);
         let row = q.fetch_one(&self.store.pool).await?;
         Ok(row.try_get::<i64, _>("n")?)
     }

@@ -134,39 +134,7 @@ impl Writers {
         src: &Source,
         today: jiff::civil::Date,
     ) -> Result<()> {
-        let st = projection::staff(src, today);
-        let pb = projection::public(src, today);
-        let e = terr("cannot add a document");
-        self.staff
-            .add_document(projection::to_tantivy(
-                &st,
-                KIND_FULL,
-                f,
-                cfg.stored_text_chars,
-            ))
-            .map_err(&e)?;
-        if pb.restricted {
-            let mut masked = pb.clone();
-            masked.responsible = st.responsible.clone();
-            masked.unit = st.unit.clone();
-            self.staff
-                .add_document(projection::to_tantivy(
-                    &masked,
-                    KIND_MASKED,
-                    f,
-                    cfg.stored_text_chars,
-                ))
-                .map_err(&e)?;
-        }
-        self.public
-            .add_document(projection::to_tantivy(
-                &pb,
-                KIND_FULL,
-                f,
-                cfg.stored_text_chars,
-            ))
-            .map_err(&e)?;
-        Ok(())
+        self.add_filtered(f, cfg, src, today, true, true)
     }
 
     /// Commits both indexes with the payload (staff first: on resume the smaller
@@ -848,9 +816,6 @@ impl Writers {
         to_staff: bool,
         to_public: bool,
     ) -> Result<()> {
-        if to_staff && to_public {
-            return self.add(f, cfg, src, today);
-        }
         let st = projection::staff(src, today);
         let pb = projection::public(src, today);
         let e = terr("cannot add a document");
