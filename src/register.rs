@@ -648,6 +648,19 @@ impl Register {
         .await
     }
 
+    /// The threads in which `name` is responsible for some document (their case).
+    pub async fn threads_of_responsible(&self, name: &str) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT thread_id FROM documents WHERE responsible = $1 ORDER BY thread_id",
+        )
+        .bind(name.to_string())
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>("thread_id").map_err(Error::from))
+            .collect()
+    }
+
     fn filter_sql(f: &ListFilter) -> (String, Vec<Bind>) {
         let mut clauses: Vec<String> = Vec::new();
         let mut binds = Vec::new();

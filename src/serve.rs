@@ -31,6 +31,10 @@ pub async fn serve(
     }
     // The background parts, each stopped by the same token.
     tasks.spawn(named(
+        "ingest",
+        crate::ingest::run(app.clone(), shutdown.clone()),
+    ));
+    tasks.spawn(named(
         "search indexer",
         crate::search::run(app.clone(), shutdown.clone()),
     ));
@@ -41,6 +45,10 @@ pub async fn serve(
     tasks.spawn(named(
         "e-mail outbox",
         crate::outbox::smtp::run(app.clone(), shutdown.clone()),
+    ));
+    tasks.spawn(named(
+        "dhx outbox",
+        crate::dhx::send::run(app.clone(), shutdown.clone()),
     ));
     let mut first_error = None;
     while let Some(res) = tasks.join_next().await {
@@ -66,8 +74,11 @@ pub async fn serve(
 }
 
 /// The HTTP router: the web application and API, and the DHX endpoint.
-pub fn http_router(_app: App) -> axum::Router {
-    axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }))
+pub fn http_router(app: App) -> axum::Router {
+    // web: the application, the API and the public register (crate::web::router).
+    crate::web::router(app.clone())
+        .merge(crate::dhx::endpoint::routes(app))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
 }
 
 async fn named<F>(name: &'static str, f: F) -> (&'static str, Result<()>)

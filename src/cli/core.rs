@@ -186,6 +186,7 @@ fn redact(url: &str) -> String {
 
 async fn init(cfg: Config, a: InitArgs) -> anyhow::Result<i32> {
     let app = open(cfg).await?;
+    crate::ingest::init_dirs(&app.config)?;
     let url = redact(&app.config.database_url());
     if a.json {
         print_json(&serde_json::json!({"data_dir": app.config.data_dir, "database": url}))?;
@@ -356,7 +357,59 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
     Ok(out)
 }
 
+/// True when `register` is handed e-mail messages alone, with nothing set by
+/// hand: they are registered as `import` registers them (headers, thread,
+/// attachments, duplicates, quarantine).
+fn is_mail_registration(a: &RegisterArgs) -> bool {
+    !a.files.is_empty()
+        && a.files
+            .iter()
+            .all(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")))
+        && a.title.is_none()
+        && a.party.is_none()
+        && a.reply_to.is_none()
+        && a.restrict.is_none()
+        && a.doc_type.is_none()
+        && a.series.is_none()
+}
+
+async fn register_mail(cfg: Config, a: RegisterArgs) -> anyhow::Result<i32> {
+    let app = open(cfg).await?;
+    let opts = crate::ingest::ImportOptions::default();
+    let mut docs = Vec::new();
+    let mut failed = Vec::new();
+    for path in &a.files {
+        let item = crate::ingest::register_path(&app, path, &opts).await?;
+        match (&item.reg_no, item.status.as_str()) {
+            (Some(r), "registered" | "duplicate") => {
+                docs.push(app.register.get_by_reg_no(r).await?)
+            }
+            _ => failed.push(format!(
+                "message {} was {}: {}",
+                path.display(),
+                item.status,
+                item.reason.as_deref().unwrap_or("no reason given")
+            )),
+        }
+    }
+    if a.json {
+        let out: Vec<DocSummary> = docs.iter().map(DocSummary::from).collect();
+        print_json(&out)?;
+    } else {
+        for d in &docs {
+            println!("{}\t{}", d.reg_no, d.title);
+        }
+    }
+    if !failed.is_empty() {
+        anyhow::bail!("{}", failed.join("; "));
+    }
+    Ok(EXIT_OK)
+}
+
 async fn register(cfg: Config, a: RegisterArgs) -> anyhow::Result<i32> {
+    if is_mail_registration(&a) {
+        return register_mail(cfg, a).await;
+    }
     // Validate the flags and read the files before touching the database.
     let news = build_new_documents(&cfg, &a)?;
     let app = open(cfg).await?;
@@ -502,7 +555,25 @@ async fn list(cfg: Config, a: ListArgs) -> anyhow::Result<i32> {
 
 async fn verify(cfg: Config, a: VerifyArgs) -> anyhow::Result<i32> {
     let app = open(cfg).await?;
-    let report = crate::audit::verify(&app.register).await?;
+    let mut report = crate::audit::verify(&app.register).await?;
+    // The search indexes are projections: report documents missing from them or
+    // present there but absent from the database.
+    match crate::search::verify(&app).await {
+        Ok(s) => {
+            for id in &s.missing {
+                report
+                    .problems
+                    .push(format!("document {id} is missing from the search index"));
+            }
+            for id in &s.orphaned {
+                report.problems.push(format!(
+                    "document {id} is in the search index but not in the database"
+                ));
+            }
+            report.ok = report.problems.is_empty();
+        }
+        Err(e) => tracing::warn!("search index not verified: {e}"),
+    }
     if a.json {
         print_json(&report)?;
     } else if report.ok {
@@ -522,12 +593,22 @@ async fn verify(cfg: Config, a: VerifyArgs) -> anyhow::Result<i32> {
 }
 
 async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
-    let listen = a
-        .listen
-        .clone()
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let listen = a.listen.clone().unwrap_or_else(|| cfg.web.listen.clone());
     let app = open(cfg).await?;
-    let _ = a.demo;
+    // `--demo` loads the demo register into an empty data directory; a data
+    // directory that already holds a register is served as it is.
+    let demo = if a.demo {
+        match crate::web::load_demo(&app).await {
+            Ok(d) => Some(d),
+            Err(Error::Conflict(why)) => {
+                eprintln!("docgate: demo not loaded: {why}; serving the register as it is");
+                None
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot load the demo register")),
+        }
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -536,6 +617,9 @@ async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
         "docgate: serving http://{addr}/ (data {})",
         app.config.data_dir.display()
     );
+    if let Some(d) = &demo {
+        println!("{}", d.describe(&format!("http://{addr}/")));
+    }
     let shutdown = tokio_util::sync::CancellationToken::new();
     let sd = shutdown.clone();
     tokio::spawn(async move {

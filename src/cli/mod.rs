@@ -5,7 +5,10 @@
 
 pub mod core;
 pub mod deadline;
+pub mod dhx;
+pub mod ingest;
 pub mod search;
+pub mod web;
 
 use std::path::PathBuf;
 
@@ -49,7 +52,14 @@ pub enum Command {
     #[command(flatten)]
     Deadline(deadline::DeadlineCommand),
     #[command(flatten)]
+    Ingest(ingest::IngestCommand),
+    /// State document exchange (DHX): capsules, sending, receiving, address book.
+    #[command(subcommand)]
+    Dhx(dhx::DhxCommand),
+    #[command(flatten)]
     Search(search::SearchCommand),
+    #[command(flatten)]
+    Web(web::WebCommand),
 }
 
 impl Cli {
@@ -75,7 +85,10 @@ pub async fn run(cli: Cli) -> i32 {
     let res = match cli.command {
         Command::Core(c) => core::run(c, cfg).await,
         Command::Deadline(c) => deadline::run(c, cfg).await,
+        Command::Ingest(c) => ingest::run(c, cfg).await,
+        Command::Dhx(c) => dhx::run(c, cfg).await,
         Command::Search(c) => search::run(c, cfg).await,
+        Command::Web(c) => web::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

@@ -1,0 +1,140 @@
+//! Server time of the register list, the dashboard and search at N documents.
+//!
+//! cargo run --release --example bench_web -- --docs 1000000 --data /tmp/bench-web [--reps 20]
+//!
+//! Fills an empty data directory through `Register::register_batch` (batches of
+//! 1,000; a quarter restricted), then times each page through the router
+//! (`tower::ServiceExt::oneshot`, no network) and prints the median and p95.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::Request;
+use docgate::model::*;
+use docgate::web::auth::{self, NewUser, Role};
+use docgate::{App, Config};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: i64 = arg("--docs", "100000").parse()?;
+    let reps: usize = arg("--reps", "20").parse()?;
+    let dir = std::path::PathBuf::from(arg("--data", "./bench-data/web"));
+    let cfg = Config {
+        data_dir: dir.clone(),
+        ..Default::default()
+    };
+    let app = App::open(cfg).await?;
+    let have = app.register.count(&Default::default()).await?;
+    if have < n {
+        eprintln!(
+            "registering {} documents into {} ...",
+            n - have,
+            dir.display()
+        );
+        let start = Instant::now();
+        let mut i = have;
+        while i < n {
+            let batch: Vec<NewDocument> = (i..(i + 1000).min(n))
+                .map(|k| {
+                    let mut d = NewDocument::new(
+                        if k % 3 == 0 {
+                            Direction::Outgoing
+                        } else {
+                            Direction::Incoming
+                        },
+                        Channel::Email,
+                        format!("Kiri {k} ohvriabi hüvitise taotluse kohta"),
+                    );
+                    d.body = Some(format!(
+                        "Taotlus number {k}. Palun hüvitist ravikulude eest."
+                    ));
+                    d.responsible = Some(format!("ametnik{}", k % 12));
+                    d.needs_review = k % 97 == 0;
+                    if k % 4 == 0 {
+                        d.restriction = Some(NewRestriction {
+                            ground: "AvTS § 35 lg 1 p 12".into(),
+                            ends: jiff::civil::date(2035, 1, 1),
+                            holder: None,
+                            begins: None,
+                        });
+                    }
+                    d
+                })
+                .collect();
+            i += batch.len() as i64;
+            app.register.register_batch(batch, "bench").await?;
+            if i % 50_000 == 0 {
+                eprintln!("  {i} ({:.0} s)", start.elapsed().as_secs_f64());
+            }
+        }
+    }
+    if auth::find_user(&app.store, "bench").await?.is_none() {
+        auth::create_user(
+            &app.store,
+            &NewUser {
+                name: "bench".into(),
+                full_name: "Bench".into(),
+                role: Role::Lead,
+                unit: None,
+                email: None,
+                password: "bench-password".into(),
+            },
+        )
+        .await?;
+    }
+    let token = auth::create_token(&app.store, "bench", "bench").await?;
+    let router = docgate::web::router(app.clone());
+    println!(
+        "documents: {}",
+        app.register.count(&Default::default()).await?
+    );
+    for (name, uri) in [
+        (
+            "register list (API, first page + exact count)",
+            "/api/v1/documents?limit=50",
+        ),
+        (
+            "register list (API, filtered)",
+            "/api/v1/documents?direction=incoming&responsible=ametnik3&limit=50",
+        ),
+        (
+            "dashboard (inbox count, deadlines, 12-month chart)",
+            "/dashboard",
+        ),
+        ("search (API)", "/api/v1/search?q=ravikulude&limit=20"),
+        ("public register", "/avalik"),
+    ] {
+        let mut times = vec![];
+        for _ in 0..reps {
+            let req = Request::get(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())?;
+            let t = Instant::now();
+            let r = router.clone().oneshot(req).await?;
+            let status = r.status();
+            let _ = r.into_body().collect().await?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(
+                status.is_success() || status.is_redirection(),
+                "{uri}: {status}"
+            );
+        }
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "{name:<55} median {:>8.1} ms   p95 {:>8.1} ms",
+            times[times.len() / 2],
+            times[(times.len() * 95 / 100).min(times.len() - 1)]
+        );
+    }
+    Ok(())
+}

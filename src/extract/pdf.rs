@@ -1,0 +1,334 @@
+//! PDF text: lopdf first, through a quality gate; `pdftotext` (poppler-utils) as a
+//! subprocess with a time limit when the gate fails; otherwise the file is marked
+//! "text not extracted" with the reason. Never silently empty.
+//!
+//! The gate does not trust lopdf's text when
+//! - a font on a page has no ToUnicode map and no standard single-byte encoding
+//!   (WinAnsi, MacRoman, Standard) that maps its codes to Unicode — composite
+//!   (Type0), Type3 and custom-encoded fonts without a ToUnicode map are guesses;
+//! - or too few printable characters come out (a scan, or garbage).
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{FileText, TextOptions};
+
+/// Fewer letters and digits than this in the whole document: not a text layer.
+pub const MIN_ALNUM: usize = 16;
+/// Share of printable characters below which the text is garbage.
+pub const MIN_PRINTABLE_RATIO: f64 = 0.85;
+
+/// What lopdf gave and whether it passed the gate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LopdfOutcome {
+    Trusted(String),
+    Untrusted(String),
+    Unreadable(String),
+}
+
+/// The text of a PDF (blocking; call inside [`super::isolated`]).
+pub fn pdf_text(bytes: &[u8], opts: &TextOptions) -> FileText {
+    let outcome = match super::catch("lopdf", || lopdf_text(bytes, opts.max_decompressed)) {
+        Ok(o) => o,
+        Err(e) => LopdfOutcome::Unreadable(e.to_string()),
+    };
+    let why = match outcome {
+        LopdfOutcome::Trusted(t) => return FileText::extracted(t, None),
+        LopdfOutcome::Untrusted(why) | LopdfOutcome::Unreadable(why) => why,
+    };
+    if opts.pdftotext {
+        match pdftotext(bytes, opts.pdftotext_timeout) {
+            Ok(t) => {
+                if let Some(gate) = gate_text(&t) {
+                    return FileText::not_extracted(format!(
+                        "text not extracted: {why}; pdftotext: {gate}"
+                    ));
+                }
+                return FileText::extracted(t, Some(format!("pdftotext (lopdf: {why})")));
+            }
+            Err(e) => {
+                return FileText::not_extracted(format!("text not extracted: {why}; {e}"));
+            }
+        }
+    }
+    FileText::not_extracted(format!("text not extracted: {why}"))
+}
+
+/// lopdf's text with the quality gate applied.
+pub fn lopdf_text(bytes: &[u8], max_decompressed: u64) -> LopdfOutcome {
+    let doc = match lopdf::Document::load_mem(bytes) {
+        Ok(d) => d,
+        Err(e) => return LopdfOutcome::Unreadable(format!("lopdf cannot read the pdf: {e}")),
+    };
+    if doc.is_encrypted() {
+        return LopdfOutcome::Unreadable("the pdf is encrypted".into());
+    }
+    let pages = doc.get_pages();
+    if pages.is_empty() {
+        return LopdfOutcome::Unreadable("the pdf has no pages".into());
+    }
+    for (&no, &page_id) in &pages {
+        if let Ok(fonts) = doc.get_page_fonts(page_id) {
+            for (name, font) in fonts {
+                if !font_is_mappable(font) {
+                    return LopdfOutcome::Untrusted(format!(
+                        "font {} on page {no} has no ToUnicode map",
+                        String::from_utf8_lossy(&name)
+                    ));
+                }
+            }
+        }
+    }
+    let mut text = String::new();
+    let mut total_content: u64 = 0;
+    for (&no, &page_id) in &pages {
+        match doc.get_page_content(page_id) {
+            Ok(c) => total_content += c.len() as u64,
+            Err(e) => return LopdfOutcome::Unreadable(format!("page {no}: {e}")),
+        }
+        if total_content > max_decompressed {
+            return LopdfOutcome::Unreadable(format!(
+                "decompressed page content exceeds {max_decompressed} bytes"
+            ));
+        }
+        match doc.extract_text(&[no]) {
+            Ok(t) => text.push_str(&t),
+            Err(e) => return LopdfOutcome::Untrusted(format!("page {no}: {e}")),
+        }
+    }
+    if let Some(g) = gate_text(&text) {
+        return LopdfOutcome::Untrusted(g);
+    }
+    LopdfOutcome::Trusted(text.trim().to_string())
+}
+
+fn font_is_mappable(font: &lopdf::Dictionary) -> bool {
+    if font.has(b"ToUnicode") {
+        return true;
+    }
+    let subtype = font
+        .get(b"Subtype")
+        .and_then(|o| o.as_name())
+        .unwrap_or(b"");
+    if subtype == b"Type0" || subtype == b"Type3" {
+        return false;
+    }
+    matches!(
+        font.get(b"Encoding").and_then(|o| o.as_name()),
+        Ok(b"WinAnsiEncoding") | Ok(b"MacRomanEncoding") | Ok(b"StandardEncoding")
+    )
+}
+
+/// None when the text looks like real text; else why not.
+pub fn gate_text(text: &str) -> Option<String> {
+    let mut total = 0usize;
+    let mut printable = 0usize;
+    let mut alnum = 0usize;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            continue;
+        }
+        total += 1;
+        if c.is_alphanumeric() {
+            alnum += 1;
+        }
+        if !c.is_control() && c != '\u{FFFD}' && !('\u{E000}'..='\u{F8FF}').contains(&c) {
+            printable += 1;
+        }
+    }
+    if alnum < MIN_ALNUM {
+        return Some(format!(
+            "too few printable characters ({alnum} letters or digits)"
+        ));
+    }
+    let ratio = printable as f64 / total as f64;
+    if ratio < MIN_PRINTABLE_RATIO {
+        return Some(format!(
+            "too few printable characters ({:.0}%)",
+            ratio * 100.0
+        ));
+    }
+    None
+}
+
+/// Runs `pdftotext -enc UTF-8 - -` with the bytes on stdin, killed after `timeout`.
+pub fn pdftotext(bytes: &[u8], timeout: Duration) -> Result<String, String> {
+    let mut child = Command::new("pdftotext")
+        .args(["-q", "-enc", "UTF-8", "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("pdftotext is not available ({e})"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let data = bytes.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = writer.join();
+                let _ = reader.join();
+                return Err(format!(
+                    "pdftotext took longer than {} s",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("pdftotext failed: {e}")),
+        }
+    };
+    let _ = writer.join();
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(format!("pdftotext failed ({status})"));
+    }
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// A minimal one-page PDF with the given lines in Helvetica (WinAnsiEncoding),
+/// or in a font without encoding and ToUnicode when `mappable` is false.
+/// Used by tests, fixtures and the benchmark generator.
+pub fn make_pdf(lines: &[&str], mappable: bool) -> Vec<u8> {
+    let mut content = String::from("BT /F1 12 Tf 50 750 Td 14 TL\n");
+    for l in lines {
+        let esc = l
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
+        content.push_str(&format!("({esc}) Tj T*\n"));
+    }
+    content.push_str("ET\n");
+    let font = if mappable {
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    } else {
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /Custom >>"
+    };
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{}endstream", content.len(), content),
+        font.to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, o).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TextStatus;
+
+    #[test]
+    fn trusted_pdf_text_comes_from_lopdf() {
+        let pdf = make_pdf(
+            &[
+                "Avaldus kuriteoohvri hüvitise saamiseks",
+                "isikukood 49403136515",
+            ],
+            true,
+        );
+        match lopdf_text(&pdf, u64::MAX) {
+            LopdfOutcome::Trusted(t) => {
+                assert!(t.contains("Avaldus kuriteoohvri"), "{t}");
+                assert!(t.contains("49403136515"), "{t}");
+            }
+            other => panic!("expected trusted text, got {other:?}"),
+        }
+        let ft = pdf_text(&pdf, &TextOptions::default());
+        assert_eq!(ft.status, TextStatus::Extracted);
+        assert!(ft.note.is_none());
+    }
+
+    #[test]
+    fn font_without_tounicode_fails_the_gate() {
+        let pdf = make_pdf(
+            &["Some text that is long enough to pass the length gate"],
+            false,
+        );
+        match lopdf_text(&pdf, u64::MAX) {
+            LopdfOutcome::Untrusted(why) => assert!(why.contains("ToUnicode"), "{why}"),
+            other => panic!("expected untrusted, got {other:?}"),
+        }
+        // Without the fallback the file is marked, never silently empty.
+        let opts = TextOptions {
+            pdftotext: false,
+            ..Default::default()
+        };
+        let ft = pdf_text(&pdf, &opts);
+        assert_eq!(ft.status, TextStatus::NotExtracted);
+        assert!(ft.note.unwrap().contains("ToUnicode"));
+    }
+
+    #[test]
+    fn untrusted_pdf_falls_back_to_pdftotext_when_installed() {
+        if Command::new("pdftotext").arg("-v").output().is_err() {
+            eprintln!("pdftotext not installed: fallback not exercised");
+            return;
+        }
+        let pdf = make_pdf(
+            &["Some text that is long enough to pass the length gate"],
+            false,
+        );
+        let ft = pdf_text(&pdf, &TextOptions::default());
+        assert_eq!(ft.status, TextStatus::Extracted, "{ft:?}");
+        assert!(ft.text.unwrap().contains("long enough"));
+        assert!(ft.note.unwrap().contains("pdftotext"));
+    }
+
+    #[test]
+    fn empty_or_scanned_pdf_is_not_extracted() {
+        let pdf = make_pdf(&[], true);
+        let ft = pdf_text(&pdf, &TextOptions::default());
+        assert_eq!(ft.status, TextStatus::NotExtracted, "{ft:?}");
+        assert!(ft.note.unwrap().contains("too few printable"));
+    }
+
+    #[test]
+    fn garbage_is_unreadable_not_a_panic() {
+        let ft = pdf_text(b"%PDF-1.4 garbage \x00\xff", &TextOptions::default());
+        assert_eq!(ft.status, TextStatus::NotExtracted);
+        assert!(ft.note.is_some());
+    }
+
+    #[test]
+    fn gate_table() {
+        assert!(gate_text("").is_some());
+        assert!(gate_text("abc").is_some());
+        assert!(
+            gate_text("\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}abcdefghijklmnopq")
+                .is_some()
+        );
+        assert!(gate_text("Avaldus kuriteoohvri hüvitise saamiseks").is_none());
+    }
+}

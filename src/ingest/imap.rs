@@ -1,0 +1,460 @@
+//! IMAP accounts: TLS (plain only to a loopback host), UIDVALIDITY + last UID per
+//! folder, acknowledge (flag \Seen or move) only after the commit, IDLE when the
+//! server offers it, and a lease row so that two docgate processes sharing a
+//! database never fetch the same mailbox at once.
+//!
+//! An unchanged mailbox costs no download: SELECT reports UIDNEXT, and when it is
+//! not past the last UID we handled there is nothing to search or fetch.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::model::Channel;
+use crate::store::Store;
+
+use super::mail::{self, Outcome};
+use super::ImapAccount;
+
+/// Lease length; renewed at least every third of it.
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// The connection: TLS or (loopback only) plain.
+#[derive(Debug)]
+pub enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub type Session = async_imap::Session<Conn>;
+
+fn imap_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("imap {what}: {e}"))
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks an account's settings; names the account in the error.
+pub fn validate(acc: &ImapAccount) -> Result<()> {
+    if acc.host.trim().is_empty() {
+        return Err(Error::invalid(format!(
+            "invalid [[ingest.imap]] {:?}: host is empty",
+            acc.name
+        )));
+    }
+    match acc.security.as_str() {
+        "tls" => {}
+        "plain" if is_loopback(&acc.host) => {}
+        "plain" => {
+            return Err(Error::invalid(format!(
+                "invalid [[ingest.imap]] {:?}: security \"plain\" is allowed only to a loopback host, not {:?}",
+                acc.name, acc.host
+            )))
+        }
+        other => {
+            return Err(Error::invalid(format!(
+                "invalid [[ingest.imap]] {:?}: security {other:?}, expected \"tls\" or \"plain\"",
+                acc.name
+            )))
+        }
+    }
+    if !(acc.after == "seen" || acc.after.starts_with("move:") && acc.after.len() > 5) {
+        return Err(Error::invalid(format!(
+            "invalid [[ingest.imap]] {:?}: after {:?}, expected \"seen\" or \"move:FOLDER\"",
+            acc.name, acc.after
+        )));
+    }
+    if acc.folders.is_empty() {
+        return Err(Error::invalid(format!(
+            "invalid [[ingest.imap]] {:?}: no folders",
+            acc.name
+        )));
+    }
+    Ok(())
+}
+
+fn password(acc: &ImapAccount) -> Result<String> {
+    if !acc.password_env.is_empty() {
+        return std::env::var(&acc.password_env).map_err(|_| {
+            Error::invalid(format!(
+                "invalid [[ingest.imap]] {:?}: environment variable {} is not set",
+                acc.name, acc.password_env
+            ))
+        });
+    }
+    Ok(acc.password.clone())
+}
+
+/// Connects and logs in.
+pub async fn connect(acc: &ImapAccount) -> Result<Session> {
+    validate(acc)?;
+    let tcp = tokio::time::timeout(
+        Duration::from_secs(30),
+        TcpStream::connect((acc.host.as_str(), acc.port)),
+    )
+    .await
+    .map_err(|_| imap_err("connect", format!("{}:{} timed out", acc.host, acc.port)))?
+    .map_err(|e| imap_err("connect", format!("{}:{}: {e}", acc.host, acc.port)))?;
+    let conn = if acc.security == "tls" {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if !acc.ca_file.as_os_str().is_empty() {
+            use rustls::pki_types::pem::PemObject;
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(&acc.ca_file)
+                .map_err(|e| imap_err("ca file", e))?;
+            for c in certs {
+                let c = c.map_err(|e| imap_err("ca file", e))?;
+                roots.add(c).map_err(|e| imap_err("ca file", e))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| imap_err("tls", e))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(acc.host.clone())
+            .map_err(|e| imap_err("tls server name", e))?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| imap_err("tls handshake", e))?;
+        Conn::Tls(Box::new(tls))
+    } else {
+        Conn::Plain(tcp)
+    };
+    let mut client = async_imap::Client::new(conn);
+    match client.read_response().await {
+        Some(Ok(_)) => {}
+        Some(Err(e)) => return Err(imap_err("greeting", e)),
+        None => return Err(imap_err("greeting", "connection closed")),
+    }
+    let pw = password(acc)?;
+    client
+        .login(&acc.username, &pw)
+        .await
+        .map_err(|(e, _)| imap_err(&format!("login as {}", acc.username), e))
+}
+
+/// Takes or renews the lease `name` for `holder`; false when another holds it.
+pub async fn acquire_lease(store: &Store, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+    let now = jiff::Timestamp::now();
+    let until = crate::store::ts_text(now + jiff::SignedDuration::from_secs(ttl.as_secs() as i64));
+    let mut tx = store.begin_write().await?;
+    let res = sqlx::query(
+        "INSERT INTO ingest_lease (name, holder, until) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+         WHERE ingest_lease.holder = excluded.holder OR ingest_lease.until < $4",
+    )
+    .bind(name)
+    .bind(holder)
+    .bind(&until)
+    .bind(crate::store::ts_text(now))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub async fn release_lease(store: &Store, name: &str, holder: &str) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query("DELETE FROM ingest_lease WHERE name = $1 AND holder = $2")
+        .bind(name)
+        .bind(holder)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn load_state(store: &Store, account: &str, folder: &str) -> Result<Option<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT uidvalidity, last_uid FROM ingest_imap_state WHERE account = $1 AND folder = $2",
+    )
+    .bind(account)
+    .bind(folder)
+    .fetch_optional(&store.pool)
+    .await?)
+}
+
+async fn save_state(store: &Store, account: &str, folder: &str, uv: i64, last: i64) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO ingest_imap_state (account, folder, uidvalidity, last_uid) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+    )
+    .bind(account)
+    .bind(folder)
+    .bind(uv)
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What one pass over a folder did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FolderPass {
+    /// Messages downloaded.
+    pub fetched: usize,
+    pub registered: usize,
+    pub duplicates: usize,
+    pub quarantined: usize,
+}
+
+/// Reads the new messages of one folder, registers them and acknowledges each
+/// after its commit.
+pub async fn sync_folder(
+    app: &App,
+    acc: &ImapAccount,
+    session: &mut Session,
+    folder: &str,
+    lease: Option<(&str, &str)>,
+    shutdown: &CancellationToken,
+) -> Result<FolderPass> {
+    let mb = session
+        .select(folder)
+        .await
+        .map_err(|e| imap_err(&format!("select {folder}"), e))?;
+    let uv = i64::from(mb.uid_validity.unwrap_or(0));
+    let mut last = match load_state(&app.store, &acc.name, folder).await? {
+        Some((suv, l)) if suv == uv => l,
+        Some(_) => {
+            tracing::warn!(
+                "imap {}/{folder}: UIDVALIDITY changed to {uv}: reading the folder again (duplicates are recognised)",
+                acc.name
+            );
+            0
+        }
+        None => 0,
+    };
+    let mut pass = FolderPass::default();
+    if let Some(next) = mb.uid_next {
+        if i64::from(next) <= last + 1 {
+            return Ok(pass); // unchanged: nothing to search or download
+        }
+    }
+    if mb.exists == 0 {
+        save_state(&app.store, &acc.name, folder, uv, last).await?;
+        return Ok(pass);
+    }
+    let found = session
+        .uid_search(format!("UID {}:*", last + 1))
+        .await
+        .map_err(|e| imap_err("search", e))?;
+    let mut uids: Vec<u32> = found.into_iter().filter(|&u| i64::from(u) > last).collect();
+    uids.sort_unstable();
+    for uid in uids {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        if let Some((name, holder)) = lease {
+            if !acquire_lease(&app.store, name, holder, LEASE).await? {
+                return Err(imap_err("lease", format!("lost the lease {name}")));
+            }
+        }
+        let raw = {
+            let mut stream = session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await
+                .map_err(|e| imap_err("fetch", e))?;
+            let mut raw: Option<Vec<u8>> = None;
+            while let Some(f) = stream.next().await {
+                let f = f.map_err(|e| imap_err("fetch", e))?;
+                if f.uid == Some(uid) || raw.is_none() {
+                    if let Some(b) = f.body() {
+                        raw = Some(b.to_vec());
+                    }
+                }
+            }
+            raw
+        };
+        let Some(raw) = raw else {
+            // Expunged meanwhile.
+            last = i64::from(uid);
+            save_state(&app.store, &acc.name, folder, uv, last).await?;
+            continue;
+        };
+        pass.fetched += 1;
+        let source = format!("imap:{}/{folder}/{uv}/{uid}", acc.name);
+        let o = mail::ingest_message(app, raw, &source, Channel::Email).await?;
+        match &o {
+            Outcome::Registered { .. } => pass.registered += 1,
+            Outcome::Duplicate { .. } => pass.duplicates += 1,
+            Outcome::Quarantined { .. } => pass.quarantined += 1,
+        }
+        // Acknowledge only after the commit.
+        if let Some(target) = acc.after.strip_prefix("move:") {
+            session
+                .uid_mv(uid.to_string(), target)
+                .await
+                .map_err(|e| imap_err(&format!("move to {target}"), e))?;
+        } else {
+            let s = session
+                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                .await
+                .map_err(|e| imap_err("store \\Seen", e))?;
+            let _: Vec<_> = s.collect().await;
+        }
+        last = i64::from(uid);
+        save_state(&app.store, &acc.name, folder, uv, last).await?;
+    }
+    Ok(pass)
+}
+
+/// Runs one account until shutdown: lease, connect, sync every folder, then IDLE
+/// (or sleep) and again. Errors reconnect after a pause.
+pub async fn run(app: App, acc: ImapAccount, shutdown: CancellationToken) -> Result<()> {
+    validate(&acc)?;
+    let lease_name = format!("imap:{}", acc.name);
+    let holder = format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let mut backoff = Duration::from_secs(2);
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        match acquire_lease(&app.store, &lease_name, &holder, LEASE).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if super::sleep_or_shutdown(LEASE / 3, &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::error!("imap {}: lease: {e}", acc.name);
+                if super::sleep_or_shutdown(backoff, &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        }
+        match account_loop(&app, &acc, &lease_name, &holder, &shutdown).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::error!("imap {}: {e}", acc.name);
+                if super::sleep_or_shutdown(backoff, &shutdown).await {
+                    break;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(120));
+            }
+        }
+    }
+    let _ = release_lease(&app.store, &lease_name, &holder).await;
+    Ok(())
+}
+
+async fn account_loop(
+    app: &App,
+    acc: &ImapAccount,
+    lease_name: &str,
+    holder: &str,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    let mut session = connect(acc).await?;
+    let idle_ok = acc.idle
+        && acc.folders.len() == 1
+        && session
+            .capabilities()
+            .await
+            .map(|c| c.has_str("IDLE"))
+            .unwrap_or(false);
+    let wait = Duration::from_secs(acc.poll_secs.max(1)).min(LEASE / 3);
+    loop {
+        if !acquire_lease(&app.store, lease_name, holder, LEASE).await? {
+            return Err(imap_err("lease", format!("lost the lease {lease_name}")));
+        }
+        for folder in &acc.folders {
+            let p = sync_folder(
+                app,
+                acc,
+                &mut session,
+                folder,
+                Some((lease_name, holder)),
+                shutdown,
+            )
+            .await?;
+            if p.fetched > 0 {
+                tracing::info!("imap {}/{folder}: {p:?}", acc.name);
+            }
+        }
+        if shutdown.is_cancelled() {
+            let _ = session.logout().await;
+            return Ok(());
+        }
+        if idle_ok {
+            let mut idle = session.idle();
+            idle.init().await.map_err(|e| imap_err("idle", e))?;
+            let (fut, stop) = idle.wait_with_timeout(wait);
+            let stopped = tokio::select! {
+                r = fut => { r.map_err(|e| imap_err("idle", e))?; false }
+                _ = shutdown.cancelled() => true,
+            };
+            drop(stop);
+            session = idle.done().await.map_err(|e| imap_err("idle done", e))?;
+            if stopped {
+                let _ = session.logout().await;
+                return Ok(());
+            }
+        } else {
+            if super::sleep_or_shutdown(wait, shutdown).await {
+                let _ = session.logout().await;
+                return Ok(());
+            }
+            session.noop().await.map_err(|e| imap_err("noop", e))?;
+        }
+    }
+}

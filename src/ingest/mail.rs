@@ -1,0 +1,506 @@
+//! One raw message (or dropped file) to a [`NewDocument`], and the common path
+//! every source takes: duplicate check, extraction in isolation, threading,
+//! registration, or quarantine with the reason.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::extract::mail::{parse_mail, sha256_hex, MailAddr, ParsedMail};
+use crate::extract::{self, FileText};
+use crate::model::*;
+
+use super::thread::{self, Decision, Hints};
+use super::{quarantine, IngestConfig};
+
+pub const ACTOR: &str = "ingest";
+
+/// What happened to one source item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Registered {
+        doc_id: i64,
+        reg_no: String,
+        /// Set when the threading candidates disagreed (the clerk's triage list).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        triage: Option<String>,
+    },
+    Duplicate {
+        doc_id: i64,
+        reg_no: String,
+    },
+    Quarantined {
+        id: i64,
+        reason: String,
+    },
+}
+
+impl Outcome {
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Registered { .. } => "registered",
+            Outcome::Duplicate { .. } => "duplicate",
+            Outcome::Quarantined { .. } => "quarantined",
+        }
+    }
+}
+
+/// A message ready to register: the document and the threading hints.
+#[derive(Debug)]
+pub struct Prepared {
+    pub new: NewDocument,
+    pub hints: Hints,
+    pub sha256: String,
+}
+
+/// Why an item goes to quarantine.
+pub type Reject = String;
+
+fn is_own(cfg: &Config, email: &str) -> bool {
+    let e = email.trim().to_ascii_lowercase();
+    cfg.agency
+        .own_addresses
+        .iter()
+        .any(|a| a.trim().eq_ignore_ascii_case(&e))
+}
+
+fn party(a: &MailAddr, role: PartyRole) -> Party {
+    Party {
+        kind: PartyKind::Person,
+        role,
+        name: a.name.clone().unwrap_or_else(|| a.email.clone()),
+        code: None,
+        email: Some(a.email.clone()),
+    }
+}
+
+/// Builds the document from a parsed message (pure apart from the config).
+pub fn document_from_mail(
+    cfg: &Config,
+    p: &ParsedMail,
+    raw: Vec<u8>,
+    texts: Vec<FileText>,
+    attachments: Vec<(String, String, Vec<u8>)>,
+    channel: Channel,
+    today: jiff::civil::Date,
+) -> (NewDocument, Hints) {
+    let outgoing = p.from.iter().any(|a| is_own(cfg, &a.email));
+    let direction = if outgoing {
+        Direction::Outgoing
+    } else {
+        Direction::Incoming
+    };
+    let parties: Vec<Party> = if outgoing {
+        let reg = cfg.agency.register_address.to_ascii_lowercase();
+        let mut seen = Vec::new();
+        p.to.iter()
+            .chain(p.cc.iter())
+            .chain(p.bcc.iter())
+            .filter(|a| !is_own(cfg, &a.email) && a.email.to_ascii_lowercase() != reg)
+            .filter(|a| {
+                let k = a.email.to_ascii_lowercase();
+                if seen.contains(&k) {
+                    false
+                } else {
+                    seen.push(k);
+                    true
+                }
+            })
+            .map(|a| party(a, PartyRole::Recipient))
+            .collect()
+    } else {
+        p.from.iter().map(|a| party(a, PartyRole::Sender)).collect()
+    };
+    let title = if !p.subject.trim().is_empty() {
+        p.subject.trim().to_string()
+    } else if let Some(a) = attachments.first() {
+        a.0.clone()
+    } else if let Some(f) = p.from.first() {
+        format!("E-kiri ({})", f.email)
+    } else {
+        "E-kiri (teema puudub)".to_string()
+    };
+    let tz = cfg.timezone();
+    let date = p
+        .date_timestamp()
+        .map(|t| t.to_zoned(tz.clone()).date())
+        .map(|d| d.min(today));
+
+    let mut new = NewDocument::new(direction, channel, title);
+    new.parties = parties;
+    new.received = if outgoing { date } else { date.or(Some(today)) };
+    new.their_date = if outgoing { None } else { date };
+    new.message_id = p.message_id.clone();
+    new.needs_review = true;
+    new.source_keys.push(format!("sha256:{}", p.sha256));
+    if let Some(id) = &p.message_id {
+        new.source_keys.push(format!("msgid:{id}"));
+    }
+    new.body = (!p.body.is_empty()).then(|| p.body.clone());
+
+    // Personal codes in the title, the letter and the attachments' text.
+    let mut codes = crate::personal_code::find_all(&new.title);
+    codes.extend(crate::personal_code::find_all(&p.body));
+    for t in texts.iter().filter_map(|t| t.text.as_deref()) {
+        codes.extend(crate::personal_code::find_all(t));
+    }
+    if !codes.is_empty() {
+        new.contains_personal_data = true;
+        new.proposed_ground = Some(cfg.ingest.personal_data_ground.clone());
+    }
+
+    // The original message first, then the attachments.
+    let mut eml = NewFile::new("message.eml", "message/rfc822", raw);
+    eml.text_status = TextStatus::NoText;
+    eml.text_note = Some("the original message; its text is the document's body".into());
+    new.files.push(eml);
+    for ((name, mt, bytes), t) in attachments.into_iter().zip(texts) {
+        let mut f = NewFile::new(name, mt, bytes);
+        f.text = t.text;
+        f.text_status = t.status;
+        f.text_note = t.note;
+        new.files.push(f);
+    }
+
+    let hints = Hints {
+        message_ids: p
+            .in_reply_to
+            .iter()
+            .chain(p.references.iter().rev())
+            .cloned()
+            .collect(),
+        subject: p.subject.clone(),
+        body: p.body.chars().take(20_000).collect(),
+    };
+    (new, hints)
+}
+
+/// Extracts the text of a file in isolation (a panic or hang marks it, never crashes).
+pub async fn isolated_file_text(
+    ic: &IngestConfig,
+    name: String,
+    media_type: String,
+    bytes: Arc<Vec<u8>>,
+) -> FileText {
+    let opts = ic.text_options();
+    let b = bytes.clone();
+    let what = format!("text extraction of {name}");
+    match extract::isolated(&what, ic.extract_timeout(), move || {
+        extract::file_text(&name, &media_type, &b, &opts)
+    })
+    .await
+    {
+        Ok(t) => t,
+        Err(e) => FileText::not_extracted(format!("text not extracted: {e}")),
+    }
+}
+
+/// Parses and extracts a raw message. `Err` carries the raw bytes back with the
+/// quarantine reason.
+pub async fn prepare_mail(
+    app: &App,
+    raw: Vec<u8>,
+    channel: Channel,
+) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
+    let ic = &app.config.ingest;
+    let limits = ic.limits();
+    let raw = Arc::new(raw);
+    let r2 = raw.clone();
+    let parsed = extract::isolated("mail parser", ic.extract_timeout(), move || {
+        parse_mail(&r2, &limits)
+    })
+    .await;
+    let raw_back = |raw: Arc<Vec<u8>>| Arc::try_unwrap(raw).unwrap_or_else(|a| (*a).clone());
+    let mut parsed = match parsed {
+        Err(e) => return Err((raw_back(raw), e.to_string())),
+        Ok(Err(rej)) => return Err((raw_back(raw), rej.to_string())),
+        Ok(Ok(p)) => p,
+    };
+    let mut texts = Vec::with_capacity(parsed.attachments.len());
+    let mut files = Vec::with_capacity(parsed.attachments.len());
+    for a in std::mem::take(&mut parsed.attachments) {
+        let text_type = a.media_type_for_text();
+        let bytes = Arc::new(a.bytes);
+        let t = isolated_file_text(ic, a.name.clone(), text_type, bytes.clone()).await;
+        texts.push(t);
+        files.push((a.name, a.media_type, raw_back(bytes)));
+    }
+    let sha = parsed.sha256.clone();
+    let (new, hints) = document_from_mail(
+        &app.config,
+        &parsed,
+        raw_back(raw),
+        texts,
+        files,
+        channel,
+        app.register.today(),
+    );
+    Ok(Prepared {
+        new,
+        hints,
+        sha256: sha,
+    })
+}
+
+/// A dropped file (not a message) as a document with one file.
+pub async fn prepare_file(
+    app: &App,
+    name: &str,
+    bytes: Vec<u8>,
+    channel: Channel,
+) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
+    let ic = &app.config.ingest;
+    if bytes.is_empty() {
+        return Err((bytes, format!("empty file {name}")));
+    }
+    if bytes.len() as u64 > app.config.max_file_size {
+        let n = bytes.len();
+        return Err((
+            bytes,
+            format!(
+                "file too large: {n} bytes, the limit is {} (max_file_size)",
+                app.config.max_file_size
+            ),
+        ));
+    }
+    let sha = sha256_hex(&bytes);
+    let mt = media_type_of(name, &bytes).to_string();
+    let bytes = Arc::new(bytes);
+    let t = isolated_file_text(ic, name.to_string(), mt.clone(), bytes.clone()).await;
+    let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|a| (*a).clone());
+    let stem = std::path::Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().replace(['_'], " "))
+        .unwrap_or_else(|| name.to_string());
+    let mut new = NewDocument::new(Direction::Incoming, channel, stem.trim().to_string());
+    new.received = Some(app.register.today());
+    new.needs_review = true;
+    new.source_keys.push(format!("sha256:{sha}"));
+    let mut codes = crate::personal_code::find_all(&new.title);
+    if let Some(text) = &t.text {
+        codes.extend(crate::personal_code::find_all(text));
+    }
+    if !codes.is_empty() {
+        new.contains_personal_data = true;
+        new.proposed_ground = Some(ic.personal_data_ground.clone());
+    }
+    let body_hint = t.text.clone().unwrap_or_default();
+    let mut f = NewFile::new(crate::extract::mail::sanitize_name(name), mt, bytes);
+    f.text = t.text;
+    f.text_status = t.status;
+    f.text_note = t.note;
+    new.files.push(f);
+    Ok(Prepared {
+        hints: Hints {
+            message_ids: Vec::new(),
+            subject: new.title.clone(),
+            body: body_hint.chars().take(20_000).collect(),
+        },
+        new,
+        sha256: sha,
+    })
+}
+
+pub fn media_type_of(name: &str, bytes: &[u8]) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit('.').next().unwrap_or("");
+    match ext {
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "eml" => "message/rfc822",
+        "xml" => "application/xml",
+        "html" | "htm" => "text/html",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "tif" | "tiff" => "image/tiff",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "asice" | "bdoc" => "application/vnd.etsi.asic-e+zip",
+        _ if bytes.starts_with(b"%PDF-") => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The document a duplicate key points at.
+pub async fn duplicate_of(app: &App, keys: &[String]) -> Result<Option<(i64, String)>> {
+    for k in keys {
+        if let Some(id) = app.register.find_by_source_key(k).await? {
+            let reg_no = app
+                .register
+                .get(id)
+                .await
+                .map(|d| d.reg_no)
+                .unwrap_or_default();
+            return Ok(Some((id, reg_no)));
+        }
+    }
+    Ok(None)
+}
+
+/// Threads and registers a prepared item in its own transaction (with its triage
+/// row when the candidates disagree). A duplicate is reported, not an error.
+pub async fn register_prepared(app: &App, mut p: Prepared, source: &str) -> Result<Outcome> {
+    if let Some((doc_id, reg_no)) = duplicate_of(app, &p.new.source_keys).await? {
+        return Ok(Outcome::Duplicate { doc_id, reg_no });
+    }
+    let decision = thread::resolve(&app.register, &p.hints).await?;
+    let mut triage = None;
+    match &decision {
+        Decision::Continue { reg_no, .. } => p.new.reply_to = Some(reg_no.clone()),
+        Decision::Triage { candidates } => {
+            triage = Some(thread::describe(candidates));
+        }
+        Decision::New => {}
+    }
+    if p.new.their_ref.is_none() {
+        p.new.their_ref = thread::their_ref_in(&p.hints.subject, &decision);
+    }
+    let keys = p.new.source_keys.clone();
+    // Files above max_file_size cannot be registered: quarantine the original.
+    let max = app.config.max_file_size;
+    if let Some(big) = p.new.files.iter().find(|f| f.bytes.len() as u64 > max) {
+        let reason = format!(
+            "cannot register: file {:?} is {} bytes, above max_file_size {max}",
+            big.name,
+            big.bytes.len()
+        );
+        let raw = &p.new.files[0].bytes;
+        let (id, _) = quarantine::put(&app.store, source, raw, &reason).await?;
+        return Ok(Outcome::Quarantined { id, reason });
+    }
+    // Keep a copy of a small original so an unexpected refusal can still be quarantined.
+    let raw_for_quarantine = p
+        .new
+        .files
+        .first()
+        .filter(|f| f.bytes.len() <= 8 * 1024 * 1024)
+        .map(|f| f.bytes.clone());
+    let mut tx = app.register.begin().await?;
+    let res = app.register.register_in(&mut tx, p.new, ACTOR).await;
+    match res {
+        Ok(doc) => {
+            if let Decision::Triage { candidates } = &decision {
+                thread::record_triage_in(app, &mut tx, doc.id, candidates).await?;
+            }
+            tx.commit().await?;
+            Ok(Outcome::Registered {
+                doc_id: doc.id,
+                reg_no: doc.reg_no,
+                triage,
+            })
+        }
+        Err(Error::Conflict(msg)) => {
+            drop(tx);
+            match duplicate_of(app, &keys).await? {
+                Some((doc_id, reg_no)) => Ok(Outcome::Duplicate { doc_id, reg_no }),
+                None => Err(Error::Conflict(msg)),
+            }
+        }
+        Err(e) if e.is_user_error() && raw_for_quarantine.is_some() => {
+            drop(tx);
+            let raw = raw_for_quarantine.unwrap_or_default();
+            let (id, _) =
+                quarantine::put(&app.store, source, &raw, &format!("cannot register: {e}")).await?;
+            Ok(Outcome::Quarantined {
+                id,
+                reason: format!("cannot register: {e}"),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The path every source takes for one raw message.
+pub async fn ingest_message(
+    app: &App,
+    raw: Vec<u8>,
+    source: &str,
+    channel: Channel,
+) -> Result<Outcome> {
+    let sha = sha256_hex(&raw);
+    if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
+        return Ok(Outcome::Duplicate { doc_id, reg_no });
+    }
+    match prepare_mail(app, raw, channel).await {
+        Ok(p) => register_prepared(app, p, source).await,
+        Err((raw, reason)) => {
+            let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;
+            Ok(Outcome::Quarantined { id, reason })
+        }
+    }
+}
+
+/// The path of a dropped or imported file: `.eml` is read as mail, anything else
+/// becomes a document with the file.
+pub async fn ingest_file(
+    app: &App,
+    name: &str,
+    bytes: Vec<u8>,
+    source: &str,
+    channel: Channel,
+) -> Result<Outcome> {
+    if looks_like_mail(name, &bytes) {
+        return ingest_message(app, bytes, source, Channel::Email).await;
+    }
+    let sha = sha256_hex(&bytes);
+    if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
+        return Ok(Outcome::Duplicate { doc_id, reg_no });
+    }
+    match prepare_file(app, name, bytes, channel).await {
+        Ok(p) => register_prepared(app, p, source).await,
+        Err((raw, reason)) => {
+            let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;
+            Ok(Outcome::Quarantined { id, reason })
+        }
+    }
+}
+
+/// A `.eml` file, or a file that is not a known document type and starts with
+/// header fields (Maildir names such as `1700000000.M1P2.host:2,S` have no
+/// meaningful extension).
+pub fn looks_like_mail(name: &str, bytes: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".eml") {
+        return true;
+    }
+    const DOCS: &[&str] = &[
+        "pdf", "txt", "xml", "html", "htm", "doc", "docx", "odt", "ods", "rtf", "xls", "xlsx",
+        "csv", "jpg", "jpeg", "png", "gif", "tif", "tiff", "asice", "bdoc", "ddoc", "zip",
+    ];
+    let base = lower.split(":2,").next().unwrap_or(&lower);
+    if let Some(ext) = std::path::Path::new(base).extension() {
+        if DOCS.contains(&ext.to_string_lossy().as_ref()) {
+            return false;
+        }
+    }
+    let head = &bytes[..bytes.len().min(1024)];
+    let first = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    if first.starts_with(b"From ") {
+        return true; // an mbox-style envelope line
+    }
+    let colon = first.iter().position(|&b| b == b':');
+    matches!(colon, Some(c) if c > 0 && first[..c].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_is_recognised_by_name_or_headers() {
+        assert!(looks_like_mail("a.eml", b"x"));
+        assert!(looks_like_mail(
+            "1700000000.M1P2.host:2,S",
+            b"Return-Path: <a@b>\r\n"
+        ));
+        assert!(looks_like_mail("1.host", b"From: a@b.ee\r\n"));
+        assert!(!looks_like_mail("scan.pdf", b"%PDF-1.4"));
+        assert!(!looks_like_mail("notes.txt", b"Subject: not mail"));
+        assert!(!looks_like_mail("blob", b"\x00\x01binary"));
+    }
+}

@@ -1,0 +1,1069 @@
+//! The JSON API under `/api/v1`: bearer token or session (then unsafe methods
+//! need the `X-CSRF-Token` header). Errors are `{"error":{"code","message"}}`
+//! with the status from [`super::error::TABLE`]. The paths and shapes are
+//! described by [`super::openapi::document`] (kept in `schemas/openapi.json`).
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{self, NewUser, Role, User};
+use super::error::{WebError, WebErrorKind, WebResult};
+use super::integrate;
+use super::view::DocView;
+use super::{ClientIp, Principal, WebState};
+use crate::model::{
+    parse_date, Channel, Direction, Document, NewDocument, NewFile, NewRestriction, Party,
+    PartyKind, PartyRole,
+};
+
+// ------------------------------------------------------------ extractors
+
+impl From<JsonRejection> for WebError {
+    fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return WebError::too_large("request body too large");
+        }
+        WebError::invalid(format!("invalid json body: {}", r.body_text()))
+    }
+}
+impl From<QueryRejection> for WebError {
+    fn from(r: QueryRejection) -> Self {
+        WebError::invalid(format!("invalid query string: {}", r.body_text()))
+    }
+}
+impl From<PathRejection> for WebError {
+    fn from(r: PathRejection) -> Self {
+        WebError::invalid(format!("invalid path: {}", r.body_text()))
+    }
+}
+
+/// `Json` whose rejection is our JSON error.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(WebError))]
+pub struct ApiJson<T>(pub T);
+
+/// `Query` whose rejection is our JSON error.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(WebError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `Path` whose rejection is our JSON error.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(WebError))]
+pub struct ApiPath<T>(pub T);
+
+pub fn parse_id(s: &str) -> WebResult<i64> {
+    s.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        WebError::invalid(format!(
+            "invalid document id {s:?}: expected a positive integer"
+        ))
+    })
+}
+
+/// Unsafe calls made with a session cookie must carry the session's CSRF token.
+pub fn require_csrf(p: &Principal, headers: &HeaderMap) -> WebResult<()> {
+    if let Some(expected) = &p.csrf {
+        let got = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !auth::constant_time_eq(got, expected) {
+            return Err(WebError::csrf());
+        }
+    }
+    Ok(())
+}
+
+pub fn require_role(user: &User, ok: bool, what: &str) -> WebResult<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(WebError::forbidden(format!(
+            "forbidden: the {} role may not {what}",
+            user.role.as_str()
+        )))
+    }
+}
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/me", get(me))
+        .route("/documents", get(list_documents).post(register_document))
+        .route("/documents/{id}", get(get_document).patch(edit_document))
+        .route("/documents/{id}/restriction", post(restrict))
+        .route("/documents/{id}/restriction/extend", post(extend))
+        .route("/documents/{id}/restriction/lift", post(lift))
+        .route("/documents/{id}/files/{sha256}", get(download_file))
+        .route("/documents/{id}/thread", get(thread))
+        .route("/documents/{id}/events", get(events))
+        .route("/documents/{id}/deadline", get(deadline))
+        .route("/documents/{id}/reply", post(reply))
+        .route("/search", get(search))
+        .route("/overdue", get(overdue))
+        .route("/reports/monthly", get(report_monthly))
+        .route("/users", get(list_users).post(create_user))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed)
+}
+
+async fn api_not_found() -> WebError {
+    WebError::not_found("no such api endpoint")
+}
+
+async fn api_method_not_allowed() -> WebError {
+    WebError::new(
+        WebErrorKind::MethodNotAllowed,
+        "method not allowed on this endpoint",
+    )
+}
+
+async fn openapi_json() -> Response {
+    let mut r = Json(super::openapi::document()).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+#[derive(Serialize)]
+struct Me {
+    user: User,
+    csrf_token: Option<String>,
+}
+
+async fn me(p: Principal) -> Json<Me> {
+    Json(Me {
+        user: p.user,
+        csrf_token: p.csrf,
+    })
+}
+
+// ------------------------------------------------------------ documents
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    pub series: Option<String>,
+    pub direction: Option<String>,
+    pub doc_type: Option<String>,
+    pub responsible: Option<String>,
+    pub needs_review: Option<bool>,
+    pub restricted: Option<bool>,
+    pub registered_from: Option<String>,
+    pub registered_to: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Largest `offset` of a document list (as the OpenAPI document says).
+pub const MAX_LIST_OFFSET: i64 = 1_000_000_000;
+
+impl ListParams {
+    pub fn filter(&self, page_size: i64) -> WebResult<crate::register::ListFilter> {
+        let limit = self.limit.unwrap_or(page_size);
+        if !(1..=500).contains(&limit) {
+            return Err(WebError::invalid(format!(
+                "invalid limit {limit}: expected 1 to 500"
+            )));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if !(0..=MAX_LIST_OFFSET).contains(&offset) {
+            return Err(WebError::invalid(format!(
+                "invalid offset {offset}: expected 0 to {MAX_LIST_OFFSET}"
+            )));
+        }
+        let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        Ok(crate::register::ListFilter {
+            series: nonempty(&self.series),
+            direction: self
+                .direction
+                .as_deref()
+                .map(|d| d.parse::<Direction>())
+                .transpose()?,
+            doc_type: nonempty(&self.doc_type),
+            responsible: nonempty(&self.responsible),
+            needs_review: self.needs_review,
+            registered_from: self
+                .registered_from
+                .as_deref()
+                .map(|d| parse_date("registered_from", d))
+                .transpose()?,
+            registered_to: self
+                .registered_to
+                .as_deref()
+                .map(|d| parse_date("registered_to", d))
+                .transpose()?,
+            restricted: self.restricted,
+            limit: Some(limit),
+            offset: Some(offset),
+            newest_first: true,
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Serialize)]
+pub struct DocList {
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub items: Vec<DocView>,
+}
+
+/// Documents as this user may see them (restricted ones redacted where not allowed).
+pub async fn views(state: &WebState, user: &User, docs: &[Document]) -> WebResult<Vec<DocView>> {
+    let today = state.today();
+    let mut out = Vec::with_capacity(docs.len());
+    for d in docs {
+        let visible = state.can_see(user, d).await?;
+        out.push(DocView::new(d, today, visible));
+    }
+    Ok(out)
+}
+
+async fn list_documents(
+    State(state): State<WebState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> WebResult<Json<DocList>> {
+    let f = q.filter(state.cfg.page_size)?;
+    let (docs, total) =
+        tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+    Ok(Json(DocList {
+        total,
+        limit: f.limit.unwrap_or(0),
+        offset: f.offset.unwrap_or(0),
+        items: views(&state, &p.user, &docs).await?,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct DocDetail {
+    pub document: DocView,
+    /// The letter's own text (an e-mail body), when visible.
+    pub body: Option<String>,
+}
+
+/// Loads a document, checks access, records a view of a restricted one.
+pub async fn load_for(
+    state: &WebState,
+    user: &User,
+    id: i64,
+    via: &str,
+    ip: std::net::IpAddr,
+) -> WebResult<(Document, bool)> {
+    let d = state.app.register.get(id).await?;
+    let visible = state.can_see(user, &d).await?;
+    if visible {
+        state
+            .audit_access(
+                user,
+                &d,
+                "viewed",
+                serde_json::json!({"via": via, "ip": ip.to_string()}),
+            )
+            .await?;
+    }
+    Ok((d, visible))
+}
+
+async fn get_document(
+    State(state): State<WebState>,
+    p: Principal,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<DocDetail>> {
+    let id = parse_id(&id)?;
+    let (d, visible) = load_for(&state, &p.user, id, "api", ip).await?;
+    let body = if visible || !super::view::restricted_now(&d, state.today()) {
+        state.app.register.body(d.id).await?
+    } else {
+        None
+    };
+    Ok(Json(DocDetail {
+        document: DocView::new(&d, state.today(), visible),
+        body,
+    }))
+}
+
+/// Metadata a document is registered with (the `metadata` part of the upload).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDocumentJson {
+    pub direction: Direction,
+    pub channel: Channel,
+    pub title: String,
+    #[serde(default)]
+    pub series: Option<String>,
+    #[serde(default)]
+    pub doc_type: Option<String>,
+    #[serde(default)]
+    pub parties: Vec<PartyJson>,
+    #[serde(default)]
+    pub their_ref: Option<String>,
+    #[serde(default)]
+    pub received: Option<String>,
+    #[serde(default)]
+    pub responsible: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub restriction: Option<RestrictJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyJson {
+    pub name: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub role: PartyRole,
+}
+
+impl PartyJson {
+    pub fn to_party(&self) -> WebResult<Party> {
+        let mut p = Party::from_name_and_code(&self.name, self.code.as_deref(), self.role)
+            .map_err(|e| WebError::invalid(e.to_string().replace("--party", "party")))?;
+        p.email = self.email.clone().filter(|e| !e.trim().is_empty());
+        Ok(p)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictJson {
+    pub ground: String,
+    pub ends: String,
+    #[serde(default)]
+    pub holder: Option<String>,
+}
+
+impl RestrictJson {
+    pub fn to_new(&self) -> WebResult<NewRestriction> {
+        if self.ground.trim().is_empty() {
+            return Err(WebError::invalid("invalid ground: it is empty"));
+        }
+        Ok(NewRestriction {
+            ground: self.ground.trim().to_string(),
+            ends: parse_date("ends", &self.ends)?,
+            holder: self.holder.clone().filter(|h| !h.trim().is_empty()),
+            begins: None,
+        })
+    }
+}
+
+/// A file name safe to store and to offer for download: no directories, no control characters.
+pub fn safe_file_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        .take(200)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "fail".into()
+    } else {
+        cleaned
+    }
+}
+
+async fn register_document(
+    State(state): State<WebState>,
+    p: Principal,
+    headers: HeaderMap,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> WebResult<(StatusCode, Json<DocView>)> {
+    require_csrf(&p, &headers)?;
+    let mut mp = mp.map_err(|e| {
+        WebError::invalid(format!(
+            "invalid multipart body: {} (send multipart/form-data with a metadata part and file parts)",
+            e.body_text()
+        ))
+    })?;
+    require_role(&p.user, p.user.role.can_edit(), "register documents")?;
+    let mut meta: Option<NewDocumentJson> = None;
+    let mut files = Vec::new();
+    let max = state.app.config.max_file_size;
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| WebError::invalid(format!("invalid multipart body: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "metadata" => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| WebError::invalid(format!("invalid metadata part: {e}")))?;
+                meta = Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| WebError::invalid(format!("invalid metadata part: {e}")))?,
+                );
+            }
+            "file" => {
+                let fname = safe_file_name(field.file_name().unwrap_or("fail"));
+                let media = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_string();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| WebError::invalid(format!("invalid file part {fname:?}: {e}")))?;
+                if bytes.len() as u64 > max {
+                    return Err(WebError::too_large(format!(
+                        "file {fname:?} is larger than max_file_size ({max} bytes)"
+                    )));
+                }
+                files.push(integrate::new_file(&state.app, fname, media, bytes.to_vec()).await);
+            }
+            other => {
+                return Err(WebError::invalid(format!(
+                    "invalid multipart part {other:?}: expected metadata or file"
+                )))
+            }
+        }
+    }
+    let meta =
+        meta.ok_or_else(|| WebError::invalid("invalid upload: the metadata part is missing"))?;
+    let doc = register_from_json(&state, &p.user, meta, files).await?;
+    let view = DocView::new(&doc, state.today(), true);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+pub async fn register_from_json(
+    state: &WebState,
+    user: &User,
+    meta: NewDocumentJson,
+    files: Vec<NewFile>,
+) -> WebResult<Document> {
+    if meta.title.trim().is_empty() {
+        return Err(WebError::invalid("invalid title: it is empty"));
+    }
+    let mut nd = NewDocument::new(meta.direction, meta.channel, meta.title.trim());
+    nd.series = meta.series.filter(|s| !s.trim().is_empty());
+    nd.doc_type = meta.doc_type.filter(|s| !s.trim().is_empty());
+    nd.parties = meta
+        .parties
+        .iter()
+        .map(PartyJson::to_party)
+        .collect::<WebResult<_>>()?;
+    nd.their_ref = meta.their_ref.filter(|s| !s.trim().is_empty());
+    nd.received = meta
+        .received
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_date("received", &s))
+        .transpose()?;
+    nd.responsible = meta.responsible.filter(|s| !s.trim().is_empty());
+    nd.unit = meta.unit.filter(|s| !s.trim().is_empty());
+    nd.reply_to = meta.reply_to.filter(|s| !s.trim().is_empty());
+    nd.body = meta.body.filter(|s| !s.is_empty());
+    nd.restriction = meta
+        .restriction
+        .as_ref()
+        .map(RestrictJson::to_new)
+        .transpose()?;
+    let text = nd.body.clone().unwrap_or_default()
+        + &files
+            .iter()
+            .filter_map(|f| f.text.clone())
+            .collect::<Vec<_>>()
+            .join("\n");
+    let codes = crate::personal_code::find_all(&text);
+    if !codes.is_empty()
+        || nd
+            .parties
+            .iter()
+            .any(|p| p.kind == PartyKind::Person && p.code.is_some())
+    {
+        nd.contains_personal_data = true;
+        if nd.restriction.is_none() {
+            nd.proposed_ground = state
+                .app
+                .series
+                .resolve(nd.series.as_deref())
+                .ok()
+                .and_then(|s| s.default_ground.clone())
+                .or_else(|| Some("AvTS § 35 lg 1 p 12".into()));
+        }
+    }
+    nd.files = files;
+    Ok(state.app.register.register(nd, &user.name).await?)
+}
+
+/// Metadata edit: every field optional; `null`/absent leaves it unchanged.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchJson {
+    pub title: Option<String>,
+    pub doc_type: Option<String>,
+    pub responsible: Option<String>,
+    pub unit: Option<String>,
+    pub their_ref: Option<String>,
+    pub needs_review: Option<bool>,
+}
+
+impl PatchJson {
+    pub fn to_patch(&self) -> WebResult<crate::register::MetadataPatch> {
+        if let Some(t) = &self.title {
+            if t.trim().is_empty() {
+                return Err(WebError::invalid("invalid title: it is empty"));
+            }
+        }
+        let mut patch = crate::register::MetadataPatch::default();
+        patch.title = self.title.clone().map(|t| t.trim().to_string());
+        patch.doc_type = self
+            .doc_type
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.responsible = self
+            .responsible
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.unit = self
+            .unit
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.their_ref = self
+            .their_ref
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.needs_review = self.needs_review;
+        Ok(patch)
+    }
+}
+
+async fn edit_document(
+    State(state): State<WebState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<PatchJson>,
+) -> WebResult<Json<DocView>> {
+    require_csrf(&p, &headers)?;
+    require_role(&p.user, p.user.role.can_edit(), "edit documents")?;
+    let id = parse_id(&id)?;
+    let patch = body.to_patch()?;
+    let d = state.app.register.update(id, patch, &p.user.name).await?;
+    Ok(Json(DocView::new(&d, state.today(), true)))
+}
+
+async fn restrict(
+    State(state): State<WebState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RestrictJson>,
+) -> WebResult<Json<DocView>> {
+    require_csrf(&p, &headers)?;
+    require_role(&p.user, p.user.role.can_edit(), "restrict documents")?;
+    let id = parse_id(&id)?;
+    let r = body.to_new()?;
+    let d = state.app.register.restrict(id, r, &p.user.name).await?;
+    Ok(Json(DocView::new(&d, state.today(), true)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendJson {
+    pub ends: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiftJson {
+    pub reason: String,
+}
+
+fn nonempty_reason(r: &str) -> WebResult<&str> {
+    let r = r.trim();
+    if r.is_empty() {
+        Err(WebError::invalid("invalid reason: it is empty"))
+    } else {
+        Ok(r)
+    }
+}
+
+async fn extend(
+    State(state): State<WebState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ExtendJson>,
+) -> WebResult<Json<DocView>> {
+    require_csrf(&p, &headers)?;
+    require_role(&p.user, p.user.role.can_edit(), "extend restrictions")?;
+    let id = parse_id(&id)?;
+    let ends = parse_date("ends", &body.ends)?;
+    let reason = nonempty_reason(&body.reason)?;
+    let d = state
+        .app
+        .register
+        .extend_restriction(id, ends, reason, &p.user.name)
+        .await?;
+    Ok(Json(DocView::new(&d, state.today(), true)))
+}
+
+async fn lift(
+    State(state): State<WebState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<LiftJson>,
+) -> WebResult<Json<DocView>> {
+    require_csrf(&p, &headers)?;
+    require_role(&p.user, p.user.role.can_edit(), "lift restrictions")?;
+    let id = parse_id(&id)?;
+    let reason = nonempty_reason(&body.reason)?;
+    let d = state
+        .app
+        .register
+        .lift_restriction(id, reason, &p.user.name)
+        .await?;
+    Ok(Json(DocView::new(&d, state.today(), true)))
+}
+
+/// Sends a file of a document; the file is named by its sha256, which must be one
+/// of the document's own (so no path ever reaches the file system).
+pub async fn file_response(state: &WebState, d: &Document, sha: &str) -> WebResult<Response> {
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(WebError::invalid(format!(
+            "invalid file id {sha:?}: expected the sha256 of one of the document's files"
+        )));
+    }
+    let sha = sha.to_ascii_lowercase();
+    let f =
+        d.files.iter().find(|f| f.sha256 == sha).ok_or_else(|| {
+            WebError::not_found(format!("document {} has no file {sha}", d.reg_no))
+        })?;
+    let bytes = state.app.register.file_bytes(&f.sha256).await?;
+    let name = safe_file_name(&f.name);
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(resp)
+}
+
+async fn download_file(
+    State(state): State<WebState>,
+    p: Principal,
+    ClientIp(ip): ClientIp,
+    ApiPath((id, sha)): ApiPath<(String, String)>,
+) -> WebResult<Response> {
+    let id = parse_id(&id)?;
+    let d = state.app.register.get(id).await?;
+    if !state.can_see(&p.user, &d).await? {
+        return Err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted ({})",
+            d.reg_no,
+            d.restriction
+                .as_ref()
+                .map(|r| r.ground.as_str())
+                .unwrap_or("")
+        )));
+    }
+    let resp = file_response(&state, &d, &sha).await?;
+    state
+        .audit_access(
+            &p.user,
+            &d,
+            "downloaded",
+            serde_json::json!({"via": "api", "file": sha.to_ascii_lowercase(), "ip": ip.to_string()}),
+        )
+        .await?;
+    Ok(resp)
+}
+
+#[derive(Serialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
+
+async fn thread(
+    State(state): State<WebState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<Items<DocView>>> {
+    let id = parse_id(&id)?;
+    let d = state.app.register.get(id).await?;
+    let docs = state.app.register.thread(d.thread_id).await?;
+    Ok(Json(Items {
+        items: views(&state, &p.user, &docs).await?,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct EventView {
+    pub seq: i64,
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    pub detail: serde_json::Value,
+}
+
+async fn events(
+    State(state): State<WebState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<Items<EventView>>> {
+    let id = parse_id(&id)?;
+    let d = state.app.register.get(id).await?;
+    if !state.can_see(&p.user, &d).await? {
+        return Err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted",
+            d.reg_no
+        )));
+    }
+    let items = state
+        .app
+        .register
+        .events(id)
+        .await?
+        .into_iter()
+        .map(|e| EventView {
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind,
+            actor: e.actor,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(Json(Items { items }))
+}
+
+async fn deadline(
+    State(state): State<WebState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<integrate::DeadlineView>> {
+    let id = parse_id(&id)?;
+    let d = state.app.register.get(id).await?;
+    let _ = &p;
+    Ok(Json(integrate::deadline_of(&state, &d).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyJson {
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub channel: Option<Channel>,
+    /// E-mail address (channel email) or registry code (channel dhx); default: the sender of the document.
+    #[serde(default)]
+    pub recipient: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ReplyResult {
+    pub document: DocView,
+    pub outbox: Vec<integrate::OutboxView>,
+}
+
+pub async fn do_reply(
+    state: &WebState,
+    user: &User,
+    parent: &Document,
+    r: ReplyJson,
+) -> WebResult<ReplyResult> {
+    if r.title.trim().is_empty() {
+        return Err(WebError::invalid("invalid title: it is empty"));
+    }
+    if r.body.trim().is_empty() {
+        return Err(WebError::invalid("invalid body: it is empty"));
+    }
+    let channel = r.channel.unwrap_or(match parent.channel {
+        Channel::Dhx => Channel::Dhx,
+        _ => Channel::Email,
+    });
+    let mut nd = NewDocument::new(Direction::Outgoing, channel, r.title.trim());
+    nd.series = Some(parent.series.clone());
+    nd.reply_to = Some(parent.reg_no.clone());
+    nd.body = Some(r.body.clone());
+    nd.responsible = Some(user.name.clone());
+    nd.unit = parent.unit.clone();
+    nd.doc_type = None;
+    let recipient = r.recipient.clone().filter(|s| !s.trim().is_empty());
+    let mut parties: Vec<Party> = parent
+        .parties
+        .iter()
+        .filter(|p| p.role == PartyRole::Sender)
+        .cloned()
+        .map(|mut p| {
+            p.role = PartyRole::Recipient;
+            p
+        })
+        .collect();
+    if let Some(rc) = &recipient {
+        if channel == Channel::Email && !rc.contains('@') {
+            return Err(WebError::invalid(format!(
+                "invalid recipient {rc:?}: expected an e-mail address"
+            )));
+        }
+        if channel == Channel::Dhx && !crate::model::is_registry_code(rc) {
+            return Err(WebError::invalid(format!(
+                "invalid recipient {rc:?}: expected an 8-digit registry code"
+            )));
+        }
+        if parties.is_empty() {
+            parties.push(Party {
+                kind: if channel == Channel::Dhx {
+                    PartyKind::Organisation
+                } else {
+                    PartyKind::Person
+                },
+                role: PartyRole::Recipient,
+                name: rc.clone(),
+                code: (channel == Channel::Dhx).then(|| rc.clone()),
+                email: (channel == Channel::Email).then(|| rc.clone()),
+            });
+        } else if channel == Channel::Email {
+            parties[0].email = Some(rc.clone());
+        }
+    }
+    nd.parties = parties;
+    if let Some(rs) = &parent.restriction {
+        if rs.ends >= state.today() {
+            nd.restriction = Some(NewRestriction {
+                ground: rs.ground.clone(),
+                ends: rs.ends,
+                holder: Some(rs.holder.clone()),
+                begins: None,
+            });
+        }
+    }
+    let (doc, outbox) = integrate::register_and_send(state, nd, user).await?;
+    Ok(ReplyResult {
+        document: DocView::new(&doc, state.today(), true),
+        outbox,
+    })
+}
+
+async fn reply(
+    State(state): State<WebState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReplyJson>,
+) -> WebResult<(StatusCode, Json<ReplyResult>)> {
+    require_csrf(&p, &headers)?;
+    let id = parse_id(&id)?;
+    let d = state.app.register.get(id).await?;
+    if !state.can_see(&p.user, &d).await? {
+        return Err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted",
+            d.reg_no
+        )));
+    }
+    let r = do_reply(&state, &p.user, &d, body).await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    pub q: String,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+async fn search(
+    State(state): State<WebState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<SearchParams>,
+) -> WebResult<Json<integrate::SearchOutcome>> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(WebError::invalid(format!(
+            "invalid limit {limit}: expected 1 to 100"
+        )));
+    }
+    let offset = q.offset.unwrap_or(0);
+    if !(0..=10_000).contains(&offset) {
+        return Err(WebError::invalid(format!(
+            "invalid offset {offset}: expected 0 to 10000"
+        )));
+    }
+    Ok(Json(
+        integrate::search(&state, &p.user, &q.q, limit, offset).await?,
+    ))
+}
+
+async fn overdue(
+    State(state): State<WebState>,
+    p: Principal,
+) -> WebResult<Json<Items<integrate::DueItem>>> {
+    let _ = &p;
+    Ok(Json(Items {
+        items: integrate::overdue(&state).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+async fn report_monthly(
+    State(state): State<WebState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ReportParams>,
+) -> WebResult<Json<Items<super::query::MonthRow>>> {
+    require_role(&p.user, p.user.role.can_report(), "see reports")?;
+    // The API takes a date or nothing (the form's empty field is the pages' business).
+    for (name, v) in [("from", &q.from), ("to", &q.to)] {
+        if let Some(v) = v {
+            parse_date(name, v)?;
+        }
+    }
+    let (from, to) = report_range(&state, q.from.as_deref(), q.to.as_deref())?;
+    Ok(Json(Items {
+        items: super::query::monthly(&state, from, to).await?,
+    }))
+}
+
+/// The report period: default the last 12 months up to today.
+pub fn report_range(
+    state: &WebState,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> WebResult<(jiff::civil::Date, jiff::civil::Date)> {
+    let today = state.today();
+    let to = match to.filter(|s| !s.trim().is_empty()) {
+        Some(s) => parse_date("to", s)?,
+        None => today,
+    };
+    let from = match from.filter(|s| !s.trim().is_empty()) {
+        Some(s) => parse_date("from", s)?,
+        None => to
+            .first_of_month()
+            .checked_sub(jiff::Span::new().months(11))
+            .map_err(|e| WebError::invalid(format!("invalid to: {e}")))?,
+    };
+    if from > to {
+        return Err(WebError::invalid(format!(
+            "invalid period: from {from} is after to {to}"
+        )));
+    }
+    Ok((from, to))
+}
+
+async fn list_users(State(state): State<WebState>, p: Principal) -> WebResult<Json<Items<User>>> {
+    require_role(
+        &p.user,
+        matches!(p.user.role, Role::Admin | Role::Lead),
+        "list users",
+    )?;
+    Ok(Json(Items {
+        items: auth::list_users(&state.app.store).await?,
+    }))
+}
+
+async fn create_user(
+    State(state): State<WebState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewUser>,
+) -> WebResult<(StatusCode, Json<User>)> {
+    require_csrf(&p, &headers)?;
+    require_role(&p.user, p.user.role.can_manage_users(), "create users")?;
+    let u = auth::create_user(&state.app.store, &body).await?;
+    Ok((StatusCode::CREATED, Json(u)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_directories_and_controls() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\Users\\x\\taotlus.pdf"), "taotlus.pdf");
+        assert_eq!(safe_file_name("..\u{0}"), "fail");
+        assert_eq!(safe_file_name("a\"b\r\n.pdf"), "ab.pdf");
+        assert_eq!(safe_file_name(".."), "fail");
+        assert_eq!(safe_file_name("õiend.pdf"), "õiend.pdf");
+    }
+
+    #[test]
+    fn ids_must_be_positive_integers() {
+        assert_eq!(parse_id("12").unwrap(), 12);
+        for bad in ["0", "-1", "x", "1.5", ""] {
+            let e = parse_id(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid", "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_params_validate() {
+        let p = ListParams {
+            limit: Some(0),
+            ..Default::default()
+        };
+        assert!(p.filter(50).unwrap_err().message.contains("limit"));
+        let p = ListParams {
+            registered_from: Some("2026-13-01".into()),
+            ..Default::default()
+        };
+        assert!(p
+            .filter(50)
+            .unwrap_err()
+            .message
+            .contains("registered_from"));
+        let p = ListParams {
+            direction: Some("sideways".into()),
+            ..Default::default()
+        };
+        assert!(p.filter(50).unwrap_err().message.contains("sideways"));
+        let f = ListParams::default().filter(50).unwrap();
+        assert_eq!(f.limit, Some(50));
+    }
+}

@@ -1,0 +1,358 @@
+//! Integration points with the other parts (text extraction, search, deadlines,
+//! outbox). Each function here is the ONE place the web layer calls into them,
+//! so that wiring a part in as it lands touches only this file.
+
+use serde::Serialize;
+
+use super::auth::User;
+use super::error::WebResult;
+use super::view::DocView;
+use super::WebState;
+use crate::app::App;
+use crate::deadline::engine::{ClockState, Outcome};
+use crate::deadline::state::Engine;
+use crate::model::{Channel, Document, NewDocument, NewFile};
+use jiff::civil::Date;
+
+/// A file handed to the register, with its text extracted in isolation (a panic
+/// or a hang in an extractor marks the file "text not extracted", never more).
+pub async fn new_file(app: &App, name: String, media_type: String, bytes: Vec<u8>) -> NewFile {
+    let ic = &app.config.ingest;
+    let t = crate::ingest::mail::isolated_file_text(
+        ic,
+        name.clone(),
+        media_type.clone(),
+        std::sync::Arc::new(bytes.clone()),
+    )
+    .await;
+    let mut f = NewFile::new(name, media_type, bytes);
+    f.text = t.text;
+    f.text_status = t.status;
+    f
+}
+
+/// What the outbox holds for a document, as the pages and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxView {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+pub async fn outbox_of(state: &WebState, doc_id: i64) -> WebResult<Vec<OutboxView>> {
+    Ok(crate::outbox::for_document(&state.app.store, doc_id)
+        .await?
+        .into_iter()
+        .map(|o| OutboxView {
+            id: o.id,
+            channel: o.channel,
+            recipient: o.recipient,
+            state: o.state,
+            attempts: o.attempts,
+            last_error: o.last_error,
+            sent_at: o.sent_at,
+        })
+        .collect())
+}
+
+/// Registers an outgoing document and queues it for sending in ONE transaction
+/// (e-mail or DHX; post and hand delivery queue nothing).
+pub async fn register_and_send(
+    state: &WebState,
+    nd: NewDocument,
+    user: &User,
+) -> WebResult<(Document, Vec<OutboxView>)> {
+    let channel = nd.channel;
+    let parent_msgid = match &nd.reply_to {
+        Some(r) => state
+            .app
+            .register
+            .find_by_reg_no(r)
+            .await?
+            .and_then(|d| d.message_id),
+        None => None,
+    };
+    let body = nd.body.clone().unwrap_or_default();
+    let mut tx = state.app.register.begin().await?;
+    let doc = state
+        .app
+        .register
+        .register_in(&mut tx, nd, &user.name)
+        .await?;
+    let recipient = match channel {
+        Channel::Email => doc
+            .parties
+            .iter()
+            .find_map(|p| p.email.clone())
+            .unwrap_or_default(),
+        Channel::Dhx => doc
+            .parties
+            .iter()
+            .find_map(|p| p.code.clone().filter(|c| crate::model::is_registry_code(c)))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    if matches!(channel, Channel::Email | Channel::Dhx) {
+        if recipient.is_empty() {
+            return Err(super::error::WebError::invalid(format!(
+                "invalid recipient: the reply has no {} address; give one in recipient",
+                if channel == Channel::Dhx {
+                    "dhx (registry code)"
+                } else {
+                    "e-mail"
+                }
+            )));
+        }
+        crate::outbox::enqueue_in(
+            &mut tx,
+            crate::outbox::NewOutboxItem {
+                doc_id: Some(doc.id),
+                channel: channel.as_str().into(),
+                recipient: recipient.clone(),
+                payload: serde_json::json!({
+                    "doc_id": doc.id,
+                    "reg_no": doc.reg_no,
+                    "subject": format!("{} (nr {})", doc.title, doc.reg_no),
+                    "body": body,
+                    "to": recipient,
+                    "in_reply_to": parent_msgid,
+                }),
+                dedup_key: Some(format!("reply:{}", doc.id)),
+                not_before: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(crate::error::Error::from)?;
+    let out = outbox_of(state, doc.id).await?;
+    Ok((doc, out))
+}
+
+/// A document's deadline with the trace of how it was computed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineView {
+    pub document_id: i64,
+    /// True: the deadline part is wired in.
+    pub available: bool,
+    pub rule: Option<String>,
+    pub due: Option<jiff::civil::Date>,
+    /// "none" (no reply needed), "open", "due_soon", "overdue", "stopped", "answered".
+    pub status: String,
+    /// Each step of the computation with its legal basis.
+    pub trace: Vec<String>,
+}
+
+fn engine(state: &WebState) -> WebResult<Engine> {
+    Ok(Engine::from_app(&state.app)?)
+}
+
+fn status_of(eng: &Engine, state: &WebState, o: &Outcome, today: Date) -> &'static str {
+    match (o.state, o.due) {
+        (ClockState::Ended, _) => "answered",
+        (ClockState::Stopped, _) | (_, None) => "stopped",
+        (ClockState::Open, Some(due)) if due < today => "overdue",
+        (ClockState::Open, Some(due)) => {
+            let soon = eng
+                .calendar
+                .add_working_days(today, state.app.config.deadlines.due_soon_working_days);
+            if due <= soon {
+                "due_soon"
+            } else {
+                "open"
+            }
+        }
+    }
+}
+
+/// The deadline of a document, computed live from the register with its trace.
+pub async fn deadline_of(state: &WebState, d: &Document) -> WebResult<DeadlineView> {
+    let eng = engine(state)?;
+    let dd = crate::deadline::state::explain_reg_no(&state.app, &eng, &d.reg_no).await?;
+    let today = state.today();
+    Ok(match &dd.deadline {
+        None => DeadlineView {
+            document_id: d.id,
+            available: true,
+            rule: d.doc_type.clone(),
+            due: None,
+            status: "none".into(),
+            trace: steps(&dd.registration_trace),
+        },
+        Some(o) => DeadlineView {
+            document_id: d.id,
+            available: true,
+            rule: Some(o.rule.clone()),
+            due: o.due,
+            status: status_of(&eng, state, o, today).into(),
+            trace: steps(&o.trace),
+        },
+    })
+}
+
+fn steps(t: &[crate::deadline::engine::Step]) -> Vec<String> {
+    t.iter()
+        .map(|s| match s.date {
+            Some(d) => format!("{}: {} ({})", d, s.step, s.basis),
+            None => format!("{} ({})", s.step, s.basis),
+        })
+        .collect()
+}
+
+/// One open deadline on the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueItem {
+    pub document: DocView,
+    pub due: jiff::civil::Date,
+    /// Working days left; negative when overdue.
+    pub days_left: i64,
+    pub responsible: Option<String>,
+    pub status: String,
+}
+
+/// Open deadlines that are overdue or due soon (the deadline table brought up to
+/// date from the change feed first).
+pub async fn overdue(state: &WebState) -> WebResult<Vec<DueItem>> {
+    let eng = engine(state)?;
+    crate::deadline::state::sync(&state.app, &eng).await?;
+    let today = state.today();
+    let (over, soon) = crate::deadline::state::overdue(&state.app, &eng, today, None).await?;
+    let mut out = Vec::with_capacity(over.len() + soon.len());
+    for (line, is_over) in over
+        .into_iter()
+        .map(|l| (l, true))
+        .chain(soon.into_iter().map(|l| (l, false)))
+    {
+        let Some(d) = state.app.register.find_by_reg_no(&line.reg_no).await? else {
+            continue;
+        };
+        let days_left = if is_over {
+            -line.working_days_overdue
+        } else {
+            eng.calendar.working_days_between(today, line.due)
+        };
+        out.push(DueItem {
+            document: DocView::new(&d, today, true),
+            due: line.due,
+            days_left,
+            responsible: line.responsible,
+            status: if is_over { "overdue" } else { "due_soon" }.into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Replies per month of registration ("YYYY-MM" → (on time, late)).
+pub async fn on_time_by_month(
+    state: &WebState,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> WebResult<Option<std::collections::BTreeMap<String, (i64, i64)>>> {
+    let eng = engine(state)?;
+    crate::deadline::state::sync(&state.app, &eng).await?;
+    let r = crate::report::build(&state.app, from, to, state.today()).await?;
+    let mut m = std::collections::BTreeMap::new();
+    for l in r.lines {
+        let e = m.entry(l.month).or_insert((0, 0));
+        e.0 += l.answered_on_time;
+        e.1 += l.answered_late;
+    }
+    Ok(Some(m))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub document: DocView,
+    /// HTML: the text around the match, escaped, with `<mark>` around the terms;
+    /// none when the document is restricted and this user may not see it.
+    pub snippet_html: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchOutcome {
+    pub query: String,
+    pub total: i64,
+    pub items: Vec<SearchHit>,
+}
+
+/// Full-text search for a logged-in user, in the tantivy index with access control
+/// applied inside the search (a restricted document the user may not open is
+/// found only by what the public may know of it, and shown without a snippet).
+pub async fn search(
+    state: &WebState,
+    user: &User,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> WebResult<SearchOutcome> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Err(super::error::WebError::invalid(
+            "invalid q: the query is empty",
+        ));
+    }
+    let caller = if user.role.sees_all_restricted() {
+        crate::search::query::Caller::All
+    } else {
+        let mut allowed = crate::search::query::Allowed {
+            user: Some(user.name.clone()),
+            units: user.unit.iter().cloned().collect(),
+            ..Default::default()
+        };
+        if state.access.cases {
+            allowed.threads = state
+                .app
+                .register
+                .threads_of_responsible(&user.name)
+                .await?;
+        }
+        crate::search::query::Caller::Staff(allowed)
+    };
+    let req = crate::search::query::SearchRequest {
+        query: q.to_string(),
+        limit: limit.clamp(1, crate::search::query::MAX_LIMIT as i64) as usize,
+        offset: offset.max(0) as usize,
+        ..Default::default()
+    };
+    let res = crate::search::search(&state.app, &req, &caller).await?;
+    let today = state.today();
+    let mut items = Vec::with_capacity(res.hits.len());
+    for h in res.hits {
+        let d = state.app.register.get(h.doc_id).await?;
+        let visible = state.can_see(user, &d).await?;
+        let snippet_html = visible.then(|| {
+            h.snippet
+                .replace("<b>", "<mark>")
+                .replace("</b>", "</mark>")
+        });
+        items.push(SearchHit {
+            document: DocView::new(&d, today, visible),
+            snippet_html,
+        });
+    }
+    Ok(SearchOutcome {
+        query: q.to_string(),
+        total: res.total as i64,
+        items,
+    })
+}
+
+/// True: the deadline part is wired in.
+pub fn deadlines_available() -> bool {
+    true
+}
+
+/// Document types (deadline rules) offered in the inbox: (rule id, name).
+pub fn doc_types(state: &WebState) -> Vec<(String, String)> {
+    match state.app.config.deadlines.rules() {
+        Ok(r) => r
+            .all()
+            .iter()
+            .map(|r| (r.id.clone(), r.name_et.clone()))
+            .collect(),
+        Err(_) => vec![],
+    }
+}

@@ -1,0 +1,1266 @@
+//! The server-rendered application (askama): login, the clerk's inbox, the
+//! register, a document, the reply composer, the lead's dashboard, search and
+//! reports. Works without JavaScript; every form carries the session's CSRF token.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::api::{self, ApiPath, ApiQuery, ListParams, ReplyJson};
+use super::auth::{self, Role, User};
+use super::error::{WebError, WebResult};
+use super::i18n::Lang;
+use super::integrate::{self, DeadlineView, DueItem, OutboxView, SearchHit};
+use super::query::{self, MonthRow};
+use super::view::DocView;
+use super::{
+    chart, cookie, principal, ClientIp, Principal, WebState, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
+};
+use crate::model::{parse_date, Channel, NewRestriction};
+
+// ------------------------------------------------------------ plumbing
+
+/// A page's failure: an HTML error page, or a redirect (to the login page).
+pub enum PageError {
+    Web(WebError, Lang),
+    Redirect(String),
+}
+
+impl From<WebError> for PageError {
+    fn from(e: WebError) -> Self {
+        PageError::Web(e, Lang::Et)
+    }
+}
+impl From<crate::error::Error> for PageError {
+    fn from(e: crate::error::Error) -> Self {
+        PageError::Web(e.into(), Lang::Et)
+    }
+}
+impl From<FormRejection> for WebError {
+    fn from(r: FormRejection) -> Self {
+        WebError::invalid(format!("invalid form: {}", r.body_text()))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    status: u16,
+    code: String,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Redirect(to) => Redirect::to(&to).into_response(),
+            PageError::Web(e, l) => {
+                let page = ErrorPage {
+                    l,
+                    user: None,
+                    csrf: String::new(),
+                    agency: String::new(),
+                    status: e.status().as_u16(),
+                    code: e.code().to_string(),
+                    message: e.public_message(),
+                };
+                let mut r = html(page);
+                *r.status_mut() = e.status();
+                if let Some(s) = e.retry_after {
+                    if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                        r.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                }
+                r
+            }
+        }
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// Renders a template as an uncached HTML response.
+pub fn html<T: Template>(t: T) -> Response {
+    match t.render() {
+        Ok(body) => {
+            let mut r = body.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// `Form` whose rejection is our error.
+#[derive(FromRequest)]
+#[from_request(via(axum::Form), rejection(WebError))]
+pub struct PageForm<T>(pub T);
+
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    cookie(headers, "lang")
+        .and_then(|c| Lang::parse(&c))
+        .unwrap_or_default()
+}
+
+/// The logged-in user of a page, or a redirect to the login page.
+async fn page_user(state: &WebState, headers: &HeaderMap) -> Result<(Principal, Lang), PageError> {
+    let l = lang_of(headers);
+    match principal(state, headers).await {
+        Ok(Some(p)) => Ok((p, l)),
+        Ok(None) => Err(PageError::Redirect("/login".into())),
+        Err(e) => Err(PageError::Web(e, l)),
+    }
+}
+
+fn check_csrf(p: &Principal, got: &str) -> WebResult<()> {
+    match &p.csrf {
+        Some(expected) if auth::constant_time_eq(got, expected) => Ok(()),
+        _ => Err(WebError::csrf()),
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+fn agency(state: &WebState) -> String {
+    state.app.config.agency.name.clone()
+}
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", get(set_lang))
+        .route("/static/app.css", get(css))
+        .route("/inbox", get(inbox))
+        .route("/documents", get(documents))
+        .route("/documents/{id}", get(document))
+        .route("/documents/{id}/complete", post(complete))
+        .route("/documents/{id}/files/{sha256}", get(download))
+        .route("/documents/{id}/reply", get(reply_form).post(reply))
+        .route("/documents/{id}/restrict", post(restrict))
+        .route("/documents/{id}/extend", post(extend))
+        .route("/documents/{id}/lift", post(lift))
+        .route("/dashboard", get(dashboard))
+        .route("/search", get(search))
+        .route("/reports", get(reports))
+        .route("/reports.csv", get(reports_csv))
+}
+
+pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        return WebError::not_found("no such api endpoint").into_response();
+    }
+    PageError::Web(WebError::not_found("page not found"), lang_of(&headers)).into_response()
+}
+
+async fn css() -> Response {
+    let mut r = include_str!("../../static/app.css").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+async fn set_lang(
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(b): ApiQuery<Back>,
+) -> WebResult<Response> {
+    let l = Lang::parse(&code).ok_or_else(|| {
+        WebError::invalid(format!("invalid language {code:?}: expected et or en"))
+    })?;
+    let back = b
+        .back
+        .filter(|s| s.starts_with('/') && !s.starts_with("//") && !s.contains('\\'))
+        .unwrap_or_else(|| "/".into());
+    let mut r = see_other(&back);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            l.code()
+        ))
+        .map_err(|e| WebError::internal(e.to_string()))?,
+    );
+    Ok(r)
+}
+
+async fn home(State(state): State<WebState>, headers: HeaderMap) -> PageResult {
+    let (p, _) = page_user(&state, &headers).await?;
+    Ok(see_other(match p.user.role {
+        Role::Clerk => "/inbox",
+        Role::Lead => "/dashboard",
+        _ => "/documents",
+    }))
+}
+
+// ------------------------------------------------------------ login
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    login_csrf: String,
+    error: Option<String>,
+}
+
+fn cookie_attrs(state: &WebState) -> &'static str {
+    if state.cfg.cookie_secure {
+        "; HttpOnly; SameSite=Strict; Secure"
+    } else {
+        "; HttpOnly; SameSite=Strict"
+    }
+}
+
+fn login_page(state: &WebState, l: Lang, error: Option<String>, status: StatusCode) -> Response {
+    let token = auth::random_token();
+    let mut r = html(LoginPage {
+        l,
+        user: None,
+        csrf: String::new(),
+        agency: agency(state),
+        login_csrf: token.clone(),
+        error,
+    });
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; Max-Age=3600{}",
+        cookie_attrs(state)
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn login_form(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    login_page(&state, lang_of(&headers), None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    name: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<WebState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    PageForm(f): PageForm<LoginForm>,
+) -> PageResult {
+    let l = lang_of(&headers);
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !auth::constant_time_eq(&f.csrf, &expected) {
+        return Err(PageError::Web(WebError::csrf(), l));
+    }
+    let name = f.name.trim().to_string();
+    let keys = [format!("u:{}", name.to_lowercase()), format!("ip:{ip}")];
+    for k in &keys {
+        if let Err(wait) = state.login_throttle.check(k) {
+            return Err(PageError::Web(WebError::rate_limited(wait), l));
+        }
+    }
+    match auth::authenticate(&state.app.store, &name, &f.password).await {
+        Ok(user) => {
+            for k in &keys {
+                state.login_throttle.succeed(k);
+            }
+            let ttl = std::time::Duration::from_secs(state.cfg.session_hours.max(1) * 3600);
+            let (sid, _) = auth::create_session(&state.app.store, &user, ttl).await?;
+            let mut r = see_other("/");
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&format!(
+                    "{SESSION_COOKIE}={sid}; Path=/; Max-Age={}{}",
+                    ttl.as_secs(),
+                    cookie_attrs(&state)
+                ))
+                .map_err(|e| WebError::internal(e.to_string()))?,
+            );
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static("docgate_login_csrf=; Path=/login; Max-Age=0"),
+            );
+            Ok(r)
+        }
+        Err(crate::error::Error::Unauthorized(m)) => {
+            for k in &keys {
+                state.login_throttle.fail(k);
+            }
+            Ok(login_page(&state, l, Some(m), StatusCode::UNAUTHORIZED))
+        }
+        Err(e) => Err(PageError::Web(e.into(), l)),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    PageForm(f): PageForm<CsrfForm>,
+) -> PageResult {
+    let (p, _) = page_user(&state, &headers).await?;
+    check_csrf(&p, &f.csrf)?;
+    if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
+        auth::delete_session(&state.app.store, &sid).await?;
+    }
+    let mut r = see_other("/login");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("docgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+    );
+    Ok(r)
+}
+
+// ------------------------------------------------------------ inbox
+
+pub struct InboxItem {
+    pub doc: DocView,
+    pub restrict_checked: bool,
+    pub ground: String,
+    pub ends: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    total: i64,
+    items: Vec<InboxItem>,
+    series: Vec<(String, String)>,
+    doc_types: Vec<(String, String)>,
+    officials: Vec<(String, String)>,
+}
+
+fn series_options(state: &WebState) -> Vec<(String, String)> {
+    state
+        .app
+        .series
+        .all()
+        .map(|s| (s.code.clone(), s.title.clone()))
+        .collect()
+}
+
+async fn officials(state: &WebState) -> WebResult<Vec<(String, String)>> {
+    Ok(auth::list_users(&state.app.store)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.role != Role::Admin)
+        .map(|u| (u.name.clone(), format!("{} ({})", u.full_name, u.name)))
+        .collect())
+}
+
+/// The default restriction of a document: its proposed ground, else its series'
+/// default, ending after the series' default term (5 years when none).
+fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
+    let series = state.app.series.get(&d.series);
+    let ground = d
+        .proposed_ground
+        .clone()
+        .or_else(|| series.and_then(|s| s.default_ground.clone()))
+        .unwrap_or_else(|| "AvTS § 35 lg 1 p 12".into());
+    let years = series
+        .and_then(|s| s.restriction_years)
+        .unwrap_or(5)
+        .min(75);
+    let ends = state
+        .today()
+        .checked_add(jiff::Span::new().years(i64::from(years)))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    (ground, ends)
+}
+
+async fn inbox(State(state): State<WebState>, headers: HeaderMap) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let f = crate::register::ListFilter {
+        needs_review: Some(true),
+        limit: Some(state.cfg.page_size),
+        ..Default::default()
+    };
+    let (docs, total) =
+        tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+    let views = api::views(&state, &p.user, &docs).await?;
+    let items = views
+        .into_iter()
+        .map(|doc| {
+            let (ground, ends) = default_restriction(&state, &doc);
+            InboxItem {
+                restrict_checked: doc.restriction.is_none() && doc.proposed_ground.is_some(),
+                ground,
+                ends,
+                doc,
+            }
+        })
+        .collect();
+    Ok(html(InboxPage {
+        l,
+        csrf: p.csrf.clone().unwrap_or_default(),
+        user: Some(p.user),
+        agency: agency(&state),
+        total,
+        items,
+        series: series_options(&state),
+        doc_types: integrate::doc_types(&state),
+        officials: officials(&state).await?,
+    }))
+}
+
+#[derive(Deserialize)]
+struct CompleteForm {
+    csrf: String,
+    series: String,
+    #[serde(default)]
+    doc_type: String,
+    #[serde(default)]
+    responsible: String,
+    #[serde(default)]
+    restrict: Option<String>,
+    #[serde(default)]
+    ground: String,
+    #[serde(default)]
+    ends: String,
+}
+
+async fn complete(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    PageForm(f): PageForm<CompleteForm>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let err = |e: WebError| PageError::Web(e, l);
+    check_csrf(&p, &f.csrf).map_err(err)?;
+    api::require_role(&p.user, p.user.role.can_edit(), "complete documents").map_err(err)?;
+    let id = api::parse_id(&id).map_err(err)?;
+    let d = state.app.register.get(id).await?;
+    // Validate everything before the first write.
+    let restriction = if f.restrict.is_some() && d.restriction.is_none() {
+        if f.ground.trim().is_empty() {
+            return Err(err(WebError::invalid("invalid ground: it is empty")));
+        }
+        Some(NewRestriction {
+            ground: f.ground.trim().to_string(),
+            ends: parse_date("ends", &f.ends).map_err(|e| err(e.into()))?,
+            holder: None,
+            begins: None,
+        })
+    } else {
+        None
+    };
+    if state.app.series.get(&f.series).is_none() {
+        return Err(err(WebError::invalid(format!(
+            "unknown series {:?}",
+            f.series
+        ))));
+    }
+    if let Some(r) = restriction {
+        state.app.register.restrict(id, r, &p.user.name).await?;
+    }
+    let patch = crate::register::MetadataPatch {
+        series: (f.series != d.series).then(|| f.series.clone()),
+        doc_type: Some(Some(f.doc_type.trim().to_string()).filter(|s| !s.is_empty())),
+        responsible: Some(Some(f.responsible.trim().to_string()).filter(|s| !s.is_empty())),
+        needs_review: Some(false),
+        ..Default::default()
+    };
+    state.app.register.update(id, patch, &p.user.name).await?;
+    Ok(see_other("/inbox"))
+}
+
+// ------------------------------------------------------------ register list
+
+/// The list filters as the form sends them (empty = no filter).
+#[derive(Debug, Default, Deserialize)]
+pub struct ListForm {
+    pub series: Option<String>,
+    pub direction: Option<String>,
+    pub doc_type: Option<String>,
+    pub responsible: Option<String>,
+    pub needs_review: Option<String>,
+    pub registered_from: Option<String>,
+    pub registered_to: Option<String>,
+    pub offset: Option<i64>,
+}
+
+impl ListForm {
+    fn params(&self, page: i64) -> WebResult<ListParams> {
+        let ne = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        Ok(ListParams {
+            series: ne(&self.series),
+            direction: ne(&self.direction),
+            doc_type: ne(&self.doc_type),
+            responsible: ne(&self.responsible),
+            needs_review: ne(&self.needs_review).map(|s| s == "true"),
+            restricted: None,
+            registered_from: ne(&self.registered_from),
+            registered_to: ne(&self.registered_to),
+            limit: Some(page),
+            offset: self.offset,
+        })
+    }
+
+    fn query_with_offset(&self, offset: i64) -> String {
+        let mut parts = vec![];
+        for (k, v) in [
+            ("series", &self.series),
+            ("direction", &self.direction),
+            ("doc_type", &self.doc_type),
+            ("responsible", &self.responsible),
+            ("needs_review", &self.needs_review),
+            ("registered_from", &self.registered_from),
+            ("registered_to", &self.registered_to),
+        ] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", urlencode(v)));
+            }
+        }
+        parts.push(format!("offset={offset}"));
+        parts.join("&")
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "documents.html")]
+struct DocumentsPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    f: ListForm,
+    total: i64,
+    docs: Vec<DocView>,
+    series: Vec<(String, String)>,
+    directions: Vec<&'static str>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+async fn documents(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(form): ApiQuery<ListForm>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let page = state.cfg.page_size;
+    let mut f = form
+        .params(page)
+        .map_err(|e| PageError::Web(e, l))?
+        .filter(page)
+        .map_err(|e| PageError::Web(e, l))?;
+    f.newest_first = true;
+    let (docs, total) =
+        tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+    let offset = f.offset.unwrap_or(0);
+    let docs = api::views(&state, &p.user, &docs).await?;
+    Ok(html(DocumentsPage {
+        l,
+        csrf: p.csrf.clone().unwrap_or_default(),
+        user: Some(p.user),
+        agency: agency(&state),
+        prev: (offset > 0).then(|| {
+            format!(
+                "/documents?{}",
+                form.query_with_offset((offset - page).max(0))
+            )
+        }),
+        next: (offset + page < total)
+            .then(|| format!("/documents?{}", form.query_with_offset(offset + page))),
+        f: form,
+        total,
+        docs,
+        series: series_options(&state),
+        directions: vec!["incoming", "outgoing", "internal"],
+    }))
+}
+
+// ------------------------------------------------------------ document
+
+#[derive(Template)]
+#[template(path = "document.html")]
+struct DocumentPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    d: DocView,
+    body_html: Option<String>,
+    texts: Vec<(String, String)>,
+    docs: Vec<DocView>,
+    events: Vec<crate::model::Event>,
+    deadline: DeadlineView,
+    outbox: Vec<OutboxView>,
+    can_edit: bool,
+    default_ground: String,
+    default_ends: String,
+}
+
+/// True when a letter's text is HTML (then it is shown sanitised).
+pub fn looks_like_html(s: &str) -> bool {
+    let t = s.trim_start().to_ascii_lowercase();
+    t.starts_with("<!doctype html")
+        || t.starts_with("<html")
+        || ["<p>", "<p ", "<div", "<br", "<table", "<body"]
+            .iter()
+            .any(|tag| t.contains(tag))
+}
+
+/// Sanitised HTML of an e-mail: no scripts, styles, forms or event handlers.
+pub fn sanitize_mail_html(s: &str) -> String {
+    ammonia::Builder::default()
+        .rm_tags(&["img"])
+        .clean(s)
+        .to_string()
+}
+
+const MAX_TEXT_CHARS: usize = 100_000;
+
+fn cut(s: String) -> String {
+    if s.chars().count() > MAX_TEXT_CHARS {
+        let mut t: String = s.chars().take(MAX_TEXT_CHARS).collect();
+        t.push_str("\n…");
+        t
+    } else {
+        s
+    }
+}
+
+async fn document(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let id = api::parse_id(&id).map_err(|e| PageError::Web(e, l))?;
+    let (d, visible) = api::load_for(&state, &p.user, id, "web", ip)
+        .await
+        .map_err(|e| PageError::Web(e, l))?;
+    let today = state.today();
+    let view = DocView::new(&d, today, visible);
+    let mut body_html = None;
+    let mut texts = vec![];
+    let mut events = vec![];
+    if !view.hidden {
+        if let Some(b) = state.app.register.body(d.id).await? {
+            if looks_like_html(&b) {
+                body_html = Some(sanitize_mail_html(&b));
+            } else {
+                texts.push((l.t("body").to_string(), cut(b)));
+            }
+        }
+        for f in &d.files {
+            if let Some(t) = state.app.register.file_text(&f.sha256).await? {
+                texts.push((f.name.clone(), cut(t)));
+            }
+        }
+        events = state.app.register.events(d.id).await?;
+    }
+    let thread = state.app.register.thread(d.thread_id).await?;
+    let docs = api::views(&state, &p.user, &thread).await?;
+    let (default_ground, default_ends) = default_restriction(&state, &view);
+    Ok(html(DocumentPage {
+        l,
+        csrf: p.csrf.clone().unwrap_or_default(),
+        can_edit: p.user.role.can_edit(),
+        user: Some(p.user),
+        agency: agency(&state),
+        deadline: integrate::deadline_of(&state, &d).await?,
+        outbox: integrate::outbox_of(&state, d.id).await?,
+        d: view,
+        body_html,
+        texts,
+        docs,
+        events,
+        default_ground,
+        default_ends,
+    }))
+}
+
+async fn download(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    ApiPath((id, sha)): ApiPath<(String, String)>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let err = |e: WebError| PageError::Web(e, l);
+    let id = api::parse_id(&id).map_err(err)?;
+    let d = state.app.register.get(id).await?;
+    if !state.can_see(&p.user, &d).await? {
+        return Err(err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted",
+            d.reg_no
+        ))));
+    }
+    let r = api::file_response(&state, &d, &sha).await.map_err(err)?;
+    state
+        .audit_access(
+            &p.user,
+            &d,
+            "downloaded",
+            serde_json::json!({"via": "web", "file": sha.to_ascii_lowercase(), "ip": ip.to_string()}),
+        )
+        .await?;
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct RestrictForm {
+    csrf: String,
+    ground: String,
+    ends: String,
+}
+
+#[derive(Deserialize)]
+struct ExtendForm {
+    csrf: String,
+    ends: String,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+struct LiftForm {
+    csrf: String,
+    reason: String,
+}
+
+async fn edit_guard(
+    state: &WebState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: &str,
+) -> Result<(Principal, Lang, i64), PageError> {
+    let (p, l) = page_user(state, headers).await?;
+    let err = |e: WebError| PageError::Web(e, l);
+    check_csrf(&p, csrf).map_err(err)?;
+    api::require_role(&p.user, p.user.role.can_edit(), "change restrictions").map_err(err)?;
+    let id = api::parse_id(id).map_err(err)?;
+    Ok((p, l, id))
+}
+
+async fn restrict(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    PageForm(f): PageForm<RestrictForm>,
+) -> PageResult {
+    let (p, l, id) = edit_guard(&state, &headers, &id, &f.csrf).await?;
+    let r = api::RestrictJson {
+        ground: f.ground,
+        ends: f.ends,
+        holder: None,
+    }
+    .to_new()
+    .map_err(|e| PageError::Web(e, l))?;
+    state.app.register.restrict(id, r, &p.user.name).await?;
+    Ok(see_other(&format!("/documents/{id}")))
+}
+
+async fn extend(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    PageForm(f): PageForm<ExtendForm>,
+) -> PageResult {
+    let (p, l, id) = edit_guard(&state, &headers, &id, &f.csrf).await?;
+    let ends = parse_date("ends", &f.ends).map_err(|e| PageError::Web(e.into(), l))?;
+    if f.reason.trim().is_empty() {
+        return Err(PageError::Web(
+            WebError::invalid("invalid reason: it is empty"),
+            l,
+        ));
+    }
+    state
+        .app
+        .register
+        .extend_restriction(id, ends, f.reason.trim(), &p.user.name)
+        .await?;
+    Ok(see_other(&format!("/documents/{id}")))
+}
+
+async fn lift(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    PageForm(f): PageForm<LiftForm>,
+) -> PageResult {
+    let (p, l, id) = edit_guard(&state, &headers, &id, &f.csrf).await?;
+    if f.reason.trim().is_empty() {
+        return Err(PageError::Web(
+            WebError::invalid("invalid reason: it is empty"),
+            l,
+        ));
+    }
+    state
+        .app
+        .register
+        .lift_restriction(id, f.reason.trim(), &p.user.name)
+        .await?;
+    Ok(see_other(&format!("/documents/{id}")))
+}
+
+// ------------------------------------------------------------ reply
+
+#[derive(Template)]
+#[template(path = "reply.html")]
+struct ReplyPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    d: DocView,
+    error: Option<String>,
+    channels: Vec<&'static str>,
+    channel: String,
+    recipient: String,
+    title: String,
+    body: String,
+}
+
+async fn reply_form(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let err = |e: WebError| PageError::Web(e, l);
+    let id = api::parse_id(&id).map_err(err)?;
+    let d = state.app.register.get(id).await?;
+    if !state.can_see(&p.user, &d).await? {
+        return Err(err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted",
+            d.reg_no
+        ))));
+    }
+    let channel = if d.channel == Channel::Dhx {
+        "dhx"
+    } else {
+        "email"
+    };
+    let recipient = d
+        .parties
+        .iter()
+        .filter(|p| p.role == crate::model::PartyRole::Sender)
+        .find_map(|p| {
+            if channel == "dhx" {
+                p.code.clone()
+            } else {
+                p.email.clone()
+            }
+        })
+        .unwrap_or_default();
+    let title = format!("Vastus: {}", d.title);
+    Ok(html(ReplyPage {
+        l,
+        csrf: p.csrf.clone().unwrap_or_default(),
+        user: Some(p.user),
+        agency: agency(&state),
+        d: DocView::new(&d, state.today(), true),
+        error: None,
+        channels: vec!["email", "dhx", "post", "hand"],
+        channel: channel.into(),
+        recipient,
+        title,
+        body: String::new(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct ReplyForm {
+    csrf: String,
+    channel: String,
+    #[serde(default)]
+    recipient: String,
+    title: String,
+    body: String,
+}
+
+async fn reply(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    PageForm(f): PageForm<ReplyForm>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let err = |e: WebError| PageError::Web(e, l);
+    check_csrf(&p, &f.csrf).map_err(err)?;
+    let id = api::parse_id(&id).map_err(err)?;
+    let d = state.app.register.get(id).await?;
+    if !state.can_see(&p.user, &d).await? {
+        return Err(err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted",
+            d.reg_no
+        ))));
+    }
+    let channel: Channel = f
+        .channel
+        .parse()
+        .map_err(|e: crate::error::Error| err(e.into()))?;
+    let r = ReplyJson {
+        title: f.title.clone(),
+        body: f.body.clone(),
+        channel: Some(channel),
+        recipient: Some(f.recipient.clone()),
+    };
+    match api::do_reply(&state, &p.user, &d, r).await {
+        Ok(res) => Ok(see_other(&format!("/documents/{}", res.document.id))),
+        Err(e) if e.status().is_client_error() => {
+            let mut resp = html(ReplyPage {
+                l,
+                csrf: p.csrf.clone().unwrap_or_default(),
+                user: Some(p.user),
+                agency: agency(&state),
+                d: DocView::new(&d, state.today(), true),
+                error: Some(e.public_message()),
+                channels: vec!["email", "dhx", "post", "hand"],
+                channel: f.channel,
+                recipient: f.recipient,
+                title: f.title,
+                body: f.body,
+            });
+            *resp.status_mut() = e.status();
+            Ok(resp)
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+// ------------------------------------------------------------ dashboard
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    inbox_count: i64,
+    deadlines_available: bool,
+    officials: Vec<(String, i64, i64)>,
+    due: Vec<DueItem>,
+    chart_title: String,
+    chart: String,
+}
+
+/// Overdue and due-soon counts per official, most overdue first.
+pub fn per_official(items: &[DueItem]) -> Vec<(String, i64, i64)> {
+    let mut m: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for it in items {
+        let who = it.responsible.clone().unwrap_or_else(|| "—".into());
+        let e = m.entry(who).or_default();
+        if it.days_left < 0 {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+    let mut v: Vec<_> = m.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// The on-time chart of the months (or, until deadlines are known, the replied share).
+pub fn rate_chart(l: Lang, rows: &[MonthRow]) -> (String, String) {
+    let have_rate = rows.iter().any(|r| r.on_time.is_some());
+    let title = if have_rate {
+        l.t("on_time_rate").to_string()
+    } else {
+        format!("{} ({})", l.t("on_time_rate"), l.t("not_available"))
+    };
+    let bars: Vec<chart::Bar> = rows
+        .iter()
+        .map(|r| {
+            let v = if have_rate {
+                r.on_time_rate.unwrap_or(0.0)
+            } else if r.incoming > 0 {
+                r.replied as f64 / r.incoming as f64
+            } else {
+                0.0
+            };
+            chart::Bar {
+                label: r.month[2..].to_string(),
+                value: v,
+                caption: format!("{}: {:.0}%", r.month, v * 100.0),
+            }
+        })
+        .collect();
+    let svg = chart::bar_chart(&title, &bars, Some(1.0), true);
+    (title, svg)
+}
+
+async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let inbox_count = state
+        .app
+        .register
+        .count(&crate::register::ListFilter {
+            needs_review: Some(true),
+            ..Default::default()
+        })
+        .await?;
+    let mut due = integrate::overdue(&state).await?;
+    if p.user.role == Role::Staff {
+        due.retain(|d| d.responsible.as_deref() == Some(p.user.name.as_str()));
+    }
+    let (from, to) = api::report_range(&state, None, None)?;
+    let rows = query::monthly(&state, from, to).await?;
+    let (chart_title, chart) = rate_chart(l, &rows);
+    Ok(html(DashboardPage {
+        l,
+        csrf: p.csrf.clone().unwrap_or_default(),
+        user: Some(p.user),
+        agency: agency(&state),
+        inbox_count,
+        deadlines_available: integrate::deadlines_available(),
+        officials: per_official(&due),
+        due,
+        chart_title,
+        chart,
+    }))
+}
+
+// ------------------------------------------------------------ search
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    q: String,
+    total: i64,
+    hits: Vec<SearchHit>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SearchForm {
+    #[serde(default)]
+    q: String,
+}
+
+async fn search(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(f): ApiQuery<SearchForm>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let q = f.q.trim().to_string();
+    let (mut total, mut hits, mut error) = (0, vec![], None);
+    if !q.is_empty() {
+        match integrate::search(&state, &p.user, &q, 50, 0).await {
+            Ok(o) => {
+                total = o.total;
+                hits = o.items;
+            }
+            Err(e) if e.status().is_client_error() => error = Some(e.public_message()),
+            Err(e) => return Err(PageError::Web(e, l)),
+        }
+    }
+    Ok(html(SearchPage {
+        l,
+        csrf: p.csrf.clone().unwrap_or_default(),
+        user: Some(p.user),
+        agency: agency(&state),
+        q,
+        total,
+        hits,
+        error,
+    }))
+}
+
+// ------------------------------------------------------------ reports
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    from: String,
+    to: String,
+    rows: Vec<MonthRow>,
+    chart_counts: String,
+    chart_rate_title: String,
+    chart_rate: String,
+}
+
+#[derive(Deserialize)]
+struct ReportForm {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn reports(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(f): ApiQuery<ReportForm>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let err = |e: WebError| PageError::Web(e, l);
+    api::require_role(&p.user, p.user.role.can_report(), "see reports").map_err(err)?;
+    let (from, to) = api::report_range(&state, f.from.as_deref(), f.to.as_deref()).map_err(err)?;
+    let rows = query::monthly(&state, from, to).await?;
+    let counts: Vec<chart::Bar> = rows
+        .iter()
+        .map(|r| chart::Bar {
+            label: r.month[2..].to_string(),
+            value: (r.incoming + r.outgoing) as f64,
+            caption: format!("{}: {} + {}", r.month, r.incoming, r.outgoing),
+        })
+        .collect();
+    let (chart_rate_title, chart_rate) = rate_chart(l, &rows);
+    Ok(html(ReportsPage {
+        l,
+        csrf: p.csrf.clone().unwrap_or_default(),
+        user: Some(p.user),
+        agency: agency(&state),
+        from: from.to_string(),
+        to: to.to_string(),
+        chart_counts: chart::bar_chart(l.t("per_month"), &counts, None, false),
+        rows,
+        chart_rate_title,
+        chart_rate,
+    }))
+}
+
+async fn reports_csv(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(f): ApiQuery<ReportForm>,
+) -> PageResult {
+    let (p, l) = page_user(&state, &headers).await?;
+    let err = |e: WebError| PageError::Web(e, l);
+    api::require_role(&p.user, p.user.role.can_report(), "see reports").map_err(err)?;
+    let (from, to) = api::report_range(&state, f.from.as_deref(), f.to.as_deref()).map_err(err)?;
+    let rows = query::monthly(&state, from, to).await?;
+    let mut r = query::monthly_csv(&rows).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"aruanne-{from}-{to}.csv\""))
+    {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_html_is_sanitised() {
+        let dirty = "<html><body><p onclick=\"x()\">Tere</p><script>alert(1)</script><img src=\"http://track/x.png\"><a href=\"javascript:alert(1)\">link</a><style>p{}</style></body></html>";
+        assert!(looks_like_html(dirty));
+        assert!(!looks_like_html("Tere,\nkiri 5 < 6"));
+        let clean = sanitize_mail_html(dirty);
+        assert!(clean.contains("<p>Tere</p>"), "{clean}");
+        for bad in ["script", "onclick", "javascript:", "<img", "<style"] {
+            assert!(!clean.contains(bad), "{bad} survived: {clean}");
+        }
+    }
+
+    #[test]
+    fn per_official_counts_sorted_by_overdue() {
+        let d = |resp: &str, days: i64| DueItem {
+            document: super::super::view::DocView {
+                id: 1,
+                reg_no: "x".into(),
+                series: "s".into(),
+                direction: crate::model::Direction::Incoming,
+                channel: Channel::Email,
+                doc_type: None,
+                title: None,
+                parties: vec![],
+                their_ref: None,
+                their_date: None,
+                thread_id: 1,
+                parent_id: None,
+                received: None,
+                registered_at: String::new(),
+                registered: jiff::civil::date(2026, 1, 1),
+                responsible: None,
+                unit: None,
+                access: "Avalik",
+                restriction: None,
+                files: vec![],
+                contains_personal_data: None,
+                proposed_ground: None,
+                needs_review: false,
+                hidden: false,
+            },
+            due: jiff::civil::date(2026, 1, 1),
+            days_left: days,
+            responsible: Some(resp.into()),
+            status: String::new(),
+        };
+        let v = per_official(&[d("a", 2), d("b", -1), d("b", -3), d("a", -1), d("c", 1)]);
+        assert_eq!(
+            v,
+            vec![("b".into(), 2, 0), ("a".into(), 1, 1), ("c".into(), 0, 1)]
+        );
+    }
+
+    #[test]
+    fn urlencode_encodes_unicode() {
+        assert_eq!(urlencode("9-13 õ&"), "9-13%20%C3%B5%26");
+    }
+}

@@ -1,0 +1,162 @@
+//! The public document register at `/avalik` (AvTS §§ 12, 28, 29): no login,
+//! rate-limited per client address, showing ONLY the public projection
+//! ([`PublicDoc`]): natural persons as "eraisik", AK documents listed with their
+//! ground and end date but without title, references or files.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::api::{self, ApiPath, ApiQuery};
+use super::auth::User;
+use super::error::WebError;
+use super::i18n::Lang;
+use super::pages::{html, lang_of, urlencode, PageError, PageResult};
+use super::view::PublicDoc;
+use super::{ClientIp, WebState};
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/avalik", get(list))
+        .route("/avalik/", get(list))
+        .route("/avalik/dokument/{id}", get(doc))
+        .route("/avalik/dokument/{id}/fail/{sha256}", get(file))
+}
+
+fn limit(state: &WebState, ip: std::net::IpAddr, l: Lang) -> Result<(), PageError> {
+    state
+        .public_limiter
+        .take(ip)
+        .map_err(|wait| PageError::Web(WebError::rate_limited(wait), l))
+}
+
+#[derive(Template)]
+#[template(path = "public_list.html")]
+struct ListPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    q: String,
+    total: i64,
+    docs: Vec<PublicDoc>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    offset: Option<i64>,
+}
+
+async fn list(
+    State(state): State<WebState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> PageResult {
+    let l = lang_of(&headers);
+    limit(&state, ip, l)?;
+    let page = state.cfg.page_size;
+    let offset = query.offset.unwrap_or(0).clamp(0, 1_000_000_000);
+    let q = query.q.trim().to_string();
+    let today = state.today();
+    let (docs, total) = if q.is_empty() {
+        let f = crate::register::ListFilter {
+            limit: Some(page),
+            offset: Some(offset),
+            newest_first: true,
+            ..Default::default()
+        };
+        let (docs, total) =
+            tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
+        (docs, total)
+    } else {
+        let (ids, total) =
+            super::query::scan_search(&state, &q, super::query::Scope::Public, page, offset)
+                .await?;
+        let mut docs = Vec::with_capacity(ids.len());
+        for id in ids {
+            docs.push(state.app.register.get(id).await?);
+        }
+        (docs, total)
+    };
+    let docs: Vec<PublicDoc> = docs.iter().map(|d| PublicDoc::new(d, today)).collect();
+    let link = |o: i64| format!("/avalik?q={}&offset={o}", urlencode(&q));
+    Ok(html(ListPage {
+        l,
+        user: None,
+        csrf: String::new(),
+        agency: state.app.config.agency.name.clone(),
+        prev: (offset > 0).then(|| link((offset - page).max(0))),
+        next: (offset + page < total).then(|| link(offset + page)),
+        q,
+        total,
+        docs,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "public_doc.html")]
+struct DocPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    d: PublicDoc,
+}
+
+async fn doc(
+    State(state): State<WebState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> PageResult {
+    let l = lang_of(&headers);
+    limit(&state, ip, l)?;
+    let id = api::parse_id(&id).map_err(|e| PageError::Web(e, l))?;
+    let d = state
+        .app
+        .register
+        .get(id)
+        .await
+        .map_err(|e| PageError::Web(e.into(), l))?;
+    Ok(html(DocPage {
+        l,
+        user: None,
+        csrf: String::new(),
+        agency: state.app.config.agency.name.clone(),
+        d: PublicDoc::new(&d, state.today()),
+    }))
+}
+
+async fn file(
+    State(state): State<WebState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiPath((id, sha)): ApiPath<(String, String)>,
+) -> Result<Response, PageError> {
+    let l = lang_of(&headers);
+    limit(&state, ip, l)?;
+    let err = |e: WebError| PageError::Web(e, l);
+    let id = api::parse_id(&id).map_err(err)?;
+    let d = state
+        .app
+        .register
+        .get(id)
+        .await
+        .map_err(|e| err(e.into()))?;
+    if super::view::restricted_now(&d, state.today()) {
+        return Err(err(WebError::forbidden(format!(
+            "forbidden: document {} is restricted (AK): its files are not public",
+            d.reg_no
+        ))));
+    }
+    api::file_response(&state, &d, &sha).await.map_err(err)
+}

@@ -1,0 +1,687 @@
+//! DHX end to end: the endpoint in-process on both backends, the CLI contract,
+//! and two real docgate processes (two agencies, two registry codes) exchanging
+//! documents over loopback, each through the other's real DHX endpoint.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use docgate::dhx::{capsule, soap, FaultCode};
+use docgate::testing::{backends, TestEnv};
+use tower::ServiceExt;
+
+const BIN: &str = env!("CARGO_BIN_EXE_docgate");
+
+fn fixture(p: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/dhx")
+            .join(p),
+    )
+    .unwrap()
+}
+
+/// A sendDocument request (multipart, base64 part) from `client_code` with the capsule.
+fn request(client_code: &str, consignment: &str, capsule_xml: &[u8]) -> (String, Vec<u8>) {
+    let header = soap::XRoadHeader {
+        client: Some(soap::XRoadId::subsystem("EE", "GOV", client_code, "DHX")),
+        id: Some("t".into()),
+        protocol_version: Some("4.0".into()),
+        ..Default::default()
+    };
+    soap::build_send_document(&header, consignment, None, capsule_xml)
+}
+
+/// A valid capsule addressed to `to`, with a real gzip file.
+fn capsule_to(to: &str, title: &str) -> Vec<u8> {
+    let mut c = capsule::read(&fixture("capsule/kapsel_21.xml"), &Default::default()).unwrap();
+    c.transport.dec_recipients = vec![capsule::DecParty {
+        organisation_code: to.into(),
+        ..Default::default()
+    }];
+    c.record_metadata.record_title = title.into();
+    for f in &mut c.files {
+        f.content = format!("sisu: {}", f.name).into_bytes();
+        f.size = Some(f.content.len().to_string());
+        f.content_error = None;
+    }
+    capsule::write(&c).unwrap().into_bytes()
+}
+
+async fn post(app: &docgate::App, ct: &str, body: Vec<u8>) -> (u16, soap::SendOutcome) {
+    let router = docgate::dhx::routes(app.clone());
+    let resp = router
+        .oneshot(
+            axum::http::Request::post("/dhx")
+                .header("content-type", ct)
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, soap::parse_send_response(None, &bytes).unwrap())
+}
+
+fn fault_code(o: &soap::SendOutcome) -> Option<FaultCode> {
+    match o {
+        soap::SendOutcome::Fault(f) => Some(f.code),
+        _ => None,
+    }
+}
+
+/// The endpoint in-process on each backend: delivery, duplicate, wrong addressee,
+/// invalid capsule, bad version, oversize; nothing registered for a rejection,
+/// every rejection (but the duplicate) quarantined.
+#[tokio::test]
+async fn endpoint_receives_and_rejects_on_every_backend() {
+    for backend in backends() {
+        let mut env = TestEnv::new(backend).await;
+        env.config.agency.registry_code = "70001975".into();
+        env.config.dhx.max_request_bytes = 200_000;
+        let app = env.app().await;
+
+        let (ct, body) = request(
+            "70000740",
+            "c-1",
+            &capsule_to("70001975", "Kiri politseist"),
+        );
+        let (status, out) = post(&app, &ct, body.clone()).await;
+        assert_eq!(status, 200, "{backend}");
+        let soap::SendOutcome::Receipt(receipt) = out else {
+            panic!("{backend}: {out:?}")
+        };
+        let doc = app.register.get_by_reg_no(&receipt).await.unwrap();
+        assert_eq!(doc.title, "Kiri politseist");
+        assert_eq!(doc.channel, docgate::model::Channel::Dhx);
+        assert_eq!(doc.direction, docgate::model::Direction::Incoming);
+        assert_eq!(doc.their_ref.as_deref(), Some("213465"));
+        assert_eq!(doc.files.len(), 1);
+        assert_eq!(
+            app.register.file_bytes(&doc.files[0].sha256).await.unwrap(),
+            b"sisu: Ettepanek.doc"
+        );
+        let events = app.register.events(doc.id).await.unwrap();
+        assert!(events
+            .iter()
+            .any(|e| e.kind == "dhx_received" && e.detail["consignment_id"] == "c-1"));
+
+        // the same consignment again: DHX.Duplicate, nothing new
+        let (_, out) = post(&app, &ct, body).await;
+        assert_eq!(
+            fault_code(&out),
+            Some(FaultCode::Duplicate),
+            "{backend}: {out:?}"
+        );
+        // the same consignment id from another client is a different consignment
+        let (ct2, body2) = request("70000562", "c-1", &capsule_to("70001975", "Teine"));
+        assert!(matches!(
+            post(&app, &ct2, body2).await.1,
+            soap::SendOutcome::Receipt(_)
+        ));
+
+        let count = |app: docgate::App| async move {
+            app.register.count(&Default::default()).await.unwrap()
+        };
+        let before = count(app.clone()).await;
+        type Case<'a> = (&'a str, (String, Vec<u8>), FaultCode);
+        let cases: Vec<Case> = vec![
+            (
+                "wrong addressee",
+                request("70000740", "c-2", &capsule_to("99999999", "x")),
+                FaultCode::InvalidAddressee,
+            ),
+            (
+                "official wrong address",
+                request(
+                    "70000740",
+                    "c-3",
+                    &fixture("capsule/kapsel_wrong_address.xml"),
+                ),
+                FaultCode::InvalidAddressee,
+            ),
+            (
+                "invalid capsule",
+                request("70000740", "c-4", &fixture("capsule/kapsel_21_wrong.xml")),
+                FaultCode::Validation,
+            ),
+            (
+                "not a capsule",
+                request("70000740", "c-5", b"test"),
+                FaultCode::Validation,
+            ),
+            (
+                "oversize",
+                request("70000740", "c-6", &vec![b'<'; 300_000]),
+                FaultCode::SizeLimitExceeded,
+            ),
+            (
+                "version",
+                (
+                    "text/xml".into(),
+                    fixture("dhx-protocol/sendDocument_request_version.xml"),
+                ),
+                FaultCode::UnsupportedVersion,
+            ),
+            (
+                "no attachment",
+                (
+                    "text/xml".into(),
+                    fixture("dhx-protocol/sendDocument_request.xml"),
+                ),
+                FaultCode::Validation,
+            ),
+        ];
+        let n = cases.len();
+        for (what, (ct, body), want) in cases {
+            let (status, out) = post(&app, &ct, body).await;
+            assert_eq!(status, 200, "{backend} {what}");
+            assert_eq!(fault_code(&out), Some(want), "{backend} {what}: {out:?}");
+        }
+        // a file whose FileSize lies: the whole document is refused, nothing half-registered
+        let mut c =
+            capsule::read(&capsule_to("70001975", "Valesuurus"), &Default::default()).unwrap();
+        c.files[0].size = Some("1".into());
+        let (ct, body) = request("70000740", "c-7", capsule::write(&c).unwrap().as_bytes());
+        let (_, out) = post(&app, &ct, body).await;
+        assert!(
+            matches!(&out, soap::SendOutcome::Fault(f) if f.code == FaultCode::Validation && f.message.contains("File[1]")),
+            "{out:?}"
+        );
+        assert_eq!(
+            count(app.clone()).await,
+            before,
+            "{backend}: a rejected request registered something"
+        );
+        let q = docgate::dhx::incoming::quarantined(&app).await.unwrap();
+        assert_eq!(q.len(), n + 1, "{backend}: {q:?}");
+        assert!(q.iter().any(
+            |(_, code, reason, _)| code == "DHX.Validation" && reason.contains("RecordCreator")
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// CLI contract
+// ---------------------------------------------------------------------------
+
+fn cli(config: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+struct Agency {
+    dir: tempfile::TempDir,
+    code: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Agency {
+    fn new(code: &str, name: &str, port: u16, peer_port: u16, extra: &str) -> Agency {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = format!(
+            r#"data_dir = "{data}"
+
+[agency]
+name = "{name}"
+registry_code = "{code}"
+
+[dhx]
+security_server_url = "http://127.0.0.1:{peer_port}/dhx"
+retry_schedule_secs = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+request_timeout_secs = 10
+poll_interval_ms = 100
+{extra}
+"#,
+            data = dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("docgate.toml"), cfg).unwrap();
+        Agency {
+            dir,
+            code: code.into(),
+            port,
+            child: None,
+        }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("docgate.toml")
+    }
+
+    fn start(&mut self) {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(self.config())
+            .args([
+                "dhx",
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{}", self.port),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("listening on"), "{line:?}");
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        cli(&self.config(), args)
+    }
+
+    /// Registers an outgoing letter with one file; returns its reg_no.
+    fn letter(&self, title: &str, content: &[u8], extra: &[&str]) -> String {
+        let f = self
+            .dir
+            .path()
+            .join(format!("{}.pdf", title.replace(' ', "_")));
+        std::fs::write(&f, content).unwrap();
+        let mut args = vec![
+            "register",
+            f.to_str().unwrap(),
+            "--direction",
+            "outgoing",
+            "--title",
+            title,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = self.run(&args);
+        assert_eq!(code, 0, "{err}");
+        json(&out)[0]["reg_no"].as_str().unwrap().to_string()
+    }
+
+    fn show(&self, reg_no: &str) -> serde_json::Value {
+        let (code, out, err) = self.run(&["show", reg_no, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        json(&out)
+    }
+
+    fn documents(&self) -> Vec<serde_json::Value> {
+        let (code, out, err) = self.run(&["list", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        json(&out).as_array().unwrap().clone()
+    }
+
+    /// Waits until every DHX delivery of `reg_no` is sent or failed; returns them.
+    fn settled(&self, reg_no: &str, within: Duration) -> Vec<serde_json::Value> {
+        let t0 = Instant::now();
+        loop {
+            let (code, out, err) = self.run(&["dhx", "status", reg_no, "--json"]);
+            assert_eq!(code, 0, "{err}");
+            let items = json(&out).as_array().unwrap().clone();
+            if !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| i["state"] == "sent" || i["state"] == "failed")
+            {
+                return items;
+            }
+            assert!(t0.elapsed() < within, "{reg_no} not settled: {items:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Agency {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// POSTs a request to a running endpoint (real HTTP).
+fn post_raw(port: u16, ct: &str, body: Vec<u8>) -> soap::SendOutcome {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/dhx"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        soap::parse_send_response(None, &r.bytes().await.unwrap()).unwrap()
+    })
+}
+
+#[test]
+fn cli_check_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("docgate.toml");
+    std::fs::write(
+        &cfg,
+        format!("data_dir = \"{}\"\n", dir.path().join("d").display()),
+    )
+    .unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dhx/capsule");
+    for (f, valid) in [
+        ("Naide1.xml", true),
+        ("kapsel_21.xml", true),
+        ("kapsel_21_gzip_base64.txt", true),
+        ("kapsel.gzip.base64.txt", true),
+        ("kapsel_21_wrong.xml", false),
+        ("kapsel_21invalid.xml", false),
+        ("kapsel_21_not_kapsel.xml", false),
+    ] {
+        let (code, out, err) = cli(
+            &cfg,
+            &["dhx", "check", root.join(f).to_str().unwrap(), "--json"],
+        );
+        assert_eq!(code, if valid { 0 } else { 4 }, "{f}: {out} {err}");
+        let v = json(&out);
+        assert_eq!(v["valid"], valid, "{f}");
+        if !valid {
+            assert_eq!(v["fault_code"], "DHX.Validation");
+            assert!(v["message"].as_str().unwrap().contains("line"), "{v}");
+        }
+    }
+    let (code, _, err) = cli(
+        &cfg,
+        &[
+            "dhx",
+            "check",
+            root.join("kapsel_21invalid.xml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 4);
+    assert!(
+        err.contains("DHX.Validation") && err.contains("DecSender"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&cfg, &["dhx", "check", "/nonexistent.xml"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent.xml"), "{err}");
+}
+
+#[test]
+fn cli_import_capsule_and_capsule_roundtrip() {
+    let a = Agency::new("70001975", "Sotsiaalkindlustusamet", 0, 0, "");
+    let dir = a.dir.path();
+    let f = dir.join("in.xml");
+    std::fs::write(&f, capsule_to("70001975", "Imporditud kiri")).unwrap();
+    let (code, out, err) = a.run(&["dhx", "import", f.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let reg = json(&out)["reg_no"].as_str().unwrap().to_string();
+    let doc = a.show(&reg);
+    assert_eq!(doc["channel"], "dhx");
+    assert_eq!(doc["title"], "Imporditud kiri");
+    // importing the same file twice is refused
+    let (code, _, err) = a.run(&["dhx", "import", f.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("Duplicate"), "{err}");
+    // an invalid one: exit 4, nothing registered
+    let g = dir.join("bad.xml");
+    std::fs::write(&g, fixture("capsule/kapsel_21invalid.xml")).unwrap();
+    let (code, out, _) = a.run(&["dhx", "import", g.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 4);
+    assert_eq!(json(&out)["fault_code"], "DHX.Validation");
+    assert_eq!(a.documents().len(), 1);
+    // a reply: its capsule goes back to the sender (400 in kapsel_21), threaded
+    let reply = a.letter("Vastus", b"%PDF-1.4 vastus", &["--reply-to", &reg]);
+    let (code, xml, err) = a.run(&["dhx", "capsule", &reply]);
+    assert_eq!(code, 0, "{err}");
+    let c = capsule::read(xml.as_bytes(), &Default::default()).unwrap();
+    assert_eq!(capsule::addressees(&c), vec!["400"]);
+    assert_eq!(c.record_metadata.record_original_identifier, reply);
+    assert_eq!(
+        c.recipients[0].record_original_identifier.as_deref(),
+        Some("213465")
+    );
+    assert_eq!(
+        c.initiator
+            .as_ref()
+            .unwrap()
+            .record_original_identifier
+            .as_deref(),
+        Some("213465")
+    );
+    assert_eq!(c.files[0].content, b"%PDF-1.4 vastus");
+    let p = dir.join("out.xml");
+    std::fs::write(&p, &xml).unwrap();
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/dhx/capsule/Dvk_kapsel_vers_2_1_eng_est.xsd"),
+        )
+        .arg(&p)
+        .output()
+        .expect("xmllint (libxml2-utils)");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
+/// Two agencies, two processes, real HTTP: each agency's "security server" is the
+/// other's DHX endpoint.
+#[test]
+fn two_agencies_exchange_documents() {
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = Agency::new("70001975", "Sotsiaalkindlustusamet", pa, pb, "");
+    let mut b = Agency::new(
+        "70000740",
+        "Politsei- ja Piirivalveamet",
+        pb,
+        pa,
+        "max_request_bytes = 400000",
+    );
+    a.start();
+    b.start();
+
+    // 1. a delivery, AK and all
+    let reg = a.letter(
+        "Teade kannatanu kohta",
+        b"%PDF-1.4 teade",
+        &[
+            "--restrict",
+            "AvTS § 35 lg 1 p 12",
+            "--restrict-until",
+            "2030-01-01",
+            "--their-ref",
+            "PPA-9/1",
+        ],
+    );
+    let (code, out, err) = a.run(&["dhx", "send", &reg, "--to", &b.code, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let consignment = json(&out)["queued"][0]["consignment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let items = a.settled(&reg, Duration::from_secs(30));
+    assert_eq!(items[0]["state"], "sent", "{items:?}");
+    let result = items[0]["result"].as_str().unwrap();
+    assert!(result.starts_with("delivered: receiptId "), "{result}");
+    let receipt = result
+        .trim_start_matches("delivered: receiptId ")
+        .to_string();
+    let got = b.show(&receipt);
+    assert_eq!(got["title"], "Teade kannatanu kohta");
+    assert_eq!(got["direction"], "incoming");
+    assert_eq!(got["channel"], "dhx");
+    assert_eq!(got["their_ref"], reg.as_str());
+    assert_eq!(got["restriction"]["ground"], "AvTS § 35 lg 1 p 12");
+    assert_eq!(got["restriction"]["ends"], "2030-01-01");
+    assert_eq!(got["parties"][0]["name"], "Sotsiaalkindlustusamet");
+    let shown = a.show(&reg);
+    assert!(
+        shown["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "dhx_delivered" && e["detail"]["receipt_id"] == receipt.as_str()),
+        "{shown}"
+    );
+
+    // the reply comes back over DHX into A's thread
+    let reply = b.letter(
+        "Vastus teatele",
+        b"%PDF-1.4 vastus",
+        &["--reply-to", &receipt],
+    );
+    let (code, _, err) = b.run(&["dhx", "send", &reply]);
+    assert_eq!(code, 0, "{err}");
+    let items = b.settled(&reply, Duration::from_secs(30));
+    assert_eq!(items[0]["state"], "sent", "{items:?}");
+    assert_eq!(items[0]["recipient"], a.code.as_str());
+    let back = items[0]["result"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("delivered: receiptId ")
+        .to_string();
+    assert!(
+        back.starts_with(&format!("{reg}-")),
+        "the reply joins A's thread: {back} vs {reg}"
+    );
+
+    // 2. a duplicate: the same consignment posted again to B
+    let before = b.documents().len();
+    let xml = {
+        let (code, xml, err) = a.run(&["dhx", "capsule", &reg, "--to", &b.code]);
+        assert_eq!(code, 0, "{err}");
+        xml
+    };
+    let (ct, body) = request(&a.code, &consignment, xml.as_bytes());
+    let out = post_raw(pb, &ct, body);
+    assert_eq!(fault_code(&out), Some(FaultCode::Duplicate), "{out:?}");
+    assert_eq!(b.documents().len(), before);
+
+    // 3. a wrong addressee: B is asked to take a letter for someone else
+    let wrong = a.letter("Vale aadressiga", b"%PDF-1.4 x", &[]);
+    assert_eq!(a.run(&["dhx", "send", &wrong, "--to", "99999999"]).0, 0);
+    let items = a.settled(&wrong, Duration::from_secs(30));
+    assert_eq!(items[0]["state"], "failed");
+    assert!(
+        items[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("DHX.InvalidAddressee"),
+        "{items:?}"
+    );
+    assert!(a.show(&wrong)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "dhx_failed" && e["detail"]["fault_code"] == "DHX.InvalidAddressee"));
+
+    // 4. an invalid capsule straight to B's endpoint
+    let (ct, body) = request(
+        &a.code,
+        "invalid-1",
+        &fixture("capsule/kapsel_21invalid.xml"),
+    );
+    let out = post_raw(pb, &ct, body);
+    assert!(
+        matches!(&out, soap::SendOutcome::Fault(f) if f.code == FaultCode::Validation && f.message.contains("DecSender")),
+        "{out:?}"
+    );
+    assert_eq!(b.documents().len(), before);
+
+    // 5. an oversize capsule: B takes at most 400 kB
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    let big: Vec<u8> = (0..600_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    let large = a.letter("Suur fail", &big, &[]);
+    assert_eq!(a.run(&["dhx", "send", &large, "--to", &b.code]).0, 0);
+    let items = a.settled(&large, Duration::from_secs(30));
+    assert_eq!(items[0]["state"], "failed");
+    assert!(
+        items[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("DHX.SizeLimitExceeded"),
+        "{items:?}"
+    );
+    assert_eq!(b.documents().len(), before);
+
+    // 6. the receiver is down, then up: retries deliver exactly once
+    b.stop();
+    let late = a.letter("Hilinenud kiri", b"%PDF-1.4 hiline", &[]);
+    assert_eq!(a.run(&["dhx", "send", &late, "--to", &b.code]).0, 0);
+    let t0 = Instant::now();
+    loop {
+        let (_, out, _) = a.run(&["dhx", "status", &late, "--json"]);
+        let items = json(&out);
+        if items[0]["attempts"].as_i64().unwrap_or(0) >= 2 {
+            assert_eq!(items[0]["state"], "queued", "{items}");
+            assert!(
+                items[0]["last_error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("cannot reach"),
+                "{items}"
+            );
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no retries: {items}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    b.start();
+    let items = a.settled(&late, Duration::from_secs(30));
+    assert_eq!(items[0]["state"], "sent", "{items:?}");
+    assert!(items[0]["attempts"].as_i64().unwrap() >= 3);
+    let titles: Vec<String> = b
+        .documents()
+        .iter()
+        .map(|d| d["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        titles.iter().filter(|t| *t == "Hilinenud kiri").count(),
+        1,
+        "{titles:?}"
+    );
+    // and B's audit chain is intact
+    let (code, _, err) = b.run(&["verify"]);
+    assert_eq!(code, 0, "{err}");
+}
