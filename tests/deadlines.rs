@@ -14,6 +14,7 @@ use docgate::deadline::{ClockState, DeadlineEvent};
 use docgate::model::*;
 use docgate::{App, Config};
 use jiff::civil::{date, Date};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 static SMTP_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -743,6 +744,81 @@ async fn check_reply_sent_and_delivered(app: &App) {
         .unwrap()
         .iter()
         .any(|e| e.kind == "outbox_sent"));
+    round_trip_through_ingest(app, &orig, &out, m).await;
+}
+
+/// The round trip: the reply as the real MTA delivered it is ingested back and
+/// recognised as the document it is (not registered twice); the citizen's
+/// answer to it, sent through the same real MTA, is ingested and threads onto
+/// the original as its next follow-up.
+async fn round_trip_through_ingest(
+    app: &App,
+    orig: &Document,
+    out: &docgate::outbox::reply::ReplyOutcome,
+    delivered_reply: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = docgate::ingest::ImportOptions::default();
+    let copy = dir.path().join("delivered-reply.eml");
+    std::fs::write(&copy, delivered_reply).unwrap();
+    let item = docgate::ingest::register_path(app, &copy, &opts)
+        .await
+        .unwrap();
+    assert_eq!(item.status, "duplicate", "{item:?}");
+    assert_eq!(
+        item.reg_no.as_deref(),
+        Some(out.reg_no.as_str()),
+        "{item:?}"
+    );
+
+    // The citizen presses "reply" in their mail client.
+    let subject = delivered_reply
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: "))
+        .expect("the delivered reply has a subject")
+        .to_string();
+    let answer_mid = format!("answer-{}@example.ee", uuid::Uuid::new_v4().simple());
+    let orig_mid = orig.message_id.clone().unwrap();
+    let raw = format!(
+        "From: Ohver <ohver@example.ee>\r\nTo: dokumendid@sotsiaalkindlustusamet.ee\r\n\
+         Subject: Re: {subject}\r\nMessage-ID: <{answer_mid}>\r\n\
+         In-Reply-To: <{reply_mid}>\r\nReferences: <{orig_mid}> <{reply_mid}>\r\n\
+         Date: Wed, 25 Nov 2026 10:00:00 +0200\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nAitäh, sain otsuse kätte.\r\n",
+        reply_mid = out.message_id
+    );
+    let (h, p) = smtp_addr();
+    let tr = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(h)
+        .port(p)
+        .build();
+    let env = lettre::address::Envelope::new(
+        Some("ohver@example.ee".parse().unwrap()),
+        vec!["dokumendid@sotsiaalkindlustusamet.ee".parse().unwrap()],
+    )
+    .unwrap();
+    tr.send_raw(&env, raw.as_bytes()).await.unwrap();
+    let got = wait_delivered(&answer_mid, 1).await;
+    assert_eq!(got.len(), 1, "the answer was delivered once");
+    let path = dir.path().join("answer.eml");
+    std::fs::write(&path, &got[0]).unwrap();
+    let item = docgate::ingest::register_path(app, &path, &opts)
+        .await
+        .unwrap();
+    assert_eq!(item.status, "registered", "{item:?}");
+    let doc = app
+        .register
+        .get_by_reg_no(item.reg_no.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(doc.thread_id, orig.thread_id, "threads onto the original");
+    assert_eq!(doc.reg_no, format!("{}-2", orig.reg_no));
+    assert_eq!(doc.direction, Direction::Incoming);
+    assert_eq!(doc.message_id.as_deref(), Some(answer_mid.as_str()));
+    // ingesting the same delivery again registers nothing
+    let again = docgate::ingest::register_path(app, &path, &opts)
+        .await
+        .unwrap();
+    assert_eq!(again.status, "duplicate", "{again:?}");
 }
 
 #[tokio::test]

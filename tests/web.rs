@@ -1095,11 +1095,7 @@ async fn chromium_walk_through_on_the_demo_register() {
     d.type_in("#name", "kati").await;
     d.type_in("#password", &pw("kati")).await;
     d.click("#login-submit").await;
-    assert!(
-        d.current_url().await.ends_with("/inbox"),
-        "{}",
-        d.current_url().await
-    );
+    d.wait_url_ends_with("/inbox").await;
     let inbox = d.source().await;
     let before: i64 = regex::Regex::new(r#"id="inbox-count">(\d+)<"#)
         .unwrap()
@@ -1140,14 +1136,22 @@ async fn chromium_walk_through_on_the_demo_register() {
     d.goto(&format!("{url}/documents/{first}")).await;
     let page = d.source().await;
     assert!(page.contains("mari.tamm"), "responsible set");
+    assert!(
+        page.contains("AvTS § 18(1)") && page.contains("class=\"deadline-"),
+        "the deadline of an information request is shown with its trace"
+    );
     d.screenshot("03-document-completed").await;
 
     // 3. search
     d.goto(&format!("{url}/search")).await;
     d.type_in("#q", "hüvitis").await;
     d.click("#search-submit").await;
-    let hits = d.source().await;
+    let hits = d.wait_source(|p| p.contains("<mark>")).await;
     assert!(hits.contains("<mark>"), "highlighted snippets");
+    assert!(
+        hits.contains("id=\"f-series\"") && hits.contains("id=\"f-type\""),
+        "the search page has its filters"
+    );
     d.screenshot("04-search").await;
 
     // 4. reply to the first search hit
@@ -1177,7 +1181,7 @@ async fn chromium_walk_through_on_the_demo_register() {
     d.type_in("#name", "liis").await;
     d.type_in("#password", &pw("liis")).await;
     d.click("#login-submit").await;
-    assert!(d.current_url().await.ends_with("/dashboard"));
+    d.wait_url_ends_with("/dashboard").await;
     let dash = d.source().await;
     assert!(
         dash.contains("<svg") && dash.contains("on-time-chart"),

@@ -51,7 +51,7 @@ pub struct RegisterArgs {
     /// Series code from the document list (default: the configured default series).
     #[arg(long)]
     pub series: Option<String>,
-    /// Document type: a rule id from deadline-rules.csv.
+    /// Document type: a rule id of the deadline rules (config/deadlines.toml).
     #[arg(long = "type", value_name = "RULE")]
     pub doc_type: Option<String>,
     #[arg(long)]

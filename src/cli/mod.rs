@@ -63,6 +63,14 @@ pub enum Command {
 }
 
 impl Cli {
+    /// True for the long-running commands (`serve`, `dhx serve`).
+    pub fn is_daemon(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Core(core::CoreCommand::Serve(_)) | Command::Dhx(dhx::DhxCommand::Serve(_))
+        )
+    }
+
     pub fn overrides(&self) -> Overrides {
         Overrides {
             config_file: self.config.clone(),

@@ -28,7 +28,7 @@ pub struct SearchArgs {
     pub query: String,
     #[arg(long)]
     pub series: Option<String>,
-    /// Document type (a rule id from deadline-rules.csv).
+    /// Document type (a rule id of the deadline rules, config/deadlines.toml).
     #[arg(long = "type", value_name = "TYPE")]
     pub doc_type: Option<String>,
     /// incoming, outgoing or internal.

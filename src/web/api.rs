@@ -911,6 +911,12 @@ pub struct SearchParams {
     pub q: String,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+    pub series: Option<String>,
+    pub doc_type: Option<String>,
+    pub direction: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub sort: Option<String>,
 }
 
 async fn search(
@@ -930,9 +936,16 @@ async fn search(
             "invalid offset {offset}: expected 0 to 10000"
         )));
     }
-    Ok(Json(
-        integrate::search(&state, &p.user, &q.q, limit, offset).await?,
-    ))
+    let filters = integrate::SearchFilters {
+        series: q.series,
+        doc_type: q.doc_type,
+        direction: q.direction,
+        from: q.from,
+        to: q.to,
+        sort: q.sort,
+    };
+    let req = filters.request(&q.q, limit, offset, false)?;
+    Ok(Json(integrate::search(&state, &p.user, req).await?))
 }
 
 async fn overdue(

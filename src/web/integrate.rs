@@ -278,17 +278,77 @@ pub struct SearchOutcome {
     pub items: Vec<SearchHit>,
 }
 
+/// The filters of a search, as the search page's form and the API take them.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+pub struct SearchFilters {
+    pub series: Option<String>,
+    pub doc_type: Option<String>,
+    pub direction: Option<String>,
+    /// Registered on or after (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Registered on or before (YYYY-MM-DD).
+    pub to: Option<String>,
+    /// relevance (default), newest or oldest.
+    pub sort: Option<String>,
+}
+
+impl SearchFilters {
+    /// The search request. `lenient`: an empty field means "any" (a form sends
+    /// its empty fields; the API takes a value or nothing).
+    pub fn request(
+        &self,
+        q: &str,
+        limit: i64,
+        offset: i64,
+        lenient: bool,
+    ) -> WebResult<crate::search::query::SearchRequest> {
+        use crate::search::query::{SearchRequest, Sort};
+        let get = |v: &Option<String>| -> Option<String> {
+            v.clone()
+                .filter(|s| !(lenient && s.trim().is_empty()))
+                .map(|s| s.trim().to_string())
+        };
+        let date = |name: &str, v: &Option<String>| -> WebResult<Option<Date>> {
+            Ok(get(v)
+                .map(|d| crate::model::parse_date(name, &d))
+                .transpose()?)
+        };
+        let sort = match get(&self.sort).as_deref() {
+            None | Some("relevance") => Sort::Relevance,
+            Some("newest") => Sort::Newest,
+            Some("oldest") => Sort::Oldest,
+            Some(other) => {
+                return Err(super::error::WebError::invalid(format!(
+                    "invalid sort {other:?}: expected relevance, newest or oldest"
+                )))
+            }
+        };
+        Ok(SearchRequest {
+            query: q.trim().to_string(),
+            series: get(&self.series),
+            doc_type: get(&self.doc_type),
+            direction: get(&self.direction)
+                .map(|d| d.parse::<crate::model::Direction>())
+                .transpose()?,
+            from: date("from", &self.from)?,
+            to: date("to", &self.to)?,
+            sort,
+            limit: limit.clamp(1, crate::search::query::MAX_LIMIT as i64) as usize,
+            offset: offset.max(0) as usize,
+            ..Default::default()
+        })
+    }
+}
+
 /// Full-text search for a logged-in user, in the tantivy index with access control
 /// applied inside the search (a restricted document the user may not open is
 /// found only by what the public may know of it, and shown without a snippet).
 pub async fn search(
     state: &WebState,
     user: &User,
-    q: &str,
-    limit: i64,
-    offset: i64,
+    req: crate::search::query::SearchRequest,
 ) -> WebResult<SearchOutcome> {
-    let q = q.trim();
+    let q = req.query.trim().to_string();
     if q.is_empty() {
         return Err(super::error::WebError::invalid(
             "invalid q: the query is empty",
@@ -311,12 +371,6 @@ pub async fn search(
         }
         crate::search::query::Caller::Staff(allowed)
     };
-    let req = crate::search::query::SearchRequest {
-        query: q.to_string(),
-        limit: limit.clamp(1, crate::search::query::MAX_LIMIT as i64) as usize,
-        offset: offset.max(0) as usize,
-        ..Default::default()
-    };
     let res = crate::search::search(&state.app, &req, &caller).await?;
     let today = state.today();
     let mut items = Vec::with_capacity(res.hits.len());
@@ -334,7 +388,7 @@ pub async fn search(
         });
     }
     Ok(SearchOutcome {
-        query: q.to_string(),
+        query: q,
         total: res.total as i64,
         items,
     })

@@ -176,6 +176,12 @@ pub fn document() -> Value {
                 json!({ "name": "q", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1, "pattern": "\\S" } }),
                 q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 100, "default": 20 }), "page size"),
                 q("offset", json!({ "type": "integer", "minimum": 0, "maximum": 10000 }), "hits to skip"),
+                q("series", json!({ "type": "string" }), "only this series"),
+                q("doc_type", json!({ "type": "string" }), "only this document type (rule id)"),
+                q("direction", direction.clone(), "only this direction"),
+                q("from", date.clone(), "registered on or after"),
+                q("to", date.clone(), "registered on or before"),
+                q("sort", json!({ "type": "string", "enum": ["relevance", "newest", "oldest"], "default": "relevance" }), "order of the hits"),
             ], None, "200", r("SearchResult")) }));
     paths.insert("/overdue".into(), json!({ "get": op("overdue", "open deadlines that are overdue or due soon", vec![], None, "200", items_of(r("DueItem"))) }));
     paths.insert("/reports/monthly".into(), json!({ "get": op("reportMonthly", "documents, replies and on-time rate per month", vec![

@@ -1085,12 +1085,18 @@ struct SearchPage {
     total: i64,
     hits: Vec<SearchHit>,
     error: Option<String>,
+    f: integrate::SearchFilters,
+    series: Vec<(String, String)>,
+    doc_types: Vec<(String, String)>,
+    directions: &'static [&'static str],
 }
 
 #[derive(Deserialize)]
 struct SearchForm {
     #[serde(default)]
     q: String,
+    #[serde(flatten)]
+    f: integrate::SearchFilters,
 }
 
 async fn search(
@@ -1102,7 +1108,11 @@ async fn search(
     let q = f.q.trim().to_string();
     let (mut total, mut hits, mut error) = (0, vec![], None);
     if !q.is_empty() {
-        match integrate::search(&state, &p.user, &q, 50, 0).await {
+        let res = match f.f.request(&q, 50, 0, true) {
+            Ok(req) => integrate::search(&state, &p.user, req).await,
+            Err(e) => Err(e),
+        };
+        match res {
             Ok(o) => {
                 total = o.total;
                 hits = o.items;
@@ -1120,6 +1130,10 @@ async fn search(
         total,
         hits,
         error,
+        series: series_options(&state),
+        doc_types: integrate::doc_types(&state),
+        directions: &["incoming", "outgoing", "internal"],
+        f: f.f,
     }))
 }
 

@@ -78,14 +78,23 @@ async fn list(
             tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
         (docs, total)
     } else {
-        let (ids, total) =
-            super::query::scan_search(&state, &q, super::query::Scope::Public, page, offset)
-                .await?;
-        let mut docs = Vec::with_capacity(ids.len());
-        for id in ids {
-            docs.push(state.app.register.get(id).await?);
+        // The public projection of the search index: what the public register
+        // shows is all it can find.
+        let req = crate::search::query::SearchRequest {
+            query: q.clone(),
+            limit: page.clamp(1, crate::search::query::MAX_LIMIT as i64) as usize,
+            offset: offset as usize,
+            sort: crate::search::query::Sort::Newest,
+            ..Default::default()
+        };
+        let res = crate::search::search(&state.app, &req, &crate::search::query::Caller::Public)
+            .await
+            .map_err(|e| PageError::Web(e.into(), l))?;
+        let mut docs = Vec::with_capacity(res.hits.len());
+        for h in res.hits {
+            docs.push(state.app.register.get(h.doc_id).await?);
         }
-        (docs, total)
+        (docs, res.total as i64)
     };
     let docs: Vec<PublicDoc> = docs.iter().map(|d| PublicDoc::new(d, today)).collect();
     let link = |o: i64| format!("/avalik?q={}&offset={o}", urlencode(&q));
