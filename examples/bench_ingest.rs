@@ -144,23 +144,23 @@ fn main() -> anyhow::Result<()> {
 
     // docgate import.
     let (secs, rss, summary) = if let Some(bin) = arg(&args, "--bin") {
+        // The summary goes to a file: a pipe nobody reads while we wait4 for
+        // the child would fill up and stall it.
+        let summary_path = work.join("import-summary.json");
         let t = Instant::now();
         let child = std::process::Command::new(bin)
             .arg("--data-dir")
             .arg(&data)
             .args(["import", maildir.to_str().unwrap(), "--json"])
-            .stdout(std::process::Stdio::piped())
+            .stdout(std::fs::File::create(&summary_path)?)
             .spawn()?;
         let pid = child.id() as i32;
         let mut status = 0;
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: pid is our child; status and ru are valid for writes.
         unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
         let secs = t.elapsed().as_secs_f64();
-        let out = child
-            .wait_with_output()
-            .ok()
-            .map(|o| o.stdout)
-            .unwrap_or_default();
+        let out = std::fs::read(&summary_path)?;
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         (
             secs,

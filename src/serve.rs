@@ -50,6 +50,10 @@ pub async fn serve(
         "dhx outbox",
         crate::dhx::send::run(app.clone(), shutdown.clone()),
     ));
+    tasks.spawn(named(
+        "dhx adapter poller",
+        crate::dhx::poll::run(app.clone(), shutdown.clone()),
+    ));
     let mut first_error = None;
     while let Some(res) = tasks.join_next().await {
         match res {

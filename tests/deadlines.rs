@@ -1131,3 +1131,104 @@ fn shipped_rules_and_config_parse() {
     assert_eq!(cfg.outbox, docgate::outbox::OutboxConfig::default());
     assert_eq!(cfg.deadlines.rules().unwrap().all().len(), 11);
 }
+
+/// Search filters by deadline state (resolved from the deadline projection inside
+/// the search, on both backends); the public register refuses the filter.
+#[tokio::test]
+async fn search_filters_by_deadline_state() {
+    use docgate::search::query::{Caller, DeadlineFilter, SearchRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let mut apps = vec![sqlite_app(dir.path(), |_| {}).await];
+    let pg_dir = tempfile::tempdir().unwrap();
+    if let Some(app) = pg_app(pg_dir.path(), |_| {}).await {
+        apps.push(app);
+    }
+    for app in apps {
+        let r = &app.register;
+        let overdue = r
+            .register(
+                incoming(
+                    "Taotlus kaebuse kohta",
+                    "avts-teabenoue",
+                    date(2026, 1, 5),
+                    "mari",
+                ),
+                "t",
+            )
+            .await
+            .unwrap();
+        let answered = r
+            .register(
+                incoming(
+                    "Taotlus andmete kohta",
+                    "avts-teabenoue",
+                    date(2026, 1, 5),
+                    "mari",
+                ),
+                "t",
+            )
+            .await
+            .unwrap();
+        r.register(outgoing_reply(&answered.reg_no, date(2026, 1, 7)), "t")
+            .await
+            .unwrap();
+        let no_deadline = r
+            .register(
+                NewDocument::new(Direction::Internal, Channel::Hand, "Taotlus sisemine"),
+                "t",
+            )
+            .await
+            .unwrap();
+        let find = |d: Option<DeadlineFilter>| {
+            let app = app.clone();
+            async move {
+                let req = SearchRequest {
+                    query: "taotlus".into(),
+                    deadline: d,
+                    ..Default::default()
+                };
+                let mut got: Vec<String> = docgate::search::search(&app, &req, &Caller::All)
+                    .await
+                    .unwrap()
+                    .hits
+                    .into_iter()
+                    .map(|h| h.reg_no)
+                    .collect();
+                got.sort();
+                got
+            }
+        };
+        let mut all = vec![
+            overdue.reg_no.clone(),
+            answered.reg_no.clone(),
+            no_deadline.reg_no.clone(),
+        ];
+        all.sort();
+        assert_eq!(find(None).await, all);
+        assert_eq!(
+            find(Some(DeadlineFilter::Overdue)).await,
+            vec![overdue.reg_no.clone()]
+        );
+        assert_eq!(
+            find(Some(DeadlineFilter::Open)).await,
+            vec![overdue.reg_no.clone()]
+        );
+        assert_eq!(
+            find(Some(DeadlineFilter::Answered)).await,
+            vec![answered.reg_no.clone()]
+        );
+        assert!(find(Some(DeadlineFilter::DueSoon)).await.is_empty());
+        let public = docgate::search::search(
+            &app,
+            &SearchRequest {
+                query: "taotlus".into(),
+                deadline: Some(DeadlineFilter::Overdue),
+                ..Default::default()
+            },
+            &Caller::Public,
+        )
+        .await
+        .unwrap_err();
+        assert!(public.to_string().contains("deadline"), "{public}");
+    }
+}

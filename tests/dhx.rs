@@ -685,3 +685,143 @@ fn two_agencies_exchange_documents() {
     let (code, _, err) = b.run(&["verify"]);
     assert_eq!(code, 0, "{err}");
 }
+
+// ------------------------------------------------------------ adapter poller
+
+/// A scripted DVK-style adapter server (the real one, RIA's Java DHX adapter,
+/// cannot be installed from the registries this machine reaches): it answers
+/// `receiveDocuments` with the next queued batch of capsules, base64(gzip(XML))
+/// concatenated on one line, and records the ids of `markDocumentsReceived`.
+#[derive(Default)]
+struct AdapterPeer {
+    batches: std::collections::VecDeque<Vec<Vec<u8>>>,
+    marked: Vec<Vec<String>>,
+    receive_calls: usize,
+}
+
+async fn start_adapter_peer(
+    peer: std::sync::Arc<std::sync::Mutex<AdapterPeer>>,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let dhl = docgate::dhx::adapter::DHL_NS;
+    let id_re = regex::Regex::new(r"<dhl_id>([^<]*)</dhl_id>").unwrap();
+    let handler = move |body: String| {
+        let peer = peer.clone();
+        let id_re = id_re.clone();
+        async move {
+            let mut p = peer.lock().unwrap();
+            let env = |op: &str, keha: &str| {
+                format!(
+                    r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x:{op}Response xmlns:x="{dhl}"><keha>{keha}</keha></x:{op}Response></s:Body></s:Envelope>"#
+                )
+            };
+            if body.contains("receiveDocuments") {
+                p.receive_calls += 1;
+                let batch = p.batches.pop_front().unwrap_or_default();
+                let zipped = if batch.is_empty() {
+                    String::new()
+                } else {
+                    capsule::encode_zip_base64(&batch.concat())
+                };
+                env(
+                    "receiveDocuments",
+                    &format!("<dokumendid>{zipped}</dokumendid>"),
+                )
+            } else if body.contains("markDocumentsReceived") {
+                let ids = id_re
+                    .captures_iter(&body)
+                    .map(|c| c[1].to_string())
+                    .collect();
+                p.marked.push(ids);
+                env("markDocumentsReceived", "OK")
+            } else {
+                r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><Fault><faultcode>Client</faultcode><faultstring>unknown operation</faultstring></Fault></Body></Envelope>"#.to_string()
+            }
+        }
+    };
+    let router = axum::Router::new().route("/", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let h = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (url, h)
+}
+
+/// A capsule addressed to `to` carrying the DVK id `dec_id`.
+fn capsule_with_dvk_id(to: &str, title: &str, dec_id: &str) -> Vec<u8> {
+    let mut c = capsule::read(&capsule_to(to, title), &Default::default()).unwrap();
+    c.dec_metadata
+        .as_mut()
+        .expect("kapsel_21 has DecMetadata")
+        .dec_id = dec_id.into();
+    capsule::write(&c).unwrap().into_bytes()
+}
+
+/// Receiving through an adapter server: every capsule registered once, the
+/// wrong addressee quarantined verbatim, every one acknowledged only after
+/// that, and a batch handed out again (the acknowledgement got lost)
+/// registers nothing twice.
+#[tokio::test]
+async fn adapter_poller_registers_acknowledges_and_never_twice() {
+    for backend in backends() {
+        let peer = std::sync::Arc::new(std::sync::Mutex::new(AdapterPeer::default()));
+        let first = vec![
+            capsule_with_dvk_id("70001975", "Kiri adapterist üks", "5001"),
+            capsule_with_dvk_id("70001975", "Kiri adapterist kaks", "5002"),
+            capsule_with_dvk_id("99999999", "Kellelegi teisele", "5003"),
+        ];
+        {
+            let mut p = peer.lock().unwrap();
+            p.batches.push_back(first.clone());
+            p.batches.push_back(vec![first[1].clone()]);
+        }
+        let (url, server) = start_adapter_peer(peer.clone()).await;
+        let mut env = TestEnv::new(backend).await;
+        env.config.agency.registry_code = "70001975".into();
+        env.config.dhx.adapter_url = url;
+        let app = env.app().await;
+        let client = docgate::dhx::poll::client(&app).unwrap();
+
+        let r = docgate::dhx::poll::poll_once(&app, &client, 10)
+            .await
+            .unwrap();
+        assert_eq!(r.received, 3, "{backend}: {r:?}");
+        assert_eq!(r.registered.len(), 2, "{backend}: {r:?}");
+        assert_eq!(r.quarantined, 1, "{backend}: {r:?}");
+        assert_eq!(r.acknowledged, ["5001", "5002", "5003"], "{backend}");
+        assert_eq!(
+            peer.lock().unwrap().marked,
+            vec![vec!["5001".to_string(), "5002".into(), "5003".into()]],
+            "{backend}: acknowledged after registering"
+        );
+        let doc = app.register.get_by_reg_no(&r.registered[0]).await.unwrap();
+        assert_eq!(doc.title, "Kiri adapterist üks");
+        assert_eq!(doc.channel, docgate::model::Channel::Dhx);
+        assert_eq!(doc.direction, docgate::model::Direction::Incoming);
+        let q = docgate::dhx::incoming::quarantined(&app).await.unwrap();
+        assert_eq!(q.len(), 1, "{backend}: {q:?}");
+        assert_eq!(q[0].1, "DHX.InvalidAddressee", "{backend}: {q:?}");
+
+        // the server hands out 5002 again: a duplicate, acknowledged again
+        let before = app.register.count(&Default::default()).await.unwrap();
+        let r = docgate::dhx::poll::poll_once(&app, &client, 10)
+            .await
+            .unwrap();
+        assert_eq!((r.received, r.duplicates), (1, 1), "{backend}: {r:?}");
+        assert!(r.registered.is_empty(), "{backend}: {r:?}");
+        assert_eq!(
+            app.register.count(&Default::default()).await.unwrap(),
+            before
+        );
+        assert_eq!(peer.lock().unwrap().marked.len(), 2);
+
+        // nothing waiting: no acknowledgement call
+        let r = docgate::dhx::poll::poll_once(&app, &client, 10)
+            .await
+            .unwrap();
+        assert_eq!(r, Default::default(), "{backend}");
+        assert_eq!(peer.lock().unwrap().marked.len(), 2);
+        assert_eq!(peer.lock().unwrap().receive_calls, 3);
+        server.abort();
+    }
+}

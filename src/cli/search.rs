@@ -56,6 +56,9 @@ pub struct SearchArgs {
     pub limit: usize,
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Only documents whose reply deadline is open, due_soon, overdue, answered or stopped.
+    #[arg(long, value_name = "STATE")]
+    pub deadline: Option<String>,
     /// Search the public register (what anyone may see).
     #[arg(long)]
     pub public: bool,
@@ -115,7 +118,19 @@ pub fn request(a: &SearchArgs) -> Result<SearchRequest, Error> {
             search::query::MAX_LIMIT
         )));
     }
+    let deadline = a
+        .deadline
+        .as_deref()
+        .map(|d| {
+            d.parse().map_err(|_| {
+                Error::invalid(format!(
+                    "invalid --deadline {d:?}: expected open, due_soon, overdue, answered or stopped"
+                ))
+            })
+        })
+        .transpose()?;
     Ok(SearchRequest {
+        deadline,
         query: a.query.clone(),
         series: a.series.clone(),
         doc_type: a.doc_type.clone(),
@@ -134,6 +149,7 @@ pub fn request(a: &SearchArgs) -> Result<SearchRequest, Error> {
         limit: a.limit,
         offset: a.offset,
         facets: a.facets,
+        only_docs: None,
     })
 }
 

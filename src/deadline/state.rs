@@ -478,6 +478,38 @@ pub async fn overdue(
     Ok((over, soon))
 }
 
+/// The documents whose deadline is in state `f` today (for the search filter),
+/// the projection brought up to date first.
+pub async fn docs_with(app: &App, f: crate::search::query::DeadlineFilter) -> Result<Vec<u64>> {
+    use crate::search::query::DeadlineFilter as F;
+    let eng = Engine::from_app(app)?;
+    sync(app, &eng).await?;
+    let today = today(app);
+    let soon = eng
+        .calendar
+        .add_working_days(today, app.config.deadlines.due_soon_working_days);
+    let (cond, a, b) = match f {
+        F::Open => ("state = 'open'", None, None),
+        F::Overdue => ("state = 'open' AND due < $1", Some(today), None),
+        F::DueSoon => (
+            "state = 'open' AND due >= $1 AND due <= $2",
+            Some(today),
+            Some(soon),
+        ),
+        F::Answered => ("state = 'ended'", None, None),
+        F::Stopped => ("state = 'stopped'", None, None),
+    };
+    let sql = format!("SELECT doc_id FROM deadlines WHERE {cond} ORDER BY doc_id");
+    let mut q = sqlx::query(&sql);
+    for d in [a, b].into_iter().flatten() {
+        q = q.bind(d.to_string());
+    }
+    let rows = q.fetch_all(&app.store.pool).await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<i64, _>("doc_id")? as u64))
+        .collect()
+}
+
 /// Records a deadline event (audit-chained) after checking that the engine
 /// accepts it, then brings the table up to date. Returns the new explanation.
 pub async fn record(

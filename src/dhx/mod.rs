@@ -9,6 +9,7 @@
 //! - [`send`]: enqueueing and the outbox worker for channel "dhx";
 //! - [`addressbook`]: X-Road global configuration, DHX members and representees;
 //! - [`adapter`]: DVK-style adapter server client (sendDocuments, receiveDocuments ...).
+//! - [`poll`]: the poller of `serve` that receives through an adapter server.
 
 pub mod adapter;
 pub mod addressbook;
@@ -18,6 +19,7 @@ pub mod endpoint;
 pub mod fault;
 pub mod incoming;
 pub mod mapping;
+pub mod poll;
 pub mod send;
 pub mod soap;
 pub mod xml;
@@ -67,6 +69,10 @@ pub struct DhxConfig {
     /// URL of a DHX adapter server's DVK-style interface (for agencies without
     /// their own endpoint). Empty: not used.
     pub adapter_url: String,
+    /// The adapter server's X-Road identifier, INSTANCE/CLASS/CODE[/SUBSYSTEM].
+    pub adapter_server: String,
+    /// How often `docgate serve` polls the adapter's receiveDocuments, in seconds.
+    pub adapter_poll_secs: u64,
 }
 
 impl Default for DhxConfig {
@@ -86,6 +92,8 @@ impl Default for DhxConfig {
             intermediaries_group: "DHX vahendajad".into(),
             addressbook_refresh_secs: 86400,
             adapter_url: String::new(),
+            adapter_server: "EE/GOV/70006317/dhx-adapter".into(),
+            adapter_poll_secs: 60,
         }
     }
 }

@@ -86,6 +86,16 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
 /// Searches as `caller`, first applying what the change feed holds (unless another
 /// process keeps the index, in which case it searches what that one committed).
 pub async fn search(app: &App, req: &SearchRequest, caller: &Caller) -> Result<SearchResults> {
+    let mut req = req.clone();
+    if let Some(d) = req.deadline {
+        if matches!(caller, Caller::Public) {
+            return Err(crate::error::Error::invalid(
+                "invalid deadline filter: the public register has no deadline states",
+            ));
+        }
+        req.only_docs = Some(crate::deadline::state::docs_with(app, d).await?);
+    }
+    let req = &req;
     let h = SearchIndex::shared(app).await?;
     h.catch_up(app).await?;
     let h2: Arc<SearchIndex> = h.clone();

@@ -83,6 +83,46 @@ pub struct SearchRequest {
     pub offset: usize,
     /// Count the hits per series, type and direction.
     pub facets: bool,
+    /// Only documents whose reply deadline is in this state (staff only).
+    pub deadline: Option<DeadlineFilter>,
+    /// The documents the deadline filter allows, resolved from the database by
+    /// [`crate::search::search`] before the index is asked.
+    #[serde(skip)]
+    pub only_docs: Option<Vec<u64>>,
+}
+
+/// A deadline-state filter of a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineFilter {
+    /// The clock runs (overdue or not).
+    Open,
+    /// Open and due within the configured number of working days.
+    DueSoon,
+    /// Open and past its due date.
+    Overdue,
+    /// Answered (the deadline ended).
+    Answered,
+    /// The clock is stopped.
+    Stopped,
+}
+
+impl std::str::FromStr for DeadlineFilter {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<DeadlineFilter> {
+        Ok(match s {
+            "open" => DeadlineFilter::Open,
+            "due_soon" | "due-soon" => DeadlineFilter::DueSoon,
+            "overdue" => DeadlineFilter::Overdue,
+            "answered" => DeadlineFilter::Answered,
+            "stopped" => DeadlineFilter::Stopped,
+            other => {
+                return Err(Error::invalid(format!(
+                    "invalid deadline filter {other:?}: expected open, due_soon, overdue, answered or stopped"
+                )))
+            }
+        })
+    }
 }
 
 impl Default for SearchRequest {
@@ -100,6 +140,8 @@ impl Default for SearchRequest {
             limit: 20,
             offset: 0,
             facets: false,
+            deadline: None,
+            only_docs: None,
         }
     }
 }
@@ -573,6 +615,17 @@ pub fn filter_clauses(f: &Fields, req: &SearchRequest) -> Result<Vec<Box<dyn Que
     }
     if let Some(r) = req.restricted {
         out.push(u64_q(f.restricted, u64::from(r)));
+    }
+    match (&req.deadline, &req.only_docs) {
+        (_, Some(ids)) => out.push(Box::new(TermSetQuery::new(
+            ids.iter().map(|i| Term::from_field_u64(f.doc_id, *i)),
+        ))),
+        (Some(d), None) => {
+            return Err(Error::internal(format!(
+                "deadline filter {d:?} was not resolved to documents"
+            )))
+        }
+        (None, None) => {}
     }
     if let Some(p) = &req.party {
         let toks = tokens(&mut fold_analyzer(), p);

@@ -917,6 +917,7 @@ pub struct SearchParams {
     pub from: Option<String>,
     pub to: Option<String>,
     pub sort: Option<String>,
+    pub deadline: Option<String>,
 }
 
 async fn search(
@@ -943,6 +944,7 @@ async fn search(
         from: q.from,
         to: q.to,
         sort: q.sort,
+        deadline: q.deadline,
     };
     let req = filters.request(&q.q, limit, offset, false)?;
     Ok(Json(integrate::search(&state, &p.user, req).await?))

@@ -290,6 +290,8 @@ pub struct SearchFilters {
     pub to: Option<String>,
     /// relevance (default), newest or oldest.
     pub sort: Option<String>,
+    /// Deadline state: open, due_soon, overdue, answered or stopped.
+    pub deadline: Option<String>,
 }
 
 impl SearchFilters {
@@ -329,6 +331,9 @@ impl SearchFilters {
             doc_type: get(&self.doc_type),
             direction: get(&self.direction)
                 .map(|d| d.parse::<crate::model::Direction>())
+                .transpose()?,
+            deadline: get(&self.deadline)
+                .map(|d| d.parse::<crate::search::query::DeadlineFilter>())
                 .transpose()?,
             from: date("from", &self.from)?,
             to: date("to", &self.to)?,

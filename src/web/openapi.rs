@@ -182,6 +182,7 @@ pub fn document() -> Value {
                 q("from", date.clone(), "registered on or after"),
                 q("to", date.clone(), "registered on or before"),
                 q("sort", json!({ "type": "string", "enum": ["relevance", "newest", "oldest"], "default": "relevance" }), "order of the hits"),
+                q("deadline", json!({ "type": "string", "enum": ["open", "due_soon", "overdue", "answered", "stopped"] }), "only documents whose reply deadline is in this state"),
             ], None, "200", r("SearchResult")) }));
     paths.insert("/overdue".into(), json!({ "get": op("overdue", "open deadlines that are overdue or due soon", vec![], None, "200", items_of(r("DueItem"))) }));
     paths.insert("/reports/monthly".into(), json!({ "get": op("reportMonthly", "documents, replies and on-time rate per month", vec![
