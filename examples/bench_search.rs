@@ -149,6 +149,22 @@ fn main() -> anyhow::Result<()> {
     }
     let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
     println!("docgate query (1-3 terms + series filter, top 20 + exact count + snippets): p50 {p50:.2} ms, p99 {p99:.2} ms (sum of totals {totals})");
+    // The same without snippets: what PostgreSQL is asked for below.
+    let mut lat_ns = Vec::new();
+    for (q, s) in &queries {
+        let r = SearchRequest {
+            query: q.clone(),
+            series: Some(s.clone()),
+            limit: 20,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let res = execute(&f, &searcher, &searcher, &r, None, 0)?;
+        lat_ns.push(t.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(res.total);
+    }
+    let (p50n, p99n) = (pct(&mut lat_ns, 0.5), pct(&mut lat_ns, 0.99));
+    println!("docgate query without snippets (as PostgreSQL is asked): p50 {p50n:.2} ms, p99 {p99n:.2} ms");
 
     // ---- PostgreSQL full-text search
     if let Some(url) = pg {
@@ -183,6 +199,11 @@ fn main() -> anyhow::Result<()> {
             let (pp50, pp99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
             println!("postgres query (same queries, ts_rank top 20 + exact count): p50 {pp50:.2} ms, p99 {pp99:.2} ms");
             println!("ratio postgres/docgate: p50 {:.1}x, p99 {:.1}x", pp50 / p50, pp99 / p99);
+            println!(
+                "ratio postgres/docgate without snippets: p50 {:.1}x, p99 {:.1}x",
+                pp50 / p50n,
+                pp99 / p99n
+            );
             sqlx::query("DROP TABLE bench_search").execute(&pool).await?;
             anyhow::Ok(())
         })?;

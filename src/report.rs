@@ -38,6 +38,38 @@ pub struct Report {
     pub lines: Vec<ReportLine>,
 }
 
+/// Answered deadlines per month of registration, "YYYY-MM" → (on time, late):
+/// the lead's on-time chart. Reads only the answered rows of the period (an
+/// index range on `deadlines (state, registered, on_time)`).
+pub async fn on_time_by_month(
+    app: &App,
+    from: Date,
+    to: Date,
+) -> Result<BTreeMap<String, (i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT substr(registered, 1, 7) AS month,
+            CAST(SUM(CASE WHEN on_time = 1 THEN 1 ELSE 0 END) AS BIGINT) AS on_time,
+            CAST(SUM(CASE WHEN on_time = 0 THEN 1 ELSE 0 END) AS BIGINT) AS late
+         FROM deadlines WHERE state = 'ended' AND registered >= $1 AND registered <= $2
+         GROUP BY substr(registered, 1, 7)",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&app.store.pool)
+    .await?;
+    let mut out = BTreeMap::new();
+    for r in rows {
+        out.insert(
+            r.try_get::<String, _>("month")?,
+            (
+                r.try_get::<i64, _>("on_time")?,
+                r.try_get::<i64, _>("late")?,
+            ),
+        );
+    }
+    Ok(out)
+}
+
 /// Builds the report over documents registered from `from` to `to` (inclusive).
 pub async fn build(app: &App, from: Date, to: Date, as_of: Date) -> Result<Report> {
     let sql =

@@ -253,14 +253,9 @@ pub async fn on_time_by_month(
 ) -> WebResult<Option<std::collections::BTreeMap<String, (i64, i64)>>> {
     let eng = engine(state)?;
     crate::deadline::state::sync(&state.app, &eng).await?;
-    let r = crate::report::build(&state.app, from, to, state.today()).await?;
-    let mut m = std::collections::BTreeMap::new();
-    for l in r.lines {
-        let e = m.entry(l.month).or_insert((0, 0));
-        e.0 += l.answered_on_time;
-        e.1 += l.answered_late;
-    }
-    Ok(Some(m))
+    Ok(Some(
+        crate::report::on_time_by_month(&state.app, from, to).await?,
+    ))
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1056,7 +1056,7 @@ async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageRes
         due.retain(|d| d.responsible.as_deref() == Some(p.user.name.as_str()));
     }
     let (from, to) = api::report_range(&state, None, None)?;
-    let rows = query::monthly(&state, from, to).await?;
+    let rows = query::on_time_months(&state, from, to).await?;
     let (chart_title, chart) = rate_chart(l, &rows);
     Ok(html(DashboardPage {
         l,
