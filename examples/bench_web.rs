@@ -104,8 +104,8 @@ async fn main() -> anyhow::Result<()> {
             "/api/v1/documents?limit=50",
         ),
         (
-            "register list (API, filtered)",
-            "/api/v1/documents?direction=incoming&responsible=ametnik3&limit=50",
+            "register list (API, filtered: 83,334 of 1M match)",
+            "/api/v1/documents?direction=outgoing&responsible=ametnik3&limit=50",
         ),
         (
             "dashboard (inbox count, deadlines, 12-month chart)",
