@@ -194,6 +194,9 @@ async fn prepare(app: &App, source: &str, bytes: Vec<u8>, file_channel: Channel)
     }
 }
 
+/// Items parsed and extracted ahead of the one being registered.
+const PREPARE_AHEAD: usize = 16;
+
 /// The pending batch of an import.
 struct Batch {
     items: Vec<(usize, String, Prepared, Decision)>,
@@ -281,15 +284,25 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
         .enumerate()
         .map(|(i, (source, r))| {
             let app = app.clone();
-            async move {
-                let step = match r {
+            let name = source.clone();
+            // Spawned, so that parsing and extraction go on while the loop below
+            // waits for a batch to commit (a plain future runs only when polled).
+            let task = tokio::spawn(async move {
+                match r {
                     Ok(bytes) => prepare(&app, &source, bytes, file_channel).await,
                     Err(e) => Step::Done(Err(Error::invalid(e))),
-                };
-                (i, source, step)
+                }
+            });
+            async move {
+                let step = task.await.unwrap_or_else(|e| {
+                    Step::Done(Err(Error::internal(format!(
+                        "preparing {name} failed: {e}"
+                    ))))
+                });
+                (i, name, step)
             }
         })
-        .buffered(4);
+        .buffered(PREPARE_AHEAD);
     futures::pin_mut!(stream);
 
     let mut slots: Vec<Option<(String, Result<Outcome>)>> = Vec::new();
