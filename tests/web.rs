@@ -233,7 +233,7 @@ async fn api_errors_are_json_with_stable_codes_and_roles_are_enforced() {
     let app = app_with(dir.path(), |_| {}).await;
     let clerk = user(&app, "kati", Role::Clerk, None).await;
     let staff = user(&app, "jaan", Role::Staff, None).await;
-    let router = docgate::web::router(app);
+    let router = docgate::web::router(app.clone());
 
     let r = send(&router, get("/api/v1/documents", None)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -391,6 +391,16 @@ async fn api_errors_are_json_with_stable_codes_and_roles_are_enforced() {
     );
     assert_eq!(rep["outbox"][0]["state"], "queued");
     assert_eq!(rep["outbox"][0]["recipient"], "t@example.ee");
+    // what is queued is what the e-mail worker sends: a complete message
+    let queued = docgate::outbox::get(&app.store, rep["outbox"][0]["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .expect("the outbox item");
+    let mail: docgate::outbox::smtp::MailPayload =
+        serde_json::from_value(queued.payload).expect("a payload the SMTP worker reads");
+    assert_eq!(mail.to, ["t@example.ee"]);
+    assert!(mail.body.contains("Vastame teabenõudele"), "{}", mail.body);
+    assert!(!mail.message_id.is_empty() && !mail.from.is_empty());
     let r = send(
         &router,
         get(&format!("/api/v1/documents/{id}/thread"), Some(&clerk)),

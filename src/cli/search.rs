@@ -101,16 +101,12 @@ pub fn request(a: &SearchArgs) -> Result<SearchRequest, Error> {
             })
         })
         .transpose()?;
-    let sort = match a.sort.as_str() {
-        "relevance" => Sort::Relevance,
-        "newest" => Sort::Newest,
-        "oldest" => Sort::Oldest,
-        s => {
-            return Err(Error::invalid(format!(
-                "invalid --sort {s:?}: expected relevance, newest or oldest"
-            )))
-        }
-    };
+    let sort: Sort = a.sort.parse().map_err(|_| {
+        Error::invalid(format!(
+            "invalid --sort {:?}: expected relevance, newest or oldest",
+            a.sort
+        ))
+    })?;
     if a.limit > search::query::MAX_LIMIT {
         return Err(Error::invalid(format!(
             "invalid --limit {}: at most {}",

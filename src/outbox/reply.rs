@@ -52,6 +52,20 @@ pub async fn reply(
     to: Option<String>,
     actor: &str,
 ) -> Result<ReplyOutcome> {
+    reply_titled(app, reg_no, None, body, files, to, actor).await
+}
+
+/// [`reply`] with the reply's own title (default "Vastus: {original title}"), as
+/// the web application's composer gives it.
+pub async fn reply_titled(
+    app: &App,
+    reg_no: &str,
+    title: Option<&str>,
+    body: String,
+    files: Vec<ReplyFile>,
+    to: Option<String>,
+    actor: &str,
+) -> Result<ReplyOutcome> {
     let orig = app.register.get_by_reg_no(reg_no).await?;
     if body.trim().is_empty() {
         return Err(Error::invalid("invalid --body: the reply text is empty"));
@@ -101,11 +115,11 @@ pub async fn reply(
     let from = from_address(app);
     let message_id = new_message_id(&from);
 
-    let mut new = NewDocument::new(
-        Direction::Outgoing,
-        Channel::Email,
-        format!("Vastus: {}", orig.title),
-    );
+    let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => t.to_string(),
+        None => format!("Vastus: {}", orig.title),
+    };
+    let mut new = NewDocument::new(Direction::Outgoing, Channel::Email, title);
     new.series = Some(orig.series.clone());
     new.reply_to = Some(orig.reg_no.clone());
     new.their_ref = orig.their_ref.clone();

@@ -107,6 +107,22 @@ pub enum DeadlineFilter {
     Stopped,
 }
 
+impl std::str::FromStr for Sort {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Sort> {
+        Ok(match s {
+            "relevance" => Sort::Relevance,
+            "newest" => Sort::Newest,
+            "oldest" => Sort::Oldest,
+            other => {
+                return Err(Error::invalid(format!(
+                    "invalid sort {other:?}: expected relevance, newest or oldest"
+                )))
+            }
+        })
+    }
+}
+
 impl std::str::FromStr for DeadlineFilter {
     type Err = Error;
     fn from_str(s: &str) -> Result<DeadlineFilter> {

@@ -59,75 +59,52 @@ pub async fn outbox_of(state: &WebState, doc_id: i64) -> WebResult<Vec<OutboxVie
         .collect())
 }
 
-/// Registers an outgoing document and queues it for sending in ONE transaction
-/// (e-mail or DHX; post and hand delivery queue nothing).
-pub async fn register_and_send(
+/// Registers a reply and queues it through the outbox the channel's worker reads:
+/// e-mail through [`crate::outbox::reply::reply_titled`] (one transaction, the
+/// Message-ID threading and the release record of a restricted document), DHX
+/// through [`crate::dhx::send::enqueue`] (the capsule and one consignment per
+/// addressee); post and hand delivery are only registered.
+pub async fn send_reply(
     state: &WebState,
+    parent: &Document,
     nd: NewDocument,
+    recipient: Option<String>,
     user: &User,
 ) -> WebResult<(Document, Vec<OutboxView>)> {
-    let channel = nd.channel;
-    let parent_msgid = match &nd.reply_to {
-        Some(r) => state
-            .app
-            .register
-            .find_by_reg_no(r)
-            .await?
-            .and_then(|d| d.message_id),
-        None => None,
-    };
-    let body = nd.body.clone().unwrap_or_default();
-    let mut tx = state.app.register.begin().await?;
-    let doc = state
-        .app
-        .register
-        .register_in(&mut tx, nd, &user.name)
-        .await?;
-    let recipient = match channel {
-        Channel::Email => doc
-            .parties
-            .iter()
-            .find_map(|p| p.email.clone())
-            .unwrap_or_default(),
-        Channel::Dhx => doc
-            .parties
-            .iter()
-            .find_map(|p| p.code.clone().filter(|c| crate::model::is_registry_code(c)))
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    if matches!(channel, Channel::Email | Channel::Dhx) {
-        if recipient.is_empty() {
-            return Err(super::error::WebError::invalid(format!(
-                "invalid recipient: the reply has no {} address; give one in recipient",
-                if channel == Channel::Dhx {
-                    "dhx (registry code)"
-                } else {
-                    "e-mail"
-                }
-            )));
+    let app = &state.app;
+    let doc = match nd.channel {
+        Channel::Email => {
+            let out = crate::outbox::reply::reply_titled(
+                app,
+                &parent.reg_no,
+                Some(&nd.title),
+                nd.body.clone().unwrap_or_default(),
+                vec![],
+                recipient,
+                &user.name,
+            )
+            .await?;
+            app.register.get_by_reg_no(&out.reg_no).await?
         }
-        crate::outbox::enqueue_in(
-            &mut tx,
-            crate::outbox::NewOutboxItem {
-                doc_id: Some(doc.id),
-                channel: channel.as_str().into(),
-                recipient: recipient.clone(),
-                payload: serde_json::json!({
-                    "doc_id": doc.id,
-                    "reg_no": doc.reg_no,
-                    "subject": format!("{} (nr {})", doc.title, doc.reg_no),
-                    "body": body,
-                    "to": recipient,
-                    "in_reply_to": parent_msgid,
-                }),
-                dedup_key: Some(format!("reply:{}", doc.id)),
-                not_before: None,
-            },
-        )
-        .await?;
-    }
-    tx.commit().await.map_err(crate::error::Error::from)?;
+        Channel::Dhx => {
+            let code = recipient
+                .or_else(|| {
+                    parent
+                        .parties
+                        .iter()
+                        .find_map(|p| p.code.clone().filter(|c| crate::model::is_registry_code(c)))
+                })
+                .ok_or_else(|| {
+                    super::error::WebError::invalid(
+                        "invalid recipient: the reply has no dhx (registry code) address; give one in recipient",
+                    )
+                })?;
+            let doc = app.register.register(nd, &user.name).await?;
+            crate::dhx::send::enqueue(app, &doc.reg_no, &[code], &user.name).await?;
+            doc
+        }
+        _ => app.register.register(nd, &user.name).await?,
+    };
     let out = outbox_of(state, doc.id).await?;
     Ok((doc, out))
 }
@@ -310,16 +287,10 @@ impl SearchFilters {
                 .map(|d| crate::model::parse_date(name, &d))
                 .transpose()?)
         };
-        let sort = match get(&self.sort).as_deref() {
-            None | Some("relevance") => Sort::Relevance,
-            Some("newest") => Sort::Newest,
-            Some("oldest") => Sort::Oldest,
-            Some(other) => {
-                return Err(super::error::WebError::invalid(format!(
-                    "invalid sort {other:?}: expected relevance, newest or oldest"
-                )))
-            }
-        };
+        let sort = get(&self.sort)
+            .map(|s| s.parse::<Sort>())
+            .transpose()?
+            .unwrap_or_default();
         Ok(SearchRequest {
             query: q.trim().to_string(),
             series: get(&self.series),
