@@ -6,8 +6,15 @@
 //!   alternations Snowball leaves apart (ohver / ohvri-, seadus / seaduse-, aken / akna-).
 //! - `dg_ru`, `dg_en`: Snowball Russian and English (Porter 2).
 //! - `dg_fold`: lowercase, diacritics folded (õ→o, ä→a, ö→o, ü→u, š→s, ž→z, ё→е …),
-//!   then the Estonian stemming: "Tonis" finds "Tõnis"; a document holding the exact
-//!   spelling also matches the language field and so ranks higher.
+//!   then the Estonian stemming (parties, snippets).
+//!
+//! The text fields (`text`, `title`) are analysed here, not by a field analyser,
+//! because the stemmer follows each text's detected language: [`text_tokens`]
+//! puts at every position the *folded* stem ("Tõnis" → "tonis"), and beside it,
+//! at the same position, the *exact* stem when diacritics make the two differ
+//! ("tõnis"). A query word is then one term of one field ([`word_terms`]):
+//! "Tonis" finds "Tõnis", and a query typed with diacritics also matches the exact
+//! term, so the exact spelling ranks higher.
 
 use std::borrow::Cow;
 use std::mem;
@@ -207,16 +214,29 @@ impl<T: TokenStream> TokenStream for FoldStream<T> {
 
 /// A token filter stemming with a Snowball algorithm (expects lowercase input).
 /// Our own wrapper: `tantivy-stemmers` ships one for an older tokenizer API.
-#[derive(Clone, Copy)]
+///
+/// With `only_prefixes`, a word is stemmed only when it begins with one of them:
+/// the snippet analyser stems just the words that may meet a highlighted stem.
+#[derive(Clone)]
 pub struct StemFilter {
     pub lang: Lang,
+    pub only_prefixes: Option<std::sync::Arc<[String]>>,
+}
+
+impl StemFilter {
+    pub fn new(lang: Lang) -> StemFilter {
+        StemFilter {
+            lang,
+            only_prefixes: None,
+        }
+    }
 }
 
 impl TokenFilter for StemFilter {
     type Tokenizer<T: Tokenizer> = StemWrapper<T>;
     fn transform<T: Tokenizer>(self, tokenizer: T) -> StemWrapper<T> {
         StemWrapper {
-            lang: self.lang,
+            filter: self,
             inner: tokenizer,
         }
     }
@@ -224,28 +244,28 @@ impl TokenFilter for StemFilter {
 
 #[derive(Clone)]
 pub struct StemWrapper<T> {
-    lang: Lang,
+    filter: StemFilter,
     inner: T,
 }
 
 impl<T: Tokenizer> Tokenizer for StemWrapper<T> {
-    type TokenStream<'a> = StemStream<T::TokenStream<'a>>;
+    type TokenStream<'a> = StemStream<'a, T::TokenStream<'a>>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
         StemStream {
-            lang: self.lang,
+            filter: &self.filter,
             tail: self.inner.token_stream(text),
             buffer: String::new(),
         }
     }
 }
 
-pub struct StemStream<T> {
-    lang: Lang,
+pub struct StemStream<'a, T> {
+    filter: &'a StemFilter,
     tail: T,
     buffer: String,
 }
 
-impl<T: TokenStream> TokenStream for StemStream<T> {
+impl<T: TokenStream> TokenStream for StemStream<'_, T> {
     fn advance(&mut self) -> bool {
         if !self.tail.advance() {
             return false;
@@ -255,7 +275,12 @@ impl<T: TokenStream> TokenStream for StemStream<T> {
         if token.text.bytes().any(|b| b.is_ascii_digit()) {
             return true;
         }
-        match self.lang.stem(&token.text) {
+        if let Some(prefixes) = &self.filter.only_prefixes {
+            if !prefixes.iter().any(|p| token.text.starts_with(p.as_str())) {
+                return true;
+            }
+        }
+        match self.filter.lang.stem(&token.text) {
             Cow::Owned(s) => token.text = s,
             Cow::Borrowed(s) => {
                 if s.len() != token.text.len() {
@@ -280,7 +305,7 @@ pub fn lang_analyzer(lang: Lang) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(48))
         .filter(LowerCaser)
-        .filter(StemFilter { lang })
+        .filter(StemFilter::new(lang))
         .build()
 }
 
@@ -290,7 +315,31 @@ pub fn fold_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(48))
         .filter(LowerCaser)
         .filter(FoldFilter)
-        .filter(StemFilter { lang: Lang::Et })
+        .filter(StemFilter::new(Lang::Et))
+        .build()
+}
+
+/// The folded analyser for highlighting `terms` (folded Estonian stems): a word
+/// is stemmed only when it shares its first letters with one of the terms, since
+/// stemming only changes the end of a word; the others cannot become a term and
+/// are left as they are. Snippets are analysed at query time, and stemming every
+/// word of twenty texts was most of a search's time.
+pub fn snippet_analyzer<'a>(terms: impl IntoIterator<Item = &'a String>) -> TextAnalyzer {
+    let prefixes: Vec<String> = terms
+        .into_iter()
+        .map(|t| {
+            let n = t.chars().count().saturating_sub(1).clamp(1, 3);
+            t.chars().take(n).collect()
+        })
+        .collect();
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser)
+        .filter(FoldFilter)
+        .filter(StemFilter {
+            lang: Lang::Et,
+            only_prefixes: Some(prefixes.into()),
+        })
         .build()
 }
 
@@ -308,6 +357,74 @@ pub fn register(manager: &TokenizerManager) {
             .filter(FoldFilter)
             .build(),
     );
+}
+
+/// The analyser under [`text_tokens`]: words, lowercased, over-long ones dropped.
+pub fn base_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser)
+        .build()
+}
+
+/// The index terms of one lowercase word in `lang`: the folded stem, and the
+/// exact stem when it differs. Words with digits (numbers, codes) are not stemmed.
+pub fn word_terms(word: &str, lang: Lang) -> (String, Option<String>) {
+    let folded_src: Cow<'_, str> = if word.is_ascii() {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(word.chars().map(fold_char).collect())
+    };
+    if word.bytes().any(|b| b.is_ascii_digit()) {
+        let exact = (folded_src != word).then(|| word.to_string());
+        return (folded_src.into_owned(), exact);
+    }
+    let folded = lang.stem(&folded_src).into_owned();
+    if folded_src == word {
+        return (folded, None);
+    }
+    let exact = lang.stem(word);
+    if exact == folded.as_str() {
+        (folded, None)
+    } else {
+        (folded, Some(exact.into_owned()))
+    }
+}
+
+/// Appends the tokens of `text` (in `lang`) for a text field, numbering positions
+/// from `*pos` on: the folded stem of every word, and the exact stem at the same
+/// position where it differs (see the module documentation).
+pub fn text_tokens(
+    base: &mut TextAnalyzer,
+    text: &str,
+    lang: Lang,
+    out: &mut Vec<Token>,
+    pos: &mut usize,
+) {
+    let mut stream = base.token_stream(text);
+    while stream.advance() {
+        let t = stream.token();
+        let (folded, exact) = word_terms(&t.text, lang);
+        out.push(Token {
+            offset_from: t.offset_from,
+            offset_to: t.offset_to,
+            position: *pos,
+            text: folded,
+            position_length: 1,
+        });
+        if let Some(exact) = exact {
+            out.push(Token {
+                offset_from: t.offset_from,
+                offset_to: t.offset_to,
+                position: *pos,
+                text: exact,
+                position_length: 1,
+            });
+        }
+        *pos += 1;
+    }
+    // A gap between values, so that a phrase does not run from one into the next.
+    *pos += 1;
 }
 
 /// The tokens an analyser makes of a text (tests, query building).
@@ -382,6 +499,65 @@ mod tests {
         assert_eq!(
             tokens(&mut en, "applications"),
             tokens(&mut en, "application")
+        );
+    }
+
+    fn text(t: &str, lang: Lang) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        text_tokens(&mut base_analyzer(), t, lang, &mut out, &mut 0);
+        out.into_iter().map(|t| (t.position, t.text)).collect()
+    }
+
+    #[test]
+    fn text_tokens_hold_the_folded_stem_and_beside_it_the_exact_one() {
+        assert_eq!(
+            text("Tõnis ohvrile", Lang::Et),
+            vec![
+                (0, "toni".to_string()),
+                (0, "tõni".to_string()),
+                (1, et("ohvrile")[0].clone())
+            ]
+        );
+        // The folded stem is the stem of the folded word, so that a query typed
+        // without diacritics meets it.
+        for (with, without) in [("Tõnis", "Tonis"), ("hüvitisele", "huvitisele")] {
+            assert_eq!(
+                word_terms(&with.to_lowercase(), Lang::Et).0,
+                word_terms(&without.to_lowercase(), Lang::Et).0
+            );
+        }
+        assert_eq!(
+            word_terms("заявления", Lang::Ru).0,
+            word_terms("заявление", Lang::Ru).0
+        );
+        assert_eq!(word_terms("victims", Lang::En).0, "victim");
+        assert_eq!(word_terms("5424", Lang::Et), ("5424".to_string(), None));
+        // positions leave a gap between values
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut b = base_analyzer();
+        text_tokens(&mut b, "üks", Lang::Et, &mut out, &mut pos);
+        text_tokens(&mut b, "kaks", Lang::Et, &mut out, &mut pos);
+        assert_eq!(out.last().map(|t| t.position), Some(2));
+    }
+
+    #[test]
+    fn snippet_analyzer_meets_the_terms_as_the_folded_analyser_does() {
+        let text = "Tõnis Tamm esitas ohvrile hüvitise taotluse; ohvriabi seadusega kooskõlas.";
+        let terms: Vec<String> = ["tonis ohvrile huvitis seaduses"]
+            .iter()
+            .flat_map(|q| tokens(&mut fold_analyzer(), q))
+            .collect();
+        let full = tokens(&mut fold_analyzer(), text);
+        let lazy = tokens(&mut snippet_analyzer(&terms), text);
+        assert_eq!(full.len(), lazy.len());
+        for (f, l) in full.iter().zip(&lazy) {
+            // Every word that is a term for the full analyser is one for the lazy one.
+            assert_eq!(terms.contains(f), terms.contains(l), "{f} / {l}");
+        }
+        assert!(
+            lazy.iter().filter(|t| terms.contains(t)).count() >= 4,
+            "{lazy:?}"
         );
     }
 

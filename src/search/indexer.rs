@@ -151,6 +151,18 @@ impl Writers {
         Ok(())
     }
 
+    /// Merges each index's segments into one (the end of a rebuild).
+    pub fn merge_all(&mut self) -> Result<()> {
+        let e = terr("cannot merge");
+        for w in [&mut self.staff, &mut self.public] {
+            let ids = w.index().searchable_segment_ids().map_err(&e)?;
+            if ids.len() > 1 {
+                w.merge(&ids).wait().map_err(&e)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Waits for merges and removes files no longer used.
     pub fn finish(self) -> Result<()> {
         let e = terr("cannot finish merging");
@@ -545,7 +557,7 @@ impl SearchIndex {
                 &public,
                 &public,
                 req,
-                None,
+                query::Access::Public,
                 self.cfg.snippet_chars,
             ),
             _ => {
@@ -555,7 +567,7 @@ impl SearchIndex {
                     &staff,
                     &public,
                     req,
-                    Some(query::access_clause(&self.fields, caller)),
+                    query::staff_access(caller),
                     self.cfg.snippet_chars,
                 )
             }
@@ -771,13 +783,18 @@ pub async fn rebuild(
         })
         .await?;
     }
-    // Swap in: finish merging, point CURRENT at it, drop the old generation.
+    // Swap in: merge each index into one segment (a search then looks each term
+    // up once, not once per segment: a third of a query's time at a million
+    // documents), point CURRENT at it, drop the old generation.
     let final_name = bname.trim_end_matches(".building").to_string();
     let g3 = g.clone();
     blocking(move || {
         let w = g3.writers.lock().expect("writers lock").take();
         match w {
-            Some(w) => w.finish(),
+            Some(mut w) => {
+                w.merge_all()?;
+                w.finish()
+            }
             None => Ok(()),
         }
     })

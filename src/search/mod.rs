@@ -10,6 +10,7 @@
 //! - [`query`]: the query language, filters, access control, snippets.
 
 pub mod analyzer;
+pub mod filter;
 pub mod indexer;
 pub mod projection;
 pub mod query;

@@ -7,9 +7,10 @@ use std::sync::OnceLock;
 use jiff::civil::Date;
 use regex::Regex;
 use tantivy::schema::Facet;
+use tantivy::tokenizer::PreTokenizedString;
 use tantivy::TantivyDocument;
 
-use super::analyzer::{detect, Lang};
+use super::analyzer::{self, detect, Lang};
 use super::schema::{date_key, Fields, KIND_FULL};
 use crate::model::{Document, PartyKind};
 
@@ -197,18 +198,26 @@ pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) ->
     let head = format!("{}\n{}", p.title, p.body.as_deref().unwrap_or(""));
     let lang = detect(&head);
     doc.add_text(f.lang, lang.code());
-    doc.add_text(f.title[Fields::lang_idx(lang)], &p.title);
-    doc.add_text(f.fold, &p.title);
+    // The title field, then the text field: title, body, attachments (each in its
+    // own language), parties and codes.
+    let mut base = analyzer::base_analyzer();
+    let mut tokens = Vec::new();
+    let mut pos = 0;
+    analyzer::text_tokens(&mut base, &p.title, lang, &mut tokens, &mut pos);
+    doc.add_pre_tokenized_text(
+        f.title,
+        PreTokenizedString {
+            text: String::new(),
+            tokens: tokens.clone(),
+        },
+    );
     let mut snip = String::new();
     if let Some(b) = &p.body {
-        doc.add_text(f.body[Fields::lang_idx(lang)], b);
-        doc.add_text(f.fold, b);
+        analyzer::text_tokens(&mut base, b, lang, &mut tokens, &mut pos);
         snip.push_str(cut(b, stored_chars));
     }
     for a in &p.attachments {
-        let l: Lang = detect(a);
-        doc.add_text(f.att[Fields::lang_idx(l)], a);
-        doc.add_text(f.fold, a);
+        analyzer::text_tokens(&mut base, a, detect(a), &mut tokens, &mut pos);
         if snip.len() < stored_chars {
             if !snip.is_empty() {
                 snip.push_str("\n\n");
@@ -217,6 +226,16 @@ pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) ->
             snip.push_str(cut(a, room));
         }
     }
+    for t in p.parties.iter().chain(&p.codes).chain([&p.reg_no]) {
+        analyzer::text_tokens(&mut base, t, Lang::Et, &mut tokens, &mut pos);
+    }
+    doc.add_pre_tokenized_text(
+        f.text,
+        PreTokenizedString {
+            text: String::new(),
+            tokens,
+        },
+    );
     if !snip.is_empty() {
         doc.add_text(f.snip, &snip);
     }

@@ -11,7 +11,7 @@
 //! Scores always use the public index's statistics, so that no score depends on
 //! text the caller may not see.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use jiff::civil::Date;
@@ -23,10 +23,10 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
-use super::analyzer::{self, fold, fold_analyzer, tokens, Lang, CODE, FOLD};
+use super::analyzer::{self, fold, fold_analyzer, tokens, Lang};
+use super::filter::{Cond, FilterQuery};
 use super::schema::{date_key, key_date, Fields, KIND_FULL, KIND_MASKED};
 use crate::error::{Error, Result};
 use crate::model::Direction;
@@ -379,123 +379,225 @@ pub fn parse(q: &str) -> Result<Option<Node>> {
 
 // ---------------------------------------------------------------- building
 
-/// The text fields a word is looked up in, with their analysers and boosts.
-pub struct TextFields {
-    fields: Vec<(Field, TextAnalyzer, f32)>,
-    fold: Field,
-    party: Field,
+/// Builds tantivy queries from the parsed language against one index: a word is
+/// the folded stem in `text` (one posting list, whatever the language: the stems
+/// of the three languages that do not occur in the index are left out), with the
+/// exact stem, the title and codes as optional boosts.
+pub struct TextFields<'s> {
+    text: Field,
+    title: Field,
     code: Field,
+    searcher: &'s Searcher,
 }
 
-impl TextFields {
-    /// The text fields of `f`, built once: building twelve analysers (stemmers
-    /// included) for every query cost more than running the query. The schema
-    /// is fixed, so the fields are the same for every index of this program.
-    pub fn cached(f: &Fields) -> &'static TextFields {
-        static CACHE: std::sync::OnceLock<TextFields> = std::sync::OnceLock::new();
-        let tf = CACHE.get_or_init(|| TextFields::new(f));
-        debug_assert!(tf.fold == f.fold && tf.code == f.code);
-        tf
-    }
+/// The clauses of one word: what it must match, and what adds to its score.
+struct WordQuery {
+    recall: Box<dyn Query>,
+    boosts: Vec<Box<dyn Query>>,
+}
 
-    pub fn new(f: &Fields) -> TextFields {
-        let mut fields = Vec::new();
-        for lang in Lang::ALL {
-            let i = Fields::lang_idx(lang);
-            fields.push((f.title[i], analyzer::lang_analyzer(lang), 2.0));
-            fields.push((f.body[i], analyzer::lang_analyzer(lang), 1.0));
-            fields.push((f.att[i], analyzer::lang_analyzer(lang), 0.7));
+impl WordQuery {
+    fn into_query(self) -> Box<dyn Query> {
+        if self.boosts.is_empty() {
+            return self.recall;
         }
-        let tm = tantivy::tokenizer::TokenizerManager::default();
-        analyzer::register(&tm);
-        let code_an = tm.get(CODE).expect("registered");
-        fields.push((f.fold, fold_analyzer(), 0.4));
-        fields.push((f.party, tm.get(FOLD).expect("registered"), 1.5));
-        fields.push((f.code, code_an, 2.0));
+        let mut clauses = vec![(Occur::Must, self.recall)];
+        clauses.extend(self.boosts.into_iter().map(|b| (Occur::Should, b)));
+        Box::new(BooleanQuery::new(clauses))
+    }
+}
+
+fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+    let q = TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    );
+    if boost == 1.0 {
+        Box::new(q)
+    } else {
+        Box::new(BoostQuery::new(Box::new(q), boost))
+    }
+}
+
+fn any_of(mut qs: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
+    match qs.len() {
+        0 => None,
+        1 => qs.pop(),
+        _ => Some(Box::new(BooleanQuery::new(
+            qs.into_iter().map(|q| (Occur::Should, q)).collect(),
+        ))),
+    }
+}
+
+fn push_new(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+impl<'s> TextFields<'s> {
+    pub fn new(f: &Fields, searcher: &'s Searcher) -> TextFields<'s> {
         TextFields {
-            fields,
-            fold: f.fold,
-            party: f.party,
+            text: f.text,
+            title: f.title,
             code: f.code,
+            searcher,
         }
     }
 
-    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut seen: HashSet<(Field, Vec<String>)> = HashSet::new();
-        for (field, an, boost) in &self.fields {
-            let toks = tokens(&mut an.clone(), text);
-            if toks.is_empty() || !seen.insert((*field, toks.clone())) {
-                continue;
+    /// Whether `field` holds `text` in the searched index (a term absent from it
+    /// can only cost a dictionary look-up and a branch of a union).
+    fn occurs(&self, field: Field, text: &str) -> Result<bool> {
+        Ok(self
+            .searcher
+            .doc_freq(&Term::from_field_text(field, text))
+            .map_err(|e| Error::internal(format!("search failed: {e}")))?
+            > 0)
+    }
+
+    fn word_query(&self, word: &str) -> Result<WordQuery> {
+        let (mut folded, mut exact) = (Vec::new(), Vec::new());
+        for lang in Lang::ALL {
+            let (f, e) = analyzer::word_terms(word, lang);
+            push_new(&mut folded, f);
+            exact.extend(e);
+        }
+        exact.retain(|e| !folded.contains(e));
+        exact.dedup();
+        let mut recall = Vec::new();
+        let mut boosts = Vec::new();
+        let mut found = Vec::new();
+        for t in &folded {
+            if self.occurs(self.text, t)? {
+                recall.push(term_query(self.text, t, 1.0));
+                found.push(t.as_str());
             }
-            let q: Box<dyn Query> = if toks.len() == 1 {
-                Box::new(TermQuery::new(
-                    Term::from_field_text(*field, &toks[0]),
-                    IndexRecordOption::WithFreqs,
-                ))
-            } else {
-                Box::new(PhraseQuery::new(
-                    toks.iter()
-                        .map(|t| Term::from_field_text(*field, t))
+        }
+        let Some(recall) = any_of(recall) else {
+            return Ok(WordQuery {
+                recall: Box::new(EmptyQuery),
+                boosts,
+            });
+        };
+        for t in &exact {
+            if self.occurs(self.text, t)? {
+                boosts.push(term_query(self.text, t, 1.0));
+                found.push(t.as_str());
+            }
+        }
+        // The title is part of the text: only terms found there can be in it.
+        for t in found {
+            if self.occurs(self.title, t)? {
+                boosts.push(term_query(self.title, t, 2.0));
+            }
+        }
+        if word.bytes().any(|b| b.is_ascii_digit()) {
+            let code = fold(word);
+            if self.occurs(self.code, &code)? {
+                boosts.push(term_query(self.code, &code, 2.0));
+            }
+        }
+        Ok(WordQuery { recall, boosts })
+    }
+
+    fn phrase_query(&self, words: &[String]) -> Result<Option<Box<dyn Query>>> {
+        let mut seqs: Vec<Vec<String>> = Vec::new();
+        for lang in Lang::ALL {
+            let seq: Vec<String> = words
+                .iter()
+                .map(|w| analyzer::word_terms(w, lang).0)
+                .collect();
+            if !seqs.contains(&seq) {
+                seqs.push(seq);
+            }
+        }
+        let mut alternatives = Vec::new();
+        for seq in seqs {
+            let mut all = true;
+            for t in &seq {
+                all = all && self.occurs(self.text, t)?;
+            }
+            if all {
+                alternatives.push(Box::new(PhraseQuery::new(
+                    seq.iter()
+                        .map(|t| Term::from_field_text(self.text, t))
                         .collect(),
-                ))
-            };
-            should.push((Occur::Should, Box::new(BoostQuery::new(q, *boost))));
+                )) as Box<dyn Query>);
+            }
         }
-        if should.is_empty() {
-            None
-        } else {
-            Some(Box::new(BooleanQuery::new(should)))
-        }
+        Ok(Some(
+            any_of(alternatives).unwrap_or_else(|| Box::new(EmptyQuery)),
+        ))
+    }
+
+    /// The words of a query word or phrase as the text fields split them.
+    fn words(text: &str) -> Vec<String> {
+        tokens(&mut analyzer::base_analyzer(), text)
     }
 
     fn prefix_query(&self, p: &str) -> Result<Box<dyn Query>> {
         let folded = fold(p);
         let mut variants = vec![folded.clone()];
-        // The folded field holds stems: "ohvriabikeskus*" must meet "ohvriabikesk".
-        let stemmed = tokens(&mut fold_analyzer(), &folded);
-        if stemmed.len() == 1 && stemmed[0] != folded {
-            variants.push(stemmed[0].clone());
+        // The text holds stems: "ohvriabikeskus*" must meet "ohvriabikesk".
+        for lang in Lang::ALL {
+            push_new(&mut variants, analyzer::word_terms(&folded, lang).0);
         }
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for v in &variants {
             let pat = format!("{}.*", regex::escape(v));
-            for field in [self.fold, self.party, self.code] {
-                let q = RegexQuery::from_pattern(&pat, field).map_err(|e| {
-                    Error::invalid(format!("invalid search query: prefix {p:?}: {e}"))
-                })?;
-                should.push((Occur::Should, Box::new(q)));
-            }
+            let q = RegexQuery::from_pattern(&pat, self.text)
+                .map_err(|e| Error::invalid(format!("invalid search query: prefix {p:?}: {e}")))?;
+            should.push((Occur::Should, Box::new(q)));
         }
         Ok(Box::new(BooleanQuery::new(should)))
+    }
+
+    /// The query of a word or a phrase: None when it holds no words.
+    fn words_query(&self, text: &str) -> Result<Option<WordQuery>> {
+        let words = Self::words(text);
+        Ok(match words.len() {
+            0 => None,
+            1 => Some(self.word_query(&words[0])?),
+            _ => self.phrase_query(&words)?.map(|recall| WordQuery {
+                recall,
+                boosts: Vec::new(),
+            }),
+        })
     }
 
     /// Builds the tantivy query of a node; None when nothing searchable is left.
     pub fn build(&self, n: &Node) -> Result<Option<Box<dyn Query>>> {
         Ok(match n {
-            Node::Word(w) | Node::Phrase(w) => self.text_query(w),
+            Node::Word(w) | Node::Phrase(w) => self.words_query(w)?.map(WordQuery::into_query),
             Node::Prefix(p) => Some(self.prefix_query(p)?),
             Node::Or(parts) => {
                 let mut should = Vec::new();
                 for p in parts {
                     if let Some(q) = self.build(p)? {
-                        should.push((Occur::Should, q));
+                        should.push(q);
                     }
                 }
-                if should.is_empty() {
-                    None
-                } else {
-                    Some(Box::new(BooleanQuery::new(should)))
-                }
+                any_of(should)
             }
             Node::And(parts) => {
+                // Words are flattened into this level: their recall terms as MUST
+                // clauses (tantivy intersects plain term lists fastest), their
+                // boosts as SHOULD clauses, which only score what matched.
                 let mut clauses = Vec::new();
+                let mut boosts = Vec::new();
                 let mut positive = false;
                 for p in parts {
                     match p {
                         Node::Not(inner) => {
                             if let Some(q) = self.build(inner)? {
                                 clauses.push((Occur::MustNot, q));
+                            }
+                        }
+                        Node::Word(w) | Node::Phrase(w) => {
+                            if let Some(wq) = self.words_query(w)? {
+                                positive = true;
+                                clauses.push((Occur::Must, wq.recall));
+                                boosts.extend(wq.boosts.into_iter().map(|b| (Occur::Should, b)));
                             }
                         }
                         _ => {
@@ -512,6 +614,7 @@ impl TextFields {
                     if !positive {
                         clauses.push((Occur::Must, Box::new(AllQuery)));
                     }
+                    clauses.extend(boosts);
                     Some(Box::new(BooleanQuery::new(clauses)))
                 }
             }
@@ -523,20 +626,20 @@ impl TextFields {
             }),
         })
     }
+}
 
-    /// The folded terms to highlight in snippets (positive words only).
-    pub fn highlight_terms(&self, n: &Node, out: &mut BTreeMap<String, f32>) {
-        match n {
-            Node::Word(w) | Node::Phrase(w) => {
-                for t in tokens(&mut fold_analyzer(), w) {
-                    out.insert(t, 1.0);
-                }
+/// The folded terms to highlight in snippets (positive words only).
+pub fn highlight_terms(n: &Node, out: &mut BTreeMap<String, f32>) {
+    match n {
+        Node::Word(w) | Node::Phrase(w) => {
+            for t in tokens(&mut fold_analyzer(), w) {
+                out.insert(t, 1.0);
             }
-            Node::Prefix(_) | Node::Not(_) => {}
-            Node::And(ps) | Node::Or(ps) => {
-                for p in ps {
-                    self.highlight_terms(p, out);
-                }
+        }
+        Node::Prefix(_) | Node::Not(_) => {}
+        Node::And(ps) | Node::Or(ps) => {
+            for p in ps {
+                highlight_terms(p, out);
             }
         }
     }
@@ -627,23 +730,79 @@ pub fn access_clause(f: &Fields, caller: &Caller) -> Box<dyn Query> {
     }
 }
 
-/// The filter clauses of a request.
-pub fn filter_clauses(f: &Fields, req: &SearchRequest) -> Result<Vec<Box<dyn Query>>> {
-    let mut out: Vec<Box<dyn Query>> = Vec::new();
-    if let Some(s) = &req.series {
-        out.push(term_q(f.series, s));
+/// What a caller may see of the index searched.
+pub enum Access {
+    /// The public index: everything in it.
+    Public,
+    /// The staff index, every document in full (clerks and leads).
+    Full,
+    /// The staff index for a staff member: [`access_clause`].
+    Staff(Allowed),
+}
+
+/// The access of `caller` on the staff index.
+pub fn staff_access(caller: &Caller) -> Access {
+    match caller {
+        Caller::All | Caller::Public => Access::Full,
+        Caller::Staff(a) => Access::Staff(a.clone()),
     }
-    if let Some(t) = &req.doc_type {
-        out.push(term_q(f.doc_type, t));
+}
+
+/// The filters of a request, validated once: the metadata conditions both as
+/// column conditions and as posting-list queries (see [`super::filter`]), and the
+/// filters that are always queries (party, the deadline's documents, access).
+pub struct Filters {
+    pub conds: Vec<Cond>,
+    pub cond_queries: Vec<Box<dyn Query>>,
+    pub queries: Vec<Box<dyn Query>>,
+}
+
+impl Filters {
+    fn meta(&mut self, cond: Cond, q: Box<dyn Query>) {
+        self.conds.push(cond);
+        self.cond_queries.push(q);
+    }
+}
+
+/// The filters of a request as seen with `access`.
+pub fn filters(f: &Fields, req: &SearchRequest, access: Access) -> Result<Filters> {
+    let mut out = Filters {
+        conds: Vec::new(),
+        cond_queries: Vec::new(),
+        queries: Vec::new(),
+    };
+    let s = |field: Field, value: &str| Cond::Str {
+        field: f.schema.get_field_name(field).to_string(),
+        value: value.to_string(),
+    };
+    match access {
+        Access::Public => {}
+        Access::Full => out.meta(s(f.kind, KIND_FULL), term_q(f.kind, KIND_FULL)),
+        Access::Staff(a) => {
+            let clause = access_clause(f, &Caller::Staff(a.clone()));
+            out.meta(Cond::Visible(a), clause);
+        }
+    }
+    if let Some(v) = &req.series {
+        out.meta(s(f.series, v), term_q(f.series, v));
+    }
+    if let Some(v) = &req.doc_type {
+        out.meta(s(f.doc_type, v), term_q(f.doc_type, v));
     }
     if let Some(d) = req.direction {
-        out.push(term_q(f.direction, d.as_str()));
+        out.meta(s(f.direction, d.as_str()), term_q(f.direction, d.as_str()));
     }
     if let Some(r) = req.restricted {
-        out.push(u64_q(f.restricted, u64::from(r)));
+        out.meta(
+            Cond::U64 {
+                field: f.schema.get_field_name(f.restricted).to_string(),
+                value: u64::from(r),
+            },
+            u64_q(f.restricted, u64::from(r)),
+        );
     }
     match (&req.deadline, &req.only_docs) {
-        (_, Some(ids)) => out.push(Box::new(TermSetQuery::new(
+        (_, Some(ids)) => out.queries.push(Box::new(TermSetQuery::new(
             ids.iter().map(|i| Term::from_field_u64(f.doc_id, *i)),
         ))),
         (Some(d), None) => {
@@ -661,11 +820,11 @@ pub fn filter_clauses(f: &Fields, req: &SearchRequest) -> Result<Vec<Box<dyn Que
                     "invalid party filter {p:?}: no words in it"
                 )))
             }
-            1 => out.push(Box::new(TermQuery::new(
+            1 => out.queries.push(Box::new(TermQuery::new(
                 Term::from_field_text(f.party, &toks[0]),
                 IndexRecordOption::Basic,
             ))),
-            _ => out.push(Box::new(PhraseQuery::new(
+            _ => out.queries.push(Box::new(PhraseQuery::new(
                 toks.iter()
                     .map(|t| Term::from_field_text(f.party, t))
                     .collect(),
@@ -680,15 +839,19 @@ pub fn filter_clauses(f: &Fields, req: &SearchRequest) -> Result<Vec<Box<dyn Que
         }
     }
     if req.from.is_some() || req.to.is_some() {
-        let lo = match req.from {
-            Some(d) => Bound::Included(Term::from_field_i64(f.registered, date_key(d))),
+        let (lo, hi) = (req.from.map(date_key), req.to.map(date_key));
+        let bound = |k: Option<i64>| match k {
+            Some(k) => Bound::Included(Term::from_field_i64(f.registered, k)),
             None => Bound::Unbounded,
         };
-        let hi = match req.to {
-            Some(d) => Bound::Included(Term::from_field_i64(f.registered, date_key(d))),
-            None => Bound::Unbounded,
-        };
-        out.push(Box::new(RangeQuery::new(lo, hi)));
+        out.meta(
+            Cond::I64Range {
+                field: f.schema.get_field_name(f.registered).to_string(),
+                lo,
+                hi,
+            },
+            Box::new(RangeQuery::new(bound(lo), bound(hi))),
+        );
     }
     Ok(out)
 }
@@ -715,54 +878,92 @@ impl Bm25StatisticsProvider for PublicStats<'_> {
     }
 }
 
-/// Runs a search on `searcher`, scoring with `stats` (the public index's searcher).
-/// `access` is the access clause (None on the public index, which holds nothing else).
-pub fn execute(
+/// The ranked page of a search: what the index answers before any stored field
+/// is read.
+pub struct Ranked {
+    /// Exact number of matching documents.
+    pub total: u64,
+    /// The page: score (0 when sorted by date) and address.
+    pub top: Vec<(f32, DocAddress)>,
+    pub facets: Option<tantivy::collector::FacetCounts>,
+    node: Option<Node>,
+}
+
+/// Ranks a search on `searcher`, scoring with `stats` (the public index's searcher).
+pub fn rank(
     f: &Fields,
     searcher: &Searcher,
     stats: &Searcher,
     req: &SearchRequest,
-    access: Option<Box<dyn Query>>,
-    snippet_chars: usize,
-) -> Result<SearchResults> {
+    access: Access,
+) -> Result<Ranked> {
     if req.limit > MAX_LIMIT {
         return Err(Error::invalid(format!(
             "invalid limit {}: at most {MAX_LIMIT}",
             req.limit
         )));
     }
-    let tf = TextFields::cached(f);
     let node = parse(&req.query)?;
-    let text_q: Box<dyn Query> = match &node {
-        None => Box::new(AllQuery),
-        Some(n) => match tf.build(n)? {
-            Some(q) => q,
-            None => Box::new(EmptyQuery),
-        },
+    let filters = filters(f, req, access)?;
+    let text_q: Option<Box<dyn Query>> = match &node {
+        None => None,
+        Some(n) => Some(
+            TextFields::new(f, searcher)
+                .build(n)?
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+        ),
     };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_q)];
-    let mut filters = filter_clauses(f, req)?;
-    filters.extend(access);
-    for q in filters {
-        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))));
-    }
-    let query = BooleanQuery::new(clauses);
+    let constant = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) {
+        (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
+    };
+    // With words, the words' lists drive and the metadata is read from columns for
+    // each candidate; without, the metadata's posting lists are the query.
+    let query: Box<dyn Query> = match text_q {
+        Some(t) if filters.conds.is_empty() && filters.queries.is_empty() => t,
+        Some(t) => {
+            let mut clauses = vec![(Occur::Must, t)];
+            if !filters.conds.is_empty() {
+                clauses.push((
+                    Occur::Must,
+                    Box::new(FilterQuery {
+                        conds: filters.conds,
+                    }),
+                ));
+            }
+            clauses.extend(filters.queries.into_iter().map(constant));
+            Box::new(BooleanQuery::new(clauses))
+        }
+        None => {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
+            clauses.extend(
+                filters
+                    .cond_queries
+                    .into_iter()
+                    .chain(filters.queries)
+                    .map(constant),
+            );
+            Box::new(BooleanQuery::new(clauses))
+        }
+    };
 
-    let mut facet_c = FacetCollector::for_field("facet");
-    for k in ["/series", "/type", "/direction"] {
-        facet_c.add_facet(k);
-    }
+    let facet_c = || {
+        let mut c = FacetCollector::for_field("facet");
+        for k in ["/series", "/type", "/direction"] {
+            c.add_facet(k);
+        }
+        c
+    };
     let stats = &PublicStats(stats);
     let map_err = |e: tantivy::TantivyError| Error::internal(format!("search failed: {e}"));
     let limit = req.limit.max(1);
-    let (addrs, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match req.sort {
+    let (top, total, facets): (Vec<(f32, DocAddress)>, usize, _) = match req.sort {
         Sort::Relevance => {
             let top = TopDocs::with_limit(limit)
                 .and_offset(req.offset)
                 .order_by_score();
             if req.facets {
                 let (t, c, fc) = searcher
-                    .search_with_statistics_provider(&query, &(top, Count, facet_c), stats)
+                    .search_with_statistics_provider(&query, &(top, Count, facet_c()), stats)
                     .map_err(map_err)?;
                 (t, c, Some(fc))
             } else {
@@ -783,7 +984,7 @@ pub fn execute(
                 .order_by_fast_field::<i64>("registered", order);
             let (t, c, fc) = if req.facets {
                 let (t, c, fc) = searcher
-                    .search(&query, &(top, Count, facet_c))
+                    .search(&query, &(top, Count, facet_c()))
                     .map_err(map_err)?;
                 (t, c, Some(fc))
             } else {
@@ -793,15 +994,37 @@ pub fn execute(
             (t.into_iter().map(|(_, a)| (0.0, a)).collect(), c, fc)
         }
     };
-    let addrs = if req.limit == 0 { Vec::new() } else { addrs };
+    Ok(Ranked {
+        total: total as u64,
+        top: if req.limit == 0 { Vec::new() } else { top },
+        facets,
+        node,
+    })
+}
 
+/// Runs a search on `searcher` (see [`rank`]) and reads its page's stored fields
+/// and snippets.
+pub fn execute(
+    f: &Fields,
+    searcher: &Searcher,
+    stats: &Searcher,
+    req: &SearchRequest,
+    access: Access,
+    snippet_chars: usize,
+) -> Result<SearchResults> {
+    let ranked = rank(f, searcher, stats, req, access)?;
     let mut terms = BTreeMap::new();
-    if let Some(n) = &node {
-        tf.highlight_terms(n, &mut terms);
+    if let Some(n) = &ranked.node {
+        highlight_terms(n, &mut terms);
     }
-    let snippets = SnippetGenerator::new(terms.clone(), fold_analyzer(), f.snip, snippet_chars);
-    let mut hits = Vec::with_capacity(addrs.len());
-    for (score, addr) in addrs {
+    let snippets = SnippetGenerator::new(
+        terms.clone(),
+        analyzer::snippet_analyzer(terms.keys()),
+        f.snip,
+        snippet_chars,
+    );
+    let mut hits = Vec::with_capacity(ranked.top.len());
+    for (score, addr) in ranked.top {
         let doc: TantivyDocument = searcher
             .doc(addr)
             .map_err(|e| Error::internal(format!("cannot read search hit: {e}")))?;
@@ -844,7 +1067,7 @@ pub fn execute(
         });
     }
     let mut facets = BTreeMap::new();
-    if let Some(fc) = facet_counts {
+    if let Some(fc) = ranked.facets {
         for k in ["series", "type", "direction"] {
             let mut m = BTreeMap::new();
             for (facet, count) in fc.get(format!("/{k}").as_str()) {
@@ -859,7 +1082,7 @@ pub fn execute(
         }
     }
     Ok(SearchResults {
-        total: total as u64,
+        total: ranked.total,
         hits,
         facets,
     })

@@ -6,11 +6,11 @@ use tantivy::schema::{
     INDEXED, STORED, STRING,
 };
 
-use super::analyzer::{Lang, CODE, FOLD};
+use super::analyzer::{CODE, FOLD};
 
 /// Bumped whenever the schema or the analysis changes: an index of another
 /// version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Kind of a staff-index document: the full document, or its masked projection
 /// (the public view) that callers not allowed to see a restricted document match.
@@ -25,10 +25,11 @@ pub struct Fields {
     pub reg_no: Field,
     pub title_stored: Field,
     pub snip: Field,
-    pub title: [Field; 3],
-    pub body: [Field; 3],
-    pub att: [Field; 3],
-    pub fold: Field,
+    /// Everything a word may be found in: title, body, attachment text, parties
+    /// and codes, as [`super::analyzer::text_tokens`] makes them.
+    pub text: Field,
+    /// The title again (same tokens), for its boost.
+    pub title: Field,
     pub party: Field,
     pub code: Field,
     pub series: Field,
@@ -59,44 +60,30 @@ fn text(analyzer: &str, positions: bool) -> TextOptions {
 }
 
 impl Fields {
-    pub fn lang_idx(lang: Lang) -> usize {
-        match lang {
-            Lang::Et => 0,
-            Lang::Ru => 1,
-            Lang::En => 2,
-        }
-    }
-
     pub fn new() -> Fields {
         let mut b = Schema::builder();
         let num = NumericOptions::default().set_indexed().set_fast();
         let doc_id = b.add_u64_field("doc_id", num.clone().set_stored());
-        let kind = b.add_text_field("kind", STRING);
+        let kind = b.add_text_field("kind", STRING | FAST);
         let reg_no = b.add_text_field("reg_no", STRING | STORED);
         let title_stored = b.add_text_field("title_s", STORED);
         let snip = b.add_text_field("snip", STORED);
-        let mk = |b: &mut tantivy::schema::SchemaBuilder, prefix: &str| -> [Field; 3] {
-            Lang::ALL.map(|l| {
-                b.add_text_field(&format!("{prefix}_{}", l.code()), text(l.analyzer(), true))
-            })
-        };
-        let title = mk(&mut b, "title");
-        let body = mk(&mut b, "body");
-        let att = mk(&mut b, "att");
-        let fold = b.add_text_field("fold", text(FOLD, true));
+        // Pre-tokenized (the analyser named is not used for them).
+        let text_f = b.add_text_field("text", text(FOLD, true));
+        let title = b.add_text_field("title", text(FOLD, true));
         let party = b.add_text_field("party", text(FOLD, true));
         let code = b.add_text_field("code", text(CODE, true));
         let series = b.add_text_field("series", STRING | FAST);
-        let doc_type = b.add_text_field("doc_type", STRING);
-        let direction = b.add_text_field("direction", STRING);
+        let doc_type = b.add_text_field("doc_type", STRING | FAST);
+        let direction = b.add_text_field("direction", STRING | FAST);
         let lang = b.add_text_field("lang", STRING | STORED);
         let registered = b.add_i64_field("registered", num.clone().set_stored());
         let received = b.add_i64_field("received", num.clone());
         let restricted = b.add_u64_field("restricted", num.clone().set_stored());
         let r_ends = b.add_i64_field("r_ends", num);
-        let responsible = b.add_text_field("responsible", STRING);
-        let unit = b.add_text_field("unit", STRING);
-        let thread_id = b.add_u64_field("thread_id", INDEXED);
+        let responsible = b.add_text_field("responsible", STRING | FAST);
+        let unit = b.add_text_field("unit", STRING | FAST);
+        let thread_id = b.add_u64_field("thread_id", INDEXED | FAST);
         let facet = b.add_facet_field("facet", tantivy::schema::FacetOptions::default());
         Fields {
             schema: b.build(),
@@ -105,10 +92,8 @@ impl Fields {
             reg_no,
             title_stored,
             snip,
+            text: text_f,
             title,
-            body,
-            att,
-            fold,
             party,
             code,
             series,
