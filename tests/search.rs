@@ -776,3 +776,29 @@ async fn command_line_search_and_reindex_on_every_backend() {
         }
     }
 }
+
+/// Guards the upgrade of the index schema: a rebuild left half-done by another
+/// schema version is discarded, not resumed into an index of the wrong schema.
+#[tokio::test]
+async fn rebuild_of_another_schema_version_is_started_afresh() {
+    let env = TestEnv::new("sqlite").await;
+    let app = env.app().await;
+    for i in 0..5 {
+        app.register
+            .register(letter(&format!("ohvri kiri {i}"), "sisu"), "test")
+            .await
+            .unwrap();
+    }
+    let root = indexer::root_of(&app);
+    // An interrupted rebuild by an older docgate: another schema.
+    let old = root.join("g7.building").join("staff");
+    std::fs::create_dir_all(&old).unwrap();
+    let mut b = tantivy::schema::Schema::builder();
+    b.add_text_field("body_et", tantivy::schema::TEXT);
+    tantivy::Index::create_in_dir(&old, b.build()).unwrap();
+    let r = search::reindex(&app, &|_| true).await.unwrap();
+    assert_eq!(r.generation, "g8", "{r:?}");
+    assert!(!root.join("g7.building").exists());
+    let all = Caller::All;
+    assert_eq!(find(&app, "ohver", &all).await.len(), 5);
+}

@@ -682,6 +682,21 @@ pub async fn rebuild(
             }
         }
     }
+    // A rebuild left by another schema version cannot be resumed: start afresh.
+    if let Some(b) = building.take() {
+        let dir = root.join(&b);
+        let same = ["staff", "public"].iter().all(|k| {
+            let d = dir.join(k);
+            !d.join("meta.json").exists()
+                || Index::open_in_dir(&d).is_ok_and(|i| i.schema() == fields.schema)
+        });
+        if same {
+            building = Some(b);
+        } else {
+            std::fs::remove_dir_all(&dir)
+                .map_err(ioerr(format!("cannot remove {}", dir.display())))?;
+        }
+    }
     let bname = building.unwrap_or_else(|| format!("g{}.building", max_n + 1));
     let bdir = root.join(&bname);
     let g = Arc::new(Gen::open(&bdir, &bname, fields)?);
