@@ -201,6 +201,7 @@ async fn search_cmd(cfg: Config, a: SearchArgs) -> anyhow::Result<i32> {
                     .replace("&gt;", ">")
                     .replace("&quot;", "\"")
                     .replace("&#39;", "'")
+                    .replace("&#x27;", "'")
                     .replace("&amp;", "&");
                 println!("    {}", plain.replace('\n', " "));
             }

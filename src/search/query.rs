@@ -162,6 +162,9 @@ impl Default for SearchRequest {
     }
 }
 
+/// The shortest stem of a typed prefix that a prefix query also tries.
+const MIN_PREFIX_STEM: usize = 4;
+
 /// Largest page.
 pub const MAX_LIMIT: usize = 1000;
 
@@ -538,9 +541,14 @@ impl<'s> TextFields<'s> {
     fn prefix_query(&self, p: &str) -> Result<Box<dyn Query>> {
         let folded = fold(p);
         let mut variants = vec![folded.clone()];
-        // The text holds stems: "ohvriabikeskus*" must meet "ohvriabikesk".
+        // The text holds stems: "ohvriabikeskus*" must meet "ohvriabikesk". A
+        // prefix is no word, though: a stem shorter than four letters ("qxam" →
+        // "qx") would match far more than was typed, and is not used.
         for lang in Lang::ALL {
-            push_new(&mut variants, analyzer::word_terms(&folded, lang).0);
+            let stem = analyzer::word_terms(&folded, lang).0;
+            if stem.chars().count() >= MIN_PREFIX_STEM {
+                push_new(&mut variants, stem);
+            }
         }
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for v in &variants {
