@@ -8,9 +8,9 @@
 //! - `dg_fold`: lowercase, diacritics folded (õ→o, ä→a, ö→o, ü→u, š→s, ž→z, ё→е …),
 //!   then the Estonian stemming (parties, snippets).
 //!
-//! The text fields (`text`, `title`) are analysed here, not by a field analyser,
-//! because the stemmer follows each text's detected language: [`text_tokens`]
-//! puts at every position the *folded* stem ("Tõnis" → "tonis"), and beside it,
+//! The text fields (`text`, `title`) are analysed by [`TextTokenizer`], whose
+//! stemmer follows each value's detected language (a mark at the start of the
+//! value names it, see [`tagged`]): it puts at every position the *folded* stem ("Tõnis" → "tonis"), and beside it,
 //! at the same position, the *exact* stem when diacritics make the two differ
 //! ("tõnis"). A query word is then one term of one field ([`word_terms`]):
 //! "Tonis" finds "Tõnis", and a query typed with diacritics also matches the exact
@@ -349,6 +349,7 @@ pub fn register(manager: &TokenizerManager) {
         manager.register(lang.analyzer(), lang_analyzer(lang));
     }
     manager.register(FOLD, fold_analyzer());
+    manager.register(TEXT, TextTokenizer::default());
     manager.register(
         CODE,
         TextAnalyzer::builder(SimpleTokenizer::default())
@@ -391,40 +392,101 @@ pub fn word_terms(word: &str, lang: Lang) -> (String, Option<String>) {
     }
 }
 
-/// Appends the tokens of `text` (in `lang`) for a text field, numbering positions
-/// from `*pos` on: the folded stem of every word, and the exact stem at the same
-/// position where it differs (see the module documentation).
-pub fn text_tokens(
-    base: &mut TextAnalyzer,
-    text: &str,
-    lang: Lang,
-    out: &mut Vec<Token>,
-    pos: &mut usize,
-) {
-    let mut stream = base.token_stream(text);
-    while stream.advance() {
-        let t = stream.token();
-        let (folded, exact) = word_terms(&t.text, lang);
-        out.push(Token {
-            offset_from: t.offset_from,
-            offset_to: t.offset_to,
-            position: *pos,
-            text: folded,
-            position_length: 1,
-        });
-        if let Some(exact) = exact {
-            out.push(Token {
-                offset_from: t.offset_from,
-                offset_to: t.offset_to,
-                position: *pos,
-                text: exact,
-                position_length: 1,
-            });
+/// Name of the analyser of the text fields (`text`, `title`).
+pub const TEXT: &str = "dg_text";
+
+impl Lang {
+    /// The mark that starts a text field's value and names its language
+    /// (a private-use character: the tokenizer drops it like any other non-word).
+    fn tag(self) -> char {
+        match self {
+            Lang::Et => '\u{E000}',
+            Lang::Ru => '\u{E001}',
+            Lang::En => '\u{E002}',
         }
-        *pos += 1;
     }
-    // A gap between values, so that a phrase does not run from one into the next.
-    *pos += 1;
+}
+
+/// A text field's value: `text` marked with its language for [`TextTokenizer`].
+pub fn tagged(lang: Lang, text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 3);
+    s.push(lang.tag());
+    s.push_str(text);
+    s
+}
+
+/// The analyser of the text fields: the words of a [`tagged`] value, at every
+/// position the folded stem in the value's language, and beside it, at the same
+/// position, the exact stem where diacritics make the two differ (see the module
+/// documentation). An untagged value is Estonian. Tantivy's indexing threads run
+/// it, so the stemming is spread over them.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    base: TextAnalyzer,
+}
+
+impl Default for TextTokenizer {
+    fn default() -> Self {
+        TextTokenizer {
+            base: base_analyzer(),
+        }
+    }
+}
+
+impl Tokenizer for TextTokenizer {
+    type TokenStream<'a> = TextStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> TextStream<'a> {
+        let (lang, skip) = match text.chars().next() {
+            Some(c) => match Lang::ALL.into_iter().find(|l| l.tag() == c) {
+                Some(l) => (l, c.len_utf8()),
+                None => (Lang::Et, 0),
+            },
+            None => (Lang::Et, 0),
+        };
+        TextStream {
+            inner: self.base.token_stream(&text[skip..]),
+            lang,
+            skip,
+            exact: None,
+            token: Token::default(),
+        }
+    }
+}
+
+pub struct TextStream<'a> {
+    inner: tantivy::tokenizer::BoxTokenStream<'a>,
+    lang: Lang,
+    skip: usize,
+    /// The exact stem still to give at the current position.
+    exact: Option<String>,
+    token: Token,
+}
+
+impl TokenStream for TextStream<'_> {
+    fn advance(&mut self) -> bool {
+        if let Some(exact) = self.exact.take() {
+            self.token.text = exact;
+            return true;
+        }
+        if !self.inner.advance() {
+            return false;
+        }
+        let t = self.inner.token();
+        let (folded, exact) = word_terms(&t.text, self.lang);
+        self.token.offset_from = t.offset_from + self.skip;
+        self.token.offset_to = t.offset_to + self.skip;
+        self.token.position = t.position;
+        self.token.position_length = 1;
+        self.token.text = folded;
+        self.exact = exact;
+        true
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
 }
 
 /// The tokens an analyser makes of a text (tests, query building).
@@ -503,9 +565,15 @@ mod tests {
     }
 
     fn text(t: &str, lang: Lang) -> Vec<(usize, String)> {
+        let mut tk = TextTokenizer::default();
+        let value = tagged(lang, t);
+        let mut stream = tk.token_stream(&value);
         let mut out = Vec::new();
-        text_tokens(&mut base_analyzer(), t, lang, &mut out, &mut 0);
-        out.into_iter().map(|t| (t.position, t.text)).collect()
+        while stream.advance() {
+            let tok = stream.token();
+            out.push((tok.position, tok.text.clone()));
+        }
+        out
     }
 
     #[test]
@@ -532,13 +600,16 @@ mod tests {
         );
         assert_eq!(word_terms("victims", Lang::En).0, "victim");
         assert_eq!(word_terms("5424", Lang::Et), ("5424".to_string(), None));
-        // positions leave a gap between values
-        let mut out = Vec::new();
-        let mut pos = 0;
-        let mut b = base_analyzer();
-        text_tokens(&mut b, "üks", Lang::Et, &mut out, &mut pos);
-        text_tokens(&mut b, "kaks", Lang::Et, &mut out, &mut pos);
-        assert_eq!(out.last().map(|t| t.position), Some(2));
+        // the language mark chooses the stemmer; no mark is Estonian
+        assert_eq!(
+            text("заявления", Lang::Ru),
+            vec![(0, word_terms("заявление", Lang::Ru).0)]
+        );
+        assert_eq!(text("victims", Lang::En), vec![(0, "victim".to_string())]);
+        let mut tk = TextTokenizer::default();
+        let mut plain = tk.token_stream("ohvrile");
+        assert!(plain.advance());
+        assert_eq!(plain.token().text, et("ohvrile")[0]);
     }
 
     #[test]

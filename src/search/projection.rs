@@ -7,10 +7,9 @@ use std::sync::OnceLock;
 use jiff::civil::Date;
 use regex::Regex;
 use tantivy::schema::Facet;
-use tantivy::tokenizer::PreTokenizedString;
 use tantivy::TantivyDocument;
 
-use super::analyzer::{self, detect, Lang};
+use super::analyzer::{self, detect};
 use super::schema::{date_key, Fields, KIND_FULL};
 use crate::model::{Document, PartyKind};
 
@@ -199,25 +198,17 @@ pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) ->
     let lang = detect(&head);
     doc.add_text(f.lang, lang.code());
     // The title field, then the text field: title, body, attachments (each in its
-    // own language), parties and codes.
-    let mut base = analyzer::base_analyzer();
-    let mut tokens = Vec::new();
-    let mut pos = 0;
-    analyzer::text_tokens(&mut base, &p.title, lang, &mut tokens, &mut pos);
-    doc.add_pre_tokenized_text(
-        f.title,
-        PreTokenizedString {
-            text: String::new(),
-            tokens: tokens.clone(),
-        },
-    );
+    // own language), parties and codes, one value each (tantivy leaves a gap in
+    // the positions between values).
+    doc.add_text(f.title, analyzer::tagged(lang, &p.title));
+    doc.add_text(f.text, analyzer::tagged(lang, &p.title));
     let mut snip = String::new();
     if let Some(b) = &p.body {
-        analyzer::text_tokens(&mut base, b, lang, &mut tokens, &mut pos);
+        doc.add_text(f.text, analyzer::tagged(lang, b));
         snip.push_str(cut(b, stored_chars));
     }
     for a in &p.attachments {
-        analyzer::text_tokens(&mut base, a, detect(a), &mut tokens, &mut pos);
+        doc.add_text(f.text, analyzer::tagged(detect(a), a));
         if snip.len() < stored_chars {
             if !snip.is_empty() {
                 snip.push_str("\n\n");
@@ -227,15 +218,8 @@ pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) ->
         }
     }
     for t in p.parties.iter().chain(&p.codes).chain([&p.reg_no]) {
-        analyzer::text_tokens(&mut base, t, Lang::Et, &mut tokens, &mut pos);
+        doc.add_text(f.text, t);
     }
-    doc.add_pre_tokenized_text(
-        f.text,
-        PreTokenizedString {
-            text: String::new(),
-            tokens,
-        },
-    );
     if !snip.is_empty() {
         doc.add_text(f.snip, &snip);
     }

@@ -6,11 +6,11 @@ use tantivy::schema::{
     INDEXED, STORED, STRING,
 };
 
-use super::analyzer::{CODE, FOLD};
+use super::analyzer::{CODE, FOLD, TEXT};
 
 /// Bumped whenever the schema or the analysis changes: an index of another
 /// version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Kind of a staff-index document: the full document, or its masked projection
 /// (the public view) that callers not allowed to see a restricted document match.
@@ -26,7 +26,7 @@ pub struct Fields {
     pub title_stored: Field,
     pub snip: Field,
     /// Everything a word may be found in: title, body, attachment text, parties
-    /// and codes, as [`super::analyzer::text_tokens`] makes them.
+    /// and codes, as [`super::analyzer::TextTokenizer`] analyses them.
     pub text: Field,
     /// The title again (same tokens), for its boost.
     pub title: Field,
@@ -68,9 +68,8 @@ impl Fields {
         let reg_no = b.add_text_field("reg_no", STRING | STORED);
         let title_stored = b.add_text_field("title_s", STORED);
         let snip = b.add_text_field("snip", STORED);
-        // Pre-tokenized (the analyser named is not used for them).
-        let text_f = b.add_text_field("text", text(FOLD, true));
-        let title = b.add_text_field("title", text(FOLD, true));
+        let text_f = b.add_text_field("text", text(TEXT, true));
+        let title = b.add_text_field("title", text(TEXT, true));
         let party = b.add_text_field("party", text(FOLD, true));
         let code = b.add_text_field("code", text(CODE, true));
         let series = b.add_text_field("series", STRING | FAST);
