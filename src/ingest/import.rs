@@ -185,7 +185,12 @@ async fn prepare(app: &App, source: &str, bytes: Vec<u8>, file_channel: Channel)
         mail::prepare_file(app, &name, bytes, file_channel).await
     };
     match r {
-        Ok(p) => Step::Ready(Box::new(p)),
+        // The files are stored now, in parallel with the other items being
+        // prepared, rather than while the batch waits to commit.
+        Ok(mut p) => match app.register.store_files(std::slice::from_mut(&mut p.new)).await {
+            Ok(_) => Step::Ready(Box::new(p)),
+            Err(e) => Step::Done(Err(e)),
+        },
         Err((raw, reason)) => Step::Done(
             quarantine::put(&app.store, source, &raw, &reason)
                 .await
@@ -194,8 +199,11 @@ async fn prepare(app: &App, source: &str, bytes: Vec<u8>, file_channel: Channel)
     }
 }
 
-/// Items parsed and extracted ahead of the one being registered.
+/// Items parsed and extracted at the same time.
 const PREPARE_AHEAD: usize = 16;
+
+/// Prepared items waiting for the registering loop.
+const PREPARED_QUEUE: usize = 128;
 
 /// The pending batch of an import.
 struct Batch {
@@ -280,7 +288,15 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
 
     let file_channel = opts.file_channel;
     let batch_size = app.config.ingest.batch_size.max(1);
-    let stream = tokio_stream_from(rx_raw)
+    // Items are prepared in a task of their own, so that preparing goes on while
+    // the loop below waits for a batch to commit, up to a queue of prepared items.
+    let (tx_ready, mut rx_ready) = tokio::sync::mpsc::channel::<(usize, String, Step)>(
+        std::env::var("XG_QUEUE").ok().and_then(|v| v.parse().ok()).unwrap_or(PREPARED_QUEUE),
+    );
+    let preparer_app = app.clone();
+    let preparer = tokio::spawn(async move {
+        let app = preparer_app;
+        let stream = tokio_stream_from(rx_raw)
         .enumerate()
         .map(|(i, (source, r))| {
             let app = app.clone();
@@ -302,12 +318,24 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                 (i, name, step)
             }
         })
-        .buffered(PREPARE_AHEAD);
-    futures::pin_mut!(stream);
+        .buffered(std::env::var("XG_AHEAD").ok().and_then(|v| v.parse().ok()).unwrap_or(PREPARE_AHEAD));
+        futures::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            if tx_ready.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
 
     let mut slots: Vec<Option<(String, Result<Outcome>)>> = Vec::new();
     let mut batch = Batch::new();
-    while let Some((i, source, step)) = stream.next().await {
+    let mut flush_time = std::time::Duration::ZERO;
+    let mut wait_time = std::time::Duration::ZERO;
+    let mut resolve_time = std::time::Duration::ZERO;
+    loop {
+        let t = std::time::Instant::now();
+        let Some((i, source, step)) = rx_ready.recv().await else { break };
+        wait_time += t.elapsed();
         if slots.len() <= i {
             slots.resize_with(i + 1, || None);
         }
@@ -337,7 +365,10 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                         }
                     }
                 }
-                let decision = match thread::resolve(&app.register, &p.hints).await {
+                let t = std::time::Instant::now();
+                let decision = thread::resolve(&app.register, &p.hints).await;
+                resolve_time += t.elapsed();
+                let decision = match decision {
                     Ok(d) => d,
                     Err(e) => {
                         slots[i] = Some((source, Err(e)));
@@ -350,7 +381,9 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                 }
                 batch.items.push((i, source, p, decision));
                 if batch.items.len() >= batch_size {
+                    let t = std::time::Instant::now();
                     flush(app, &mut batch, &mut slots).await;
+                    flush_time += t.elapsed();
                 }
             }
         }
@@ -359,6 +392,10 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
         }
     }
     flush(app, &mut batch, &mut slots).await;
+    if std::env::var("XG_TIMES").is_ok() {
+        eprintln!("X wait {wait_time:?} resolve {resolve_time:?} flush {flush_time:?}");
+    }
+    let _ = preparer.await;
     let _ = reader.await;
     if let Some(b) = bar {
         b.finish_and_clear();
