@@ -18,11 +18,6 @@ use crate::series::SeriesList;
 use crate::store::rows::{bind_all, is_sqlite, placeholders, Rows, Value, MAX_PARAMS};
 use crate::store::{self, Store, Tx};
 
-static X_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static X_WRITE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static X_COMMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static X_BATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 #[derive(Clone)]
 pub struct Register {
     store: Store,
@@ -69,7 +64,6 @@ pub struct MetadataPatch {
 }
 
 const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
-
 
 /// The hash of a document's state as the audit chain records it.
 pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
@@ -202,16 +196,27 @@ impl Register {
         actor: &str,
     ) -> Result<Vec<Document>> {
         // Write the files first, from several threads, before the transaction;
-        // registration then finds them stored and reuses their hashes. The bytes
-        // move to the writer and back: a batch is never held twice in memory.
+        // registration then finds them stored and reuses their hashes.
         let mut news = news;
-        let mut hashes: Option<std::vec::IntoIter<String>> = None;
-        if news.len() > 1 {
-            let t = std::time::Instant::now();
-            hashes = self.store_files(&mut news).await?.map(Vec::into_iter);
-            X_FILES.fetch_add(t.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-        }
-        let tb = std::time::Instant::now();
+        let hashes = if news.len() > 1 {
+            self.store_files(&mut news).await?
+        } else {
+            None
+        };
+        let refs: Vec<&NewDocument> = news.iter().collect();
+        self.register_stored(&refs, hashes, actor).await
+    }
+
+    /// Registers several documents in one transaction (all or nothing) whose files
+    /// [`Register::store_files`] stored already: `hashes` are the hashes it gave,
+    /// in order (None: the files are stored inside the transaction).
+    pub async fn register_stored(
+        &self,
+        news: &[&NewDocument],
+        hashes: Option<Vec<String>>,
+        actor: &str,
+    ) -> Result<Vec<Document>> {
+        let mut hashes = hashes.map(Vec::into_iter);
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(news.len());
         let mut pending = Pending::new(news.len());
@@ -227,17 +232,8 @@ impl Register {
                     .await?,
             );
         }
-        X_BATCH.fetch_add(tb.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-        let t = std::time::Instant::now();
         pending.write(&mut tx).await?;
-        X_WRITE.fetch_add(t.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-        let t = std::time::Instant::now();
         tx.commit().await?;
-        X_COMMIT.fetch_add(t.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
-        if std::env::var("XG_TIMES").is_ok() {
-            let l = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) / 1000;
-            eprintln!("X files {} ms write {} ms commit {} ms total-batch {} ms", l(&X_FILES), l(&X_WRITE), l(&X_COMMIT), l(&X_BATCH));
-        }
         Ok(out)
     }
 
@@ -290,7 +286,7 @@ impl Register {
     ) -> Result<Document> {
         let mut pending = Pending::new(1);
         let doc = self
-            .register_with(tx, &mut pending, new, None, actor)
+            .register_with(tx, &mut pending, &new, None, actor)
             .await?;
         pending.write(tx).await?;
         Ok(doc)
@@ -302,7 +298,7 @@ impl Register {
         &self,
         tx: &mut Tx,
         pending: &mut Pending,
-        mut new: NewDocument,
+        new: &NewDocument,
         // The files' hashes when the batch already computed them.
         known_shas: Option<&[String]>,
         actor: &str,
@@ -443,7 +439,7 @@ impl Register {
             pending.parties.push(party_row(id, pos, p));
         }
         let mut files = Vec::with_capacity(new.files.len());
-        for (pos, f) in new.files.iter_mut().enumerate() {
+        for (pos, f) in new.files.iter().enumerate() {
             let sha = match known_shas.and_then(|k| k.get(pos)) {
                 Some(sha) => {
                     self.store.files.put_in(tx, sha, &f.bytes).await?;
@@ -461,12 +457,12 @@ impl Register {
                 Value::from(f.text_status.as_str()),
                 Value::from(&f.text_note),
             ]);
-            if let Some(text) = f.text.take() {
+            if let Some(text) = &f.text {
                 // The first text of a content wins, as with ON CONFLICT DO NOTHING.
                 if pending.texts_seen.insert(sha.clone()) {
                     pending
                         .file_texts
-                        .push([Value::from(sha.as_str()), Value::from(text)]);
+                        .push([Value::from(sha.as_str()), Value::from(text.as_str())]);
                 }
             }
             files.push(FileRef {
@@ -539,7 +535,7 @@ impl Register {
             Value::from(i64::from(doc.contains_personal_data)),
             Value::from(&doc.proposed_ground),
             Value::from(i64::from(doc.needs_review)),
-            Value::from(new.body.take()),
+            Value::from(&new.body),
         ]);
         pending.by_reg_no.insert(reg_no.clone(), (id, thread_id));
         pending.by_id.insert(id, (reg_no, series.code.clone()));
@@ -606,7 +602,11 @@ impl Register {
 
     pub async fn find_by_reg_no(&self, reg_no: &str) -> Result<Option<Document>> {
         Ok(self
-            .query_docs("WHERE reg_no = $1", vec![Value::from(reg_no.to_string())], "")
+            .query_docs(
+                "WHERE reg_no = $1",
+                vec![Value::from(reg_no.to_string())],
+                "",
+            )
             .await?
             .pop())
     }
@@ -1288,7 +1288,10 @@ impl Pending {
                     [one] => format!("registration number {one} is already taken"),
                     _ => format!(
                         "one of the registration numbers {} is already taken",
-                        nos.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                        nos.iter()
+                            .map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 })
             }

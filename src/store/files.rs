@@ -92,32 +92,24 @@ impl FileStore {
         };
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || -> Result<Written> {
-            let mode = std::env::var("XG_FILES").unwrap_or_default();
             let stored = in_threads(&files, |part| {
                 part.iter()
                     .map(|bytes| {
                         let sha = sha256_hex(bytes);
-                        let new = write_new_mode(&dir, &sha, bytes, mode != "syncfs")?;
+                        let new = write_new(&dir, &sha, bytes)?;
                         Ok((sha, new))
                     })
                     .collect()
             })?;
             // Every rename is done: each directory is synced once, and the first
             // sync makes the others' renames durable as well.
-            let mut dirs: Vec<&Path> = stored.iter().filter_map(|(_, p)| p.as_deref()?.parent()).collect();
+            let mut dirs: Vec<&Path> = stored
+                .iter()
+                .filter_map(|(_, p)| p.as_deref()?.parent())
+                .collect();
             dirs.sort_unstable();
             dirs.dedup();
-            if mode == "syncfs" {
-                if !dirs.is_empty() {
-                let f = std::fs::File::open(&dir).map_err(|e| Error::io("open", e))?;
-                use std::os::fd::AsRawFd;
-                if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-                    return Err(Error::io("syncfs", std::io::Error::last_os_error()));
-                }
-                }
-            } else {
             in_threads(&dirs, |part| part.iter().map(|d| sync_dir(d)).collect())?;
-            }
             let shas = stored.into_iter().map(|(sha, _)| sha).collect();
             Ok((files, Some(shas)))
         })
@@ -174,10 +166,6 @@ impl FileStore {
 /// Writes a file under its hash unless it is already stored: a temporary name,
 /// fsync, rename. Returns the new path, whose directory the caller must sync.
 fn write_new(dir: &Path, sha: &str, bytes: &[u8]) -> Result<Option<PathBuf>> {
-    write_new_mode(dir, sha, bytes, true)
-}
-
-fn write_new_mode(dir: &Path, sha: &str, bytes: &[u8], fsync: bool) -> Result<Option<PathBuf>> {
     use std::io::Write;
     let path = FileStore::local_path(dir, sha);
     if path.exists() {
@@ -190,9 +178,7 @@ fn write_new_mode(dir: &Path, sha: &str, bytes: &[u8], fsync: bool) -> Result<Op
     let io = |e| Error::io(format!("cannot store file {}", path.display()), e);
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
-    if fsync {
-        f.sync_all().map_err(io)?;
-    }
+    f.sync_all().map_err(io)?;
     drop(f);
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(Some(path))
@@ -219,13 +205,16 @@ fn in_threads<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&[T]) -> Result<Vec<R>> + Sync,
 ) -> Result<Vec<R>> {
-    let chunk = items.len().div_ceil(WRITER_THREADS).max(1);
+    let chunk = items.len().div_ceil(WRITER_THREADS).max(4);
     if items.len() <= chunk {
         return f(items);
     }
     let f = &f;
     let results: Vec<Result<Vec<R>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|part| s.spawn(move || f(part))).collect();
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || f(part)))
+            .collect();
         handles
             .into_iter()
             .map(|h| {

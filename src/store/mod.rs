@@ -85,9 +85,6 @@ impl Store {
                                 "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;",
                             )
                             .await?;
-                            if let Ok(x) = std::env::var("XG_PRAGMA") {
-                                conn.execute(x.as_str()).await?;
-                            }
                             Ok(())
                         })
                     })

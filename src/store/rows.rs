@@ -169,7 +169,13 @@ mod tests {
     #[test]
     fn values_are_numbered_row_by_row() {
         assert_eq!(
-            values_sql(false, "INSERT INTO t (a, b)", 2, 2, "ON CONFLICT (a) DO NOTHING"),
+            values_sql(
+                false,
+                "INSERT INTO t (a, b)",
+                2,
+                2,
+                "ON CONFLICT (a) DO NOTHING"
+            ),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT (a) DO NOTHING"
         );
         assert_eq!(
