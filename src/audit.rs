@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use crate::error::{Error, Result};
 use crate::model::Event;
+use crate::store::rows::{Rows, Value};
 use crate::store::{Store, Tx};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -44,12 +45,28 @@ pub fn event_hash(
     hex::encode(h.finalize())
 }
 
-/// The chain head as a transaction sees it. A batch keeps one cursor, so the head
-/// row is read (and locked) once and written once per transaction.
-#[derive(Debug, Default)]
+/// The chain head as a transaction sees it, and the events appended through it. A
+/// batch keeps one cursor, so the head row is read (and locked) once, and the
+/// events and the head are written once per transaction, by [`flush`].
+#[derive(Debug)]
 pub struct ChainCursor {
     head: Option<(i64, String)>,
     dirty: bool,
+    events: Rows,
+}
+
+impl Default for ChainCursor {
+    fn default() -> ChainCursor {
+        ChainCursor {
+            head: None,
+            dirty: false,
+            events: Rows::new(
+                "INSERT INTO events (seq, at, doc_id, kind, actor, detail, state_hash, prev_hash, hash)",
+                9,
+                "",
+            ),
+        }
+    }
 }
 
 /// Appends an event inside the transaction and returns its seq. The chain head row
@@ -79,7 +96,8 @@ pub async fn append_in(
     Ok(seq)
 }
 
-/// Appends through a cursor; call [`flush`] before the transaction commits.
+/// Appends through a cursor (the event is written by [`flush`], which must run
+/// before the transaction commits).
 #[allow(clippy::too_many_arguments)]
 pub async fn append_with(
     store: &Store,
@@ -108,27 +126,25 @@ pub async fn append_with(
     let hash = event_hash(
         &prev_hash, seq, &at, doc_id, kind, actor, &detail, state_hash,
     );
-    sqlx::query(
-        "INSERT INTO events (seq, at, doc_id, kind, actor, detail, state_hash, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(seq)
-    .bind(&at)
-    .bind(doc_id)
-    .bind(kind)
-    .bind(actor)
-    .bind(&detail)
-    .bind(state_hash)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
+    cursor.events.push([
+        Value::from(seq),
+        Value::from(at),
+        Value::from(doc_id),
+        Value::from(kind),
+        Value::from(actor),
+        Value::from(detail),
+        Value::from(state_hash.map(str::to_string)),
+        Value::from(prev_hash),
+        Value::from(hash.clone()),
+    ]);
     cursor.head = Some((seq, hash));
     cursor.dirty = true;
     Ok(seq)
 }
 
-/// Writes the cursor's position to the chain head.
+/// Writes the events appended through the cursor and its position to the chain head.
 pub async fn flush(tx: &mut Tx, cursor: &mut ChainCursor) -> Result<()> {
+    cursor.events.insert(tx).await?;
     if let (true, Some((seq, hash))) = (cursor.dirty, &cursor.head) {
         sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq)

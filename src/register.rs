@@ -1,6 +1,7 @@
 //! The register: the only writer of documents. Every write happens in one
 //! transaction that also appends to the audit chain.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use jiff::civil::Date;
@@ -14,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::numbering::{self, Pattern};
 use crate::series::SeriesList;
+use crate::store::rows::{bind_all, is_sqlite, placeholders, Rows, Value, MAX_PARAMS};
 use crate::store::{self, Store, Tx};
 
 #[derive(Clone)]
@@ -62,23 +64,6 @@ pub struct MetadataPatch {
 }
 
 const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
-
-enum Bind {
-    I(i64),
-    S(String),
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-fn bind_all(mut q: AnyQuery<'_>, binds: Vec<Bind>) -> AnyQuery<'_> {
-    for b in binds {
-        q = match b {
-            Bind::I(i) => q.bind(i),
-            Bind::S(s) => q.bind(s),
-        };
-    }
-    q
-}
 
 /// The hash of a document's state as the audit chain records it.
 pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
@@ -186,6 +171,24 @@ impl Register {
         Ok(doc)
     }
 
+    /// Stores the files of documents ahead of their registration (from several
+    /// threads when the files are local; registration then finds them stored) and
+    /// gives their hashes in order, or None for the database store, which stores
+    /// inside the registering transaction. The bytes move to the writer and back:
+    /// they are never held twice in memory.
+    pub async fn store_files(&self, news: &mut [NewDocument]) -> Result<Option<Vec<String>>> {
+        let taken: Vec<Vec<u8>> = news
+            .iter_mut()
+            .flat_map(|n| n.files.iter_mut().map(|f| std::mem::take(&mut f.bytes)))
+            .collect();
+        let (back, shas) = self.store.files.put_many_local(taken).await?;
+        let mut back = back.into_iter();
+        for f in news.iter_mut().flat_map(|n| n.files.iter_mut()) {
+            f.bytes = back.next().unwrap_or_default();
+        }
+        Ok(shas)
+    }
+
     /// Registers several documents in one transaction: all or nothing.
     pub async fn register_batch(
         &self,
@@ -193,35 +196,43 @@ impl Register {
         actor: &str,
     ) -> Result<Vec<Document>> {
         // Write the files first, from several threads, before the transaction;
-        // registration then finds them stored and reuses their hashes. The bytes
-        // move to the writer and back: a batch is never held twice in memory.
+        // registration then finds them stored and reuses their hashes.
         let mut news = news;
-        let mut hashes: Option<std::vec::IntoIter<String>> = None;
-        if news.len() > 1 {
-            let taken: Vec<Vec<u8>> = news
-                .iter_mut()
-                .flat_map(|n| n.files.iter_mut().map(|f| std::mem::take(&mut f.bytes)))
-                .collect();
-            let (back, shas) = self.store.files.put_many_local(taken).await?;
-            let mut back = back.into_iter();
-            for f in news.iter_mut().flat_map(|n| n.files.iter_mut()) {
-                f.bytes = back.next().unwrap_or_default();
-            }
-            hashes = shas.map(Vec::into_iter);
-        }
+        let hashes = if news.len() > 1 {
+            self.store_files(&mut news).await?
+        } else {
+            None
+        };
+        let refs: Vec<&NewDocument> = news.iter().collect();
+        self.register_stored(&refs, hashes, actor).await
+    }
+
+    /// Registers several documents in one transaction (all or nothing) whose files
+    /// [`Register::store_files`] stored already: `hashes` are the hashes it gave,
+    /// in order (None: the files are stored inside the transaction).
+    pub async fn register_stored(
+        &self,
+        news: &[&NewDocument],
+        hashes: Option<Vec<String>>,
+        actor: &str,
+    ) -> Result<Vec<Document>> {
+        let mut hashes = hashes.map(Vec::into_iter);
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(news.len());
-        let mut cursor = audit::ChainCursor::default();
+        let mut pending = Pending::new(news.len());
+        pending
+            .look_up_keys(&mut tx, news.iter().flat_map(|n| n.source_keys.iter()))
+            .await?;
         for new in news {
             let known: Option<Vec<String>> = hashes
                 .as_mut()
                 .map(|h| h.by_ref().take(new.files.len()).collect());
             out.push(
-                self.register_with(&mut tx, &mut cursor, new, known.as_deref(), actor)
+                self.register_with(&mut tx, &mut pending, new, known.as_deref(), actor)
                     .await?,
             );
         }
-        audit::flush(&mut tx, &mut cursor).await?;
+        pending.write(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -273,19 +284,21 @@ impl Register {
         new: NewDocument,
         actor: &str,
     ) -> Result<Document> {
-        let mut cursor = audit::ChainCursor::default();
+        let mut pending = Pending::new(1);
         let doc = self
-            .register_with(tx, &mut cursor, new, None, actor)
+            .register_with(tx, &mut pending, &new, None, actor)
             .await?;
-        audit::flush(tx, &mut cursor).await?;
+        pending.write(tx).await?;
         Ok(doc)
     }
 
+    /// Registers one document into `pending`: reads what it must (counters, the
+    /// chain head, a parent) and queues its rows for [`Pending::write`].
     async fn register_with(
         &self,
         tx: &mut Tx,
-        cursor: &mut audit::ChainCursor,
-        new: NewDocument,
+        pending: &mut Pending,
+        new: &NewDocument,
         // The files' hashes when the batch already computed them.
         known_shas: Option<&[String]>,
         actor: &str,
@@ -343,8 +356,9 @@ impl Register {
             .transpose()?;
 
         // Duplicates of a source message.
+        pending.look_up_keys(tx, new.source_keys.iter()).await?;
         for key in &new.source_keys {
-            if let Some(id) = self.source_key_in(tx, key).await? {
+            if let Some(Some(id)) = pending.keys_seen.get(key) {
                 return Err(Error::Conflict(format!(
                     "duplicate: {key} is already registered (document id {id})"
                 )));
@@ -355,16 +369,24 @@ impl Register {
         let mut series = series;
         let (reg_no, thread_id, parent_id) = match &new.reply_to {
             Some(parent_no) => {
-                let parent = self.find_doc_in(tx, parent_no).await?.ok_or_else(|| {
-                    Error::invalid(format!(
-                        "unknown --reply-to {parent_no:?}: no such registration number"
-                    ))
-                })?;
+                let parent = match pending.by_reg_no.get(parent_no) {
+                    Some(p) => *p,
+                    None => self.find_doc_in(tx, parent_no).await?.ok_or_else(|| {
+                        Error::invalid(format!(
+                            "unknown --reply-to {parent_no:?}: no such registration number"
+                        ))
+                    })?,
+                };
                 let (root_reg_no, root_series): (String, String) =
-                    sqlx::query_as("SELECT reg_no, series FROM documents WHERE id = $1")
-                        .bind(parent.1)
-                        .fetch_one(&mut **tx)
-                        .await?;
+                    match pending.by_id.get(&parent.1) {
+                        Some(root) => root.clone(),
+                        None => {
+                            sqlx::query_as("SELECT reg_no, series FROM documents WHERE id = $1")
+                                .bind(parent.1)
+                                .fetch_one(&mut **tx)
+                                .await?
+                        }
+                    };
                 // A follow-up belongs to its thread's series: its number says so.
                 if new.series.as_deref().is_some_and(|s| s != root_series) {
                     return Err(Error::invalid(format!(
@@ -373,9 +395,9 @@ impl Register {
                     )));
                 }
                 series = self.series.resolve(Some(&root_series))?.clone();
-                let n = self
-                    .store
-                    .next_counter_in(tx, &numbering::followup_key(&root_reg_no))
+                let n = pending
+                    .counters
+                    .next(&self.store, tx, &numbering::followup_key(&root_reg_no))
                     .await?;
                 (
                     numbering::render_followup(&self.config.numbering.followup, &root_reg_no, n),
@@ -391,85 +413,31 @@ impl Register {
                         .unwrap_or(&self.config.numbering.pattern),
                 )?;
                 let year = registered.year();
-                let seq = self
-                    .store
-                    .next_counter_in(tx, &pattern.counter_key(&series.code, year))
+                let seq = pending
+                    .counters
+                    .next(&self.store, tx, &pattern.counter_key(&series.code, year))
                     .await?;
                 (pattern.render(&series.code, year, seq), None, None)
             }
         };
 
-        let r = restriction.as_ref();
-        // On SQLite (one writer at a time) the new id is known before the insert, so a
-        // thread's first document gets its own id as thread id in the same statement;
-        // PostgreSQL's identity sequence needs a second statement.
-        let insert_sql = if self.store.is_postgres() {
-            "INSERT INTO documents (reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 0), $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id"
-        } else {
-            "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body) \
-             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM documents), $1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, (SELECT COALESCE(MAX(id), 0) + 1 FROM documents)), $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id"
-        };
-        let row = sqlx::query(insert_sql)
-            .bind(&reg_no)
-            .bind(&series.code)
-            .bind(new.direction.as_str())
-            .bind(new.channel.as_str())
-            .bind(&new.doc_type)
-            .bind(&title)
-            .bind(&new.their_ref)
-            .bind(new.their_date.map(|d| d.to_string()))
-            .bind(thread_id)
-            .bind(parent_id)
-            .bind(new.received.map(|d| d.to_string()))
-            .bind(&registered_at)
-            .bind(registered.to_string())
-            .bind(&new.responsible)
-            .bind(&new.unit)
-            .bind(r.map(|r| r.ground.clone()))
-            .bind(r.map(|r| r.holder.clone()))
-            .bind(r.map(|r| r.begins.to_string()))
-            .bind(r.map(|r| r.ends.to_string()))
-            .bind(r.map(|r| r.marked.to_string()))
-            .bind(0i64)
-            .bind(&new.message_id)
-            .bind(i64::from(new.contains_personal_data))
-            .bind(&new.proposed_ground)
-            .bind(i64::from(new.needs_review))
-            .bind(&new.body)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.message().to_lowercase().contains("unique") => {
-                    Error::Conflict(format!("registration number {reg_no} is already taken"))
-                }
-                _ => Error::Database(e),
-            })?;
-        let id: i64 = row.try_get("id")?;
-        let thread_id = match thread_id {
-            Some(t) => t,
-            None if !self.store.is_postgres() => id,
-            None => {
-                sqlx::query("UPDATE documents SET thread_id = $1 WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                id
-            }
-        };
+        // The id is known before the insert, so a thread's first document gets its
+        // own id as thread id in the same row.
+        let id = pending.next_id(&self.store, tx).await?;
+        let thread_id = thread_id.unwrap_or(id);
         for key in &new.source_keys {
-            let res = sqlx::query("INSERT INTO source_keys (key, doc_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(key)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            if res.rows_affected() != 1 {
+            if !pending.keys_taken.insert(key.clone()) {
                 return Err(Error::Conflict(format!(
                     "duplicate: {key} is already registered"
                 )));
             }
+            pending
+                .source_keys
+                .push([Value::from(key.as_str()), Value::from(id)]);
         }
-        insert_parties_in(tx, id, &new.parties).await?;
+        for (pos, p) in new.parties.iter().enumerate() {
+            pending.parties.push(party_row(id, pos, p));
+        }
         let mut files = Vec::with_capacity(new.files.len());
         for (pos, f) in new.files.iter().enumerate() {
             let sha = match known_shas.and_then(|k| k.get(pos)) {
@@ -479,23 +447,23 @@ impl Register {
                 }
                 None => self.store.put_file_in(tx, &f.bytes).await?,
             };
-            sqlx::query("INSERT INTO doc_files (doc_id, pos, name, media_type, size, sha256, text_status, text_note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(id)
-                .bind(pos as i64)
-                .bind(&f.name)
-                .bind(&f.media_type)
-                .bind(f.bytes.len() as i64)
-                .bind(&sha)
-                .bind(f.text_status.as_str())
-                .bind(&f.text_note)
-                .execute(&mut **tx)
-                .await?;
+            pending.doc_files.push([
+                Value::from(id),
+                Value::from(pos as i64),
+                Value::from(f.name.as_str()),
+                Value::from(f.media_type.as_str()),
+                Value::from(f.bytes.len() as i64),
+                Value::from(sha.as_str()),
+                Value::from(f.text_status.as_str()),
+                Value::from(&f.text_note),
+            ]);
             if let Some(text) = &f.text {
-                sqlx::query("INSERT INTO file_texts (sha256, text) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING")
-                    .bind(&sha)
-                    .bind(text)
-                    .execute(&mut **tx)
-                    .await?;
+                // The first text of a content wins, as with ON CONFLICT DO NOTHING.
+                if pending.texts_seen.insert(sha.clone()) {
+                    pending
+                        .file_texts
+                        .push([Value::from(sha.as_str()), Value::from(text.as_str())]);
+                }
             }
             files.push(FileRef {
                 name: f.name.clone(),
@@ -539,10 +507,42 @@ impl Register {
             "reply_to": new.reply_to,
         });
         let sh = state_hash(&doc, new.body.as_deref());
+        let r = doc.restriction.as_ref();
+        pending.documents.push([
+            Value::from(id),
+            Value::from(doc.reg_no.as_str()),
+            Value::from(doc.series.as_str()),
+            Value::from(doc.direction.as_str()),
+            Value::from(doc.channel.as_str()),
+            Value::from(&doc.doc_type),
+            Value::from(doc.title.as_str()),
+            Value::from(&doc.their_ref),
+            Value::from(doc.their_date.map(|d| d.to_string())),
+            Value::from(thread_id),
+            Value::from(parent_id),
+            Value::from(doc.received.map(|d| d.to_string())),
+            Value::from(registered_at),
+            Value::from(registered.to_string()),
+            Value::from(&doc.responsible),
+            Value::from(&doc.unit),
+            Value::from(r.map(|r| r.ground.clone())),
+            Value::from(r.map(|r| r.holder.clone())),
+            Value::from(r.map(|r| r.begins.to_string())),
+            Value::from(r.map(|r| r.ends.to_string())),
+            Value::from(r.map(|r| r.marked.to_string())),
+            Value::from(0i64),
+            Value::from(&doc.message_id),
+            Value::from(i64::from(doc.contains_personal_data)),
+            Value::from(&doc.proposed_ground),
+            Value::from(i64::from(doc.needs_review)),
+            Value::from(&new.body),
+        ]);
+        pending.by_reg_no.insert(reg_no.clone(), (id, thread_id));
+        pending.by_id.insert(id, (reg_no, series.code.clone()));
         audit::append_with(
             &self.store,
             tx,
-            cursor,
+            &mut pending.cursor,
             Some(id),
             "registered",
             actor,
@@ -551,14 +551,6 @@ impl Register {
         )
         .await?;
         Ok(doc)
-    }
-
-    async fn source_key_in(&self, tx: &mut Tx, key: &str) -> Result<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT doc_id FROM source_keys WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(row.map(|r| r.0))
     }
 
     /// (id, thread_id) of a registration number, inside a transaction.
@@ -590,7 +582,7 @@ impl Register {
     async fn query_docs(
         &self,
         where_sql: &str,
-        binds: Vec<Bind>,
+        binds: Vec<Value>,
         tail: &str,
     ) -> Result<Vec<Document>> {
         let sql = format!("SELECT {DOC_COLS} FROM documents {where_sql} {tail}");
@@ -602,7 +594,7 @@ impl Register {
     }
 
     pub async fn get(&self, id: i64) -> Result<Document> {
-        self.query_docs("WHERE id = $1", vec![Bind::I(id)], "")
+        self.query_docs("WHERE id = $1", vec![Value::from(id)], "")
             .await?
             .pop()
             .ok_or_else(|| Error::not_found(format!("document {id} not found")))
@@ -610,7 +602,11 @@ impl Register {
 
     pub async fn find_by_reg_no(&self, reg_no: &str) -> Result<Option<Document>> {
         Ok(self
-            .query_docs("WHERE reg_no = $1", vec![Bind::S(reg_no.to_string())], "")
+            .query_docs(
+                "WHERE reg_no = $1",
+                vec![Value::from(reg_no.to_string())],
+                "",
+            )
             .await?
             .pop())
     }
@@ -624,7 +620,7 @@ impl Register {
     pub async fn find_by_message_id(&self, message_id: &str) -> Result<Vec<Document>> {
         self.query_docs(
             "WHERE message_id = $1",
-            vec![Bind::S(message_id.to_string())],
+            vec![Value::from(message_id.to_string())],
             "ORDER BY id",
         )
         .await
@@ -633,7 +629,7 @@ impl Register {
     pub async fn find_by_their_ref(&self, their_ref: &str) -> Result<Vec<Document>> {
         self.query_docs(
             "WHERE their_ref = $1",
-            vec![Bind::S(their_ref.to_string())],
+            vec![Value::from(their_ref.to_string())],
             "ORDER BY id",
         )
         .await
@@ -642,7 +638,7 @@ impl Register {
     pub async fn thread(&self, thread_id: i64) -> Result<Vec<Document>> {
         self.query_docs(
             "WHERE thread_id = $1",
-            vec![Bind::I(thread_id)],
+            vec![Value::from(thread_id)],
             "ORDER BY id",
         )
         .await
@@ -661,36 +657,36 @@ impl Register {
             .collect()
     }
 
-    fn filter_sql(f: &ListFilter) -> (String, Vec<Bind>) {
+    fn filter_sql(f: &ListFilter) -> (String, Vec<Value>) {
         let mut clauses: Vec<String> = Vec::new();
         let mut binds = Vec::new();
-        let mut push = |clause: &str, b: Bind, binds: &mut Vec<Bind>| {
+        let mut push = |clause: &str, b: Value, binds: &mut Vec<Value>| {
             binds.push(b);
             clauses.push(clause.replace('?', &format!("${}", binds.len())));
         };
         if let Some(s) = &f.series {
-            push("series = ?", Bind::S(s.clone()), &mut binds);
+            push("series = ?", Value::from(s.clone()), &mut binds);
         }
         if let Some(d) = f.direction {
-            push("direction = ?", Bind::S(d.as_str().into()), &mut binds);
+            push("direction = ?", Value::from(d.as_str()), &mut binds);
         }
         if let Some(t) = &f.doc_type {
-            push("doc_type = ?", Bind::S(t.clone()), &mut binds);
+            push("doc_type = ?", Value::from(t.clone()), &mut binds);
         }
         if let Some(r) = &f.responsible {
-            push("responsible = ?", Bind::S(r.clone()), &mut binds);
+            push("responsible = ?", Value::from(r.clone()), &mut binds);
         }
         if let Some(n) = f.needs_review {
-            push("needs_review = ?", Bind::I(i64::from(n)), &mut binds);
+            push("needs_review = ?", Value::from(i64::from(n)), &mut binds);
         }
         if let Some(d) = f.registered_from {
-            push("registered >= ?", Bind::S(d.to_string()), &mut binds);
+            push("registered >= ?", Value::from(d.to_string()), &mut binds);
         }
         if let Some(d) = f.registered_to {
-            push("registered <= ?", Bind::S(d.to_string()), &mut binds);
+            push("registered <= ?", Value::from(d.to_string()), &mut binds);
         }
         if let Some(t) = f.thread_id {
-            push("thread_id = ?", Bind::I(t), &mut binds);
+            push("thread_id = ?", Value::from(t), &mut binds);
         }
         match f.restricted {
             Some(true) => clauses.push("r_ground IS NOT NULL".into()),
@@ -1123,20 +1119,196 @@ impl Register {
     }
 }
 
+const PARTIES: &str = "INSERT INTO parties (doc_id, pos, kind, role, name, code, email)";
+
+fn party_row(doc_id: i64, pos: usize, p: &Party) -> [Value; 7] {
+    [
+        Value::from(doc_id),
+        Value::from(pos as i64),
+        Value::from(p.kind.as_str()),
+        Value::from(p.role.as_str()),
+        Value::from(p.name.as_str()),
+        Value::from(&p.code),
+        Value::from(&p.email),
+    ]
+}
+
 async fn insert_parties_in(tx: &mut Tx, doc_id: i64, parties: &[Party]) -> Result<()> {
+    let mut rows = Rows::new(PARTIES, 7, "");
     for (pos, p) in parties.iter().enumerate() {
-        sqlx::query("INSERT INTO parties (doc_id, pos, kind, role, name, code, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(doc_id)
-            .bind(pos as i64)
-            .bind(p.kind.as_str())
-            .bind(p.role.as_str())
-            .bind(&p.name)
-            .bind(&p.code)
-            .bind(&p.email)
-            .execute(&mut **tx)
-            .await?;
+        rows.push(party_row(doc_id, pos, p));
     }
+    rows.insert(tx).await?;
     Ok(())
+}
+
+/// Where the ids of new documents come from.
+enum Ids {
+    Unknown,
+    /// SQLite: the next free id (the transaction holds the only write lock).
+    Next(i64),
+    /// PostgreSQL: ids taken from the identity sequence.
+    Taken(VecDeque<i64>),
+}
+
+/// What the registrations of one transaction have read and not yet written: the
+/// chain head, the counters, the next ids, the source keys looked up and taken,
+/// this transaction's documents, and their rows, written with one statement per
+/// table by [`Pending::write`].
+struct Pending {
+    cursor: audit::ChainCursor,
+    counters: store::Counters,
+    ids: Ids,
+    /// How many documents the transaction registers (PostgreSQL takes their ids at once).
+    expected: usize,
+    /// Source keys looked up in the register, with the document registered under each.
+    keys_seen: HashMap<String, Option<i64>>,
+    /// Source keys of this transaction's documents.
+    keys_taken: HashSet<String>,
+    /// This transaction's documents: number -> (id, thread id), id -> (number, series).
+    by_reg_no: HashMap<String, (i64, i64)>,
+    by_id: HashMap<i64, (String, String)>,
+    /// Contents whose text is queued.
+    texts_seen: HashSet<String>,
+    documents: Rows,
+    source_keys: Rows,
+    parties: Rows,
+    doc_files: Rows,
+    file_texts: Rows,
+}
+
+impl Pending {
+    fn new(expected: usize) -> Pending {
+        Pending {
+            cursor: audit::ChainCursor::default(),
+            counters: store::Counters::default(),
+            ids: Ids::Unknown,
+            expected: expected.max(1),
+            keys_seen: HashMap::new(),
+            keys_taken: HashSet::new(),
+            by_reg_no: HashMap::new(),
+            by_id: HashMap::new(),
+            texts_seen: HashSet::new(),
+            documents: Rows::new(
+                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body)",
+                27,
+                "",
+            ),
+            source_keys: Rows::new(
+                "INSERT INTO source_keys (key, doc_id)",
+                2,
+                "ON CONFLICT (key) DO NOTHING",
+            ),
+            parties: Rows::new(PARTIES, 7, ""),
+            doc_files: Rows::new(
+                "INSERT INTO doc_files (doc_id, pos, name, media_type, size, sha256, text_status, text_note)",
+                8,
+                "",
+            ),
+            file_texts: Rows::new(
+                "INSERT INTO file_texts (sha256, text)",
+                2,
+                "ON CONFLICT (sha256) DO NOTHING",
+            ),
+        }
+    }
+
+    /// Looks up the source keys not looked up yet, with one statement.
+    async fn look_up_keys<'a>(
+        &mut self,
+        tx: &mut Tx,
+        keys: impl Iterator<Item = &'a String>,
+    ) -> Result<()> {
+        let mut ask: Vec<&String> = keys.filter(|k| !self.keys_seen.contains_key(*k)).collect();
+        ask.sort_unstable();
+        ask.dedup();
+        for chunk in ask.chunks(MAX_PARAMS) {
+            let sql = format!(
+                "SELECT key, doc_id FROM source_keys WHERE key IN ({})",
+                placeholders(is_sqlite(tx), 0, chunk.len())
+            );
+            let rows = bind_all(
+                sqlx::query(&sql),
+                chunk.iter().map(|k| Value::from(k.as_str())),
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut found: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                found.insert(r.try_get("key")?, r.try_get("doc_id")?);
+            }
+            for k in chunk {
+                let id = found.get(k.as_str()).copied();
+                self.keys_seen.insert((*k).clone(), id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of the next new document.
+    async fn next_id(&mut self, store: &Store, tx: &mut Tx) -> Result<i64> {
+        loop {
+            match &mut self.ids {
+                Ids::Next(next) => {
+                    *next += 1;
+                    return Ok(*next - 1);
+                }
+                Ids::Taken(ids) => {
+                    if let Some(id) = ids.pop_front() {
+                        return Ok(id);
+                    }
+                }
+                Ids::Unknown => {}
+            }
+            if store.is_postgres() {
+                let n = std::mem::replace(&mut self.expected, 1);
+                let rows: Vec<(i64,)> = sqlx::query_as(&format!(
+                    "SELECT nextval(pg_get_serial_sequence('documents', 'id')) FROM generate_series(1, {n}) ORDER BY 1"
+                ))
+                .fetch_all(&mut **tx)
+                .await?;
+                self.ids = Ids::Taken(rows.into_iter().map(|r| r.0).collect());
+            } else {
+                let (max,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM documents")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                self.ids = Ids::Next(max + 1);
+            }
+        }
+    }
+
+    /// Writes the queued rows, the audit events and the counters.
+    async fn write(&mut self, tx: &mut Tx) -> Result<()> {
+        let numbers = &self.by_reg_no;
+        self.documents.insert(tx).await.map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.message().to_lowercase().contains("unique") => {
+                let mut nos: Vec<&String> = numbers.keys().collect();
+                nos.sort_unstable();
+                Error::Conflict(match nos.as_slice() {
+                    [one] => format!("registration number {one} is already taken"),
+                    _ => format!(
+                        "one of the registration numbers {} is already taken",
+                        nos.iter()
+                            .map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            }
+            _ => Error::Database(e),
+        })?;
+        let keys = self.source_keys.len() as u64;
+        if self.source_keys.insert(tx).await? != keys {
+            return Err(Error::Conflict(
+                "duplicate: a source key of these documents was registered meanwhile".into(),
+            ));
+        }
+        self.parties.insert(tx).await?;
+        self.doc_files.insert(tx).await?;
+        self.file_texts.insert(tx).await?;
+        audit::flush(tx, &mut self.cursor).await?;
+        self.counters.flush(tx).await
+    }
 }
 
 fn party_from_row(r: &sqlx::any::AnyRow) -> Result<Party> {

@@ -96,6 +96,101 @@ async fn numbering_threads_and_documents_round_trip() {
 }
 
 #[tokio::test]
+async fn a_batch_numbers_threads_and_reads_back_as_one_by_one() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let first = reg.register(doc("first"), "t").await.unwrap();
+        // Follow-ups of a registered document and of one earlier in the same batch,
+        // a second series, shared file contents, and parties.
+        let mut a = doc("a");
+        a.source_keys = vec!["sha256:a".into(), "msgid:<a@x>".into()];
+        a.parties.push(
+            Party::from_name_and_code("Mari Maasikas", Some("49403136515"), PartyRole::Sender)
+                .unwrap(),
+        );
+        let mut r1 = doc("r1");
+        r1.reply_to = Some(first.reg_no.clone());
+        let mut r2 = doc("r2");
+        r2.reply_to = Some("9-13/2".into());
+        let mut r3 = doc("r3");
+        r3.reply_to = Some("9-13/1-1".into());
+        let mut s = doc("s");
+        s.series = Some("9-14".into());
+        let mut same = doc("a");
+        same.title = "same file".into();
+        let out = reg
+            .register_batch(vec![a, r1, r2, r3, s, same], "t")
+            .await
+            .unwrap();
+        let nos: Vec<&str> = out.iter().map(|d| d.reg_no.as_str()).collect();
+        assert_eq!(
+            nos,
+            vec!["9-13/2", "9-13/1-1", "9-13/2-1", "9-13/1-2", "9-14/1", "9-13/3"],
+            "{b}"
+        );
+        assert_eq!(out[0].thread_id, out[0].id, "{b}");
+        assert_eq!(out[1].thread_id, first.id, "{b}");
+        assert_eq!(
+            (out[2].thread_id, out[2].parent_id),
+            (out[0].id, Some(out[0].id)),
+            "{b}"
+        );
+        assert_eq!(
+            (out[3].thread_id, out[3].parent_id),
+            (first.id, Some(out[1].id)),
+            "{b}"
+        );
+        assert_eq!(out[0].files[0].sha256, out[5].files[0].sha256, "{b}");
+        for d in &out {
+            assert_eq!(
+                &reg.get(d.id).await.unwrap(),
+                d,
+                "{b}: {} reads back",
+                d.reg_no
+            );
+        }
+        assert_eq!(
+            reg.find_by_source_key("msgid:<a@x>").await.unwrap(),
+            Some(out[0].id),
+            "{b}"
+        );
+        // The counters went on from the batch.
+        assert_eq!(
+            reg.register(doc("next"), "t").await.unwrap().reg_no,
+            "9-13/4"
+        );
+        let mut f = doc("f");
+        f.reply_to = Some("9-13/1".into());
+        assert_eq!(reg.register(f, "t").await.unwrap().reg_no, "9-13/1-3");
+        // The same key twice in one batch, or a key already registered: refused
+        // whole, and no number is burnt.
+        let mut k1 = doc("k1");
+        k1.source_keys = vec!["sha256:k".into()];
+        let mut k2 = doc("k2");
+        k2.source_keys = vec!["sha256:k".into()];
+        let e = reg.register_batch(vec![k1, k2], "t").await.unwrap_err();
+        assert_eq!(e.kind(), docgate::ErrorKind::Conflict, "{b}: {e}");
+        let mut k3 = doc("k3");
+        k3.source_keys = vec!["msgid:<a@x>".into()];
+        let e = reg
+            .register_batch(vec![doc("ok"), k3], "t")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), docgate::ErrorKind::Conflict, "{b}: {e}");
+        assert!(e.to_string().contains("msgid:<a@x>"), "{b}: {e}");
+        assert_eq!(
+            reg.register(doc("last"), "t").await.unwrap().reg_no,
+            "9-13/5"
+        );
+        let report = docgate::audit::verify(reg).await.unwrap();
+        assert!(report.ok, "{b}: {:?}", report.problems);
+        assert_eq!(report.events, 10, "{b}");
+    }
+}
+
+#[tokio::test]
 async fn yearly_pattern_restarts_each_year() {
     for b in backends() {
         let mut env = TestEnv::new(b).await;

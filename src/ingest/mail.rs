@@ -55,6 +55,9 @@ pub struct Prepared {
     pub new: NewDocument,
     pub hints: Hints,
     pub sha256: String,
+    /// The hashes of the files once [`crate::register::Register::store_files`]
+    /// stored them ahead of registration.
+    pub stored: Option<Vec<String>>,
 }
 
 /// Why an item goes to quarantine.
@@ -166,16 +169,15 @@ pub fn document_from_mail(
         new.files.push(f);
     }
 
-    let hints = Hints {
-        message_ids: p
-            .in_reply_to
+    let hints = Hints::new(
+        p.in_reply_to
             .iter()
             .chain(p.references.iter().rev())
             .cloned()
             .collect(),
-        subject: p.subject.clone(),
-        body: p.body.chars().take(20_000).collect(),
-    };
+        p.subject.clone(),
+        &p.body,
+    );
     (new, hints)
 }
 
@@ -243,6 +245,7 @@ pub async fn prepare_mail(
         new,
         hints,
         sha256: sha,
+        stored: None,
     })
 }
 
@@ -288,20 +291,21 @@ pub async fn prepare_file(
         new.contains_personal_data = true;
         new.proposed_ground = Some(ic.personal_data_ground.clone());
     }
-    let body_hint = t.text.clone().unwrap_or_default();
+    let hints = Hints::new(
+        Vec::new(),
+        new.title.clone(),
+        t.text.as_deref().unwrap_or_default(),
+    );
     let mut f = NewFile::new(crate::extract::mail::sanitize_name(name), mt, bytes);
     f.text = t.text;
     f.text_status = t.status;
     f.text_note = t.note;
     new.files.push(f);
     Ok(Prepared {
-        hints: Hints {
-            message_ids: Vec::new(),
-            subject: new.title.clone(),
-            body: body_hint.chars().take(20_000).collect(),
-        },
+        hints,
         new,
         sha256: sha,
+        stored: None,
     })
 }
 

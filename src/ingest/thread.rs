@@ -19,7 +19,31 @@ pub struct Hints {
     /// In-Reply-To first, then References from the newest.
     pub message_ids: Vec<String>,
     pub subject: String,
-    pub body: String,
+    /// The numbers in the subject, then those in the body's first 20,000
+    /// characters, at most 30 (found when the message is prepared, not while
+    /// the registering loop waits).
+    pub numbers: Vec<String>,
+}
+
+impl Hints {
+    pub fn new(message_ids: Vec<String>, subject: String, body: &str) -> Hints {
+        let body = body
+            .char_indices()
+            .nth(20_000)
+            .map_or(body, |(end, _)| &body[..end]);
+        let mut nums = numbers(&subject);
+        for n in numbers(body) {
+            if !nums.contains(&n) {
+                nums.push(n);
+            }
+        }
+        nums.truncate(30);
+        Hints {
+            message_ids,
+            subject,
+            numbers: nums,
+        }
+    }
 }
 
 /// A registered document a rule points at.
@@ -97,14 +121,8 @@ pub async fn candidates(reg: &Register, h: &Hints) -> Result<Vec<Candidate>> {
             );
         }
     }
-    let mut nums = numbers(&h.subject);
-    for n in numbers(&h.body) {
-        if !nums.contains(&n) {
-            nums.push(n);
-        }
-    }
-    nums.truncate(30);
-    for n in &nums {
+    let nums = &h.numbers;
+    for n in nums {
         if let Some(d) = reg.find_by_reg_no(n).await? {
             push(
                 Candidate {
@@ -118,7 +136,7 @@ pub async fn candidates(reg: &Register, h: &Hints) -> Result<Vec<Candidate>> {
             );
         }
     }
-    for n in &nums {
+    for n in nums {
         for d in reg.find_by_their_ref(n).await? {
             push(
                 Candidate {

@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 
 use super::Tx;
 
+/// Files written at once by [`FileStore::put_many_local`].
+const WRITER_THREADS: usize = 8;
+
 /// Files handed back by a batch write, with their hashes when they were stored locally.
 pub type Written = (Vec<Vec<u8>>, Option<Vec<String>>);
 
@@ -80,7 +83,7 @@ impl FileStore {
     }
 
     /// Writes many files at once from several threads (file creation and fsync wait
-    /// on the disk, not the CPU): used by batch registration before its transaction.
+    /// on the disk, not the CPU): used before the transaction that registers them.
     /// Files already stored are skipped. Gives the bytes back, with their hashes in
     /// input order (none for the database store, which stores inside the transaction).
     pub async fn put_many_local(&self, files: Vec<Vec<u8>>) -> Result<Written> {
@@ -89,41 +92,26 @@ impl FileStore {
         };
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || -> Result<Written> {
-            let threads = 8.min(files.len().max(1));
-            let chunk = files.len().div_ceil(threads).max(1);
-            let results: Vec<Result<Vec<String>>> = std::thread::scope(|s| {
-                let handles: Vec<_> = files
-                    .chunks(chunk)
-                    .map(|part| {
-                        let dir = &dir;
-                        s.spawn(move || -> Result<Vec<String>> {
-                            let mut out = Vec::with_capacity(part.len());
-                            let mut written = Vec::new();
-                            for bytes in part {
-                                let sha = sha256_hex(bytes);
-                                if let Some(p) = write_new(dir, &sha, bytes)? {
-                                    written.push(p);
-                                }
-                                out.push(sha);
-                            }
-                            sync_dirs(&written)?;
-                            Ok(out)
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(Error::internal("file writer thread panicked")))
+            let stored = in_threads(&files, |part| {
+                part.iter()
+                    .map(|bytes| {
+                        let sha = sha256_hex(bytes);
+                        let new = write_new(&dir, &sha, bytes)?;
+                        Ok((sha, new))
                     })
                     .collect()
-            });
-            let mut out = Vec::with_capacity(files.len());
-            for r in results {
-                out.extend(r?);
-            }
-            Ok((files, Some(out)))
+            })?;
+            // Every rename is done: each directory is synced once, and the first
+            // sync makes the others' renames durable as well.
+            let mut dirs: Vec<&Path> = stored
+                .iter()
+                .filter_map(|(_, p)| p.as_deref()?.parent())
+                .collect();
+            dirs.sort_unstable();
+            dirs.dedup();
+            in_threads(&dirs, |part| part.iter().map(|d| sync_dir(d)).collect())?;
+            let shas = stored.into_iter().map(|(sha, _)| sha).collect();
+            Ok((files, Some(shas)))
         })
         .await
         .map_err(|e| Error::internal(format!("file writer failed: {e}")))?
@@ -201,11 +189,43 @@ fn sync_dirs(paths: &[PathBuf]) -> Result<()> {
     let mut dirs: Vec<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
     dirs.sort();
     dirs.dedup();
-    for d in dirs {
-        let f = std::fs::File::open(d)
-            .map_err(|e| Error::io(format!("cannot open {}", d.display()), e))?;
-        f.sync_all()
-            .map_err(|e| Error::io(format!("cannot sync {}", d.display()), e))?;
+    dirs.into_iter().try_for_each(sync_dir)
+}
+
+fn sync_dir(d: &Path) -> Result<()> {
+    let f =
+        std::fs::File::open(d).map_err(|e| Error::io(format!("cannot open {}", d.display()), e))?;
+    f.sync_all()
+        .map_err(|e| Error::io(format!("cannot sync {}", d.display()), e))
+}
+
+/// Runs `f` over up to [`WRITER_THREADS`] parts of `items` at once (on this
+/// thread when there is only one part) and gives the results in input order.
+fn in_threads<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&[T]) -> Result<Vec<R>> + Sync,
+) -> Result<Vec<R>> {
+    let chunk = items.len().div_ceil(WRITER_THREADS).max(4);
+    if items.len() <= chunk {
+        return f(items);
     }
-    Ok(())
+    let f = &f;
+    let results: Vec<Result<Vec<R>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::internal("file writer thread panicked")))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }

@@ -5,7 +5,9 @@
 //! dates and timestamps, INTEGER/BIGINT for every integer and flag.
 
 pub mod files;
+pub mod rows;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -172,6 +174,44 @@ impl Store {
                 .fetch_one(&mut **tx)
                 .await?;
         Ok(v)
+    }
+}
+
+/// Named counters as one transaction uses them: a key is counted in the database on
+/// its first use (which locks its row until commit), then on in memory, and
+/// [`Counters::flush`] writes the last value back before the transaction commits.
+/// Gap-free as [`Store::next_counter_in`]: a rollback discards the numbers.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Key -> (last value handed out, not yet written).
+    values: HashMap<String, (i64, bool)>,
+}
+
+impl Counters {
+    pub async fn next(&mut self, store: &Store, tx: &mut Tx, key: &str) -> Result<i64> {
+        if let Some((v, dirty)) = self.values.get_mut(key) {
+            *v += 1;
+            *dirty = true;
+            return Ok(*v);
+        }
+        let v = store.next_counter_in(tx, key).await?;
+        self.values.insert(key.to_string(), (v, false));
+        Ok(v)
+    }
+
+    /// Writes the counters counted on in memory.
+    pub async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+        for (key, (v, dirty)) in self.values.iter_mut() {
+            if *dirty {
+                sqlx::query("UPDATE counters SET value = $1 WHERE key = $2")
+                    .bind(*v)
+                    .bind(key.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                *dirty = false;
+            }
+        }
+        Ok(())
     }
 }
 
