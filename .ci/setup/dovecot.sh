@@ -16,7 +16,7 @@ mkdir -p "$BASE"
 id vmail >/dev/null 2>&1 || useradd --system --home-dir "$BASE" --shell /usr/sbin/nologin vmail
 chown vmail:vmail "$BASE"
 
-if ! openssl x509 -in "$BASE/cert.pem" -noout -ext subjectAltName 2>/dev/null | grep -q 127.0.0.1; then
+if ! openssl x509 -in "$BASE/cert.pem" -noout -ext subjectAltName 2>/dev/null | grep 127.0.0.1 >/dev/null; then
     # A self-signed end-entity certificate for localhost/127.0.0.1 (tests trust it via ca_file).
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
         -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \

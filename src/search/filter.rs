@@ -1,24 +1,30 @@
-//! Metadata filters read from fast fields (columns) as candidates are matched.
+//! Metadata filters as cached bitsets of each segment.
 //!
 //! A filter such as "series 9-13" matches a fifth of the register: intersecting
 //! the words' posting lists with its posting list costs a skip-list seek and often
-//! a block decode per candidate, more than the words themselves. When the query
-//! has words, their (short) lists drive and each candidate's series, type,
-//! direction, restriction and date are read from columns instead, as Lucene does
-//! with doc values for a sparse lead query. Without words the filters stay posting
-//! lists (see `query::rank`), which are then the short side.
+//! a block decode per candidate, more than the words themselves. Segments never
+//! change, so each segment's documents meeting a set of filters are computed once
+//! from their posting lists into a bitset, kept in a bounded cache (as Lucene's
+//! query cache keeps filter clauses), and a candidate of the words' lists is then
+//! checked with one bit. The first search with a filter pays for the bitset (a
+//! fraction of a millisecond per million documents).
 
-use tantivy::columnar::Column;
-use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tantivy::index::SegmentId;
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur, Query, Scorer, Weight,
+};
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED};
 
 use super::query::Allowed;
-use super::schema::{KIND_FULL, KIND_MASKED};
 
-/// One condition on a single-valued fast field.
+/// One filter of a search, as the cache knows it (its posting-list query comes
+/// beside it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
-    /// A text (STRING | FAST) field equals the value.
+    /// A text (STRING) field equals the value.
     Str { field: String, value: String },
     /// A u64 field equals the value.
     U64 { field: String, value: u64 },
@@ -28,188 +34,193 @@ pub enum Cond {
         lo: Option<i64>,
         hi: Option<i64>,
     },
-    /// A staff member's view of the staff index: public documents in full,
-    /// restricted ones in full where allowed and masked elsewhere (the same rule
-    /// as `query::access_clause`, read from columns).
+    /// A staff member's view of the staff index (`query::access_clause`).
     Visible(Allowed),
 }
 
-/// The column names the visibility condition reads.
-const KIND: &str = "kind";
-const RESTRICTED: &str = "restricted";
-const RESPONSIBLE: &str = "responsible";
-const UNIT: &str = "unit";
-const THREAD: &str = "thread_id";
-const DOC: &str = "doc_id";
-
-/// [`Cond::Visible`] resolved for one segment.
-struct Visibility {
-    kind: Column<u64>,
-    /// Ordinals of "full" and "masked" in this segment (None: absent).
-    full: Option<u64>,
-    masked: Option<u64>,
-    restricted: Column<u64>,
-    responsible: Option<(Column<u64>, u64)>,
-    units: Option<(Column<u64>, Vec<u64>)>,
-    thread: Column<u64>,
-    threads: Vec<u64>,
-    doc: Column<u64>,
-    docs: Vec<u64>,
+/// A segment's documents as bits.
+struct Bits {
+    words: Vec<u64>,
+    max_doc: DocId,
 }
 
-impl Visibility {
-    fn resolve(a: &Allowed, reader: &SegmentReader) -> tantivy::Result<Option<Visibility>> {
-        let ff = reader.fast_fields();
-        let Some(kind) = ff.str(KIND)? else {
-            return Ok(None);
-        };
-        let ord_of = |col: &tantivy::columnar::StrColumn, v: &str| col.dictionary().term_ord(v);
-        let responsible = match (&a.user, ff.str(RESPONSIBLE)?) {
-            (Some(u), Some(col)) => ord_of(&col, u)?.map(|o| (col.ords().clone(), o)),
-            _ => None,
-        };
-        let units = match ff.str(UNIT)? {
-            Some(col) if !a.units.is_empty() => {
-                let mut ords = Vec::new();
-                for u in &a.units {
-                    ords.extend(ord_of(&col, u)?);
-                }
-                Some((col.ords().clone(), ords))
+impl Bits {
+    fn of(scorer: &mut dyn Scorer, max_doc: DocId) -> Bits {
+        let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            words[doc as usize / 64] |= 1 << (doc % 64);
+            doc = scorer.advance();
+        }
+        Bits { words, max_doc }
+    }
+
+    #[inline]
+    fn contains(&self, doc: DocId) -> bool {
+        doc < self.max_doc && self.words[doc as usize / 64] & (1 << (doc % 64)) != 0
+    }
+
+    /// The first document from `from` on, or TERMINATED.
+    fn next_from(&self, from: DocId) -> DocId {
+        if from >= self.max_doc {
+            return TERMINATED;
+        }
+        let mut i = from as usize / 64;
+        let mut w = self.words[i] & (!0u64 << (from % 64));
+        loop {
+            if w != 0 {
+                return (i * 64) as DocId + w.trailing_zeros();
             }
-            _ => None,
-        };
-        let mut threads: Vec<u64> = a.threads.iter().map(|t| *t as u64).collect();
-        threads.sort_unstable();
-        let mut docs: Vec<u64> = a.docs.iter().map(|d| *d as u64).collect();
-        docs.sort_unstable();
-        Ok(Some(Visibility {
-            full: ord_of(&kind, KIND_FULL)?,
-            masked: ord_of(&kind, KIND_MASKED)?,
-            kind: kind.ords().clone(),
-            restricted: ff.u64(RESTRICTED)?,
-            responsible,
-            units,
-            thread: ff.u64(THREAD)?,
-            threads,
-            doc: ff.u64(DOC)?,
-            docs,
-        }))
+            i += 1;
+            if i >= self.words.len() {
+                return TERMINATED;
+            }
+            w = self.words[i];
+        }
     }
 
-    #[inline]
-    fn allowed(&self, doc: DocId) -> bool {
-        let has = |col: &Column<u64>, set: &[u64]| {
-            !set.is_empty()
-                && col
-                    .first(doc)
-                    .is_some_and(|v| set.binary_search(&v).is_ok())
-        };
-        self.responsible
-            .as_ref()
-            .is_some_and(|(c, o)| c.first(doc) == Some(*o))
-            || self
-                .units
-                .as_ref()
-                .is_some_and(|(c, os)| c.first(doc).is_some_and(|v| os.contains(&v)))
-            || has(&self.thread, &self.threads)
-            || has(&self.doc, &self.docs)
+    fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+}
+
+/// The cache of filter bitsets: segment and filters → bits, least recently used
+/// dropped beyond the budget.
+struct Cache {
+    entries: HashMap<(SegmentId, String), (Arc<Bits>, u64)>,
+    bytes: usize,
+    clock: u64,
+}
+
+/// Memory the cache may hold: 256 filters of a million-document segment.
+const CACHE_BYTES: usize = 32 << 20;
+
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        Mutex::new(Cache {
+            entries: HashMap::new(),
+            bytes: 0,
+            clock: 0,
+        })
+    })
+}
+
+impl Cache {
+    fn get(&mut self, key: &(SegmentId, String)) -> Option<Arc<Bits>> {
+        self.clock += 1;
+        let now = self.clock;
+        self.entries.get_mut(key).map(|(b, used)| {
+            *used = now;
+            b.clone()
+        })
     }
 
-    #[inline]
-    fn holds(&self, doc: DocId) -> bool {
-        let kind = self.kind.first(doc);
-        if kind.is_some() && kind == self.full {
-            self.restricted.first(doc) == Some(0) || self.allowed(doc)
-        } else if kind.is_some() && kind == self.masked {
-            !self.allowed(doc)
-        } else {
-            false
+    fn put(&mut self, key: (SegmentId, String), bits: Arc<Bits>) {
+        self.clock += 1;
+        self.bytes += bits.bytes();
+        if let Some((old, _)) = self.entries.insert(key, (bits, self.clock)) {
+            self.bytes -= old.bytes();
+        }
+        while self.bytes > CACHE_BYTES && self.entries.len() > 1 {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some((b, _)) = self.entries.remove(&oldest) {
+                self.bytes -= b.bytes();
+            }
         }
     }
 }
 
-/// A condition resolved for one segment.
-enum SegCond {
-    Ord(Column<u64>, u64),
-    U64(Column<u64>, u64),
-    I64(Column<i64>, i64, i64),
-    Visible(Box<Visibility>),
-}
-
-impl SegCond {
-    #[inline]
-    fn holds(&self, doc: DocId) -> bool {
-        match self {
-            SegCond::Ord(c, ord) | SegCond::U64(c, ord) => c.first(doc) == Some(*ord),
-            SegCond::I64(c, lo, hi) => c.first(doc).is_some_and(|v| v >= *lo && v <= *hi),
-            SegCond::Visible(v) => v.holds(doc),
-        }
-    }
-}
-
-/// The conditions resolved for one segment; None when no document of it can meet them.
-fn resolve(conds: &[Cond], reader: &SegmentReader) -> tantivy::Result<Option<Vec<SegCond>>> {
-    let ff = reader.fast_fields();
-    let mut out = Vec::with_capacity(conds.len());
-    for c in conds {
-        let sc = match c {
-            Cond::Str { field, value } => {
-                let Some(col) = ff.str(field)? else {
-                    return Ok(None);
-                };
-                let Some(ord) = col.dictionary().term_ord(value)? else {
-                    return Ok(None);
-                };
-                SegCond::Ord(col.ords().clone(), ord)
-            }
-            Cond::U64 { field, value } => SegCond::U64(ff.u64(field)?, *value),
-            Cond::I64Range { field, lo, hi } => SegCond::I64(
-                ff.i64(field)?,
-                lo.unwrap_or(i64::MIN),
-                hi.unwrap_or(i64::MAX),
-            ),
-            Cond::Visible(a) => match Visibility::resolve(a, reader)? {
-                Some(v) => SegCond::Visible(Box::new(v)),
-                None => return Ok(None),
-            },
-        };
-        out.push(sc);
-    }
-    Ok(Some(out))
-}
-
-/// A query matching the documents that meet every condition, read from columns.
-/// In an intersection it is never the lead: it only answers whether a candidate
-/// of the words' lists meets the conditions (`seek_danger`), before that
-/// candidate is scored. It scores nothing.
-#[derive(Debug, Clone)]
+/// A query matching the documents that meet every filter: their posting lists,
+/// computed once per segment into a cached bitset. In an intersection it answers
+/// whether a candidate of the words' lists passes with one bit. It scores nothing.
 pub struct FilterQuery {
-    pub conds: Vec<Cond>,
+    key: String,
+    postings: Box<dyn Query>,
+}
+
+impl FilterQuery {
+    /// `conds` name the filters (the cache key); `postings` are their queries.
+    pub fn new(conds: &[Cond], postings: Vec<Box<dyn Query>>) -> FilterQuery {
+        let postings: Box<dyn Query> = if postings.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(
+                postings.into_iter().map(|q| (Occur::Must, q)).collect(),
+            ))
+        };
+        FilterQuery {
+            key: format!("{conds:?}"),
+            postings,
+        }
+    }
+}
+
+impl Clone for FilterQuery {
+    fn clone(&self) -> Self {
+        FilterQuery {
+            key: self.key.clone(),
+            postings: self.postings.box_clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for FilterQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FilterQuery({})", self.key)
+    }
 }
 
 impl Query for FilterQuery {
-    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let disabled = EnableScoring::disabled_from_schema(scoring.schema());
         Ok(Box::new(FilterWeight {
-            conds: self.conds.clone(),
+            key: self.key.clone(),
+            postings: self.postings.weight(disabled)?,
         }))
     }
 }
 
 struct FilterWeight {
-    conds: Vec<Cond>,
+    key: String,
+    postings: Box<dyn Weight>,
+}
+
+impl FilterWeight {
+    fn bits(&self, reader: &SegmentReader) -> tantivy::Result<Arc<Bits>> {
+        let key = (reader.segment_id(), self.key.clone());
+        if let Some(b) = cache().lock().expect("filter cache lock").get(&key) {
+            return Ok(b);
+        }
+        let mut scorer = self.postings.scorer(reader, 1.0)?;
+        let bits = Arc::new(Bits::of(scorer.as_mut(), reader.max_doc()));
+        cache()
+            .lock()
+            .expect("filter cache lock")
+            .put(key, bits.clone());
+        Ok(bits)
+    }
 }
 
 impl Weight for FilterWeight {
     fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(match resolve(&self.conds, reader)? {
-            None => Box::new(EmptyScorer),
-            Some(conds) => Box::new(FilterScorer::new(conds, reader.max_doc())),
-        })
+        let bits = self.bits(reader)?;
+        let first = bits.next_from(0);
+        if first == TERMINATED {
+            return Ok(Box::new(EmptyScorer));
+        }
+        Ok(Box::new(BitsScorer { bits, doc: first }))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut s = self.scorer(reader, 1.0)?;
-        if s.seek(doc) == doc {
+        if self.bits(reader)?.contains(doc) {
             Ok(Explanation::new("metadata filter", 0.0))
         } else {
             Err(tantivy::TantivyError::InvalidArgument(format!(
@@ -219,60 +230,30 @@ impl Weight for FilterWeight {
     }
 }
 
-struct FilterScorer {
-    conds: Vec<SegCond>,
+struct BitsScorer {
+    bits: Arc<Bits>,
     doc: DocId,
-    max_doc: DocId,
 }
 
-impl FilterScorer {
-    fn new(conds: Vec<SegCond>, max_doc: DocId) -> FilterScorer {
-        let mut s = FilterScorer {
-            conds,
-            doc: 0,
-            max_doc,
-        };
-        s.doc = s.scan(0);
-        s
-    }
-
-    #[inline]
-    fn holds(&self, doc: DocId) -> bool {
-        self.conds.iter().all(|c| c.holds(doc))
-    }
-
-    /// The first document from `from` on that meets the conditions.
-    fn scan(&self, from: DocId) -> DocId {
-        (from..self.max_doc)
-            .find(|d| self.holds(*d))
-            .unwrap_or(TERMINATED)
-    }
-}
-
-impl DocSet for FilterScorer {
+impl DocSet for BitsScorer {
     fn advance(&mut self) -> DocId {
         if self.doc != TERMINATED {
-            self.doc = self.scan(self.doc + 1);
+            self.doc = self.bits.next_from(self.doc + 1);
         }
         self.doc
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
         if target > self.doc {
-            self.doc = if target >= self.max_doc {
-                TERMINATED
-            } else {
-                self.scan(target)
-            };
+            self.doc = self.bits.next_from(target);
         }
         self.doc
     }
 
     fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
-        if target >= self.max_doc {
-            return SeekDangerResult::SeekLowerBound(TERMINATED);
-        }
-        if self.holds(target) {
+        if target >= self.bits.max_doc {
+            SeekDangerResult::SeekLowerBound(TERMINATED)
+        } else if self.bits.contains(target) {
             self.doc = target;
             SeekDangerResult::Found
         } else {
@@ -285,16 +266,16 @@ impl DocSet for FilterScorer {
     }
 
     fn size_hint(&self) -> u32 {
-        self.max_doc
+        self.bits.max_doc
     }
 
     /// Dearer than any list: never the lead of an intersection.
     fn cost(&self) -> u64 {
-        u64::from(self.max_doc) * 2 + 1
+        u64::from(self.bits.max_doc) * 2 + 1
     }
 }
 
-impl Scorer for FilterScorer {
+impl Scorer for BitsScorer {
     fn score(&mut self) -> Score {
         0.0
     }
@@ -304,7 +285,7 @@ impl Scorer for FilterScorer {
 mod tests {
     use super::*;
     use tantivy::collector::Count;
-    use tantivy::query::{BooleanQuery, Occur, TermQuery};
+    use tantivy::query::{BooleanQuery, Occur, RangeQuery, TermQuery};
     use tantivy::schema::{IndexRecordOption, Schema, FAST, INDEXED, STRING};
     use tantivy::{doc, Index, Term};
 
@@ -363,14 +344,32 @@ mod tests {
                 Box::new(|d| (10..=119).contains(&d.2) && d.0 == "9-13"),
             ),
         ];
-        for (conds, expect) in cases {
+        let postings = |conds: &[Cond]| -> Vec<Box<dyn Query>> {
+            conds
+                .iter()
+                .map(|c| -> Box<dyn Query> {
+                    match c {
+                        Cond::Str { value, .. } => Box::new(TermQuery::new(
+                            Term::from_field_text(series, value),
+                            IndexRecordOption::Basic,
+                        )),
+                        Cond::U64 { value, .. } => Box::new(TermQuery::new(
+                            Term::from_field_u64(flag, *value),
+                            IndexRecordOption::Basic,
+                        )),
+                        Cond::I64Range { lo, hi, .. } => Box::new(RangeQuery::new(
+                            std::ops::Bound::Included(Term::from_field_i64(day, lo.unwrap())),
+                            std::ops::Bound::Included(Term::from_field_i64(day, hi.unwrap())),
+                        )),
+                        Cond::Visible(_) => unreachable!("not in this test"),
+                    }
+                })
+                .collect()
+        };
+        // Twice: the second time from the cache.
+        for (conds, expect) in cases.iter().chain(cases.iter()) {
             let alone = searcher
-                .search(
-                    &FilterQuery {
-                        conds: conds.clone(),
-                    },
-                    &Count,
-                )
+                .search(&FilterQuery::new(&conds, postings(&conds)), &Count)
                 .unwrap();
             assert_eq!(
                 alone,
@@ -388,9 +387,7 @@ mod tests {
                 ),
                 (
                     Occur::Must,
-                    Box::new(FilterQuery {
-                        conds: conds.clone(),
-                    }),
+                    Box::new(FilterQuery::new(&conds, postings(&conds))),
                 ),
             ]);
             assert_eq!(

@@ -933,9 +933,7 @@ pub fn rank(
             if !filters.conds.is_empty() {
                 clauses.push((
                     Occur::Must,
-                    Box::new(FilterQuery {
-                        conds: filters.conds,
-                    }),
+                    Box::new(FilterQuery::new(&filters.conds, filters.cond_queries)),
                 ));
             }
             clauses.extend(filters.queries.into_iter().map(constant));
