@@ -369,7 +369,7 @@ mod tests {
         // Twice: the second time from the cache.
         for (conds, expect) in cases.iter().chain(cases.iter()) {
             let alone = searcher
-                .search(&FilterQuery::new(&conds, postings(&conds)), &Count)
+                .search(&FilterQuery::new(conds, postings(conds)), &Count)
                 .unwrap();
             assert_eq!(
                 alone,
@@ -387,7 +387,7 @@ mod tests {
                 ),
                 (
                     Occur::Must,
-                    Box::new(FilterQuery::new(&conds, postings(&conds))),
+                    Box::new(FilterQuery::new(conds, postings(conds))),
                 ),
             ]);
             assert_eq!(
