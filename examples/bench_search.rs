@@ -105,30 +105,32 @@ fn main() -> anyhow::Result<()> {
     let f = Fields::new();
     let mut bodies: Vec<(String, String)> = Vec::new();
     let keep_for_pg = pg.is_some();
-    let index = if dir.join("meta.json").exists() {
-        let index = Index::open_in_dir(dir)?;
-        analyzer::register(index.tokenizers());
-        for i in 0..n {
-            let p = make(i, &mut rng);
-            if keep_for_pg {
-                bodies.push((p.series.clone(), p.body.clone().unwrap_or_default()));
-            }
-        }
-        println!("docs: {n} (index reused from {})", dir.display());
-        index
+    let reuse = dir.join("meta.json").exists();
+    let index = if reuse {
+        Index::open_in_dir(dir)?
     } else {
         std::fs::create_dir_all(dir)?;
-        let index = Index::create_in_dir(dir, f.schema.clone())?;
-        analyzer::register(index.tokenizers());
-        let mut w: tantivy::IndexWriter = index.writer_with_num_threads(2, 512 << 20)?;
-        let t0 = Instant::now();
-        for i in 0..n {
-            let p = make(i, &mut rng);
-            if keep_for_pg {
-                bodies.push((p.series.clone(), p.body.clone().unwrap_or_default()));
-            }
+        Index::create_in_dir(dir, f.schema.clone())?
+    };
+    analyzer::register(index.tokenizers());
+    // The corpus is generated either way: the queries come after it from the same seed.
+    let w: Option<tantivy::IndexWriter> = if reuse {
+        println!("docs: {n} (index reused from {})", dir.display());
+        None
+    } else {
+        Some(index.writer_with_num_threads(2, 512 << 20)?)
+    };
+    let t0 = Instant::now();
+    for i in 0..n {
+        let p = make(i, &mut rng);
+        if keep_for_pg {
+            bodies.push((p.series.clone(), p.body.clone().unwrap_or_default()));
+        }
+        if let Some(w) = &w {
             w.add_document(to_tantivy(&p, KIND_FULL, &f, 16_384))?;
         }
+    }
+    if let Some(mut w) = w {
         w.commit()?;
         // As `docgate reindex` ends: the segments merged into one.
         let t1 = Instant::now();
@@ -147,8 +149,7 @@ fn main() -> anyhow::Result<()> {
             ids.len(),
             merge
         );
-        index
-    };
+    }
     let size = docgate::search::indexer::dir_size(dir);
     println!("index size: {:.1} MiB", size as f64 / 1048576.0);
     let reader = index.reader()?;

@@ -18,26 +18,6 @@ use tantivy::query::{
 };
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED};
 
-use super::query::Allowed;
-
-/// One filter of a search, as the cache knows it (its posting-list query comes
-/// beside it).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cond {
-    /// A text (STRING) field equals the value.
-    Str { field: String, value: String },
-    /// A u64 field equals the value.
-    U64 { field: String, value: u64 },
-    /// An i64 field lies in the inclusive range.
-    I64Range {
-        field: String,
-        lo: Option<i64>,
-        hi: Option<i64>,
-    },
-    /// A staff member's view of the staff index (`query::access_clause`).
-    Visible(Allowed),
-}
-
 /// A segment's documents as bits.
 struct Bits {
     words: Vec<u64>,
@@ -147,8 +127,10 @@ pub struct FilterQuery {
 }
 
 impl FilterQuery {
-    /// `conds` name the filters (the cache key); `postings` are their queries.
-    pub fn new(conds: &[Cond], postings: Vec<Box<dyn Query>>) -> FilterQuery {
+    /// The documents every one of `postings` matches. The queries' own
+    /// description is the cache key (with the segment).
+    pub fn new(postings: Vec<Box<dyn Query>>) -> FilterQuery {
+        let key = format!("{postings:?}");
         let postings: Box<dyn Query> = if postings.is_empty() {
             Box::new(AllQuery)
         } else {
@@ -156,10 +138,7 @@ impl FilterQuery {
                 postings.into_iter().map(|q| (Occur::Must, q)).collect(),
             ))
         };
-        FilterQuery {
-            key: format!("{conds:?}"),
-            postings,
-        }
+        FilterQuery { key, postings }
     }
 }
 
@@ -311,71 +290,52 @@ mod tests {
         }
         w.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
-        let s = |v: &str| Cond::Str {
-            field: "series".into(),
-            value: v.into(),
+        let s = |v: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(series, v),
+                IndexRecordOption::Basic,
+            ))
         };
-        let odd = Cond::U64 {
-            field: "flag".into(),
-            value: 1,
+        let odd = || -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_u64(flag, 1),
+                IndexRecordOption::Basic,
+            ))
         };
-        let range = Cond::I64Range {
-            field: "day".into(),
-            lo: Some(10),
-            hi: Some(119),
+        let range = || -> Box<dyn Query> {
+            Box::new(RangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_i64(day, 10)),
+                std::ops::Bound::Included(Term::from_field_i64(day, 119)),
+            ))
         };
         type Row<'a> = (&'a str, u64, i64, &'a str);
         type Expect = Box<dyn Fn(&Row<'_>) -> bool>;
-        let cases: Vec<(Vec<Cond>, Expect)> = vec![
-            (vec![], Box::new(|_| true)),
-            (vec![s("9-13")], Box::new(|d| d.0 == "9-13")),
-            (vec![s("no-such-series")], Box::new(|_| false)),
-            (
-                vec![s("9-13"), odd.clone()],
-                Box::new(|d| d.0 == "9-13" && d.1 == 1),
-            ),
-            (
-                vec![s("9-14"), odd],
-                Box::new(|d| d.0 == "9-14" && d.1 == 1),
-            ),
-            (vec![range.clone()], Box::new(|d| (10..=119).contains(&d.2))),
-            (
-                vec![range, s("9-13")],
-                Box::new(|d| (10..=119).contains(&d.2) && d.0 == "9-13"),
-            ),
-        ];
-        let postings = |conds: &[Cond]| -> Vec<Box<dyn Query>> {
-            conds
-                .iter()
-                .map(|c| -> Box<dyn Query> {
-                    match c {
-                        Cond::Str { value, .. } => Box::new(TermQuery::new(
-                            Term::from_field_text(series, value),
-                            IndexRecordOption::Basic,
-                        )),
-                        Cond::U64 { value, .. } => Box::new(TermQuery::new(
-                            Term::from_field_u64(flag, *value),
-                            IndexRecordOption::Basic,
-                        )),
-                        Cond::I64Range { lo, hi, .. } => Box::new(RangeQuery::new(
-                            std::ops::Bound::Included(Term::from_field_i64(day, lo.unwrap())),
-                            std::ops::Bound::Included(Term::from_field_i64(day, hi.unwrap())),
-                        )),
-                        Cond::Visible(_) => unreachable!("not in this test"),
-                    }
-                })
-                .collect()
+        let cases = || -> Vec<(Vec<Box<dyn Query>>, Expect)> {
+            vec![
+                (vec![], Box::new(|_| true)),
+                (vec![s("9-13")], Box::new(|d| d.0 == "9-13")),
+                (vec![s("no-such-series")], Box::new(|_| false)),
+                (
+                    vec![s("9-13"), odd()],
+                    Box::new(|d| d.0 == "9-13" && d.1 == 1),
+                ),
+                (
+                    vec![s("9-14"), odd()],
+                    Box::new(|d| d.0 == "9-14" && d.1 == 1),
+                ),
+                (vec![range()], Box::new(|d| (10..=119).contains(&d.2))),
+                (
+                    vec![range(), s("9-13")],
+                    Box::new(|d| (10..=119).contains(&d.2) && d.0 == "9-13"),
+                ),
+            ]
         };
         // Twice: the second time from the cache.
-        for (conds, expect) in cases.iter().chain(cases.iter()) {
-            let alone = searcher
-                .search(&FilterQuery::new(conds, postings(conds)), &Count)
-                .unwrap();
-            assert_eq!(
-                alone,
-                docs.iter().filter(|d| expect(d)).count(),
-                "{conds:?}"
-            );
+        for (filters, expect) in cases().into_iter().chain(cases()) {
+            let name = format!("{filters:?}");
+            let copy = || filters.iter().map(|q| q.box_clone()).collect::<Vec<_>>();
+            let alone = searcher.search(&FilterQuery::new(copy()), &Count).unwrap();
+            assert_eq!(alone, docs.iter().filter(|d| expect(d)).count(), "{name}");
             // In an intersection with a list, as the search uses it.
             let both = BooleanQuery::new(vec![
                 (
@@ -385,15 +345,12 @@ mod tests {
                         IndexRecordOption::Basic,
                     )) as Box<dyn Query>,
                 ),
-                (
-                    Occur::Must,
-                    Box::new(FilterQuery::new(conds, postings(conds))),
-                ),
+                (Occur::Must, Box::new(FilterQuery::new(copy()))),
             ]);
             assert_eq!(
                 searcher.search(&both, &Count).unwrap(),
                 docs.iter().filter(|d| d.3 == "kolm" && expect(d)).count(),
-                "{conds:?} and kolm"
+                "{name} and kolm"
             );
         }
     }

@@ -26,7 +26,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::analyzer::{self, fold, fold_analyzer, tokens, Lang};
-use super::filter::{Cond, FilterQuery};
+use super::filter::FilterQuery;
 use super::schema::{date_key, key_date, Fields, KIND_FULL, KIND_MASKED};
 use crate::error::{Error, Result};
 use crate::model::Direction;
@@ -675,67 +675,62 @@ fn all_of(qs: Vec<Box<dyn Query>>) -> Box<dyn Query> {
 
 /// The clause that lets a caller see exactly one projection of each document.
 /// Only meaningful on the staff index.
-pub fn access_clause(f: &Fields, caller: &Caller) -> Box<dyn Query> {
-    match caller {
-        Caller::All | Caller::Public => term_q(f.kind, KIND_FULL),
-        Caller::Staff(a) => {
-            let mut allowed: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            if let Some(u) = &a.user {
-                allowed.push((Occur::Should, term_q(f.responsible, u)));
-            }
-            if !a.units.is_empty() {
-                allowed.push((
-                    Occur::Should,
-                    Box::new(TermSetQuery::new(
-                        a.units.iter().map(|u| Term::from_field_text(f.unit, u)),
-                    )),
-                ));
-            }
-            if !a.threads.is_empty() {
-                allowed.push((
-                    Occur::Should,
-                    Box::new(TermSetQuery::new(
-                        a.threads
-                            .iter()
-                            .map(|t| Term::from_field_u64(f.thread_id, *t as u64)),
-                    )),
-                ));
-            }
-            if !a.docs.is_empty() {
-                allowed.push((
-                    Occur::Should,
-                    Box::new(TermSetQuery::new(
-                        a.docs
-                            .iter()
-                            .map(|d| Term::from_field_u64(f.doc_id, *d as u64)),
-                    )),
-                ));
-            }
-            let public_full = all_of(vec![term_q(f.kind, KIND_FULL), u64_q(f.restricted, 0)]);
-            let mut options: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, public_full)];
-            if allowed.is_empty() {
-                options.push((Occur::Should, term_q(f.kind, KIND_MASKED)));
-            } else {
-                let allowed_q: Box<dyn Query> = Box::new(BooleanQuery::new(allowed));
-                options.push((
-                    Occur::Should,
-                    all_of(vec![
-                        term_q(f.kind, KIND_FULL),
-                        u64_q(f.restricted, 1),
-                        allowed_q.box_clone(),
-                    ]),
-                ));
-                options.push((
-                    Occur::Should,
-                    Box::new(BooleanQuery::new(vec![
-                        (Occur::Must, term_q(f.kind, KIND_MASKED)),
-                        (Occur::MustNot, allowed_q),
-                    ])),
-                ));
-            }
-            Box::new(BooleanQuery::new(options))
-        }
+pub fn access_clause(f: &Fields, a: &Allowed) -> Box<dyn Query> {
+    let mut allowed: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if let Some(u) = &a.user {
+        allowed.push((Occur::Should, term_q(f.responsible, u)));
     }
+    if !a.units.is_empty() {
+        allowed.push((
+            Occur::Should,
+            Box::new(TermSetQuery::new(
+                a.units.iter().map(|u| Term::from_field_text(f.unit, u)),
+            )),
+        ));
+    }
+    if !a.threads.is_empty() {
+        allowed.push((
+            Occur::Should,
+            Box::new(TermSetQuery::new(
+                a.threads
+                    .iter()
+                    .map(|t| Term::from_field_u64(f.thread_id, *t as u64)),
+            )),
+        ));
+    }
+    if !a.docs.is_empty() {
+        allowed.push((
+            Occur::Should,
+            Box::new(TermSetQuery::new(
+                a.docs
+                    .iter()
+                    .map(|d| Term::from_field_u64(f.doc_id, *d as u64)),
+            )),
+        ));
+    }
+    let public_full = all_of(vec![term_q(f.kind, KIND_FULL), u64_q(f.restricted, 0)]);
+    let mut options: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, public_full)];
+    if allowed.is_empty() {
+        options.push((Occur::Should, term_q(f.kind, KIND_MASKED)));
+    } else {
+        let allowed_q: Box<dyn Query> = Box::new(BooleanQuery::new(allowed));
+        options.push((
+            Occur::Should,
+            all_of(vec![
+                term_q(f.kind, KIND_FULL),
+                u64_q(f.restricted, 1),
+                allowed_q.box_clone(),
+            ]),
+        ));
+        options.push((
+            Occur::Should,
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, term_q(f.kind, KIND_MASKED)),
+                (Occur::MustNot, allowed_q),
+            ])),
+        ));
+    }
+    Box::new(BooleanQuery::new(options))
 }
 
 /// What a caller may see of the index searched.
@@ -756,58 +751,36 @@ pub fn staff_access(caller: &Caller) -> Access {
     }
 }
 
-/// The filters of a request, validated once: the metadata conditions both as
-/// column conditions and as posting-list queries (see [`super::filter`]), and the
-/// filters that are always queries (party, the deadline's documents, access).
+/// The filters of a request, validated once: the metadata filters, which become
+/// cached bitsets when the query has words (see [`super::filter`]), and the
+/// filters that are always queries (party, the deadline's documents).
 pub struct Filters {
-    pub conds: Vec<Cond>,
-    pub cond_queries: Vec<Box<dyn Query>>,
+    pub meta: Vec<Box<dyn Query>>,
     pub queries: Vec<Box<dyn Query>>,
-}
-
-impl Filters {
-    fn meta(&mut self, cond: Cond, q: Box<dyn Query>) {
-        self.conds.push(cond);
-        self.cond_queries.push(q);
-    }
 }
 
 /// The filters of a request as seen with `access`.
 pub fn filters(f: &Fields, req: &SearchRequest, access: Access) -> Result<Filters> {
     let mut out = Filters {
-        conds: Vec::new(),
-        cond_queries: Vec::new(),
+        meta: Vec::new(),
         queries: Vec::new(),
-    };
-    let s = |field: Field, value: &str| Cond::Str {
-        field: f.schema.get_field_name(field).to_string(),
-        value: value.to_string(),
     };
     match access {
         Access::Public => {}
-        Access::Full => out.meta(s(f.kind, KIND_FULL), term_q(f.kind, KIND_FULL)),
-        Access::Staff(a) => {
-            let clause = access_clause(f, &Caller::Staff(a.clone()));
-            out.meta(Cond::Visible(a), clause);
-        }
+        Access::Full => out.meta.push(term_q(f.kind, KIND_FULL)),
+        Access::Staff(a) => out.meta.push(access_clause(f, &a)),
     }
     if let Some(v) = &req.series {
-        out.meta(s(f.series, v), term_q(f.series, v));
+        out.meta.push(term_q(f.series, v));
     }
     if let Some(v) = &req.doc_type {
-        out.meta(s(f.doc_type, v), term_q(f.doc_type, v));
+        out.meta.push(term_q(f.doc_type, v));
     }
     if let Some(d) = req.direction {
-        out.meta(s(f.direction, d.as_str()), term_q(f.direction, d.as_str()));
+        out.meta.push(term_q(f.direction, d.as_str()));
     }
     if let Some(r) = req.restricted {
-        out.meta(
-            Cond::U64 {
-                field: f.schema.get_field_name(f.restricted).to_string(),
-                value: u64::from(r),
-            },
-            u64_q(f.restricted, u64::from(r)),
-        );
+        out.meta.push(u64_q(f.restricted, u64::from(r)));
     }
     match (&req.deadline, &req.only_docs) {
         (_, Some(ids)) => out.queries.push(Box::new(TermSetQuery::new(
@@ -847,19 +820,12 @@ pub fn filters(f: &Fields, req: &SearchRequest, access: Access) -> Result<Filter
         }
     }
     if req.from.is_some() || req.to.is_some() {
-        let (lo, hi) = (req.from.map(date_key), req.to.map(date_key));
-        let bound = |k: Option<i64>| match k {
-            Some(k) => Bound::Included(Term::from_field_i64(f.registered, k)),
+        let bound = |d: Option<Date>| match d {
+            Some(d) => Bound::Included(Term::from_field_i64(f.registered, date_key(d))),
             None => Bound::Unbounded,
         };
-        out.meta(
-            Cond::I64Range {
-                field: f.schema.get_field_name(f.registered).to_string(),
-                lo,
-                hi,
-            },
-            Box::new(RangeQuery::new(bound(lo), bound(hi))),
-        );
+        out.meta
+            .push(Box::new(RangeQuery::new(bound(req.from), bound(req.to))));
     }
     Ok(out)
 }
@@ -927,14 +893,11 @@ pub fn rank(
     // With words, the words' lists drive and the metadata is read from columns for
     // each candidate; without, the metadata's posting lists are the query.
     let query: Box<dyn Query> = match text_q {
-        Some(t) if filters.conds.is_empty() && filters.queries.is_empty() => t,
+        Some(t) if filters.meta.is_empty() && filters.queries.is_empty() => t,
         Some(t) => {
             let mut clauses = vec![(Occur::Must, t)];
-            if !filters.conds.is_empty() {
-                clauses.push((
-                    Occur::Must,
-                    Box::new(FilterQuery::new(&filters.conds, filters.cond_queries)),
-                ));
+            if !filters.meta.is_empty() {
+                clauses.push((Occur::Must, Box::new(FilterQuery::new(filters.meta))));
             }
             clauses.extend(filters.queries.into_iter().map(constant));
             Box::new(BooleanQuery::new(clauses))
@@ -943,7 +906,7 @@ pub fn rank(
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
             clauses.extend(
                 filters
-                    .cond_queries
+                    .meta
                     .into_iter()
                     .chain(filters.queries)
                     .map(constant),
