@@ -19,7 +19,7 @@ use tantivy::query::{
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED};
 
 /// A segment's documents as bits.
-struct Bits {
+pub struct Bits {
     words: Vec<u64>,
     max_doc: DocId,
 }
@@ -36,7 +36,7 @@ impl Bits {
     }
 
     #[inline]
-    fn contains(&self, doc: DocId) -> bool {
+    pub fn contains(&self, doc: DocId) -> bool {
         doc < self.max_doc && self.words[doc as usize / 64] & (1 << (doc % 64)) != 0
     }
 
@@ -139,6 +139,18 @@ impl FilterQuery {
             ))
         };
         FilterQuery { key, postings }
+    }
+}
+
+impl FilterQuery {
+    /// The documents of `reader`'s segment that meet every filter (cached).
+    pub fn segment_bits(&self, reader: &SegmentReader) -> tantivy::Result<Arc<Bits>> {
+        let disabled = EnableScoring::disabled_from_schema(reader.schema());
+        FilterWeight {
+            key: self.key.clone(),
+            postings: self.postings.weight(disabled)?,
+        }
+        .bits(reader)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod indexer;
 pub mod projection;
 pub mod query;
 pub mod schema;
+pub mod topk;
 
 use std::path::PathBuf;
 use std::sync::Arc;

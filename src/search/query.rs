@@ -28,6 +28,7 @@ use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 use super::analyzer::{self, fold, fold_analyzer, tokens, Lang};
 use super::filter::FilterQuery;
 use super::schema::{date_key, key_date, Fields, KIND_FULL, KIND_MASKED};
+use super::topk;
 use crate::error::{Error, Result};
 use crate::model::Direction;
 
@@ -410,11 +411,8 @@ impl WordQuery {
     }
 }
 
-fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
-    let q = TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::WithFreqs,
-    );
+fn term_query(term: Term, boost: f32) -> Box<dyn Query> {
+    let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
     if boost == 1.0 {
         Box::new(q)
     } else {
@@ -458,7 +456,9 @@ impl<'s> TextFields<'s> {
             > 0)
     }
 
-    fn word_query(&self, word: &str) -> Result<WordQuery> {
+    /// The terms of one word: what it must match (the folded stems that occur
+    /// in the index), and what adds to its score (exact stems, title, codes).
+    fn word_terms(&self, word: &str) -> Result<(Vec<Term>, Vec<(Term, f32)>)> {
         let (mut folded, mut exact) = (Vec::new(), Vec::new());
         for lang in Lang::ALL {
             let (f, e) = analyzer::word_terms(word, lang);
@@ -472,35 +472,70 @@ impl<'s> TextFields<'s> {
         let mut found = Vec::new();
         for t in &folded {
             if self.occurs(self.text, t)? {
-                recall.push(term_query(self.text, t, 1.0));
+                recall.push(Term::from_field_text(self.text, t));
                 found.push(t.as_str());
             }
         }
-        let Some(recall) = any_of(recall) else {
-            return Ok(WordQuery {
-                recall: Box::new(EmptyQuery),
-                boosts,
-            });
-        };
+        if recall.is_empty() {
+            return Ok((recall, boosts));
+        }
         for t in &exact {
             if self.occurs(self.text, t)? {
-                boosts.push(term_query(self.text, t, 1.0));
+                boosts.push((Term::from_field_text(self.text, t), 1.0));
                 found.push(t.as_str());
             }
         }
         // The title is part of the text: only terms found there can be in it.
         for t in found {
             if self.occurs(self.title, t)? {
-                boosts.push(term_query(self.title, t, 2.0));
+                boosts.push((Term::from_field_text(self.title, t), 2.0));
             }
         }
         if word.bytes().any(|b| b.is_ascii_digit()) {
             let code = fold(word);
             if self.occurs(self.code, &code)? {
-                boosts.push(term_query(self.code, &code, 2.0));
+                boosts.push((Term::from_field_text(self.code, &code), 2.0));
             }
         }
-        Ok(WordQuery { recall, boosts })
+        Ok((recall, boosts))
+    }
+
+    fn word_query(&self, word: &str) -> Result<WordQuery> {
+        let (recall, boosts) = self.word_terms(word)?;
+        let recall = recall.into_iter().map(|t| term_query(t, 1.0)).collect();
+        Ok(WordQuery {
+            recall: any_of(recall).unwrap_or_else(|| Box::new(EmptyQuery)),
+            boosts: boosts.into_iter().map(|(t, b)| term_query(t, b)).collect(),
+        })
+    }
+
+    /// The one-pass plan's terms of a query (see [`super::topk`]): a word, or
+    /// words that must all match, each one term of the index. None for any
+    /// other shape (phrases, prefixes, OR, NOT, a word of several stems or none).
+    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Term>, Vec<(Term, f32)>)>> {
+        let parts: &[Node] = match n {
+            Node::And(parts) => parts,
+            _ => std::slice::from_ref(n),
+        };
+        let (mut must, mut boosts) = (Vec::new(), Vec::new());
+        for p in parts {
+            let (Node::Word(w) | Node::Phrase(w)) = p else {
+                return Ok(None);
+            };
+            let words = Self::words(w);
+            match words.len() {
+                0 => continue,
+                1 => {}
+                _ => return Ok(None),
+            }
+            let (recall, b) = self.word_terms(&words[0])?;
+            if recall.len() != 1 {
+                return Ok(None);
+            }
+            must.extend(recall);
+            boosts.extend(b);
+        }
+        Ok((!must.is_empty()).then_some((must, boosts)))
     }
 
     fn phrase_query(&self, words: &[String]) -> Result<Option<Box<dyn Query>>> {
@@ -860,6 +895,8 @@ pub struct Ranked {
     /// The page: score (0 when sorted by date) and address.
     pub top: Vec<(f32, DocAddress)>,
     pub facets: Option<tantivy::collector::FacetCounts>,
+    /// Whether the one-pass plan of [`topk`] answered (else tantivy's generic plan).
+    pub one_pass: bool,
     node: Option<Node>,
 }
 
@@ -871,6 +908,29 @@ pub fn rank(
     req: &SearchRequest,
     access: Access,
 ) -> Result<Ranked> {
+    rank_with(f, searcher, stats, req, access, true)
+}
+
+/// [`rank`] through tantivy's generic boolean plan only, never the one-pass plan
+/// of [`topk`]: what the two are compared against in tests and the benchmark.
+pub fn rank_generic(
+    f: &Fields,
+    searcher: &Searcher,
+    stats: &Searcher,
+    req: &SearchRequest,
+    access: Access,
+) -> Result<Ranked> {
+    rank_with(f, searcher, stats, req, access, false)
+}
+
+fn rank_with(
+    f: &Fields,
+    searcher: &Searcher,
+    stats: &Searcher,
+    req: &SearchRequest,
+    access: Access,
+    one_pass: bool,
+) -> Result<Ranked> {
     if req.limit > MAX_LIMIT {
         return Err(Error::invalid(format!(
             "invalid limit {}: at most {MAX_LIMIT}",
@@ -878,7 +938,30 @@ pub fn rank(
         )));
     }
     let node = parse(&req.query)?;
-    let filters = filters(f, req, access)?;
+    let mut filters = filters(f, req, access)?;
+    let stats_p = PublicStats(stats);
+    if one_pass && req.sort == Sort::Relevance && !req.facets && filters.queries.is_empty() {
+        if let Some(n) = &node {
+            if let Some((must, boosts)) = TextFields::new(f, searcher).plan_terms(n)? {
+                let meta = std::mem::take(&mut filters.meta);
+                let plan = topk::Plan {
+                    must,
+                    boosts,
+                    filter: (!meta.is_empty()).then(|| FilterQuery::new(meta)),
+                };
+                let own = std::ptr::eq(searcher, stats);
+                let (top, total) =
+                    topk::run(&plan, searcher, &stats_p, req.limit, req.offset, own)?;
+                return Ok(Ranked {
+                    total,
+                    top,
+                    facets: None,
+                    one_pass: true,
+                    node,
+                });
+            }
+        }
+    }
     let text_q: Option<Box<dyn Query>> = match &node {
         None => None,
         Some(n) => Some(
@@ -922,7 +1005,7 @@ pub fn rank(
         }
         c
     };
-    let stats = &PublicStats(stats);
+    let stats = &stats_p;
     let map_err = |e: tantivy::TantivyError| Error::internal(format!("search failed: {e}"));
     let limit = req.limit.max(1);
     let (top, total, facets): (Vec<(f32, DocAddress)>, usize, _) = match req.sort {
@@ -967,6 +1050,7 @@ pub fn rank(
         total: total as u64,
         top: if req.limit == 0 { Vec::new() } else { top },
         facets,
+        one_pass: false,
         node,
     })
 }
