@@ -5,13 +5,14 @@
 //!     [--corpus /work/shared/corpus/et-laws] [--pg postgres://postgres@127.0.0.1:5432/test]
 //!
 //! Documents: ~2 KB of real Estonian law text fragments with synthetic metadata.
-//! `--index DIR` keeps the index in DIR and reuses it on the next run (queries only).
+//! `--index DIR` keeps the index in DIR and reuses it on the next run (queries only);
+//! `--profile-rank N` then runs only the ranked measure, N times (for a profiler).
 
 use std::time::Instant;
 
 use docgate::search::analyzer;
 use docgate::search::projection::{to_tantivy, Projected};
-use docgate::search::query::{execute, rank, Access, SearchRequest};
+use docgate::search::query::{execute, rank, rank_generic, Access, SearchRequest};
 use docgate::search::schema::{Fields, KIND_FULL};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use tantivy::Index;
@@ -169,8 +170,9 @@ fn main() -> anyhow::Result<()> {
         limit: 20,
         ..Default::default()
     };
-    // Three measures of the same queries: the ranked page (ids, scores and the
-    // exact count: what PostgreSQL is asked for below), the page with each hit's
+    // Four measures of the same queries: the ranked page (ids, scores and the
+    // exact count: what PostgreSQL is asked for below), the same through
+    // tantivy's generic boolean plan (mode 3), the page with each hit's
     // registration number and title read from the index's store, and the same
     // with highlighted snippets (what `docgate search` prints).
     let measure = |mode: u8| -> anyhow::Result<(f64, f64, u64)> {
@@ -181,18 +183,41 @@ fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             let total = match mode {
                 0 => rank(&f, &searcher, &searcher, &r, Access::Public)?.total,
+                3 => rank_generic(&f, &searcher, &searcher, &r, Access::Public)?.total,
                 1 => execute(&f, &searcher, &searcher, &r, Access::Public, 0)?.total,
                 _ => execute(&f, &searcher, &searcher, &r, Access::Public, 200)?.total,
             };
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            if std::env::var("DUMP").is_ok() && mode == 0 {
+                eprintln!("Q\t{}\t{:.4}\t{}", q, lat.last().unwrap(), total);
+            }
             totals += total;
         }
         Ok((pct(&mut lat, 0.5), pct(&mut lat, 0.99), totals))
     };
+    let one_pass = queries
+        .iter()
+        .filter(|(q, s)| {
+            rank(&f, &searcher, &searcher, &req(q, s), Access::Public).is_ok_and(|r| r.one_pass)
+        })
+        .count();
+    println!(
+        "queries answered by the one-pass plan: {one_pass} of {}",
+        queries.len()
+    );
+    // --profile-rank N: only the ranked measure, N passes (for a profiler).
+    if let Some(passes) = arg("--profile-rank") {
+        for _ in 0..passes.parse::<usize>()? {
+            measure(0)?;
+        }
+        return Ok(());
+    }
     // One warm-up pass, as PostgreSQL's cache is warm from loading.
     measure(0)?;
     let (p50, p99, totals) = measure(0)?;
     println!("docgate query (1-3 terms + series filter, top 20 ids + exact count): p50 {p50:.3} ms, p99 {p99:.2} ms (sum of totals {totals})");
+    let (p50g, p99g, totals_g) = measure(3)?;
+    println!("docgate query through tantivy's generic boolean plan (same measure): p50 {p50g:.3} ms, p99 {p99g:.2} ms (sum of totals {totals_g})");
     let (p50h, p99h, _) = measure(1)?;
     println!(
         "docgate query + reg. no. and title of the 20 hits: p50 {p50h:.3} ms, p99 {p99h:.2} ms"

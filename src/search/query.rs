@@ -510,9 +510,11 @@ impl<'s> TextFields<'s> {
     }
 
     /// The one-pass plan's terms of a query (see [`super::topk`]): a word, or
-    /// words that must all match, each one term of the index. None for any
-    /// other shape (phrases, prefixes, OR, NOT, a word of several stems or none).
-    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Term>, Vec<(Term, f32)>)>> {
+    /// words that must all match, each the terms of its stems. None for any
+    /// other shape (phrases, prefixes, OR, NOT, a word found nowhere, or words
+    /// that all have several stems).
+    #[allow(clippy::type_complexity)]
+    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Vec<Term>>, Vec<(Term, f32)>)>> {
         let parts: &[Node] = match n {
             Node::And(parts) => parts,
             _ => std::slice::from_ref(n),
@@ -529,13 +531,14 @@ impl<'s> TextFields<'s> {
                 _ => return Ok(None),
             }
             let (recall, b) = self.word_terms(&words[0])?;
-            if recall.len() != 1 {
+            if recall.is_empty() {
                 return Ok(None);
             }
-            must.extend(recall);
+            must.push(recall);
             boosts.extend(b);
         }
-        Ok((!must.is_empty()).then_some((must, boosts)))
+        // The plan's lead is a word of a single term.
+        Ok(must.iter().any(|g| g.len() == 1).then_some((must, boosts)))
     }
 
     fn phrase_query(&self, words: &[String]) -> Result<Option<Box<dyn Query>>> {

@@ -27,8 +27,9 @@ use crate::error::{Error, Result};
 
 /// A query the one-pass plan can answer.
 pub struct Plan {
-    /// Terms every match must hold (one per word).
-    pub must: Vec<Term>,
+    /// The words every match must hold: each the terms of its stems (one
+    /// usually, sometimes one per language), at least one word of a single term.
+    pub must: Vec<Vec<Term>>,
     /// Optional terms that add to a match's score, with their boosts.
     pub boosts: Vec<(Term, f32)>,
     /// The metadata filters (none: every document).
@@ -90,17 +91,21 @@ impl Page {
 /// A term's list in one segment with what scores it: the position in the
 /// current block of 128 documents (as tantivy's `SegmentPostings` walks it;
 /// past the end every document reads TERMINATED).
-struct Cursor {
+struct Cursor<'w> {
     block: BlockSegmentPostings,
     cur: usize,
-    bm25: Bm25Weight,
+    bm25: &'w Bm25Weight,
     norms: FieldNormReader,
 }
 
 const BLOCK: usize = 128;
 
-impl Cursor {
-    fn open(reader: &SegmentReader, term: &Term, bm25: &Bm25Weight) -> Result<Option<Cursor>> {
+impl<'w> Cursor<'w> {
+    fn open(
+        reader: &SegmentReader,
+        term: &Term,
+        bm25: &'w Bm25Weight,
+    ) -> Result<Option<Cursor<'w>>> {
         let field = term.field();
         let inv = reader.inverted_index(field).map_err(search_err)?;
         let Some(block) = inv
@@ -115,7 +120,7 @@ impl Cursor {
         Ok(Some(Cursor {
             block,
             cur: 0,
-            bm25: bm25.clone(),
+            bm25,
             norms: reader.get_fieldnorms_reader(field).map_err(search_err)?,
         }))
     }
@@ -182,7 +187,7 @@ pub fn run(
     let must_w = plan
         .must
         .iter()
-        .map(|t| weight(t, 1.0))
+        .map(|g| g.iter().map(|t| weight(t, 1.0)).collect::<Result<Vec<_>>>())
         .collect::<Result<Vec<_>>>()?;
     let boost_w = plan
         .boosts
@@ -201,16 +206,34 @@ pub fn run(
     // its own statistics. Otherwise every candidate is scored.
     let bounds = own_stats && searcher.segment_readers().len() == 1;
     'segments: for (seg, reader) in searcher.segment_readers().iter().enumerate() {
-        let mut must = Vec::with_capacity(must_w.len());
-        for (t, w) in plan.must.iter().zip(&must_w) {
-            match Cursor::open(reader, t, w)? {
-                Some(c) => must.push(c),
-                None => continue 'segments,
+        // Each word's cursors: a word none of whose terms is in the segment
+        // leaves it without matches.
+        let mut must: Vec<Vec<Cursor>> = Vec::with_capacity(must_w.len());
+        for (g, ws) in plan.must.iter().zip(&must_w) {
+            let mut group = Vec::with_capacity(g.len());
+            for (t, w) in g.iter().zip(ws) {
+                if let Some(c) = Cursor::open(reader, t, w)? {
+                    group.push(c);
+                }
             }
+            if group.is_empty() {
+                continue 'segments;
+            }
+            must.push(group);
         }
-        if must.is_empty() {
-            continue;
-        }
+        // The lead is the rarest word of a single term (the plan has one).
+        let Some(lead_at) = (0..must.len())
+            .filter(|&i| must[i].len() == 1)
+            .min_by_key(|&i| must[i][0].block.doc_freq())
+        else {
+            return Err(Error::internal(
+                "search failed: the one-pass plan has no word of a single term",
+            ));
+        };
+        let mut lead = must.swap_remove(lead_at).pop().expect("one cursor");
+        let lead = &mut lead;
+        let others = &mut must;
+        others.sort_by_key(|g| g.iter().map(|c| c.block.doc_freq()).sum::<u32>());
         let mut boosts = Vec::with_capacity(boost_w.len());
         for ((t, _), w) in plan.boosts.iter().zip(&boost_w) {
             if let Some(c) = Cursor::open(reader, t, w)? {
@@ -222,8 +245,6 @@ pub fn run(
             None => None,
         };
         let alive = reader.alive_bitset();
-        must.sort_by_key(|c| c.block.doc_freq());
-        let (lead, others) = must.split_first_mut().expect("one word at least");
         let boosts_max: Score = boosts.iter().map(|b| b.bm25.max_score()).sum();
         let keep = |d: DocId| {
             bits.as_ref().is_none_or(|b| b.contains(d)) & alive.is_none_or(|a| a.is_alive(d))
@@ -259,8 +280,12 @@ pub fn run(
             'cands: for &i in &cand[..m] {
                 let i = usize::from(i);
                 let doc = docs[i];
-                for o in others.iter_mut() {
-                    if o.seek(doc) != doc {
+                for g in others.iter_mut() {
+                    let mut found = false;
+                    for c in g.iter_mut() {
+                        found |= c.seek(doc) == doc;
+                    }
+                    if !found {
                         continue 'cands;
                     }
                 }
@@ -269,9 +294,15 @@ pub fn run(
                     if doc > others_end || others_end == 0 {
                         others_end = TERMINATED;
                         others_max = 0.0;
-                        for o in others.iter_mut() {
-                            others_end = others_end.min(o.block_last());
-                            others_max += o.block_max();
+                        for g in others.iter_mut() {
+                            if let [c] = &mut g[..] {
+                                others_end = others_end.min(c.block_last());
+                                others_max += c.block_max();
+                            } else {
+                                // Cursors of a word of several terms may stand in
+                                // other blocks: their global maxima bound them.
+                                others_max += g.iter().map(|c| c.bm25.max_score()).sum::<Score>();
+                            }
                         }
                     }
                     if lead_max + others_max + boosts_max <= threshold {
@@ -281,8 +312,10 @@ pub fn run(
                 let mut score = lead
                     .bm25
                     .score(lead.norms.fieldnorm_id(doc), lead.block.freq(i));
-                for o in others.iter() {
-                    score += o.score(doc);
+                for c in others.iter().flatten() {
+                    if c.doc() == doc {
+                        score += c.score(doc);
+                    }
                 }
                 for b in boosts.iter_mut() {
                     if b.seek(doc) == doc {
