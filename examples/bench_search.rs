@@ -188,9 +188,6 @@ fn main() -> anyhow::Result<()> {
                 _ => execute(&f, &searcher, &searcher, &r, Access::Public, 200)?.total,
             };
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
-            if std::env::var("DUMP").is_ok() && mode == 0 {
-                eprintln!("Q\t{}\t{:.4}\t{}", q, lat.last().unwrap(), total);
-            }
             totals += total;
         }
         Ok((pct(&mut lat, 0.5), pct(&mut lat, 0.99), totals))
