@@ -394,6 +394,9 @@ pub struct TextFields<'s> {
     searcher: &'s Searcher,
 }
 
+/// Terms that add to a match's score, with their boosts.
+pub type Boosts = Vec<(Term, f32)>;
+
 /// The clauses of one word: what it must match, and what adds to its score.
 struct WordQuery {
     recall: Box<dyn Query>,
@@ -458,7 +461,7 @@ impl<'s> TextFields<'s> {
 
     /// The terms of one word: what it must match (the folded stems that occur
     /// in the index), and what adds to its score (exact stems, title, codes).
-    fn word_terms(&self, word: &str) -> Result<(Vec<Term>, Vec<(Term, f32)>)> {
+    fn word_terms(&self, word: &str) -> Result<(Vec<Term>, Boosts)> {
         let (mut folded, mut exact) = (Vec::new(), Vec::new());
         for lang in Lang::ALL {
             let (f, e) = analyzer::word_terms(word, lang);
@@ -513,8 +516,7 @@ impl<'s> TextFields<'s> {
     /// words that must all match, each the terms of its stems. None for any
     /// other shape (phrases, prefixes, OR, NOT, a word found nowhere, or words
     /// that all have several stems).
-    #[allow(clippy::type_complexity)]
-    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Vec<Term>>, Vec<(Term, f32)>)>> {
+    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Vec<Term>>, Boosts)>> {
         let parts: &[Node] = match n {
             Node::And(parts) => parts,
             _ => std::slice::from_ref(n),

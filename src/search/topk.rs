@@ -152,7 +152,7 @@ impl<'w> Cursor<'w> {
 
     /// The highest score of the current block (see [`run`] on when it is exact).
     fn block_max(&mut self) -> Score {
-        self.block.block_max_score(&self.norms, &self.bm25)
+        self.block.block_max_score(&self.norms, self.bm25)
     }
 
     /// The last document of the current block.
