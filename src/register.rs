@@ -176,12 +176,18 @@ impl Register {
     /// gives their hashes in order, or None for the database store, which stores
     /// inside the registering transaction. The bytes move to the writer and back:
     /// they are never held twice in memory.
-    pub async fn store_files(&self, news: &mut [NewDocument]) -> Result<Option<Vec<String>>> {
+    /// `known`: the files' hashes (all files of all documents, in order) when the
+    /// caller computed them from the same bytes.
+    pub async fn store_files(
+        &self,
+        news: &mut [NewDocument],
+        known: Option<Vec<String>>,
+    ) -> Result<Option<Vec<String>>> {
         let taken: Vec<Vec<u8>> = news
             .iter_mut()
             .flat_map(|n| n.files.iter_mut().map(|f| std::mem::take(&mut f.bytes)))
             .collect();
-        let (back, shas) = self.store.files.put_many_local(taken).await?;
+        let (back, shas) = self.store.files.put_many_local(taken, known).await?;
         let mut back = back.into_iter();
         for f in news.iter_mut().flat_map(|n| n.files.iter_mut()) {
             f.bytes = back.next().unwrap_or_default();
@@ -199,7 +205,7 @@ impl Register {
         // registration then finds them stored and reuses their hashes.
         let mut news = news;
         let hashes = if news.len() > 1 {
-            self.store_files(&mut news).await?
+            self.store_files(&mut news, None).await?
         } else {
             None
         };
@@ -569,6 +575,26 @@ impl Register {
             .fetch_optional(&self.store.pool)
             .await?;
         Ok(row.map(|r| r.0))
+    }
+
+    /// The documents registered under any of `keys`, with one statement per
+    /// [`MAX_PARAMS`] keys: key -> document id (keys not registered are absent).
+    pub async fn find_by_source_keys(&self, keys: &[&str]) -> Result<HashMap<String, i64>> {
+        let mut found = HashMap::new();
+        let sqlite = !self.store.is_postgres();
+        for chunk in keys.chunks(MAX_PARAMS) {
+            let sql = format!(
+                "SELECT key, doc_id FROM source_keys WHERE key IN ({})",
+                placeholders(sqlite, 0, chunk.len())
+            );
+            let rows = bind_all(sqlx::query(&sql), chunk.iter().map(|k| Value::from(*k)))
+                .fetch_all(&self.store.pool)
+                .await?;
+            for r in &rows {
+                found.insert(r.try_get("key")?, r.try_get("doc_id")?);
+            }
+        }
+        Ok(found)
     }
 
     async fn fill(&self, docs: &mut [Document]) -> Result<()> {

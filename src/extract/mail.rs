@@ -118,6 +118,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Parses a raw message, applying the limits.
 pub fn parse_mail(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> {
+    parse_mail_hashed(raw, limits, None)
+}
+
+/// [`parse_mail`] of a message whose SHA-256 (hex) the caller computed already
+/// from the same bytes (it is not computed again).
+pub fn parse_mail_hashed(
+    raw: &[u8],
+    limits: &Limits,
+    sha256: Option<String>,
+) -> Result<ParsedMail, Rejection> {
     let size = raw.len() as u64;
     if size > limits.max_message_size {
         return Err(Rejection::TooLarge {
@@ -274,7 +284,7 @@ pub fn parse_mail(raw: &[u8], limits: &Limits) -> Result<ParsedMail, Rejection> 
         body_kind,
         attachments,
         warnings,
-        sha256: sha256_hex(raw),
+        sha256: sha256.unwrap_or_else(|| sha256_hex(raw)),
         size,
     })
 }

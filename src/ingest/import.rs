@@ -162,8 +162,14 @@ fn sources(path: &Path) -> Result<Sources> {
     }
 }
 
-/// One read item: its source name and bytes (or the read error).
-type Raw = (String, std::result::Result<Vec<u8>, String>);
+/// One read item: its source name and bytes with their SHA-256 (or the read error).
+type Raw = (String, std::result::Result<(Vec<u8>, String), String>);
+
+/// Bytes read, with their hash (computed on the reader's thread).
+fn hashed(bytes: Vec<u8>) -> (Vec<u8>, String) {
+    let sha = sha256_hex(&bytes);
+    (bytes, sha)
+}
 
 /// Prepared, quarantined or already known.
 enum Step {
@@ -171,16 +177,17 @@ enum Step {
     Done(Result<Outcome>),
 }
 
-async fn prepare(app: &App, source: &str, bytes: Vec<u8>, file_channel: Channel) -> Step {
-    let sha = sha256_hex(&bytes);
-    match mail::duplicate_of(app, &[format!("sha256:{sha}")]).await {
-        Ok(Some((doc_id, reg_no))) => return Step::Done(Ok(Outcome::Duplicate { doc_id, reg_no })),
-        Ok(None) => {}
-        Err(e) => return Step::Done(Err(e)),
-    }
+/// Prepares an item that is not registered yet (the caller looked its hash up).
+async fn prepare(
+    app: &App,
+    source: &str,
+    bytes: Vec<u8>,
+    sha: String,
+    file_channel: Channel,
+) -> Step {
     let name = source.rsplit('/').next().unwrap_or(source).to_string();
     let r = if mail::looks_like_mail(&name, &bytes) {
-        mail::prepare_mail(app, bytes, Channel::Email).await
+        mail::prepare_mail(app, bytes, Some(sha), Channel::Email).await
     } else {
         mail::prepare_file(app, &name, bytes, file_channel).await
     };
@@ -189,7 +196,7 @@ async fn prepare(app: &App, source: &str, bytes: Vec<u8>, file_channel: Channel)
         // prepared, rather than while the batch waits to commit.
         Ok(mut p) => match app
             .register
-            .store_files(std::slice::from_mut(&mut p.new))
+            .store_files(std::slice::from_mut(&mut p.new), Some(p.hashes.clone()))
             .await
         {
             Ok(stored) => {
@@ -206,6 +213,44 @@ async fn prepare(app: &App, source: &str, bytes: Vec<u8>, file_channel: Channel)
     }
 }
 
+/// Read items looked up by their hash with one query, at most.
+const LOOK_UP_AT_ONCE: usize = 64;
+
+/// A read item after the look-up of its hash.
+enum Looked {
+    /// Not registered: its bytes and hash.
+    New(Vec<u8>, String),
+    /// Registered already, as this document.
+    Known(i64),
+}
+
+/// Looks the read items up by their hash (`sha256:` source key), all with one
+/// query, so that duplicates are neither parsed nor stored.
+async fn look_up(app: &App, chunk: Vec<Raw>) -> Vec<(String, Result<Looked>)> {
+    let keys: Vec<String> = chunk
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().map(|(_, sha)| format!("sha256:{sha}")))
+        .collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let found = app.register.find_by_source_keys(&refs).await;
+    chunk
+        .into_iter()
+        .map(|(source, r)| {
+            let looked = match (r, &found) {
+                (Err(e), _) => Err(Error::invalid(e)),
+                (Ok(_), Err(e)) => Err(Error::internal(format!(
+                    "cannot look up {source} in the register: {e}"
+                ))),
+                (Ok((bytes, sha)), Ok(found)) => match found.get(&format!("sha256:{sha}")) {
+                    Some(id) => Ok(Looked::Known(*id)),
+                    None => Ok(Looked::New(bytes, sha)),
+                },
+            };
+            (source, looked)
+        })
+        .collect()
+}
+
 /// Items parsed, extracted and stored at the same time (storing a file waits on
 /// the disk's fsync, not the CPU).
 const PREPARE_AHEAD: usize = 32;
@@ -219,6 +264,8 @@ struct Batch {
     items: Vec<(usize, String, Prepared, Decision)>,
     keys: HashSet<String>,
     msgids: HashSet<String>,
+    /// SQLite: checkpoints after the batches' commits, off the commit path.
+    checkpointer: Option<crate::store::Checkpointer>,
 }
 
 impl Batch {
@@ -227,6 +274,13 @@ impl Batch {
             items: Vec::new(),
             keys: HashSet::new(),
             msgids: HashSet::new(),
+            checkpointer: None,
+        }
+    }
+
+    async fn committed(&mut self) {
+        if let Some(c) = &mut self.checkpointer {
+            c.committed().await;
         }
     }
 }
@@ -240,12 +294,14 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
     let reader = match src {
         Sources::Files(files) => {
             total = Some(files.len() as u64);
-            tokio::spawn(async move {
+            // One blocking thread reads and hashes every file (no hop to the
+            // blocking pool per file).
+            tokio::task::spawn_blocking(move || {
                 for f in files {
-                    let r = tokio::fs::read(&f)
-                        .await
+                    let r = std::fs::read(&f)
+                        .map(hashed)
                         .map_err(|e| format!("cannot read {}: {e}", f.display()));
-                    if tx_raw.send((f.display().to_string(), r)).await.is_err() {
+                    if tx_raw.blocking_send((f.display().to_string(), r)).is_err() {
                         break;
                     }
                 }
@@ -269,7 +325,7 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                 for (i, m) in it.enumerate() {
                     let src = format!("{}#{}", p.display(), i + 1);
                     let r = m
-                        .map(|m| m.unwrap_contents())
+                        .map(|m| hashed(m.unwrap_contents()))
                         .map_err(|e| format!("cannot read {src}: {e}"));
                     if tx_raw.blocking_send((src, r)).is_err() {
                         break;
@@ -304,7 +360,15 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
     let preparer_app = app.clone();
     let preparer = tokio::spawn(async move {
         let app = preparer_app;
+        let looked_up = app.clone();
         let stream = tokio_stream_from(rx_raw)
+            // The items read so far are looked up by their hash with one query.
+            .ready_chunks(LOOK_UP_AT_ONCE)
+            .then(move |chunk| {
+                let app = looked_up.clone();
+                async move { look_up(&app, chunk).await }
+            })
+            .flat_map(futures::stream::iter)
             .enumerate()
             .map(|(i, (source, r))| {
                 let app = app.clone();
@@ -313,8 +377,16 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                 // waits for a batch to commit (a plain future runs only when polled).
                 let task = tokio::spawn(async move {
                     match r {
-                        Ok(bytes) => prepare(&app, &source, bytes, file_channel).await,
-                        Err(e) => Step::Done(Err(Error::invalid(e))),
+                        Ok(Looked::New(bytes, sha)) => {
+                            prepare(&app, &source, bytes, sha, file_channel).await
+                        }
+                        Ok(Looked::Known(doc_id)) => {
+                            Step::Done(app.register.get(doc_id).await.map(|d| Outcome::Duplicate {
+                                doc_id,
+                                reg_no: d.reg_no,
+                            }))
+                        }
+                        Err(e) => Step::Done(Err(e)),
                     }
                 });
                 async move {
@@ -337,6 +409,8 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
 
     let mut slots: Vec<Option<(String, Result<Outcome>)>> = Vec::new();
     let mut batch = Batch::new();
+    // SQLite: batches commit without checkpointing; a task checkpoints meanwhile.
+    batch.checkpointer = app.store.start_checkpointer();
     while let Some((i, source, step)) = rx_ready.recv().await {
         if slots.len() <= i {
             slots.resize_with(i + 1, || None);
@@ -389,6 +463,9 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
         }
     }
     flush(app, &mut batch, &mut slots).await;
+    if let Some(c) = batch.checkpointer.take() {
+        c.finish().await;
+    }
     let _ = preparer.await;
     let _ = reader.await;
     if let Some(b) = bar {
@@ -441,6 +518,7 @@ async fn flush(app: &App, batch: &mut Batch, slots: &mut [Option<(String, Result
         let news: Vec<&NewDocument> = items.iter().map(|(_, _, p, _)| &p.new).collect();
         match app.register.register_stored(&news, hashes, ACTOR).await {
             Ok(docs) => {
+                batch.committed().await;
                 for ((i, source, _, _), doc) in items.into_iter().zip(docs) {
                     slots[i] = Some((
                         source,
@@ -464,6 +542,7 @@ async fn flush(app: &App, batch: &mut Batch, slots: &mut [Option<(String, Result
         let o = mail::register_prepared(app, p, &source).await;
         slots[i] = Some((source, o));
     }
+    batch.committed().await;
 }
 
 fn apply_decision(n: &mut crate::model::NewDocument, subject: &str, d: &Decision) {

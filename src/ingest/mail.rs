@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::extract::mail::{parse_mail, sha256_hex, MailAddr, ParsedMail};
+use crate::extract::mail::{parse_mail_hashed, sha256_hex, MailAddr, ParsedMail};
 use crate::extract::{self, FileText};
 use crate::model::*;
 
@@ -55,6 +55,9 @@ pub struct Prepared {
     pub new: NewDocument,
     pub hints: Hints,
     pub sha256: String,
+    /// The SHA-256 of each of `new.files`, in order, computed while preparing
+    /// (the files are not hashed again when they are stored).
+    pub hashes: Vec<String>,
     /// The hashes of the files once [`crate::register::Register::store_files`]
     /// stored them ahead of registration.
     pub stored: Option<Vec<String>>,
@@ -201,11 +204,12 @@ pub async fn isolated_file_text(
     }
 }
 
-/// Parses and extracts a raw message. `Err` carries the raw bytes back with the
-/// quarantine reason.
+/// Parses and extracts a raw message (`sha256`: the hex SHA-256 of `raw` when
+/// the caller has it). `Err` carries the raw bytes back with the quarantine reason.
 pub async fn prepare_mail(
     app: &App,
     raw: Vec<u8>,
+    sha256: Option<String>,
     channel: Channel,
 ) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
     let ic = &app.config.ingest;
@@ -213,7 +217,7 @@ pub async fn prepare_mail(
     let raw = Arc::new(raw);
     let r2 = raw.clone();
     let parsed = extract::isolated("mail parser", ic.extract_timeout(), move || {
-        parse_mail(&r2, &limits)
+        parse_mail_hashed(&r2, &limits, sha256)
     })
     .await;
     let raw_back = |raw: Arc<Vec<u8>>| Arc::try_unwrap(raw).unwrap_or_else(|a| (*a).clone());
@@ -224,8 +228,11 @@ pub async fn prepare_mail(
     };
     let mut texts = Vec::with_capacity(parsed.attachments.len());
     let mut files = Vec::with_capacity(parsed.attachments.len());
+    let mut hashes = Vec::with_capacity(parsed.attachments.len() + 1);
+    hashes.push(parsed.sha256.clone());
     for a in std::mem::take(&mut parsed.attachments) {
         let text_type = a.media_type_for_text();
+        hashes.push(a.sha256);
         let bytes = Arc::new(a.bytes);
         let t = isolated_file_text(ic, a.name.clone(), text_type, bytes.clone()).await;
         texts.push(t);
@@ -245,6 +252,7 @@ pub async fn prepare_mail(
         new,
         hints,
         sha256: sha,
+        hashes,
         stored: None,
     })
 }
@@ -304,6 +312,7 @@ pub async fn prepare_file(
     Ok(Prepared {
         hints,
         new,
+        hashes: vec![sha.clone()],
         sha256: sha,
         stored: None,
     })
@@ -430,7 +439,7 @@ pub async fn ingest_message(
     if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
         return Ok(Outcome::Duplicate { doc_id, reg_no });
     }
-    match prepare_mail(app, raw, channel).await {
+    match prepare_mail(app, raw, Some(sha), channel).await {
         Ok(p) => register_prepared(app, p, source).await,
         Err((raw, reason)) => {
             let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;

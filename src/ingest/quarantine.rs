@@ -140,7 +140,7 @@ pub async fn retry(app: &App, id: i64) -> Result<Outcome> {
 }
 
 async fn retry_message(app: &App, raw: Vec<u8>) -> Result<Outcome> {
-    match mail::prepare_mail(app, raw, Channel::Email).await {
+    match mail::prepare_mail(app, raw, None, Channel::Email).await {
         Ok(p) => mail::register_prepared(app, p, "quarantine").await,
         Err((_, reason)) => Ok(Outcome::Quarantined { id: 0, reason }),
     }

@@ -86,16 +86,27 @@ impl FileStore {
     /// on the disk, not the CPU): used before the transaction that registers them.
     /// Files already stored are skipped. Gives the bytes back, with their hashes in
     /// input order (none for the database store, which stores inside the transaction).
-    pub async fn put_many_local(&self, files: Vec<Vec<u8>>) -> Result<Written> {
+    /// `known`: the files' hashes when the caller computed them from the same bytes
+    /// (one per file, in order); they are not computed again.
+    pub async fn put_many_local(
+        &self,
+        files: Vec<Vec<u8>>,
+        known: Option<Vec<String>>,
+    ) -> Result<Written> {
         let FileStore::Local(dir) = self else {
             return Ok((files, None));
         };
         let dir = dir.clone();
+        let known = known.filter(|k| k.len() == files.len());
         tokio::task::spawn_blocking(move || -> Result<Written> {
-            let stored = in_threads(&files, |part| {
+            let items: Vec<(&Vec<u8>, Option<&String>)> = match &known {
+                Some(k) => files.iter().zip(k.iter().map(Some)).collect(),
+                None => files.iter().map(|f| (f, None)).collect(),
+            };
+            let stored = in_threads(&items, |part| {
                 part.iter()
-                    .map(|bytes| {
-                        let sha = sha256_hex(bytes);
+                    .map(|(bytes, sha)| {
+                        let sha = sha.cloned().unwrap_or_else(|| sha256_hex(bytes));
                         let new = write_new(&dir, &sha, bytes)?;
                         Ok((sha, new))
                     })

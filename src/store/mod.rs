@@ -9,6 +9,8 @@ pub mod rows;
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -33,7 +35,22 @@ pub struct Store {
     pub pool: AnyPool,
     pub backend: Backend,
     pub files: FileStore,
+    /// SQLite: whether write transactions leave checkpointing to a
+    /// [`Checkpointer`] ([`CKPT_DEFAULT`], [`CKPT_DEFERRED`], [`CKPT_RESTORED`]).
+    checkpoints: Arc<AtomicU8>,
 }
+
+/// SQLite's automatic checkpoint after a commit (never changed in this process).
+const CKPT_DEFAULT: u8 = 0;
+/// Write transactions turn the automatic checkpoint off on their connection.
+const CKPT_DEFERRED: u8 = 1;
+/// Write transactions turn it back on (a connection may still have it off).
+const CKPT_RESTORED: u8 = 2;
+/// SQLite's default `wal_autocheckpoint`, in pages.
+const AUTOCHECKPOINT_PAGES: u32 = 1000;
+/// A checkpoint catches up fully (so that the next write restarts the WAL from
+/// its beginning) at least once every this many commits.
+const CATCH_UP_EVERY: u64 = 8;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -115,6 +132,51 @@ impl Store {
             pool,
             backend,
             files,
+            checkpoints: Arc::new(AtomicU8::new(CKPT_DEFAULT)),
+        })
+    }
+
+    /// SQLite: moves checkpoints off the commit path until [`Checkpointer::finish`].
+    /// Write transactions no longer checkpoint when they commit (which copies
+    /// the WAL into the database and syncs both, while the writer waits); the
+    /// caller calls [`Checkpointer::committed`] after each commit instead, and
+    /// a task of its own checkpoints (`PASSIVE`) on another connection while the
+    /// next transaction is written. Durability is unchanged: commits are synced
+    /// as before (`synchronous = NORMAL`), only the copy into the database file
+    /// moves. None on PostgreSQL.
+    pub fn start_checkpointer(&self) -> Option<Checkpointer> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        self.checkpoints.store(CKPT_DEFERRED, Ordering::SeqCst);
+        let shared = Arc::new(CkptShared {
+            requested: AtomicU64::new(0),
+            wake: tokio::sync::Notify::new(),
+        });
+        let (done_tx, done_rx) = tokio::sync::watch::channel(0u64);
+        let (pool, s) = (self.pool.clone(), shared.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                s.wake.notified().await;
+                let upto = s.requested.load(Ordering::SeqCst);
+                if upto == u64::MAX {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!("background checkpoint failed: {e}");
+                }
+                let _ = done_tx.send(upto);
+            }
+        });
+        Some(Checkpointer {
+            store: self.clone(),
+            shared,
+            done: done_rx,
+            commits: 0,
+            task: Some(task),
         })
     }
 
@@ -130,6 +192,18 @@ impl Store {
             sqlx::query("UPDATE write_lock SET n = n + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
+            // A per-connection setting: each write transaction sets it for the
+            // connection it runs on, once a checkpointer was ever started.
+            let pages = match self.checkpoints.load(Ordering::SeqCst) {
+                CKPT_DEFERRED => Some(0),
+                CKPT_RESTORED => Some(AUTOCHECKPOINT_PAGES),
+                _ => None,
+            };
+            if let Some(pages) = pages {
+                sqlx::query(&format!("PRAGMA wal_autocheckpoint = {pages}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         Ok(tx)
     }
@@ -174,6 +248,64 @@ impl Store {
                 .fetch_one(&mut **tx)
                 .await?;
         Ok(v)
+    }
+}
+
+struct CkptShared {
+    /// Commits made so far (u64::MAX: stop).
+    requested: AtomicU64,
+    wake: tokio::sync::Notify,
+}
+
+/// The background checkpointer of [`Store::start_checkpointer`].
+pub struct Checkpointer {
+    store: Store,
+    shared: Arc<CkptShared>,
+    /// The commits the last finished checkpoint covered.
+    done: tokio::sync::watch::Receiver<u64>,
+    commits: u64,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Call after each commit: a checkpoint follows in the background. Every
+    /// [`CATCH_UP_EVERY`] commits it waits until the checkpoint has copied the
+    /// whole WAL, so that the next write transaction starts the WAL over
+    /// instead of letting it grow.
+    pub async fn committed(&mut self) {
+        self.commits += 1;
+        self.shared.requested.store(self.commits, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+        if self.commits.is_multiple_of(CATCH_UP_EVERY) {
+            let want = self.commits;
+            let _ = self.done.wait_for(|d| *d >= want).await;
+        }
+    }
+
+    /// Stops the task and gives commits their automatic checkpoint back.
+    pub async fn finish(mut self) {
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
+        self.store
+            .checkpoints
+            .store(CKPT_RESTORED, Ordering::SeqCst);
+        self.shared.requested.store(u64::MAX, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.store
+            .checkpoints
+            .store(CKPT_RESTORED, Ordering::SeqCst);
+        self.shared.requested.store(u64::MAX, Ordering::SeqCst);
+        self.shared.wake.notify_one();
     }
 }
 
