@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use docgate::search::analyzer;
 use docgate::search::projection::{to_tantivy, Projected};
-use docgate::search::query::{execute, rank, rank_generic, Access, SearchRequest};
+use docgate::search::query::{execute, rank, rank_with, Access, SearchRequest};
 use docgate::search::schema::{Fields, KIND_FULL};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use tantivy::Index;
@@ -183,7 +183,7 @@ fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             let total = match mode {
                 0 => rank(&f, &searcher, &searcher, &r, Access::Public)?.total,
-                3 => rank_generic(&f, &searcher, &searcher, &r, Access::Public)?.total,
+                3 => rank_with(&f, &searcher, &searcher, &r, Access::Public, false)?.total,
                 1 => execute(&f, &searcher, &searcher, &r, Access::Public, 0)?.total,
                 _ => execute(&f, &searcher, &searcher, &r, Access::Public, 200)?.total,
             };

@@ -140,17 +140,13 @@ impl FilterQuery {
         };
         FilterQuery { key, postings }
     }
-}
 
-impl FilterQuery {
     /// The documents of `reader`'s segment that meet every filter (cached).
     pub fn segment_bits(&self, reader: &SegmentReader) -> tantivy::Result<Arc<Bits>> {
-        let disabled = EnableScoring::disabled_from_schema(reader.schema());
-        FilterWeight {
-            key: self.key.clone(),
-            postings: self.postings.weight(disabled)?,
-        }
-        .bits(reader)
+        cached_bits(&self.key, reader, || {
+            let disabled = EnableScoring::disabled_from_schema(reader.schema());
+            self.postings.weight(disabled)?.scorer(reader, 1.0)
+        })
     }
 }
 
@@ -186,18 +182,28 @@ struct FilterWeight {
 
 impl FilterWeight {
     fn bits(&self, reader: &SegmentReader) -> tantivy::Result<Arc<Bits>> {
-        let key = (reader.segment_id(), self.key.clone());
-        if let Some(b) = cache().lock().expect("filter cache lock").get(&key) {
-            return Ok(b);
-        }
-        let mut scorer = self.postings.scorer(reader, 1.0)?;
-        let bits = Arc::new(Bits::of(scorer.as_mut(), reader.max_doc()));
-        cache()
-            .lock()
-            .expect("filter cache lock")
-            .put(key, bits.clone());
-        Ok(bits)
+        cached_bits(&self.key, reader, || self.postings.scorer(reader, 1.0))
     }
+}
+
+/// The bits of `reader`'s segment under `key`: from the cache, or computed by
+/// the scorer `postings` makes (only on a miss) and cached.
+fn cached_bits(
+    key: &str,
+    reader: &SegmentReader,
+    postings: impl FnOnce() -> tantivy::Result<Box<dyn Scorer>>,
+) -> tantivy::Result<Arc<Bits>> {
+    let key = (reader.segment_id(), key.to_string());
+    if let Some(b) = cache().lock().expect("filter cache lock").get(&key) {
+        return Ok(b);
+    }
+    let mut scorer = postings()?;
+    let bits = Arc::new(Bits::of(scorer.as_mut(), reader.max_doc()));
+    cache()
+        .lock()
+        .expect("filter cache lock")
+        .put(key, bits.clone());
+    Ok(bits)
 }
 
 impl Weight for FilterWeight {

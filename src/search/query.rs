@@ -28,7 +28,7 @@ use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 use super::analyzer::{self, fold, fold_analyzer, tokens, Lang};
 use super::filter::FilterQuery;
 use super::schema::{date_key, key_date, Fields, KIND_FULL, KIND_MASKED};
-use super::topk;
+use super::topk::{self, Boosts};
 use crate::error::{Error, Result};
 use crate::model::Direction;
 
@@ -393,9 +393,6 @@ pub struct TextFields<'s> {
     code: Field,
     searcher: &'s Searcher,
 }
-
-/// Terms that add to a match's score, with their boosts.
-pub type Boosts = Vec<(Term, f32)>;
 
 /// The clauses of one word: what it must match, and what adds to its score.
 struct WordQuery {
@@ -916,19 +913,10 @@ pub fn rank(
     rank_with(f, searcher, stats, req, access, true)
 }
 
-/// [`rank`] through tantivy's generic boolean plan only, never the one-pass plan
-/// of [`topk`]: what the two are compared against in tests and the benchmark.
-pub fn rank_generic(
-    f: &Fields,
-    searcher: &Searcher,
-    stats: &Searcher,
-    req: &SearchRequest,
-    access: Access,
-) -> Result<Ranked> {
-    rank_with(f, searcher, stats, req, access, false)
-}
-
-fn rank_with(
+/// [`rank`], with `one_pass` false: through tantivy's generic boolean plan only,
+/// never the one-pass plan of [`topk`] (what the two are compared against in
+/// tests and the benchmark).
+pub fn rank_with(
     f: &Fields,
     searcher: &Searcher,
     stats: &Searcher,

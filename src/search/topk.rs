@@ -1,7 +1,7 @@
 //! The top of a ranked search and its exact count in one pass, for the query
-//! shape nearly every search has: a conjunction of words (each one term of the
-//! text field), the metadata filters as a cached bitset, and the words' optional
-//! boosts (exact spelling, title, codes).
+//! shape nearly every search has: a conjunction of words (each the terms of its
+//! stems in the text field, usually one), the metadata filters as a cached
+//! bitset, and the words' optional boosts (exact spelling, title, codes).
 //!
 //! tantivy answers that shape with a generic intersection that scores every
 //! match, seeks every boost's list for it and hands it to two collectors. Here
@@ -25,13 +25,16 @@ use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term, TERMINATE
 use super::filter::FilterQuery;
 use crate::error::{Error, Result};
 
+/// Terms that add to a match's score, with their boosts.
+pub type Boosts = Vec<(Term, f32)>;
+
 /// A query the one-pass plan can answer.
 pub struct Plan {
     /// The words every match must hold: each the terms of its stems (one
     /// usually, sometimes one per language), at least one word of a single term.
     pub must: Vec<Vec<Term>>,
     /// Optional terms that add to a match's score, with their boosts.
-    pub boosts: Vec<(Term, f32)>,
+    pub boosts: Boosts,
     /// The metadata filters (none: every document).
     pub filter: Option<FilterQuery>,
 }
@@ -274,8 +277,9 @@ pub fn run(
                 lead.block.advance();
                 continue;
             }
-            // Block-max bound of the other words, valid up to `others_end`.
-            let mut others_end: DocId = 0;
+            // Block-max bound of the other words, valid up to `others_end`
+            // (None: not computed yet in this block).
+            let mut others_end: Option<DocId> = None;
             let mut others_max: Score = Score::MAX;
             'cands: for &i in &cand[..m] {
                 let i = usize::from(i);
@@ -291,12 +295,12 @@ pub fn run(
                 }
                 total += 1;
                 if let Some(threshold) = page.threshold().filter(|_| bounds) {
-                    if doc > others_end || others_end == 0 {
-                        others_end = TERMINATED;
+                    if others_end.is_none_or(|end| doc > end) {
+                        let mut end = TERMINATED;
                         others_max = 0.0;
                         for g in others.iter_mut() {
                             if let [c] = &mut g[..] {
-                                others_end = others_end.min(c.block_last());
+                                end = end.min(c.block_last());
                                 others_max += c.block_max();
                             } else {
                                 // Cursors of a word of several terms may stand in
@@ -304,6 +308,7 @@ pub fn run(
                                 others_max += g.iter().map(|c| c.bm25.max_score()).sum::<Score>();
                             }
                         }
+                        others_end = Some(end);
                     }
                     if lead_max + others_max + boosts_max <= threshold {
                         continue;
@@ -347,7 +352,7 @@ pub fn run(
 mod tests {
     use super::super::analyzer;
     use super::super::projection::{to_tantivy, Projected};
-    use super::super::query::{rank, rank_generic, Access, Ranked, SearchRequest};
+    use super::super::query::{rank, rank_with, Access, Ranked, SearchRequest};
     use super::super::schema::{Fields, KIND_FULL};
     use proptest::prelude::*;
     use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -484,7 +489,7 @@ mod tests {
             }
         };
         let fast = rank(f, searcher, stats, &req, access()).unwrap();
-        let generic = rank_generic(f, searcher, stats, &req, access()).unwrap();
+        let generic = rank_with(f, searcher, stats, &req, access(), false).unwrap();
         assert!(!generic.one_pass);
         same_page(&fast, &generic, &format!("{req:?}"));
         fast.one_pass
