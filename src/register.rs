@@ -578,20 +578,27 @@ impl Register {
     }
 
     /// The documents registered under any of `keys`, with one statement per
-    /// [`MAX_PARAMS`] keys: key -> document id (keys not registered are absent).
-    pub async fn find_by_source_keys(&self, keys: &[&str]) -> Result<HashMap<String, i64>> {
+    /// [`MAX_PARAMS`] keys: key -> (document id, registration number); keys not
+    /// registered are absent.
+    pub async fn find_by_source_keys(
+        &self,
+        keys: &[&str],
+    ) -> Result<HashMap<String, (i64, String)>> {
         let mut found = HashMap::new();
         let sqlite = !self.store.is_postgres();
         for chunk in keys.chunks(MAX_PARAMS) {
             let sql = format!(
-                "SELECT key, doc_id FROM source_keys WHERE key IN ({})",
+                "SELECT s.key, s.doc_id, d.reg_no FROM source_keys s JOIN documents d ON d.id = s.doc_id WHERE s.key IN ({})",
                 placeholders(sqlite, 0, chunk.len())
             );
             let rows = bind_all(sqlx::query(&sql), chunk.iter().map(|k| Value::from(*k)))
                 .fetch_all(&self.store.pool)
                 .await?;
             for r in &rows {
-                found.insert(r.try_get("key")?, r.try_get("doc_id")?);
+                found.insert(
+                    r.try_get("key")?,
+                    (r.try_get("doc_id")?, r.try_get("reg_no")?),
+                );
             }
         }
         Ok(found)

@@ -196,7 +196,10 @@ async fn prepare(
         // prepared, rather than while the batch waits to commit.
         Ok(mut p) => match app
             .register
-            .store_files(std::slice::from_mut(&mut p.new), Some(p.hashes.clone()))
+            .store_files(
+                std::slice::from_mut(&mut p.new),
+                Some(std::mem::take(&mut p.hashes)),
+            )
             .await
         {
             Ok(stored) => {
@@ -220,8 +223,8 @@ const LOOK_UP_AT_ONCE: usize = 64;
 enum Looked {
     /// Not registered: its bytes and hash.
     New(Vec<u8>, String),
-    /// Registered already, as this document.
-    Known(i64),
+    /// Registered already, as this document (id and registration number).
+    Known(i64, String),
 }
 
 /// Looks the read items up by their hash (`sha256:` source key), all with one
@@ -242,7 +245,7 @@ async fn look_up(app: &App, chunk: Vec<Raw>) -> Vec<(String, Result<Looked>)> {
                     "cannot look up {source} in the register: {e}"
                 ))),
                 (Ok((bytes, sha)), Ok(found)) => match found.get(&format!("sha256:{sha}")) {
-                    Some(id) => Ok(Looked::Known(*id)),
+                    Some((id, reg_no)) => Ok(Looked::Known(*id, reg_no.clone())),
                     None => Ok(Looked::New(bytes, sha)),
                 },
             };
@@ -380,11 +383,8 @@ pub async fn import_path(app: &App, path: &Path, opts: &ImportOptions) -> Result
                         Ok(Looked::New(bytes, sha)) => {
                             prepare(&app, &source, bytes, sha, file_channel).await
                         }
-                        Ok(Looked::Known(doc_id)) => {
-                            Step::Done(app.register.get(doc_id).await.map(|d| Outcome::Duplicate {
-                                doc_id,
-                                reg_no: d.reg_no,
-                            }))
+                        Ok(Looked::Known(doc_id, reg_no)) => {
+                            Step::Done(Ok(Outcome::Duplicate { doc_id, reg_no }))
                         }
                         Err(e) => Step::Done(Err(e)),
                     }

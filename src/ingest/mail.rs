@@ -341,18 +341,9 @@ pub fn media_type_of(name: &str, bytes: &[u8]) -> &'static str {
 
 /// The document a duplicate key points at.
 pub async fn duplicate_of(app: &App, keys: &[String]) -> Result<Option<(i64, String)>> {
-    for k in keys {
-        if let Some(id) = app.register.find_by_source_key(k).await? {
-            let reg_no = app
-                .register
-                .get(id)
-                .await
-                .map(|d| d.reg_no)
-                .unwrap_or_default();
-            return Ok(Some((id, reg_no)));
-        }
-    }
-    Ok(None)
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut found = app.register.find_by_source_keys(&refs).await?;
+    Ok(keys.iter().find_map(|k| found.remove(k)))
 }
 
 /// Threads and registers a prepared item in its own transaction (with its triage

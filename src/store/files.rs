@@ -107,6 +107,9 @@ impl FileStore {
                 part.iter()
                     .map(|(bytes, sha)| {
                         let sha = sha.cloned().unwrap_or_else(|| sha256_hex(bytes));
+                        // A hash given for other bytes would store a file under a
+                        // name its bytes do not have: the tests check every one.
+                        debug_assert_eq!(sha, sha256_hex(bytes), "a given hash is not the file's");
                         let new = write_new(&dir, &sha, bytes)?;
                         Ok((sha, new))
                     })
