@@ -228,6 +228,11 @@ pub struct Document {
     /// A rule id from deadline-rules.csv, or none.
     pub doc_type: Option<String>,
     pub title: String,
+    /// The document's own public title, set by the clerk (None: the public sees
+    /// the masked title). Left out of the serialized state when unset, so the
+    /// state hashes of documents recorded before it existed stay the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_title: Option<String>,
     pub parties: Vec<Party>,
     /// The other party's own reference number ("Teie ... nr ...").
     pub their_ref: Option<String>,
@@ -343,6 +348,8 @@ pub struct NewDocument {
     pub series: Option<String>,
     pub doc_type: Option<String>,
     pub title: String,
+    /// The public title chosen by the clerk, if any.
+    pub public_title: Option<String>,
     pub parties: Vec<Party>,
     pub their_ref: Option<String>,
     pub their_date: Option<Date>,
@@ -374,6 +381,7 @@ impl NewDocument {
             series: None,
             doc_type: None,
             title: title.into(),
+            public_title: None,
             parties: Vec::new(),
             their_ref: None,
             their_date: None,

@@ -52,6 +52,8 @@ pub struct ListFilter {
 #[serde(default)]
 pub struct MetadataPatch {
     pub title: Option<String>,
+    /// The public title; `Some(None)` clears it (the public then sees the masked title).
+    pub public_title: Option<Option<String>>,
     pub doc_type: Option<Option<String>>,
     pub their_ref: Option<Option<String>>,
     pub their_date: Option<Option<Date>>,
@@ -63,7 +65,7 @@ pub struct MetadataPatch {
     pub series: Option<String>,
 }
 
-const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
+const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
 
 /// The hash of a document's state as the audit chain records it.
 pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
@@ -108,6 +110,7 @@ fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
         channel: channel.parse()?,
         doc_type: r.try_get("doc_type")?,
         title: r.try_get("title")?,
+        public_title: r.try_get("public_title")?,
         parties: Vec::new(),
         their_ref: r.try_get("their_ref")?,
         their_date: opt_date(r.try_get("their_date")?)?,
@@ -330,6 +333,12 @@ impl Register {
         if title.is_empty() {
             return Err(Error::invalid("invalid title: it is empty"));
         }
+        let public_title = new
+            .public_title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         for f in &new.files {
             if f.name.trim().is_empty() {
                 return Err(Error::invalid("invalid file: its name is empty"));
@@ -486,6 +495,7 @@ impl Register {
             channel: new.channel,
             doc_type: new.doc_type.clone(),
             title,
+            public_title,
             parties: new.parties.clone(),
             their_ref: new.their_ref.clone(),
             their_date: new.their_date,
@@ -522,6 +532,7 @@ impl Register {
             Value::from(doc.channel.as_str()),
             Value::from(&doc.doc_type),
             Value::from(doc.title.as_str()),
+            Value::from(&doc.public_title),
             Value::from(&doc.their_ref),
             Value::from(doc.their_date.map(|d| d.to_string())),
             Value::from(thread_id),
@@ -866,7 +877,7 @@ impl Register {
         let r = doc.restriction.as_ref();
         sqlx::query(
             "UPDATE documents SET title = $1, doc_type = $2, their_ref = $3, their_date = $4, received = $5, responsible = $6, unit = $7, \
-             r_ground = $8, r_holder = $9, r_begins = $10, r_ends = $11, r_marked = $12, r_extended = $13, needs_review = $14, series = $15 WHERE id = $16",
+             r_ground = $8, r_holder = $9, r_begins = $10, r_ends = $11, r_marked = $12, r_extended = $13, needs_review = $14, series = $15, public_title = $16 WHERE id = $17",
         )
         .bind(&doc.title)
         .bind(&doc.doc_type)
@@ -883,6 +894,7 @@ impl Register {
         .bind(i64::from(r.is_some_and(|r| r.extended)))
         .bind(i64::from(doc.needs_review))
         .bind(&doc.series)
+        .bind(&doc.public_title)
         .bind(doc.id)
         .execute(&mut **tx)
         .await?;
@@ -913,6 +925,13 @@ impl Register {
             if t != doc.title {
                 doc.title = t;
                 changed.push("title");
+            }
+        }
+        if let Some(t) = patch.public_title {
+            let t = t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            if t != doc.public_title {
+                doc.public_title = t;
+                changed.push("public_title");
             }
         }
         if let Some(t) = patch.doc_type {
@@ -1223,8 +1242,8 @@ impl Pending {
             by_id: HashMap::new(),
             texts_seen: HashSet::new(),
             documents: Rows::new(
-                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body)",
-                27,
+                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body)",
+                28,
                 "",
             ),
             source_keys: Rows::new(

@@ -758,3 +758,74 @@ async fn several_processes_sharing_postgres_number_without_gaps() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test]
+async fn public_title_is_set_edited_with_an_audit_event_and_read_back() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        // Unset: it stays None (the web layer shows the masked title).
+        let plain = reg.register(doc("ilma"), "test").await.unwrap();
+        assert_eq!(plain.public_title, None, "{b}");
+        assert_eq!(reg.get(plain.id).await.unwrap().public_title, None, "{b}");
+
+        let mut n = doc("Avaldus: Jüri Juurikas");
+        n.public_title = Some("  Avaldus  ".into());
+        let d = reg.register(n, "test").await.unwrap();
+        assert_eq!(d.public_title.as_deref(), Some("Avaldus"), "{b}");
+        assert_eq!(reg.get(d.id).await.unwrap(), d, "{b}");
+
+        let e = reg
+            .update(
+                d.id,
+                MetadataPatch {
+                    public_title: Some(Some("Hüvitise taotlus".into())),
+                    ..Default::default()
+                },
+                "clerk",
+            )
+            .await
+            .unwrap();
+        assert_eq!(e.public_title.as_deref(), Some("Hüvitise taotlus"), "{b}");
+        let back = reg.get(d.id).await.unwrap();
+        assert_eq!(
+            back.public_title.as_deref(),
+            Some("Hüvitise taotlus"),
+            "{b}"
+        );
+        assert_eq!(back.title, "Avaldus: Jüri Juurikas", "{b}");
+        let events = reg.events(d.id).await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.kind, "edited", "{b}");
+        assert_eq!(last.actor, "clerk", "{b}");
+        assert_eq!(
+            last.detail["fields"],
+            serde_json::json!(["public_title"]),
+            "{b}"
+        );
+        // The chain's state hash covers it: the edit's hash is the state read back.
+        assert_eq!(
+            last.state_hash.as_deref(),
+            Some(
+                docgate::register::state_hash(&back, reg.body(d.id).await.unwrap().as_deref())
+                    .as_str()
+            ),
+            "{b}"
+        );
+        // Cleared again.
+        let c = reg
+            .update(
+                d.id,
+                MetadataPatch {
+                    public_title: Some(None),
+                    ..Default::default()
+                },
+                "clerk",
+            )
+            .await
+            .unwrap();
+        assert_eq!(c.public_title, None, "{b}");
+        assert_eq!(reg.get(d.id).await.unwrap().public_title, None, "{b}");
+    }
+}

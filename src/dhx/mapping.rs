@@ -534,6 +534,7 @@ mod tests {
             channel: n.channel,
             doc_type: None,
             title: n.title.clone(),
+            public_title: None,
             parties: n.parties.clone(),
             their_ref: n.their_ref.clone(),
             their_date: n.their_date,

@@ -573,6 +573,7 @@ mod tests {
             channel: crate::model::Channel::Email,
             doc_type: None,
             title: "t".into(),
+            public_title: None,
             parties: vec![],
             their_ref: None,
             their_date: None,

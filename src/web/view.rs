@@ -257,6 +257,7 @@ mod tests {
             channel: Channel::Email,
             doc_type: Some("oas-huvitis".into()),
             title: "Hüvitise taotlus, Mari Maasikas".into(),
+            public_title: None,
             parties: vec![
                 Party {
                     kind: PartyKind::Person,
