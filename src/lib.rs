@@ -16,6 +16,7 @@ pub mod model;
 pub mod numbering;
 pub mod outbox;
 pub mod personal_code;
+pub mod personal_data;
 pub mod register;
 pub mod reminder;
 pub mod report;

@@ -368,6 +368,10 @@ pub struct NewDocument {
     pub contains_personal_data: bool,
     pub proposed_ground: Option<String>,
     pub needs_review: bool,
+    /// Registers the document as public on purpose, with this reason (written into
+    /// the registration event): no default restriction is applied. Mutually
+    /// exclusive with `restriction`.
+    pub public_reason: Option<String>,
     /// Keys that make a source message unique (raw sha256, Message-ID...): a second
     /// registration with any of the same keys is refused as a duplicate.
     pub source_keys: Vec<String>,
@@ -397,6 +401,7 @@ impl NewDocument {
             contains_personal_data: false,
             proposed_ground: None,
             needs_review: false,
+            public_reason: None,
             source_keys: Vec::new(),
         }
     }
@@ -423,6 +428,71 @@ pub fn parse_date(what: &str, s: &str) -> Result<Date> {
         .map_err(|_| Error::invalid(format!("invalid {what} {s:?}: expected a date YYYY-MM-DD")))
 }
 
+/// The length limits of the register's free-text fields, in characters (the body
+/// in bytes), checked by the register: the one place they are written down.
+pub mod limits {
+    use crate::error::{Error, Result};
+
+    pub const TITLE: usize = 500;
+    pub const PUBLIC_TITLE: usize = 500;
+    pub const PARTY_NAME: usize = 200;
+    pub const PARTY_EMAIL: usize = 254;
+    pub const PARTY_CODE: usize = 100;
+    pub const THEIR_REF: usize = 100;
+    pub const RESPONSIBLE: usize = 100;
+    pub const UNIT: usize = 100;
+    pub const GROUND: usize = 200;
+    pub const HOLDER: usize = 200;
+    pub const REASON: usize = 2_000;
+    pub const MESSAGE_ID: usize = 998;
+    pub const FILE_NAME: usize = 255;
+    /// The letter's text, in bytes (10 MB).
+    pub const BODY_BYTES: usize = 10 * 1024 * 1024;
+
+    /// Refuses `value` when it has more than `max` characters, naming the field.
+    pub fn check(field: &str, value: &str, max: usize) -> Result<()> {
+        // Only a text longer than `max` bytes can have more than `max` characters.
+        if value.len() > max && value.chars().count() > max {
+            return Err(Error::invalid(format!(
+                "invalid {field}: it is longer than {max} characters"
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`check`] for an optional field.
+    pub fn check_opt(field: &str, value: Option<&str>, max: usize) -> Result<()> {
+        value.map_or(Ok(()), |v| check(field, v, max))
+    }
+
+    /// `value` cut to at most `max` characters, ending in "…" when cut (for
+    /// intake, which must register a message whatever its header says).
+    pub fn truncate(value: &str, max: usize) -> String {
+        if value.len() <= max || value.chars().count() <= max {
+            return value.to_string();
+        }
+        let keep = max.saturating_sub(1);
+        let end = value
+            .char_indices()
+            .nth(keep)
+            .map_or(value.len(), |(i, _)| i);
+        let mut out = value[..end].trim_end().to_string();
+        out.push('…');
+        out
+    }
+
+    /// `value` cut to at most `max` bytes on a character boundary.
+    pub fn truncate_bytes(value: &mut String, max: usize) {
+        if value.len() > max {
+            let mut end = max;
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            value.truncate(end);
+        }
+    }
+}
+
 /// The rule ids of `deadline-rules.csv`: the document types that carry a reply deadline.
 pub const RULE_IDS: &[&str] = &[
     "registration",
@@ -441,11 +511,7 @@ pub const RULE_IDS: &[&str] = &[
 /// The longest a restriction on this ground may last from its begin date (AvTS § 40):
 /// 75 years for the personal-data grounds of § 35(1) p 11-16, otherwise 5 years.
 pub fn restriction_max_years(ground: &str) -> i16 {
-    if personal_data_ground(ground) {
-        75
-    } else {
-        5
-    }
+    crate::personal_data::legal_term(ground).years
 }
 
 /// True for the grounds of § 35(1) p 11-16 (personal data).
@@ -479,6 +545,23 @@ mod tests {
             assert!(!personal_data_ground(g), "{g}");
             assert_eq!(restriction_max_years(g), 5);
         }
+    }
+
+    #[test]
+    fn limits_name_the_field_and_count_characters() {
+        assert!(limits::check("title", &"ä".repeat(500), limits::TITLE).is_ok());
+        let e = limits::check("title", &"ä".repeat(501), limits::TITLE)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("title") && e.contains("500"), "{e}");
+        assert!(!e.contains("--"), "{e}");
+        let t = limits::truncate(&"Õ".repeat(1000), limits::TITLE);
+        assert_eq!(t.chars().count(), 500);
+        assert!(t.ends_with('…'));
+        assert_eq!(limits::truncate("lühike", 500), "lühike");
+        let mut b = "aä".repeat(10);
+        limits::truncate_bytes(&mut b, 2);
+        assert_eq!(b, "a"); // "ä" (bytes 1-2) is not cut in half
     }
 
     #[test]

@@ -12,6 +12,7 @@ use sqlx::Row;
 use crate::audit;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::model::limits;
 use crate::model::*;
 use crate::numbering::{self, Pattern};
 use crate::series::SeriesList;
@@ -253,6 +254,8 @@ impl Register {
                 "invalid restriction: the ground (--restrict) is empty",
             ));
         }
+        limits::check("restriction ground", ground, limits::GROUND)?;
+        limits::check_opt("restriction holder", r.holder.as_deref(), limits::HOLDER)?;
         let begins = r.begins.unwrap_or(registered);
         if r.ends < begins {
             return Err(Error::invalid(format!(
@@ -284,6 +287,16 @@ impl Register {
             marked: registered,
             extended: false,
         })
+    }
+
+    /// The ground for victim data where the series has none (`ingest.personal_data_ground`).
+    fn victim_ground(&self) -> &str {
+        let g = self.config.ingest.personal_data_ground.trim();
+        if g.is_empty() {
+            crate::personal_data::VICTIM_DATA_GROUND
+        } else {
+            g
+        }
     }
 
     /// Registers one document inside a transaction the caller commits.
@@ -339,10 +352,57 @@ impl Register {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_string);
+        limits::check("title", &title, limits::TITLE)?;
+        limits::check_opt(
+            "public title",
+            public_title.as_deref(),
+            limits::PUBLIC_TITLE,
+        )?;
+        check_parties(&new.parties)?;
+        limits::check_opt(
+            "their reference",
+            new.their_ref.as_deref(),
+            limits::THEIR_REF,
+        )?;
+        limits::check_opt(
+            "responsible",
+            new.responsible.as_deref(),
+            limits::RESPONSIBLE,
+        )?;
+        limits::check_opt("unit", new.unit.as_deref(), limits::UNIT)?;
+        limits::check_opt("message id", new.message_id.as_deref(), limits::MESSAGE_ID)?;
+        if new
+            .body
+            .as_ref()
+            .is_some_and(|b| b.len() > limits::BODY_BYTES)
+        {
+            return Err(Error::invalid(format!(
+                "invalid body: it is longer than {} bytes",
+                limits::BODY_BYTES
+            )));
+        }
+        let public_reason = match new.public_reason.as_deref().map(str::trim) {
+            None => None,
+            Some("") => {
+                return Err(Error::invalid(
+                    "invalid public reason: it is empty (a document registered as public needs a reason)",
+                ))
+            }
+            Some(r) => {
+                limits::check("public reason", r, limits::REASON)?;
+                if new.restriction.is_some() {
+                    return Err(Error::invalid(
+                        "invalid public reason: the document is also given a restriction (one or the other)",
+                    ));
+                }
+                Some(r.to_string())
+            }
+        };
         for f in &new.files {
             if f.name.trim().is_empty() {
                 return Err(Error::invalid("invalid file: its name is empty"));
             }
+            limits::check("file name", &f.name, limits::FILE_NAME)?;
             if f.bytes.len() as u64 > self.config.max_file_size {
                 return Err(Error::TooLarge(format!(
                     "file {:?} is {} bytes, above max_file_size {}",
@@ -364,11 +424,52 @@ impl Register {
                 )));
             }
         }
-        let restriction = new
-            .restriction
-            .as_ref()
-            .map(|r| self.validate_restriction(r, registered))
-            .transpose()?;
+        // Personal data and the restriction: decided here, for every caller.
+        let personal_code = crate::personal_data::has_personal_code(
+            std::iter::once(title.as_str())
+                .chain(new.body.as_deref())
+                .chain(new.files.iter().filter_map(|f| f.text.as_deref())),
+        );
+        let person_party = crate::personal_data::has_person_party(&new.parties);
+        let contains_personal_data = new.contains_personal_data || personal_code;
+        let victim_ground = self.victim_ground();
+        let proposed_ground = new.proposed_ground.clone().or_else(|| {
+            (contains_personal_data || person_party || series.default_ground.is_some()).then(|| {
+                series
+                    .default_ground
+                    .clone()
+                    .unwrap_or_else(|| victim_ground.to_string())
+            })
+        });
+        let (restriction, restricted_by) = match (&new.restriction, &public_reason) {
+            (Some(r), _) => (Some(self.validate_restriction(r, registered)?), None),
+            (None, Some(_)) => (None, None),
+            (None, None) => {
+                let facts = crate::personal_data::Facts {
+                    series_ground: series.default_ground.as_deref(),
+                    series_years: series.restriction_years,
+                    victim_ground,
+                    personal_code: contains_personal_data,
+                    person_party,
+                    from: new.received.unwrap_or(registered),
+                };
+                match crate::personal_data::default_restriction(&facts) {
+                    None => (None, None),
+                    Some(d) => {
+                        let r = self.validate_restriction(
+                            &NewRestriction {
+                                ground: d.ground.clone(),
+                                ends: d.ends,
+                                holder: None,
+                                begins: Some(d.begins),
+                            },
+                            registered,
+                        )?;
+                        (Some(r), Some(d))
+                    }
+                }
+            }
+        };
 
         // Duplicates of a source message.
         pending.look_up_keys(tx, new.source_keys.iter()).await?;
@@ -509,8 +610,8 @@ impl Register {
             restriction,
             files,
             message_id: new.message_id.clone(),
-            contains_personal_data: new.contains_personal_data,
-            proposed_ground: new.proposed_ground.clone(),
+            contains_personal_data,
+            proposed_ground,
             needs_review: new.needs_review,
         };
         let detail = serde_json::json!({
@@ -521,7 +622,25 @@ impl Register {
             "files": doc.files.iter().map(|f| serde_json::json!({"name": f.name, "sha256": f.sha256, "size": f.size})).collect::<Vec<_>>(),
             "restricted": doc.restriction.is_some(),
             "reply_to": new.reply_to,
+            "needs_review": doc.needs_review,
         });
+        let mut detail = detail;
+        if let Some(r) = &doc.restriction {
+            // The restriction's record: its ground, dates, the § 40 term and who chose it.
+            detail["restriction"] = match &restricted_by {
+                Some(d) => serde_json::json!({
+                    "ground": r.ground, "begins": r.begins, "ends": r.ends,
+                    "term": d.term, "by": "default", "why": d.why,
+                }),
+                None => serde_json::json!({
+                    "ground": r.ground, "begins": r.begins, "ends": r.ends,
+                    "term": crate::personal_data::legal_term(&r.ground).basis, "by": "caller",
+                }),
+            };
+        }
+        if let Some(reason) = &public_reason {
+            detail["public_reason"] = serde_json::json!(reason);
+        }
         let sh = state_hash(&doc, new.body.as_deref());
         let r = doc.restriction.as_ref();
         pending.documents.push([
@@ -922,6 +1041,7 @@ impl Register {
             if t.is_empty() {
                 return Err(Error::invalid("invalid title: it is empty"));
             }
+            limits::check("title", &t, limits::TITLE)?;
             if t != doc.title {
                 doc.title = t;
                 changed.push("title");
@@ -929,6 +1049,7 @@ impl Register {
         }
         if let Some(t) = patch.public_title {
             let t = t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            limits::check_opt("public title", t.as_deref(), limits::PUBLIC_TITLE)?;
             if t != doc.public_title {
                 doc.public_title = t;
                 changed.push("public_title");
@@ -961,6 +1082,18 @@ impl Register {
                     }
                 }
             };
+        }
+        if let Some(v) = &patch.their_ref {
+            limits::check_opt("their reference", v.as_deref(), limits::THEIR_REF)?;
+        }
+        if let Some(v) = &patch.responsible {
+            limits::check_opt("responsible", v.as_deref(), limits::RESPONSIBLE)?;
+        }
+        if let Some(v) = &patch.unit {
+            limits::check_opt("unit", v.as_deref(), limits::UNIT)?;
+        }
+        if let Some(p) = &patch.parties {
+            check_parties(p)?;
         }
         set!(their_ref, "their_ref");
         set!(their_date, "their_date");
@@ -1021,6 +1154,7 @@ impl Register {
         if reason.trim().is_empty() {
             return Err(Error::invalid("invalid extension: a reason is required"));
         }
+        limits::check("reason", reason.trim(), limits::REASON)?;
         let mut tx = self.begin().await?;
         let (mut doc, body) = self.load_in(&mut tx, id).await?;
         let Some(mut r) = doc.restriction.clone() else {
@@ -1080,8 +1214,16 @@ impl Register {
         Ok(doc)
     }
 
-    /// Lifts a restriction (§ 42); the lifting is recorded in the chain.
+    /// Lifts a restriction (§ 42) for a reason, which is required; the lifting and
+    /// its reason are recorded in the chain.
     pub async fn lift_restriction(&self, id: i64, reason: &str, actor: &str) -> Result<Document> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::invalid(
+                "invalid lifting of a restriction: a reason is required",
+            ));
+        }
+        limits::check("reason", reason, limits::REASON)?;
         let mut tx = self.begin().await?;
         let (mut doc, body) = self.load_in(&mut tx, id).await?;
         let Some(r) = doc.restriction.take() else {
@@ -1169,6 +1311,16 @@ impl Register {
         )
         .await
     }
+}
+
+/// The length limits of the parties' fields.
+fn check_parties(parties: &[Party]) -> Result<()> {
+    for p in parties {
+        limits::check("party name", &p.name, limits::PARTY_NAME)?;
+        limits::check_opt("party e-mail", p.email.as_deref(), limits::PARTY_EMAIL)?;
+        limits::check_opt("party code", p.code.as_deref(), limits::PARTY_CODE)?;
+    }
+    Ok(())
 }
 
 const PARTIES: &str = "INSERT INTO parties (doc_id, pos, kind, role, name, code, email)";

@@ -32,9 +32,11 @@ pub struct Series {
     pub code: String,
     pub title: String,
     pub retention: String,
+    /// The restriction ground the register applies to this series' documents when
+    /// they are registered without a restriction or a reason to be public.
     #[serde(default)]
     pub default_ground: Option<String>,
-    /// Length of a default restriction, in years.
+    /// Length of a default restriction, in years (at most the legal term of AvTS § 40).
     #[serde(default)]
     pub restriction_years: Option<u32>,
     /// This series' own numbering pattern, overriding `numbering.pattern`.
@@ -75,6 +77,14 @@ impl SeriesList {
                     "invalid document list {source}: series {} appears twice",
                     s.code
                 )));
+            }
+            if let Some(g) = &s.default_ground {
+                if g.trim().is_empty() || g.chars().count() > crate::model::limits::GROUND {
+                    return Err(Error::invalid(format!(
+                        "invalid document list {source}: series {} has an empty or too long default_ground",
+                        s.code
+                    )));
+                }
             }
             if let Some(p) = &s.pattern {
                 crate::numbering::Pattern::parse(p)?;
@@ -119,6 +129,12 @@ mod tests {
         assert!(l.resolve(Some("9-14")).is_ok());
         let e = l.resolve(Some("99-1")).unwrap_err().to_string();
         assert!(e.contains("99-1"), "{e}");
+        // The general correspondence has no default ground; the applications do.
+        assert_eq!(l.resolve(None).unwrap().default_ground, None);
+        assert_eq!(
+            l.get("9-14").unwrap().default_ground.as_deref(),
+            Some("AvTS § 35 lg 1 p 14")
+        );
     }
 
     #[test]

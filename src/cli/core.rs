@@ -76,6 +76,14 @@ pub struct RegisterArgs {
     pub restrict: Option<String>,
     #[arg(long, value_name = "DATE")]
     pub restrict_until: Option<String>,
+    /// Register it as public on purpose, with this reason (recorded in the audit
+    /// event). Without it or --restrict, the register restricts a document of a
+    /// series with a default ground, or one with a personal code or a natural person.
+    #[arg(long, value_name = "REASON", conflicts_with_all = ["restrict", "restrict_until"])]
+    pub public: Option<String>,
+    /// The document's own public title (default: the public sees the masked title).
+    #[arg(long, value_name = "TITLE")]
+    pub public_title: Option<String>,
     #[arg(long, value_name = "DATE")]
     pub received: Option<String>,
     /// Registration date or time (default now); earlier for importing a register's history.
@@ -293,6 +301,11 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
             ))
         }
     };
+    if a.public.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        return Err(Error::invalid(
+            "invalid --public: the reason is empty (a document registered as public needs a reason)",
+        ));
+    }
     let role = if direction == Direction::Incoming {
         PartyRole::Sender
     } else {
@@ -338,18 +351,14 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         new.responsible = a.responsible.clone();
         new.unit = a.unit.clone();
         new.restriction = restriction.clone();
+        new.public_reason = a.public.clone();
+        new.public_title = a.public_title.clone();
         let mut file = NewFile::new(name, guess_media_type(path), bytes);
         if file.media_type == "text/plain" {
             if let Ok(t) = std::str::from_utf8(&file.bytes) {
                 file.text = Some(t.to_string());
                 file.text_status = TextStatus::Extracted;
             }
-        }
-        let text_for_codes = file.text.clone().unwrap_or_default();
-        let codes = crate::personal_code::find_all(&format!("{} {}", new.title, text_for_codes));
-        if !codes.is_empty() {
-            new.contains_personal_data = true;
-            new.proposed_ground = Some("AvTS § 35 lg 1 p 11".into());
         }
         new.files.push(file);
         out.push(new);
@@ -369,6 +378,8 @@ fn is_mail_registration(a: &RegisterArgs) -> bool {
         && a.party.is_none()
         && a.reply_to.is_none()
         && a.restrict.is_none()
+        && a.public.is_none()
+        && a.public_title.is_none()
         && a.doc_type.is_none()
         && a.series.is_none()
 }

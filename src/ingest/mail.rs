@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::extract::mail::{parse_mail_hashed, sha256_hex, MailAddr, ParsedMail};
 use crate::extract::{self, FileText};
+use crate::model::limits;
 use crate::model::*;
 
 use super::thread::{self, Decision, Hints};
@@ -74,13 +75,17 @@ fn is_own(cfg: &Config, email: &str) -> bool {
         .any(|a| a.trim().eq_ignore_ascii_case(&e))
 }
 
+/// A party from a mail address, a natural person unless known otherwise (the
+/// cautious reading), clipped to the register's limits so that no header can
+/// keep a message from being registered.
 fn party(a: &MailAddr, role: PartyRole) -> Party {
+    let name = a.name.clone().unwrap_or_else(|| a.email.clone());
     Party {
         kind: PartyKind::Person,
         role,
-        name: a.name.clone().unwrap_or_else(|| a.email.clone()),
+        name: limits::truncate(&name, limits::PARTY_NAME),
         code: None,
-        email: Some(a.email.clone()),
+        email: Some(a.email.clone()).filter(|e| e.chars().count() <= limits::PARTY_EMAIL),
     }
 }
 
@@ -130,6 +135,8 @@ pub fn document_from_mail(
     } else {
         "E-kiri (teema puudub)".to_string()
     };
+    // A long subject is cut, never a reason to lose the message (the original is kept).
+    let title = limits::truncate(&title, limits::TITLE);
     let tz = cfg.timezone();
     let date = p
         .date_timestamp()
@@ -140,24 +147,21 @@ pub fn document_from_mail(
     new.parties = parties;
     new.received = if outgoing { date } else { date.or(Some(today)) };
     new.their_date = if outgoing { None } else { date };
-    new.message_id = p.message_id.clone();
+    new.message_id = p
+        .message_id
+        .clone()
+        .filter(|m| m.chars().count() <= limits::MESSAGE_ID);
+    // Unclassified until a clerk confirms it: the register restricts it by default.
     new.needs_review = true;
     new.source_keys.push(format!("sha256:{}", p.sha256));
     if let Some(id) = &p.message_id {
         new.source_keys.push(format!("msgid:{id}"));
     }
-    new.body = (!p.body.is_empty()).then(|| p.body.clone());
-
-    // Personal codes in the title, the letter and the attachments' text.
-    let mut codes = crate::personal_code::find_all(&new.title);
-    codes.extend(crate::personal_code::find_all(&p.body));
-    for t in texts.iter().filter_map(|t| t.text.as_deref()) {
-        codes.extend(crate::personal_code::find_all(t));
-    }
-    if !codes.is_empty() {
-        new.contains_personal_data = true;
-        new.proposed_ground = Some(cfg.ingest.personal_data_ground.clone());
-    }
+    new.body = (!p.body.is_empty()).then(|| {
+        let mut b = p.body.clone();
+        limits::truncate_bytes(&mut b, limits::BODY_BYTES);
+        b
+    });
 
     // The original message first, then the attachments.
     let mut eml = NewFile::new("message.eml", "message/rfc822", raw);
@@ -165,7 +169,7 @@ pub fn document_from_mail(
     eml.text_note = Some("the original message; its text is the document's body".into());
     new.files.push(eml);
     for ((name, mt, bytes), t) in attachments.into_iter().zip(texts) {
-        let mut f = NewFile::new(name, mt, bytes);
+        let mut f = NewFile::new(limits::truncate(&name, limits::FILE_NAME), mt, bytes);
         f.text = t.text;
         f.text_status = t.status;
         f.text_note = t.note;
@@ -287,24 +291,28 @@ pub async fn prepare_file(
         .file_stem()
         .map(|s| s.to_string_lossy().replace(['_'], " "))
         .unwrap_or_else(|| name.to_string());
-    let mut new = NewDocument::new(Direction::Incoming, channel, stem.trim().to_string());
+    let mut new = NewDocument::new(
+        Direction::Incoming,
+        channel,
+        limits::truncate(stem.trim(), limits::TITLE),
+    );
     new.received = Some(app.register.today());
+    // Unclassified until a clerk confirms it: the register restricts it by default.
     new.needs_review = true;
     new.source_keys.push(format!("sha256:{sha}"));
-    let mut codes = crate::personal_code::find_all(&new.title);
-    if let Some(text) = &t.text {
-        codes.extend(crate::personal_code::find_all(text));
-    }
-    if !codes.is_empty() {
-        new.contains_personal_data = true;
-        new.proposed_ground = Some(ic.personal_data_ground.clone());
-    }
     let hints = Hints::new(
         Vec::new(),
         new.title.clone(),
         t.text.as_deref().unwrap_or_default(),
     );
-    let mut f = NewFile::new(crate::extract::mail::sanitize_name(name), mt, bytes);
+    let mut f = NewFile::new(
+        limits::truncate(
+            &crate::extract::mail::sanitize_name(name),
+            limits::FILE_NAME,
+        ),
+        mt,
+        bytes,
+    );
     f.text = t.text;
     f.text_status = t.status;
     f.text_note = t.note;

@@ -111,6 +111,9 @@ struct FxDoc {
     needs_review: bool,
     #[serde(default)]
     personal_codes_found: bool,
+    /// Registered public on purpose, with this reason (else the register decides).
+    #[serde(default)]
+    public_reason: Option<String>,
 }
 
 /// The logins the demo created (name, password, role).
@@ -221,17 +224,9 @@ pub async fn load_demo(app: &App) -> Result<DemoLogin> {
                 begins: None,
             });
         }
-        let codes = crate::personal_code::find_all(d.body.as_deref().unwrap_or(""));
-        if d.personal_codes_found || !codes.is_empty() {
-            nd.contains_personal_data = true;
-            if nd.restriction.is_none() {
-                nd.proposed_ground = app
-                    .series
-                    .get(&d.series)
-                    .and_then(|s| s.default_ground.clone())
-                    .or_else(|| Some("AvTS § 35 lg 1 p 11".into()));
-            }
-        }
+        // The register finds personal codes and proposes the ground itself.
+        nd.contains_personal_data = d.personal_codes_found;
+        nd.public_reason = d.public_reason.clone();
         for f in &d.files {
             let (bytes, media) =
                 file_bytes(f).ok_or_else(|| Error::internal(format!("demo: unknown file {f}")))?;

@@ -1,0 +1,277 @@
+//! Personal data at registration (pure): finding personal codes in a new
+//! document, and the access restriction the register applies by default when
+//! the caller gave none (closed intake, AvTS §§ 35, 40).
+//!
+//! The register calls these once per registration; no other module decides
+//! whether a document holds personal data or proposes a ground.
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::model::{personal_data_ground, Party, PartyKind};
+
+/// The ground proposed for data on a victim of an offence (AvTS § 35 lg 1 p 11)
+/// when the series has none (`ingest.personal_data_ground` by default).
+pub const VICTIM_DATA_GROUND: &str = "AvTS § 35 lg 1 p 11";
+
+/// True when any of the texts (title, body, the files' extracted text) holds a
+/// valid Estonian personal code.
+pub fn has_personal_code<'a>(texts: impl IntoIterator<Item = &'a str>) -> bool {
+    texts.into_iter().any(crate::personal_code::contains_any)
+}
+
+/// True when a party is a natural person.
+pub fn has_person_party(parties: &[Party]) -> bool {
+    parties.iter().any(|p| p.kind == PartyKind::Person)
+}
+
+/// The longest a restriction may last (AvTS § 40), with the provision it rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Term {
+    pub years: i16,
+    /// "AvTS § 40 lg 3" (personal data, 75 years) or "AvTS § 40 lg 1" (5 years).
+    pub basis: &'static str,
+}
+
+/// The legal term of a restriction on `ground`: 75 years for the personal-data
+/// grounds of § 35(1) p 11-16 (§ 40(3)), otherwise 5 years (§ 40(1)).
+pub fn legal_term(ground: &str) -> Term {
+    if personal_data_ground(ground) {
+        Term {
+            years: 75,
+            basis: "AvTS § 40 lg 3",
+        }
+    } else {
+        Term {
+            years: 5,
+            basis: "AvTS § 40 lg 1",
+        }
+    }
+}
+
+/// Why the register restricted a document by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// The series' default ground (the document list).
+    Series,
+    /// A personal code in the title, the body or a file's text.
+    PersonalCode,
+    /// A natural person is a party.
+    PersonParty,
+}
+
+/// The restriction the register applies when the caller gave none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DefaultRestriction {
+    pub ground: String,
+    pub begins: Date,
+    pub ends: Date,
+    /// The provision of § 40 the end date follows.
+    pub term: &'static str,
+    pub why: Why,
+}
+
+/// What the register knows when it decides a default restriction.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// The series' default ground and its configured length in years.
+    pub series_ground: Option<&'a str>,
+    pub series_years: Option<u32>,
+    /// The ground for victim data when the series has none.
+    pub victim_ground: &'a str,
+    pub personal_code: bool,
+    pub person_party: bool,
+    /// The receipt date when known, else the registration date: the term counts from it.
+    pub from: Date,
+}
+
+/// The default restriction, or None when the document may be public: a series'
+/// default ground applies always; otherwise a personal code or a natural-person
+/// party restricts it on the victim-data ground. The end date is the legal term
+/// from `from` (a series' own length only when shorter).
+pub fn default_restriction(f: &Facts<'_>) -> Option<DefaultRestriction> {
+    let (ground, why) = match f.series_ground.map(str::trim).filter(|g| !g.is_empty()) {
+        Some(g) => (g, Why::Series),
+        None if f.personal_code => (f.victim_ground, Why::PersonalCode),
+        None if f.person_party => (f.victim_ground, Why::PersonParty),
+        None => return None,
+    };
+    let term = legal_term(ground);
+    let years = match (why, f.series_years) {
+        (Why::Series, Some(y)) if y > 0 => i16::try_from(y).unwrap_or(i16::MAX).min(term.years),
+        _ => term.years,
+    };
+    let ends = f
+        .from
+        .checked_add(jiff::Span::new().years(years))
+        .unwrap_or(Date::MAX);
+    Some(DefaultRestriction {
+        ground: ground.to_string(),
+        begins: f.from,
+        ends,
+        term: term.basis,
+        why,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PartyRole;
+    use jiff::civil::date;
+
+    fn facts() -> Facts<'static> {
+        Facts {
+            series_ground: None,
+            series_years: None,
+            victim_ground: VICTIM_DATA_GROUND,
+            personal_code: false,
+            person_party: false,
+            from: date(2026, 3, 2),
+        }
+    }
+
+    #[test]
+    fn legal_terms_table() {
+        for (ground, years, basis) in [
+            ("AvTS § 35 lg 1 p 11", 75, "AvTS § 40 lg 3"),
+            ("AvTS § 35 lg 1 p 12", 75, "AvTS § 40 lg 3"),
+            ("AvTS § 35 lg 1 p 14", 75, "AvTS § 40 lg 3"),
+            ("AvTS § 35 lg 1 p 16", 75, "AvTS § 40 lg 3"),
+            ("AvTS § 35 lg 1 p 1", 5, "AvTS § 40 lg 1"),
+            ("AvTS § 35 lg 1 p 17", 5, "AvTS § 40 lg 1"),
+            ("AvTS § 35 lg 2 p 1", 5, "AvTS § 40 lg 1"),
+            ("ärisaladus", 5, "AvTS § 40 lg 1"),
+        ] {
+            assert_eq!(legal_term(ground), Term { years, basis }, "{ground}");
+        }
+    }
+
+    #[test]
+    fn default_restriction_table() {
+        let d = date;
+        // (series ground, series years, code, person, from) -> (ground, ends, term, why)
+        let cases: Vec<(Facts, Option<(&str, Date, &str, Why)>)> = vec![
+            (facts(), None),
+            (
+                Facts {
+                    personal_code: true,
+                    ..facts()
+                },
+                Some((
+                    VICTIM_DATA_GROUND,
+                    d(2101, 3, 2),
+                    "AvTS § 40 lg 3",
+                    Why::PersonalCode,
+                )),
+            ),
+            (
+                Facts {
+                    person_party: true,
+                    from: d(2025, 12, 30),
+                    ..facts()
+                },
+                Some((
+                    VICTIM_DATA_GROUND,
+                    d(2100, 12, 30),
+                    "AvTS § 40 lg 3",
+                    Why::PersonParty,
+                )),
+            ),
+            (
+                Facts {
+                    series_ground: Some("AvTS § 35 lg 1 p 1"),
+                    ..facts()
+                },
+                Some((
+                    "AvTS § 35 lg 1 p 1",
+                    d(2031, 3, 2),
+                    "AvTS § 40 lg 1",
+                    Why::Series,
+                )),
+            ),
+            (
+                // The series' ground wins over the victim-data ground.
+                Facts {
+                    series_ground: Some("AvTS § 35 lg 1 p 14"),
+                    personal_code: true,
+                    person_party: true,
+                    ..facts()
+                },
+                Some((
+                    "AvTS § 35 lg 1 p 14",
+                    d(2101, 3, 2),
+                    "AvTS § 40 lg 3",
+                    Why::Series,
+                )),
+            ),
+            (
+                // A series' own shorter length.
+                Facts {
+                    series_ground: Some("AvTS § 35 lg 1 p 12"),
+                    series_years: Some(5),
+                    ..facts()
+                },
+                Some((
+                    "AvTS § 35 lg 1 p 12",
+                    d(2031, 3, 2),
+                    "AvTS § 40 lg 3",
+                    Why::Series,
+                )),
+            ),
+            (
+                // Never beyond the legal maximum.
+                Facts {
+                    series_ground: Some("AvTS § 35 lg 1 p 1"),
+                    series_years: Some(75),
+                    ..facts()
+                },
+                Some((
+                    "AvTS § 35 lg 1 p 1",
+                    d(2031, 3, 2),
+                    "AvTS § 40 lg 1",
+                    Why::Series,
+                )),
+            ),
+            (
+                // 29 February counts to the last day of February.
+                Facts {
+                    personal_code: true,
+                    from: d(2024, 2, 29),
+                    ..facts()
+                },
+                Some((
+                    VICTIM_DATA_GROUND,
+                    d(2099, 2, 28),
+                    "AvTS § 40 lg 3",
+                    Why::PersonalCode,
+                )),
+            ),
+        ];
+        for (f, want) in cases {
+            let got = default_restriction(&f);
+            match (got, want) {
+                (None, None) => {}
+                (Some(g), Some((ground, ends, term, why))) => {
+                    assert_eq!(
+                        (g.ground.as_str(), g.ends, g.term, g.why, g.begins),
+                        (ground, ends, term, why, f.from),
+                        "{f:?}"
+                    );
+                }
+                (g, w) => panic!("{f:?}: got {g:?}, want {w:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn detects_codes_and_persons() {
+        assert!(has_personal_code(["pealkiri", "isikukood 49403136515"]));
+        assert!(!has_personal_code(["arve 12345678901", "telefon 5551234"]));
+        let org = Party::from_name_and_code("PPA", Some("70008747"), PartyRole::Sender).unwrap();
+        let person = Party::from_name_and_code("Mari Maasikas", None, PartyRole::Sender).unwrap();
+        assert!(!has_person_party(std::slice::from_ref(&org)));
+        assert!(has_person_party(&[org, person]));
+    }
+}
