@@ -8,7 +8,8 @@
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::model::{personal_data_ground, Party, PartyKind};
+use crate::model::{personal_data_ground, NewDocument, Party, PartyKind};
+use crate::series::Series;
 
 /// The ground proposed for data on a victim of an offence (AvTS § 35 lg 1 p 11)
 /// when the series has none (`ingest.personal_data_ground` by default).
@@ -113,6 +114,72 @@ pub fn default_restriction(f: &Facts<'_>) -> Option<DefaultRestriction> {
         term: term.basis,
         why,
     })
+}
+
+/// What the register decides about a new document's personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    pub contains_personal_data: bool,
+    pub proposed_ground: Option<String>,
+    /// The restriction applied because the caller gave none (and no public reason).
+    pub default_restriction: Option<DefaultRestriction>,
+}
+
+/// The register's one decision on personal data: personal codes in the title
+/// (`title`: as the register will store it), the body and every file's text;
+/// the proposed ground (the caller's, else the series' default, else
+/// `victim_ground` when there is personal data or a natural person); and the
+/// default restriction unless the caller gave a restriction or a public reason.
+/// `registered`: the registration date (the term counts from the receipt date
+/// when known).
+pub fn classify(
+    new: &NewDocument,
+    title: &str,
+    series: &Series,
+    victim_ground: &str,
+    registered: Date,
+) -> Classification {
+    let personal_code = has_personal_code(
+        std::iter::once(title)
+            .chain(new.body.as_deref())
+            .chain(new.files.iter().filter_map(|f| f.text.as_deref())),
+    );
+    let person_party = has_person_party(&new.parties);
+    let contains_personal_data = new.contains_personal_data || personal_code;
+    let series_ground = series
+        .default_ground
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty());
+    let proposed_ground = new.proposed_ground.clone().or_else(|| {
+        match series_ground {
+            Some(g) => Some(g),
+            None => (contains_personal_data || person_party).then_some(victim_ground),
+        }
+        .map(str::to_string)
+    });
+    let explicit = new.restriction.is_some()
+        || new
+            .public_reason
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty());
+    let default_restriction = if explicit {
+        None
+    } else {
+        default_restriction(&Facts {
+            series_ground,
+            series_years: series.restriction_years,
+            victim_ground,
+            personal_code: contains_personal_data,
+            person_party,
+            from: new.received.unwrap_or(registered),
+        })
+    };
+    Classification {
+        contains_personal_data,
+        proposed_ground,
+        default_restriction,
+    }
 }
 
 #[cfg(test)]

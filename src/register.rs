@@ -290,7 +290,7 @@ impl Register {
     }
 
     /// The ground for victim data where the series has none (`ingest.personal_data_ground`).
-    fn victim_ground(&self) -> &str {
+    pub fn victim_ground(&self) -> &str {
         let g = self.config.ingest.personal_data_ground.trim();
         if g.is_empty() {
             crate::personal_data::VICTIM_DATA_GROUND
@@ -425,50 +425,28 @@ impl Register {
             }
         }
         // Personal data and the restriction: decided here, for every caller.
-        let personal_code = crate::personal_data::has_personal_code(
-            std::iter::once(title.as_str())
-                .chain(new.body.as_deref())
-                .chain(new.files.iter().filter_map(|f| f.text.as_deref())),
+        let class = crate::personal_data::classify(
+            new,
+            &title,
+            &series,
+            self.victim_ground(),
+            registered,
         );
-        let person_party = crate::personal_data::has_person_party(&new.parties);
-        let contains_personal_data = new.contains_personal_data || personal_code;
-        let victim_ground = self.victim_ground();
-        let proposed_ground = new.proposed_ground.clone().or_else(|| {
-            (contains_personal_data || person_party || series.default_ground.is_some()).then(|| {
-                series
-                    .default_ground
-                    .clone()
-                    .unwrap_or_else(|| victim_ground.to_string())
-            })
-        });
-        let (restriction, restricted_by) = match (&new.restriction, &public_reason) {
-            (Some(r), _) => (Some(self.validate_restriction(r, registered)?), None),
-            (None, Some(_)) => (None, None),
-            (None, None) => {
-                let facts = crate::personal_data::Facts {
-                    series_ground: series.default_ground.as_deref(),
-                    series_years: series.restriction_years,
-                    victim_ground,
-                    personal_code: contains_personal_data,
-                    person_party,
-                    from: new.received.unwrap_or(registered),
-                };
-                match crate::personal_data::default_restriction(&facts) {
-                    None => (None, None),
-                    Some(d) => {
-                        let r = self.validate_restriction(
-                            &NewRestriction {
-                                ground: d.ground.clone(),
-                                ends: d.ends,
-                                holder: None,
-                                begins: Some(d.begins),
-                            },
-                            registered,
-                        )?;
-                        (Some(r), Some(d))
-                    }
-                }
-            }
+        let contains_personal_data = class.contains_personal_data;
+        let proposed_ground = class.proposed_ground;
+        let restricted_by = class.default_restriction;
+        let restriction = match (&new.restriction, &restricted_by) {
+            (Some(r), _) => Some(self.validate_restriction(r, registered)?),
+            (None, Some(d)) => Some(self.validate_restriction(
+                &NewRestriction {
+                    ground: d.ground.clone(),
+                    ends: d.ends,
+                    holder: None,
+                    begins: Some(d.begins),
+                },
+                registered,
+            )?),
+            (None, None) => None,
         };
 
         // Duplicates of a source message.

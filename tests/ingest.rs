@@ -85,6 +85,16 @@ fn golden_of(raw: &[u8]) -> serde_json::Value {
                 Channel::Email,
                 "2026-06-01".parse().unwrap(),
             );
+            // What the register decides about it (the one place that decides).
+            let series =
+                docgate::series::SeriesList::parse(docgate::series::BUILTIN, "built-in").unwrap();
+            let class = docgate::personal_data::classify(
+                &doc,
+                &doc.title,
+                series.resolve(None).unwrap(),
+                &cfg.ingest.personal_data_ground,
+                "2026-06-01".parse().unwrap(),
+            );
             serde_json::json!({
                 "mail": mail,
                 "attachments": meta,
@@ -96,8 +106,9 @@ fn golden_of(raw: &[u8]) -> serde_json::Value {
                     "received": doc.received.map(|d| d.to_string()),
                     "their_date": doc.their_date.map(|d| d.to_string()),
                     "message_id": doc.message_id,
-                    "contains_personal_data": doc.contains_personal_data,
-                    "proposed_ground": doc.proposed_ground,
+                    "contains_personal_data": class.contains_personal_data,
+                    "proposed_ground": class.proposed_ground,
+                    "default_restriction": class.default_restriction,
                     "needs_review": doc.needs_review,
                     "source_keys": doc.source_keys,
                     "body": doc.body,
@@ -159,6 +170,14 @@ fn fixtures_decode_charsets_attachments_and_personal_codes() {
         .contains("Šõja tänav 5, Žžu"));
     assert_eq!(g["document"]["contains_personal_data"], true);
     assert_eq!(g["document"]["proposed_ground"], "AvTS § 35 lg 1 p 11");
+    assert_eq!(g["document"]["needs_review"], true);
+    // Restricted by default for 75 years from its receipt (AvTS § 40 lg 3).
+    assert_eq!(
+        g["document"]["default_restriction"]["ground"],
+        "AvTS § 35 lg 1 p 11"
+    );
+    assert_eq!(g["document"]["default_restriction"]["ends"], "2101-03-02");
+    assert_eq!(g["document"]["default_restriction"]["term"], "AvTS § 40 lg 3");
     assert_eq!(g["document"]["direction"], "incoming");
 
     let g = golden_of(&std::fs::read(fixtures().join("koi8r-html-only.eml")).unwrap());
