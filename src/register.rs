@@ -425,13 +425,8 @@ impl Register {
             }
         }
         // Personal data and the restriction: decided here, for every caller.
-        let class = crate::personal_data::classify(
-            new,
-            &title,
-            &series,
-            self.victim_ground(),
-            registered,
-        );
+        let class =
+            crate::personal_data::classify(new, &title, &series, self.victim_ground(), registered);
         let contains_personal_data = class.contains_personal_data;
         let proposed_ground = class.proposed_ground;
         let restricted_by = class.default_restriction;

@@ -177,7 +177,10 @@ fn fixtures_decode_charsets_attachments_and_personal_codes() {
         "AvTS § 35 lg 1 p 11"
     );
     assert_eq!(g["document"]["default_restriction"]["ends"], "2101-03-02");
-    assert_eq!(g["document"]["default_restriction"]["term"], "AvTS § 40 lg 3");
+    assert_eq!(
+        g["document"]["default_restriction"]["term"],
+        "AvTS § 40 lg 3"
+    );
     assert_eq!(g["document"]["direction"], "incoming");
 
     let g = golden_of(&std::fs::read(fixtures().join("koi8r-html-only.eml")).unwrap());
@@ -1135,4 +1138,121 @@ async fn postgres_import_dedup_lease_and_quarantine() {
     .await
     .unwrap();
     assert_eq!(o.status(), "registered");
+}
+
+// ---------------------------------------------------------------- closed intake
+
+/// The end of a default restriction on personal data: 75 years from `from` (AvTS § 40 lg 3).
+fn personal_data_end(from: jiff::civil::Date) -> jiff::civil::Date {
+    from.checked_add(jiff::Span::new().years(75)).unwrap()
+}
+
+#[tokio::test]
+async fn a_letter_with_a_personal_code_from_the_maildir_or_drop_folder_is_unclassified_and_restricted(
+) {
+    for b in docgate::testing::backends() {
+        let env = docgate::testing::TestEnv::new(b).await;
+        let app = env.app().await;
+        ingest::init_dirs(&app.config).unwrap();
+        let sd = tokio_util::sync::CancellationToken::new();
+
+        // A Maildir message: the code only in its body; the sender an organisation's
+        // address (a mail sender is a person unless known otherwise).
+        let maildir = ingest::maildir_path(&app.config);
+        std::fs::write(
+            maildir.join("new/1700000000.M1P1.host"),
+            msg(
+                "Ohvriabi <info@ohvriabi.example>",
+                "dokumendid@sotsiaalkindlustusamet.ee",
+                "Avaldus",
+                "intake1@example.ee",
+                "",
+                "Ohver: isikukood 49403136515.",
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            ingest::maildir::pass(&app, &maildir, &sd).await.unwrap(),
+            1,
+            "{b}"
+        );
+        // A scanned letter in the drop folder: the code in its extracted text.
+        let drop = ingest::drop_folder_path(&app.config);
+        let pdf =
+            docgate::extract::pdf::make_pdf(&["Kiri ohvri kohta isikukood 37605030299"], true);
+        std::fs::write(drop.join("skann.pdf"), &pdf).unwrap();
+        assert_eq!(
+            ingest::dropfolder::pass(&app, &drop, Duration::ZERO, &sd)
+                .await
+                .unwrap(),
+            1,
+            "{b}"
+        );
+
+        let docs = app.register.list(&Default::default()).await.unwrap();
+        assert_eq!(docs.len(), 2, "{b}");
+        for d in &docs {
+            let what = format!("{b}: {} ({:?})", d.title, d.channel);
+            assert!(d.needs_review, "{what}: unclassified");
+            assert!(d.contains_personal_data, "{what}");
+            assert_eq!(
+                d.proposed_ground.as_deref(),
+                Some("AvTS § 35 lg 1 p 11"),
+                "{what}"
+            );
+            let r = d
+                .restriction
+                .as_ref()
+                .unwrap_or_else(|| panic!("{what}: not restricted"));
+            assert_eq!(r.ground, "AvTS § 35 lg 1 p 11", "{what}");
+            let received = d.received.unwrap();
+            assert_eq!(r.ends, personal_data_end(received), "{what}");
+            assert!(d.is_restricted_on(app.register.today()), "{what}");
+            // The restriction's record cites the term of § 40.
+            let ev = app.register.events(d.id).await.unwrap();
+            let reg = &ev[0];
+            assert_eq!(reg.kind, "registered", "{what}");
+            assert_eq!(
+                reg.detail["restriction"]["term"], "AvTS § 40 lg 3",
+                "{what}"
+            );
+            assert_eq!(reg.detail["restriction"]["by"], "default", "{what}");
+            assert_eq!(reg.detail["restriction"]["why"], "personal_code", "{what}");
+        }
+        let mail = docs.iter().find(|d| d.channel == Channel::Email).unwrap();
+        // The letter's date: received 2 March 2026 (its Date header).
+        assert_eq!(
+            mail.restriction.as_ref().unwrap().ends,
+            jiff::civil::date(2101, 3, 2),
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_10_mb_subject_is_registered_with_a_truncated_title() {
+    for b in docgate::testing::backends() {
+        let env = docgate::testing::TestEnv::new(b).await;
+        let app = env.app().await;
+        let subject = "Pikk teema ".repeat(1024 * 1024); // 11 MB
+        let raw = msg(
+            "a@example.ee",
+            "dokumendid@sotsiaalkindlustusamet.ee",
+            &subject,
+            "long-subject@example.ee",
+            "",
+            "sisu",
+        );
+        let out = ingest::mail::ingest_message(&app, raw, "test", Channel::Email)
+            .await
+            .unwrap();
+        let Outcome::Registered { doc_id, .. } = out else {
+            panic!("{b}: not registered: {out:?}");
+        };
+        let d = app.register.get(doc_id).await.unwrap();
+        assert_eq!(d.title.chars().count(), limits::TITLE, "{b}");
+        assert!(d.title.starts_with("Pikk teema Pikk teema"), "{b}");
+        assert!(d.title.ends_with('…'), "{b}");
+        assert!(d.needs_review, "{b}");
+    }
 }

@@ -829,3 +829,376 @@ async fn public_title_is_set_edited_with_an_audit_event_and_read_back() {
         assert_eq!(reg.get(d.id).await.unwrap().public_title, None, "{b}");
     }
 }
+
+fn person(name: &str) -> Party {
+    Party::from_name_and_code(name, None, PartyRole::Sender).unwrap()
+}
+
+fn organisation(name: &str) -> Party {
+    Party::from_name_and_code(name, Some("70008747"), PartyRole::Sender).unwrap()
+}
+
+fn years_after(d: jiff::civil::Date, years: i16) -> jiff::civil::Date {
+    d.checked_add(jiff::Span::new().years(years)).unwrap()
+}
+
+#[tokio::test]
+async fn a_natural_person_party_restricts_by_default_and_an_organisation_does_not() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        // Incoming from a person without a personal code, received earlier:
+        // 75 years counted from the receipt date (AvTS § 40 lg 3).
+        let mut n = doc("Avaldus");
+        n.parties.push(person("Mari Maasikas"));
+        let received = reg.today().checked_sub(jiff::Span::new().days(3)).unwrap();
+        n.received = Some(received);
+        let d = reg.register(n, "clerk").await.unwrap();
+        let r = d.restriction.as_ref().expect("restricted by default");
+        assert_eq!(r.ground, "AvTS § 35 lg 1 p 11", "{b}");
+        assert_eq!(r.ends, years_after(received, 75), "{b}");
+        assert!(!d.contains_personal_data, "{b}: no personal code in it");
+        assert_eq!(
+            d.proposed_ground.as_deref(),
+            Some("AvTS § 35 lg 1 p 11"),
+            "{b}"
+        );
+        assert!(!d.needs_review, "{b}: registered by a clerk");
+        assert_eq!(reg.get(d.id).await.unwrap(), d, "{b}");
+        let ev = reg.events(d.id).await.unwrap();
+        assert_eq!(ev[0].detail["restriction"]["why"], "person_party", "{b}");
+        assert_eq!(ev[0].detail["restriction"]["term"], "AvTS § 40 lg 3", "{b}");
+
+        // Outgoing to a natural person: the same rule; no receipt date, so from registration.
+        let mut n = doc("Vastus");
+        n.direction = Direction::Outgoing;
+        n.parties.push(Party {
+            role: PartyRole::Recipient,
+            ..person("Jüri Juurikas")
+        });
+        let d = reg.register(n, "clerk").await.unwrap();
+        let r = d
+            .restriction
+            .as_ref()
+            .expect("outgoing to a person is restricted");
+        assert_eq!(r.ends, years_after(d.registered, 75), "{b}");
+
+        // A personal code in a file's text, no party at all.
+        let mut n = NewDocument::new(Direction::Incoming, Channel::Post, "Skann");
+        let mut f = NewFile::new("skann.txt", "text/plain", b"x".to_vec());
+        f.text = Some("isikukood 49403136515".into());
+        n.files.push(f);
+        let d = reg.register(n, "clerk").await.unwrap();
+        assert!(d.contains_personal_data, "{b}");
+        assert!(d.restriction.is_some(), "{b}: a code in a file's text");
+
+        // An organisation with no personal data: public, nothing proposed.
+        let mut n = doc("Politsei teade");
+        n.parties.push(organisation("Politsei- ja Piirivalveamet"));
+        let d = reg.register(n, "clerk").await.unwrap();
+        assert_eq!(d.restriction, None, "{b}");
+        assert!(!d.contains_personal_data, "{b}");
+        assert_eq!(d.proposed_ground, None, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_series_default_ground_is_applied_with_its_end_date() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        // 9-14: AvTS § 35 lg 1 p 14, 75 years, even from an organisation.
+        let mut n = doc("Hüvitise otsus");
+        n.series = Some("9-14".into());
+        n.parties.push(organisation("Politsei- ja Piirivalveamet"));
+        let d = reg.register(n, "clerk").await.unwrap();
+        let r = d.restriction.as_ref().expect("the series' ground");
+        assert_eq!(r.ground, "AvTS § 35 lg 1 p 14", "{b}");
+        assert_eq!(r.ends, years_after(d.registered, 75), "{b}");
+        assert_eq!(r.marked, d.registered, "{b}");
+        let ev = reg.events(d.id).await.unwrap();
+        assert_eq!(ev[0].detail["restriction"]["why"], "series", "{b}");
+        assert_eq!(ev[0].detail["restriction"]["term"], "AvTS § 40 lg 3", "{b}");
+        // 9-17: AvTS § 35 lg 1 p 1, 5 years (§ 40 lg 1), from the receipt date.
+        let mut n = doc("Prokuratuuri kiri");
+        n.series = Some("9-17".into());
+        let received = reg.today().checked_sub(jiff::Span::new().days(1)).unwrap();
+        n.received = Some(received);
+        let d = reg.register(n, "clerk").await.unwrap();
+        let r = d.restriction.as_ref().expect("the series' ground");
+        assert_eq!(r.ground, "AvTS § 35 lg 1 p 1", "{b}");
+        assert_eq!(r.ends, years_after(received, 5), "{b}");
+        let ev = reg.events(d.id).await.unwrap();
+        assert_eq!(ev[0].detail["restriction"]["term"], "AvTS § 40 lg 1", "{b}");
+        // The caller's own restriction wins over the series' default.
+        let mut n = doc("Oma piirang");
+        n.series = Some("9-14".into());
+        n.restriction = Some(NewRestriction {
+            ground: "AvTS § 35 lg 1 p 12".into(),
+            ends: years_after(reg.today(), 10),
+            holder: None,
+            begins: None,
+        });
+        let d = reg.register(n, "clerk").await.unwrap();
+        assert_eq!(d.restriction.unwrap().ground, "AvTS § 35 lg 1 p 12", "{b}");
+    }
+}
+
+#[tokio::test]
+async fn public_reason_registers_it_public_and_lifting_needs_a_reason() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let mut n = doc("Teabenõue");
+        n.series = Some("1-7".into());
+        n.parties.push(person("Toomas Tamm"));
+        n.public_reason = Some("Isikuandmeid ei ole; avalik teave".into());
+        let d = reg.register(n, "clerk").await.unwrap();
+        assert_eq!(d.restriction, None, "{b}");
+        assert_eq!(reg.get(d.id).await.unwrap().restriction, None, "{b}");
+        let ev = reg.events(d.id).await.unwrap();
+        assert_eq!(ev[0].kind, "registered", "{b}");
+        assert_eq!(
+            ev[0].detail["public_reason"], "Isikuandmeid ei ole; avalik teave",
+            "{b}"
+        );
+        // An empty reason, or a reason beside a restriction, is refused.
+        let mut n = doc("Tühi põhjus");
+        n.public_reason = Some("  ".into());
+        let e = reg.register(n, "clerk").await.unwrap_err().to_string();
+        assert!(e.contains("public reason"), "{b}: {e}");
+        let mut n = doc("Mõlemad");
+        n.public_reason = Some("avalik".into());
+        n.restriction = Some(NewRestriction {
+            ground: "AvTS § 35 lg 1 p 12".into(),
+            ends: years_after(reg.today(), 1),
+            holder: None,
+            begins: None,
+        });
+        let e = reg.register(n, "clerk").await.unwrap_err().to_string();
+        assert!(e.contains("public reason"), "{b}: {e}");
+
+        // Lifting a default restriction: refused without a reason, recorded with one.
+        let mut n = doc("Piiratud");
+        n.parties.push(person("Mari Maasikas"));
+        let d = reg.register(n, "clerk").await.unwrap();
+        assert!(d.restriction.is_some(), "{b}");
+        for empty in ["", "   "] {
+            let e = reg
+                .lift_restriction(d.id, empty, "clerk")
+                .await
+                .unwrap_err();
+            assert!(e.is_user_error(), "{b}");
+            assert!(e.to_string().contains("reason"), "{b}: {e}");
+        }
+        assert!(reg.get(d.id).await.unwrap().restriction.is_some(), "{b}");
+        let lifted = reg
+            .lift_restriction(d.id, "Kliendi nõusolekul avalik", "clerk")
+            .await
+            .unwrap();
+        assert_eq!(lifted.restriction, None, "{b}");
+        let ev = reg.events(d.id).await.unwrap();
+        let last = ev.last().unwrap();
+        assert_eq!(last.kind, "restriction_lifted", "{b}");
+        assert_eq!(last.detail["reason"], "Kliendi nõusolekul avalik", "{b}");
+    }
+}
+
+#[tokio::test]
+async fn every_free_text_limit_is_refused_naming_the_field() {
+    let long = |n: usize| "ö".repeat(n);
+    type Set = fn(&mut NewDocument, String);
+    let cases: Vec<(&str, usize, Set)> = vec![
+        ("title", 500, |n, v| n.title = v),
+        ("public title", 500, |n, v| n.public_title = Some(v)),
+        ("party name", 200, |n, v| n.parties[0].name = v),
+        ("party e-mail", 254, |n, v| n.parties[0].email = Some(v)),
+        ("their reference", 100, |n, v| n.their_ref = Some(v)),
+        ("responsible", 100, |n, v| n.responsible = Some(v)),
+        ("unit", 100, |n, v| n.unit = Some(v)),
+        ("message id", 998, |n, v| n.message_id = Some(v)),
+        ("file name", 255, |n, v| n.files[0].name = v),
+        ("public reason", 2000, |n, v| n.public_reason = Some(v)),
+        ("restriction ground", 200, |n, v| {
+            n.restriction.as_mut().unwrap().ground = v
+        }),
+        ("restriction holder", 200, |n, v| {
+            n.restriction.as_mut().unwrap().holder = Some(v)
+        }),
+    ];
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let base = || {
+            let mut n = doc("piirid");
+            n.parties.push(organisation("Politsei- ja Piirivalveamet"));
+            n
+        };
+        for (field, max, set) in &cases {
+            let mut ok = base();
+            let mut bad = base();
+            if field.starts_with("restriction") {
+                for n in [&mut ok, &mut bad] {
+                    n.restriction = Some(NewRestriction {
+                        ground: "AvTS § 35 lg 1 p 12".into(),
+                        ends: years_after(reg.today(), 1),
+                        holder: None,
+                        begins: None,
+                    });
+                }
+            }
+            set(&mut ok, long(*max));
+            set(&mut bad, long(max + 1));
+            let e = reg.register(bad, "t").await.unwrap_err();
+            assert!(e.is_user_error(), "{b} {field}: {e}");
+            let msg = e.to_string();
+            assert!(msg.contains(field), "{b} {field}: {msg}");
+            assert!(!msg.contains("--"), "{b} {field}: no flag names: {msg}");
+            if !field.starts_with("restriction") {
+                reg.register(ok, "t")
+                    .await
+                    .unwrap_or_else(|e| panic!("{b} {field} at the limit: {e}"));
+            }
+        }
+        // The body: 10 MB.
+        let mut n = base();
+        n.body = Some("a".repeat(10 * 1024 * 1024 + 1));
+        let e = reg.register(n, "t").await.unwrap_err().to_string();
+        assert!(e.contains("body"), "{b}: {e}");
+        // Edits, restrictions and reasons are bounded too.
+        let d = reg.register(base(), "t").await.unwrap();
+        let e = reg
+            .update(
+                d.id,
+                MetadataPatch {
+                    public_title: Some(Some(long(501))),
+                    ..Default::default()
+                },
+                "t",
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("public title"), "{b}: {e}");
+        let e = reg
+            .update(
+                d.id,
+                MetadataPatch {
+                    title: Some(long(501)),
+                    ..Default::default()
+                },
+                "t",
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("title"), "{b}: {e}");
+        let e = reg
+            .restrict(
+                d.id,
+                NewRestriction {
+                    ground: long(201),
+                    ends: years_after(reg.today(), 1),
+                    holder: None,
+                    begins: None,
+                },
+                "t",
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("restriction ground"), "{b}: {e}");
+        let r = reg
+            .restrict(
+                d.id,
+                NewRestriction {
+                    ground: "AvTS § 35 lg 1 p 12".into(),
+                    ends: years_after(reg.today(), 1),
+                    holder: None,
+                    begins: None,
+                },
+                "t",
+            )
+            .await
+            .unwrap();
+        let e = reg
+            .lift_restriction(r.id, &long(2001), "t")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reason"), "{b}: {e}");
+        // Nothing refused was written.
+        assert_eq!(reg.count(&ListFilter::default()).await.unwrap(), 11, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn cli_register_public_needs_a_reason_and_excludes_restrict() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let f = env.dir.path().join("kiri.txt");
+        std::fs::write(&f, "sisu").unwrap();
+        let f = f.to_str().unwrap();
+        let out = docgate(
+            &env,
+            &[
+                "register",
+                f,
+                "--party",
+                "Mari Maasikas",
+                "--public",
+                "Avalik teave",
+                "--json",
+            ],
+        );
+        let v = stdout_json(&out);
+        let reg_no = v[0]["reg_no"].as_str().unwrap().to_string();
+        let app = env.app().await;
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.restriction, None, "{b}");
+        assert!(!d.needs_review, "{b}: a clerk's registration is classified");
+        let ev = app.register.events(d.id).await.unwrap();
+        assert_eq!(ev[0].detail["public_reason"], "Avalik teave", "{b}");
+        // Without --public a natural person restricts it.
+        let v = stdout_json(&docgate(
+            &env,
+            &["register", f, "--party", "Mari Maasikas", "--json"],
+        ));
+        let d = app
+            .register
+            .get_by_reg_no(v[0]["reg_no"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert!(d.restriction.is_some(), "{b}");
+        // --public with --restrict: a usage error; an empty reason: refused.
+        let out = docgate(
+            &env,
+            &[
+                "register",
+                f,
+                "--public",
+                "x",
+                "--restrict",
+                "AvTS § 35 lg 1 p 12",
+                "--restrict-until",
+                "2030-01-01",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{b}");
+        let out = docgate(&env, &["register", f, "--public", " "]);
+        assert_eq!(out.status.code(), Some(1), "{b}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--public"),
+            "{b}"
+        );
+        assert_eq!(
+            app.register.count(&ListFilter::default()).await.unwrap(),
+            2,
+            "{b}"
+        );
+    }
+}
