@@ -1108,7 +1108,7 @@ impl Register {
         let today = self.today();
         let mut restriction = self.validate_restriction(&r, r.begins.unwrap_or(today))?;
         restriction.marked = today;
-        let detail = serde_json::json!({"ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends, "holder": restriction.holder, "previous": doc.restriction});
+        let detail = serde_json::json!({"ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends, "holder": restriction.holder, "term": crate::personal_data::legal_term(&restriction.ground).basis, "previous": doc.restriction});
         doc.restriction = Some(restriction);
         self.save_in(&mut tx, &doc, body.as_deref(), "restricted", detail, actor)
             .await?;

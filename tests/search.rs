@@ -309,6 +309,8 @@ async fn public_and_staff_projections() {
             code: None,
             email: None,
         });
+        // Public on purpose: a natural person would restrict it by default.
+        open.public_reason = Some("avalik teave".into());
         let open = app.register.register(open, "test").await.unwrap();
         let public = Caller::Public;
         // Restricted text, title, names and codes are not in the public projection.
@@ -453,6 +455,7 @@ proptest! {
                     let mut d = letter(&format!("Pealkiri {}", g.secret), &body);
                     d.parties.push(Party { kind: PartyKind::Person, role: PartyRole::Sender,
                         name: format!("Mart {}", g.person), code: None, email: None });
+                    d.public_reason = Some("avalik teave".into());
                     d
                 };
                 d.responsible = Some(format!("user{}", g.responsible));

@@ -599,6 +599,8 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
             });
             secret.push(m);
         } else {
+            // Public on purpose: a natural person would restrict it by default.
+            nd.public_reason = Some("avalik teave".into());
             public.push(m);
         }
         app.register.register(nd, "test").await.unwrap();

@@ -478,6 +478,9 @@ async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {
                 .unwrap_or_default()
         );
     }
+    if let Some(t) = &doc.public_title {
+        println!("  public title {t}");
+    }
     if let Some(r) = &doc.their_ref {
         println!("  their ref   {r}");
     }
@@ -491,6 +494,9 @@ async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {
             r.ground, r.holder, r.begins, r.ends, r.marked
         ),
         None => println!("  access      Avalik"),
+    }
+    if doc.needs_review {
+        println!("  review      ootab asjaajaja kinnitust (unclassified)");
     }
     if let Some(r) = &doc.responsible {
         println!("  responsible {r}");

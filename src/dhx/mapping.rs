@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::capsule::{self, AccessCode, Capsule, CapsuleFile};
 use super::Fault;
+use crate::model::limits;
 use crate::model::{
     Channel, Direction, Document, FileRef, NewDocument, NewFile, NewRestriction, Party, PartyKind,
     PartyRole,
@@ -288,7 +289,23 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
         doc.title = "(pealkirjata)".into();
         notes.push("RecordTitle is empty".into());
     }
-    doc.their_ref = Some(m.record_original_identifier.trim().to_string()).filter(|s| !s.is_empty());
+    // Fields beyond the register's limits are cut, with a note, never refused.
+    let clip = |what: &str, v: String, max: usize, notes: &mut Vec<String>| {
+        let c = limits::truncate(&v, max);
+        if c != v {
+            notes.push(format!("{what} is longer than {max} characters: shortened"));
+        }
+        c
+    };
+    doc.title = clip(
+        "RecordTitle",
+        std::mem::take(&mut doc.title),
+        limits::TITLE,
+        &mut notes,
+    );
+    doc.their_ref = Some(m.record_original_identifier.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(|r| clip("RecordOriginalIdentifier", r, limits::THEIR_REF, &mut notes));
     doc.their_date = Some(lexical_date(
         "RecordMetadata/RecordDateRegistered",
         &m.record_date_registered,
@@ -365,7 +382,17 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
         }
     }
 
-    // Access.
+    for p in &mut doc.parties {
+        p.name = clip(
+            "a party's name",
+            std::mem::take(&mut p.name),
+            limits::PARTY_NAME,
+            &mut notes,
+        );
+    }
+
+    // Access: the sender's restriction is kept; without one ("Avalik") the
+    // register applies its defaults (series ground, personal data, natural persons).
     if c.access.conditions_code == AccessCode::AK {
         let rs = &c.access.restrictions;
         let restriction = if rs.is_empty() {
@@ -601,6 +628,36 @@ mod tests {
             Some("Edastame ekslikult adresseeritud dokumendi.\n\nKodaniku ettepanek seoses ....")
         );
         assert_eq!(inc.doc.channel, Channel::Dhx);
+        assert!(inc.doc.needs_review);
+    }
+
+    #[test]
+    fn fields_beyond_the_registers_limits_are_shortened_with_a_note() {
+        let mut c = capsule::read(&fixture("Naide2.xml"), &Default::default()).unwrap();
+        c.files[0].size = None;
+        c.files[0].content_error = None;
+        c.record_metadata.record_title = "Pealkiri ".repeat(200);
+        c.record_metadata.record_original_identifier = "9".repeat(150);
+        let inc = capsule_to_new_document(&c, d("2026-11-25")).unwrap();
+        assert_eq!(inc.doc.title.chars().count(), limits::TITLE);
+        assert!(inc.doc.title.ends_with('…'));
+        assert_eq!(
+            inc.doc.their_ref.as_deref().map(|r| r.chars().count()),
+            Some(limits::THEIR_REF)
+        );
+        assert!(
+            inc.notes.iter().any(|n| n.contains("RecordTitle")),
+            "{:?}",
+            inc.notes
+        );
+        assert!(
+            inc.notes
+                .iter()
+                .any(|n| n.contains("RecordOriginalIdentifier")),
+            "{:?}",
+            inc.notes
+        );
+        // Unclassified, as every intake.
         assert!(inc.doc.needs_review);
     }
 

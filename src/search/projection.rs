@@ -143,7 +143,7 @@ pub fn mask_persons(text: &str, names: &[String]) -> String {
     // Longest first so that the whole name wins over its parts.
     alts.sort_by_key(|p| std::cmp::Reverse(p.len()));
     alts.dedup();
-    let re = format!(r"(?i)\b(?:{})\p{{L}}*", alts.join("|"));
+    let re = format!(r"(?i)\b(?:{})\p{{L}}*\b", alts.join("|"));
     if let Ok(re) = Regex::new(&re) {
         out = re.replace_all(&out, ERAISIK).into_owned();
     }
@@ -367,6 +367,12 @@ mod tests {
             "Ann Org",
             "Orgu ja Anni; organisatsioon",
             "eraisik ja eraisik; eraisik",
+        ),
+        // A whole word only: a name's stem inside a code such as "Saar12x" is not a name.
+        (
+            "Mari Saar",
+            "viide Saar12x ja Saarele",
+            "viide Saar12x ja eraisik",
         ),
     ];
 
