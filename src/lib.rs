@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod calendar;
@@ -26,6 +27,7 @@ pub mod store;
 #[doc(hidden)]
 pub mod testing;
 pub mod web;
+
 
 pub use app::App;
 pub use config::Config;

@@ -874,7 +874,8 @@ impl Writers {
                     .map_err(&e)?;
             }
         }
-        if to_public {
+        // an unclassified document is not in the public index at all (access policy)
+        if to_public && crate::access::public_level(&src.doc, today).is_some() {
             self.public
                 .add_document(projection::to_tantivy(
                     &pb,
