@@ -199,7 +199,13 @@ pub fn public_level(d: &Document, today: Date) -> Option<PublicLevel> {
 }
 
 /// THE rule: how much of `d` the principal sees.
-pub fn sight(p: Principal<'_>, d: &Document, facts: Facts, access: StaffAccess, today: Date) -> Sight {
+pub fn sight(
+    p: Principal<'_>,
+    d: &Document,
+    facts: Facts,
+    access: StaffAccess,
+    today: Date,
+) -> Sight {
     let u = match p {
         Principal::Anonymous => {
             return match public_level(d, today) {
@@ -411,7 +417,14 @@ mod tests {
             (Role::Clerk, "kati", None, false, none, true),
             (Role::Lead, "liis", None, false, none, true),
             (Role::Admin, "adm", None, false, ALL, false),
-            (Role::Admin, "mari", Some("Ohvriabi Tartu"), true, ALL, false),
+            (
+                Role::Admin,
+                "mari",
+                Some("Ohvriabi Tartu"),
+                true,
+                ALL,
+                false,
+            ),
             (Role::Staff, "mari", None, false, ALL, true),
             (Role::Staff, "mari", None, false, none, false),
             (
@@ -478,12 +491,26 @@ mod tests {
         let mut d = doc(Some("mari"), Some("Ohvriabi"));
         d.needs_review = true;
         for access in StaffAccess::all_subsets() {
-            let s = |u: &User| sight(Principal::User(u), &d, Facts { in_my_case: true }, access, today);
+            let s = |u: &User| {
+                sight(
+                    Principal::User(u),
+                    &d,
+                    Facts { in_my_case: true },
+                    access,
+                    today,
+                )
+            };
             assert_eq!(s(&user(Role::Clerk, "kati", None)), Sight::Full);
             assert_eq!(s(&user(Role::Lead, "liis", None)), Sight::Full);
-            assert_eq!(s(&user(Role::Admin, "adm", Some("Ohvriabi"))), Sight::Awaiting);
+            assert_eq!(
+                s(&user(Role::Admin, "adm", Some("Ohvriabi"))),
+                Sight::Awaiting
+            );
             assert_eq!(s(&user(Role::Staff, "mari", None)), Sight::Full);
-            assert_eq!(s(&user(Role::Staff, "jaan", Some("Ohvriabi"))), Sight::Awaiting);
+            assert_eq!(
+                s(&user(Role::Staff, "jaan", Some("Ohvriabi"))),
+                Sight::Awaiting
+            );
             assert_eq!(
                 sight(Principal::Anonymous, &d, Facts::default(), access, today),
                 Sight::Invisible
@@ -499,7 +526,13 @@ mod tests {
                 Sight::Awaiting
             };
             assert_eq!(
-                sight(Principal::User(&mari), &d, Facts { in_my_case: true }, access, today),
+                sight(
+                    Principal::User(&mari),
+                    &d,
+                    Facts { in_my_case: true },
+                    access,
+                    today
+                ),
                 want,
                 "{access:?}"
             );

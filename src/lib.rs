@@ -28,7 +28,6 @@ pub mod store;
 pub mod testing;
 pub mod web;
 
-
 pub use app::App;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};

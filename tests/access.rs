@@ -154,7 +154,10 @@ async fn build(env: &TestEnv, m: &Markers) -> (App, Fixture) {
     let mut next = m.0.iter().cloned();
     let mut mk = move || next.next().expect("enough markers");
     let mut tokens = BTreeMap::new();
-    tokens.insert("admin", user(&app, "adm", Role::Admin, Some("Ohvriabi")).await);
+    tokens.insert(
+        "admin",
+        user(&app, "adm", Role::Admin, Some("Ohvriabi")).await,
+    );
     tokens.insert("clerk", user(&app, "kati", Role::Clerk, None).await);
     tokens.insert("lead", user(&app, "liis", Role::Lead, None).await);
     tokens.insert(
@@ -313,9 +316,7 @@ fn sees_in_full(role: &str, access: StaffAccess, state: State) -> bool {
         "anonymous" => false,
         "admin" => matches!(state, Public | Person | InRestrictedThread),
         // responsible for every fixture document but the one in the thread, unit "Ohvriabi"
-        "staff-responsible" => {
-            !ak || access.responsible || access.unit || access.cases
-        }
+        "staff-responsible" => !ak || access.responsible || access.unit || access.cases,
         // the same unit (spelt in lower case), responsible for nothing
         "staff-same-unit" => match state {
             Unclassified => false,
@@ -361,7 +362,9 @@ fn requests(fx: &Fixture) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let routes = docgate::web::route_list();
     assert!(routes.iter().any(|(m, p)| *m == "GET" && p == "/avalik"));
-    assert!(routes.iter().any(|(m, p)| *m == "GET" && p == "/api/v1/overdue"));
+    assert!(routes
+        .iter()
+        .any(|(m, p)| *m == "GET" && p == "/api/v1/overdue"));
     assert!(routes.iter().any(|(m, p)| *m == "POST" && p == "/dhx"));
     assert!(routes.iter().any(|(m, p)| *m == "GET" && p == "/healthz"));
     for (method, path) in routes {
@@ -437,7 +440,11 @@ async fn leak_check(backend: &str, m: &Markers) {
             let bad = forbidden(&fx, role, access);
             for (method, uri) in &reqs {
                 let r = send(&router, method, uri, token).await;
-                assert!(r.status < 500 || uri == "/dhx", "{backend} {role} {method} {uri}: {}", r.status);
+                assert!(
+                    r.status < 500 || uri == "/dhx",
+                    "{backend} {role} {method} {uri}: {}",
+                    r.status
+                );
                 for (state, marker) in &bad {
                     assert!(
                         !r.body.contains(marker.as_str()) && !r.headers.contains(marker.as_str()),
@@ -455,7 +462,13 @@ async fn leak_check(backend: &str, m: &Markers) {
                         && !s.title.is_empty()
                         && *state != State::AkReply
                     {
-                        let r = send(&router, "GET", &format!("/api/v1/documents/{}", d.id), token).await;
+                        let r = send(
+                            &router,
+                            "GET",
+                            &format!("/api/v1/documents/{}", d.id),
+                            token,
+                        )
+                        .await;
                         assert!(r.body.contains(&s.title), "{role} {state:?}: {}", r.body);
                         seen_full += 1;
                     }
@@ -536,7 +549,11 @@ async fn page_policy_and_search_policy_agree_for_every_staff_sees_subset() {
                         found, full,
                         "{backend} {role} {access:?} {st:?}: search finds {found}, pages see {full}"
                     );
-                    assert_eq!(full, sees_in_full(role, access, *st), "{role} {access:?} {st:?}");
+                    assert_eq!(
+                        full,
+                        sees_in_full(role, access, *st),
+                        "{role} {access:?} {st:?}"
+                    );
                     agreed += 1;
                 }
             }
@@ -583,7 +600,9 @@ async fn intake_is_invisible_to_the_public_until_a_clerk_confirms_it() {
         )
         .unwrap();
         let sd = tokio_util::sync::CancellationToken::new();
-        docgate::ingest::maildir::pass(&app, &maildir, &sd).await.unwrap();
+        docgate::ingest::maildir::pass(&app, &maildir, &sd)
+            .await
+            .unwrap();
         docgate::ingest::dropfolder::pass(&app, &drop, std::time::Duration::ZERO, &sd)
             .await
             .unwrap();
@@ -612,7 +631,11 @@ async fn intake_is_invisible_to_the_public_until_a_clerk_confirms_it() {
                     r.body = r.body.replace(q, "");
                 }
                 for s in secrets {
-                    assert!(!r.body.contains(s) && !r.headers.contains(s), "{s} in {uri}: {}", r.body);
+                    assert!(
+                        !r.body.contains(s) && !r.headers.contains(s),
+                        "{s} in {uri}: {}",
+                        r.body
+                    );
                 }
                 for d in &docs {
                     if invisible {
@@ -658,16 +681,29 @@ async fn intake_is_invisible_to_the_public_until_a_clerk_confirms_it() {
             }
         }
         let docs = app.register.list(&Default::default()).await.unwrap();
-        assert!(docs.iter().all(|d| !d.needs_review && d.restriction.is_some()));
+        assert!(docs
+            .iter()
+            .all(|d| !d.needs_review && d.restriction.is_some()));
         check_public(docs.clone(), router.clone(), false).await;
         let list = send(&router, "GET", "/avalik", None).await;
         for d in &docs {
-            assert!(list.body.contains(&d.reg_no), "{} not listed: {}", d.reg_no, list.body);
+            assert!(
+                list.body.contains(&d.reg_no),
+                "{} not listed: {}",
+                d.reg_no,
+                list.body
+            );
             let r = send(&router, "GET", &format!("/avalik/dokument/{}", d.id), None).await;
             assert_eq!(r.status, 200);
             assert!(r.body.contains("AvTS § 35 lg 1 p 12"), "{}", r.body);
             for f in &d.files {
-                let r = send(&router, "GET", &format!("/avalik/dokument/{}/fail/{}", d.id, f.sha256), None).await;
+                let r = send(
+                    &router,
+                    "GET",
+                    &format!("/avalik/dokument/{}/fail/{}", d.id, f.sha256),
+                    None,
+                )
+                .await;
                 assert_eq!(r.status, 403, "AK file");
             }
         }
@@ -682,7 +718,11 @@ async fn overdue_ak(app: &App, title: &str, person: &str, reason: &str) -> Docum
     let ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 60);
     let mut nd = NewDocument::new(Direction::Incoming, Channel::Email, title);
     // a request for information (overdue by now), or a compensation claim whose clock may stop
-    let rule = if reason.is_empty() { "avts-teabenoue" } else { "oas-huvitis" };
+    let rule = if reason.is_empty() {
+        "avts-teabenoue"
+    } else {
+        "oas-huvitis"
+    };
     nd.doc_type = Some(rule.into());
     nd.received = Some(ago.to_zoned(app.config.timezone()).date());
     nd.registered_at = Some(ago);
@@ -732,7 +772,12 @@ async fn overdue_api_and_dashboard_do_not_leak_hidden_documents() {
         let clerk = user(&app, "kati", Role::Clerk, None).await;
         let d = overdue_ak(&app, "Salajaneüleajapealkiri", "Jüri Juurikas", "").await;
         let router = docgate::serve::http_router(app.clone());
-        let secrets = ["Salajaneüleajapealkiri", "Juurikas", "38001010009", "juurikas@"];
+        let secrets = [
+            "Salajaneüleajapealkiri",
+            "Juurikas",
+            "38001010009",
+            "juurikas@",
+        ];
         for (who, t) in [("staff-other", &other), ("admin", &admin)] {
             for uri in ["/api/v1/overdue", "/dashboard"] {
                 let r = send(&router, "GET", uri, Some(t)).await;
@@ -742,7 +787,11 @@ async fn overdue_api_and_dashboard_do_not_leak_hidden_documents() {
                 }
             }
             let r = send(&router, "GET", "/api/v1/overdue", Some(t)).await;
-            assert!(r.body.contains(&d.reg_no), "masked row expected: {}", r.body);
+            assert!(
+                r.body.contains(&d.reg_no),
+                "masked row expected: {}",
+                r.body
+            );
         }
         let r = send(&router, "GET", "/api/v1/overdue", Some(&clerk)).await;
         assert!(r.body.contains("Salajaneüleajapealkiri"), "{}", r.body);
@@ -765,9 +814,17 @@ async fn deadline_trace_hides_reasons_of_hidden_documents() {
         ] {
             let r = send(&router, "GET", &uri, Some(&other)).await;
             assert_eq!(r.status, 200, "{uri}: {}", r.body);
-            assert!(!r.body.contains("peatamisepõhjussalajane"), "{uri}: {}", r.body);
+            assert!(
+                !r.body.contains("peatamisepõhjussalajane"),
+                "{uri}: {}",
+                r.body
+            );
             let r = send(&router, "GET", &uri, Some(&clerk)).await;
-            assert!(r.body.contains("peatamisepõhjussalajane"), "clerk {uri}: {}", r.body);
+            assert!(
+                r.body.contains("peatamisepõhjussalajane"),
+                "clerk {uri}: {}",
+                r.body
+            );
         }
     }
 }
@@ -832,7 +889,9 @@ async fn reply_in_restricted_thread_does_not_grant_the_case() {
                     .uri(format!("/api/v1/documents/{}/reply", y.id))
                     .header(header::AUTHORIZATION, format!("Bearer {other}"))
                     .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(r#"{"title":"Vastus","body":"Tere","channel":"post"}"#))
+                    .body(Body::from(
+                        r#"{"title":"Vastus","body":"Tere","channel":"post"}"#,
+                    ))
                     .unwrap(),
             )
             .await
@@ -840,7 +899,9 @@ async fn reply_in_restricted_thread_does_not_grant_the_case() {
         assert_eq!(r.status().as_u16(), 201);
         let thread = app.register.thread(head.thread_id).await.unwrap();
         assert!(
-            thread.iter().all(|d| d.responsible.as_deref() != Some("peeter")),
+            thread
+                .iter()
+                .all(|d| d.responsible.as_deref() != Some("peeter")),
             "{thread:?}"
         );
         for uri in [
@@ -850,13 +911,27 @@ async fn reply_in_restricted_thread_does_not_grant_the_case() {
             "/api/v1/search?q=Juhtumisaladus".into(),
         ] {
             let r = send(&router, "GET", &uri, Some(&other)).await;
-            assert!(!r.body.contains("Juhtumisaladus") || uri.contains("q="), "{uri}: {}", r.body);
+            assert!(
+                !r.body.contains("Juhtumisaladus") || uri.contains("q="),
+                "{uri}: {}",
+                r.body
+            );
             assert!(!r.body.contains("Juurikas"), "{uri}: {}", r.body);
         }
-        let r = send(&router, "GET", "/api/v1/search?q=Juhtumisaladus", Some(&other)).await;
+        let r = send(
+            &router,
+            "GET",
+            "/api/v1/search?q=Juhtumisaladus",
+            Some(&other),
+        )
+        .await;
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert!(
-            v["items"].as_array().unwrap().iter().all(|i| i["document"]["hidden"] == true),
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["document"]["hidden"] == true),
             "{}",
             r.body
         );
@@ -903,7 +978,10 @@ async fn dhx_reply_to_restricted_document_only_to_parties_and_recorded_as_releas
         let before = app.register.list(&Default::default()).await.unwrap().len();
         let r = router.clone().oneshot(reply("10000000")).await.unwrap();
         assert_eq!(r.status().as_u16(), 403, "a non-party is refused");
-        assert_eq!(app.register.list(&Default::default()).await.unwrap().len(), before);
+        assert_eq!(
+            app.register.list(&Default::default()).await.unwrap().len(),
+            before
+        );
         let r = router.clone().oneshot(reply("70008747")).await.unwrap();
         assert_eq!(r.status().as_u16(), 201);
         let bytes = r.into_body().collect().await.unwrap().to_bytes();

@@ -3,11 +3,11 @@
 //! with the status from [`super::error::TABLE`]. The paths and shapes are
 //! described by [`super::openapi::document`] (kept in `schemas/openapi.json`).
 
+use super::routes::{self, Routes};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Multipart, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use super::routes::{self, Routes};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +15,8 @@ use super::auth::{self, NewUser, Role, User};
 use super::error::{WebError, WebErrorKind, WebResult};
 use super::integrate;
 use super::view::DocView;
-use crate::access::{self, Sight};
 use super::{ClientIp, Principal, WebState};
+use crate::access::{self, Sight};
 use crate::model::{
     parse_date, Channel, Direction, Document, NewDocument, NewFile, NewRestriction, Party,
     PartyKind, PartyRole,
@@ -95,8 +95,14 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/openapi.json", routes::get(openapi_json))
         .route("/me", routes::get(me))
-        .route("/documents", routes::get(list_documents).post(register_document))
-        .route("/documents/{id}", routes::get(get_document).patch(edit_document))
+        .route(
+            "/documents",
+            routes::get(list_documents).post(register_document),
+        )
+        .route(
+            "/documents/{id}",
+            routes::get(get_document).patch(edit_document),
+        )
         .route("/documents/{id}/restriction", routes::post(restrict))
         .route("/documents/{id}/restriction/extend", routes::post(extend))
         .route("/documents/{id}/restriction/lift", routes::post(lift))

@@ -155,11 +155,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("file", "Fail", "File"),
     ("sender", "Saatja", "Sender"),
-    (
-        "awaiting",
-        "Ootab liigitamist",
-        "Awaiting classification",
-    ),
+    ("awaiting", "Ootab liigitamist", "Awaiting classification"),
     ("withheld", "peidetud", "withheld"),
 ];
 

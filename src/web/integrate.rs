@@ -8,10 +8,10 @@ use super::auth::User;
 use super::error::WebResult;
 use super::view::DocView;
 use super::WebState;
+use crate::access::{self, Field, Sight};
 use crate::app::App;
 use crate::deadline::engine::{ClockState, Outcome};
 use crate::deadline::state::Engine;
-use crate::access::{self, Field, Sight};
 use crate::model::{Channel, Document, NewDocument, NewFile, PartyKind};
 use jiff::civil::Date;
 

@@ -155,7 +155,13 @@ impl WebState {
     pub async fn sight(&self, user: Option<&User>, doc: &Document) -> Result<crate::access::Sight> {
         use crate::access::{sight, Facts, Principal};
         Ok(match user {
-            None => sight(Principal::Anonymous, doc, Facts::default(), self.access, self.today()),
+            None => sight(
+                Principal::Anonymous,
+                doc,
+                Facts::default(),
+                self.access,
+                self.today(),
+            ),
             Some(u) => {
                 let facts = self.facts(u, doc).await?;
                 sight(Principal::User(u), doc, facts, self.access, self.today())
@@ -180,7 +186,11 @@ impl WebState {
             ));
         };
         if u.role.sees_all_restricted() && !u.disabled {
-            return Ok(search_caller(Principal::User(u), self.access, SearchFacts::default()));
+            return Ok(search_caller(
+                Principal::User(u),
+                self.access,
+                SearchFacts::default(),
+            ));
         }
         let my_threads = self.app.register.threads_of_responsible(&u.name).await?;
         let unit_spellings = match u.unit.as_deref().filter(|s| !s.is_empty()) {
@@ -202,7 +212,8 @@ impl WebState {
                 let facts = crate::access::Facts {
                     in_my_case: my_threads.contains(&d.thread_id),
                 };
-                crate::access::sight(Principal::User(u), d, facts, self.access, today) != Sight::Full
+                crate::access::sight(Principal::User(u), d, facts, self.access, today)
+                    != Sight::Full
             })
             .map(|d| d.id)
             .collect();

@@ -272,7 +272,7 @@ pub fn document() -> Value {
     schemas.insert("Deadline".into(), json!({ "type": "object", "required": ["document_id", "available", "rule", "due", "status", "trace"], "properties": {
                     "document_id": { "type": "integer" }, "available": { "type": "boolean" }, "rule": s_nullable(),
                     "due": date_nullable(), "status": { "type": "string" },
-                    "trace": { "type": "array", "items": { "type": "string" } } } }));
+                    "trace": { "type": "array", "items": { "type": "string" }, "description": "empty when the caller may not see the document in full (its steps carry free-text reasons)" } } }));
     schemas.insert("DueItem".into(), json!({ "type": "object", "required": ["document", "due", "days_left", "responsible", "status"], "properties": {
                     "document": r("Document"), "due": date.clone(), "days_left": { "type": "integer" },
                     "responsible": s_nullable(), "status": { "type": "string" } } }));

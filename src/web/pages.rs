@@ -2,12 +2,12 @@
 //! register, a document, the reply composer, the lead's dashboard, search and
 //! reports. Works without JavaScript; every form carries the session's CSRF token.
 
+use super::routes::{self, Routes};
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use super::routes::{self, Routes};
 use serde::Deserialize;
 
 use super::api::{self, ApiPath, ApiQuery, ListParams, ReplyJson};

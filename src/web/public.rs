@@ -7,11 +7,11 @@
 //! references or files; text and files only for documents with no natural
 //! person as party; never a raw `.eml`.
 
+use super::routes::{self, Routes};
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use super::routes::{self, Routes};
 use serde::Deserialize;
 
 use super::api::{self, ApiPath, ApiQuery};
@@ -104,7 +104,9 @@ async fn list(
     };
     let docs: Vec<PublicDoc> = docs
         .iter()
-        .filter_map(|d| crate::access::public_level(d, today).map(|lv| PublicDoc::new(d, lv, today)))
+        .filter_map(|d| {
+            crate::access::public_level(d, today).map(|lv| PublicDoc::new(d, lv, today))
+        })
         .collect();
     let link = |o: i64| format!("/avalik?q={}&offset={o}", urlencode(&q));
     Ok(html(ListPage {
@@ -139,7 +141,9 @@ async fn doc(
     let l = lang_of(&headers);
     limit(&state, ip, l)?;
     let id = api::parse_id(&id).map_err(|e| PageError::Web(e, l))?;
-    let (d, level) = public_doc(&state, id).await.map_err(|e| PageError::Web(e, l))?;
+    let (d, level) = public_doc(&state, id)
+        .await
+        .map_err(|e| PageError::Web(e, l))?;
     Ok(html(DocPage {
         l,
         user: None,
@@ -180,8 +184,7 @@ async fn file(
     let (d, level) = public_doc(&state, id).await.map_err(err)?;
     let sight = crate::access::Sight::Public(level);
     let refused = level == crate::access::PublicLevel::Listed
-        || d
-            .files
+        || d.files
             .iter()
             .any(|f| f.sha256.eq_ignore_ascii_case(&sha) && !crate::access::may_download(sight, f));
     if refused {

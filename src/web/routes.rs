@@ -100,8 +100,12 @@ impl Routes {
 
     /// Nests another table under `prefix`.
     pub fn nest(mut self, prefix: &str, other: Routes) -> Routes {
-        self.list
-            .extend(other.list.into_iter().map(|(m, p)| (m, format!("{prefix}{p}"))));
+        self.list.extend(
+            other
+                .list
+                .into_iter()
+                .map(|(m, p)| (m, format!("{prefix}{p}"))),
+        );
         self.router = self.router.nest(prefix, other.router);
         self
     }

@@ -231,7 +231,8 @@ impl PublicDoc {
             direction: d.direction,
             series: d.series.clone(),
             doc_type: d.doc_type.clone(),
-            title: access::may_see_field(sight, Field::PublicTitle).then(|| access::public_title(d)),
+            title: access::may_see_field(sight, Field::PublicTitle)
+                .then(|| access::public_title(d)),
             parties: d.parties.iter().map(PartyView::public).collect(),
             their_ref: if access::may_see_field(sight, Field::TheirRef) {
                 d.their_ref.clone()
@@ -323,7 +324,11 @@ mod tests {
     use jiff::civil::date;
 
     fn public(d: &Document, today: Date) -> PublicDoc {
-        PublicDoc::new(d, access::public_level(d, today).expect("classified"), today)
+        PublicDoc::new(
+            d,
+            access::public_level(d, today).expect("classified"),
+            today,
+        )
     }
 
     #[test]
@@ -359,7 +364,10 @@ mod tests {
         let p = public(&d, date(2026, 4, 1));
         assert_eq!(p.access, "Avalik");
         let title = p.title.as_deref().unwrap();
-        assert!(title.starts_with("Hüvitise taotlus, ") && title.contains("eraisik"), "{title}");
+        assert!(
+            title.starts_with("Hüvitise taotlus, ") && title.contains("eraisik"),
+            "{title}"
+        );
         assert!(p.files.is_empty(), "a natural person is a party: no files");
         let json = serde_json::to_string(&p).unwrap();
         for secret in ["Mari", "Maasikas", "49403136526", "SECRET-REF"] {
