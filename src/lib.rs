@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod calendar;

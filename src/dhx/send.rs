@@ -160,6 +160,28 @@ pub async fn enqueue(app: &App, reg_no: &str, to: &[String], actor: &str) -> Res
             .and_then(|(p,)| serde_json::from_str::<Payload>(&p).ok())
             .map(|p| p.consignment_id)
             .unwrap_or(consignment_id);
+        // AvTS § 39(2): sending a restricted document is a release, recorded with
+        // the send (a party organisation or not: every release is on record).
+        if doc.is_restricted_on(app.register.today()) {
+            let party = doc
+                .parties
+                .iter()
+                .any(|p| p.code.as_deref() == Some(a.code.as_str()));
+            app.register
+                .record_release_in(
+                    &mut tx,
+                    doc.id,
+                    &a.code,
+                    &if party {
+                        format!("{} sent to the party of the document", doc.reg_no)
+                    } else {
+                        format!("{} sent to a non-party", doc.reg_no)
+                    },
+                    "dhx",
+                    actor,
+                )
+                .await?;
+        }
         app.register
             .record_event_in(&mut tx, Some(doc.id), "dhx_queued", serde_json::json!({"to": a.code, "consignment_id": consignment_id, "outbox_id": id, "capsule_sha256": sha}), actor)
             .await?;

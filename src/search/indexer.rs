@@ -874,7 +874,8 @@ impl Writers {
                     .map_err(&e)?;
             }
         }
-        if to_public {
+        // an unclassified document is not in the public index at all (access policy)
+        if to_public && crate::access::public_level(&src.doc, today).is_some() {
             self.public
                 .add_document(projection::to_tantivy(
                     &pb,
@@ -952,7 +953,22 @@ pub async fn verify(app: &App) -> Result<SearchVerifyReport> {
     let mut missing = BTreeSet::new();
     let mut orphaned = BTreeSet::new();
     let mut dup = BTreeSet::new();
-    for (name, ids) in [("staff", &staff_ids), ("public", &public_ids)] {
+    // the public index holds no unclassified document (the access policy)
+    let unclassified: HashSet<i64> = app
+        .register
+        .list(&crate::register::ListFilter {
+            needs_review: Some(true),
+            ..Default::default()
+        })
+        .await?
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    let public_db: HashSet<i64> = db.difference(&unclassified).copied().collect();
+    for (name, ids, db) in [
+        ("staff", &staff_ids, &db),
+        ("public", &public_ids, &public_db),
+    ] {
         let mut seen = HashSet::new();
         for &id in ids.iter() {
             if !seen.insert(id) {
@@ -962,7 +978,7 @@ pub async fn verify(app: &App) -> Result<SearchVerifyReport> {
                 orphaned.insert(id);
             }
         }
-        for &id in &db {
+        for &id in db.iter() {
             if !seen.contains(&id) && !pending.contains(&id) {
                 missing.insert(id);
                 if missing.len() <= 20 {

@@ -150,41 +150,52 @@ pub fn mask_persons(text: &str, names: &[String]) -> String {
     out
 }
 
-/// The public projection (AvTS § 12(3¹), (4¹)): a restricted document keeps only its
-/// unrestricted register data (number, series, type, direction, dates, the
-/// organisations); every natural person becomes "eraisik".
+/// The public projection (AvTS § 12(3¹), (4¹)), following the access policy
+/// (`access::public_level`): an unclassified document has none (the indexer
+/// leaves it out of the public index; what is returned here for its masked staff
+/// copy holds nothing but the number and dates); a restricted document keeps
+/// only its unrestricted register data (number, series, type, direction, dates,
+/// the organisations); the title is always the public title; text only for a
+/// document with no natural person as party; every natural person is "eraisik".
 pub fn public(src: &Source, today: Date) -> Projected {
+    use crate::access::{public_level, PublicLevel};
     let d = &src.doc;
-    let restricted = d.is_restricted_on(today);
+    let level = public_level(d, today);
+    let restricted = d.is_restricted_on(today) || level.is_none();
     let person_names: Vec<String> = d
         .parties
         .iter()
         .filter(|p| p.kind == PartyKind::Person)
         .map(|p| p.name.clone())
         .collect();
-    let parties: Vec<String> = d
-        .parties
-        .iter()
-        .map(|p| p.public_name().to_string())
-        .collect();
+    let parties: Vec<String> = if level.is_none() {
+        Vec::new()
+    } else {
+        d.parties
+            .iter()
+            .map(|p| p.public_name().to_string())
+            .collect()
+    };
     let codes: Vec<String> = d
         .parties
         .iter()
         .filter(|p| p.kind == PartyKind::Organisation)
         .filter_map(|p| p.code.clone())
         .collect();
-    let (title, body, attachments) = if restricted {
-        (AK_TITLE.to_string(), None, Vec::new())
-    } else {
-        (
-            mask_persons(&d.title, &person_names),
+    let (title, body, attachments) = match level {
+        None | Some(PublicLevel::Listed) => (AK_TITLE.to_string(), None, Vec::new()),
+        Some(PublicLevel::Titled) => (crate::access::public_title(d), None, Vec::new()),
+        Some(PublicLevel::Open) => (
+            crate::access::public_title(d),
             src.body.as_deref().map(|b| mask_persons(b, &person_names)),
             src.file_texts
                 .iter()
-                .flatten()
+                .zip(&d.files)
+                .filter(|(_, f)| !crate::access::is_raw_mail(f))
+                .filter_map(|(t, _)| t.as_ref())
                 .map(|t| mask_persons(t, &person_names))
                 .collect(),
-        )
+        ),
     };
     Projected {
         doc_id: d.id,

@@ -53,6 +53,9 @@ pub struct Allowed {
     pub units: Vec<String>,
     pub threads: Vec<i64>,
     pub docs: Vec<i64>,
+    /// Documents this caller may not find at all (the unclassified documents it
+    /// may not see): built by `access::search_caller`, like the rest.
+    pub exclude: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -767,7 +770,21 @@ pub fn access_clause(f: &Fields, a: &Allowed) -> Box<dyn Query> {
             ])),
         ));
     }
-    Box::new(BooleanQuery::new(options))
+    let clause: Box<dyn Query> = Box::new(BooleanQuery::new(options));
+    if a.exclude.is_empty() {
+        return clause;
+    }
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Must, clause),
+        (
+            Occur::MustNot,
+            Box::new(TermSetQuery::new(
+                a.exclude
+                    .iter()
+                    .map(|d| Term::from_field_u64(f.doc_id, *d as u64)),
+            )),
+        ),
+    ]))
 }
 
 /// What a caller may see of the index searched.

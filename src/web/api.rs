@@ -3,12 +3,12 @@
 //! with the status from [`super::error::TABLE`]. The paths and shapes are
 //! described by [`super::openapi::document`] (kept in `schemas/openapi.json`).
 
+use super::routes::{self, Routes};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Multipart, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, NewUser, Role, User};
@@ -16,6 +16,7 @@ use super::error::{WebError, WebErrorKind, WebResult};
 use super::integrate;
 use super::view::DocView;
 use super::{ClientIp, Principal, WebState};
+use crate::access::{self, Sight};
 use crate::model::{
     parse_date, Channel, Direction, Document, NewDocument, NewFile, NewRestriction, Party,
     PartyKind, PartyRole,
@@ -90,26 +91,34 @@ pub fn require_role(user: &User, ok: bool, what: &str) -> WebResult<()> {
     }
 }
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .route("/me", get(me))
-        .route("/documents", get(list_documents).post(register_document))
-        .route("/documents/{id}", get(get_document).patch(edit_document))
-        .route("/documents/{id}/restriction", post(restrict))
-        .route("/documents/{id}/restriction/extend", post(extend))
-        .route("/documents/{id}/restriction/lift", post(lift))
-        .route("/documents/{id}/files/{sha256}", get(download_file))
-        .route("/documents/{id}/thread", get(thread))
-        .route("/documents/{id}/events", get(events))
-        .route("/documents/{id}/deadline", get(deadline))
-        .route("/documents/{id}/reply", post(reply))
-        .route("/search", get(search))
-        .route("/overdue", get(overdue))
-        .route("/reports/monthly", get(report_monthly))
-        .route("/users", get(list_users).post(create_user))
-        .fallback(api_not_found)
-        .method_not_allowed_fallback(api_method_not_allowed)
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/openapi.json", routes::get(openapi_json))
+        .route("/me", routes::get(me))
+        .route(
+            "/documents",
+            routes::get(list_documents).post(register_document),
+        )
+        .route(
+            "/documents/{id}",
+            routes::get(get_document).patch(edit_document),
+        )
+        .route("/documents/{id}/restriction", routes::post(restrict))
+        .route("/documents/{id}/restriction/extend", routes::post(extend))
+        .route("/documents/{id}/restriction/lift", routes::post(lift))
+        .route("/documents/{id}/files/{sha256}", routes::get(download_file))
+        .route("/documents/{id}/thread", routes::get(thread))
+        .route("/documents/{id}/events", routes::get(events))
+        .route("/documents/{id}/deadline", routes::get(deadline))
+        .route("/documents/{id}/reply", routes::post(reply))
+        .route("/search", routes::get(search))
+        .route("/overdue", routes::get(overdue))
+        .route("/reports/monthly", routes::get(report_monthly))
+        .route("/users", routes::get(list_users).post(create_user))
+        .map_router(|r| {
+            r.fallback(api_not_found)
+                .method_not_allowed_fallback(api_method_not_allowed)
+        })
 }
 
 async fn api_not_found() -> WebError {
@@ -220,8 +229,8 @@ pub async fn views(state: &WebState, user: &User, docs: &[Document]) -> WebResul
     let today = state.today();
     let mut out = Vec::with_capacity(docs.len());
     for d in docs {
-        let visible = state.can_see(user, d).await?;
-        out.push(DocView::new(d, today, visible));
+        let sight = state.sight(Some(user), d).await?;
+        out.push(DocView::new(d, today, sight));
     }
     Ok(out)
 }
@@ -249,17 +258,18 @@ pub struct DocDetail {
     pub body: Option<String>,
 }
 
-/// Loads a document, checks access, records a view of a restricted one.
+/// Loads a document, asks the access policy how much of it `user` sees, records
+/// a view of a restricted one.
 pub async fn load_for(
     state: &WebState,
     user: &User,
     id: i64,
     via: &str,
     ip: std::net::IpAddr,
-) -> WebResult<(Document, bool)> {
+) -> WebResult<(Document, Sight)> {
     let d = state.app.register.get(id).await?;
-    let visible = state.can_see(user, &d).await?;
-    if visible {
+    let sight = state.sight(Some(user), &d).await?;
+    if sight == Sight::Full {
         state
             .audit_access(
                 user,
@@ -269,7 +279,7 @@ pub async fn load_for(
             )
             .await?;
     }
-    Ok((d, visible))
+    Ok((d, sight))
 }
 
 async fn get_document(
@@ -279,14 +289,14 @@ async fn get_document(
     ApiPath(id): ApiPath<String>,
 ) -> WebResult<Json<DocDetail>> {
     let id = parse_id(&id)?;
-    let (d, visible) = load_for(&state, &p.user, id, "api", ip).await?;
-    let body = if visible || !super::view::restricted_now(&d, state.today()) {
+    let (d, sight) = load_for(&state, &p.user, id, "api", ip).await?;
+    let body = if access::may_see_field(sight, access::Field::Text) {
         state.app.register.body(d.id).await?
     } else {
         None
     };
     Ok(Json(DocDetail {
-        document: DocView::new(&d, state.today(), visible),
+        document: DocView::new(&d, state.today(), sight),
         body,
     }))
 }
@@ -438,7 +448,7 @@ async fn register_document(
     let meta =
         meta.ok_or_else(|| WebError::invalid("invalid upload: the metadata part is missing"))?;
     let doc = register_from_json(&state, &p.user, meta, files).await?;
-    let view = DocView::new(&doc, state.today(), true);
+    let view = DocView::new(&doc, state.today(), Sight::Full);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -554,7 +564,7 @@ async fn edit_document(
     let id = parse_id(&id)?;
     let patch = body.to_patch()?;
     let d = state.app.register.update(id, patch, &p.user.name).await?;
-    Ok(Json(DocView::new(&d, state.today(), true)))
+    Ok(Json(DocView::new(&d, state.today(), Sight::Full)))
 }
 
 async fn restrict(
@@ -567,7 +577,7 @@ async fn restrict(
     let id = parse_id(&id)?;
     let r = body.to_new()?;
     let d = state.app.register.restrict(id, r, &p.user.name).await?;
-    Ok(Json(DocView::new(&d, state.today(), true)))
+    Ok(Json(DocView::new(&d, state.today(), Sight::Full)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -607,7 +617,7 @@ async fn extend(
         .register
         .extend_restriction(id, ends, reason, &p.user.name)
         .await?;
-    Ok(Json(DocView::new(&d, state.today(), true)))
+    Ok(Json(DocView::new(&d, state.today(), Sight::Full)))
 }
 
 async fn lift(
@@ -624,7 +634,7 @@ async fn lift(
         .register
         .lift_restriction(id, reason, &p.user.name)
         .await?;
-    Ok(Json(DocView::new(&d, state.today(), true)))
+    Ok(Json(DocView::new(&d, state.today(), Sight::Full)))
 }
 
 /// Sends a file of a document; the file is named by its sha256, which must be one
@@ -774,8 +784,8 @@ async fn deadline(
 ) -> WebResult<Json<integrate::DeadlineView>> {
     let id = parse_id(&id)?;
     let d = state.app.register.get(id).await?;
-    let _ = &p;
-    Ok(Json(integrate::deadline_of(&state, &d).await?))
+    let sight = state.sight(Some(&p.user), &d).await?;
+    Ok(Json(integrate::deadline_of(&state, &d, sight).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -816,7 +826,9 @@ pub async fn do_reply(
     nd.series = Some(parent.series.clone());
     nd.reply_to = Some(parent.reg_no.clone());
     nd.body = Some(r.body.clone());
-    nd.responsible = Some(user.name.clone());
+    // Replying never changes who may see a case: the reply is answered by whoever
+    // answers the document it replies to, never by its author as such.
+    nd.responsible = parent.responsible.clone();
     nd.unit = parent.unit.clone();
     nd.doc_type = None;
     let recipient = r.recipient.clone().filter(|s| !s.trim().is_empty());
@@ -870,7 +882,7 @@ pub async fn do_reply(
     }
     let (doc, outbox) = integrate::send_reply(state, parent, nd, recipient, user).await?;
     Ok(ReplyResult {
-        document: DocView::new(&doc, state.today(), true),
+        document: DocView::new(&doc, state.today(), Sight::Full),
         outbox,
     })
 }
@@ -942,9 +954,8 @@ async fn overdue(
     State(state): State<WebState>,
     p: Principal,
 ) -> WebResult<Json<Items<integrate::DueItem>>> {
-    let _ = &p;
     Ok(Json(Items {
-        items: integrate::overdue(&state).await?,
+        items: integrate::overdue(&state, &p.user).await?,
     }))
 }
 

@@ -19,7 +19,6 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::error::{Error, Result};
-use crate::model::Document;
 use crate::store::Store;
 
 /// The roles of the web application.
@@ -91,61 +90,6 @@ pub struct User {
     pub unit: Option<String>,
     pub email: Option<String>,
     pub disabled: bool,
-}
-
-/// Which rules give a staff member access to a restricted document (`web.staff_sees`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StaffAccess {
-    pub responsible: bool,
-    pub unit: bool,
-    pub cases: bool,
-}
-
-impl StaffAccess {
-    pub fn from_config(list: &[String]) -> Result<StaffAccess> {
-        let mut a = StaffAccess {
-            responsible: false,
-            unit: false,
-            cases: false,
-        };
-        for s in list {
-            match s.as_str() {
-                "responsible" => a.responsible = true,
-                "unit" => a.unit = true,
-                "cases" => a.cases = true,
-                other => {
-                    return Err(Error::invalid(format!(
-                    "invalid web.staff_sees entry {other:?}: expected responsible, unit or cases"
-                )))
-                }
-            }
-        }
-        Ok(a)
-    }
-}
-
-/// Whether `user` may see the restricted content of `doc`, given whether one of
-/// the documents of its thread names the user as responsible (`in_my_case`).
-/// Unrestricted documents are visible to every logged-in user (and their public
-/// projection to everyone); this decides only the restricted ones.
-pub fn may_see(user: &User, doc: &Document, access: StaffAccess, in_my_case: bool) -> bool {
-    if user.disabled {
-        return false;
-    }
-    if user.role.sees_all_restricted() {
-        return true;
-    }
-    if access.responsible && doc.responsible.as_deref() == Some(user.name.as_str()) {
-        return true;
-    }
-    if access.unit {
-        if let (Some(u), Some(d)) = (&user.unit, &doc.unit) {
-            if !u.is_empty() && u.eq_ignore_ascii_case(d) {
-                return true;
-            }
-        }
-    }
-    access.cases && in_my_case
 }
 
 // ---------------------------------------------------------------- secrets
@@ -551,123 +495,6 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn user(role: Role, name: &str, unit: Option<&str>) -> User {
-        User {
-            id: 1,
-            name: name.into(),
-            full_name: name.into(),
-            role,
-            unit: unit.map(Into::into),
-            email: None,
-            disabled: false,
-        }
-    }
-
-    fn doc(responsible: Option<&str>, unit: Option<&str>) -> Document {
-        Document {
-            id: 1,
-            reg_no: "9-13/1".into(),
-            series: "9-13".into(),
-            direction: crate::model::Direction::Incoming,
-            channel: crate::model::Channel::Email,
-            doc_type: None,
-            title: "t".into(),
-            public_title: None,
-            parties: vec![],
-            their_ref: None,
-            their_date: None,
-            thread_id: 1,
-            parent_id: None,
-            received: None,
-            registered_at: jiff::Timestamp::UNIX_EPOCH,
-            registered: jiff::civil::date(2026, 1, 5),
-            responsible: responsible.map(Into::into),
-            unit: unit.map(Into::into),
-            restriction: None,
-            files: vec![],
-            message_id: None,
-            contains_personal_data: false,
-            proposed_ground: None,
-            needs_review: false,
-        }
-    }
-
-    const ALL: StaffAccess = StaffAccess {
-        responsible: true,
-        unit: true,
-        cases: true,
-    };
-
-    #[test]
-    fn visibility_table() {
-        let d = doc(Some("mari"), Some("Ohvriabi Tartu"));
-        // (role, name, unit, in_my_case, access, expected)
-        let none = StaffAccess {
-            responsible: false,
-            unit: false,
-            cases: false,
-        };
-        let cases: &[(Role, &str, Option<&str>, bool, StaffAccess, bool)] = &[
-            (Role::Clerk, "kati", None, false, none, true),
-            (Role::Lead, "liis", None, false, none, true),
-            (Role::Admin, "adm", None, false, ALL, false),
-            (Role::Staff, "mari", None, false, ALL, true),
-            (Role::Staff, "mari", None, false, none, false),
-            (
-                Role::Staff,
-                "jaan",
-                Some("ohvriabi tartu"),
-                false,
-                ALL,
-                true,
-            ),
-            (
-                Role::Staff,
-                "jaan",
-                Some("Ohvriabi Tallinn"),
-                false,
-                ALL,
-                false,
-            ),
-            (Role::Staff, "jaan", None, true, ALL, true),
-            (
-                Role::Staff,
-                "jaan",
-                None,
-                true,
-                StaffAccess {
-                    cases: false,
-                    ..ALL
-                },
-                false,
-            ),
-        ];
-        for (role, name, unit, case, access, want) in cases {
-            let u = user(*role, name, *unit);
-            assert_eq!(
-                may_see(&u, &d, *access, *case),
-                *want,
-                "{role:?} {name} {unit:?} {case}"
-            );
-        }
-        let mut u = user(Role::Clerk, "kati", None);
-        u.disabled = true;
-        assert!(!may_see(&u, &d, ALL, true));
-    }
-
-    #[test]
-    fn staff_access_parses_and_rejects_unknown() {
-        assert_eq!(
-            StaffAccess::from_config(&["responsible".into(), "unit".into(), "cases".into()])
-                .unwrap(),
-            ALL
-        );
-        let e = StaffAccess::from_config(&["everyone".into()])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("everyone"), "{e}");
-    }
 
     #[test]
     fn password_hash_roundtrip_and_short_password_rejected() {

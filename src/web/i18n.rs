@@ -155,6 +155,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("file", "Fail", "File"),
     ("sender", "Saatja", "Sender"),
+    ("awaiting", "Ootab liigitamist", "Awaiting classification"),
+    ("withheld", "peidetud", "withheld"),
 ];
 
 #[cfg(test)]

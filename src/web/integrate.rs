@@ -8,10 +8,11 @@ use super::auth::User;
 use super::error::WebResult;
 use super::view::DocView;
 use super::WebState;
+use crate::access::{self, Field, Sight};
 use crate::app::App;
 use crate::deadline::engine::{ClockState, Outcome};
 use crate::deadline::state::Engine;
-use crate::model::{Channel, Document, NewDocument, NewFile};
+use crate::model::{Channel, Document, NewDocument, NewFile, PartyKind};
 use jiff::civil::Date;
 
 /// A file handed to the register, with its text extracted in isolation (a panic
@@ -32,28 +33,30 @@ pub async fn new_file(app: &App, name: String, media_type: String, bytes: Vec<u8
 }
 
 /// What the outbox holds for a document, as the pages and the API show it.
+/// Recipient and error only for whoever sees the document in full.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxView {
     pub id: i64,
     pub channel: String,
-    pub recipient: String,
+    pub recipient: Option<String>,
     pub state: String,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<String>,
 }
 
-pub async fn outbox_of(state: &WebState, doc_id: i64) -> WebResult<Vec<OutboxView>> {
+pub async fn outbox_of(state: &WebState, doc_id: i64, sight: Sight) -> WebResult<Vec<OutboxView>> {
+    let shown = access::may_see_field(sight, Field::OutboxRecipient);
     Ok(crate::outbox::for_document(&state.app.store, doc_id)
         .await?
         .into_iter()
         .map(|o| OutboxView {
             id: o.id,
             channel: o.channel,
-            recipient: o.recipient,
+            recipient: shown.then_some(o.recipient),
             state: o.state,
             attempts: o.attempts,
-            last_error: o.last_error,
+            last_error: o.last_error.filter(|_| shown),
             sent_at: o.sent_at,
         })
         .collect())
@@ -99,13 +102,26 @@ pub async fn send_reply(
                         "invalid recipient: the reply has no dhx (registry code) address; give one in recipient",
                     )
                 })?;
+            // A restricted document's reply goes over DHX only to the document's
+            // party organisations (and is recorded as a release by the DHX send).
+            if parent.is_restricted_on(state.today())
+                && !parent.parties.iter().any(|p| {
+                    p.kind == PartyKind::Organisation && p.code.as_deref() == Some(code.as_str())
+                })
+            {
+                return Err(super::error::WebError::forbidden(format!(
+                    "forbidden: document {} is restricted ({}): a reply goes only to the document's party organisations, not to {code}",
+                    parent.reg_no,
+                    parent.restriction.as_ref().map(|r| r.ground.as_str()).unwrap_or("AK")
+                )));
+            }
             let doc = app.register.register(nd, &user.name).await?;
             crate::dhx::send::enqueue(app, &doc.reg_no, &[code], &user.name).await?;
             doc
         }
         _ => app.register.register(nd, &user.name).await?,
     };
-    let out = outbox_of(state, doc.id).await?;
+    let out = outbox_of(state, doc.id, Sight::Full).await?;
     Ok((doc, out))
 }
 
@@ -145,8 +161,21 @@ fn status_of(eng: &Engine, state: &WebState, o: &Outcome, today: Date) -> &'stat
     }
 }
 
-/// The deadline of a document, computed live from the register with its trace.
-pub async fn deadline_of(state: &WebState, d: &Document) -> WebResult<DeadlineView> {
+/// The deadline of a document, computed live from the register with its trace
+/// (the trace, whose steps carry free-text reasons, only for whoever sees the
+/// document in full).
+pub async fn deadline_of(state: &WebState, d: &Document, sight: Sight) -> WebResult<DeadlineView> {
+    let mut v = deadline_full(state, d).await?;
+    if !access::may_see_field(sight, Field::TraceReasons) {
+        v.trace.clear();
+        if !matches!(sight, Sight::Full | Sight::Masked) {
+            v.rule = None;
+        }
+    }
+    Ok(v)
+}
+
+async fn deadline_full(state: &WebState, d: &Document) -> WebResult<DeadlineView> {
     let eng = engine(state)?;
     let dd = crate::deadline::state::explain_reg_no(&state.app, &eng, &d.reg_no).await?;
     let today = state.today();
@@ -191,8 +220,8 @@ pub struct DueItem {
 }
 
 /// Open deadlines that are overdue or due soon (the deadline table brought up to
-/// date from the change feed first).
-pub async fn overdue(state: &WebState) -> WebResult<Vec<DueItem>> {
+/// date from the change feed first), each document as `user` may see it.
+pub async fn overdue(state: &WebState, user: &User) -> WebResult<Vec<DueItem>> {
     let eng = engine(state)?;
     crate::deadline::state::sync(&state.app, &eng).await?;
     let today = state.today();
@@ -211,8 +240,9 @@ pub async fn overdue(state: &WebState) -> WebResult<Vec<DueItem>> {
         } else {
             eng.calendar.working_days_between(today, line.due)
         };
+        let sight = state.sight(Some(user), &d).await?;
         out.push(DueItem {
-            document: DocView::new(&d, today, true),
+            document: DocView::new(&d, today, sight),
             due: line.due,
             days_left,
             responsible: line.responsible,
@@ -325,36 +355,22 @@ pub async fn search(
             "invalid q: the query is empty",
         ));
     }
-    let caller = if user.role.sees_all_restricted() {
-        crate::search::query::Caller::All
-    } else {
-        let mut allowed = crate::search::query::Allowed {
-            user: Some(user.name.clone()),
-            units: user.unit.iter().cloned().collect(),
-            ..Default::default()
-        };
-        if state.access.cases {
-            allowed.threads = state
-                .app
-                .register
-                .threads_of_responsible(&user.name)
-                .await?;
-        }
-        crate::search::query::Caller::Staff(allowed)
-    };
+    // the search's access clause comes from the access policy, like `sight`
+    let caller = state.search_caller(Some(user)).await?;
     let res = crate::search::search(&state.app, &req, &caller).await?;
     let today = state.today();
     let mut items = Vec::with_capacity(res.hits.len());
     for h in res.hits {
         let d = state.app.register.get(h.doc_id).await?;
-        let visible = state.can_see(user, &d).await?;
+        let sight = state.sight(Some(user), &d).await?;
+        let visible = sight == Sight::Full;
         let snippet_html = visible.then(|| {
             h.snippet
                 .replace("<b>", "<mark>")
                 .replace("</b>", "</mark>")
         });
         items.push(SearchHit {
-            document: DocView::new(&d, today, visible),
+            document: DocView::new(&d, today, sight),
             snippet_html,
         });
     }

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod pages;
 pub mod public;
 pub mod query;
+pub mod routes;
 pub mod view;
 
 use std::net::{IpAddr, SocketAddr};
@@ -98,7 +99,7 @@ pub struct WebState(pub Arc<Inner>);
 pub struct Inner {
     pub app: App,
     pub cfg: WebConfig,
-    pub access: auth::StaffAccess,
+    pub access: crate::access::StaffAccess,
     pub login_throttle: auth::Throttle,
     pub public_limiter: auth::RateLimiter,
 }
@@ -113,7 +114,7 @@ impl std::ops::Deref for WebState {
 impl WebState {
     pub fn new(app: App) -> Result<WebState> {
         let cfg = app.config.web.clone();
-        let access = auth::StaffAccess::from_config(&cfg.staff_sees)?;
+        let access = crate::access::StaffAccess::from_config(&cfg.staff_sees)?;
         Ok(WebState(Arc::new(Inner {
             login_throttle: auth::Throttle::new(
                 cfg.login_max_failures,
@@ -134,23 +135,97 @@ impl WebState {
             .date()
     }
 
-    /// Whether `user` may see the restricted content of `doc` (true for unrestricted ones).
+    /// The thread facts the access policy needs about `doc` for `user`.
+    pub async fn facts(&self, user: &User, doc: &Document) -> Result<crate::access::Facts> {
+        // only the "cases" rule asks, and only for a staff member
+        let in_my_case = self.access.cases
+            && user.role == Role::Staff
+            && (doc.needs_review || view::restricted_now(doc, self.today()))
+            && self
+                .app
+                .register
+                .thread(doc.thread_id)
+                .await?
+                .iter()
+                .any(|d| d.responsible.as_deref() == Some(user.name.as_str()));
+        Ok(crate::access::Facts { in_my_case })
+    }
+
+    /// How much of `doc` the caller (None: the public) sees: [`crate::access::sight`].
+    pub async fn sight(&self, user: Option<&User>, doc: &Document) -> Result<crate::access::Sight> {
+        use crate::access::{sight, Facts, Principal};
+        Ok(match user {
+            None => sight(
+                Principal::Anonymous,
+                doc,
+                Facts::default(),
+                self.access,
+                self.today(),
+            ),
+            Some(u) => {
+                let facts = self.facts(u, doc).await?;
+                sight(Principal::User(u), doc, facts, self.access, self.today())
+            }
+        })
+    }
+
+    /// Whether `user` may see `doc` in full (the access policy's [`crate::access::Sight::Full`]).
     pub async fn can_see(&self, user: &User, doc: &Document) -> Result<bool> {
-        if !view::restricted_now(doc, self.today()) {
-            return Ok(true);
+        Ok(self.sight(Some(user), doc).await? == crate::access::Sight::Full)
+    }
+
+    /// The search's caller for `user` (None: the public), built by
+    /// [`crate::access::search_caller`] from the same policy as [`Self::sight`].
+    pub async fn search_caller(&self, user: Option<&User>) -> Result<crate::search::query::Caller> {
+        use crate::access::{search_caller, Principal, SearchFacts, Sight};
+        let Some(u) = user else {
+            return Ok(search_caller(
+                Principal::Anonymous,
+                self.access,
+                SearchFacts::default(),
+            ));
+        };
+        if u.role.sees_all_restricted() && !u.disabled {
+            return Ok(search_caller(
+                Principal::User(u),
+                self.access,
+                SearchFacts::default(),
+            ));
         }
-        let quick = auth::may_see(user, doc, self.access, false);
-        if quick || !self.access.cases || user.role.sees_all_restricted() {
-            return Ok(quick);
-        }
-        let in_case = self
+        let my_threads = self.app.register.threads_of_responsible(&u.name).await?;
+        let unit_spellings = match u.unit.as_deref().filter(|s| !s.is_empty()) {
+            Some(unit) if self.access.unit => query::unit_spellings(self, unit).await?,
+            _ => Vec::new(),
+        };
+        let unclassified = self
             .app
             .register
-            .thread(doc.thread_id)
-            .await?
+            .list(&crate::register::ListFilter {
+                needs_review: Some(true),
+                ..Default::default()
+            })
+            .await?;
+        let today = self.today();
+        let hidden_unclassified = unclassified
             .iter()
-            .any(|d| d.responsible.as_deref() == Some(user.name.as_str()));
-        Ok(auth::may_see(user, doc, self.access, in_case))
+            .filter(|d| {
+                let facts = crate::access::Facts {
+                    in_my_case: my_threads.contains(&d.thread_id),
+                };
+                crate::access::sight(Principal::User(u), d, facts, self.access, today)
+                    != Sight::Full
+            })
+            .map(|d| d.id)
+            .collect();
+        Ok(search_caller(
+            Principal::User(u),
+            self.access,
+            SearchFacts {
+                my_threads,
+                unit_spellings,
+                hidden_unclassified,
+            },
+        ))
     }
 
     /// Records a view or download of a restricted document (AvTS § 39(2)); no-op for public ones.
@@ -298,12 +373,30 @@ pub fn router(app: App) -> Router {
     router_with_state(state)
 }
 
-pub fn router_with_state(state: WebState) -> Router {
-    let limit = usize::try_from(state.cfg.max_request_bytes).unwrap_or(usize::MAX);
-    Router::new()
+/// The web layer's route table: pages, the public register and the API.
+fn web_routes() -> routes::Routes {
+    routes::Routes::new()
         .merge(pages::routes())
         .merge(public::routes())
         .nest("/api/v1", api::routes())
+}
+
+/// Routes the daemon's router adds beside the web layer's (`serve::http_router`):
+/// the health check and the DHX endpoint.
+pub const OTHER_ROUTES: [(&str, &str); 2] = [("GET", "/healthz"), ("POST", "/dhx")];
+
+/// Every route of the full HTTP router as `(METHOD, path)` (axum's `{param}`
+/// placeholders): the web layer's table as it was built, plus [`OTHER_ROUTES`].
+pub fn route_list() -> Vec<(&'static str, String)> {
+    let mut v = web_routes().list().to_vec();
+    v.extend(OTHER_ROUTES.iter().map(|(m, p)| (*m, p.to_string())));
+    v
+}
+
+pub fn router_with_state(state: WebState) -> Router {
+    let limit = usize::try_from(state.cfg.max_request_bytes).unwrap_or(usize::MAX);
+    web_routes()
+        .into_router()
         .fallback(pages::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
@@ -347,6 +440,6 @@ mod tests {
         let c = WebConfig::default();
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert!(c.listen.parse::<SocketAddr>().is_ok());
-        assert!(auth::StaffAccess::from_config(&c.staff_sees).is_ok());
+        assert!(crate::access::StaffAccess::from_config(&c.staff_sees).is_ok());
     }
 }

@@ -217,7 +217,7 @@ pub fn document() -> Value {
                     "ground": { "type": "string" }, "holder": { "type": "string" }, "begins": date.clone(), "ends": date.clone(),
                     "marked": date.clone(), "extended": { "type": "boolean" } } }));
     schemas.insert("Document".into(), json!({ "type": "object",
-                    "required": ["id", "reg_no", "series", "direction", "channel", "doc_type", "title", "parties", "their_ref", "their_date", "thread_id", "parent_id", "received", "registered_at", "registered", "responsible", "unit", "access", "restriction", "files", "contains_personal_data", "proposed_ground", "needs_review", "hidden"],
+                    "required": ["id", "reg_no", "series", "direction", "channel", "doc_type", "title", "parties", "their_ref", "their_date", "thread_id", "parent_id", "received", "registered_at", "registered", "responsible", "unit", "access", "restriction", "files", "contains_personal_data", "proposed_ground", "needs_review", "hidden", "awaiting"],
                     "properties": {
                         "id": { "type": "integer" }, "reg_no": { "type": "string" }, "series": { "type": "string" },
                         "direction": direction.clone(), "channel": channel.clone(), "doc_type": s_nullable(),
@@ -232,7 +232,8 @@ pub fn document() -> Value {
                         "files": { "type": "array", "items": r("FileRef") },
                         "contains_personal_data": { "type": ["boolean", "null"] },
                         "proposed_ground": s_nullable(), "needs_review": { "type": "boolean" },
-                        "hidden": { "type": "boolean", "description": "restricted and this caller may not see it: content fields are withheld" } } }));
+                        "hidden": { "type": "boolean", "description": "this caller may not see it in full (the access policy): content fields are withheld" },
+                        "awaiting": { "type": "boolean", "description": "unclassified and this caller may not see it: only that it awaits classification (no title, party, type or content)" } } }));
     schemas.insert("DocumentList".into(), json!({ "type": "object", "required": ["total", "limit", "offset", "items"], "properties": {
                     "total": { "type": "integer", "description": "exact count of documents matching the filters" },
                     "limit": { "type": "integer" }, "offset": { "type": "integer" },
@@ -271,7 +272,7 @@ pub fn document() -> Value {
     schemas.insert("Deadline".into(), json!({ "type": "object", "required": ["document_id", "available", "rule", "due", "status", "trace"], "properties": {
                     "document_id": { "type": "integer" }, "available": { "type": "boolean" }, "rule": s_nullable(),
                     "due": date_nullable(), "status": { "type": "string" },
-                    "trace": { "type": "array", "items": { "type": "string" } } } }));
+                    "trace": { "type": "array", "items": { "type": "string" }, "description": "empty when the caller may not see the document in full (its steps carry free-text reasons)" } } }));
     schemas.insert("DueItem".into(), json!({ "type": "object", "required": ["document", "due", "days_left", "responsible", "status"], "properties": {
                     "document": r("Document"), "due": date.clone(), "days_left": { "type": "integer" },
                     "responsible": s_nullable(), "status": { "type": "string" } } }));
@@ -280,7 +281,7 @@ pub fn document() -> Value {
                     "channel": channel.clone(),
                     "recipient": { "type": ["string", "null"], "description": "e-mail address (email) or registry code (dhx); null or absent: the document's sender" } } }));
     schemas.insert("OutboxItem".into(), json!({ "type": "object", "required": ["id", "channel", "recipient", "state", "attempts", "last_error", "sent_at"], "properties": {
-                    "id": { "type": "integer" }, "channel": { "type": "string" }, "recipient": { "type": "string" },
+                    "id": { "type": "integer" }, "channel": { "type": "string" }, "recipient": { "type": ["string", "null"], "description": "null when the caller may not see the document in full (the error too)" },
                     "state": { "type": "string", "enum": ["queued", "sending", "sent", "failed"] }, "attempts": { "type": "integer" },
                     "last_error": s_nullable(), "sent_at": s_nullable() } }));
     schemas.insert("ReplyResult".into(), json!({ "type": "object", "required": ["document", "outbox"], "properties": {

@@ -2,13 +2,12 @@
 //! register, a document, the reply composer, the lead's dashboard, search and
 //! reports. Works without JavaScript; every form carries the session's CSRF token.
 
+use super::routes::{self, Routes};
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 
 use super::api::{self, ApiPath, ApiQuery, ListParams, ReplyJson};
@@ -144,26 +143,26 @@ fn agency(state: &WebState) -> String {
     state.app.config.agency.name.clone()
 }
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
-        .route("/lang/{code}", get(set_lang))
-        .route("/static/app.css", get(css))
-        .route("/inbox", get(inbox))
-        .route("/documents", get(documents))
-        .route("/documents/{id}", get(document))
-        .route("/documents/{id}/complete", post(complete))
-        .route("/documents/{id}/files/{sha256}", get(download))
-        .route("/documents/{id}/reply", get(reply_form).post(reply))
-        .route("/documents/{id}/restrict", post(restrict))
-        .route("/documents/{id}/extend", post(extend))
-        .route("/documents/{id}/lift", post(lift))
-        .route("/dashboard", get(dashboard))
-        .route("/search", get(search))
-        .route("/reports", get(reports))
-        .route("/reports.csv", get(reports_csv))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/", routes::get(home))
+        .route("/login", routes::get(login_form).post(login))
+        .route("/logout", routes::post(logout))
+        .route("/lang/{code}", routes::get(set_lang))
+        .route("/static/app.css", routes::get(css))
+        .route("/inbox", routes::get(inbox))
+        .route("/documents", routes::get(documents))
+        .route("/documents/{id}", routes::get(document))
+        .route("/documents/{id}/complete", routes::post(complete))
+        .route("/documents/{id}/files/{sha256}", routes::get(download))
+        .route("/documents/{id}/reply", routes::get(reply_form).post(reply))
+        .route("/documents/{id}/restrict", routes::post(restrict))
+        .route("/documents/{id}/extend", routes::post(extend))
+        .route("/documents/{id}/lift", routes::post(lift))
+        .route("/dashboard", routes::get(dashboard))
+        .route("/search", routes::get(search))
+        .route("/reports", routes::get(reports))
+        .route("/reports.csv", routes::get(reports_csv))
 }
 
 pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
@@ -685,11 +684,11 @@ async fn document(
 ) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let id = api::parse_id(&id).map_err(|e| PageError::Web(e, l))?;
-    let (d, visible) = api::load_for(&state, &p.user, id, "web", ip)
+    let (d, sight) = api::load_for(&state, &p.user, id, "web", ip)
         .await
         .map_err(|e| PageError::Web(e, l))?;
     let today = state.today();
-    let view = DocView::new(&d, today, visible);
+    let view = DocView::new(&d, today, sight);
     let mut body_html = None;
     let mut texts = vec![];
     let mut events = vec![];
@@ -717,8 +716,8 @@ async fn document(
         can_edit: p.user.role.can_edit(),
         user: Some(p.user),
         agency: agency(&state),
-        deadline: integrate::deadline_of(&state, &d).await?,
-        outbox: integrate::outbox_of(&state, d.id).await?,
+        deadline: integrate::deadline_of(&state, &d, sight).await?,
+        outbox: integrate::outbox_of(&state, d.id, sight).await?,
         d: view,
         body_html,
         texts,
@@ -908,7 +907,7 @@ async fn reply_form(
         csrf: p.csrf.clone().unwrap_or_default(),
         user: Some(p.user),
         agency: agency(&state),
-        d: DocView::new(&d, state.today(), true),
+        d: DocView::new(&d, state.today(), crate::access::Sight::Full),
         error: None,
         channels: vec!["email", "dhx", "post", "hand"],
         channel: channel.into(),
@@ -963,7 +962,7 @@ async fn reply(
                 csrf: p.csrf.clone().unwrap_or_default(),
                 user: Some(p.user),
                 agency: agency(&state),
-                d: DocView::new(&d, state.today(), true),
+                d: DocView::new(&d, state.today(), crate::access::Sight::Full),
                 error: Some(e.public_message()),
                 channels: vec!["email", "dhx", "post", "hand"],
                 channel: f.channel,
@@ -1051,7 +1050,7 @@ async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageRes
             ..Default::default()
         })
         .await?;
-    let mut due = integrate::overdue(&state).await?;
+    let mut due = integrate::overdue(&state, &p.user).await?;
     if p.user.role == Role::Staff {
         due.retain(|d| d.responsible.as_deref() == Some(p.user.name.as_str()));
     }
@@ -1260,6 +1259,7 @@ mod tests {
                 proposed_ground: None,
                 needs_review: false,
                 hidden: false,
+                awaiting: false,
             },
             due: jiff::civil::date(2026, 1, 1),
             days_left: days,

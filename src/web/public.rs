@@ -1,14 +1,17 @@
 //! The public document register at `/avalik` (AvTS §§ 12, 28, 29): no login,
 //! rate-limited per client address, showing ONLY the public projection
-//! ([`PublicDoc`]): natural persons as "eraisik", AK documents listed with their
-//! ground and end date but without title, references or files.
+//! ([`PublicDoc`]) as the access policy ([`crate::access`]) allows: an
+//! unclassified document does not exist here (404, not listed, not found);
+//! natural persons as "eraisik"; the public title, never the raw one; AK
+//! documents listed with their ground and end date but without title,
+//! references or files; text and files only for documents with no natural
+//! person as party; never a raw `.eml`.
 
+use super::routes::{self, Routes};
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
 use super::api::{self, ApiPath, ApiQuery};
@@ -19,12 +22,12 @@ use super::pages::{html, lang_of, urlencode, PageError, PageResult};
 use super::view::PublicDoc;
 use super::{ClientIp, WebState};
 
-pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/avalik", get(list))
-        .route("/avalik/", get(list))
-        .route("/avalik/dokument/{id}", get(doc))
-        .route("/avalik/dokument/{id}/fail/{sha256}", get(file))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/avalik", routes::get(list))
+        .route("/avalik/", routes::get(list))
+        .route("/avalik/dokument/{id}", routes::get(doc))
+        .route("/avalik/dokument/{id}/fail/{sha256}", routes::get(file))
 }
 
 fn limit(state: &WebState, ip: std::net::IpAddr, l: Lang) -> Result<(), PageError> {
@@ -69,6 +72,8 @@ async fn list(
     let today = state.today();
     let (docs, total) = if q.is_empty() {
         let f = crate::register::ListFilter {
+            // unclassified documents are not public at all
+            needs_review: Some(false),
             limit: Some(page),
             offset: Some(offset),
             newest_first: true,
@@ -87,7 +92,8 @@ async fn list(
             sort: crate::search::query::Sort::Newest,
             ..Default::default()
         };
-        let res = crate::search::search(&state.app, &req, &crate::search::query::Caller::Public)
+        let caller = state.search_caller(None).await?;
+        let res = crate::search::search(&state.app, &req, &caller)
             .await
             .map_err(|e| PageError::Web(e.into(), l))?;
         let mut docs = Vec::with_capacity(res.hits.len());
@@ -96,7 +102,12 @@ async fn list(
         }
         (docs, res.total as i64)
     };
-    let docs: Vec<PublicDoc> = docs.iter().map(|d| PublicDoc::new(d, today)).collect();
+    let docs: Vec<PublicDoc> = docs
+        .iter()
+        .filter_map(|d| {
+            crate::access::public_level(d, today).map(|lv| PublicDoc::new(d, lv, today))
+        })
+        .collect();
     let link = |o: i64| format!("/avalik?q={}&offset={o}", urlencode(&q));
     Ok(html(ListPage {
         l,
@@ -130,19 +141,34 @@ async fn doc(
     let l = lang_of(&headers);
     limit(&state, ip, l)?;
     let id = api::parse_id(&id).map_err(|e| PageError::Web(e, l))?;
-    let d = state
-        .app
-        .register
-        .get(id)
+    let (d, level) = public_doc(&state, id)
         .await
-        .map_err(|e| PageError::Web(e.into(), l))?;
+        .map_err(|e| PageError::Web(e, l))?;
     Ok(html(DocPage {
         l,
         user: None,
         csrf: String::new(),
         agency: state.app.config.agency.name.clone(),
-        d: PublicDoc::new(&d, state.today()),
+        d: PublicDoc::new(&d, level, state.today()),
     }))
+}
+
+/// A document as the public may see it: an unclassified one (or one that does
+/// not exist) is "not found", the same answer either way.
+async fn public_doc(
+    state: &WebState,
+    id: i64,
+) -> Result<(crate::model::Document, crate::access::PublicLevel), WebError> {
+    let not_found = || WebError::not_found(format!("document {id} not found"));
+    let d = match state.app.register.get(id).await {
+        Ok(d) => d,
+        Err(e) if e.kind() == crate::error::ErrorKind::NotFound => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    match state.sight(None, &d).await? {
+        crate::access::Sight::Public(level) => Ok((d, level)),
+        _ => Err(not_found()),
+    }
 }
 
 async fn file(
@@ -155,15 +181,21 @@ async fn file(
     limit(&state, ip, l)?;
     let err = |e: WebError| PageError::Web(e, l);
     let id = api::parse_id(&id).map_err(err)?;
-    let d = state
-        .app
-        .register
-        .get(id)
-        .await
-        .map_err(|e| err(e.into()))?;
-    if super::view::restricted_now(&d, state.today()) {
+    let (d, level) = public_doc(&state, id).await.map_err(err)?;
+    let sight = crate::access::Sight::Public(level);
+    let refused = level == crate::access::PublicLevel::Listed
+        || d.files
+            .iter()
+            .any(|f| f.sha256.eq_ignore_ascii_case(&sha) && !crate::access::may_download(sight, f));
+    if refused {
+        if level == crate::access::PublicLevel::Listed {
+            return Err(err(WebError::forbidden(format!(
+                "forbidden: document {} is restricted (AK): its files are not public",
+                d.reg_no
+            ))));
+        }
         return Err(err(WebError::forbidden(format!(
-            "forbidden: document {} is restricted (AK): its files are not public",
+            "forbidden: this file of document {} is not public",
             d.reg_no
         ))));
     }

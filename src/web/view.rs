@@ -1,11 +1,15 @@
-//! What each audience sees of a document: the full view (for whoever may see
-//! it), the redacted view (a restricted document for a logged-in user without
-//! access) and the public projection (AvTS § 12(3¹), (4¹): natural persons as
-//! "eraisik", AK documents listed with ground and end date but nothing else).
+//! What each audience sees of a document, as the access policy
+//! ([`crate::access::sight`]) decides: the full view, the masked view (a
+//! restricted document for a logged-in user without access), the "awaiting
+//! classification" view (an unclassified document for a user who may not see
+//! it) and the public projection (AvTS § 12(3¹), (4¹): the public title,
+//! natural persons as "eraisik", AK documents listed with ground and end date
+//! but nothing else, text and files only where the policy allows).
 
 use jiff::civil::Date;
 use serde::Serialize;
 
+use crate::access::{self, Field, PublicLevel, Sight};
 use crate::model::{Document, FileRef, Party, PartyKind, Restriction};
 
 /// The restriction as shown: ground and dates, never anything about the content.
@@ -75,8 +79,10 @@ impl PartyView {
 }
 
 /// A document as the API and the pages show it to a logged-in user.
-/// `hidden` = restricted and this user may not see it: then title, their_ref,
-/// files, personal data and proposals are withheld and persons are "eraisik".
+/// `hidden` = the user does not see it in full (see [`Sight`]): then title,
+/// their_ref, files, personal data and proposals are withheld and persons are
+/// "eraisik"; `awaiting` = an unclassified document the user may not see: no
+/// party or type either.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DocView {
     pub id: i64,
@@ -103,6 +109,7 @@ pub struct DocView {
     pub proposed_ground: Option<String>,
     pub needs_review: bool,
     pub hidden: bool,
+    pub awaiting: bool,
 }
 
 /// True when the document is restricted today.
@@ -111,30 +118,35 @@ pub fn restricted_now(d: &Document, today: Date) -> bool {
 }
 
 impl DocView {
-    pub fn new(d: &Document, today: Date, visible: bool) -> DocView {
+    /// The view of `d` for a user with `sight` (a public sight is shown as masked).
+    pub fn new(d: &Document, today: Date, sight: Sight) -> DocView {
         let restricted = restricted_now(d, today);
-        let hidden = restricted && !visible;
+        let full = sight == Sight::Full;
+        let awaiting = matches!(sight, Sight::Awaiting | Sight::Invisible);
         DocView {
             id: d.id,
             reg_no: d.reg_no.clone(),
             series: d.series.clone(),
             direction: d.direction,
             channel: d.channel,
-            doc_type: d.doc_type.clone(),
-            title: (!hidden).then(|| d.title.clone()),
-            parties: d
-                .parties
-                .iter()
-                .map(|p| {
-                    if hidden {
-                        PartyView::public(p)
-                    } else {
-                        PartyView::full(p)
-                    }
-                })
-                .collect(),
-            their_ref: if hidden { None } else { d.their_ref.clone() },
-            their_date: if hidden { None } else { d.their_date },
+            doc_type: if awaiting { None } else { d.doc_type.clone() },
+            title: full.then(|| d.title.clone()),
+            parties: if awaiting {
+                vec![]
+            } else {
+                d.parties
+                    .iter()
+                    .map(|p| {
+                        if full {
+                            PartyView::full(p)
+                        } else {
+                            PartyView::public(p)
+                        }
+                    })
+                    .collect()
+            },
+            their_ref: if full { d.their_ref.clone() } else { None },
+            their_date: if full { d.their_date } else { None },
             thread_id: d.thread_id,
             parent_id: d.parent_id,
             received: d.received,
@@ -146,17 +158,18 @@ impl DocView {
             restriction: d
                 .restriction
                 .as_ref()
-                .filter(|_| restricted)
+                .filter(|_| restricted && access::may_see_field(sight, Field::Restriction))
                 .map(RestrictionView::from),
-            files: if hidden { vec![] } else { d.files.clone() },
-            contains_personal_data: (!hidden).then_some(d.contains_personal_data),
-            proposed_ground: if hidden {
-                None
-            } else {
+            files: access::visible_files(sight, d),
+            contains_personal_data: full.then_some(d.contains_personal_data),
+            proposed_ground: if full {
                 d.proposed_ground.clone()
+            } else {
+                None
             },
             needs_review: d.needs_review,
-            hidden,
+            hidden: !full,
+            awaiting,
         }
     }
 }
@@ -173,10 +186,11 @@ impl DocView {
         v.dedup();
         v.join("; ")
     }
-    /// The title, or "restricted" in the page's language when hidden.
+    /// The title, or "restricted" / "awaiting classification" in the page's language when hidden.
     pub fn title_text(&self, l: &super::i18n::Lang) -> String {
         match &self.title {
             Some(t) => t.clone(),
+            None if self.awaiting => format!("({})", l.t("awaiting")),
             None => format!("({})", l.t("hidden")),
         }
     }
@@ -204,7 +218,11 @@ pub struct PublicDoc {
 }
 
 impl PublicDoc {
-    pub fn new(d: &Document, today: Date) -> PublicDoc {
+    /// The public view of a classified document at `level` (see [`PublicLevel`]):
+    /// the public title (never the raw one), text-bearing fields and files only
+    /// where the policy allows, never a raw `.eml`.
+    pub fn new(d: &Document, level: PublicLevel, today: Date) -> PublicDoc {
+        let sight = Sight::Public(level);
         let restricted = restricted_now(d, today);
         PublicDoc {
             id: d.id,
@@ -213,12 +231,13 @@ impl PublicDoc {
             direction: d.direction,
             series: d.series.clone(),
             doc_type: d.doc_type.clone(),
-            title: (!restricted).then(|| d.title.clone()),
+            title: access::may_see_field(sight, Field::PublicTitle)
+                .then(|| access::public_title(d)),
             parties: d.parties.iter().map(PartyView::public).collect(),
-            their_ref: if restricted {
-                None
-            } else {
+            their_ref: if access::may_see_field(sight, Field::TheirRef) {
                 d.their_ref.clone()
+            } else {
+                None
             },
             access: if restricted { "AK" } else { "Avalik" },
             restriction: d
@@ -226,7 +245,7 @@ impl PublicDoc {
                 .as_ref()
                 .filter(|_| restricted)
                 .map(RestrictionView::from),
-            files: if restricted { vec![] } else { d.files.clone() },
+            files: access::visible_files(sight, d),
             thread_id: d.thread_id,
         }
     }
@@ -305,10 +324,18 @@ mod tests {
     }
     use jiff::civil::date;
 
+    fn public(d: &Document, today: Date) -> PublicDoc {
+        PublicDoc::new(
+            d,
+            access::public_level(d, today).expect("classified"),
+            today,
+        )
+    }
+
     #[test]
     fn public_projection_hides_restricted_content_and_persons() {
         let d = restricted_doc();
-        let p = PublicDoc::new(&d, date(2026, 4, 1));
+        let p = public(&d, date(2026, 4, 1));
         let json = serde_json::to_string(&p).unwrap();
         for secret in [
             "Maasikas",
@@ -317,6 +344,7 @@ mod tests {
             "SECRET-REF",
             "taotlus.pdf",
             "ppa@",
+            "Hüvitise",
         ] {
             assert!(!json.contains(secret), "{secret} leaked: {json}");
         }
@@ -327,28 +355,70 @@ mod tests {
         assert_eq!(p.access, "AK");
     }
 
+    /// Was `expired_restriction_is_public`, which expected the person's name in
+    /// the public title: the public sees the public title (persons masked) and,
+    /// with a natural person as party, neither files nor their reference.
     #[test]
-    fn expired_restriction_is_public() {
+    fn expired_restriction_shows_the_public_title_without_the_persons_name() {
         let mut d = restricted_doc();
         d.restriction.as_mut().unwrap().ends = date(2026, 3, 31);
-        let p = PublicDoc::new(&d, date(2026, 4, 1));
+        let p = public(&d, date(2026, 4, 1));
         assert_eq!(p.access, "Avalik");
-        assert_eq!(p.title.as_deref(), Some("Hüvitise taotlus, Mari Maasikas"));
+        let title = p.title.as_deref().unwrap();
+        assert!(
+            title.starts_with("Hüvitise taotlus, ") && title.contains("eraisik"),
+            "{title}"
+        );
+        assert!(p.files.is_empty(), "a natural person is a party: no files");
+        let json = serde_json::to_string(&p).unwrap();
+        for secret in ["Mari", "Maasikas", "49403136526", "SECRET-REF"] {
+            assert!(!json.contains(secret), "{secret} leaked: {json}");
+        }
+        // without a natural person as party: files (never a raw .eml) and their reference
+        d.parties.retain(|p| p.kind == PartyKind::Organisation);
+        d.files.push(FileRef {
+            name: "message.eml".into(),
+            media_type: "message/rfc822".into(),
+            size: 10,
+            sha256: "cd".repeat(32),
+        });
+        let p = public(&d, date(2026, 4, 1));
         assert_eq!(p.files.len(), 1);
-        // but persons stay "eraisik" in public
-        assert!(!serde_json::to_string(&p).unwrap().contains("49403136526"));
+        assert_eq!(p.files[0].name, "taotlus.pdf");
+        assert_eq!(p.their_ref.as_deref(), Some("SECRET-REF"));
+    }
+
+    #[test]
+    fn public_title_never_shows_jueri_juurikas_or_his_code() {
+        let mut d = restricted_doc();
+        d.restriction = None;
+        d.title = "Avaldus: Jüri Juurikas, isikukood 38001010009".into();
+        d.parties[0].name = "Jüri Juurikas".into();
+        let p = public(&d, date(2026, 4, 1));
+        let json = serde_json::to_string(&p).unwrap();
+        for secret in ["Jüri", "Juurikas", "38001010009"] {
+            assert!(!json.contains(secret), "{secret} leaked: {json}");
+        }
+        assert!(p.title.as_deref().unwrap().starts_with("Avaldus:"));
     }
 
     #[test]
     fn redacted_view_for_users_without_access() {
         let d = restricted_doc();
-        let hidden = DocView::new(&d, date(2026, 4, 1), false);
+        let hidden = DocView::new(&d, date(2026, 4, 1), Sight::Masked);
         let json = serde_json::to_string(&hidden).unwrap();
         for secret in ["Maasikas", "49403136526", "SECRET-REF", "taotlus.pdf"] {
             assert!(!json.contains(secret), "{secret} leaked: {json}");
         }
         assert!(hidden.hidden);
-        let full = DocView::new(&d, date(2026, 4, 1), true);
+        assert!(json.contains("Politsei- ja Piirivalveamet"));
+        let awaiting = DocView::new(&d, date(2026, 4, 1), Sight::Awaiting);
+        let json = serde_json::to_string(&awaiting).unwrap();
+        for secret in ["Maasikas", "Politsei", "oas-huvitis", "Hüvitise"] {
+            assert!(!json.contains(secret), "{secret} leaked: {json}");
+        }
+        assert!(awaiting.awaiting && awaiting.hidden);
+        let full = DocView::new(&d, date(2026, 4, 1), Sight::Full);
         assert!(!full.hidden);
         assert!(serde_json::to_string(&full)
             .unwrap()
