@@ -219,7 +219,9 @@ mod tests {
     fn default_restriction_table() {
         let d = date;
         // (series ground, series years, code, person, from) -> (ground, ends, term, why)
-        let cases: Vec<(Facts, Option<(&str, Date, &str, Why)>)> = vec![
+        /// (ground, end date, § 40 term, why)
+        type Want = Option<(&'static str, Date, &'static str, Why)>;
+        let cases: Vec<(Facts, Want)> = vec![
             (facts(), None),
             (
                 Facts {
