@@ -411,6 +411,7 @@ mod tests {
     };
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn visibility_table() {
         let d = doc(Some("mari"), Some("Ohvriabi Tartu"));
         // (role, name, unit, in_my_case, access, expected)

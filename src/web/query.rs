@@ -165,6 +165,22 @@ pub fn monthly_csv(rows: &[MonthRow]) -> String {
     s
 }
 
+/// Every spelling of `unit` among the documents' units (units compare without
+/// regard to case in the access policy; the search index compares exactly).
+pub async fn unit_spellings(state: &WebState, unit: &str) -> crate::error::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT DISTINCT unit FROM documents WHERE unit IS NOT NULL")
+        .fetch_all(&state.app.store.pool)
+        .await?;
+    let mut out = vec![unit.to_string()];
+    for r in rows {
+        let u: String = r.try_get(0)?;
+        if u.eq_ignore_ascii_case(unit) && !out.contains(&u) {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,20 +210,4 @@ mod tests {
         assert_eq!(csv.lines().count(), 2);
         assert_eq!(csv.lines().nth(1).unwrap(), "2026-01;3;2;2;1;1;1;50,0");
     }
-}
-
-/// Every spelling of `unit` among the documents' units (units compare without
-/// regard to case in the access policy; the search index compares exactly).
-pub async fn unit_spellings(state: &WebState, unit: &str) -> crate::error::Result<Vec<String>> {
-    let rows = sqlx::query("SELECT DISTINCT unit FROM documents WHERE unit IS NOT NULL")
-        .fetch_all(&state.app.store.pool)
-        .await?;
-    let mut out = vec![unit.to_string()];
-    for r in rows {
-        let u: String = r.try_get(0)?;
-        if u.eq_ignore_ascii_case(unit) && !out.contains(&u) {
-            out.push(u);
-        }
-    }
-    Ok(out)
 }
