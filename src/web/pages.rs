@@ -12,7 +12,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::api::{self, ApiPath, ApiQuery, ListParams, ReplyJson};
-use super::auth::{self, Role, User};
+use super::auth::{self, Client, Role, User};
 use super::error::{WebError, WebResult};
 use super::i18n::Lang;
 use super::integrate::{self, DeadlineView, DueItem, OutboxView, SearchHit};
@@ -236,15 +236,23 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn cookie_attrs(state: &WebState) -> &'static str {
-    if state.cfg.cookie_secure {
+/// The attributes of the session and login-CSRF cookies: Secure when
+/// `web.cookie_secure` is set or a trusted proxy says the client used https.
+fn cookie_attrs(state: &WebState, client: &Client) -> &'static str {
+    if state.cfg.cookie_secure || client.https {
         "; HttpOnly; SameSite=Strict; Secure"
     } else {
         "; HttpOnly; SameSite=Strict"
     }
 }
 
-fn login_page(state: &WebState, l: Lang, error: Option<String>, status: StatusCode) -> Response {
+fn login_page(
+    state: &WebState,
+    client: &Client,
+    l: Lang,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let token = auth::random_token();
     let mut r = html(LoginPage {
         l,
@@ -257,15 +265,15 @@ fn login_page(state: &WebState, l: Lang, error: Option<String>, status: StatusCo
     *r.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LOGIN_CSRF_COOKIE}={token}; Path=/login; Max-Age=3600{}",
-        cookie_attrs(state)
+        cookie_attrs(state, client)
     )) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
 }
 
-async fn login_form(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    login_page(&state, lang_of(&headers), None, StatusCode::OK)
+async fn login_form(State(state): State<WebState>, client: Client, headers: HeaderMap) -> Response {
+    login_page(&state, &client, lang_of(&headers), None, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -277,7 +285,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<WebState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     headers: HeaderMap,
     PageForm(f): PageForm<LoginForm>,
 ) -> PageResult {
@@ -287,40 +295,42 @@ async fn login(
         return Err(PageError::Web(WebError::csrf(), l));
     }
     let name = f.name.trim().to_string();
-    let keys = [format!("u:{}", name.to_lowercase()), format!("ip:{ip}")];
-    for k in &keys {
-        if let Err(wait) = state.login_throttle.check(k) {
-            return Err(PageError::Web(WebError::rate_limited(wait), l));
-        }
+    if let Err(wait) = state.login_throttle.check(client.ip, &name) {
+        return Err(PageError::Web(WebError::rate_limited(wait), l));
     }
     match auth::authenticate(&state.app.store, &name, &f.password).await {
         Ok(user) => {
-            for k in &keys {
-                state.login_throttle.succeed(k);
-            }
-            let ttl = std::time::Duration::from_secs(state.cfg.session_hours.max(1) * 3600);
-            let (sid, _) = auth::create_session(&state.app.store, &user, ttl).await?;
+            // only this name's failures are forgiven; the address's decay with time
+            state.login_throttle.succeeded(&name);
+            let (sid, _) = auth::create_session(&state.app.store, &user, &state.sessions).await?;
+            let attrs = cookie_attrs(&state, &client);
             let mut r = see_other("/");
             r.headers_mut().append(
                 header::SET_COOKIE,
                 HeaderValue::from_str(&format!(
-                    "{SESSION_COOKIE}={sid}; Path=/; Max-Age={}{}",
-                    ttl.as_secs(),
-                    cookie_attrs(&state)
+                    "{SESSION_COOKIE}={sid}; Path=/; Max-Age={}{attrs}",
+                    state.sessions.lifetime.as_secs(),
                 ))
                 .map_err(|e| WebError::internal(e.to_string()))?,
             );
             r.headers_mut().append(
                 header::SET_COOKIE,
-                HeaderValue::from_static("docgate_login_csrf=; Path=/login; Max-Age=0"),
+                HeaderValue::from_str(&format!(
+                    "{LOGIN_CSRF_COOKIE}=; Path=/login; Max-Age=0{attrs}"
+                ))
+                .map_err(|e| WebError::internal(e.to_string()))?,
             );
             Ok(r)
         }
         Err(crate::error::Error::Unauthorized(m)) => {
-            for k in &keys {
-                state.login_throttle.fail(k);
-            }
-            Ok(login_page(&state, l, Some(m), StatusCode::UNAUTHORIZED))
+            state.login_throttle.failed(client.ip, &name);
+            Ok(login_page(
+                &state,
+                &client,
+                l,
+                Some(m),
+                StatusCode::UNAUTHORIZED,
+            ))
         }
         Err(e) => Err(PageError::Web(e.into(), l)),
     }
@@ -333,6 +343,7 @@ struct CsrfForm {
 
 async fn logout(
     State(state): State<WebState>,
+    client: Client,
     headers: HeaderMap,
     PageForm(f): PageForm<CsrfForm>,
 ) -> PageResult {
@@ -344,7 +355,11 @@ async fn logout(
     let mut r = see_other("/login");
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_static("docgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+        HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}=; Path=/; Max-Age=0{}",
+            cookie_attrs(&state, &client)
+        ))
+        .map_err(|e| WebError::internal(e.to_string()))?,
     );
     Ok(r)
 }
