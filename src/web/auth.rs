@@ -1357,7 +1357,8 @@ mod tests {
     fn client_address_table() {
         let p = proxies(&["10.0.0.0/8"]);
         // (peer, headers, expected client, expected https)
-        let cases: &[(&str, &[(&str, &str)], &str, bool)] = &[
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(&str, Headers, &str, bool)] = &[
             // untrusted peer: headers ignored
             (
                 "203.0.113.9",
