@@ -638,6 +638,11 @@ async fn disabled_user_session_and_token_stop_on_the_next_request() {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{backend}");
         let (_, r) = login_from(&router, "kati", PASSWORD, "127.0.0.1", &[]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{backend}: no login");
+        assert!(
+            r.body.contains("Vale kasutajanimi või parool"),
+            "{}",
+            r.body
+        );
         // others are untouched
         assert_eq!(
             send(&router, with_session("/documents", &other))

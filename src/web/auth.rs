@@ -997,7 +997,9 @@ impl LoginThrottle {
     }
 
     fn user_key(name: &str) -> String {
-        format!("u:{}", name.trim().to_lowercase())
+        // no login name is longer than 64 characters: longer input shares a key
+        let name: String = name.trim().chars().take(65).collect();
+        format!("u:{}", name.to_lowercase())
     }
 
     fn ip_key(ip: IpAddr) -> String {

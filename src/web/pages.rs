@@ -322,8 +322,10 @@ async fn login(
             );
             Ok(r)
         }
-        Err(crate::error::Error::Unauthorized(m)) => {
+        Err(crate::error::Error::Unauthorized(_)) => {
             state.login_throttle.failed(client.ip, &name);
+            // the same words for a wrong name, a wrong password and a disabled user
+            let m = l.t("login_failed").to_string();
             Ok(login_page(
                 &state,
                 &client,
