@@ -221,6 +221,43 @@ async fn login_success_of_another_user_does_not_reset_the_address_failures() {
     }
 }
 
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
+    for backend in backends() {
+        let (_env, app) = env_with(backend, |c| c.web.login_max_failures = 3).await;
+        add_user(&app, "kati", Role::Clerk).await;
+        let router = docgate::web::router(app);
+        // every request fetches its own form first, then all posts race
+        let mut posts = vec![];
+        for i in 0..12 {
+            let form = send(&router, get_from("/login", "198.51.100.9", &[])).await;
+            let pair = cookie_pair(&form.set_cookie("docgate_login_csrf").unwrap());
+            let token = pair.split_once('=').unwrap().1.to_string();
+            let req = from_peer(
+                Request::post("/login"),
+                "198.51.100.9",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("cookie", &pair),
+                ],
+                Body::from(format!("csrf={token}&name=kati&password=vale-{i}")),
+            );
+            posts.push(router.clone().oneshot(req));
+        }
+        let answers = futures::future::join_all(posts).await;
+        let guessed = answers
+            .iter()
+            .filter(|r| r.as_ref().unwrap().status() == StatusCode::UNAUTHORIZED)
+            .count();
+        let refused = answers
+            .iter()
+            .filter(|r| r.as_ref().unwrap().status() == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert!(guessed <= 3, "{backend}: {guessed} guesses got through");
+        assert_eq!(guessed + refused, 12, "{backend}");
+    }
+}
+
 // ------------------------------------------------------------ client addresses
 
 #[tokio::test]

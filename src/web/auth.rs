@@ -900,6 +900,8 @@ fn is_port(s: &str) -> bool {
 
 /// Failures counted per key: after `max_failures` within `window` the key is
 /// locked for `lockout`. A key's count decays only with time unless cleared.
+/// Attempts still in flight count against the limit too, so that parallel
+/// requests cannot make more guesses than sequential ones.
 pub struct Throttle {
     max_failures: u32,
     window: Duration,
@@ -911,6 +913,35 @@ struct Failures {
     count: u32,
     first: Instant,
     locked_until: Option<Instant>,
+    in_flight: u32,
+}
+
+impl Failures {
+    fn new(now: Instant) -> Failures {
+        Failures {
+            count: 0,
+            first: now,
+            locked_until: None,
+            in_flight: 0,
+        }
+    }
+
+    /// Err(seconds) while locked.
+    fn locked(&self, now: Instant) -> std::result::Result<(), u64> {
+        match self.locked_until {
+            Some(until) if until > now => Err((until - now).as_secs().max(1)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Failures still counted at `now` (none once the window has passed).
+    fn counted(&self, now: Instant, window: Duration) -> u32 {
+        if now.saturating_duration_since(self.first) > window {
+            0
+        } else {
+            self.count
+        }
+    }
 }
 
 impl Throttle {
@@ -923,50 +954,71 @@ impl Throttle {
         }
     }
 
-    /// Err(seconds to wait) while the key is locked.
-    pub fn check(&self, key: &str) -> std::result::Result<(), u64> {
-        self.check_at(key, Instant::now())
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn check_at(&self, key: &str, now: Instant) -> std::result::Result<(), u64> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(Failures {
-            locked_until: Some(until),
-            ..
-        }) = map.get(key)
-        {
-            if *until > now {
-                return Err((*until - now).as_secs().max(1));
+    /// Err(seconds to wait) while the key is locked.
+    pub fn check(&self, key: &str) -> std::result::Result<(), u64> {
+        match self.map().get(key) {
+            Some(f) => f.locked(Instant::now()),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts an attempt on every key at once: Err(seconds to wait) while one is
+    /// locked, or while its failures and attempts in flight reach the limit.
+    fn begin_at(&self, keys: &[&str], now: Instant) -> std::result::Result<(), u64> {
+        let mut map = self.map();
+        for k in keys {
+            if let Some(f) = map.get(*k) {
+                f.locked(now)?;
+                if f.counted(now, self.window) + f.in_flight >= self.max_failures {
+                    return Err(1);
+                }
             }
+        }
+        if map.len() > 100_000 {
+            map.retain(|_, f| {
+                f.in_flight > 0
+                    || now.saturating_duration_since(f.first) < self.window
+                    || f.locked_until.is_some_and(|u| u > now)
+            });
+        }
+        for k in keys {
+            map.entry(k.to_string())
+                .or_insert_with(|| Failures::new(now))
+                .in_flight += 1;
         }
         Ok(())
     }
 
-    pub fn fail(&self, key: &str) {
-        self.fail_at(key, Instant::now())
+    /// Ends an attempt begun by `begin_at`, counting it as a failure or not.
+    fn end_at(&self, key: &str, failed: bool, now: Instant) {
+        let mut map = self.map();
+        let f = map
+            .entry(key.to_string())
+            .or_insert_with(|| Failures::new(now));
+        f.in_flight = f.in_flight.saturating_sub(1);
+        if failed {
+            self.count_failure(f, now);
+        }
     }
 
-    fn fail_at(&self, key: &str, now: Instant) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, f| {
-                now.saturating_duration_since(f.first) < self.window
-                    || f.locked_until.is_some_and(|u| u > now)
-            });
-        }
-        let f = map.entry(key.to_string()).or_insert(Failures {
-            count: 0,
-            first: now,
-            locked_until: None,
-        });
-        if now.saturating_duration_since(f.first) > self.window
-            && f.locked_until.is_none_or(|u| u <= now)
-        {
-            *f = Failures {
-                count: 0,
-                first: now,
-                locked_until: None,
-            };
+    pub fn fail(&self, key: &str) {
+        let now = Instant::now();
+        let mut map = self.map();
+        let f = map
+            .entry(key.to_string())
+            .or_insert_with(|| Failures::new(now));
+        self.count_failure(f, now);
+    }
+
+    fn count_failure(&self, f: &mut Failures, now: Instant) {
+        if now.saturating_duration_since(f.first) > self.window && f.locked(now).is_ok() {
+            f.count = 0;
+            f.first = now;
+            f.locked_until = None;
         }
         f.count += 1;
         if f.count >= self.max_failures {
@@ -976,12 +1028,17 @@ impl Throttle {
         }
     }
 
-    /// Forgets the key's failures.
+    /// Forgets the key's failures (not its attempts in flight).
     pub fn clear(&self, key: &str) {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        let mut map = self.map();
+        if let Some(f) = map.get_mut(key) {
+            if f.in_flight == 0 {
+                map.remove(key);
+            } else {
+                f.count = 0;
+                f.locked_until = None;
+            }
+        }
     }
 }
 
@@ -990,6 +1047,15 @@ impl Throttle {
 /// decays with time alone, so nobody's success (the attacker's own account, a
 /// colleague behind the same NAT) hides an attacker's failures from that address.
 pub struct LoginThrottle(Throttle);
+
+/// A login attempt under way: end it with [`LoginAttempt::failed`] or
+/// [`LoginAttempt::succeeded`]; dropped unended (an internal error), it counts as neither.
+pub struct LoginAttempt<'a> {
+    throttle: &'a Throttle,
+    ip_key: String,
+    user_key: String,
+    ended: bool,
+}
 
 impl LoginThrottle {
     pub fn new(max_failures: u32, window: Duration, lockout: Duration) -> LoginThrottle {
@@ -1006,34 +1072,59 @@ impl LoginThrottle {
         format!("ip:{}", ip.to_canonical())
     }
 
-    /// Err(seconds to wait) while the address or the name is locked.
-    pub fn check(&self, ip: IpAddr, name: &str) -> std::result::Result<(), u64> {
-        self.check_at(ip, name, Instant::now())
+    /// Starts a login as `name` from `ip`: Err(seconds to wait) while the
+    /// address or the name is locked, or has as many attempts in flight as
+    /// failures left.
+    pub fn begin(&self, ip: IpAddr, name: &str) -> std::result::Result<LoginAttempt<'_>, u64> {
+        self.begin_at(ip, name, Instant::now())
     }
 
-    fn check_at(&self, ip: IpAddr, name: &str, now: Instant) -> std::result::Result<(), u64> {
-        let a = self.0.check_at(&Self::ip_key(ip), now);
-        let b = self.0.check_at(&Self::user_key(name), now);
-        match (a, b) {
-            (Err(x), Err(y)) => Err(x.max(y)),
-            (Err(x), _) | (_, Err(x)) => Err(x),
-            _ => Ok(()),
-        }
+    fn begin_at(
+        &self,
+        ip: IpAddr,
+        name: &str,
+        now: Instant,
+    ) -> std::result::Result<LoginAttempt<'_>, u64> {
+        let (ip_key, user_key) = (Self::ip_key(ip), Self::user_key(name));
+        self.0.begin_at(&[&ip_key, &user_key], now)?;
+        Ok(LoginAttempt {
+            throttle: &self.0,
+            ip_key,
+            user_key,
+            ended: false,
+        })
     }
+}
 
+impl LoginAttempt<'_> {
     /// A failed login counts against both the address and the name.
-    pub fn failed(&self, ip: IpAddr, name: &str) {
-        self.failed_at(ip, name, Instant::now())
+    pub fn failed(self) {
+        self.failed_at(Instant::now())
     }
 
-    fn failed_at(&self, ip: IpAddr, name: &str, now: Instant) {
-        self.0.fail_at(&Self::ip_key(ip), now);
-        self.0.fail_at(&Self::user_key(name), now);
+    fn failed_at(mut self, now: Instant) {
+        self.throttle.end_at(&self.ip_key, true, now);
+        self.throttle.end_at(&self.user_key, true, now);
+        self.ended = true;
     }
 
-    /// A successful login as `name` clears that name's count and nothing else.
-    pub fn succeeded(&self, name: &str) {
-        self.0.clear(&Self::user_key(name));
+    /// A successful login clears its own name's count and nothing else.
+    pub fn succeeded(mut self) {
+        let now = Instant::now();
+        self.throttle.end_at(&self.ip_key, false, now);
+        self.throttle.end_at(&self.user_key, false, now);
+        self.throttle.clear(&self.user_key);
+        self.ended = true;
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let now = Instant::now();
+            self.throttle.end_at(&self.ip_key, false, now);
+            self.throttle.end_at(&self.user_key, false, now);
+        }
     }
 }
 
@@ -1230,16 +1321,27 @@ mod tests {
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let other: IpAddr = "192.0.2.8".parse().unwrap();
         for _ in 0..2 {
-            t.failed(ip, "kati");
+            t.begin(ip, "kati").unwrap().failed();
         }
-        assert!(t.check(other, "kati").is_ok());
-        t.failed(other, "Kati");
+        t.begin(other, "Kati").unwrap().failed();
         // the name is locked from any address (names compare case-insensitively)
-        let wait = t.check(other, "kati").unwrap_err();
+        let wait = t.begin(other, "kati").err().unwrap();
         assert!((1..=30).contains(&wait));
-        assert!(t.check(other, "jaan").is_ok());
-        t.succeeded("kati");
-        assert!(t.check(other, "kati").is_ok());
+        assert!(t.begin(other, "jaan").is_ok());
+        // kati's own success (say, after the lockout) clears her name's count
+        // (each attempt from a fresh address, so that only the name counts)
+        t.0.clear("u:kati");
+        let fresh = |i: u8| IpAddr::from([203, 0, 113, i]);
+        t.begin(fresh(1), "kati").unwrap().failed();
+        t.begin(fresh(2), "kati").unwrap().succeeded();
+        t.begin(fresh(3), "kati").unwrap().failed();
+        t.begin(fresh(4), "kati").unwrap().failed();
+        assert!(
+            t.begin(fresh(5), "kati").is_ok(),
+            "two failures since the success"
+        );
+        t.begin(fresh(6), "kati").unwrap().failed();
+        assert!(t.begin(fresh(7), "kati").is_err(), "three lock the name");
     }
 
     #[test]
@@ -1247,19 +1349,18 @@ mod tests {
         let t = LoginThrottle::new(3, Duration::from_secs(60), Duration::from_secs(30));
         let a: IpAddr = "198.51.100.1".parse().unwrap();
         let t0 = Instant::now();
-        t.failed_at(a, "guess1", t0);
-        t.failed_at(a, "guess2", t0);
+        t.begin_at(a, "guess1", t0).unwrap().failed_at(t0);
+        t.begin_at(a, "guess2", t0).unwrap().failed_at(t0);
         // a legitimate user (and the attacker's own account) log in from A
-        t.succeeded("jaan");
-        t.succeeded("guess2");
-        assert!(t.check_at(a, "jaan", t0).is_ok());
-        t.failed_at(a, "guess3", t0);
+        t.begin_at(a, "jaan", t0).unwrap().succeeded();
+        t.begin_at(a, "guess2", t0).unwrap().succeeded();
+        t.begin_at(a, "guess3", t0).unwrap().failed_at(t0);
         assert!(
-            t.check_at(a, "jaan", t0).is_err(),
+            t.begin_at(a, "jaan", t0).is_err(),
             "address A must be locked"
         );
         // the lockout ends with time
-        assert!(t.check_at(a, "jaan", t0 + Duration::from_secs(31)).is_ok());
+        assert!(t.begin_at(a, "jaan", t0 + Duration::from_secs(31)).is_ok());
     }
 
     #[test]
@@ -1267,15 +1368,36 @@ mod tests {
         let t = LoginThrottle::new(3, Duration::from_secs(60), Duration::from_secs(30));
         let a: IpAddr = "198.51.100.1".parse().unwrap();
         let t0 = Instant::now();
-        t.failed_at(a, "x1", t0);
-        t.failed_at(a, "x2", t0);
+        t.begin_at(a, "x1", t0).unwrap().failed_at(t0);
+        t.begin_at(a, "x2", t0).unwrap().failed_at(t0);
         // outside the window the old failures no longer count
         let later = t0 + Duration::from_secs(61);
-        t.failed_at(a, "x3", later);
-        assert!(t.check_at(a, "x4", later).is_ok());
-        t.failed_at(a, "x4", later);
-        t.failed_at(a, "x5", later);
-        assert!(t.check_at(a, "x6", later).is_err());
+        t.begin_at(a, "x3", later).unwrap().failed_at(later);
+        t.begin_at(a, "x4", later).unwrap().failed_at(later);
+        assert!(t.begin_at(a, "x5", later).is_ok());
+        t.begin_at(a, "x5", later).unwrap().failed_at(later);
+        assert!(t.begin_at(a, "x6", later).is_err());
+    }
+
+    #[test]
+    fn parallel_login_attempts_count_before_they_end() {
+        let t = LoginThrottle::new(3, Duration::from_secs(60), Duration::from_secs(30));
+        let a: IpAddr = "198.51.100.1".parse().unwrap();
+        // three guesses in flight at once from one address: a fourth must wait
+        let in_flight: Vec<_> = ["p1", "p2", "p3"]
+            .iter()
+            .map(|n| t.begin(a, n).unwrap())
+            .collect();
+        assert!(t.begin(a, "p4").is_err());
+        // an attempt ended by an internal error counts as neither
+        drop(in_flight);
+        let b: Vec<_> = (0..3)
+            .map(|i| t.begin(a, &format!("q{i}")).unwrap())
+            .collect();
+        for x in b {
+            x.failed();
+        }
+        assert!(t.begin(a, "q9").is_err(), "three failures lock the address");
     }
 
     fn ts(s: &str) -> jiff::Timestamp {

@@ -295,13 +295,14 @@ async fn login(
         return Err(PageError::Web(WebError::csrf(), l));
     }
     let name = f.name.trim().to_string();
-    if let Err(wait) = state.login_throttle.check(client.ip, &name) {
-        return Err(PageError::Web(WebError::rate_limited(wait), l));
-    }
+    let attempt = match state.login_throttle.begin(client.ip, &name) {
+        Ok(a) => a,
+        Err(wait) => return Err(PageError::Web(WebError::rate_limited(wait), l)),
+    };
     match auth::authenticate(&state.app.store, &name, &f.password).await {
         Ok(user) => {
             // only this name's failures are forgiven; the address's decay with time
-            state.login_throttle.succeeded(&name);
+            attempt.succeeded();
             let (sid, _) = auth::create_session(&state.app.store, &user, &state.sessions).await?;
             let attrs = cookie_attrs(&state, &client);
             let mut r = see_other("/");
@@ -323,7 +324,7 @@ async fn login(
             Ok(r)
         }
         Err(crate::error::Error::Unauthorized(_)) => {
-            state.login_throttle.failed(client.ip, &name);
+            attempt.failed();
             // the same words for a wrong name, a wrong password and a disabled user
             let m = l.t("login_failed").to_string();
             Ok(login_page(
