@@ -958,14 +958,6 @@ impl Throttle {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Err(seconds to wait) while the key is locked.
-    pub fn check(&self, key: &str) -> std::result::Result<(), u64> {
-        match self.map().get(key) {
-            Some(f) => f.locked(Instant::now()),
-            None => Ok(()),
-        }
-    }
-
     /// Starts an attempt on every key at once: Err(seconds to wait) while one is
     /// locked, or while its failures and attempts in flight reach the limit.
     fn begin_at(&self, keys: &[&str], now: Instant) -> std::result::Result<(), u64> {
@@ -1003,15 +995,6 @@ impl Throttle {
         if failed {
             self.count_failure(f, now);
         }
-    }
-
-    pub fn fail(&self, key: &str) {
-        let now = Instant::now();
-        let mut map = self.map();
-        let f = map
-            .entry(key.to_string())
-            .or_insert_with(|| Failures::new(now));
-        self.count_failure(f, now);
     }
 
     fn count_failure(&self, f: &mut Failures, now: Instant) {
