@@ -1052,7 +1052,7 @@ impl LoginThrottle {
     }
 
     fn ip_key(ip: IpAddr) -> String {
-        format!("ip:{}", ip.to_canonical())
+        format!("ip:{}", address_key(ip))
     }
 
     /// Starts a login as `name` from `ip`: Err(seconds to wait) while the
@@ -1111,6 +1111,19 @@ impl Drop for LoginAttempt<'_> {
     }
 }
 
+/// The key of a client address in the login throttle and the rate limit: an
+/// IPv4 address itself, an IPv6 address's /64 (one subscriber's network, which
+/// hands its hosts any number of addresses).
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
+        v4 => v4,
+    }
+}
+
 /// A token bucket per client address (the public register's rate limit).
 pub struct RateLimiter {
     per_minute: u32,
@@ -1132,6 +1145,7 @@ impl RateLimiter {
         if self.per_minute == 0 {
             return Ok(());
         }
+        let ip = address_key(ip);
         let rate = f64::from(self.per_minute) / 60.0;
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
@@ -1360,6 +1374,26 @@ mod tests {
         assert!(t.begin_at(a, "x5", later).is_ok());
         t.begin_at(a, "x5", later).unwrap().failed_at(later);
         assert!(t.begin_at(a, "x6", later).is_err());
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
+        let r = RateLimiter::new(60, 2);
+        let a1: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let a2: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert!(r.take(a1).is_ok() && r.take(a2).is_ok());
+        assert!(r.take(a1).is_err(), "the same /64 shares one bucket");
+        assert!(r.take("2001:db8:1:3::1".parse().unwrap()).is_ok());
+        assert!(r.take("192.0.2.1".parse().unwrap()).is_ok());
+        assert!(r.take("192.0.2.2".parse().unwrap()).is_ok());
+        let t = LoginThrottle::new(2, Duration::from_secs(60), Duration::from_secs(30));
+        t.begin(a1, "x1").unwrap().failed();
+        t.begin(a2, "x2").unwrap().failed();
+        assert!(t.begin("2001:db8:1:2::77".parse().unwrap(), "x3").is_err());
+        assert_eq!(
+            address_key("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]
