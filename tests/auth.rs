@@ -748,3 +748,72 @@ fn a_bad_trusted_proxy_refuses_to_start_naming_the_key() {
         stderr(&o)
     );
 }
+
+// ------------------------------------------------------------ migration
+
+/// Runs every migration of `backend` before 0009 on a fresh database, adds a
+/// token and a session the old way, then 0009: returns the token's expiry and
+/// the session's last request.
+async fn legacy_rows_after_0009(url: &str, backend: &str) -> (String, String) {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let name = |p: &std::path::PathBuf| p.file_name().unwrap().to_string_lossy().into_owned();
+    for f in files.iter().filter(|p| name(p).as_str() < "0009") {
+        sqlx::raw_sql(&std::fs::read_to_string(f).unwrap())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    for sql in [
+        "INSERT INTO web_users (name, full_name, role, password_hash, disabled, created_at) \
+         VALUES ('vana', 'Vana', 'staff', 'x', 0, '2026-01-10T08:00:00Z')",
+        "INSERT INTO web_tokens (user_id, label, token_hash, created_at, revoked) \
+         VALUES (1, 'old', 'abc', '2026-01-10T08:00:00Z', 0)",
+        "INSERT INTO web_sessions (id_hash, user_id, csrf, created_at, expires_at) \
+         VALUES ('s', 1, 'c', '2026-01-10T08:00:00Z', '2026-01-10T20:00:00Z')",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
+    let f = files.iter().find(|p| name(p).starts_with("0009")).unwrap();
+    sqlx::raw_sql(&std::fs::read_to_string(f).unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let t = sqlx::query("SELECT expires_at FROM web_tokens")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let s = sqlx::query("SELECT last_seen_at FROM web_sessions")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    (t.try_get(0).unwrap(), s.try_get(0).unwrap())
+}
+
+#[tokio::test]
+async fn migration_0009_gives_old_tokens_an_expiry_and_old_sessions_a_last_request() {
+    for backend in backends() {
+        let url = if backend == "sqlite" {
+            "sqlite::memory:".to_string()
+        } else {
+            docgate::testing::fresh_postgres_database().await.unwrap()
+        };
+        assert_eq!(
+            legacy_rows_after_0009(&url, backend).await,
+            (
+                "2026-04-10T08:00:00Z".to_string(),
+                "2026-01-10T08:00:00Z".to_string()
+            ),
+            "{backend}"
+        );
+    }
+}
