@@ -229,6 +229,7 @@ impl Config {
                 self.numbering.followup
             )));
         }
+        self.web.validate()?;
         if self.max_connections == 0 {
             return Err(Error::invalid(
                 "invalid max_connections 0: must be at least 1",

@@ -1,4 +1,5 @@
-//! Commands of the web application: users and API tokens.
+//! Commands of the web application: users (add, list, disable, enable) and API
+//! tokens (create, list, revoke).
 
 use std::io::Read;
 
@@ -27,6 +28,18 @@ pub enum UserCommand {
     Add(UserAddArgs),
     /// List the users.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable user NAME: their sessions and API tokens stop at once, and they cannot log in.
+    Disable {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable user NAME again (their old sessions stay ended; unrevoked tokens work again).
+    Enable {
+        name: String,
         #[arg(long)]
         json: bool,
     },
@@ -61,6 +74,20 @@ pub enum TokenCommand {
         /// What the token is for.
         #[arg(long, default_value = "")]
         label: String,
+        /// Days until the token expires (1 to 3650).
+        #[arg(long, default_value_t = auth::TOKEN_DAYS, value_name = "N")]
+        expires_in_days: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the API tokens: id, user, label, created, expires, state (never the token).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke token ID (see `token list`): it is refused from the next request on.
+    Revoke {
+        id: i64,
         #[arg(long)]
         json: bool,
     },
@@ -107,25 +134,91 @@ pub async fn run(cmd: WebCommand, cfg: Config) -> anyhow::Result<i32> {
             } else {
                 for u in users {
                     println!(
-                        "{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}{}",
                         u.name,
                         u.role.as_str(),
                         u.full_name,
-                        u.unit.unwrap_or_default()
+                        u.unit.unwrap_or_default(),
+                        if u.disabled { "\tdisabled" } else { "" }
                     );
                 }
             }
             Ok(EXIT_OK)
         }
-        WebCommand::Token(TokenCommand::Create { name, label, json }) => {
+        WebCommand::User(UserCommand::Disable { name, json }) => {
+            set_disabled(cfg, &name, true, json).await
+        }
+        WebCommand::User(UserCommand::Enable { name, json }) => {
+            set_disabled(cfg, &name, false, json).await
+        }
+        WebCommand::Token(TokenCommand::Create {
+            name,
+            label,
+            expires_in_days,
+            json,
+        }) => {
             let app = open(cfg).await?;
-            let token = auth::create_token(&app.store, &name, &label).await?;
+            let t = auth::issue_token(&app.store, &name, &label, expires_in_days).await?;
             if json {
-                print_json(&serde_json::json!({ "user": name, "token": token }))?;
+                print_json(&t)?;
             } else {
-                println!("{token}");
+                // stdout holds the token alone (for scripts); the rest goes to stderr
+                println!("{}", t.token);
+                eprintln!(
+                    "token id {} for {}, expires {} (shown once: only its hash is stored)",
+                    t.id, t.user, t.expires_at
+                );
+            }
+            Ok(EXIT_OK)
+        }
+        WebCommand::Token(TokenCommand::List { json }) => {
+            let app = open(cfg).await?;
+            let tokens = auth::list_tokens(&app.store).await?;
+            if json {
+                print_json(&tokens)?;
+            } else {
+                for t in tokens {
+                    let state = if t.revoked {
+                        "revoked"
+                    } else if t.expired {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{state}",
+                        t.id, t.user, t.label, t.created_at, t.expires_at
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        WebCommand::Token(TokenCommand::Revoke { id, json }) => {
+            let app = open(cfg).await?;
+            let newly = auth::revoke_token(&app.store, id).await?;
+            if json {
+                print_json(
+                    &serde_json::json!({ "id": id, "revoked": true, "already_revoked": !newly }),
+                )?;
+            } else if newly {
+                println!("token {id} revoked");
+            } else {
+                println!("token {id} was already revoked");
             }
             Ok(EXIT_OK)
         }
     }
+}
+
+async fn set_disabled(cfg: Config, name: &str, disabled: bool, json: bool) -> anyhow::Result<i32> {
+    let app = open(cfg).await?;
+    let u = auth::set_user_disabled(&app.store, name, disabled).await?;
+    if json {
+        print_json(&u)?;
+    } else if disabled {
+        println!("user {} disabled: sessions ended, tokens refused", u.name);
+    } else {
+        println!("user {} enabled", u.name);
+    }
+    Ok(EXIT_OK)
 }

@@ -328,6 +328,12 @@ pub struct NewDocumentJson {
     pub body: Option<String>,
     #[serde(default)]
     pub restriction: Option<RestrictJson>,
+    /// Registers the document public although it names a person: the reason is recorded.
+    #[serde(default)]
+    pub public_reason: Option<String>,
+    /// The public title of the document's own (else the public sees the masked title).
+    #[serde(default)]
+    pub public_title: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -484,30 +490,12 @@ pub async fn register_from_json(
         .as_ref()
         .map(RestrictJson::to_new)
         .transpose()?;
-    let text = nd.body.clone().unwrap_or_default()
-        + &files
-            .iter()
-            .filter_map(|f| f.text.clone())
-            .collect::<Vec<_>>()
-            .join("\n");
-    let codes = crate::personal_code::find_all(&text);
-    if !codes.is_empty()
-        || nd
-            .parties
-            .iter()
-            .any(|p| p.kind == PartyKind::Person && p.code.is_some())
-    {
-        nd.contains_personal_data = true;
-        if nd.restriction.is_none() {
-            nd.proposed_ground = state
-                .app
-                .series
-                .resolve(nd.series.as_deref())
-                .ok()
-                .and_then(|s| s.default_ground.clone())
-                .or_else(|| Some("AvTS § 35 lg 1 p 12".into()));
-        }
-    }
+    // The register decides personal data and the default restriction (personal_data::classify).
+    nd.public_reason = meta.public_reason.filter(|s| !s.trim().is_empty());
+    nd.public_title = meta
+        .public_title
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     nd.files = files;
     Ok(state.app.register.register(nd, &user.name).await?)
 }
@@ -522,6 +510,8 @@ pub struct PatchJson {
     pub unit: Option<String>,
     pub their_ref: Option<String>,
     pub needs_review: Option<bool>,
+    /// The public title; an empty string clears it (the public then sees the masked title).
+    pub public_title: Option<String>,
 }
 
 impl PatchJson {
@@ -550,6 +540,10 @@ impl PatchJson {
             .clone()
             .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
         patch.needs_review = self.needs_review;
+        patch.public_title = self
+            .public_title
+            .clone()
+            .map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()));
         Ok(patch)
     }
 }

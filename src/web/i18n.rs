@@ -54,6 +54,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("logout", "Logi välja", "Log out"),
     ("user_name", "Kasutajanimi", "User name"),
     ("password", "Parool", "Password"),
+    (
+        "login_failed",
+        "Vale kasutajanimi või parool",
+        "Wrong user name or password",
+    ),
     ("reg_no", "Reg. nr", "Reg. no"),
     ("registered", "Registreeritud", "Registered"),
     ("received", "Saabunud / saadetud", "Received / sent"),

@@ -48,10 +48,16 @@ pub use error::{WebError, WebResult};
 pub struct WebConfig {
     /// Address the web application (and the API) listens on.
     pub listen: String,
-    /// Mark the session cookie Secure (set when served over HTTPS).
+    /// Mark the session and login cookies Secure (set when served over HTTPS;
+    /// requests through a trusted proxy that says https get Secure cookies anyway).
     pub cookie_secure: bool,
-    /// How long a login lasts, in hours.
+    /// How long a login lasts at most, in hours.
     pub session_hours: u64,
+    /// A login ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+    /// Reverse proxies (IP addresses or CIDR blocks) whose `Forwarded` /
+    /// `X-Forwarded-For` / `X-Forwarded-Proto` headers are believed. Empty: none.
+    pub trusted_proxies: Vec<String>,
     /// Which restricted documents staff see: any of "responsible" (they answer
     /// it), "unit" (their unit's), "cases" (threads where they answer a document).
     pub staff_sees: Vec<String>,
@@ -79,6 +85,8 @@ impl Default for WebConfig {
             listen: "127.0.0.1:8080".into(),
             cookie_secure: false,
             session_hours: 12,
+            session_idle_minutes: 30,
+            trusted_proxies: vec![],
             staff_sees: vec!["responsible".into(), "unit".into(), "cases".into()],
             login_max_failures: 5,
             login_window_seconds: 900,
@@ -92,6 +100,29 @@ impl Default for WebConfig {
     }
 }
 
+impl WebConfig {
+    /// Checks the keys of sessions and client addresses (called by `Config::validate`).
+    pub fn validate(&self) -> Result<()> {
+        auth::TrustedProxies::parse(&self.trusted_proxies)?;
+        if self.session_hours == 0 {
+            return Err(crate::error::Error::invalid(
+                "invalid web.session_hours 0: must be at least 1",
+            ));
+        }
+        if self.session_idle_minutes == 0 {
+            return Err(crate::error::Error::invalid(
+                "invalid web.session_idle_minutes 0: must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The session lifetime and idle timeout.
+    pub fn session_policy(&self) -> auth::SessionPolicy {
+        auth::SessionPolicy::new(self.session_hours, self.session_idle_minutes)
+    }
+}
+
 /// Shared state of the web handlers.
 #[derive(Clone)]
 pub struct WebState(pub Arc<Inner>);
@@ -100,8 +131,10 @@ pub struct Inner {
     pub app: App,
     pub cfg: WebConfig,
     pub access: crate::access::StaffAccess,
-    pub login_throttle: auth::Throttle,
+    pub login_throttle: auth::LoginThrottle,
     pub public_limiter: auth::RateLimiter,
+    pub proxies: auth::TrustedProxies,
+    pub sessions: auth::SessionPolicy,
 }
 
 impl std::ops::Deref for WebState {
@@ -116,7 +149,9 @@ impl WebState {
         let cfg = app.config.web.clone();
         let access = crate::access::StaffAccess::from_config(&cfg.staff_sees)?;
         Ok(WebState(Arc::new(Inner {
-            login_throttle: auth::Throttle::new(
+            proxies: auth::TrustedProxies::parse(&cfg.trusted_proxies)?,
+            sessions: cfg.session_policy(),
+            login_throttle: auth::LoginThrottle::new(
                 cfg.login_max_failures,
                 Duration::from_secs(cfg.login_window_seconds),
                 Duration::from_secs(cfg.login_lockout_seconds),
@@ -285,11 +320,13 @@ pub async fn principal(state: &WebState, headers: &HeaderMap) -> WebResult<Optio
         };
         return match auth::token_user(&state.app.store, token).await? {
             Some(user) => Ok(Some(Principal { user, csrf: None })),
-            None => Err(WebError::unauthorized("invalid or revoked api token")),
+            None => Err(WebError::unauthorized(
+                "invalid, expired or revoked api token, or a disabled user",
+            )),
         };
     }
     if let Some(sid) = cookie(headers, SESSION_COOKIE) {
-        if let Some(s) = auth::session_user(&state.app.store, &sid).await? {
+        if let Some(s) = auth::session_user(&state.app.store, &sid, &state.sessions).await? {
             return Ok(Some(Principal {
                 user: s.user,
                 csrf: Some(s.csrf),
@@ -332,22 +369,39 @@ impl FromRequestParts<WebState> for MaybePrincipal {
     }
 }
 
-/// The client's address (from the connection; unspecified under tests without one).
-pub struct ClientIp(pub IpAddr);
+/// Where the request came from: the connection's peer, or the client a trusted
+/// proxy (`web.trusted_proxies`) names; the one source of client addresses for
+/// the public rate limit, the login throttle and the audit trail, and of whether
+/// the request reached us over TLS.
+pub fn client_of(state: &WebState, parts: &Parts) -> auth::Client {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    state.proxies.client(peer, &parts.headers)
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<WebState> for auth::Client {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(
         parts: &mut Parts,
-        _: &S,
+        state: &WebState,
     ) -> std::result::Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::from([0, 0, 0, 0])),
-        ))
+        Ok(client_of(state, parts))
+    }
+}
+
+/// The client's address (see [`client_of`]; unspecified under tests without a connection).
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<WebState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_of(state, parts).ip))
     }
 }
 
@@ -441,5 +495,27 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert!(c.listen.parse::<SocketAddr>().is_ok());
         assert!(crate::access::StaffAccess::from_config(&c.staff_sees).is_ok());
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn session_and_proxy_keys_are_validated_naming_the_key() {
+        for (f, key) in [
+            (
+                (|c: &mut WebConfig| c.trusted_proxies = vec!["10.0.0.0/33".into()])
+                    as fn(&mut WebConfig),
+                "web.trusted_proxies",
+            ),
+            (|c: &mut WebConfig| c.session_hours = 0, "web.session_hours"),
+            (
+                |c: &mut WebConfig| c.session_idle_minutes = 0,
+                "web.session_idle_minutes",
+            ),
+        ] {
+            let mut c = WebConfig::default();
+            f(&mut c);
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
     }
 }

@@ -217,11 +217,12 @@ pub fn document() -> Value {
                     "ground": { "type": "string" }, "holder": { "type": "string" }, "begins": date.clone(), "ends": date.clone(),
                     "marked": date.clone(), "extended": { "type": "boolean" } } }));
     schemas.insert("Document".into(), json!({ "type": "object",
-                    "required": ["id", "reg_no", "series", "direction", "channel", "doc_type", "title", "parties", "their_ref", "their_date", "thread_id", "parent_id", "received", "registered_at", "registered", "responsible", "unit", "access", "restriction", "files", "contains_personal_data", "proposed_ground", "needs_review", "hidden", "awaiting"],
+                    "required": ["id", "reg_no", "series", "direction", "channel", "doc_type", "title", "public_title", "parties", "their_ref", "their_date", "thread_id", "parent_id", "received", "registered_at", "registered", "responsible", "unit", "access", "restriction", "files", "contains_personal_data", "proposed_ground", "needs_review", "hidden", "awaiting"],
                     "properties": {
                         "id": { "type": "integer" }, "reg_no": { "type": "string" }, "series": { "type": "string" },
                         "direction": direction.clone(), "channel": channel.clone(), "doc_type": s_nullable(),
                         "title": { "type": ["string", "null"], "description": "null when hidden" },
+                        "public_title": { "type": ["string", "null"], "description": "the clerk's own public title; null when unset or hidden" },
                         "parties": { "type": "array", "items": r("Party") },
                         "their_ref": s_nullable(), "their_date": date_nullable(),
                         "thread_id": { "type": "integer" }, "parent_id": { "type": ["integer", "null"] },
@@ -255,10 +256,13 @@ pub fn document() -> Value {
                     "responsible": { "type": "string" }, "unit": { "type": "string" },
                     "reply_to": { "type": "string", "description": "registration number this document continues" },
                     "body": { "type": "string" },
-                    "restriction": r("NewRestriction") } }));
+                    "restriction": r("NewRestriction"),
+                    "public_reason": { "type": "string", "description": "registers a document that names a person as public; the reason is recorded" },
+                    "public_title": { "type": "string", "description": "the public title (else the public sees the masked title)" } } }));
     schemas.insert("MetadataPatch".into(), json!({ "type": "object", "additionalProperties": false, "properties": {
                     "title": { "type": ["string", "null"], "minLength": 1, "pattern": "\\S" }, "doc_type": s_nullable(), "responsible": s_nullable(),
-                    "unit": s_nullable(), "their_ref": s_nullable(), "needs_review": { "type": ["boolean", "null"] } } }));
+                    "unit": s_nullable(), "their_ref": s_nullable(), "needs_review": { "type": ["boolean", "null"] },
+                    "public_title": { "type": ["string", "null"], "description": "an empty string clears it" } } }));
     schemas.insert("NewRestriction".into(), json!({ "type": "object", "required": ["ground", "ends"], "additionalProperties": false, "properties": {
                     "ground": { "type": "string", "minLength": 1, "pattern": "\\S", "description": "e.g. AvTS § 35 lg 1 p 11" },
                     "ends": date.clone(), "holder": { "type": "string" } } }));

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::api::{self, ApiPath, ApiQuery, ListParams, ReplyJson};
-use super::auth::{self, Role, User};
+use super::auth::{self, Client, Role, User};
 use super::error::{WebError, WebResult};
 use super::i18n::Lang;
 use super::integrate::{self, DeadlineView, DueItem, OutboxView, SearchHit};
@@ -235,15 +235,23 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn cookie_attrs(state: &WebState) -> &'static str {
-    if state.cfg.cookie_secure {
+/// The attributes of the session and login-CSRF cookies: Secure when
+/// `web.cookie_secure` is set or a trusted proxy says the client used https.
+fn cookie_attrs(state: &WebState, client: &Client) -> &'static str {
+    if state.cfg.cookie_secure || client.https {
         "; HttpOnly; SameSite=Strict; Secure"
     } else {
         "; HttpOnly; SameSite=Strict"
     }
 }
 
-fn login_page(state: &WebState, l: Lang, error: Option<String>, status: StatusCode) -> Response {
+fn login_page(
+    state: &WebState,
+    client: &Client,
+    l: Lang,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let token = auth::random_token();
     let mut r = html(LoginPage {
         l,
@@ -256,15 +264,15 @@ fn login_page(state: &WebState, l: Lang, error: Option<String>, status: StatusCo
     *r.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LOGIN_CSRF_COOKIE}={token}; Path=/login; Max-Age=3600{}",
-        cookie_attrs(state)
+        cookie_attrs(state, client)
     )) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
 }
 
-async fn login_form(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    login_page(&state, lang_of(&headers), None, StatusCode::OK)
+async fn login_form(State(state): State<WebState>, client: Client, headers: HeaderMap) -> Response {
+    login_page(&state, &client, lang_of(&headers), None, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -276,7 +284,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<WebState>,
-    ClientIp(ip): ClientIp,
+    client: Client,
     headers: HeaderMap,
     PageForm(f): PageForm<LoginForm>,
 ) -> PageResult {
@@ -286,40 +294,45 @@ async fn login(
         return Err(PageError::Web(WebError::csrf(), l));
     }
     let name = f.name.trim().to_string();
-    let keys = [format!("u:{}", name.to_lowercase()), format!("ip:{ip}")];
-    for k in &keys {
-        if let Err(wait) = state.login_throttle.check(k) {
-            return Err(PageError::Web(WebError::rate_limited(wait), l));
-        }
-    }
+    let attempt = match state.login_throttle.begin(client.ip, &name) {
+        Ok(a) => a,
+        Err(wait) => return Err(PageError::Web(WebError::rate_limited(wait), l)),
+    };
     match auth::authenticate(&state.app.store, &name, &f.password).await {
         Ok(user) => {
-            for k in &keys {
-                state.login_throttle.succeed(k);
-            }
-            let ttl = std::time::Duration::from_secs(state.cfg.session_hours.max(1) * 3600);
-            let (sid, _) = auth::create_session(&state.app.store, &user, ttl).await?;
+            // only this name's failures are forgiven; the address's decay with time
+            attempt.succeeded();
+            let (sid, _) = auth::create_session(&state.app.store, &user, &state.sessions).await?;
+            let attrs = cookie_attrs(&state, &client);
             let mut r = see_other("/");
             r.headers_mut().append(
                 header::SET_COOKIE,
                 HeaderValue::from_str(&format!(
-                    "{SESSION_COOKIE}={sid}; Path=/; Max-Age={}{}",
-                    ttl.as_secs(),
-                    cookie_attrs(&state)
+                    "{SESSION_COOKIE}={sid}; Path=/; Max-Age={}{attrs}",
+                    state.sessions.lifetime.as_secs(),
                 ))
                 .map_err(|e| WebError::internal(e.to_string()))?,
             );
             r.headers_mut().append(
                 header::SET_COOKIE,
-                HeaderValue::from_static("docgate_login_csrf=; Path=/login; Max-Age=0"),
+                HeaderValue::from_str(&format!(
+                    "{LOGIN_CSRF_COOKIE}=; Path=/login; Max-Age=0{attrs}"
+                ))
+                .map_err(|e| WebError::internal(e.to_string()))?,
             );
             Ok(r)
         }
-        Err(crate::error::Error::Unauthorized(m)) => {
-            for k in &keys {
-                state.login_throttle.fail(k);
-            }
-            Ok(login_page(&state, l, Some(m), StatusCode::UNAUTHORIZED))
+        Err(crate::error::Error::Unauthorized(_)) => {
+            attempt.failed();
+            // the same words for a wrong name, a wrong password and a disabled user
+            let m = l.t("login_failed").to_string();
+            Ok(login_page(
+                &state,
+                &client,
+                l,
+                Some(m),
+                StatusCode::UNAUTHORIZED,
+            ))
         }
         Err(e) => Err(PageError::Web(e.into(), l)),
     }
@@ -332,6 +345,7 @@ struct CsrfForm {
 
 async fn logout(
     State(state): State<WebState>,
+    client: Client,
     headers: HeaderMap,
     PageForm(f): PageForm<CsrfForm>,
 ) -> PageResult {
@@ -343,7 +357,11 @@ async fn logout(
     let mut r = see_other("/login");
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_static("docgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+        HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}=; Path=/; Max-Age=0{}",
+            cookie_attrs(&state, &client)
+        ))
+        .map_err(|e| WebError::internal(e.to_string()))?,
     );
     Ok(r)
 }
@@ -389,21 +407,25 @@ async fn officials(state: &WebState) -> WebResult<Vec<(String, String)>> {
         .collect())
 }
 
-/// The default restriction of a document: its proposed ground, else its series'
-/// default, ending after the series' default term (5 years when none).
+/// The restriction the inbox form proposes for a document not yet restricted: its
+/// proposed ground, else its series' default, else the victim-data ground
+/// (`ingest.personal_data_ground`), for its legal term (AvTS § 40, from
+/// `personal_data::legal_term`) or the series' shorter one.
 fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
     let series = state.app.series.get(&d.series);
     let ground = d
         .proposed_ground
         .clone()
         .or_else(|| series.and_then(|s| s.default_ground.clone()))
-        .unwrap_or_else(|| "AvTS § 35 lg 1 p 12".into());
+        .unwrap_or_else(|| state.app.config.ingest.personal_data_ground.clone());
+    let term = crate::personal_data::legal_term(&ground).years;
     let years = series
         .and_then(|s| s.restriction_years)
-        .unwrap_or(5)
-        .min(75);
-    let ends = state
-        .today()
+        .and_then(|y| i16::try_from(y).ok())
+        .filter(|y| *y > 0)
+        .map_or(term, |y| y.min(term));
+    let base = d.received.unwrap_or_else(|| state.today());
+    let ends = base
         .checked_add(jiff::Span::new().years(i64::from(years)))
         .map(|d| d.to_string())
         .unwrap_or_default();
@@ -1242,6 +1264,7 @@ mod tests {
                 channel: Channel::Email,
                 doc_type: None,
                 title: None,
+                public_title: None,
                 parties: vec![],
                 their_ref: None,
                 their_date: None,

@@ -92,6 +92,8 @@ pub struct DocView {
     pub channel: crate::model::Channel,
     pub doc_type: Option<String>,
     pub title: Option<String>,
+    /// The clerk's own public title, when set (shown to those who see the document in full).
+    pub public_title: Option<String>,
     pub parties: Vec<PartyView>,
     pub their_ref: Option<String>,
     pub their_date: Option<Date>,
@@ -131,6 +133,7 @@ impl DocView {
             channel: d.channel,
             doc_type: if awaiting { None } else { d.doc_type.clone() },
             title: full.then(|| d.title.clone()),
+            public_title: if full { d.public_title.clone() } else { None },
             parties: if awaiting {
                 vec![]
             } else {
