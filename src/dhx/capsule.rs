@@ -695,12 +695,16 @@ pub struct Capsule {
 }
 
 /// Limits applied while reading.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReadLimits {
     /// Largest accepted capsule XML, in bytes.
     pub max_xml_bytes: u64,
     /// Largest total decompressed size of all files.
     pub max_decompressed_bytes: u64,
+    /// The request's share of the endpoint's global budget: the XML tree and
+    /// every decompressed byte are taken from it before they are allocated.
+    /// None: no global budget (the CLI, the adapter poller).
+    pub budget: Option<super::budget::Reservation>,
 }
 
 impl Default for ReadLimits {
@@ -708,6 +712,7 @@ impl Default for ReadLimits {
         ReadLimits {
             max_xml_bytes: 50 * 1024 * 1024,
             max_decompressed_bytes: 200 * 1024 * 1024,
+            budget: None,
         }
     }
 }
@@ -732,6 +737,8 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<Capsule, Fault> {
             limits.max_xml_bytes
         )));
     }
+    // The tree costs about as much as the text it is parsed from.
+    super::budget::take(limits.budget.as_ref(), bytes.len() as u64)?;
     let root = xml::parse(bytes)
         .map_err(|e| Fault::validation(format!("capsule is not well-formed XML: {e}")))?;
     validate_tree(&root).map_err(|e| Fault::validation(format!("capsule is not valid: {e}")))?;
@@ -750,7 +757,14 @@ pub fn unwrap_any(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, Fault> {
     if trimmed.starts_with(b"H4sI") {
         let s = std::str::from_utf8(trimmed)
             .map_err(|_| Fault::validation("capsule is neither XML nor base64"))?;
-        decode_zip_base64(s, limits.max_xml_bytes, "the base64(gzip) capsule")
+        let gz = b64_decode(s)
+            .map_err(|e| Fault::validation(format!("the base64(gzip) capsule is not valid base64: {e}")))?;
+        gunzip_bounded_in(
+            &gz,
+            limits.max_xml_bytes,
+            "the base64(gzip) capsule",
+            limits.budget.as_ref(),
+        )
     } else {
         Ok(bytes.to_vec())
     }
@@ -791,26 +805,50 @@ pub fn decode_zip_base64(s: &str, max: u64, what: &str) -> Result<Vec<u8>, Fault
 }
 
 pub fn gunzip_bounded(gz: &[u8], max: u64, what: &str) -> Result<Vec<u8>, Fault> {
-    match gunzip_lenient(gz, max, what)? {
+    gunzip_bounded_in(gz, max, what, None)
+}
+
+/// [`gunzip_bounded`], taking every byte of the output from `budget` first.
+pub fn gunzip_bounded_in(
+    gz: &[u8],
+    max: u64,
+    what: &str,
+    budget: Option<&super::budget::Reservation>,
+) -> Result<Vec<u8>, Fault> {
+    match gunzip_lenient(gz, max, what, budget)? {
         (out, None) => Ok(out),
         (_, Some(e)) => Err(Fault::validation(e)),
     }
 }
 
 /// Like [`gunzip_bounded`] but a truncated or corrupt stream gives what could be
-/// decompressed plus the error; only a missing gzip header or the size bound fail.
-pub fn gunzip_lenient(gz: &[u8], max: u64, what: &str) -> Result<(Vec<u8>, Option<String>), Fault> {
+/// decompressed plus the error; only a missing gzip header, the size bound or
+/// the global budget fail. The output grows only by capacity taken from
+/// `budget` first.
+pub fn gunzip_lenient(
+    gz: &[u8],
+    max: u64,
+    what: &str,
+    budget: Option<&super::budget::Reservation>,
+) -> Result<(Vec<u8>, Option<String>), Fault> {
     if !gz.starts_with(&[0x1f, 0x8b]) {
         return Err(Fault::validation(format!("{what} is not gzip-compressed")));
     }
-    let mut out = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut dec = flate2::read::MultiGzDecoder::new(gz).take(max.saturating_add(1));
     let mut buf = vec![0u8; 64 * 1024];
     let mut error = None;
     loop {
         match dec.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                if out.len() + n > out.capacity() {
+                    let want = (out.capacity() * 2).max(out.len() + n);
+                    super::budget::take(budget, (want - out.capacity()) as u64)?;
+                    out.reserve_exact(want - out.len());
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 error = Some(format!("{what} is not valid gzip: {e}"));
@@ -927,7 +965,7 @@ pub fn from_tree(root: &Element, limits: &ReadLimits) -> Result<Capsule, Fault> 
         } else {
             let gz = b64_decode(&raw)
                 .map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
-            gunzip_lenient(&gz, budget, &what)?
+            gunzip_lenient(&gz, budget, &what, limits.budget.as_ref())?
         };
         budget -= content.len() as u64;
         files.push(CapsuleFile {
@@ -1439,6 +1477,7 @@ mod tests {
         let lim = ReadLimits {
             max_xml_bytes: 1 << 20,
             max_decompressed_bytes: 999_999,
+            ..Default::default()
         };
         let f = read(xml.as_bytes(), &lim).unwrap_err();
         assert_eq!(f.code, FaultCode::SizeLimitExceeded, "{f}");
@@ -1446,6 +1485,7 @@ mod tests {
         let lim = ReadLimits {
             max_xml_bytes: 1 << 20,
             max_decompressed_bytes: 1_000_000,
+            ..Default::default()
         };
         assert_eq!(
             read(xml.as_bytes(), &lim).unwrap().files[0].content.len(),
@@ -1456,6 +1496,7 @@ mod tests {
             &ReadLimits {
                 max_xml_bytes: 100,
                 max_decompressed_bytes: 1 << 30,
+                ..Default::default()
             },
         )
         .unwrap_err();

@@ -198,11 +198,14 @@ async fn set_lang(
     let l = Lang::parse(&code).ok_or_else(|| {
         WebError::invalid(format!("invalid language {code:?}: expected et or en"))
     })?;
+    // Only a local path of this site; anything else (another host, a scheme,
+    // controls or whitespace) falls back to "/".
     let back = b
         .back
-        .filter(|s| s.starts_with('/') && !s.starts_with("//") && !s.contains('\\'))
-        .unwrap_or_else(|| "/".into());
-    let mut r = see_other(&back);
+        .as_deref()
+        .and_then(super::headers::local_redirect)
+        .unwrap_or("/");
+    let mut r = see_other(back);
     r.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_str(&format!(
@@ -1208,11 +1211,10 @@ async fn reports_csv(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("attachment; filename=\"aruanne-{from}-{to}.csv\""))
-    {
-        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        super::headers::content_disposition(&format!("aruanne-{from}-{to}.csv")),
+    );
     Ok(r)
 }
 
