@@ -130,4 +130,35 @@ mod tests {
         assert_eq!(b.available(), 1000);
         assert!(b.reservation().take(u64::MAX).is_err());
     }
+
+    #[test]
+    fn a_gzip_bomb_costs_no_budget_and_content_costs_exactly_its_size() {
+        use crate::dhx::capsule::{gunzip_lenient, gzip};
+        let b = Budget::new(100_000);
+        let r = b.reservation();
+        // 50 MB of zeros against a 1 MB limit: refused by size, nothing taken
+        let bomb = gzip(&vec![0u8; 50 << 20]);
+        let f = gunzip_lenient(&bomb, 1 << 20, "x", Some(&r)).unwrap_err();
+        assert_eq!(f.code, FaultCode::SizeLimitExceeded);
+        assert_eq!(r.held(), 0);
+        // content within the limit: exactly its size taken, bytes intact
+        let text: Vec<u8> = (0..60_000u32).map(|i| (i % 251) as u8).collect();
+        let (out, err) = gunzip_lenient(&gzip(&text), 1 << 20, "x", Some(&r)).unwrap();
+        assert_eq!(out, text);
+        assert!(err.is_none());
+        assert_eq!(r.held(), 60_000);
+        // the next one does not fit the budget: busy, before allocating
+        let f = gunzip_lenient(&gzip(&text), 1 << 20, "x", Some(&r)).unwrap_err();
+        assert_eq!(f.code, FaultCode::Busy);
+        assert_eq!(r.held(), 60_000);
+        // a truncated stream: what could be read, and the error (as without a budget)
+        let gz = gzip(&text);
+        let cut = &gz[..gz.len() / 2];
+        let r2 = Budget::new(1 << 20).reservation();
+        let (a, ea) = gunzip_lenient(cut, 1 << 20, "x", Some(&r2)).unwrap();
+        let (b2, eb) = gunzip_lenient(cut, 1 << 20, "x", None).unwrap();
+        assert_eq!(a, b2);
+        assert!(ea.is_some() && eb.is_some());
+        assert_eq!(r2.held(), a.len() as u64);
+    }
 }

@@ -823,8 +823,12 @@ pub fn gunzip_bounded_in(
 
 /// Like [`gunzip_bounded`] but a truncated or corrupt stream gives what could be
 /// decompressed plus the error; only a missing gzip header, the size bound or
-/// the global budget fail. The output grows only by capacity taken from
-/// `budget` first.
+/// the global budget fail.
+///
+/// With a `budget` (the endpoint) it decompresses twice: first only counting
+/// the output (a 64 KB buffer, so a bomb costs CPU, never memory, and meets the
+/// size bound), then, with exactly that many bytes taken from the budget, into
+/// a buffer of that size.
 pub fn gunzip_lenient(
     gz: &[u8],
     max: u64,
@@ -834,7 +838,44 @@ pub fn gunzip_lenient(
     if !gz.starts_with(&[0x1f, 0x8b]) {
         return Err(Fault::validation(format!("{what} is not gzip-compressed")));
     }
-    let mut out: Vec<u8> = Vec::new();
+    let too_large = || Fault::too_large(format!("{what} decompresses to more than {max} bytes"));
+    let Some(budget) = budget else {
+        let (out, error) = gunzip_into(gz, max, what, None);
+        if out.len() as u64 > max {
+            return Err(too_large());
+        }
+        return Ok((out, error));
+    };
+    // Pass 1: the size only.
+    let mut size: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut dec = flate2::read::MultiGzDecoder::new(gz).take(max.saturating_add(1));
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => size += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if size > max {
+        return Err(too_large());
+    }
+    // Pass 2: exactly `size` bytes, taken from the budget first.
+    budget.take(size)?;
+    let (out, error) = gunzip_into(gz, size, what, Some(size as usize));
+    Ok((out, error))
+}
+
+/// Decompresses at most `max + 1` bytes of `gz` (into a buffer of `capacity`
+/// when known), with the first error.
+fn gunzip_into(
+    gz: &[u8],
+    max: u64,
+    what: &str,
+    capacity: Option<usize>,
+) -> (Vec<u8>, Option<String>) {
+    let mut out: Vec<u8> = Vec::with_capacity(capacity.unwrap_or(0));
     let mut dec = flate2::read::MultiGzDecoder::new(gz).take(max.saturating_add(1));
     let mut buf = vec![0u8; 64 * 1024];
     let mut error = None;
@@ -842,12 +883,16 @@ pub fn gunzip_lenient(
         match dec.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if out.len() + n > out.capacity() {
-                    let want = (out.capacity() * 2).max(out.len() + n);
-                    super::budget::take(budget, (want - out.capacity()) as u64)?;
-                    out.reserve_exact(want - out.len());
+                if capacity.is_some() {
+                    // Never past the counted size (the allocation was budgeted).
+                    let room = out.capacity() - out.len();
+                    out.extend_from_slice(&buf[..n.min(room)]);
+                    if n > room {
+                        break;
+                    }
+                } else {
+                    out.extend_from_slice(&buf[..n]);
                 }
-                out.extend_from_slice(&buf[..n]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -856,12 +901,10 @@ pub fn gunzip_lenient(
             }
         }
         if out.len() as u64 > max {
-            return Err(Fault::too_large(format!(
-                "{what} decompresses to more than {max} bytes"
-            )));
+            break;
         }
     }
-    Ok((out, error))
+    (out, error)
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {

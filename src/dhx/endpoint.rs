@@ -84,9 +84,9 @@ enum BodyError {
 }
 
 /// Reads the body up to `limit` bytes, taking each chunk from the request's
-/// share of the budget before keeping it; past the limit, drains (up to a hard
-/// cap, keeping nothing) so the sender can read our fault, and returns the size
-/// seen. The SHA-256 covers every byte read.
+/// share of the budget before keeping it; past the limit, or once the budget
+/// is spent, drains (up to a hard cap, keeping nothing) so the sender can read
+/// our answer. The SHA-256 covers every byte read.
 async fn read_bounded(
     body: Body,
     limit: u64,
@@ -96,6 +96,7 @@ async fn read_bounded(
     let mut buf = Vec::new();
     let mut sha = sha2::Sha256::new();
     let mut seen: u64 = 0;
+    let mut busy: Option<Fault> = None;
     let cap = limit.saturating_mul(4).saturating_add(16 << 20);
     while let Some(chunk) = stream.next().await {
         let chunk = match chunk {
@@ -108,14 +109,19 @@ async fn read_bounded(
         };
         seen += chunk.len() as u64;
         sha.update(&chunk);
-        if seen <= limit {
+        if seen <= limit && busy.is_none() {
             if buf.len() + chunk.len() > buf.capacity() {
                 let want = (buf.capacity() * 2)
                     .max(buf.len() + chunk.len())
                     .min(limit as usize);
-                res.take((want - buf.capacity()) as u64)
-                    .map_err(BodyError::Busy)?;
-                buf.reserve_exact(want - buf.len());
+                match res.take((want - buf.capacity()) as u64) {
+                    Ok(()) => buf.reserve_exact(want - buf.len()),
+                    Err(f) => {
+                        busy = Some(f);
+                        buf = Vec::new();
+                        continue;
+                    }
+                }
             }
             buf.extend_from_slice(&chunk);
         } else {
@@ -124,6 +130,9 @@ async fn read_bounded(
                 break;
             }
         }
+    }
+    if let Some(f) = busy {
+        return Err(BodyError::Busy(f));
     }
     let sha = hex::encode(sha.finalize());
     if seen > limit {

@@ -1124,7 +1124,14 @@ async fn search(
             Err(e) => return Err(PageError::Web(e, l)),
         }
     }
-    Ok(html(SearchPage {
+    // An invalid query (or one past the search's bounds) is shown with its
+    // error, as 400.
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut r = html(SearchPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
         user: Some(p.user),
@@ -1137,7 +1144,9 @@ async fn search(
         doc_types: integrate::doc_types(&state),
         directions: &["incoming", "outgoing", "internal"],
         f: f.f,
-    }))
+    });
+    *r.status_mut() = status;
+    Ok(r)
 }
 
 // ------------------------------------------------------------ reports
