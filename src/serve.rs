@@ -37,6 +37,7 @@ pub async fn serve(
 
 /// Runs everything until `shutdown` is cancelled, on the listeners given.
 pub async fn serve_with(app: App, listeners: Listeners, shutdown: CancellationToken) -> Result<()> {
+    bound_malloc();
     let mut tasks: tokio::task::JoinSet<(&'static str, Result<()>)> = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.dhx {
         tasks.spawn(named(
@@ -110,6 +111,23 @@ pub async fn serve_with(app: App, listeners: Listeners, shutdown: CancellationTo
 /// register and `/healthz`. `POST /dhx` is not on it (see [`Listeners::dhx`]).
 pub fn http_router(app: App) -> axum::Router {
     crate::web::router(app).route("/healthz", axum::routing::get(|| async { "ok" }))
+}
+
+/// glibc's allocator keeps freed memory in per-thread arenas and, after a large
+/// buffer is freed, raises its mmap threshold (up to 32 MB) so that later
+/// buffers of that size come from the arenas too and are never given back: a
+/// daemon that once handled large requests stays large. A fixed threshold
+/// (buffers of 128 KB and more are mapped, and unmapped when freed) and at most
+/// four arenas keep the resident size near what is in use.
+fn bound_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is safe to call at
+    // any time, and a refused setting (return 0) changes nothing.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 4);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+    }
 }
 
 async fn named<F>(name: &'static str, f: F) -> (&'static str, Result<()>)
