@@ -870,7 +870,9 @@ fn test_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
 }
 
 /// Starts `docgate::dhx::listen::serve` on a free loopback port.
-async fn start_listener(app: docgate::App) -> (std::net::SocketAddr, tokio_util::sync::CancellationToken) {
+async fn start_listener(
+    app: docgate::App,
+) -> (std::net::SocketAddr, tokio_util::sync::CancellationToken) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let sd = tokio_util::sync::CancellationToken::new();
@@ -886,10 +888,18 @@ async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
     let dir = tempfile::tempdir().unwrap();
     let ca = test_ca("X-tee test CA");
     let rogue_ca = test_ca("Rogue CA");
-    let (srv_cert, srv_key) = leaf_cert(&ca, "dhx.test", rcgen::ExtendedKeyUsagePurpose::ServerAuth);
-    let (cli_cert, cli_key) = leaf_cert(&ca, "turvaserver", rcgen::ExtendedKeyUsagePurpose::ClientAuth);
-    let (rogue_cert, rogue_key) =
-        leaf_cert(&rogue_ca, "turvaserver", rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+    let (srv_cert, srv_key) =
+        leaf_cert(&ca, "dhx.test", rcgen::ExtendedKeyUsagePurpose::ServerAuth);
+    let (cli_cert, cli_key) = leaf_cert(
+        &ca,
+        "turvaserver",
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let (rogue_cert, rogue_key) = leaf_cert(
+        &rogue_ca,
+        "turvaserver",
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    );
     let p = |n: &str, s: &str| {
         let path = dir.path().join(n);
         std::fs::write(&path, s).unwrap();
@@ -908,7 +918,11 @@ async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
         let app = env.app().await;
         let (addr, sd) = start_listener(app.clone()).await;
         let url = format!("http://{addr}/dhx");
-        let (ct, body) = request("70000740", "a-1", &capsule_to("70001975", "Lubatud aadressilt"));
+        let (ct, body) = request(
+            "70000740",
+            "a-1",
+            &capsule_to("70001975", "Lubatud aadressilt"),
+        );
         let r = reqwest::Client::new()
             .post(&url)
             .header("content-type", &ct)
@@ -918,7 +932,10 @@ async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{backend}");
         let out = soap::parse_send_response(None, &r.bytes().await.unwrap()).unwrap();
-        assert!(matches!(out, soap::SendOutcome::Receipt(_)), "{backend}: {out:?}");
+        assert!(
+            matches!(out, soap::SendOutcome::Receipt(_)),
+            "{backend}: {out:?}"
+        );
         let stranger = reqwest::Client::builder()
             .local_address(Some("127.0.0.2".parse().unwrap()))
             .build()
@@ -931,11 +948,18 @@ async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status().as_u16(), 403, "{backend}: 127.0.0.2 is not allowed");
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "{backend}: 127.0.0.2 is not allowed"
+        );
         assert!(r.text().await.unwrap().starts_with("keelatud"));
         sd.cancel();
         assert_eq!(count(app.clone()).await, 1, "{backend}");
-        assert!(docgate::dhx::incoming::quarantined(&app).await.unwrap().is_empty());
+        assert!(docgate::dhx::incoming::quarantined(&app)
+            .await
+            .unwrap()
+            .is_empty());
 
         // 2. mutual TLS, no allowed address: only a certificate of the client CA
         let mut env = TestEnv::new(backend).await;
@@ -962,7 +986,11 @@ async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status().as_u16(), 403, "{backend}: TLS without a client certificate");
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "{backend}: TLS without a client certificate"
+        );
         let rogue = client(Some((&rogue_cert, &rogue_key)))
             .post(&url)
             .header("content-type", &ct2)
@@ -982,7 +1010,11 @@ async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
             plain.is_err() || plain.as_ref().unwrap().status().as_u16() >= 400,
             "{backend}: plain HTTP on the TLS port: {plain:?}"
         );
-        assert_eq!(count(app.clone()).await, 0, "{backend}: nothing registered yet");
+        assert_eq!(
+            count(app.clone()).await,
+            0,
+            "{backend}: nothing registered yet"
+        );
         let r = client(Some((&cli_cert, &cli_key)))
             .post(&url)
             .header("content-type", &ct)
@@ -990,9 +1022,16 @@ async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status().as_u16(), 200, "{backend}: the security server's certificate");
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "{backend}: the security server's certificate"
+        );
         let out = soap::parse_send_response(None, &r.bytes().await.unwrap()).unwrap();
-        assert!(matches!(out, soap::SendOutcome::Receipt(_)), "{backend}: {out:?}");
+        assert!(
+            matches!(out, soap::SendOutcome::Receipt(_)),
+            "{backend}: {out:?}"
+        );
         assert_eq!(count(app.clone()).await, 1, "{backend}");
         sd.cancel();
     }
@@ -1063,10 +1102,18 @@ async fn dhx_budget_answers_503_instead_of_allocating() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 503, "{backend}");
         assert_eq!(resp.headers()["retry-after"], "5");
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        assert!(text.contains("SOAP-ENV:Server") && text.contains("busy"), "{text}");
-        assert!(docgate::dhx::incoming::quarantined(&app).await.unwrap().is_empty());
+        assert!(
+            text.contains("SOAP-ENV:Server") && text.contains("busy"),
+            "{text}"
+        );
+        assert!(docgate::dhx::incoming::quarantined(&app)
+            .await
+            .unwrap()
+            .is_empty());
         // the same router (the same budget) receives the next request
         let (ct, body) = request("70000740", "ok-1", &capsule_to("70001975", "Pärast pommi"));
         let resp = router
@@ -1107,7 +1154,9 @@ async fn dhx_quarantine_is_deduplicated_and_capped() {
             assert_eq!(fault_code(&out), Some(FaultCode::Validation), "{backend}");
         }
         let _ = post(&app, "text/xml", garbage(b'b')).await;
-        let rows = docgate::dhx::incoming::quarantined_rows(&app).await.unwrap();
+        let rows = docgate::dhx::incoming::quarantined_rows(&app)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 2, "{backend}: {rows:?}");
         let (b, a) = (&rows[0], &rows[1]);
         assert_eq!(a.seen_count, 3, "{backend}");
@@ -1117,7 +1166,10 @@ async fn dhx_quarantine_is_deduplicated_and_capped() {
         assert_eq!(a.sha256.as_deref(), Some(expect.as_str()));
         assert_eq!(b.seen_count, 1);
         assert_eq!(b.size, 3021);
-        assert_eq!(b.kept_bytes, 0, "{backend}: past the disk-use limit, metadata only");
+        assert_eq!(
+            b.kept_bytes, 0,
+            "{backend}: past the disk-use limit, metadata only"
+        );
         assert!(b.sha256.is_some());
     }
 }

@@ -74,7 +74,12 @@ fn start() -> Server {
     loop {
         let web = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
         let dhx = std::net::TcpStream::connect(("127.0.0.1", dhx_port)).is_ok();
-        if web && dhx && std::fs::read_to_string(&out).unwrap_or_default().contains("password") {
+        if web
+            && dhx
+            && std::fs::read_to_string(&out)
+                .unwrap_or_default()
+                .contains("password")
+        {
             return s;
         }
         if let Ok(Some(st)) = s.child.try_wait() {
@@ -83,7 +88,10 @@ fn start() -> Server {
                 std::fs::read_to_string(s.dir.path().join("stderr.txt")).unwrap_or_default()
             );
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -282,7 +290,11 @@ fn token(data: &Path, user: &str) -> String {
         .args(["token", "create", user, "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["token"].as_str().unwrap().to_string()
 }
@@ -293,7 +305,10 @@ fn multipart(title: &str) -> (String, Vec<u8>) {
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{meta}\r\n--{boundary}--\r\n"
     );
-    (format!("multipart/form-data; boundary={boundary}"), body.into_bytes())
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
 }
 
 #[test]
@@ -378,7 +393,14 @@ fn hostile_requests_leave_the_server_alive_and_small() {
         assert_eq!(r.status().as_u16(), 400, "API nesting 17 deep");
         assert!(r.text().await.unwrap().contains("nested more than 16 deep"));
         // redirects stay on the site; a newline falls back to "/"
-        for back in ["/%09/evil.example", "%0A%0Dx", "/%0Aevil", "//evil.example", "/%5Cevil.example", "https://evil.example/"] {
+        for back in [
+            "/%09/evil.example",
+            "%0A%0Dx",
+            "/%0Aevil",
+            "//evil.example",
+            "/%5Cevil.example",
+            "https://evil.example/",
+        ] {
             let r = client
                 .get(format!("{url}/lang/en?back={back}"))
                 .send()
@@ -428,45 +450,132 @@ fn hostile_requests_leave_the_server_alive_and_small() {
     let big_title = "Pealkiri ".repeat(100 * 1024 / 9);
     let field_100k = "ö".repeat(50 * 1024);
     let mut g = Gen(0x9E37_79B9_7F4A_7C15);
-    let words = ["ohver", "ohvriabi", "kuriteo", "hüvitis", "Jüri", "politsei", "a*", "\"kuriteo ohver\"", "NOT", "OR", "(", ")", "-"];
-    let backs = ["/%09/evil.example", "%0A", "/%0D%0ASet-Cookie:%20x=y", "//x", "/\\x", "/%E2%80%A8x", "/ok", "javascript:alert(1)", "/%FF%FE"];
-    let bad_enc = ["%ZZ", "%", "%F", "%FF%FE%FD", "%C0%AF", "%ED%A0%80", "a%00b", "%E2%82"];
+    let words = [
+        "ohver",
+        "ohvriabi",
+        "kuriteo",
+        "hüvitis",
+        "Jüri",
+        "politsei",
+        "a*",
+        "\"kuriteo ohver\"",
+        "NOT",
+        "OR",
+        "(",
+        ")",
+        "-",
+    ];
+    let backs = [
+        "/%09/evil.example",
+        "%0A",
+        "/%0D%0ASet-Cookie:%20x=y",
+        "//x",
+        "/\\x",
+        "/%E2%80%A8x",
+        "/ok",
+        "javascript:alert(1)",
+        "/%FF%FE",
+    ];
+    let bad_enc = [
+        "%ZZ",
+        "%",
+        "%F",
+        "%FF%FE%FD",
+        "%C0%AF",
+        "%ED%A0%80",
+        "a%00b",
+        "%E2%82",
+    ];
     let mut reqs: Vec<Req> = Vec::new();
     let mut i = 0u64;
     while reqs.len() < 2200 {
         i += 1;
-        let q = (0..1 + g.below(4)).map(|_| g.pick(&words)).collect::<Vec<_>>().join(" ");
-        let huge = [0u64, 1, 20, 9_999, 10_001, 1_000_000_000, u32::MAX as u64, i64::MAX as u64][g.below(8) as usize];
+        let q = (0..1 + g.below(4))
+            .map(|_| g.pick(&words))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let huge = [
+            0u64,
+            1,
+            20,
+            9_999,
+            10_001,
+            1_000_000_000,
+            u32::MAX as u64,
+            i64::MAX as u64,
+        ][g.below(8) as usize];
         let nest = [0usize, 15, 16, 17, 100, 5000][g.below(6) as usize];
         let nested = format!("{}{q}{}", "(".repeat(nest), ")".repeat(nest));
         let enc = |s: &str| docgate::web::pages::urlencode(s);
         let r = match g.below(16) {
-            0 => Req::get("avalik offset", format!("{url}/avalik?q={}&offset={huge}", enc(&q))),
+            0 => Req::get(
+                "avalik offset",
+                format!("{url}/avalik?q={}&offset={huge}", enc(&q)),
+            ),
             1 => Req::get("avalik nesting", format!("{url}/avalik?q={}", enc(&nested))),
             2 => Req::get(
                 "api search",
-                format!("{url}/api/v1/search?q={}&offset={huge}&limit={}", enc(&q), [1u64, 100, 101, 1000, huge][g.below(5) as usize]),
+                format!(
+                    "{url}/api/v1/search?q={}&offset={huge}&limit={}",
+                    enc(&q),
+                    [1u64, 100, 101, 1000, huge][g.below(5) as usize]
+                ),
             )
             .header("authorization", &bearer),
-            3 => Req::get("api search nesting", format!("{url}/api/v1/search?q={}", enc(&nested)))
-                .header("authorization", &bearer),
-            4 => Req::get("staff search", format!("{url}/search?q={}&offset={huge}", enc(&q)))
-                .header("cookie", &sess),
-            5 => Req::get("lang back", format!("{url}/lang/{}?back={}", g.pick(&["en", "et", "xx"]), g.pick(&backs))),
+            3 => Req::get(
+                "api search nesting",
+                format!("{url}/api/v1/search?q={}", enc(&nested)),
+            )
+            .header("authorization", &bearer),
+            4 => Req::get(
+                "staff search",
+                format!("{url}/search?q={}&offset={huge}", enc(&q)),
+            )
+            .header("cookie", &sess),
+            5 => Req::get(
+                "lang back",
+                format!(
+                    "{url}/lang/{}?back={}",
+                    g.pick(&["en", "et", "xx"]),
+                    g.pick(&backs)
+                ),
+            ),
             6 => Req::get(
                 "bad encoding",
-                format!("{url}{}{}", g.pick(&["/avalik?q=", "/search?q=", "/api/v1/search?q=", "/documents/", "/api/v1/documents/", "/avalik/dokument/", "/lang/"]), g.pick(&bad_enc)),
+                format!(
+                    "{url}{}{}",
+                    g.pick(&[
+                        "/avalik?q=",
+                        "/search?q=",
+                        "/api/v1/search?q=",
+                        "/documents/",
+                        "/api/v1/documents/",
+                        "/avalik/dokument/",
+                        "/lang/"
+                    ]),
+                    g.pick(&bad_enc)
+                ),
             )
             .header("authorization", &bearer)
             .header("cookie", &sess),
-            7 => Req::get("api list", format!("{url}/api/v1/documents?limit={huge}&offset={huge}"))
-                .header("authorization", &bearer),
-            8 => Req::get("documents page", format!("{url}/documents?offset={huge}")).header("cookie", &sess),
-            9 => Req::get("login 100k", format!("{url}/login")).body(
-                reqwest::Method::POST,
-                format!("csrf={}&name={}&password=x", enc(&field_100k), enc(&field_100k)).into_bytes(),
+            7 => Req::get(
+                "api list",
+                format!("{url}/api/v1/documents?limit={huge}&offset={huge}"),
             )
-            .header("content-type", "application/x-www-form-urlencoded"),
+            .header("authorization", &bearer),
+            8 => Req::get("documents page", format!("{url}/documents?offset={huge}"))
+                .header("cookie", &sess),
+            9 => Req::get("login 100k", format!("{url}/login"))
+                .body(
+                    reqwest::Method::POST,
+                    format!(
+                        "csrf={}&name={}&password=x",
+                        enc(&field_100k),
+                        enc(&field_100k)
+                    )
+                    .into_bytes(),
+                )
+                .header("content-type", "application/x-www-form-urlencoded"),
             10 => {
                 let title = match g.below(3) {
                     0 => big_title.clone(),
@@ -479,20 +588,48 @@ fn hostile_requests_leave_the_server_alive_and_small() {
                     .header("authorization", &bearer)
                     .header("content-type", &ct)
             }
-            11 => Req::get("bad json", format!("{url}/api/v1/documents/{}{}", 1 + g.below(5), g.pick(&["", "/restriction", "/reply"])))
-                .body(
-                    if g.below(2) == 0 { reqwest::Method::PATCH } else { reqwest::Method::POST },
-                    g.pick(&["{not json", "[1,2", "{\"title\": \"\\uD800\"}", "\u{0}", "{\"title\": 5}", "nulll"]).as_bytes().to_vec(),
-                )
-                .header("authorization", &bearer)
-                .header("content-type", "application/json"),
+            11 => Req::get(
+                "bad json",
+                format!(
+                    "{url}/api/v1/documents/{}{}",
+                    1 + g.below(5),
+                    g.pick(&["", "/restriction", "/reply"])
+                ),
+            )
+            .body(
+                if g.below(2) == 0 {
+                    reqwest::Method::PATCH
+                } else {
+                    reqwest::Method::POST
+                },
+                g.pick(&[
+                    "{not json",
+                    "[1,2",
+                    "{\"title\": \"\\uD800\"}",
+                    "\u{0}",
+                    "{\"title\": 5}",
+                    "nulll",
+                ])
+                .as_bytes()
+                .to_vec(),
+            )
+            .header("authorization", &bearer)
+            .header("content-type", "application/json"),
             12 => Req::get("invalid utf-8 body", format!("{url}/api/v1/documents/1"))
-                .body(reqwest::Method::PATCH, vec![b'{', b'"', b't', b'"', b':', b'"', 0xff, 0xfe, b'"', b'}'])
+                .body(
+                    reqwest::Method::PATCH,
+                    vec![b'{', b'"', b't', b'"', b':', b'"', 0xff, 0xfe, b'"', b'}'],
+                )
                 .header("authorization", &bearer)
                 .header("content-type", "application/json"),
             13 => {
                 let (ct, body) = dhx_request(&format!("h-{i}"), &format!("Kiri {i}"), None);
-                Req { dhx: true, ..Req::get("dhx valid", dhx.clone()).body(reqwest::Method::POST, body).header("content-type", &ct) }
+                Req {
+                    dhx: true,
+                    ..Req::get("dhx valid", dhx.clone())
+                        .body(reqwest::Method::POST, body)
+                        .header("content-type", &ct)
+                }
             }
             14 => {
                 let body: Vec<u8> = match g.below(4) {
@@ -501,16 +638,31 @@ fn hostile_requests_leave_the_server_alive_and_small() {
                     2 => vec![0xff; 4096],
                     _ => b"<!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>".to_vec(),
                 };
-                Req { dhx: true, ..Req::get("dhx garbage", dhx.clone()).body(reqwest::Method::POST, body).header("content-type", "text/xml") }
+                Req {
+                    dhx: true,
+                    ..Req::get("dhx garbage", dhx.clone())
+                        .body(reqwest::Method::POST, body)
+                        .header("content-type", "text/xml")
+                }
             }
             // gzip bombs are a quarter of these (each inflates up to the 200 MB limit)
             _ if g.below(4) == 0 => {
                 let (ct, body) = dhx_request(&format!("b-{i}"), "Pomm", Some(&bomb));
-                Req { dhx: true, ..Req::get("dhx gzip bomb", dhx.clone()).body(reqwest::Method::POST, body).header("content-type", &ct) }
+                Req {
+                    dhx: true,
+                    ..Req::get("dhx gzip bomb", dhx.clone())
+                        .body(reqwest::Method::POST, body)
+                        .header("content-type", &ct)
+                }
             }
             _ => {
                 let (ct, body) = dhx_request(&format!("v-{i}"), &format!("Kiri {i}"), None);
-                Req { dhx: true, ..Req::get("dhx valid", dhx.clone()).body(reqwest::Method::POST, body).header("content-type", &ct) }
+                Req {
+                    dhx: true,
+                    ..Req::get("dhx valid", dhx.clone())
+                        .body(reqwest::Method::POST, body)
+                        .header("content-type", &ct)
+                }
             }
         };
         reqs.push(r);
@@ -542,7 +694,12 @@ fn hostile_requests_leave_the_server_alive_and_small() {
         let bombs: Vec<Req> = (0..16)
             .map(|k| {
                 let (ct, body) = dhx_request(&format!("pb-{k}"), "Pomm", Some(&bomb));
-                Req { dhx: true, ..Req::get("dhx parallel bomb", dhx.clone()).body(reqwest::Method::POST, body).header("content-type", &ct) }
+                Req {
+                    dhx: true,
+                    ..Req::get("dhx parallel bomb", dhx.clone())
+                        .body(reqwest::Method::POST, body)
+                        .header("content-type", &ct)
+                }
             })
             .collect();
         futures::future::join_all(bombs.into_iter().map(|r| send(&client, r, &tally))).await;
@@ -550,7 +707,8 @@ fn hostile_requests_leave_the_server_alive_and_small() {
         let large = Arc::new(vec![b' '; 40 << 20]);
         let bodies: Vec<Req> = (0..16)
             .map(|_| {
-                let mut r = Req::get("dhx parallel large", dhx.clone()).header("content-type", "text/xml");
+                let mut r =
+                    Req::get("dhx parallel large", dhx.clone()).header("content-type", "text/xml");
                 r.method = reqwest::Method::POST;
                 r.body = Some(large.clone());
                 r.dhx = true;
@@ -569,7 +727,11 @@ fn hostile_requests_leave_the_server_alive_and_small() {
     );
     assert!(t.sent >= 2000, "only {} requests", t.sent);
     assert!(t.bad.is_empty(), "5xx answers: {:#?}", t.bad);
-    assert!(t.transport_errors.is_empty(), "failed requests: {:#?}", t.transport_errors);
+    assert!(
+        t.transport_errors.is_empty(),
+        "failed requests: {:#?}",
+        t.transport_errors
+    );
     // The budget's 503 is what parallel bombs get, never a crash.
     let served_bombs: usize = t
         .statuses
@@ -577,11 +739,21 @@ fn hostile_requests_leave_the_server_alive_and_small() {
         .filter(|((w, _), _)| w.starts_with("dhx parallel"))
         .map(|(_, n)| n)
         .sum();
-    assert!(served_bombs >= 16, "parallel bombs answered: {served_bombs}");
+    assert!(
+        served_bombs >= 16,
+        "parallel bombs answered: {served_bombs}"
+    );
 
     // The same process is alive, answers /healthz, and stayed small.
     let alive = rt.block_on(async {
-        client.get(format!("{url}/healthz")).send().await.unwrap().text().await.unwrap()
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     });
     assert_eq!(alive, "ok");
     assert!(srv_alive(&srv), "the server process is gone");

@@ -632,7 +632,11 @@ async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
                 .with_context(|| format!("cannot listen on {d} (dhx.listen)"))?;
             eprintln!(
                 "docgate: DHX endpoint {}://{}/dhx",
-                if app.config.dhx.tls.is_some() { "https" } else { "http" },
+                if app.config.dhx.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                },
                 l.local_addr()?
             );
             Some(l)

@@ -757,8 +757,9 @@ pub fn unwrap_any(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, Fault> {
     if trimmed.starts_with(b"H4sI") {
         let s = std::str::from_utf8(trimmed)
             .map_err(|_| Fault::validation("capsule is neither XML nor base64"))?;
-        let gz = b64_decode(s)
-            .map_err(|e| Fault::validation(format!("the base64(gzip) capsule is not valid base64: {e}")))?;
+        let gz = b64_decode(s).map_err(|e| {
+            Fault::validation(format!("the base64(gzip) capsule is not valid base64: {e}"))
+        })?;
         gunzip_bounded_in(
             &gz,
             limits.max_xml_bytes,

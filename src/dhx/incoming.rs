@@ -222,11 +222,14 @@ pub async fn quarantine(
     let mut kept: Option<Vec<u8>> = None;
     if let Some(r) = raw {
         let keep = (r.len() as u64).min(cfg.quarantine_keep_bytes) as usize;
-        let used: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(kept_bytes), 0) AS BIGINT) AS used FROM dhx_quarantine")
-            .fetch_one(&app.store.pool)
-            .await?
-            .try_get("used")?;
-        if keep > 0 && (used.max(0) as u64).saturating_add(keep as u64) <= cfg.quarantine_max_bytes {
+        let used: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(kept_bytes), 0) AS BIGINT) AS used FROM dhx_quarantine",
+        )
+        .fetch_one(&app.store.pool)
+        .await?
+        .try_get("used")?;
+        if keep > 0 && (used.max(0) as u64).saturating_add(keep as u64) <= cfg.quarantine_max_bytes
+        {
             kept = Some(r[..keep].to_vec());
         }
     }

@@ -121,11 +121,7 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, DhxL
 /// The middleware of the DHX routes: 403 (before the body is read) unless the
 /// peer is allowed. A request without peer information (not from a
 /// [`DhxListener`]) is refused too.
-pub async fn check_access(
-    State(access): State<Arc<Access>>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn check_access(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<DhxPeer>>().copied();
     match peer {
         Some(ConnectInfo(p)) if access.allows(&p) => next.run(req).await,
@@ -324,9 +320,8 @@ fn certs(what: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 pub fn server_config(tls: &DhxTls) -> Result<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain = certs("cert", &tls.cert)?;
-    let key = PrivateKeyDer::from_pem_slice(&read_pem("key", &tls.key)?).map_err(|e| {
-        Error::invalid(format!("invalid dhx.tls.key {}: {e}", tls.key.display()))
-    })?;
+    let key = PrivateKeyDer::from_pem_slice(&read_pem("key", &tls.key)?)
+        .map_err(|e| Error::invalid(format!("invalid dhx.tls.key {}: {e}", tls.key.display())))?;
     let mut roots = rustls::RootCertStore::empty();
     for c in certs("client_ca", &tls.client_ca)? {
         roots.add(c).map_err(|e| {
@@ -336,11 +331,13 @@ pub fn server_config(tls: &DhxTls) -> Result<rustls::ServerConfig> {
             ))
         })?;
     }
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .allow_unauthenticated()
-            .build()
-            .map_err(|e| Error::invalid(format!("invalid dhx.tls.client_ca: {e}")))?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .map_err(|e| Error::invalid(format!("invalid dhx.tls.client_ca: {e}")))?;
     rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::internal(format!("dhx TLS: {e}")))?
@@ -378,12 +375,17 @@ mod tests {
         assert!(!v6.contains("2001:db9::5".parse().unwrap()));
         let all: ClientNet = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("192.0.2.1".parse().unwrap()));
-        for bad in ["", "10.0.0.0/33", "::/129", "x", "10.0.0.0/a", "evil.example"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "x",
+            "10.0.0.0/a",
+            "evil.example",
+        ] {
             assert!(bad.parse::<ClientNet>().is_err(), "{bad}");
         }
-        let a = Access {
-            clients: vec![one],
-        };
+        let a = Access { clients: vec![one] };
         let peer = |ip: &str, cert| DhxPeer {
             addr: SocketAddr::new(ip.parse().unwrap(), 5000),
             client_cert: cert,

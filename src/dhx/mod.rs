@@ -169,7 +169,11 @@ impl DhxConfig {
             )));
         }
         if let Some(t) = &self.tls {
-            for (k, p) in [("cert", &t.cert), ("key", &t.key), ("client_ca", &t.client_ca)] {
+            for (k, p) in [
+                ("cert", &t.cert),
+                ("key", &t.key),
+                ("client_ca", &t.client_ca),
+            ] {
                 if p.as_os_str().is_empty() {
                     return Err(Error::invalid(format!(
                         "invalid dhx.tls.{k}: a PEM file path is required"

@@ -1363,7 +1363,10 @@ mod tests {
         assert!(e.to_string().contains("invalid offset"), "{e}");
         r.offset = 0;
         r.limit = MAX_LIMIT + 1;
-        assert!(check_page(&r).unwrap_err().to_string().contains("invalid limit"));
+        assert!(check_page(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("invalid limit"));
     }
 
     proptest::proptest! {

@@ -46,11 +46,7 @@ fn attr_char(b: u8) -> bool {
 /// characters are dropped and the name is cut at 200 characters first, so the
 /// value is always valid, whatever the name.
 pub fn content_disposition(name: &str) -> HeaderValue {
-    let clean: String = name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let clean: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
     let clean = clean.trim();
     let clean = if clean.is_empty() { "fail" } else { clean };
     let ascii: String = clean
@@ -85,7 +81,12 @@ mod tests {
 
     #[test]
     fn redirects_stay_on_this_site() {
-        for ok in ["/", "/documents/5", "/avalik?q=ohver&offset=20", "/search?q=%C3%B5"] {
+        for ok in [
+            "/",
+            "/documents/5",
+            "/avalik?q=ohver&offset=20",
+            "/search?q=%C3%B5",
+        ] {
             assert_eq!(local_redirect(ok), Some(ok), "{ok}");
         }
         for bad in [
@@ -119,8 +120,14 @@ mod tests {
         // controls are dropped: no header splitting, no 500
         let v = content_disposition("a\r\nSet-Cookie: x=y\0.txt");
         let s = v.to_str().unwrap();
-        assert!(!s.contains('\r') && !s.contains('\n') && !s.contains('\0'), "{s}");
-        assert!(s.contains("filename*=UTF-8''aSet-Cookie%3A%20x%3Dy.txt"), "{s}");
+        assert!(
+            !s.contains('\r') && !s.contains('\n') && !s.contains('\0'),
+            "{s}"
+        );
+        assert!(
+            s.contains("filename*=UTF-8''aSet-Cookie%3A%20x%3Dy.txt"),
+            "{s}"
+        );
         // a quote or backslash cannot end the quoted fallback early
         let s = content_disposition("a\\\"b").to_str().unwrap().to_string();
         assert!(s.starts_with("attachment; filename=\"a__b\";"), "{s}");
