@@ -235,6 +235,7 @@ impl Config {
                 "invalid max_connections 0: must be at least 1",
             ));
         }
+        self.dhx.validate()?;
         Ok(())
     }
 

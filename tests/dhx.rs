@@ -49,12 +49,21 @@ fn capsule_to(to: &str, title: &str) -> Vec<u8> {
     capsule::write(&c).unwrap().into_bytes()
 }
 
+/// The peer the DHX listener would record for a loopback connection.
+fn loopback_peer() -> axum::extract::ConnectInfo<docgate::dhx::listen::DhxPeer> {
+    axum::extract::ConnectInfo(docgate::dhx::listen::DhxPeer {
+        addr: "127.0.0.1:40000".parse().unwrap(),
+        client_cert: false,
+    })
+}
+
 async fn post(app: &docgate::App, ct: &str, body: Vec<u8>) -> (u16, soap::SendOutcome) {
     let router = docgate::dhx::routes(app.clone());
     let resp = router
         .oneshot(
             axum::http::Request::post("/dhx")
                 .header("content-type", ct)
+                .extension(loopback_peer())
                 .body(axum::body::Body::from(body))
                 .unwrap(),
         )
@@ -83,6 +92,7 @@ async fn endpoint_receives_and_rejects_on_every_backend() {
         let mut env = TestEnv::new(backend).await;
         env.config.agency.registry_code = "70001975".into();
         env.config.dhx.max_request_bytes = 200_000;
+        env.config.dhx.allowed_clients = vec!["127.0.0.1".into()];
         let app = env.app().await;
 
         let (ct, body) = request(
@@ -257,6 +267,7 @@ security_server_url = "http://127.0.0.1:{peer_port}/dhx"
 retry_schedule_secs = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 request_timeout_secs = 10
 poll_interval_ms = 100
+allowed_clients = ["127.0.0.1"]
 {extra}
 "#,
             data = dir.path().join("data").display()
@@ -824,4 +835,345 @@ async fn adapter_poller_registers_acknowledges_and_never_twice() {
         assert_eq!(peer.lock().unwrap().receive_calls, 3);
         server.abort();
     }
+}
+
+// ---------------------------------------------------------------------------
+// The DHX listener: allowed peers, mutual TLS, the global budget, the quarantine
+// ---------------------------------------------------------------------------
+
+/// A PEM certificate and key signed by `ca`.
+fn leaf_cert(
+    ca: &rcgen::Issuer<'_, rcgen::KeyPair>,
+    san: &str,
+    eku: rcgen::ExtendedKeyUsagePurpose,
+) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(vec![san.to_string()]).unwrap();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, san.to_string());
+    p.extended_key_usages = vec![eku];
+    let cert = p.signed_by(&key, ca).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+fn test_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, name.to_string());
+    rcgen::CertifiedIssuer::self_signed(p, rcgen::KeyPair::generate().unwrap()).unwrap()
+}
+
+/// Starts `docgate::dhx::listen::serve` on a free loopback port.
+async fn start_listener(
+    app: docgate::App,
+) -> (std::net::SocketAddr, tokio_util::sync::CancellationToken) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let sd = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(docgate::dhx::listen::serve(app, l, sd.clone()));
+    (addr, sd)
+}
+
+/// Only the security server may send: an address in dhx.allowed_clients, or a
+/// client certificate chaining to dhx.tls.client_ca (mutual TLS); anyone else
+/// gets 403 and nothing is registered or quarantined.
+#[tokio::test]
+async fn dhx_listener_admits_allowed_addresses_and_client_certificates_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = test_ca("X-tee test CA");
+    let rogue_ca = test_ca("Rogue CA");
+    let (srv_cert, srv_key) =
+        leaf_cert(&ca, "dhx.test", rcgen::ExtendedKeyUsagePurpose::ServerAuth);
+    let (cli_cert, cli_key) = leaf_cert(
+        &ca,
+        "turvaserver",
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let (rogue_cert, rogue_key) = leaf_cert(
+        &rogue_ca,
+        "turvaserver",
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let p = |n: &str, s: &str| {
+        let path = dir.path().join(n);
+        std::fs::write(&path, s).unwrap();
+        path
+    };
+    let tls = docgate::dhx::DhxTls {
+        cert: p("srv.crt", &srv_cert),
+        key: p("srv.key", &srv_key),
+        client_ca: p("ca.crt", &ca.pem()),
+    };
+    for backend in backends() {
+        // 1. allowed addresses, plain HTTP
+        let mut env = TestEnv::new(backend).await;
+        env.config.agency.registry_code = "70001975".into();
+        env.config.dhx.allowed_clients = vec!["127.0.0.1".into()];
+        let app = env.app().await;
+        let (addr, sd) = start_listener(app.clone()).await;
+        let url = format!("http://{addr}/dhx");
+        let (ct, body) = request(
+            "70000740",
+            "a-1",
+            &capsule_to("70001975", "Lubatud aadressilt"),
+        );
+        let r = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", &ct)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{backend}");
+        let out = soap::parse_send_response(None, &r.bytes().await.unwrap()).unwrap();
+        assert!(
+            matches!(out, soap::SendOutcome::Receipt(_)),
+            "{backend}: {out:?}"
+        );
+        let stranger = reqwest::Client::builder()
+            .local_address(Some("127.0.0.2".parse().unwrap()))
+            .build()
+            .unwrap();
+        let (ct2, body2) = request("70000740", "a-2", &capsule_to("70001975", "Võõras"));
+        let r = stranger
+            .post(&url)
+            .header("content-type", &ct2)
+            .body(body2.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "{backend}: 127.0.0.2 is not allowed"
+        );
+        assert!(r.text().await.unwrap().starts_with("keelatud"));
+        sd.cancel();
+        assert_eq!(count(app.clone()).await, 1, "{backend}");
+        assert!(docgate::dhx::incoming::quarantined(&app)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // 2. mutual TLS, no allowed address: only a certificate of the client CA
+        let mut env = TestEnv::new(backend).await;
+        env.config.agency.registry_code = "70001975".into();
+        env.config.dhx.tls = Some(tls.clone());
+        let app = env.app().await;
+        let (addr, sd) = start_listener(app.clone()).await;
+        let url = format!("https://dhx.test:{}/dhx", addr.port());
+        let client = |identity: Option<(&str, &str)>| {
+            let mut b = reqwest::Client::builder()
+                .use_rustls_tls()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
+                .resolve("dhx.test", addr);
+            if let Some((c, k)) = identity {
+                b = b.identity(reqwest::Identity::from_pem(format!("{c}{k}").as_bytes()).unwrap());
+            }
+            b.build().unwrap()
+        };
+        let r = client(None)
+            .post(&url)
+            .header("content-type", &ct2)
+            .body(body2.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "{backend}: TLS without a client certificate"
+        );
+        let rogue = client(Some((&rogue_cert, &rogue_key)))
+            .post(&url)
+            .header("content-type", &ct2)
+            .body(body2.clone())
+            .send()
+            .await;
+        assert!(
+            rogue.is_err() || rogue.as_ref().unwrap().status().as_u16() == 403,
+            "{backend}: a certificate of another CA: {rogue:?}"
+        );
+        let plain = reqwest::Client::new()
+            .post(format!("http://{addr}/dhx"))
+            .body(body2.clone())
+            .send()
+            .await;
+        assert!(
+            plain.is_err() || plain.as_ref().unwrap().status().as_u16() >= 400,
+            "{backend}: plain HTTP on the TLS port: {plain:?}"
+        );
+        assert_eq!(
+            count(app.clone()).await,
+            0,
+            "{backend}: nothing registered yet"
+        );
+        let r = client(Some((&cli_cert, &cli_key)))
+            .post(&url)
+            .header("content-type", &ct)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "{backend}: the security server's certificate"
+        );
+        let out = soap::parse_send_response(None, &r.bytes().await.unwrap()).unwrap();
+        assert!(
+            matches!(out, soap::SendOutcome::Receipt(_)),
+            "{backend}: {out:?}"
+        );
+        assert_eq!(count(app.clone()).await, 1, "{backend}");
+        sd.cancel();
+    }
+}
+
+/// A request without a peer from a DHX listener is refused: the routes cannot be
+/// served anonymously by mistake.
+#[tokio::test]
+async fn dhx_routes_refuse_requests_without_an_allowed_peer() {
+    let mut env = TestEnv::new("sqlite").await;
+    env.config.dhx.allowed_clients = vec!["10.0.0.0/8".into()];
+    let app = env.app().await;
+    let (ct, body) = request("70000740", "n-1", &capsule_to("70001975", "Anonüümne"));
+    for peer in [None, Some(loopback_peer())] {
+        let mut req = axum::http::Request::post("/dhx").header("content-type", &ct);
+        if let Some(p) = peer {
+            req = req.extension(p);
+        }
+        let resp = docgate::dhx::routes(app.clone())
+            .oneshot(req.body(axum::body::Body::from(body.clone())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 403);
+    }
+    assert_eq!(count(app.clone()).await, 0);
+}
+
+/// base64(gzip(`n` zero bytes)).
+fn zero_gzip_b64(n: usize) -> String {
+    capsule::b64_encode(&capsule::gzip(&vec![0u8; n]))
+}
+
+/// A capsule whose first file is the given base64(gzip) text.
+fn capsule_with_content(title: &str, b64: &str) -> Vec<u8> {
+    let mut xml = String::from_utf8(capsule_to("70001975", title)).unwrap();
+    let start = xml.find("<ZipBase64Content>").unwrap() + "<ZipBase64Content>".len();
+    let end = xml[start..].find("</ZipBase64Content>").unwrap() + start;
+    xml.replace_range(start..end, b64);
+    xml.into_bytes()
+}
+
+/// The global budget: a decompression that does not fit is answered 503 with a
+/// SOAP server fault (not quarantined: the fault is ours), and the budget is
+/// whole again afterwards, so the next request is received.
+#[tokio::test]
+async fn dhx_budget_answers_503_instead_of_allocating() {
+    for backend in backends() {
+        let mut env = TestEnv::new(backend).await;
+        env.config.agency.registry_code = "70001975".into();
+        env.config.dhx.allowed_clients = vec!["127.0.0.1".into()];
+        env.config.dhx.max_request_bytes = 200_000;
+        env.config.dhx.max_inflight_bytes = 1_000_000;
+        let app = env.app().await;
+        // 4 MB of zeros: under max_decompressed_bytes, over the global budget
+        let bomb = capsule_with_content("Pomm", &zero_gzip_b64(4 << 20));
+        let (ct, body) = request("70000740", "bomb-1", &bomb);
+        let router = docgate::dhx::routes(app.clone());
+        let resp = router
+            .clone()
+            .oneshot(
+                axum::http::Request::post("/dhx")
+                    .header("content-type", &ct)
+                    .extension(loopback_peer())
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 503, "{backend}");
+        assert_eq!(resp.headers()["retry-after"], "5");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            text.contains("SOAP-ENV:Server") && text.contains("busy"),
+            "{text}"
+        );
+        assert!(docgate::dhx::incoming::quarantined(&app)
+            .await
+            .unwrap()
+            .is_empty());
+        // the same router (the same budget) receives the next request
+        let (ct, body) = request("70000740", "ok-1", &capsule_to("70001975", "Pärast pommi"));
+        let resp = router
+            .oneshot(
+                axum::http::Request::post("/dhx")
+                    .header("content-type", &ct)
+                    .extension(loopback_peer())
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{backend}");
+        assert_eq!(count(app.clone()).await, 1, "{backend}");
+    }
+}
+
+/// The quarantine is bounded: one row per SHA-256 with a counter, at most
+/// quarantine_keep_bytes of a body kept (its true size recorded), and past
+/// quarantine_max_bytes metadata only.
+#[tokio::test]
+async fn dhx_quarantine_is_deduplicated_and_capped() {
+    for backend in backends() {
+        let mut env = TestEnv::new(backend).await;
+        env.config.agency.registry_code = "70001975".into();
+        env.config.dhx.allowed_clients = vec!["127.0.0.1".into()];
+        env.config.dhx.quarantine_keep_bytes = 1000;
+        env.config.dhx.quarantine_max_bytes = 1500;
+        let app = env.app().await;
+        let garbage = |c: u8| {
+            let mut b = b"<not-a-soap-envelope>".to_vec();
+            b.extend(std::iter::repeat_n(c, 3000));
+            b
+        };
+        for _ in 0..3 {
+            let (status, out) = post(&app, "text/xml", garbage(b'a')).await;
+            assert_eq!(status, 200, "{backend}");
+            assert_eq!(fault_code(&out), Some(FaultCode::Validation), "{backend}");
+        }
+        let _ = post(&app, "text/xml", garbage(b'b')).await;
+        let rows = docgate::dhx::incoming::quarantined_rows(&app)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "{backend}: {rows:?}");
+        let (b, a) = (&rows[0], &rows[1]);
+        assert_eq!(a.seen_count, 3, "{backend}");
+        assert_eq!(a.size, 3021);
+        assert_eq!(a.kept_bytes, 1000, "{backend}: the body is capped");
+        let expect = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(garbage(b'a')));
+        assert_eq!(a.sha256.as_deref(), Some(expect.as_str()));
+        assert_eq!(b.seen_count, 1);
+        assert_eq!(b.size, 3021);
+        assert_eq!(
+            b.kept_bytes, 0,
+            "{backend}: past the disk-use limit, metadata only"
+        );
+        assert!(b.sha256.is_some());
+    }
+}
+
+async fn count(app: docgate::App) -> i64 {
+    app.register.count(&Default::default()).await.unwrap()
 }

@@ -5,10 +5,10 @@ use docgate::dhx::capsule::{self, ReadLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1 << 20 };
+    let limits = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1 << 20, ..Default::default() };
     if let Ok(c) = capsule::read_any(data, &limits) {
         if let Ok(xml) = capsule::write(&c) {
-            capsule::read(xml.as_bytes(), &ReadLimits { max_xml_bytes: 1 << 24, max_decompressed_bytes: 1 << 22 })
+            capsule::read(xml.as_bytes(), &ReadLimits { max_xml_bytes: 1 << 24, max_decompressed_bytes: 1 << 22, ..Default::default() })
                 .expect("a written capsule reads back");
         }
     }

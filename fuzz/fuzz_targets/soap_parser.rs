@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (std::str::from_utf8(&data[..i]).ok(), &data[i + 1..]),
         None => (None, data),
     };
-    let limits = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1 << 20 };
+    let limits = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1 << 20, ..Default::default() };
     let _ = soap::parse_send_document(ct, body, &limits);
     let _ = soap::parse_send_response(ct, body);
 });

@@ -126,6 +126,10 @@ pub struct ServeArgs {
     /// Load the demo register into an empty data directory.
     #[arg(long)]
     pub demo: bool,
+    /// Address of the DHX listener (POST /dhx; default: dhx.listen, which
+    /// --demo ignores). Callers: dhx.allowed_clients or dhx.tls client certificates.
+    #[arg(long)]
+    pub dhx_listen: Option<std::net::SocketAddr>,
 }
 
 /// The summary of a document that `register` and `list` print (a contract).
@@ -630,6 +634,32 @@ async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    // The DHX endpoint has its own listener; the demo ignores dhx.listen (only
+    // an explicit --dhx-listen opens it there).
+    let dhx_listen = a
+        .dhx_listen
+        .or(if a.demo { None } else { app.config.dhx.listen });
+    if dhx_listen.is_some() {
+        app.config.dhx.validate_listener()?;
+    }
+    let dhx = match dhx_listen {
+        Some(d) => {
+            let l = tokio::net::TcpListener::bind(d)
+                .await
+                .with_context(|| format!("cannot listen on {d} (dhx.listen)"))?;
+            eprintln!(
+                "docgate: DHX endpoint {}://{}/dhx",
+                if app.config.dhx.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                },
+                l.local_addr()?
+            );
+            Some(l)
+        }
+        None => None,
+    };
     eprintln!(
         "docgate: serving http://{addr}/ (data {})",
         app.config.data_dir.display()
@@ -643,7 +673,15 @@ async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
         wait_for_signal().await;
         sd.cancel();
     });
-    crate::serve::serve(app, Some(listener), shutdown).await?;
+    crate::serve::serve_with(
+        app,
+        crate::serve::Listeners {
+            web: Some(listener),
+            dhx,
+        },
+        shutdown,
+    )
+    .await?;
     Ok(EXIT_OK)
 }
 

@@ -38,9 +38,11 @@ pub enum DhxCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0: any free port; the address is printed).
-    #[arg(long, default_value = "127.0.0.1:8081")]
-    pub listen: String,
+    /// Address to listen on (default: dhx.listen, else 127.0.0.1:8081; port 0:
+    /// any free port; the address is printed). Only dhx.allowed_clients or, with
+    /// dhx.tls, a verified client certificate may call it.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -185,7 +187,7 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                     }
                     Ok(EXIT_OK)
                 }
-                Err(f) if matches!(f.code, FaultCode::Server | FaultCode::Duplicate) => {
+                Err(f) if f.is_server() || f.code == FaultCode::Duplicate => {
                     Err(anyhow::anyhow!("{}: {}", a.file.display(), f))
                 }
                 Err(f) => report_fault(&f, a.json, &a.file),
@@ -253,13 +255,23 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
         }
         DhxCommand::Serve(a) => {
             let app = open(cfg).await?;
-            let listener = tokio::net::TcpListener::bind(&a.listen)
+            app.config.dhx.validate_listener()?;
+            let listen = a
+                .listen
+                .or(app.config.dhx.listen)
+                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8081)));
+            let listener = tokio::net::TcpListener::bind(listen)
                 .await
-                .with_context(|| format!("cannot listen on {}", a.listen))?;
+                .with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
             println!("listening on {addr}");
             eprintln!(
-                "docgate: DHX endpoint http://{addr}/dhx (data {})",
+                "docgate: DHX endpoint {}://{addr}/dhx (data {})",
+                if app.config.dhx.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                },
                 app.config.data_dir.display()
             );
             let shutdown = tokio_util::sync::CancellationToken::new();
@@ -269,23 +281,23 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                 sd.cancel();
             });
             let worker = tokio::spawn(send::run(app.clone(), shutdown.clone()));
-            let sd = shutdown.clone();
-            axum::serve(listener, crate::dhx::routes(app))
-                .with_graceful_shutdown(async move { sd.cancelled().await })
-                .await
-                .context("the DHX endpoint failed")?;
+            let r = crate::dhx::listen::serve(app, listener, shutdown.clone()).await;
             shutdown.cancel();
+            r.context("the DHX endpoint failed")?;
             worker.await.context("the DHX sender panicked")??;
             Ok(EXIT_OK)
         }
         DhxCommand::Quarantine(a) => {
             let app = open(cfg).await?;
-            let q = incoming::quarantined(&app).await?;
+            let q = incoming::quarantined_rows(&app).await?;
             if a.json {
-                print_json(&q.iter().map(|(id, code, reason, size)| serde_json::json!({"id": id, "fault_code": code, "reason": reason, "size": size})).collect::<Vec<_>>())?;
+                print_json(&q)?;
             } else {
-                for (id, code, reason, size) in &q {
-                    println!("{id}\t{code}\t{size} bytes\t{reason}");
+                for r in &q {
+                    println!(
+                        "{}\t{}\t{} bytes ({} kept)\t{}×\t{}",
+                        r.id, r.fault_code, r.size, r.kept_bytes, r.seen_count, r.reason
+                    );
                 }
             }
             Ok(EXIT_OK)

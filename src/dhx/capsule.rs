@@ -695,12 +695,16 @@ pub struct Capsule {
 }
 
 /// Limits applied while reading.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReadLimits {
     /// Largest accepted capsule XML, in bytes.
     pub max_xml_bytes: u64,
     /// Largest total decompressed size of all files.
     pub max_decompressed_bytes: u64,
+    /// The request's share of the endpoint's global budget: the XML tree and
+    /// every decompressed byte are taken from it before they are allocated.
+    /// None: no global budget (the CLI, the adapter poller).
+    pub budget: Option<super::budget::Reservation>,
 }
 
 impl Default for ReadLimits {
@@ -708,6 +712,7 @@ impl Default for ReadLimits {
         ReadLimits {
             max_xml_bytes: 50 * 1024 * 1024,
             max_decompressed_bytes: 200 * 1024 * 1024,
+            budget: None,
         }
     }
 }
@@ -732,6 +737,8 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<Capsule, Fault> {
             limits.max_xml_bytes
         )));
     }
+    // The tree costs about as much as the text it is parsed from.
+    super::budget::take(limits.budget.as_ref(), bytes.len() as u64)?;
     let root = xml::parse(bytes)
         .map_err(|e| Fault::validation(format!("capsule is not well-formed XML: {e}")))?;
     validate_tree(&root).map_err(|e| Fault::validation(format!("capsule is not valid: {e}")))?;
@@ -750,7 +757,15 @@ pub fn unwrap_any(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, Fault> {
     if trimmed.starts_with(b"H4sI") {
         let s = std::str::from_utf8(trimmed)
             .map_err(|_| Fault::validation("capsule is neither XML nor base64"))?;
-        decode_zip_base64(s, limits.max_xml_bytes, "the base64(gzip) capsule")
+        let gz = b64_decode(s).map_err(|e| {
+            Fault::validation(format!("the base64(gzip) capsule is not valid base64: {e}"))
+        })?;
+        gunzip_bounded_in(
+            &gz,
+            limits.max_xml_bytes,
+            "the base64(gzip) capsule",
+            limits.budget.as_ref(),
+        )
     } else {
         Ok(bytes.to_vec())
     }
@@ -791,26 +806,95 @@ pub fn decode_zip_base64(s: &str, max: u64, what: &str) -> Result<Vec<u8>, Fault
 }
 
 pub fn gunzip_bounded(gz: &[u8], max: u64, what: &str) -> Result<Vec<u8>, Fault> {
-    match gunzip_lenient(gz, max, what)? {
+    gunzip_bounded_in(gz, max, what, None)
+}
+
+/// [`gunzip_bounded`], taking every byte of the output from `budget` first.
+pub fn gunzip_bounded_in(
+    gz: &[u8],
+    max: u64,
+    what: &str,
+    budget: Option<&super::budget::Reservation>,
+) -> Result<Vec<u8>, Fault> {
+    match gunzip_lenient(gz, max, what, budget)? {
         (out, None) => Ok(out),
         (_, Some(e)) => Err(Fault::validation(e)),
     }
 }
 
 /// Like [`gunzip_bounded`] but a truncated or corrupt stream gives what could be
-/// decompressed plus the error; only a missing gzip header or the size bound fail.
-pub fn gunzip_lenient(gz: &[u8], max: u64, what: &str) -> Result<(Vec<u8>, Option<String>), Fault> {
+/// decompressed plus the error; only a missing gzip header, the size bound or
+/// the global budget fail.
+///
+/// With a `budget` (the endpoint) it decompresses twice: first only counting
+/// the output (a 64 KB buffer, so a bomb costs CPU, never memory, and meets the
+/// size bound), then, with exactly that many bytes taken from the budget, into
+/// a buffer of that size.
+pub fn gunzip_lenient(
+    gz: &[u8],
+    max: u64,
+    what: &str,
+    budget: Option<&super::budget::Reservation>,
+) -> Result<(Vec<u8>, Option<String>), Fault> {
     if !gz.starts_with(&[0x1f, 0x8b]) {
         return Err(Fault::validation(format!("{what} is not gzip-compressed")));
     }
-    let mut out = Vec::new();
+    let too_large = || Fault::too_large(format!("{what} decompresses to more than {max} bytes"));
+    let Some(budget) = budget else {
+        let (out, error) = gunzip_into(gz, max, what, None);
+        if out.len() as u64 > max {
+            return Err(too_large());
+        }
+        return Ok((out, error));
+    };
+    // Pass 1: the size only.
+    let mut size: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut dec = flate2::read::MultiGzDecoder::new(gz).take(max.saturating_add(1));
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => size += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if size > max {
+        return Err(too_large());
+    }
+    // Pass 2: exactly `size` bytes, taken from the budget first.
+    budget.take(size)?;
+    let (out, error) = gunzip_into(gz, size, what, Some(size as usize));
+    Ok((out, error))
+}
+
+/// Decompresses at most `max + 1` bytes of `gz` (into a buffer of `capacity`
+/// when known), with the first error.
+fn gunzip_into(
+    gz: &[u8],
+    max: u64,
+    what: &str,
+    capacity: Option<usize>,
+) -> (Vec<u8>, Option<String>) {
+    let mut out: Vec<u8> = Vec::with_capacity(capacity.unwrap_or(0));
     let mut dec = flate2::read::MultiGzDecoder::new(gz).take(max.saturating_add(1));
     let mut buf = vec![0u8; 64 * 1024];
     let mut error = None;
     loop {
         match dec.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                if capacity.is_some() {
+                    // Never past the counted size (the allocation was budgeted).
+                    let room = out.capacity() - out.len();
+                    out.extend_from_slice(&buf[..n.min(room)]);
+                    if n > room {
+                        break;
+                    }
+                } else {
+                    out.extend_from_slice(&buf[..n]);
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 error = Some(format!("{what} is not valid gzip: {e}"));
@@ -818,12 +902,10 @@ pub fn gunzip_lenient(gz: &[u8], max: u64, what: &str) -> Result<(Vec<u8>, Optio
             }
         }
         if out.len() as u64 > max {
-            return Err(Fault::too_large(format!(
-                "{what} decompresses to more than {max} bytes"
-            )));
+            break;
         }
     }
-    Ok((out, error))
+    (out, error)
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -927,7 +1009,7 @@ pub fn from_tree(root: &Element, limits: &ReadLimits) -> Result<Capsule, Fault> 
         } else {
             let gz = b64_decode(&raw)
                 .map_err(|e| Fault::validation(format!("{what} is not valid base64: {e}")))?;
-            gunzip_lenient(&gz, budget, &what)?
+            gunzip_lenient(&gz, budget, &what, limits.budget.as_ref())?
         };
         budget -= content.len() as u64;
         files.push(CapsuleFile {
@@ -1439,6 +1521,7 @@ mod tests {
         let lim = ReadLimits {
             max_xml_bytes: 1 << 20,
             max_decompressed_bytes: 999_999,
+            ..Default::default()
         };
         let f = read(xml.as_bytes(), &lim).unwrap_err();
         assert_eq!(f.code, FaultCode::SizeLimitExceeded, "{f}");
@@ -1446,6 +1529,7 @@ mod tests {
         let lim = ReadLimits {
             max_xml_bytes: 1 << 20,
             max_decompressed_bytes: 1_000_000,
+            ..Default::default()
         };
         assert_eq!(
             read(xml.as_bytes(), &lim).unwrap().files[0].content.len(),
@@ -1456,6 +1540,7 @@ mod tests {
             &ReadLimits {
                 max_xml_bytes: 100,
                 max_decompressed_bytes: 1 << 30,
+                ..Default::default()
             },
         )
         .unwrap_err();

@@ -12,6 +12,9 @@ pub enum FaultCode {
     SizeLimitExceeded,
     /// Not a DHX code: the receiver failed on its side (we answer with a SOAP fault).
     Server,
+    /// Not a DHX code: the receiver's memory budget for requests in progress is
+    /// spent (a SOAP server fault with HTTP 503; the sender retries later).
+    Busy,
 }
 
 impl FaultCode {
@@ -22,7 +25,7 @@ impl FaultCode {
             FaultCode::InvalidAddressee => "DHX.InvalidAddressee",
             FaultCode::UnsupportedVersion => "DHX.UnsupportedVersion",
             FaultCode::SizeLimitExceeded => "DHX.SizeLimitExceeded",
-            FaultCode::Server => "SOAP-ENV:Server",
+            FaultCode::Server | FaultCode::Busy => "SOAP-ENV:Server",
         }
     }
 
@@ -57,6 +60,10 @@ impl Fault {
     }
     pub fn too_large(message: impl Into<String>) -> Fault {
         Fault::new(FaultCode::SizeLimitExceeded, message)
+    }
+    /// A failure on the receiver's side (our fault, not the sender's).
+    pub fn is_server(&self) -> bool {
+        matches!(self.code, FaultCode::Server | FaultCode::Busy)
     }
 }
 

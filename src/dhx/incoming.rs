@@ -74,7 +74,28 @@ pub async fn receive(
     capsule_xml: &[u8],
     actor: &str,
 ) -> Result<Received, Fault> {
-    let limits = app.config.dhx.read_limits();
+    receive_with(
+        app,
+        client,
+        consignment_id,
+        capsule_xml,
+        actor,
+        app.config.dhx.read_limits(),
+    )
+    .await
+}
+
+/// [`receive`] with the reading limits given (the endpoint's carry the
+/// request's share of the global budget).
+pub async fn receive_with(
+    app: &App,
+    client: Option<&str>,
+    consignment_id: &str,
+    capsule_xml: &[u8],
+    actor: &str,
+    limits: capsule::ReadLimits,
+) -> Result<Received, Fault> {
+    super::budget::take(limits.budget.as_ref(), capsule_xml.len() as u64)?;
     let xml = capsule_xml.to_vec();
     let c = tokio::task::spawn_blocking(move || capsule::read(&xml, &limits))
         .await
@@ -176,7 +197,12 @@ pub async fn receive(
     })
 }
 
-/// Keeps a rejected request verbatim with its reason.
+/// Keeps a rejected request with its reason: one row per SHA-256 of the
+/// request (`sha256`, or computed from `raw`), a repeat only counted
+/// (`seen_count`, `last_seen_at`); at most `dhx.quarantine_keep_bytes` of the
+/// body kept (its true size is `raw_size`), and no body at all once the stored
+/// bodies reach `dhx.quarantine_max_bytes` (then the hash, size, reason and time
+/// only). Concurrent rejects may pass the limit by one body each.
 pub async fn quarantine(
     app: &App,
     client: Option<&str>,
@@ -184,20 +210,86 @@ pub async fn quarantine(
     fault: &Fault,
     raw: Option<&[u8]>,
     raw_size: u64,
+    sha256: Option<&str>,
 ) -> Result<i64, Error> {
+    let sha = match (sha256, raw) {
+        (Some(s), _) => Some(s.to_string()),
+        (None, Some(r)) => Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(r))),
+        (None, None) => None,
+    };
+    let cfg = &app.config.dhx;
+    let now = store::now_text();
+    let mut kept: Option<Vec<u8>> = None;
+    if let Some(r) = raw {
+        let keep = (r.len() as u64).min(cfg.quarantine_keep_bytes) as usize;
+        let used: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(kept_bytes), 0) AS BIGINT) AS used FROM dhx_quarantine",
+        )
+        .fetch_one(&app.store.pool)
+        .await?
+        .try_get("used")?;
+        if keep > 0 && (used.max(0) as u64).saturating_add(keep as u64) <= cfg.quarantine_max_bytes
+        {
+            kept = Some(r[..keep].to_vec());
+        }
+    }
+    let kept_bytes = kept.as_ref().map_or(0, |k| k.len() as i64);
     let row = sqlx::query(
-        "INSERT INTO dhx_quarantine (received_at, client, consignment_id, fault_code, reason, raw, raw_size) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO dhx_quarantine (received_at, client, consignment_id, fault_code, reason, raw, raw_size, raw_sha256, kept_bytes, seen_count, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $1) ON CONFLICT (raw_sha256) DO UPDATE SET seen_count = dhx_quarantine.seen_count + 1, last_seen_at = excluded.last_seen_at RETURNING id",
     )
-    .bind(store::now_text())
+    .bind(&now)
     .bind(client)
     .bind(consignment_id)
     .bind(fault.code.as_str())
     .bind(&fault.message)
-    .bind(raw.map(|r| r.to_vec()))
+    .bind(kept)
     .bind(raw_size as i64)
+    .bind(sha)
+    .bind(kept_bytes)
     .fetch_one(&app.store.pool)
     .await?;
     Ok(row.try_get("id")?)
+}
+
+/// One quarantined request, as `docgate dhx quarantine` lists it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Quarantined {
+    pub id: i64,
+    pub fault_code: String,
+    pub reason: String,
+    /// The request's true size, in bytes.
+    pub size: i64,
+    /// Bytes of it stored (0: metadata only).
+    pub kept_bytes: i64,
+    pub sha256: Option<String>,
+    /// How many times this request came.
+    pub seen_count: i64,
+    pub received_at: String,
+    pub last_seen_at: Option<String>,
+}
+
+/// Quarantined requests with their counters, newest first.
+pub async fn quarantined_rows(app: &App) -> Result<Vec<Quarantined>, Error> {
+    let rows = sqlx::query(
+        "SELECT id, fault_code, reason, raw_size, kept_bytes, raw_sha256, seen_count, received_at, last_seen_at FROM dhx_quarantine ORDER BY id DESC",
+    )
+    .fetch_all(&app.store.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Quarantined {
+                id: r.try_get("id")?,
+                fault_code: r.try_get("fault_code")?,
+                reason: r.try_get("reason")?,
+                size: r.try_get("raw_size")?,
+                kept_bytes: r.try_get("kept_bytes")?,
+                sha256: r.try_get("raw_sha256")?,
+                seen_count: r.try_get("seen_count")?,
+                received_at: r.try_get("received_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+            })
+        })
+        .collect()
 }
 
 /// Quarantined requests, newest first: (id, fault code, reason, raw size).

@@ -4,7 +4,9 @@
 //! - [`capsule`]: capsule 2.1 (`DecContainer`) reader, schema validator and writer;
 //! - [`mapping`]: capsule <-> register document;
 //! - [`soap`]: SOAP 1.1 (with attachments) `sendDocument` parsing and responses;
+//! - [`listen`]: the DHX listener (`dhx.listen`): allowed peers, mutual TLS;
 //! - [`endpoint`]: `POST /dhx` (axum) registering incoming documents;
+//! - [`budget`]: the global byte budget of requests in progress;
 //! - [`client`]: `sendDocument` over HTTP (reqwest) through the X-Road security server;
 //! - [`send`]: enqueueing and the outbox worker for channel "dhx";
 //! - [`addressbook`]: X-Road global configuration, DHX members and representees;
@@ -13,16 +15,21 @@
 
 pub mod adapter;
 pub mod addressbook;
+pub mod budget;
 pub mod capsule;
 pub mod client;
 pub mod endpoint;
 pub mod fault;
 pub mod incoming;
+pub mod listen;
 pub mod mapping;
 pub mod poll;
 pub mod send;
 pub mod soap;
 pub mod xml;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +80,37 @@ pub struct DhxConfig {
     pub adapter_server: String,
     /// How often `docgate serve` polls the adapter's receiveDocuments, in seconds.
     pub adapter_poll_secs: u64,
+    /// Address of the DHX listener (`POST /dhx`), apart from the web port.
+    /// None (the default, and always in `serve --demo`): no DHX endpoint.
+    pub listen: Option<SocketAddr>,
+    /// Peers allowed to call the DHX endpoint: addresses or CIDR blocks of the
+    /// X-Road security server. Anyone else needs a client certificate (`tls`).
+    pub allowed_clients: Vec<String>,
+    /// TLS on the DHX listener, with client certificates verified against
+    /// `client_ca` (mutual TLS, as the security server calls). None: plain HTTP.
+    pub tls: Option<DhxTls>,
+    /// Global budget of bytes held by DHX requests in progress (bodies, parsed
+    /// trees, decompressed files), over all concurrent requests; a request that
+    /// does not fit is answered 503 with a server fault. At least max_request_bytes.
+    pub max_inflight_bytes: u64,
+    /// Bytes of a rejected request's body kept in the quarantine (its true size
+    /// is recorded too).
+    pub quarantine_keep_bytes: u64,
+    /// Disk-use limit of all quarantined bodies; past it, rejects are recorded
+    /// by hash, size, reason and time only.
+    pub quarantine_max_bytes: u64,
+}
+
+/// `[dhx.tls]`: the DHX listener's certificate and the client CA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DhxTls {
+    /// Our certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Our private key (PEM).
+    pub key: PathBuf,
+    /// The CA(s) (PEM) a client certificate must chain to.
+    pub client_ca: PathBuf,
 }
 
 impl Default for DhxConfig {
@@ -94,6 +132,12 @@ impl Default for DhxConfig {
             adapter_url: String::new(),
             adapter_server: "EE/GOV/70006317/dhx-adapter".into(),
             adapter_poll_secs: 60,
+            listen: None,
+            allowed_clients: Vec::new(),
+            tls: None,
+            max_inflight_bytes: 256 * 1024 * 1024,
+            quarantine_keep_bytes: 1024 * 1024,
+            quarantine_max_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -104,7 +148,53 @@ impl DhxConfig {
         capsule::ReadLimits {
             max_xml_bytes: self.max_request_bytes,
             max_decompressed_bytes: self.max_decompressed_bytes,
+            budget: None,
         }
+    }
+
+    /// Checks the DHX listening keys (called by `Config::validate` at start).
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        listen::Access::from_config(self)?;
+        if self.max_inflight_bytes < self.max_request_bytes {
+            return Err(Error::invalid(format!(
+                "invalid dhx.max_inflight_bytes {}: at least dhx.max_request_bytes ({})",
+                self.max_inflight_bytes, self.max_request_bytes
+            )));
+        }
+        if self.quarantine_keep_bytes > self.quarantine_max_bytes {
+            return Err(Error::invalid(format!(
+                "invalid dhx.quarantine_keep_bytes {}: at most dhx.quarantine_max_bytes ({})",
+                self.quarantine_keep_bytes, self.quarantine_max_bytes
+            )));
+        }
+        if let Some(t) = &self.tls {
+            for (k, p) in [
+                ("cert", &t.cert),
+                ("key", &t.key),
+                ("client_ca", &t.client_ca),
+            ] {
+                if p.as_os_str().is_empty() {
+                    return Err(Error::invalid(format!(
+                        "invalid dhx.tls.{k}: a PEM file path is required"
+                    )));
+                }
+            }
+        }
+        if self.listen.is_some() {
+            self.validate_listener()?;
+        }
+        Ok(())
+    }
+
+    /// A DHX listener needs someone allowed to call it.
+    pub fn validate_listener(&self) -> crate::error::Result<()> {
+        if self.allowed_clients.is_empty() && self.tls.is_none() {
+            return Err(crate::error::Error::invalid(
+                "invalid dhx.listen: set dhx.allowed_clients (the X-Road security server's addresses) or dhx.tls with a client_ca, or nobody may send",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -113,7 +203,7 @@ impl From<Fault> for crate::error::Error {
         match f.code {
             FaultCode::SizeLimitExceeded => crate::error::Error::TooLarge(f.to_string()),
             FaultCode::Duplicate => crate::error::Error::Conflict(f.to_string()),
-            FaultCode::Server => crate::error::Error::Internal(f.to_string()),
+            FaultCode::Server | FaultCode::Busy => crate::error::Error::Internal(f.to_string()),
             _ => crate::error::Error::Invalid(f.to_string()),
         }
     }

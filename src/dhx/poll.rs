@@ -81,7 +81,7 @@ pub async fn poll_once(app: &App, client: &AdapterClient, batch: u32) -> Result<
         ..Default::default()
     };
     for xml in capsules {
-        let limits = client.limits;
+        let limits = client.limits.clone();
         let bytes = xml.clone();
         let dec_id = tokio::task::spawn_blocking(move || {
             capsule::read(&bytes, &limits)
@@ -109,6 +109,7 @@ pub async fn poll_once(app: &App, client: &AdapterClient, batch: u32) -> Result<
                     &f,
                     Some(&xml),
                     xml.len() as u64,
+                    None,
                 )
                 .await?;
                 rep.quarantined += 1;

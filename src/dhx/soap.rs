@@ -384,10 +384,11 @@ pub fn attachment_to_capsule(
     let decode_once = |b: &[u8]| -> Result<Option<Vec<u8>>, Fault> {
         match classify(b) {
             Some("xml") => Ok(Some(b.to_vec())),
-            Some(_) => Ok(Some(capsule::gunzip_bounded(
+            Some(_) => Ok(Some(capsule::gunzip_bounded_in(
                 b,
                 limits.max_xml_bytes,
                 what,
+                limits.budget.as_ref(),
             )?)),
             None => Ok(None),
         }
@@ -660,7 +661,7 @@ pub fn response_ok(header: &XRoadHeader, receipt_id: &str) -> String {
 
 /// `sendDocumentResponse` with a DHX fault (no receiptId, as the protocol says).
 pub fn response_fault(header: &XRoadHeader, fault: &Fault) -> String {
-    if fault.code == FaultCode::Server {
+    if fault.is_server() {
         return soap_fault(header, &fault.message);
     }
     let mut out = String::new();
@@ -865,6 +866,7 @@ mod tests {
             &ReadLimits {
                 max_xml_bytes: 100,
                 max_decompressed_bytes: 100,
+                ..Default::default()
             },
         )
         .unwrap_err();
@@ -972,7 +974,7 @@ mod no_panic {
             }
             let n = data.len();
             data.truncate(truncate.index(n + 1).max(n / 2));
-            let lim = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1 << 20 };
+            let lim = ReadLimits { max_xml_bytes: 1 << 20, max_decompressed_bytes: 1 << 20, ..Default::default() };
             let _ = capsule::read_any(&data, &lim);
             let ct = if multipart { "multipart/related; boundary=XX" } else { "text/xml" };
             let mut body = b"--XX\r\n\r\n".to_vec();

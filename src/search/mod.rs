@@ -87,7 +87,11 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
 
 /// Searches as `caller`, first applying what the change feed holds (unless another
 /// process keeps the index, in which case it searches what that one committed).
+/// A page past [`query::MAX_LIMIT`] / [`query::MAX_OFFSET`] or a query past the
+/// parser's length and depth limits is refused as invalid before the index is asked.
 pub async fn search(app: &App, req: &SearchRequest, caller: &Caller) -> Result<SearchResults> {
+    query::check_page(req)?;
+    query::parse(&req.query)?;
     let mut req = req.clone();
     if let Some(d) = req.deadline {
         if matches!(caller, Caller::Public) {

@@ -172,6 +172,34 @@ const MIN_PREFIX_STEM: usize = 4;
 /// Largest page.
 pub const MAX_LIMIT: usize = 1000;
 
+/// Largest number of hits skipped: past it a search is refused (the collector
+/// holds offset + limit hits, so the offset must not be the caller's to choose).
+pub const MAX_OFFSET: usize = 10_000;
+
+/// Longest query, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+
+/// Deepest nesting of parentheses and `NOT`s in a query.
+pub const MAX_QUERY_DEPTH: usize = 16;
+
+/// Refuses a page past [`MAX_LIMIT`] or [`MAX_OFFSET`], naming the field: the one
+/// check every search entry point (web, API, public register, CLI) goes through.
+pub fn check_page(req: &SearchRequest) -> Result<()> {
+    if req.limit > MAX_LIMIT {
+        return Err(Error::invalid(format!(
+            "invalid limit {}: at most {MAX_LIMIT}",
+            req.limit
+        )));
+    }
+    if req.offset > MAX_OFFSET {
+        return Err(Error::invalid(format!(
+            "invalid offset {}: at most {MAX_OFFSET}",
+            req.offset
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
     pub doc_id: i64,
@@ -274,15 +302,30 @@ fn lex(q: &str) -> Result<Vec<Tok>> {
     Ok(out)
 }
 
+/// A recursive-descent parser whose recursion the input cannot deepen past
+/// [`MAX_QUERY_DEPTH`]: every parenthesis and `NOT` is counted before the parser
+/// descends into it.
 struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
+    depth: usize,
     q: &'a str,
 }
 
 impl Parser<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
+    }
+    /// One level deeper, or an error past [`MAX_QUERY_DEPTH`] (before recursing).
+    fn descend(&mut self) -> Result<()> {
+        if self.depth >= MAX_QUERY_DEPTH {
+            return Err(Error::invalid(format!(
+                "invalid search query {:?}: parentheses and NOT are nested more than {MAX_QUERY_DEPTH} deep",
+                self.q
+            )));
+        }
+        self.depth += 1;
+        Ok(())
     }
     fn or(&mut self) -> Result<Option<Node>> {
         let mut parts = Vec::new();
@@ -326,11 +369,16 @@ impl Parser<'_> {
         match self.peek().cloned() {
             Some(Tok::Not) => {
                 self.pos += 1;
-                Ok(self.unary()?.map(|n| Node::Not(Box::new(n))))
+                self.descend()?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                Ok(inner.map(|n| Node::Not(Box::new(n))))
             }
             Some(Tok::LParen) => {
                 self.pos += 1;
+                self.descend()?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 if self.peek() != Some(&Tok::RParen) {
                     return Err(Error::invalid(format!(
                         "invalid search query {:?}: a parenthesis is not closed",
@@ -369,10 +417,19 @@ impl Parser<'_> {
 }
 
 /// Parses the query language; None for an empty query (match everything).
+/// Refuses queries longer than [`MAX_QUERY_CHARS`] or nested deeper than
+/// [`MAX_QUERY_DEPTH`].
 pub fn parse(q: &str) -> Result<Option<Node>> {
+    let chars = q.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(Error::invalid(format!(
+            "invalid search query: {chars} characters, at most {MAX_QUERY_CHARS}"
+        )));
+    }
     let mut p = Parser {
         toks: lex(q)?,
         pos: 0,
+        depth: 0,
         q,
     };
     let n = p.or()?;
@@ -941,12 +998,7 @@ pub fn rank_with(
     access: Access,
     one_pass: bool,
 ) -> Result<Ranked> {
-    if req.limit > MAX_LIMIT {
-        return Err(Error::invalid(format!(
-            "invalid limit {}: at most {MAX_LIMIT}",
-            req.limit
-        )));
-    }
+    check_page(req)?;
     let node = parse(&req.query)?;
     let mut filters = filters(f, req, access)?;
     let stats_p = PublicStats(stats);
@@ -1286,10 +1338,70 @@ mod tests {
             ("(a OR b", "parenthesis is not closed"),
             ("a)", "unexpected ')'"),
             ("o*", "too short"),
+            (&"(".repeat(17), "nested more than 16 deep"),
+            (&"NOT ".repeat(17), "nested more than 16 deep"),
         ] {
             let e = parse(q).unwrap_err().to_string();
             assert!(e.contains(needle), "{q}: {e}");
             assert!(e.starts_with("invalid search query"), "{e}");
+        }
+    }
+
+    #[test]
+    fn query_depth_and_length_are_bounded() {
+        // 16 levels parse; 17 are refused, whatever mixes them.
+        let ok = format!("{}ohver{}", "(".repeat(16), ")".repeat(16));
+        assert_eq!(parse(&ok).unwrap(), Some(w("ohver")));
+        let ok = format!("{}ohver{}", "(NOT ".repeat(8), ")".repeat(8));
+        assert!(parse(&ok).unwrap().is_some());
+        let deep = format!("{}ohver{}", "(NOT ".repeat(9), ")".repeat(9));
+        assert!(parse(&deep).is_err());
+        // 5,000 nested parentheses: an invalid query, not a stack overflow
+        let bomb = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
+        let e = parse(&bomb).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Invalid);
+        let long = "a ".repeat(MAX_QUERY_CHARS / 2 + 1);
+        let e = parse(&long).unwrap_err().to_string();
+        assert!(e.contains("at most 1000"), "{e}");
+        assert!(parse(&"a ".repeat(MAX_QUERY_CHARS / 2)).is_ok());
+    }
+
+    #[test]
+    fn search_page_is_capped_naming_the_field() {
+        let mut r = SearchRequest {
+            offset: MAX_OFFSET,
+            limit: MAX_LIMIT,
+            ..Default::default()
+        };
+        check_page(&r).unwrap();
+        r.offset = 1_000_000_000;
+        let e = check_page(&r).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Invalid);
+        assert!(e.to_string().contains("invalid offset"), "{e}");
+        r.offset = 0;
+        r.limit = MAX_LIMIT + 1;
+        assert!(check_page(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("invalid limit"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Any input up to 5,000 characters: a tree or an invalid-query error,
+        /// never a panic or a stack overflow.
+        #[test]
+        fn parser_never_panics_on_arbitrary_input(
+            q in proptest::string::string_regex("(?s)[()\"“”„ a-zA-ZõäöüÕ*+&|\\-]{0,5000}|.{0,5000}").unwrap(),
+            nest in 0usize..40,
+        ) {
+            for input in [q.clone(), format!("{}{q}{}", "(".repeat(nest), ")".repeat(nest)),
+                          format!("{}{q}", "NOT ".repeat(nest))] {
+                match parse(&input) {
+                    Ok(_) => {}
+                    Err(e) => proptest::prop_assert_eq!(e.kind(), crate::error::ErrorKind::Invalid),
+                }
+            }
         }
     }
 }

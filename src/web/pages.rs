@@ -197,11 +197,14 @@ async fn set_lang(
     let l = Lang::parse(&code).ok_or_else(|| {
         WebError::invalid(format!("invalid language {code:?}: expected et or en"))
     })?;
+    // Only a local path of this site; anything else (another host, a scheme,
+    // controls or whitespace) falls back to "/".
     let back = b
         .back
-        .filter(|s| s.starts_with('/') && !s.starts_with("//") && !s.contains('\\'))
-        .unwrap_or_else(|| "/".into());
-    let mut r = see_other(&back);
+        .as_deref()
+        .and_then(super::headers::local_redirect)
+        .unwrap_or("/");
+    let mut r = see_other(back);
     r.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_str(&format!(
@@ -1142,7 +1145,14 @@ async fn search(
             Err(e) => return Err(PageError::Web(e, l)),
         }
     }
-    Ok(html(SearchPage {
+    // An invalid query (or one past the search's bounds) is shown with its
+    // error, as 400.
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut r = html(SearchPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
         user: Some(p.user),
@@ -1155,7 +1165,9 @@ async fn search(
         doc_types: integrate::doc_types(&state),
         directions: &["incoming", "outgoing", "internal"],
         f: f.f,
-    }))
+    });
+    *r.status_mut() = status;
+    Ok(r)
 }
 
 // ------------------------------------------------------------ reports
@@ -1229,11 +1241,10 @@ async fn reports_csv(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("attachment; filename=\"aruanne-{from}-{to}.csv\""))
-    {
-        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        super::headers::content_disposition(&format!("aruanne-{from}-{to}.csv")),
+    );
     Ok(r)
 }
 
