@@ -257,9 +257,10 @@ async fn build(env: &TestEnv, m: &Markers) -> (App, Fixture) {
         let d = app.register.register(nd, "kati").await.unwrap();
         docs.insert(state, (d, s));
     }
-    // An unclassified document stays unclassified even if the register restricts it.
+    // An unclassified document stays unclassified when the register restricts it.
     let u = &docs[&State::Unclassified].0;
     assert!(u.needs_review, "unclassified fixture");
+    assert!(u.restriction.is_some(), "restricted by default: {u:?}");
     // a reason on the AK document (an extension) and its deadline trace
     let ak = docs[&State::Ak].0.clone();
     let reason = mk();
@@ -314,7 +315,9 @@ async fn build(env: &TestEnv, m: &Markers) -> (App, Fixture) {
 /// issue's rules (independently of `docgate::access`).
 fn sees_in_full(role: &str, access: StaffAccess, state: State) -> bool {
     use State::*;
-    let ak = matches!(state, Ak | AkReply | ThreadAk);
+    // The unclassified letter names a person with a code, so the register restricted
+    // it by default: it is AK as well as unclassified, and both rules apply.
+    let ak = matches!(state, Ak | AkReply | ThreadAk | Unclassified);
     match role {
         "clerk" | "lead" => true,
         "anonymous" => false,
