@@ -95,3 +95,50 @@ impl TestEnv {
         v
     }
 }
+
+/// A free TCP port on the loopback address (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free loopback port")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
+/// The password [`add_user`] gives every test user.
+pub const TEST_PASSWORD: &str = "parool-12345";
+
+/// Creates a web user (password [`TEST_PASSWORD`], full name "{name} full").
+pub async fn add_user(
+    app: &crate::app::App,
+    name: &str,
+    role: crate::web::Role,
+    unit: Option<&str>,
+) -> crate::web::User {
+    crate::web::auth::create_user(
+        &app.store,
+        &crate::web::auth::NewUser {
+            name: name.into(),
+            full_name: format!("{name} full"),
+            role,
+            unit: unit.map(Into::into),
+            email: None,
+            password: TEST_PASSWORD.into(),
+        },
+    )
+    .await
+    .expect("create a test user")
+}
+
+/// Creates a web user as [`add_user`] does and returns an API token of theirs.
+pub async fn user_with_token(
+    app: &crate::app::App,
+    name: &str,
+    role: crate::web::Role,
+    unit: Option<&str>,
+) -> String {
+    add_user(app, name, role, unit).await;
+    crate::web::auth::create_token(&app.store, name, "test")
+        .await
+        .expect("create a test token")
+}

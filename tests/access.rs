@@ -12,7 +12,7 @@ use axum::http::{header, Request};
 use docgate::access::StaffAccess;
 use docgate::model::*;
 use docgate::testing::{backends, TestEnv};
-use docgate::web::auth::{self, NewUser, Role};
+use docgate::web::auth::{self, Role};
 use docgate::App;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
@@ -59,20 +59,7 @@ async fn send(router: &axum::Router, method: &str, uri: &str, token: Option<&str
 }
 
 async fn user(app: &App, name: &str, role: Role, unit: Option<&str>) -> String {
-    auth::create_user(
-        &app.store,
-        &NewUser {
-            name: name.into(),
-            full_name: format!("{name} full"),
-            role,
-            unit: unit.map(Into::into),
-            email: None,
-            password: "parool-12345".into(),
-        },
-    )
-    .await
-    .unwrap();
-    auth::create_token(&app.store, name, "test").await.unwrap()
+    docgate::testing::user_with_token(app, name, role, unit).await
 }
 
 /// A valid personal code made from `seed` (born 1980-01-01..).

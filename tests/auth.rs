@@ -8,12 +8,12 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use docgate::testing::{backends, TestEnv};
-use docgate::web::auth::{self, NewUser, Role, SessionPolicy};
+use docgate::web::auth::{self, Role, SessionPolicy};
 use docgate::App;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "parool-12345";
+const PASSWORD: &str = docgate::testing::TEST_PASSWORD;
 
 // ------------------------------------------------------------ helpers
 
@@ -25,19 +25,7 @@ async fn env_with(backend: &str, f: impl FnOnce(&mut docgate::Config)) -> (TestE
 }
 
 async fn add_user(app: &App, name: &str, role: Role) {
-    auth::create_user(
-        &app.store,
-        &NewUser {
-            name: name.into(),
-            full_name: format!("{name} full"),
-            role,
-            unit: None,
-            email: None,
-            password: PASSWORD.into(),
-        },
-    )
-    .await
-    .unwrap();
+    docgate::testing::add_user(app, name, role, None).await;
 }
 
 struct Resp {

@@ -244,14 +244,6 @@ struct Agency {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Agency {
     fn new(code: &str, name: &str, port: u16, peer_port: u16, extra: &str) -> Agency {
         let dir = tempfile::tempdir().unwrap();
@@ -510,7 +502,7 @@ fn cli_import_capsule_and_capsule_roundtrip() {
 /// other's DHX endpoint.
 #[test]
 fn two_agencies_exchange_documents() {
-    let (pa, pb) = (free_port(), free_port());
+    let (pa, pb) = (docgate::testing::free_port(), docgate::testing::free_port());
     let mut a = Agency::new("70001975", "Sotsiaalkindlustusamet", pa, pb, "");
     let mut b = Agency::new(
         "70000740",

@@ -34,14 +34,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn docgate(data: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.arg("--data-dir").arg(data);
@@ -53,7 +45,7 @@ fn docgate(data: &Path) -> Command {
 
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let (port, dhx_port) = (free_port(), free_port());
+    let (port, dhx_port) = (docgate::testing::free_port(), docgate::testing::free_port());
     let out = dir.path().join("stdout.txt");
     let child = docgate(&dir.path().join("data"))
         .args(["serve", "--demo", "--listen"])

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use docgate::model::*;
-use docgate::web::auth::{self, NewUser, Role};
+use docgate::web::auth::Role;
 use docgate::{App, Config};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -26,20 +26,7 @@ async fn app_with(dir: &Path, f: impl FnOnce(&mut Config)) -> App {
 }
 
 async fn user(app: &App, name: &str, role: Role, unit: Option<&str>) -> String {
-    auth::create_user(
-        &app.store,
-        &NewUser {
-            name: name.into(),
-            full_name: format!("{name} full"),
-            role,
-            unit: unit.map(Into::into),
-            email: None,
-            password: "parool-12345".into(),
-        },
-    )
-    .await
-    .unwrap();
-    auth::create_token(&app.store, name, "test").await.unwrap()
+    docgate::testing::user_with_token(app, name, role, unit).await
 }
 
 struct Resp {
@@ -752,14 +739,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn docgate(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_docgate"));
     c.arg("--data-dir").arg(dir);
@@ -794,7 +773,7 @@ fn wait_http(url: &str, child: &mut Child, out: &Path) {
 
 fn start_server(demo: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = docgate::testing::free_port();
     let out = dir.path().join("stdout.txt");
     let mut cmd = docgate(&dir.path().join("data"));
     cmd.arg("serve")
@@ -915,7 +894,7 @@ impl Driver {
             eprintln!("\n*** SKIPPED the Chromium walk-through: /usr/bin/chromium or chromedriver not installed ***\n");
             return None;
         };
-        let port = free_port();
+        let port = docgate::testing::free_port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -6,20 +6,18 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 use super::{DhxConfig, DhxTls};
@@ -143,49 +141,8 @@ pub async fn check_access(State(access): State<Arc<Access>>, req: Request, next:
     }
 }
 
-/// A connection of the DHX listener: plain TCP or TLS.
-pub enum DhxIo {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for DhxIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            DhxIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            DhxIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for DhxIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            DhxIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            DhxIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            DhxIo::Plain(s) => Pin::new(s).poll_flush(cx),
-            DhxIo::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            DhxIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            DhxIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+/// A connection of the DHX listener: plain TCP (left) or TLS (right).
+pub type DhxIo = Either<TcpStream, Box<tokio_rustls::server::TlsStream<TcpStream>>>;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -241,7 +198,7 @@ impl DhxListener {
                                 .peer_certificates()
                                 .is_some_and(|c| !c.is_empty());
                             let _ = tx
-                                .send((DhxIo::Tls(Box::new(s)), DhxPeer { addr, client_cert }))
+                                .send((Either::Right(Box::new(s)), DhxPeer { addr, client_cert }))
                                 .await;
                         }
                         Ok(Err(e)) => tracing::info!("dhx: TLS handshake with {addr} failed: {e}"),
@@ -267,7 +224,7 @@ impl axum::serve::Listener for DhxListener {
                 // TcpListener's own accept loop (it logs and retries errors).
                 let (s, addr) = axum::serve::Listener::accept(l).await;
                 (
-                    DhxIo::Plain(s),
+                    Either::Left(s),
                     DhxPeer {
                         addr,
                         client_cert: false,

@@ -6,15 +6,13 @@
 //! An unchanged mailbox costs no download: SELECT reports UIDNEXT, and when it is
 //! not past the last UID we handled there is nothing to search or fetch.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -28,50 +26,8 @@ use super::ImapAccount;
 /// Lease length; renewed at least every third of it.
 pub const LEASE: Duration = Duration::from_secs(60);
 
-/// The connection: TLS or (loopback only) plain.
-#[derive(Debug)]
-pub enum Conn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+/// The connection: plain (left, loopback only) or TLS (right).
+pub type Conn = Either<TcpStream, Box<tokio_rustls::client::TlsStream<TcpStream>>>;
 
 pub type Session = async_imap::Session<Conn>;
 
@@ -171,9 +127,9 @@ pub async fn connect(acc: &ImapAccount) -> Result<Session> {
             .connect(name, tcp)
             .await
             .map_err(|e| imap_err("tls handshake", e))?;
-        Conn::Tls(Box::new(tls))
+        Either::Right(Box::new(tls))
     } else {
-        Conn::Plain(tcp)
+        Either::Left(tcp)
     };
     let mut client = async_imap::Client::new(conn);
     match client.read_response().await {
