@@ -36,7 +36,10 @@ fn each_office_format_gives_its_golden_text() {
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         ("letter.odt", "application/vnd.oasis.opendocument.text"),
-        ("letter.ods", "application/vnd.oasis.opendocument.spreadsheet"),
+        (
+            "letter.ods",
+            "application/vnd.oasis.opendocument.spreadsheet",
+        ),
         ("letter.rtf", "text/rtf"),
     ] {
         let bytes = std::fs::read(fixture(name)).unwrap();
@@ -55,13 +58,21 @@ fn each_office_format_gives_its_golden_text() {
         assert!(!text.contains("kokkuvõtePatsient"), "{name}: {text:?}");
         // By content: a generic type and an unhelpful name give the same text.
         let generic = file_text("liide", "application/octet-stream", &bytes, &opts());
-        assert_eq!(generic.text.as_deref(), Some(want.as_str()), "{name} by content");
+        assert_eq!(
+            generic.text.as_deref(),
+            Some(want.as_str()),
+            "{name} by content"
+        );
     }
 }
 
 /// Asserts a bounded refusal: not extracted, the reason names `limit`, quickly.
 fn assert_refused(ft: &FileText, t0: Instant, limit: &str) {
-    assert!(t0.elapsed() < Duration::from_secs(20), "took {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t0.elapsed()
+    );
     assert_eq!(ft.status, TextStatus::NotExtracted, "{ft:?}");
     let note = ft.note.as_deref().unwrap_or_default();
     assert!(note.contains(limit), "{note}");
@@ -105,8 +116,8 @@ fn a_2_gb_zip_bomb_is_refused_by_the_decompression_budget() {
 #[test]
 fn a_zip_with_100000_entries_is_refused() {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let o = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let o =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     w.start_file("[Content_Types].xml", o).unwrap();
     w.write_all(CT).unwrap();
     for i in 0..100_000 {
@@ -174,11 +185,21 @@ fn an_entry_larger_than_its_declared_size_is_refused() {
     content.extend(std::iter::repeat_n(b' ', 50 << 20));
     let zip = lying_zip("content.xml", &content, 100);
     let t0 = Instant::now();
-    let ft = file_text("valetab.odt", "application/vnd.oasis.opendocument.text", &zip, &opts());
+    let ft = file_text(
+        "valetab.odt",
+        "application/vnd.oasis.opendocument.text",
+        &zip,
+        &opts(),
+    );
     assert_refused(&ft, t0, "entry larger than its declared size");
     // The same entry honestly declared is read (the budget is not the reason).
     let honest = lying_zip("content.xml", b"<a/>", 4);
-    let ft = file_text("aus.odt", "application/vnd.oasis.opendocument.text", &honest, &opts());
+    let ft = file_text(
+        "aus.odt",
+        "application/vnd.oasis.opendocument.text",
+        &honest,
+        &opts(),
+    );
     assert_eq!(ft.status, TextStatus::Extracted, "{ft:?}");
 }
 
@@ -188,7 +209,10 @@ fn xml_nested_100000_deep_is_refused() {
     xml.push_str(&"<w:p>".repeat(100_000));
     xml.push_str(&"</w:p>".repeat(100_000));
     xml.push_str("</w:document>");
-    let zip = zip_with(&[("[Content_Types].xml", CT), ("word/document.xml", xml.as_bytes())]);
+    let zip = zip_with(&[
+        ("[Content_Types].xml", CT),
+        ("word/document.xml", xml.as_bytes()),
+    ]);
     let t0 = Instant::now();
     let ft = file_text("sygav.docx", DOCX, &zip, &opts());
     assert_refused(&ft, t0, "XML nested deeper than 256");
@@ -286,8 +310,14 @@ async fn a_docx_attachment_is_searchable_and_its_personal_code_restricts_the_let
         );
         let docs = app.register.list(&Default::default()).await.unwrap();
         let d = docs.iter().find(|d| d.reg_no == reg_no).unwrap();
-        assert!(d.contains_personal_data, "{b}: code in the .docx not detected");
-        assert!(d.is_restricted_on(app.register.today()), "{b}: not restricted");
+        assert!(
+            d.contains_personal_data,
+            "{b}: code in the .docx not detected"
+        );
+        assert!(
+            d.is_restricted_on(app.register.today()),
+            "{b}: not restricted"
+        );
         assert!(
             d.files.iter().any(|f| f.name == "avaldus.docx"),
             "{b}: no file in {:?}",

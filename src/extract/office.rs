@@ -270,7 +270,11 @@ impl<'a> Zip<'a> {
         let entry = match self.archive.by_name(name) {
             Ok(e) => e,
             Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-            Err(e) => return Err(format!("zip-kirje {name} on vigane (invalid zip entry: {e})")),
+            Err(e) => {
+                return Err(format!(
+                    "zip-kirje {name} on vigane (invalid zip entry: {e})"
+                ))
+            }
         };
         let declared = entry.size();
         if declared > self.left {
@@ -281,7 +285,9 @@ impl<'a> Zip<'a> {
         entry
             .take(declared + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| format!("zip-kirjet {name} ei saanud lugeda (unreadable zip entry: {e})"))?;
+            .map_err(|e| {
+                format!("zip-kirjet {name} ei saanud lugeda (unreadable zip entry: {e})")
+            })?;
         if buf.len() as u64 > declared {
             return Err(format!(
                 "zip-kirje {name} on suurem kui selle deklareeritud suurus {declared} baiti (entry larger than its declared size)"
@@ -483,11 +489,7 @@ fn xlsx_text(zip: &mut Zip<'_>, out: &mut Out) -> Result<(), String> {
                     b"row" => first_cell = true,
                     _ => {}
                 },
-                X::Text(t) if in_v => {
-                    if value.len() + t.len() <= MAX_TEXT_BYTES {
-                        value.push_str(t)
-                    }
-                }
+                X::Text(t) if in_v && value.len() + t.len() <= MAX_TEXT_BYTES => value.push_str(t),
                 X::End(b"v") | X::End(b"t") => in_v = false,
                 X::End(b"c") => {
                     let text = match cell_type.as_str() {
@@ -909,7 +911,7 @@ mod tests {
 
     #[test]
     fn natural_order_of_sheets() {
-        let mut v = vec!["xl/worksheets/sheet10.xml", "xl/worksheets/sheet2.xml"];
+        let mut v = ["xl/worksheets/sheet10.xml", "xl/worksheets/sheet2.xml"];
         v.sort_by_key(|n| natural_key(n));
         assert_eq!(v[0], "xl/worksheets/sheet2.xml");
     }
