@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod mail;
+pub mod office;
 pub mod pdf;
 
 use std::time::Duration;
@@ -132,6 +133,10 @@ pub fn file_text(name: &str, media_type: &str, bytes: &[u8], opts: &TextOptions)
     };
     if mt == "application/pdf" || lower.ends_with(".pdf") || bytes.starts_with(b"%PDF-") {
         return pdf::pdf_text(bytes, opts);
+    }
+    // Before the text branch: `text/rtf` is RTF, not plain text.
+    if let Some(kind) = office::kind_of(name, &mt, bytes) {
+        return office::office_text(kind, bytes, opts.max_decompressed);
     }
     if mt == "text/html" || lower.ends_with(".html") || lower.ends_with(".htm") {
         let s = decode(bytes);
