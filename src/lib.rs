@@ -13,6 +13,7 @@ pub mod dhx;
 pub mod error;
 pub mod extract;
 pub mod ingest;
+pub mod mime;
 pub mod model;
 pub mod numbering;
 pub mod outbox;

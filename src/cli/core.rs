@@ -230,29 +230,6 @@ fn parse_registered(s: &str, tz: &jiff::tz::TimeZone) -> Result<jiff::Timestamp,
     Ok(ts)
 }
 
-fn guess_media_type(path: &std::path::Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("pdf") => "application/pdf",
-        Some("txt") => "text/plain",
-        Some("eml") => "message/rfc822",
-        Some("xml") => "application/xml",
-        Some("html") | Some("htm") => "text/html",
-        Some("doc") => "application/msword",
-        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some("odt") => "application/vnd.oasis.opendocument.text",
-        Some("asice") | Some("bdoc") => "application/vnd.etsi.asic-e+zip",
-        Some("jpg") | Some("jpeg") => "image/jpeg",
-        Some("png") => "image/png",
-        Some("tif") | Some("tiff") => "image/tiff",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Builds the documents `register` would write, validating every flag first.
 pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocument>, Error> {
     let direction: Direction = a.direction.parse().map_err(|_| {
@@ -357,7 +334,8 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         new.restriction = restriction.clone();
         new.public_reason = a.public.clone();
         new.public_title = a.public_title.clone();
-        let mut file = NewFile::new(name, guess_media_type(path), bytes);
+        let media_type = crate::mime::media_type_of(&name, &bytes).into_owned();
+        let mut file = NewFile::new(name, media_type, bytes);
         if file.media_type == "text/plain" {
             if let Ok(t) = std::str::from_utf8(&file.bytes) {
                 file.text = Some(t.to_string());

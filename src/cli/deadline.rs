@@ -383,24 +383,6 @@ async fn report(cfg: Config, a: ReportArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn media_type(p: &std::path::Path) -> &'static str {
-    match p
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("pdf") => "application/pdf",
-        Some("txt") => "text/plain",
-        Some("asice") | Some("bdoc") => "application/vnd.etsi.asic-e+zip",
-        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some("odt") => "application/vnd.oasis.opendocument.text",
-        Some("png") => "image/png",
-        Some("jpg") | Some("jpeg") => "image/jpeg",
-        _ => "application/octet-stream",
-    }
-}
-
 async fn reply(cfg: Config, a: ReplyArgs) -> anyhow::Result<i32> {
     let body = std::fs::read_to_string(&a.body)
         .map_err(|e| Error::invalid(format!("cannot read --body {}: {e}", a.body.display())))?;
@@ -408,12 +390,13 @@ async fn reply(cfg: Config, a: ReplyArgs) -> anyhow::Result<i32> {
     for p in &a.attach {
         let bytes = std::fs::read(p)
             .map_err(|e| Error::invalid(format!("cannot read --attach {}: {e}", p.display())))?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
         files.push(crate::outbox::reply::ReplyFile {
-            name: p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "attachment".into()),
-            media_type: media_type(p).into(),
+            media_type: crate::mime::media_type_of(&name, &bytes).into_owned(),
+            name,
             bytes,
         });
     }

@@ -65,7 +65,7 @@ pub fn kind_of_media_type(mt: &str) -> Option<OfficeKind> {
 }
 
 /// The office format of a file: by its declared media type, else (for a generic or
-/// missing type) by its name's extension (`mime_guess`), else by its content.
+/// missing type) by its name's extension (`crate::mime`), else by its content.
 pub fn kind_of(name: &str, mt: &str, bytes: &[u8]) -> Option<OfficeKind> {
     if let Some(k) = kind_of_media_type(mt) {
         return Some(k);
@@ -83,9 +83,7 @@ pub fn kind_of(name: &str, mt: &str, bytes: &[u8]) -> Option<OfficeKind> {
     if !generic {
         return None;
     }
-    let by_name = mime_guess::from_path(name)
-        .iter_raw()
-        .find_map(kind_of_media_type);
+    let by_name = kind_of_media_type(&crate::mime::media_type_of(name, &[]));
     if by_name.is_some() {
         return by_name;
     }

@@ -283,7 +283,7 @@ pub async fn prepare_file(
         ));
     }
     let sha = sha256_hex(&bytes);
-    let mt = media_type_of(name, &bytes).to_string();
+    let mt = crate::mime::media_type_of(name, &bytes).into_owned();
     let bytes = Arc::new(bytes);
     let t = isolated_file_text(ic, name.to_string(), mt.clone(), bytes.clone()).await;
     let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|a| (*a).clone());
@@ -324,27 +324,6 @@ pub async fn prepare_file(
         sha256: sha,
         stored: None,
     })
-}
-
-pub fn media_type_of(name: &str, bytes: &[u8]) -> &'static str {
-    let lower = name.to_ascii_lowercase();
-    let ext = lower.rsplit('.').next().unwrap_or("");
-    match ext {
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "eml" => "message/rfc822",
-        "xml" => "application/xml",
-        "html" | "htm" => "text/html",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "tif" | "tiff" => "image/tiff",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "asice" | "bdoc" => "application/vnd.etsi.asic-e+zip",
-        _ if bytes.starts_with(b"%PDF-") => "application/pdf",
-        _ => "application/octet-stream",
-    }
 }
 
 /// The document a duplicate key points at.
