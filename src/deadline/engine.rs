@@ -469,8 +469,7 @@ pub fn compute(
                             ),
                             _ => cal.working_day_on_or_after(add_days(
                                 prev,
-                                stop.until(on).map_err(|_| out_of_range(on))?.get_days()
-                                    as i64,
+                                stop.until(on).map_err(|_| out_of_range(on))?.get_days() as i64,
                             )?),
                         };
                         trace.push(Step {

@@ -252,10 +252,12 @@ fn a_reply_ends_the_clock_on_time_or_late() {
 fn registration_is_late_after_the_next_working_day() {
     let cal = Calendar::default();
     let rules = RuleSet::default();
-    let (d, late, _) = registration_due(&cal, &rules, date(2025, 12, 23), date(2025, 12, 29)).unwrap();
+    let (d, late, _) =
+        registration_due(&cal, &rules, date(2025, 12, 23), date(2025, 12, 29)).unwrap();
     assert_eq!(d, date(2025, 12, 29));
     assert!(!late);
-    let (_, late, trace) = registration_due(&cal, &rules, date(2025, 12, 23), date(2025, 12, 30)).unwrap();
+    let (_, late, trace) =
+        registration_due(&cal, &rules, date(2025, 12, 23), date(2025, 12, 30)).unwrap();
     assert!(late);
     assert!(trace.last().unwrap().step.contains("late by 1"));
 }
@@ -392,7 +394,10 @@ proptest! {
 fn dates_outside_1900_to_2300_are_refused_at_parse_time() {
     use crate::model::parse_date;
     assert_eq!(parse_date("base", "1900-01-01").unwrap(), date(1900, 1, 1));
-    assert_eq!(parse_date("base", "2300-12-31").unwrap(), date(2300, 12, 31));
+    assert_eq!(
+        parse_date("base", "2300-12-31").unwrap(),
+        date(2300, 12, 31)
+    );
     for s in ["1899-12-31", "2301-01-01", "9999-12-31", "0001-01-01"] {
         let e = parse_date("base", s).unwrap_err().to_string();
         assert!(e.contains("base") && e.contains(&s[..4]), "{s}: {e}");
