@@ -431,7 +431,7 @@ pub const MAX_DATE: Date = jiff::civil::date(2300, 12, 31);
 pub fn parse_date(what: &str, s: &str) -> Result<Date> {
     let d = s.trim().parse::<Date>().map_err(|_| {
         Error::invalid(format!(
-            "invalid {what} {s:?}: expected a date YYYY-MM-DD (kuupäev AAAA-KK-PP)"
+            "invalid {what} {s:?}: kuupäev peab olema kujul AAAA-KK-PP (expected a date YYYY-MM-DD)"
         ))
     })?;
     check_date(what, d)
