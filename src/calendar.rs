@@ -29,6 +29,19 @@ pub const FIRST_YEAR: i16 = 1998;
 /// Last year the calendar is stated for.
 pub const LAST_YEAR: i16 = 2100;
 
+/// Refuses a date outside the years the calendar is stated for
+/// ([`FIRST_YEAR`]..=[`LAST_YEAR`]), naming the input and the date: a deadline
+/// asked for such a base would rest on holidays the law does not state.
+pub fn check_covered(what: &str, d: Date) -> Result<Date> {
+    if (FIRST_YEAR..=LAST_YEAR).contains(&d.year()) {
+        Ok(d)
+    } else {
+        Err(Error::invalid(format!(
+            "invalid {what} {d}: töökalender hõlmab aastaid {FIRST_YEAR}–{LAST_YEAR} (the working-day calendar covers {FIRST_YEAR} to {LAST_YEAR})"
+        )))
+    }
+}
+
 /// Years whose non-working weekdays are precomputed (beyond this, computed on demand).
 const CACHE_FROM: i16 = 1900;
 const CACHE_TO: i16 = 2300;
@@ -74,7 +87,9 @@ impl ExtraDay {
 
     fn validate(&self) -> Result<()> {
         match (&self.date, &self.every_year) {
-            (Some(_), None) => Ok(()),
+            (Some(d), None) => {
+                crate::model::check_date("deadlines.extra_non_working_days date", *d).map(|_| ())
+            }
             (None, Some(md)) => parse_month_day(md).map(|_| ()),
             _ => Err(Error::invalid(format!(
                 "invalid deadlines.extra_non_working_days entry {:?}: give either date or every_year",

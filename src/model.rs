@@ -421,11 +421,31 @@ pub struct Event {
     pub hash: String,
 }
 
-/// Parses a date given by a user, naming the input on error.
+/// The earliest date docgate accepts from any input.
+pub const MIN_DATE: Date = jiff::civil::date(1900, 1, 1);
+/// The latest date docgate accepts from any input.
+pub const MAX_DATE: Date = jiff::civil::date(2300, 12, 31);
+
+/// Parses a date given by a user, naming the input on error: "YYYY-MM-DD",
+/// within [`MIN_DATE`]..=[`MAX_DATE`] (the one place of the bound).
 pub fn parse_date(what: &str, s: &str) -> Result<Date> {
-    s.trim()
-        .parse::<Date>()
-        .map_err(|_| Error::invalid(format!("invalid {what} {s:?}: expected a date YYYY-MM-DD")))
+    let d = s.trim().parse::<Date>().map_err(|_| {
+        Error::invalid(format!(
+            "invalid {what} {s:?}: kuupäev peab olema kujul AAAA-KK-PP (expected a date YYYY-MM-DD)"
+        ))
+    })?;
+    check_date(what, d)
+}
+
+/// Refuses a date outside [`MIN_DATE`]..=[`MAX_DATE`], naming the input.
+pub fn check_date(what: &str, d: Date) -> Result<Date> {
+    if (MIN_DATE..=MAX_DATE).contains(&d) {
+        Ok(d)
+    } else {
+        Err(Error::invalid(format!(
+            "invalid {what} {d}: kuupäev peab olema vahemikus {MIN_DATE} kuni {MAX_DATE} (the date must be within {MIN_DATE} to {MAX_DATE})"
+        )))
+    }
 }
 
 /// The length limits of the register's free-text fields, in characters (the body

@@ -145,6 +145,27 @@ fn holidays_command_prints_the_contract() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid year \"next\""));
 }
 
+/// Issue 19 point 7: an unbounded date used to panic in the day arithmetic.
+#[test]
+fn deadline_with_base_9999_12_31_is_refused_not_a_panic() {
+    for (base, says) in [
+        ("9999-12-31", "1900-01-01"),
+        // Parseable, but outside the years the holiday calendar covers.
+        ("1950-06-01", "1998"),
+        ("2300-12-31", "2100"),
+    ] {
+        let out = bin()
+            .args(["deadline", "--rule", "avts-teabenoue", "--base", base])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{base}: {err}");
+        assert!(!err.contains("panicked"), "{base}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(base) && err.contains(says), "{base}: {err}");
+    }
+}
+
 #[test]
 fn deadline_command_prints_due_date_and_trace() {
     let v = run_json(&[

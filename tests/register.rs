@@ -665,6 +665,7 @@ async fn outbox_claims_never_hand_one_message_to_two_workers() {
         let mut tasks = Vec::new();
         for w in 0..4 {
             let store = app.store.clone();
+            let register = app.register.clone();
             tasks.push(tokio::spawn(async move {
                 let mut got = Vec::new();
                 loop {
@@ -681,9 +682,12 @@ async fn outbox_claims_never_hand_one_message_to_two_workers() {
                         break;
                     }
                     for it in items {
-                        docgate::outbox::mark_sent(&store, it.id, "250 ok")
-                            .await
-                            .unwrap();
+                        assert!(
+                            docgate::outbox::mark_sent(&register, &it, "250 ok", None)
+                                .await
+                                .unwrap(),
+                            "the claiming worker holds the lease"
+                        );
                         got.push(it.id);
                     }
                 }

@@ -203,7 +203,7 @@ fn print_trace(trace: &[deadline::Step]) {
 fn deadline_cmd(cfg: Config, a: DeadlineArgs) -> anyhow::Result<i32> {
     let cal = cfg.deadlines.calendar()?;
     let rules = cfg.deadlines.rules()?;
-    let base = parse_date("--base", &a.base)?;
+    let base = crate::calendar::check_covered("--base", parse_date("--base", &a.base)?)?;
     let rule = rules.require(&a.rule).map_err(|_| {
         let known: Vec<&str> = rules.all().iter().map(|r| r.id.as_str()).collect();
         Error::invalid(format!(
@@ -213,7 +213,7 @@ fn deadline_cmd(cfg: Config, a: DeadlineArgs) -> anyhow::Result<i32> {
         ))
     })?;
     let (due, trace) = if rule.id == "registration" {
-        let (due, _, trace) = deadline::registration_due(&cal, &rules, base, base);
+        let (due, _, trace) = deadline::registration_due(&cal, &rules, base, base)?;
         (Some(due), trace[..trace.len() - 1].to_vec())
     } else {
         let mut evs = Vec::new();

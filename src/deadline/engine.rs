@@ -142,9 +142,15 @@ pub struct Outcome {
     pub ignored: Vec<String>,
 }
 
-fn add_days(d: Date, n: i64) -> Date {
+fn add_days(d: Date, n: i64) -> Result<Date> {
     d.checked_add(jiff::Span::new().days(n))
-        .expect("date in range")
+        .map_err(|_| out_of_range(d))
+}
+
+fn out_of_range(d: Date) -> Error {
+    Error::invalid(format!(
+        "invalid date {d}: tähtaeg jääks väljapoole kuupäevade vahemikku (the deadline would fall outside the dates docgate can count)"
+    ))
 }
 
 /// Applies a term to a date, pushing the steps. Returns the due date.
@@ -156,8 +162,8 @@ pub fn apply_term(
     basis: &str,
     what: &str,
     trace: &mut Vec<Step>,
-) -> Date {
-    match unit {
+) -> Result<Date> {
+    Ok(match unit {
         Unit::WorkingDays => {
             let due = cal.add_working_days(from, count);
             trace.push(Step {
@@ -168,7 +174,7 @@ pub fn apply_term(
             due
         }
         Unit::CalendarDays => {
-            let raw = add_days(from, i64::from(count));
+            let raw = add_days(from, i64::from(count))?;
             trace.push(Step {
                 step: format!("{what}: {from} + {count} calendar days"),
                 date: Some(raw),
@@ -179,7 +185,7 @@ pub fn apply_term(
         Unit::Months => {
             let raw = from
                 .checked_add(jiff::Span::new().months(i64::from(count)))
-                .expect("date in range");
+                .map_err(|_| out_of_range(from))?;
             let clamped = raw.day() != from.day();
             trace.push(Step {
                 step: if clamped {
@@ -192,7 +198,7 @@ pub fn apply_term(
             });
             move_to_working_day(cal, raw, "(reading) TsÜS § 136; HMS § 33(3)", trace)
         }
-    }
+    })
 }
 
 fn move_to_working_day(cal: &Calendar, raw: Date, basis: &str, trace: &mut Vec<Step>) -> Date {
@@ -217,7 +223,7 @@ pub fn registration_due(
     rules: &RuleSet,
     received: Date,
     registered: Date,
-) -> (Date, bool, Vec<Step>) {
+) -> Result<(Date, bool, Vec<Step>)> {
     let rule = rules.get("registration");
     let (count, unit, basis) = rule.map(|r| (r.count, r.unit, r.basis.clone())).unwrap_or((
         1,
@@ -237,7 +243,7 @@ pub fn registration_due(
         &basis,
         "to be registered by",
         &mut trace,
-    );
+    )?;
     let late = registered > due;
     trace.push(Step {
         step: if late {
@@ -251,7 +257,7 @@ pub fn registration_due(
         date: Some(registered),
         basis,
     });
-    (due, late, trace)
+    Ok((due, late, trace))
 }
 
 fn base_step(rule: &Rule, base: Date) -> Step {
@@ -270,7 +276,7 @@ fn base_step(rule: &Rule, base: Date) -> Step {
     }
 }
 
-fn initial_due(cal: &Calendar, rule: &Rule, base: Date, trace: &mut Vec<Step>) -> Date {
+fn initial_due(cal: &Calendar, rule: &Rule, base: Date, trace: &mut Vec<Step>) -> Result<Date> {
     let (count, unit, basis, transitional) = rule.term_for(base);
     if transitional {
         trace.push(Step {
@@ -301,7 +307,7 @@ pub fn compute(
     let mut rule = rules.require(rule_id)?.clone();
     let mut trace = vec![base_step(&rule, base)];
     let mut ignored = Vec::new();
-    let mut original_due = initial_due(cal, &rule, base, &mut trace);
+    let mut original_due = initial_due(cal, &rule, base, &mut trace)?;
     let mut due = Some(original_due);
     let mut extended = false;
     let mut state = ClockState::Open;
@@ -389,7 +395,7 @@ pub fn compute(
                     date: Some(on),
                     basis: format!("{basis} (reading: a new total limit from the base date)"),
                 });
-                let d = apply_term(cal, base, count, unit, &basis, "extended term", &mut trace);
+                let d = apply_term(cal, base, count, unit, &basis, "extended term", &mut trace)?;
                 // An extension never shortens.
                 let d = d.max(due.unwrap_or(d));
                 due = Some(d);
@@ -452,7 +458,7 @@ pub fn compute(
                         &basis,
                         "term after the deferral",
                         &mut trace,
-                    ),
+                    )?,
                     (None, _) => {
                         // (reading) the stopped days are added to the term.
                         let prev = original_due;
@@ -463,8 +469,8 @@ pub fn compute(
                             ),
                             _ => cal.working_day_on_or_after(add_days(
                                 prev,
-                                stop.until(on).expect("diff").get_days() as i64,
-                            )),
+                                stop.until(on).map_err(|_| out_of_range(on))?.get_days() as i64,
+                            )?),
                         };
                         trace.push(Step {
                             step: format!(
@@ -506,7 +512,7 @@ pub fn compute(
                 extended = false;
                 stopped_on = None;
                 state = ClockState::Open;
-                original_due = initial_due(cal, &rule, base, &mut trace);
+                original_due = initial_due(cal, &rule, base, &mut trace)?;
                 due = Some(original_due);
             }
             DeadlineEvent::Ended { how, reg_no, .. } => {

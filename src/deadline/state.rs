@@ -156,7 +156,7 @@ pub fn explain(
 ) -> Result<DocDeadline> {
     let received = doc.received.unwrap_or(doc.registered);
     let (registration_due, registered_late, registration_trace) =
-        engine::registration_due(&eng.calendar, &eng.rules, received, doc.registered);
+        engine::registration_due(&eng.calendar, &eng.rules, received, doc.registered)?;
     let mut out = DocDeadline {
         reg_no: doc.reg_no.clone(),
         title: doc.title.clone(),

@@ -265,11 +265,16 @@ pub struct Incoming {
 pub fn lexical_date(what: &str, s: &str) -> Result<Date, Fault> {
     let s = s.trim();
     let day = s.get(..10).unwrap_or(s);
-    day.parse::<Date>().map_err(|_| {
-        Fault::validation(format!(
-            "{what} {s:?} is not a date docgate can register (years 1-9999)"
-        ))
-    })
+    day.parse::<Date>()
+        .ok()
+        .and_then(|d| crate::model::check_date(what, d).ok())
+        .ok_or_else(|| {
+            Fault::validation(format!(
+                "{what} {s:?} is not a date docgate can register (years {} to {})",
+                crate::model::MIN_DATE.year(),
+                crate::model::MAX_DATE.year()
+            ))
+        })
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {

@@ -207,11 +207,13 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
         Ok(p) => p,
         Err(e) => {
             return outbox::mark_failed(
-                &app.store,
-                item.id,
+                &app.register,
+                item,
                 &format!("unreadable dhx payload: {e}"),
+                None,
             )
             .await
+            .map(|_| ())
         }
     };
     let cfg = &app.config.dhx;
@@ -219,11 +221,13 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
         Ok(x) => x,
         Err(e) => {
             return outbox::mark_failed(
-                &app.store,
-                item.id,
+                &app.register,
+                item,
                 &format!("capsule {} unreadable: {e}", payload.capsule_sha256),
+                None,
             )
             .await
+            .map(|_| ())
         }
     };
     let route = super::addressbook::route_of(app, &payload.to)
@@ -258,42 +262,35 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
     };
     let temporary = match outcome {
         Ok(SendOutcome::Receipt(r)) => {
-            outbox::mark_sent(&app.store, item.id, &format!("delivered: receiptId {r}")).await?;
-            app.register
-                .record_event(
-                    item.doc_id,
-                    "dhx_delivered",
-                    detail(serde_json::json!({"receipt_id": r})),
-                    "dhx",
-                )
-                .await?;
+            let event = outbox::OutboxEvent {
+                kind: "dhx_delivered",
+                detail: detail(serde_json::json!({"receipt_id": r})),
+                actor: "dhx",
+            };
+            let res = format!("delivered: receiptId {r}");
+            outbox::mark_sent(&app.register, item, &res, Some(event)).await?;
             return Ok(());
         }
         Ok(SendOutcome::Fault(f)) if f.code == FaultCode::Duplicate => {
             // an earlier attempt got through: the receiver has it exactly once
-            outbox::mark_sent(&app.store, item.id, &format!("delivered earlier: {f}")).await?;
-            app.register
-                .record_event(
-                    item.doc_id,
-                    "dhx_delivered",
-                    detail(serde_json::json!({"duplicate": true, "message": f.message})),
-                    "dhx",
-                )
-                .await?;
+            let event = outbox::OutboxEvent {
+                kind: "dhx_delivered",
+                detail: detail(serde_json::json!({"duplicate": true, "message": f.message})),
+                actor: "dhx",
+            };
+            let res = format!("delivered earlier: {f}");
+            outbox::mark_sent(&app.register, item, &res, Some(event)).await?;
             return Ok(());
         }
         Ok(SendOutcome::Fault(f)) => {
-            outbox::mark_failed(&app.store, item.id, &f.to_string()).await?;
-            app.register
-                .record_event(
-                    item.doc_id,
-                    "dhx_failed",
-                    detail(
-                        serde_json::json!({"fault_code": f.code.as_str(), "message": f.message}),
-                    ),
-                    "dhx",
-                )
-                .await?;
+            let event = outbox::OutboxEvent {
+                kind: "dhx_failed",
+                detail: detail(
+                    serde_json::json!({"fault_code": f.code.as_str(), "message": f.message}),
+                ),
+                actor: "dhx",
+            };
+            outbox::mark_failed(&app.register, item, &f.to_string(), Some(event)).await?;
             return Ok(());
         }
         Ok(SendOutcome::SoapFault(m)) => m,
@@ -303,19 +300,18 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
         Some(d) => {
             let next =
                 jiff::Timestamp::now() + jiff::SignedDuration::try_from(d).unwrap_or_default();
-            outbox::mark_retry(&app.store, item.id, &temporary, next).await
+            outbox::mark_retry(&app.register, item, &temporary, next)
+                .await
+                .map(|_| ())
         }
         None => {
             let msg = format!("gave up after {} attempts: {temporary}", item.attempts);
-            outbox::mark_failed(&app.store, item.id, &msg).await?;
-            app.register
-                .record_event(
-                    item.doc_id,
-                    "dhx_failed",
-                    detail(serde_json::json!({"fault_code": null, "message": msg})),
-                    "dhx",
-                )
-                .await?;
+            let event = outbox::OutboxEvent {
+                kind: "dhx_failed",
+                detail: detail(serde_json::json!({"fault_code": null, "message": msg})),
+                actor: "dhx",
+            };
+            outbox::mark_failed(&app.register, item, &msg, Some(event)).await?;
             Ok(())
         }
     }

@@ -141,6 +141,9 @@ pub fn document_from_mail(
     let date = p
         .date_timestamp()
         .map(|t| t.to_zoned(tz.clone()).date())
+        // A Date header outside the dates docgate accepts is not a document date:
+        // the letter is kept, dated as received today.
+        .filter(|d| crate::model::check_date("Date", *d).is_ok())
         .map(|d| d.min(today));
 
     let mut new = NewDocument::new(direction, channel, title);

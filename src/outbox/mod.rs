@@ -1,6 +1,12 @@
 //! The durable outbox: messages (e-mail, DHX) queued in the database in the same
 //! transaction as the document they belong to, claimed by workers with a lease
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and retried until sent or failed.
+//!
+//! A claim is a lease: the item's `claimed_by` (the worker) and `attempts` (which
+//! claim) as [`claim`] returned them. `mark_*` change an item only while that
+//! lease still holds, and write the status and its audit event (through the
+//! register) in ONE transaction: a crash leaves the item either still claimable
+//! or finished with exactly one event.
 
 use std::time::Duration;
 
@@ -8,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::error::Result;
+use crate::register::Register;
 use crate::store::{self, Store, Tx};
 
 pub mod reply;
@@ -49,9 +56,12 @@ pub struct OutboxItem {
     pub result: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// The worker holding the item's lease (with `attempts`, the lease token).
+    #[serde(default)]
+    pub claimed_by: Option<String>,
 }
 
-const COLS: &str = "id, doc_id, channel, recipient, payload, state, attempts, next_attempt_at, last_error, result, created_at, sent_at";
+const COLS: &str = "id, doc_id, channel, recipient, payload, state, attempts, next_attempt_at, last_error, result, created_at, sent_at, claimed_by";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<OutboxItem> {
     let payload: String = r.try_get("payload")?;
@@ -68,6 +78,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<OutboxItem> {
         result: r.try_get("result")?,
         created_at: r.try_get("created_at")?,
         sent_at: r.try_get("sent_at")?,
+        claimed_by: r.try_get("claimed_by")?,
     })
 }
 
@@ -147,40 +158,114 @@ pub async fn claim(
     Ok(out)
 }
 
-pub async fn mark_sent(store: &Store, id: i64, result: &str) -> Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'sent', result = $1, sent_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = $3")
+/// The audit event a status change writes in its own transaction.
+#[derive(Debug, Clone)]
+pub struct OutboxEvent<'a> {
+    pub kind: &'a str,
+    pub detail: serde_json::Value,
+    pub actor: &'a str,
+}
+
+/// Runs a status UPDATE that carries the lease condition ([`held`]), then the
+/// event, then commits, all in one write transaction. Returns false, changing nothing,
+/// when the lease was lost (another worker claimed the item meanwhile).
+async fn finish<'q>(
+    register: &Register,
+    item: &OutboxItem,
+    update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    event: Option<OutboxEvent<'_>>,
+) -> Result<bool> {
+    let mut tx = register.begin().await?;
+    let n = update.execute(&mut *tx).await?.rows_affected();
+    if n == 0 {
+        tx.rollback().await?;
+        tracing::warn!(
+            "outbox item {} ({}): the lease of {:?} (attempt {}) was lost to another worker; nothing changed",
+            item.id,
+            item.channel,
+            item.claimed_by,
+            item.attempts
+        );
+        return Ok(false);
+    }
+    // A crash here must leave nothing half-written (tests/faults.rs).
+    fail::fail_point!("outbox-between-status-and-event", |_| Err(
+        crate::error::Error::internal("failpoint outbox-between-status-and-event")
+    ));
+    if let Some(ev) = event {
+        register
+            .record_event_in(&mut tx, item.doc_id, ev.kind, ev.detail, ev.actor)
+            .await?;
+    }
+    fail::fail_point!("outbox-before-commit", |_| Err(
+        crate::error::Error::internal("failpoint outbox-before-commit")
+    ));
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks a claimed item sent and records `event` in the same transaction.
+/// False (nothing changed) when the claim's lease was lost.
+pub async fn mark_sent(
+    register: &Register,
+    item: &OutboxItem,
+    result: &str,
+    event: Option<OutboxEvent<'_>>,
+) -> Result<bool> {
+    let sql = format!("UPDATE outbox SET state = 'sent', result = $1, sent_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND {}", held(4));
+    let q = sqlx::query(&sql)
         .bind(result)
         .bind(store::now_text())
-        .bind(id)
-        .execute(&store.pool)
-        .await?;
-    Ok(())
+        .bind(item.id)
+        .bind(item.claimed_by.as_deref())
+        .bind(item.attempts);
+    finish(register, item, q, event).await
 }
 
-/// Puts a message back in the queue after a temporary failure.
+/// Puts a claimed item back in the queue after a temporary failure. False
+/// (nothing changed) when the claim's lease was lost.
 pub async fn mark_retry(
-    store: &Store,
-    id: i64,
+    register: &Register,
+    item: &OutboxItem,
     error: &str,
     next_at: jiff::Timestamp,
-) -> Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'queued', last_error = $1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = $3")
+) -> Result<bool> {
+    let sql = format!("UPDATE outbox SET state = 'queued', last_error = $1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND {}", held(4));
+    let q = sqlx::query(&sql)
         .bind(error)
         .bind(store::ts_text(next_at))
-        .bind(id)
-        .execute(&store.pool)
-        .await?;
-    Ok(())
+        .bind(item.id)
+        .bind(item.claimed_by.as_deref())
+        .bind(item.attempts);
+    finish(register, item, q, None).await
 }
 
-/// Gives up on a message (a permanent failure, or retries exhausted).
-pub async fn mark_failed(store: &Store, id: i64, error: &str) -> Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'failed', last_error = $1, claimed_by = NULL, claimed_until = NULL WHERE id = $2")
+/// Gives up on a claimed item (a permanent failure, or retries exhausted) and
+/// records `event` in the same transaction. False (nothing changed) when the
+/// claim's lease was lost.
+pub async fn mark_failed(
+    register: &Register,
+    item: &OutboxItem,
+    error: &str,
+    event: Option<OutboxEvent<'_>>,
+) -> Result<bool> {
+    let sql = format!("UPDATE outbox SET state = 'failed', last_error = $1, claimed_by = NULL, claimed_until = NULL WHERE id = $2 AND {}", held(3));
+    let q = sqlx::query(&sql)
         .bind(error)
-        .bind(id)
-        .execute(&store.pool)
-        .await?;
-    Ok(())
+        .bind(item.id)
+        .bind(item.claimed_by.as_deref())
+        .bind(item.attempts);
+    finish(register, item, q, event).await
+}
+
+/// The lease condition, its two placeholders numbered from `n`: the item is
+/// still being sent under the claim it came from (worker and attempt).
+fn held(n: usize) -> String {
+    format!(
+        "state = 'sending' AND claimed_by = ${} AND attempts = ${}",
+        n,
+        n + 1
+    )
 }
 
 pub async fn for_document(store: &Store, doc_id: i64) -> Result<Vec<OutboxItem>> {

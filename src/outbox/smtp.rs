@@ -237,41 +237,34 @@ pub async fn send_due(app: &App, worker: &str) -> Result<(usize, usize, usize)> 
     for item in items {
         match send_one(app, &tr, &item).await {
             SendOutcome::Sent(res) => {
-                super::mark_sent(&app.store, item.id, &res).await?;
-                if let Some(doc) = item.doc_id {
-                    app.register
-                        .record_event(
-                            Some(doc),
-                            "outbox_sent",
-                            serde_json::json!({"outbox_id": item.id, "to": item.recipient, "result": res}),
-                            "outbox",
-                        )
-                        .await?;
+                let event = item.doc_id.map(|_| super::OutboxEvent {
+                    kind: "outbox_sent",
+                    detail: serde_json::json!({"outbox_id": item.id, "to": item.recipient, "result": res}),
+                    actor: "outbox",
+                });
+                if super::mark_sent(&app.register, &item, &res, event).await? {
+                    s += 1;
                 }
-                s += 1;
             }
             SendOutcome::Retry(err) => {
                 let next = jiff::Timestamp::now()
                     + jiff::SignedDuration::try_from(backoff(cfg, item.attempts))
                         .unwrap_or_default();
                 tracing::warn!("e-mail {} to {} delayed: {err}", item.id, item.recipient);
-                super::mark_retry(&app.store, item.id, &err, next).await?;
-                r += 1;
+                if super::mark_retry(&app.register, &item, &err, next).await? {
+                    r += 1;
+                }
             }
             SendOutcome::Failed(err) => {
                 tracing::error!("e-mail {} to {} failed: {err}", item.id, item.recipient);
-                super::mark_failed(&app.store, item.id, &err).await?;
-                if let Some(doc) = item.doc_id {
-                    app.register
-                        .record_event(
-                            Some(doc),
-                            "outbox_failed",
-                            serde_json::json!({"outbox_id": item.id, "to": item.recipient, "error": err}),
-                            "outbox",
-                        )
-                        .await?;
+                let event = item.doc_id.map(|_| super::OutboxEvent {
+                    kind: "outbox_failed",
+                    detail: serde_json::json!({"outbox_id": item.id, "to": item.recipient, "error": err}),
+                    actor: "outbox",
+                });
+                if super::mark_failed(&app.register, &item, &err, event).await? {
+                    f += 1;
                 }
-                f += 1;
             }
         }
     }

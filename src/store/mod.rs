@@ -98,8 +98,13 @@ impl Store {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             use sqlx::Executor;
+                            // `synchronous = FULL`: every commit syncs the WAL before
+                            // it returns, so nothing acknowledged after a commit (a
+                            // Maildir rename, a drop-folder move, a DHX receipt) can
+                            // roll back on a power loss. NORMAL syncs only at
+                            // checkpoints.
                             conn.execute(
-                                "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;",
+                                "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;",
                             )
                             .await?;
                             Ok(())
@@ -141,9 +146,9 @@ impl Store {
     /// the WAL into the database and syncs both, while the writer waits); the
     /// caller calls [`Checkpointer::committed`] after each commit instead, and
     /// a task of its own checkpoints (`PASSIVE`) on another connection while the
-    /// next transaction is written. Durability is unchanged: commits are synced
-    /// as before (`synchronous = NORMAL`), only the copy into the database file
-    /// moves. None on PostgreSQL.
+    /// next transaction is written. Durability is unchanged: each commit still
+    /// syncs the WAL before it returns (`synchronous = FULL`, set on every pooled
+    /// connection); only the copy into the database file moves. None on PostgreSQL.
     pub fn start_checkpointer(&self) -> Option<Checkpointer> {
         if self.backend != Backend::Sqlite {
             return None;
