@@ -104,6 +104,8 @@ impl Default for WebConfig {
 impl WebConfig {
     /// Checks the keys of sessions and client addresses (called by `Config::validate`).
     pub fn validate(&self) -> Result<()> {
+        // The access policy's configuration: a bad entry refuses the start, not every request.
+        crate::access::StaffAccess::from_config(&self.staff_sees)?;
         auth::TrustedProxies::parse(&self.trusted_proxies)?;
         if self.session_hours == 0 {
             return Err(crate::error::Error::invalid(
@@ -508,6 +510,10 @@ mod tests {
                 "web.trusted_proxies",
             ),
             (|c: &mut WebConfig| c.session_hours = 0, "web.session_hours"),
+            (
+                |c: &mut WebConfig| c.staff_sees = vec!["everyone".into()],
+                "web.staff_sees",
+            ),
             (
                 |c: &mut WebConfig| c.session_idle_minutes = 0,
                 "web.session_idle_minutes",
