@@ -11,13 +11,40 @@ pub fn postgres_url() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether a test must fail, not skip, when a service it needs is missing:
+/// `DOCGATE_REQUIRE_SERVICES=1` (`.ci/run` exports it) or `CI` set.
+pub fn services_required() -> bool {
+    std::env::var("DOCGATE_REQUIRE_SERVICES")
+        .map(|v| !v.is_empty() && v != "0")
+        .unwrap_or(false)
+        || std::env::var_os("CI").is_some()
+}
+
+/// The one place a test reports a missing service (PostgreSQL, Dovecot, an SMTP
+/// server, Chromium, schemathesis, pdftotext, …). When services are required it
+/// panics, naming the service and how to provide it; otherwise it prints a loud
+/// SKIPPED line and the caller returns.
+#[track_caller]
+pub fn missing_service(what: &str, how: &str) {
+    if services_required() {
+        panic!("{what} is missing and DOCGATE_REQUIRE_SERVICES/CI is set: {how}");
+    }
+    eprintln!(
+        "\n*** SKIPPED at {}: {what} is missing ({how}) ***\n",
+        std::panic::Location::caller()
+    );
+}
+
 /// The backends to run a store test against: always SQLite, PostgreSQL when configured.
 pub fn backends() -> Vec<&'static str> {
     let mut v = vec!["sqlite"];
     if postgres_url().is_some() {
         v.push("postgres");
-    } else if std::env::var("CI").is_ok() {
-        panic!("CI is set but DOCGATE_TEST_POSTGRES_URL is not: the PostgreSQL half of the suite would be skipped");
+    } else {
+        missing_service(
+            "PostgreSQL (DOCGATE_TEST_POSTGRES_URL)",
+            "start PostgreSQL and set DOCGATE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test",
+        );
     }
     v
 }
@@ -30,10 +57,18 @@ pub struct TestEnv {
     pub database: Option<String>,
 }
 
-/// Creates a fresh database named uniquely on the test server and returns its URL.
+/// Creates a fresh database named uniquely on the test server and returns its URL:
+/// the one "fresh PostgreSQL database" helper of the tests. None (after
+/// [`missing_service`], which panics when services are required) without a server.
 pub async fn fresh_postgres_database() -> Option<String> {
     use sqlx::{Connection, Executor};
-    let base = postgres_url()?;
+    let Some(base) = postgres_url() else {
+        missing_service(
+            "PostgreSQL (DOCGATE_TEST_POSTGRES_URL)",
+            "start PostgreSQL and set DOCGATE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test",
+        );
+        return None;
+    };
     let name = format!("dgt_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&base)
         .await

@@ -49,30 +49,12 @@ async fn sqlite_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> App {
     App::open(cfg).await.expect("open sqlite app")
 }
 
-/// A fresh PostgreSQL database per test, or None without DOCGATE_TEST_POSTGRES_URL.
+/// A fresh PostgreSQL database per test (`testing::fresh_postgres_database`), or
+/// None without a server (a failure when services are required).
 async fn pg_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Option<App> {
-    let Some(url) = std::env::var("DOCGATE_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI is set but DOCGATE_TEST_POSTGRES_URL is not: the PostgreSQL tests would be skipped"
-        );
-        return None;
-    };
-    use sqlx::Connection;
-    let mut conn = sqlx::postgres::PgConnection::connect(&url)
-        .await
-        .expect("connect to DOCGATE_TEST_POSTGRES_URL");
-    let name = format!("t_dl_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let (base, _) = url.rsplit_once('/').expect("url has a database");
+    let url = docgate::testing::fresh_postgres_database().await?;
     let mut cfg = base_config(dir);
-    cfg.database_url = format!("{base}/{name}");
+    cfg.database_url = url;
     tweak(&mut cfg);
     Some(App::open(cfg).await.expect("open postgres app"))
 }
@@ -345,7 +327,6 @@ async fn overdue_and_report_sqlite() {
 async fn overdue_and_report_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let Some(app) = pg_app(dir.path(), |_| {}).await else {
-        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL part not run");
         return;
     };
     check_overdue_and_report(&app).await;
@@ -856,7 +837,6 @@ async fn reply_is_registered_queued_sent_and_delivered_postgres() {
     let _g = SMTP_LOCK.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let Some(app) = pg_app(dir.path(), |_| {}).await else {
-        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL part not run");
         return;
     };
     require_smtp();
@@ -1009,7 +989,6 @@ async fn two_workers_on_postgres_send_each_message_once() {
     let _g = SMTP_LOCK.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let Some(app) = pg_app(dir.path(), |c| c.outbox.smtp.batch = 3).await else {
-        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL part not run");
         return;
     };
     require_smtp();

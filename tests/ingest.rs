@@ -883,11 +883,10 @@ const IMAPS_PORT: u16 = 10993;
 fn dovecot_up() -> bool {
     let up = std::net::TcpStream::connect(("127.0.0.1", IMAP_PORT)).is_ok();
     if !up {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Dovecot is not listening on 127.0.0.1:{IMAP_PORT}: run .ci/setup/dovecot.sh"
+        docgate::testing::missing_service(
+            &format!("Dovecot on 127.0.0.1:{IMAP_PORT}"),
+            "run .ci/setup/dovecot.sh",
         );
-        eprintln!("Dovecot not running (run .ci/setup/dovecot.sh): IMAP test skipped");
     }
     up
 }
@@ -1074,21 +1073,7 @@ async fn mailbox_lease_is_exclusive_until_it_expires() {
 // ---------------------------------------------------------------- PostgreSQL
 
 async fn pg_app(dir: &Path) -> Option<App> {
-    let base = std::env::var("DOCGATE_TEST_POSTGRES_URL").ok()?;
-    let name = format!("t_ingest_{}", uuid::Uuid::new_v4().simple());
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&base)
-        .await
-        .expect("connect to the test database");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    let url = match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => panic!("bad DOCGATE_TEST_POSTGRES_URL"),
-    };
+    let url = docgate::testing::fresh_postgres_database().await?;
     let mut c = config(dir);
     c.database_url = url;
     Some(App::open(c).await.expect("open app on postgres"))
@@ -1098,7 +1083,6 @@ async fn pg_app(dir: &Path) -> Option<App> {
 async fn postgres_import_dedup_lease_and_quarantine() {
     let data = tempfile::tempdir().unwrap();
     let Some(app) = pg_app(data.path()).await else {
-        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL test skipped");
         return;
     };
     let input = tempfile::tempdir().unwrap();

@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn untrusted_pdf_falls_back_to_pdftotext_when_installed() {
         if Command::new("pdftotext").arg("-v").output().is_err() {
-            eprintln!("pdftotext not installed: fallback not exercised");
+            crate::testing::missing_service("pdftotext", "apt-get install poppler-utils");
             return;
         }
         let pdf = make_pdf(
