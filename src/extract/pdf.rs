@@ -8,14 +8,14 @@
 //!   (Type0), Type3 and custom-encoded fonts without a ToUnicode map are guesses;
 //! - or too few printable characters come out (a scan, or garbage).
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{FileText, TextOptions};
 
 /// Fewer letters and digits than this in the whole document: not a text layer.
 pub const MIN_ALNUM: usize = 16;
+/// The gate's words for a readable PDF without a text layer (a scan).
+pub const NO_TEXT_LAYER: &str = "no text layer";
 /// Share of printable characters below which the text is garbage.
 pub const MIN_PRINTABLE_RATIO: f64 = 0.85;
 
@@ -139,7 +139,7 @@ pub fn gate_text(text: &str) -> Option<String> {
     }
     if alnum < MIN_ALNUM {
         return Some(format!(
-            "too few printable characters ({alnum} letters or digits)"
+            "{NO_TEXT_LAYER}, too few printable characters ({alnum} letters or digits)"
         ));
     }
     let ratio = printable as f64 / total as f64;
@@ -152,49 +152,20 @@ pub fn gate_text(text: &str) -> Option<String> {
     None
 }
 
-/// Runs `pdftotext -enc UTF-8 - -` with the bytes on stdin, killed after `timeout`.
+/// Largest text `pdftotext` may write (more is an error, never a silent cut).
+pub const MAX_PDFTOTEXT_OUTPUT: u64 = 64 * 1024 * 1024;
+
+/// Runs `pdftotext -enc UTF-8 - -` with the bytes on stdin, a bounded child
+/// process ([`super::subprocess::run`]) killed after `timeout`.
 pub fn pdftotext(bytes: &[u8], timeout: Duration) -> Result<String, String> {
-    let mut child = Command::new("pdftotext")
-        .args(["-q", "-enc", "UTF-8", "-", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("pdftotext is not available ({e})"))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let data = bytes.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        out
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = writer.join();
-                let _ = reader.join();
-                return Err(format!(
-                    "pdftotext took longer than {} s",
-                    timeout.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(format!("pdftotext failed: {e}")),
-        }
-    };
-    let _ = writer.join();
-    let out = reader.join().unwrap_or_default();
-    if !status.success() {
-        return Err(format!("pdftotext failed ({status})"));
-    }
+    let out = super::subprocess::run(
+        "pdftotext",
+        &["-q", "-enc", "UTF-8", "-", "-"],
+        Some(bytes),
+        None,
+        &[],
+        super::subprocess::Bounds::new(timeout, MAX_PDFTOTEXT_OUTPUT),
+    )?;
     Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
@@ -292,7 +263,11 @@ mod tests {
 
     #[test]
     fn untrusted_pdf_falls_back_to_pdftotext_when_installed() {
-        if Command::new("pdftotext").arg("-v").output().is_err() {
+        if std::process::Command::new("pdftotext")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
             eprintln!("pdftotext not installed: fallback not exercised");
             return;
         }
