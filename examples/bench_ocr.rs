@@ -13,9 +13,30 @@ use std::time::Instant;
 use docgate::extract::ocr::{self, OcrOptions};
 
 const WORDS: &[&str] = &[
-    "ohvriabi", "hüvitis", "avaldus", "taotlus", "rünnak", "ravikulud", "tõend", "kohus",
-    "politsei", "menetlus", "nõustamine", "tervis", "otsus", "kahju", "perekond", "elukoht",
-    "töövõime", "päevaraha", "tähtaeg", "lisadokument", "õigusabi", "kannatanu", "šokk", "žürii",
+    "ohvriabi",
+    "hüvitis",
+    "avaldus",
+    "taotlus",
+    "rünnak",
+    "ravikulud",
+    "tõend",
+    "kohus",
+    "politsei",
+    "menetlus",
+    "nõustamine",
+    "tervis",
+    "otsus",
+    "kahju",
+    "perekond",
+    "elukoht",
+    "töövõime",
+    "päevaraha",
+    "tähtaeg",
+    "lisadokument",
+    "õigusabi",
+    "kannatanu",
+    "šokk",
+    "žürii",
 ];
 
 fn letter(i: usize) -> Vec<String> {

@@ -398,3 +398,65 @@ async fn two_workers_never_claim_the_same_item() {
         assert_eq!(all, ids, "{b}: each item claimed exactly once");
     }
 }
+
+fn docgate(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_docgate"))
+        .args(args)
+        .env_remove("DOCGATE_CONFIG")
+        .envs(env.env())
+        .output()
+        .unwrap()
+}
+
+fn json(o: &std::process::Output) -> serde_json::Value {
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn ocr_status_and_run_once_on_the_command_line() {
+    let _turn = TURN.lock().await;
+    if !tools_present() {
+        return;
+    }
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let png = scan_png(&["Teade ohvriabile", "Kohtumine toimub neljapäeval."]);
+        let doc = drop_files(&app, &[("teade.png", &png)]).await.remove(0);
+        let s = json(&docgate(&env, &["ocr", "status", "--json"]));
+        assert_eq!(
+            (s["queued"].as_i64(), s["done"].as_i64()),
+            (Some(1), Some(0)),
+            "{b}: {s}"
+        );
+        assert_eq!(s["open"][0]["doc_id"], doc.id, "{b}");
+        let human = docgate(&env, &["ocr", "status"]);
+        assert!(
+            String::from_utf8_lossy(&human.stdout).contains("ootel 1"),
+            "{b}: Estonian first"
+        );
+        let r = json(&docgate(&env, &["ocr", "run", "--once", "--json"]));
+        assert_eq!(
+            (r["claimed"].as_i64(), r["done"].as_i64()),
+            (Some(1), Some(1)),
+            "{b}: {r}"
+        );
+        let s = json(&docgate(&env, &["ocr", "status", "--json"]));
+        assert_eq!(
+            (s["queued"].as_i64(), s["done"].as_i64()),
+            (Some(0), Some(1)),
+            "{b}: {s}"
+        );
+        assert_eq!(
+            hits(&app, "neljapäeval").await,
+            vec![doc.reg_no.clone()],
+            "{b}"
+        );
+    }
+}

@@ -567,3 +567,61 @@ pub async fn work(app: App, shutdown: CancellationToken) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_first_retry() {
+        let c = OcrConfig {
+            backoff_secs: 60,
+            ..OcrConfig::default()
+        };
+        let table = [(0, 60), (1, 60), (2, 120), (3, 240), (4, 480)];
+        for (attempts, secs) in table {
+            assert_eq!(c.backoff(attempts), Duration::from_secs(secs), "{attempts}");
+        }
+        // Never overflows.
+        assert!(c.backoff(i64::MAX) >= c.backoff(20));
+    }
+
+    #[test]
+    fn bad_settings_refuse_the_start_naming_the_key() {
+        assert!(OcrConfig::default().validate().is_ok());
+        let cases = [
+            (
+                OcrConfig {
+                    languages: "est; rm -rf".into(),
+                    ..OcrConfig::default()
+                },
+                "ocr.languages",
+            ),
+            (
+                OcrConfig {
+                    lease_secs: 100,
+                    timeout_secs: 120,
+                    ..OcrConfig::default()
+                },
+                "ocr.lease_secs",
+            ),
+            (
+                OcrConfig {
+                    max_attempts: 0,
+                    ..OcrConfig::default()
+                },
+                "max_attempts",
+            ),
+        ];
+        for (c, key) in cases {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_run_limit_is_inside_the_lease() {
+        let c = OcrConfig::default();
+        assert!(c.run_limit() < c.lease());
+    }
+}
