@@ -242,6 +242,26 @@ async fn a_registration_number_printed_on_an_image_only_pdf_threads_it() {
         );
         // No personal code in it: not restricted by OCR.
         assert!(!doc.contains_personal_data, "{b}");
+
+        // Numbers of two threads: never a guess — its own thread and the triage list.
+        let mut other = NewDocument::new(Direction::Outgoing, Channel::Post, "Teine vastus");
+        other.public_reason = Some("test".into());
+        let other = app.register.register(other, "clerk").await.unwrap();
+        let png = scan_png(&[
+            &format!("Teie kirjad nr {} ja nr {}", first.reg_no, other.reg_no),
+            "Palun ühendada menetlused.",
+        ]);
+        let two = drop_files(&app, &[("kaks_viidet.png", &png)])
+            .await
+            .remove(0);
+        let pass = ocr::run_once(&app, "w1", jiff::Timestamp::now())
+            .await
+            .unwrap();
+        assert_eq!(pass.done, 1, "{b}: {pass:?}");
+        let two = app.register.get(two.id).await.unwrap();
+        assert_eq!(two.thread_id, two.id, "{b}: not moved on a guess");
+        let triage = ingest::thread::triage_list(&app).await.unwrap();
+        assert!(triage.iter().any(|t| t.doc_id == two.id), "{b}: {triage:?}");
     }
 }
 

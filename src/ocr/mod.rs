@@ -355,19 +355,24 @@ pub async fn process(app: &App, item: &OcrItem) -> Result<Outcome> {
 }
 
 /// The thread a scan's printed numbers point at (as in e-mail), never its own.
-async fn thread_of(app: &App, doc_id: i64, thread_id: i64, text: &str) -> Result<Decision> {
+async fn thread_of(
+    app: &App,
+    doc_id: i64,
+    thread_id: i64,
+    text: &str,
+) -> Result<(Decision, Vec<thread::Candidate>)> {
     let hints = Hints::new(Vec::new(), String::new(), text);
     let cands: Vec<_> = thread::candidates(&app.register, &hints)
         .await?
         .into_iter()
         .filter(|c| c.doc_id != doc_id && c.thread_id != thread_id)
         .collect();
-    Ok(thread::decide(&cands))
+    Ok((thread::decide(&cands), cands))
 }
 
 async fn complete(app: &App, item: &OcrItem, ocr: engine::OcrText) -> Result<Outcome> {
     let doc = app.register.get(item.doc_id).await?;
-    let decision = thread_of(app, doc.id, doc.thread_id, &ocr.text).await?;
+    let (decision, cands) = thread_of(app, doc.id, doc.thread_id, &ocr.text).await?;
     let join_thread = match &decision {
         Decision::Continue { reg_no, .. } => app
             .register
@@ -427,11 +432,6 @@ async fn complete(app: &App, item: &OcrItem, ocr: engine::OcrText) -> Result<Out
         }
         Decision::Continue { reg_no, rule } if !arrived.threaded => {
             // The document already has follow-ups of its own: the clerk decides.
-            let cands = thread::candidates(
-                &app.register,
-                &Hints::new(Vec::new(), String::new(), reg_no),
-            )
-            .await?;
             tracing::info!(
                 "OCR: {} names {reg_no} ({rule}) but has its own thread",
                 arrived.doc.reg_no
