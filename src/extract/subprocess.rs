@@ -171,6 +171,12 @@ pub fn run(
     }
     let out = reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
+    // First: a child stopped by SIGPIPE after the limit was reached wrote too much.
+    if out.len() as u64 > max_output {
+        return Err(format!(
+            "{program} wrote more than {max_output} bytes of output"
+        ));
+    }
     if !status.success() {
         let err = String::from_utf8_lossy(&err);
         let err = err.trim();
@@ -179,11 +185,6 @@ pub fn run(
         } else {
             format!("{program} failed ({status}): {}", last_line(err))
         });
-    }
-    if out.len() as u64 > max_output {
-        return Err(format!(
-            "{program} wrote more than {max_output} bytes of output"
-        ));
     }
     Ok(out)
 }
