@@ -431,32 +431,11 @@ fn stream(dict: &[u8], data: &[u8]) -> Vec<u8> {
 
 /// A PDF of the catalog, one page tree and `objs` (objects 3, 4, …).
 fn pdf_with(objs: Vec<Vec<u8>>) -> Vec<u8> {
-    let mut all = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+    let head: [&[u8]; 2] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
     ];
-    all.extend(objs);
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in all.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", all.len() + 1).as_bytes());
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            all.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    super::pdf::assemble(head.into_iter().chain(objs.iter().map(Vec::as_slice)))
 }
 
 /// Renders page 1 of a PDF to a gray image by `pdftoppm` at `dpi`: PNG bytes

@@ -194,23 +194,29 @@ pub fn make_pdf(lines: &[&str], mappable: bool) -> Vec<u8> {
         format!("<< /Length {} >>\nstream\n{}endstream", content.len(), content),
         font.to_string(),
     ];
+    assemble(objs.iter().map(|o| o.as_bytes()))
+}
+
+/// A PDF file of the given objects (numbered 1, 2, … in order; object 1 the
+/// catalog) with its cross-reference table. Used by the generators of tests,
+/// fixtures and benchmarks.
+pub fn assemble<'a>(objs: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
+    for (i, o) in objs.into_iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, o).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
     }
+    let n = offsets.len() + 1;
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    out.extend_from_slice(format!("xref\n0 {n}\n0000000000 65535 f \n").as_bytes());
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
+        format!("trailer\n<< /Size {n} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
     );
     out
 }
