@@ -38,6 +38,7 @@ pub struct Config {
     pub outbox: crate::outbox::OutboxConfig,
     pub dhx: crate::dhx::DhxConfig,
     pub web: crate::web::WebConfig,
+    pub ocr: crate::ocr::OcrConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +84,7 @@ impl Default for Config {
             outbox: Default::default(),
             dhx: Default::default(),
             web: Default::default(),
+            ocr: Default::default(),
         }
     }
 }
@@ -236,6 +238,7 @@ impl Config {
             ));
         }
         self.dhx.validate()?;
+        self.ocr.validate()?;
         Ok(())
     }
 

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod mime;
 pub mod model;
 pub mod numbering;
+pub mod ocr;
 pub mod outbox;
 pub mod personal_code;
 pub mod personal_data;

@@ -296,6 +296,8 @@ pub enum TextStatus {
     Extracted,
     NotExtracted,
     NoText,
+    /// A scan whose text the OCR queue reads later (`crate::ocr`).
+    OcrPending,
 }
 
 impl TextStatus {
@@ -304,12 +306,14 @@ impl TextStatus {
             TextStatus::Extracted => "extracted",
             TextStatus::NotExtracted => "not_extracted",
             TextStatus::NoText => "no_text",
+            TextStatus::OcrPending => "ocr_pending",
         }
     }
     pub fn parse(s: &str) -> TextStatus {
         match s {
             "extracted" => TextStatus::Extracted,
             "not_extracted" => TextStatus::NotExtracted,
+            "ocr_pending" => TextStatus::OcrPending,
             _ => TextStatus::NoText,
         }
     }

@@ -554,6 +554,10 @@ impl Register {
                         .push([Value::from(sha.as_str()), Value::from(text.as_str())]);
                 }
             }
+            if f.text_status == TextStatus::OcrPending {
+                // A scan: queued in this transaction, read later (never lost).
+                crate::ocr::enqueue_in(tx, id, pos as i64, &sha).await?;
+            }
             files.push(FileRef {
                 name: f.name.clone(),
                 media_type: f.media_type.clone(),
@@ -1284,6 +1288,153 @@ impl Register {
         )
         .await
     }
+    /// The extracted text of a registered file arrived later (the OCR queue),
+    /// inside the caller's transaction (which also closes its queue item): the
+    /// file's text and status, the personal-code check and the default
+    /// restriction exactly as registration decides them
+    /// (`personal_data::classify`), the clerk's review flag, an optional move
+    /// into the thread the text names, and one `text_arrived` event with the
+    /// new state (which re-indexes the document).
+    pub(crate) async fn text_arrived_in(
+        &self,
+        tx: &mut Tx,
+        a: TextArrival,
+        actor: &str,
+    ) -> Result<TextArrived> {
+        let (mut doc, body) = self.load_in(tx, a.doc_id).await?;
+        let file = doc.files.get(a.pos as usize).cloned().ok_or_else(|| {
+            Error::not_found(format!("document {} has no file {}", doc.reg_no, a.pos))
+        })?;
+        sqlx::query(
+            "UPDATE doc_files SET text_status = $1, text_note = $2 WHERE doc_id = $3 AND pos = $4",
+        )
+        .bind(a.status.as_str())
+        .bind(&a.note)
+        .bind(doc.id)
+        .bind(a.pos)
+        .execute(&mut **tx)
+        .await?;
+        if !a.text.is_empty() {
+            sqlx::query("INSERT INTO file_texts (sha256, text) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING")
+                .bind(&file.sha256)
+                .bind(&a.text)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let mut detail = serde_json::json!({
+            "file": file.name, "pos": a.pos, "sha256": file.sha256,
+            "text_status": a.status.as_str(), "note": a.note, "by": a.detail,
+        });
+        // Personal data: the one rule of registration, over the new text.
+        let personal_code = crate::personal_data::has_personal_code([a.text.as_str()]);
+        let mut restricted = false;
+        if personal_code {
+            let series = self.series.resolve(Some(&doc.series))?.clone();
+            let mut probe = NewDocument::new(doc.direction, doc.channel, doc.title.clone());
+            probe.parties = doc.parties.clone();
+            probe.received = doc.received;
+            probe.proposed_ground = doc.proposed_ground.clone();
+            let mut f = NewFile::new(file.name.clone(), file.media_type.clone(), Vec::new());
+            f.text = Some(a.text.clone());
+            probe.files.push(f);
+            let class = crate::personal_data::classify(
+                &probe,
+                &doc.title,
+                &series,
+                self.victim_ground(),
+                doc.registered,
+            );
+            doc.contains_personal_data = true;
+            doc.proposed_ground = doc.proposed_ground.take().or(class.proposed_ground);
+            if let (None, Some(d)) = (&doc.restriction, &class.default_restriction) {
+                let r = self.validate_restriction(
+                    &NewRestriction {
+                        ground: d.ground.clone(),
+                        ends: d.ends,
+                        holder: None,
+                        begins: Some(d.begins),
+                    },
+                    self.today(),
+                )?;
+                detail["restriction"] = serde_json::json!({
+                    "ground": r.ground, "begins": r.begins, "ends": r.ends,
+                    "term": d.term, "by": "default", "why": d.why,
+                });
+                doc.restriction = Some(r);
+                restricted = true;
+            }
+            // The clerk is told: the document returns to the review list.
+            doc.needs_review = true;
+            detail["personal_code"] = serde_json::json!(true);
+            sqlx::query(
+                "UPDATE documents SET personal_data = 1, proposed_ground = $1 WHERE id = $2",
+            )
+            .bind(&doc.proposed_ground)
+            .bind(doc.id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        // A number printed on the scan: the document joins that thread while it
+        // is still alone in its own (its number stays; numbers are never reused).
+        let mut threaded = false;
+        if let Some((parent_id, thread_id)) = a.join_thread {
+            let (others,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM documents WHERE thread_id = $1 AND id <> $2")
+                    .bind(doc.thread_id)
+                    .bind(doc.id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            if others == 0 && doc.thread_id == doc.id && thread_id != doc.id {
+                sqlx::query("UPDATE documents SET thread_id = $1, parent_id = $2 WHERE id = $3")
+                    .bind(thread_id)
+                    .bind(parent_id)
+                    .bind(doc.id)
+                    .execute(&mut **tx)
+                    .await?;
+                doc.thread_id = thread_id;
+                doc.parent_id = Some(parent_id);
+                detail["thread"] =
+                    serde_json::json!({"thread_id": thread_id, "parent_id": parent_id});
+                threaded = true;
+            }
+        }
+        self.save_in(tx, &doc, body.as_deref(), "text_arrived", detail, actor)
+            .await?;
+        Ok(TextArrived {
+            doc,
+            personal_code,
+            restricted,
+            threaded,
+        })
+    }
+}
+
+/// Text of a registered file that arrived after registration (see
+/// [`Register::text_arrived_in`]).
+#[derive(Debug, Clone)]
+pub(crate) struct TextArrival {
+    pub doc_id: i64,
+    /// The file's position in the document.
+    pub pos: i64,
+    pub text: String,
+    pub status: TextStatus,
+    pub note: String,
+    /// Who produced the text, for the event (the OCR queue item, its confidence).
+    pub detail: serde_json::Value,
+    /// (parent id, thread id) of the document the text names, when it continues a thread.
+    pub join_thread: Option<(i64, i64)>,
+}
+
+/// What [`Register::text_arrived_in`] did.
+#[derive(Debug, Clone)]
+pub(crate) struct TextArrived {
+    pub doc: Document,
+    /// The new text holds a personal code.
+    pub personal_code: bool,
+    /// The document was restricted because of it.
+    pub restricted: bool,
+    /// The document joined the thread asked for.
+    pub threaded: bool,
 }
 
 /// The length limits of the parties' fields.

@@ -84,6 +84,10 @@ pub async fn serve_with(app: App, listeners: Listeners, shutdown: CancellationTo
         "dhx adapter poller",
         crate::dhx::poll::run(app.clone(), shutdown.clone()),
     ));
+    tasks.spawn(named(
+        "ocr worker",
+        crate::ocr::run(app.clone(), shutdown.clone()),
+    ));
     let mut first_error = None;
     while let Some(res) = tasks.join_next().await {
         match res {

@@ -7,6 +7,7 @@ pub mod core;
 pub mod deadline;
 pub mod dhx;
 pub mod ingest;
+pub mod ocr;
 pub mod search;
 pub mod web;
 
@@ -56,6 +57,9 @@ pub enum Command {
     /// State document exchange (DHX): capsules, sending, receiving, address book.
     #[command(subcommand)]
     Dhx(dhx::DhxCommand),
+    /// OCR of scans and photos: the background queue.
+    #[command(subcommand)]
+    Ocr(ocr::OcrCommand),
     #[command(flatten)]
     Search(search::SearchCommand),
     #[command(flatten)]
@@ -95,6 +99,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Deadline(c) => deadline::run(c, cfg).await,
         Command::Ingest(c) => ingest::run(c, cfg).await,
         Command::Dhx(c) => dhx::run(c, cfg).await,
+        Command::Ocr(c) => ocr::run(c, cfg).await,
         Command::Search(c) => search::run(c, cfg).await,
         Command::Web(c) => web::run(c, cfg).await,
     };

@@ -6,8 +6,10 @@
 
 pub mod html;
 pub mod mail;
+pub mod ocr;
 pub mod office;
 pub mod pdf;
+pub mod subprocess;
 
 use std::time::Duration;
 
@@ -85,6 +87,14 @@ impl FileText {
             note: Some(note.into()),
         }
     }
+    /// A scan: its text comes later from the OCR queue.
+    pub fn ocr_pending() -> FileText {
+        FileText {
+            text: None,
+            status: TextStatus::OcrPending,
+            note: Some(ocr::PENDING_NOTE.to_string()),
+        }
+    }
     pub fn none() -> FileText {
         FileText {
             text: None,
@@ -132,7 +142,17 @@ pub fn file_text(name: &str, media_type: &str, bytes: &[u8], opts: &TextOptions)
         None => decode_text_bytes(b),
     };
     if mt == "application/pdf" || lower.ends_with(".pdf") || bytes.starts_with(b"%PDF-") {
-        return pdf::pdf_text(bytes, opts);
+        let ft = pdf::pdf_text(bytes, opts);
+        // A readable PDF without a text layer is a scan: OCR reads it later.
+        let scan = ft.status == TextStatus::NotExtracted
+            && ft
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains(pdf::NO_TEXT_LAYER));
+        if ocr::is_candidate(bytes, scan).is_some() {
+            return FileText::ocr_pending();
+        }
+        return ft;
     }
     // Before the text branch: `text/rtf` is RTF, not plain text.
     if let Some(kind) = office::kind_of(name, &mt, bytes) {
@@ -155,8 +175,13 @@ pub fn file_text(name: &str, media_type: &str, bytes: &[u8], opts: &TextOptions)
             None => FileText::not_extracted("the attached message could not be read"),
         };
     }
+    if ocr::image_kind(bytes).is_some() {
+        return FileText::ocr_pending();
+    }
     if mt.starts_with("image/") {
-        return FileText::not_extracted("image: text not extracted (no OCR)");
+        return FileText::not_extracted(format!(
+            "image: text not extracted (OCR reads PNG, JPEG and TIFF, not {media_type})"
+        ));
     }
     FileText::not_extracted(format!("text not extracted: no extractor for {media_type}"))
 }

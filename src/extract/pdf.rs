@@ -8,14 +8,14 @@
 //!   (Type0), Type3 and custom-encoded fonts without a ToUnicode map are guesses;
 //! - or too few printable characters come out (a scan, or garbage).
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{FileText, TextOptions};
 
 /// Fewer letters and digits than this in the whole document: not a text layer.
 pub const MIN_ALNUM: usize = 16;
+/// The gate's words for a readable PDF without a text layer (a scan).
+pub const NO_TEXT_LAYER: &str = "no text layer";
 /// Share of printable characters below which the text is garbage.
 pub const MIN_PRINTABLE_RATIO: f64 = 0.85;
 
@@ -139,7 +139,7 @@ pub fn gate_text(text: &str) -> Option<String> {
     }
     if alnum < MIN_ALNUM {
         return Some(format!(
-            "too few printable characters ({alnum} letters or digits)"
+            "{NO_TEXT_LAYER}, too few printable characters ({alnum} letters or digits)"
         ));
     }
     let ratio = printable as f64 / total as f64;
@@ -152,49 +152,20 @@ pub fn gate_text(text: &str) -> Option<String> {
     None
 }
 
-/// Runs `pdftotext -enc UTF-8 - -` with the bytes on stdin, killed after `timeout`.
+/// Largest text `pdftotext` may write (more is an error, never a silent cut).
+pub const MAX_PDFTOTEXT_OUTPUT: u64 = 64 * 1024 * 1024;
+
+/// Runs `pdftotext -enc UTF-8 - -` with the bytes on stdin, a bounded child
+/// process ([`super::subprocess::run`]) killed after `timeout`.
 pub fn pdftotext(bytes: &[u8], timeout: Duration) -> Result<String, String> {
-    let mut child = Command::new("pdftotext")
-        .args(["-q", "-enc", "UTF-8", "-", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("pdftotext is not available ({e})"))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let data = bytes.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        out
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = writer.join();
-                let _ = reader.join();
-                return Err(format!(
-                    "pdftotext took longer than {} s",
-                    timeout.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(format!("pdftotext failed: {e}")),
-        }
-    };
-    let _ = writer.join();
-    let out = reader.join().unwrap_or_default();
-    if !status.success() {
-        return Err(format!("pdftotext failed ({status})"));
-    }
+    let out = super::subprocess::run(
+        "pdftotext",
+        &["-q", "-enc", "UTF-8", "-", "-"],
+        Some(bytes),
+        None,
+        &[],
+        super::subprocess::Bounds::new(timeout, MAX_PDFTOTEXT_OUTPUT),
+    )?;
     Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
@@ -223,23 +194,29 @@ pub fn make_pdf(lines: &[&str], mappable: bool) -> Vec<u8> {
         format!("<< /Length {} >>\nstream\n{}endstream", content.len(), content),
         font.to_string(),
     ];
+    assemble(objs.iter().map(|o| o.as_bytes()))
+}
+
+/// A PDF file of the given objects (numbered 1, 2, … in order; object 1 the
+/// catalog) with its cross-reference table. Used by the generators of tests,
+/// fixtures and benchmarks.
+pub fn assemble<'a>(objs: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
+    for (i, o) in objs.into_iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, o).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
     }
+    let n = offsets.len() + 1;
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    out.extend_from_slice(format!("xref\n0 {n}\n0000000000 65535 f \n").as_bytes());
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
+        format!("trailer\n<< /Size {n} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
     );
     out
 }
@@ -292,7 +269,11 @@ mod tests {
 
     #[test]
     fn untrusted_pdf_falls_back_to_pdftotext_when_installed() {
-        if Command::new("pdftotext").arg("-v").output().is_err() {
+        if std::process::Command::new("pdftotext")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
             crate::testing::missing_service("pdftotext", "apt-get install poppler-utils");
             return;
         }
