@@ -90,6 +90,7 @@ fn restricted_doc(title: &str, body: &str, responsible: Option<&str>) -> NewDocu
     nd.body = Some(body.into());
     nd.responsible = responsible.map(Into::into);
     nd.restriction = Some(NewRestriction {
+        end_by: Default::default(),
         ground: "AvTS § 35 lg 1 p 11".into(),
         ends: jiff::civil::date(2090, 1, 1),
         holder: None,
@@ -584,6 +585,7 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
         nd.responsible = Some("keegi".into());
         if restricted {
             nd.restriction = Some(NewRestriction {
+                end_by: Default::default(),
                 ground: "AvTS § 35 lg 1 p 12".into(),
                 ends: jiff::civil::date(2040, 1, 1),
                 holder: None,

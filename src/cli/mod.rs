@@ -7,6 +7,7 @@ pub mod core;
 pub mod deadline;
 pub mod dhx;
 pub mod ingest;
+pub mod restrictions;
 pub mod search;
 pub mod web;
 
@@ -60,6 +61,9 @@ pub enum Command {
     Search(search::SearchCommand),
     #[command(flatten)]
     Web(web::WebCommand),
+    /// Access restrictions: expiring, set, extend, lift.
+    #[command(subcommand)]
+    Restrictions(restrictions::RestrictionsCommand),
 }
 
 impl Cli {
@@ -97,6 +101,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Dhx(c) => dhx::run(c, cfg).await,
         Command::Search(c) => search::run(c, cfg).await,
         Command::Web(c) => web::run(c, cfg).await,
+        Command::Restrictions(c) => restrictions::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

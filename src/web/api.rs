@@ -371,6 +371,7 @@ impl RestrictJson {
             return Err(WebError::invalid("invalid ground: it is empty"));
         }
         Ok(NewRestriction {
+            end_by: Default::default(),
             ground: self.ground.trim().to_string(),
             ends: parse_date("ends", &self.ends)?,
             holder: self.holder.clone().filter(|h| !h.trim().is_empty()),
@@ -579,6 +580,9 @@ async fn restrict(
 pub struct ExtendJson {
     pub ends: String,
     pub reason: String,
+    /// The reference of the head's decision to extend (AvTS § 40 lg 1).
+    #[serde(default)]
+    pub decision: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -606,10 +610,16 @@ async fn extend(
     let id = parse_id(&id)?;
     let ends = parse_date("ends", &body.ends)?;
     let reason = nonempty_reason(&body.reason)?;
+    let ext = crate::register::Extension {
+        new_end: ends,
+        decision: body.decision.clone(),
+        reason: reason.to_string(),
+        role: p.user.role,
+    };
     let d = state
         .app
         .register
-        .extend_restriction(id, ends, reason, &p.user.name)
+        .extend_restriction(id, &ext, &p.user.name)
         .await?;
     Ok(Json(DocView::new(&d, state.today(), Sight::Full)))
 }
@@ -846,6 +856,7 @@ pub async fn do_reply(
     if let Some(rs) = &parent.restriction {
         if rs.ends >= state.today() {
             nd.restriction = Some(NewRestriction {
+                end_by: Default::default(),
                 ground: rs.ground.clone(),
                 ends: rs.ends,
                 holder: Some(rs.holder.clone()),

@@ -412,8 +412,8 @@ async fn officials(state: &WebState) -> WebResult<Vec<(String, String)>> {
 
 /// The restriction the inbox form proposes for a document not yet restricted: its
 /// proposed ground, else its series' default, else the victim-data ground
-/// (`ingest.personal_data_ground`), for its legal term (AvTS § 40, from
-/// `personal_data::legal_term`) or the series' shorter one.
+/// (`ingest.personal_data_ground`), ending at the term of `restriction::term`
+/// (AvTS § 40, from the receipt date) or the series' shorter one.
 fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
     let series = state.app.series.get(&d.series);
     let ground = d
@@ -421,15 +421,24 @@ fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
         .clone()
         .or_else(|| series.and_then(|s| s.default_ground.clone()))
         .unwrap_or_else(|| state.app.config.ingest.personal_data_ground.clone());
-    let term = crate::personal_data::legal_term(&ground).years;
-    let years = series
-        .and_then(|s| s.restriction_years)
-        .and_then(|y| i16::try_from(y).ok())
-        .filter(|y| *y > 0)
-        .map_or(term, |y| y.min(term));
-    let base = d.received.unwrap_or_else(|| state.today());
-    let ends = base
-        .checked_add(jiff::Span::new().years(i64::from(years)))
+    let base = d.received.unwrap_or(d.registered);
+    let personal =
+        d.contains_personal_data == Some(true) || series.is_some_and(|s| s.personal_data);
+    let ends = state
+        .app
+        .register
+        .vocab()
+        .grounds
+        .get(&ground)
+        .and_then(|g| crate::restriction::term(g, personal, base, Default::default(), None).ok())
+        .map(|t| {
+            series
+                .and_then(|s| s.restriction_years)
+                .and_then(|y| i16::try_from(y).ok())
+                .filter(|y| *y > 0)
+                .and_then(|y| base.checked_add(jiff::Span::new().years(y)).ok())
+                .map_or(t.ends, |e| e.min(t.ends))
+        })
         .map(|d| d.to_string())
         .unwrap_or_default();
     (ground, ends)
@@ -504,6 +513,7 @@ async fn complete(
             return Err(err(WebError::invalid("invalid ground: it is empty")));
         }
         Some(NewRestriction {
+            end_by: Default::default(),
             ground: f.ground.trim().to_string(),
             ends: parse_date("ends", &f.ends).map_err(|e| err(e.into()))?,
             holder: None,
@@ -793,6 +803,8 @@ struct ExtendForm {
     csrf: String,
     ends: String,
     reason: String,
+    #[serde(default)]
+    decision: String,
 }
 
 #[derive(Deserialize)]
@@ -847,10 +859,16 @@ async fn extend(
             l,
         ));
     }
+    let ext = crate::register::Extension {
+        new_end: ends,
+        decision: f.decision.clone(),
+        reason: f.reason.trim().to_string(),
+        role: p.user.role,
+    };
     state
         .app
         .register
-        .extend_restriction(id, ends, f.reason.trim(), &p.user.name)
+        .extend_restriction(id, &ext, &p.user.name)
         .await?;
     Ok(see_other(&format!("/documents/{id}")))
 }

@@ -273,6 +273,7 @@ mod tests {
     fn restricted_doc() -> Document {
         Document {
             id: 7,
+            kind: None,
             reg_no: "9-14/12".into(),
             series: "9-14".into(),
             direction: Direction::Incoming,
@@ -312,6 +313,7 @@ mod tests {
                 ends: date(2101, 3, 2),
                 marked: date(2026, 3, 2),
                 extended: false,
+                until_decision: None,
             }),
             files: vec![FileRef {
                 name: "taotlus.pdf".into(),
