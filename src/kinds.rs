@@ -160,6 +160,54 @@ impl Kinds {
     }
 }
 
+/// The kinds the process loaded (`App::open` installs them; the built-in list
+/// until then): the web views name a document's kind from it.
+static LOADED: std::sync::RwLock<Option<std::sync::Arc<Kinds>>> = std::sync::RwLock::new(None);
+
+/// Makes `kinds` the process's loaded kinds.
+pub fn install(kinds: std::sync::Arc<Kinds>) {
+    if let Ok(mut l) = LOADED.write() {
+        *l = Some(kinds);
+    }
+}
+
+/// The process's loaded kinds.
+pub fn loaded() -> std::sync::Arc<Kinds> {
+    LOADED
+        .read()
+        .ok()
+        .and_then(|l| l.clone())
+        .unwrap_or_else(|| std::sync::Arc::new(Kinds::builtin().clone()))
+}
+
+/// A document's kind as the views show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KindView {
+    pub id: String,
+    pub et: String,
+    pub en: String,
+}
+
+impl KindView {
+    /// The kind of a document (`Kinds::of` over the loaded kinds).
+    pub fn of(kind: Option<&str>, doc_type: Option<&str>) -> Option<KindView> {
+        loaded().of(kind, doc_type).map(|k| KindView {
+            id: k.id.clone(),
+            et: k.et.clone(),
+            en: k.en.clone(),
+        })
+    }
+
+    /// The name in the page's language (`Lang::code`).
+    pub fn name(&self, lang: &str) -> &str {
+        if lang == "en" {
+            &self.en
+        } else {
+            &self.et
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -470,3 +470,125 @@ async fn cli_extension_needs_the_leads_role() {
         );
     }
 }
+
+async fn http(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    json: Option<serde_json::Value>,
+) -> (u16, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut b = axum::http::Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let body = match json {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            axum::body::Body::from(v.to_string())
+        }
+        None => axum::body::Body::empty(),
+    };
+    let r = router.clone().oneshot(b.body(body).unwrap()).await.unwrap();
+    let status = r.status().as_u16();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn web_shows_kinds_refuses_unknown_grounds_and_lists_expiring() {
+    use docgate::web::Role;
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let lead = docgate::testing::user_with_token(&app, "juht", Role::Lead, None).await;
+        let clerk = docgate::testing::user_with_token(&app, "kati", Role::Clerk, None).await;
+        let today = app.register.today();
+        let mut n = doc("Teabenõue linnale");
+        n.kind = Some("teabenõue".into());
+        n.public_reason = Some("avalik".into());
+        let open = app.register.register(n, "t").await.unwrap();
+        let mut n = doc("Lõppev piirang");
+        n.responsible = Some("mari".into());
+        n.restriction = Some(restriction(
+            "AvTS § 35 lg 1 p 1",
+            today.checked_add(jiff::Span::new().days(7)).unwrap(),
+        ));
+        let ending = app.register.register(n, "t").await.unwrap();
+        let router = docgate::serve::http_router(app.clone());
+        // The public register names the kind, Estonian first, English with ?lang=en.
+        let (s, body) = http(
+            &router,
+            "GET",
+            &format!("/avalik/dokument/{}", open.id),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{b}: {body}");
+        assert!(body.contains("Teabenõue"), "{b}: {body}");
+        let en = {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let req = axum::http::Request::get(format!("/avalik/dokument/{}", open.id))
+                .header("cookie", "lang=en")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let r = router.clone().oneshot(req).await.unwrap();
+            let bytes = r.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        assert!(en.contains("Information request"), "{b}: {en}");
+        // The API gives the kind with its names.
+        let (s, body) = http(
+            &router,
+            "GET",
+            &format!("/api/v1/documents/{}", open.id),
+            Some(&clerk),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{b}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["document"]["kind"]["id"], "teabenõue", "{b}");
+        assert_eq!(
+            v["document"]["doc_type"], "avts-teabenoue",
+            "{b}: the default rule"
+        );
+        // A free-text ground is refused, naming the field.
+        let (s, body) = http(
+            &router,
+            "POST",
+            &format!("/api/v1/documents/{}/restriction", open.id),
+            Some(&clerk),
+            Some(serde_json::json!({"ground": "lihtsalt niisama", "ends": "2027-01-01"})),
+        )
+        .await;
+        assert_eq!(s, 400, "{b}: {body}");
+        assert!(
+            body.contains("ground") && body.contains("AvTS § 35 lg 1 p 12"),
+            "{b}: {body}"
+        );
+        // A clerk may not extend; the lead may, with a decision.
+        let ext = serde_json::json!({"ends": today.checked_add(jiff::Span::new().years(2)).unwrap().to_string(), "reason": "põhjus püsib", "decision": "1-1/4"});
+        let uri = format!("/api/v1/documents/{}/restriction/extend", ending.id);
+        let (s, body) = http(&router, "POST", &uri, Some(&clerk), Some(ext.clone())).await;
+        assert_eq!(s, 403, "{b}: {body}");
+        // The lead's dashboard lists the restriction about to expire.
+        let (s, body) = http(&router, "GET", "/dashboard", Some(&lead), None).await;
+        assert_eq!(s, 200, "{b}: {body}");
+        assert!(
+            body.contains("expiring-list") && body.contains(&ending.reg_no),
+            "{b}: {body}"
+        );
+        let (s, body) = http(&router, "POST", &uri, Some(&lead), Some(ext)).await;
+        assert_eq!(s, 200, "{b}: {body}");
+        let (_, body) = http(&router, "GET", "/dashboard", Some(&lead), None).await;
+        assert!(
+            !body.contains(&ending.reg_no),
+            "{b}: extended, no longer expiring"
+        );
+    }
+}

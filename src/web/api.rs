@@ -312,6 +312,9 @@ pub struct NewDocumentJson {
     pub series: Option<String>,
     #[serde(default)]
     pub doc_type: Option<String>,
+    /// The document kind (config/document-kinds.toml); its default rule applies without `doc_type`.
+    #[serde(default)]
+    pub kind: Option<String>,
     #[serde(default)]
     pub parties: Vec<PartyJson>,
     #[serde(default)]
@@ -471,6 +474,7 @@ pub async fn register_from_json(
     let mut nd = NewDocument::new(meta.direction, meta.channel, meta.title.trim());
     nd.series = meta.series.filter(|s| !s.trim().is_empty());
     nd.doc_type = meta.doc_type.filter(|s| !s.trim().is_empty());
+    nd.kind = meta.kind.filter(|s| !s.trim().is_empty());
     nd.parties = meta
         .parties
         .iter()
@@ -507,6 +511,8 @@ pub async fn register_from_json(
 pub struct PatchJson {
     pub title: Option<String>,
     pub doc_type: Option<String>,
+    /// The document kind; an empty string clears it.
+    pub kind: Option<String>,
     pub responsible: Option<String>,
     pub unit: Option<String>,
     pub their_ref: Option<String>,
@@ -526,6 +532,10 @@ impl PatchJson {
         patch.title = self.title.clone().map(|t| t.trim().to_string());
         patch.doc_type = self
             .doc_type
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.kind = self
+            .kind
             .clone()
             .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
         patch.responsible = self

@@ -389,7 +389,22 @@ struct InboxPage {
     items: Vec<InboxItem>,
     series: Vec<(String, String)>,
     doc_types: Vec<(String, String)>,
+    /// Document kinds: (id, name in the page's language).
+    kinds: Vec<(String, String)>,
     officials: Vec<(String, String)>,
+}
+
+/// The document kinds offered in the forms: (id, name in `l`).
+fn kind_options(state: &WebState, l: Lang) -> Vec<(String, String)> {
+    state
+        .app
+        .register
+        .vocab()
+        .kinds
+        .all()
+        .iter()
+        .map(|k| (k.id.clone(), k.name(l.code()).to_string()))
+        .collect()
 }
 
 fn series_options(state: &WebState) -> Vec<(String, String)> {
@@ -475,6 +490,7 @@ async fn inbox(State(state): State<WebState>, headers: HeaderMap) -> PageResult 
         items,
         series: series_options(&state),
         doc_types: integrate::doc_types(&state),
+        kinds: kind_options(&state, l),
         officials: officials(&state).await?,
     }))
 }
@@ -485,6 +501,8 @@ struct CompleteForm {
     series: String,
     #[serde(default)]
     doc_type: String,
+    #[serde(default)]
+    kind: String,
     #[serde(default)]
     responsible: String,
     #[serde(default)]
@@ -534,6 +552,7 @@ async fn complete(
     let patch = crate::register::MetadataPatch {
         series: (f.series != d.series).then(|| f.series.clone()),
         doc_type: Some(Some(f.doc_type.trim().to_string()).filter(|s| !s.is_empty())),
+        kind: Some(Some(f.kind.trim().to_string()).filter(|s| !s.is_empty())),
         responsible: Some(Some(f.responsible.trim().to_string()).filter(|s| !s.is_empty())),
         needs_review: Some(false),
         ..Default::default()
@@ -1033,9 +1052,14 @@ struct DashboardPage {
     deadlines_available: bool,
     officials: Vec<(String, i64, i64)>,
     due: Vec<DueItem>,
+    /// Restrictions ending within 30 days (the lead's and the clerk's view).
+    expiring: Vec<(DocView, i64)>,
     chart_title: String,
     chart: String,
 }
+
+/// How far ahead the dashboard lists restrictions about to expire.
+pub const EXPIRING_DAYS: u32 = 30;
 
 /// Overdue and due-soon counts per official, most overdue first.
 pub fn per_official(items: &[DueItem]) -> Vec<(String, i64, i64)> {
@@ -1097,10 +1121,28 @@ async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageRes
     if p.user.role == Role::Staff {
         due.retain(|d| d.responsible.as_deref() == Some(p.user.name.as_str()));
     }
+    // Restrictions about to expire (`docgate restrictions expiring`): for the
+    // lead and the clerk, each document as the access policy lets them see it.
+    let mut expiring = Vec::new();
+    if matches!(p.user.role, Role::Lead | Role::Clerk) {
+        let today = state.today();
+        for d in state.app.register.expiring(today, EXPIRING_DAYS).await? {
+            let sight = state.sight(Some(&p.user), &d).await?;
+            if sight == crate::access::Sight::Invisible {
+                continue;
+            }
+            let days = d
+                .restriction
+                .as_ref()
+                .map_or(0, |r| i64::from((r.ends - today).get_days()));
+            expiring.push((DocView::new(&d, today, sight), days));
+        }
+    }
     let (from, to) = api::report_range(&state, None, None)?;
     let rows = query::on_time_months(&state, from, to).await?;
     let (chart_title, chart) = rate_chart(l, &rows);
     Ok(html(DashboardPage {
+        expiring,
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
         user: Some(p.user),
@@ -1287,6 +1329,7 @@ mod tests {
         let d = |resp: &str, days: i64| DueItem {
             document: super::super::view::DocView {
                 id: 1,
+                kind: None,
                 reg_no: "x".into(),
                 series: "s".into(),
                 direction: crate::model::Direction::Incoming,
