@@ -556,6 +556,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the ground, the date and the content, a term begins no
+        /// earlier than `from` and ends within the law's maximum: 5 years
+        /// (never beyond the ground's own) without personal data, 75 with it.
+        #[test]
+        fn term_stays_within_section_40(i in 0usize..64, personal: bool, days in 0i64..100_000) {
+            let grounds = Grounds::builtin().all();
+            let g = &grounds[i % grounds.len()];
+            let from = date(1950, 1, 1).checked_add(jiff::Span::new().days(days)).unwrap();
+            let t = term(g, personal, from, EndBy::Date, None).unwrap();
+            proptest::prop_assert!(t.ends >= from);
+            let years = if personal || g.personal_data { 75 } else { 5.min(g.max_years) };
+            proptest::prop_assert!(t.ends <= from.checked_add(jiff::Span::new().years(years)).unwrap());
+            proptest::prop_assert_eq!(t.basis, if personal || g.personal_data { BASIS_PERSONAL } else { BASIS_GENERAL });
+            // A later end than the term is refused; the term itself is accepted.
+            let later = t.ends.checked_add(jiff::Span::new().days(1)).unwrap();
+            proptest::prop_assert!(term(g, personal, from, EndBy::Date, Some(later)).is_err());
+            proptest::prop_assert!(term(g, personal, from, EndBy::Date, Some(t.ends)).is_ok());
+        }
+    }
+
     #[test]
     fn grounds_file_is_checked() {
         for (text, want) in [
