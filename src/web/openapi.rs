@@ -287,7 +287,7 @@ pub fn document() -> Value {
                     "responsible": s_nullable(), "status": { "type": "string" } } }));
     schemas.insert("Reply".into(), json!({ "type": "object", "required": ["title", "body"], "additionalProperties": false, "properties": {
                     "title": { "type": "string", "minLength": 1, "pattern": "\\S" }, "body": { "type": "string", "minLength": 1, "pattern": "\\S" },
-                    "channel": channel.clone(),
+                    "channel": nullable(channel.clone()),
                     "recipient": { "type": ["string", "null"], "description": "e-mail address (email) or registry code (dhx); null or absent: the document's sender" } } }));
     schemas.insert("OutboxItem".into(), json!({ "type": "object", "required": ["id", "channel", "recipient", "state", "attempts", "last_error", "sent_at"], "properties": {
                     "id": { "type": "integer" }, "channel": { "type": "string" }, "recipient": { "type": ["string", "null"], "description": "null when the caller may not see the document in full (the error too)" },
