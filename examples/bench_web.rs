@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
                     d.needs_review = k % 97 == 0;
                     if k % 4 == 0 {
                         d.restriction = Some(NewRestriction {
+                            end_by: Default::default(),
                             ground: "AvTS § 35 lg 1 p 12".into(),
                             ends: jiff::civil::date(2035, 1, 1),
                             holder: None,

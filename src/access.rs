@@ -366,6 +366,7 @@ mod tests {
     fn doc(responsible: Option<&str>, unit: Option<&str>) -> Document {
         Document {
             id: 1,
+            kind: None,
             reg_no: "9-13/1".into(),
             series: "9-13".into(),
             direction: crate::model::Direction::Incoming,
@@ -400,6 +401,7 @@ mod tests {
             ends: date(2101, 1, 5),
             marked: date(2026, 1, 5),
             extended: false,
+            until_decision: None,
         });
         d
     }

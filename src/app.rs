@@ -27,9 +27,12 @@ impl App {
             )
         })?;
         let series = Arc::new(SeriesList::load(&config.series_file)?);
+        // The vocabularies are checked before the database is touched.
+        let vocab = crate::register::Vocab::load(&config, &series)?;
+        crate::kinds::install(vocab.kinds.clone());
         let store = Store::open(&config).await?;
         let config = Arc::new(config);
-        let register = Register::new(store.clone(), config.clone(), series.clone());
+        let register = Register::new(store.clone(), config.clone(), series.clone(), vocab);
         Ok(App {
             config,
             store,

@@ -30,6 +30,10 @@ pub struct Config {
     pub numbering: NumberingConfig,
     /// The document list (functions and series). Empty: the built-in example.
     pub series_file: PathBuf,
+    /// The document kinds. Empty: the built-in config/document-kinds.toml.
+    pub kinds_file: PathBuf,
+    /// The accepted restriction grounds. Empty: the built-in config/restriction-grounds.toml.
+    pub grounds_file: PathBuf,
     /// Maximum size of one registered file, in bytes.
     pub max_file_size: u64,
     pub ingest: crate::ingest::IngestConfig,
@@ -77,6 +81,8 @@ impl Default for Config {
             agency: AgencyConfig::default(),
             numbering: NumberingConfig::default(),
             series_file: PathBuf::new(),
+            kinds_file: PathBuf::new(),
+            grounds_file: PathBuf::new(),
             max_file_size: 200 * 1024 * 1024,
             ingest: Default::default(),
             search: Default::default(),

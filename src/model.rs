@@ -196,9 +196,14 @@ pub struct Restriction {
     pub ends: Date,
     /// Date of marking (§ 41(2)).
     pub marked: Date,
-    /// Set once the restriction has been extended (§ 40(3) allows it once).
+    /// Set once the restriction has been extended (§ 40 lg 1 allows it once).
     #[serde(default)]
     pub extended: bool,
+    /// Restricted until the decision in this case (thread id) is adopted
+    /// (§ 40 lg 2): lifted when a decision is registered in it. Left out of the
+    /// serialized state when unset (state hashes of older documents stay the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_decision: Option<i64>,
 }
 
 /// Access of a document: public ("Avalik") or restricted ("AK").
@@ -225,8 +230,13 @@ pub struct Document {
     pub series: String,
     pub direction: Direction,
     pub channel: Channel,
-    /// A rule id from deadline-rules.csv, or none.
+    /// A deadline rule id of the loaded rules, or none.
     pub doc_type: Option<String>,
+    /// The document's kind (config/document-kinds.toml) as registered; None for
+    /// documents registered before kinds (shown by the kind their rule
+    /// suggests, `Kinds::of`). Left out of the serialized state when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     pub title: String,
     /// The document's own public title, set by the clerk (None: the public sees
     /// the masked title). Left out of the serialized state when unset, so the
@@ -341,6 +351,9 @@ pub struct NewRestriction {
     pub holder: Option<String>,
     /// Defaults to the registration date.
     pub begins: Option<Date>,
+    /// How it ends (§ 40): on `ends` (the default), until the decision, or by a
+    /// death or birth year (then `ends` is computed).
+    pub end_by: crate::restriction::EndBy,
 }
 
 /// A document to be registered.
@@ -350,7 +363,10 @@ pub struct NewDocument {
     pub channel: Channel,
     /// None means the configured default series.
     pub series: Option<String>,
+    /// The deadline rule; None: the kind's default rule, if any.
     pub doc_type: Option<String>,
+    /// The document kind (config/document-kinds.toml).
+    pub kind: Option<String>,
     pub title: String,
     /// The public title chosen by the clerk, if any.
     pub public_title: Option<String>,
@@ -388,6 +404,7 @@ impl NewDocument {
             channel,
             series: None,
             doc_type: None,
+            kind: None,
             title: title.into(),
             public_title: None,
             parties: Vec::new(),
@@ -517,59 +534,9 @@ pub mod limits {
     }
 }
 
-/// The rule ids of `deadline-rules.csv`: the document types that carry a reply deadline.
-pub const RULE_IDS: &[&str] = &[
-    "registration",
-    "avts-teabenoue",
-    "msvs-selgitustaotlus",
-    "msvs-edastamine",
-    "oas-huvitis",
-    "oas-huvitis-el",
-    "sus-otsus",
-    "oas-vaimne-tervis",
-    "hms-vaie",
-    "sus-vaie",
-    "gdpr-paring",
-];
-
-/// The longest a restriction on this ground may last from its begin date (AvTS § 40):
-/// 75 years for the personal-data grounds of § 35(1) p 11-16, otherwise 5 years.
-pub fn restriction_max_years(ground: &str) -> i16 {
-    crate::personal_data::legal_term(ground).years
-}
-
-/// True for the grounds of § 35(1) p 11-16 (personal data).
-pub fn personal_data_ground(ground: &str) -> bool {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(r"(?i)35\D{0,12}(?:lg|\(|-)\s*1\)?\D{0,6}(?:p|punkt)?\.?\s*(\d+)")
-            .expect("static regex")
-    });
-    re.captures(ground)
-        .and_then(|c| c[1].parse::<u32>().ok())
-        .is_some_and(|p| (11..=16).contains(&p))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn personal_data_grounds() {
-        for g in [
-            "AvTS § 35 lg 1 p 11",
-            "AvTS § 35 lg 1 p 12",
-            "§ 35(1) p 14",
-            "AvTS 35-1-15",
-        ] {
-            assert!(personal_data_ground(g), "{g}");
-            assert_eq!(restriction_max_years(g), 75);
-        }
-        for g in ["AvTS § 35 lg 1 p 1", "AvTS § 35 lg 2 p 1", "ärisaladus"] {
-            assert!(!personal_data_ground(g), "{g}");
-            assert_eq!(restriction_max_years(g), 5);
-        }
-    }
 
     #[test]
     fn limits_name_the_field_and_count_characters() {

@@ -8,7 +8,9 @@
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::model::{personal_data_ground, NewDocument, Party, PartyKind};
+use crate::error::Result;
+use crate::model::{NewDocument, Party, PartyKind};
+use crate::restriction::{EndBy, Grounds};
 use crate::series::Series;
 
 /// The ground proposed for data on a victim of an offence (AvTS § 35 lg 1 p 11)
@@ -24,30 +26,6 @@ pub fn has_personal_code<'a>(texts: impl IntoIterator<Item = &'a str>) -> bool {
 /// True when a party is a natural person.
 pub fn has_person_party(parties: &[Party]) -> bool {
     parties.iter().any(|p| p.kind == PartyKind::Person)
-}
-
-/// The longest a restriction may last (AvTS § 40), with the provision it rests on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Term {
-    pub years: i16,
-    /// "AvTS § 40 lg 3" (personal data, 75 years) or "AvTS § 40 lg 1" (5 years).
-    pub basis: &'static str,
-}
-
-/// The legal term of a restriction on `ground`: 75 years for the personal-data
-/// grounds of § 35(1) p 11-16 (§ 40(3)), otherwise 5 years (§ 40(1)).
-pub fn legal_term(ground: &str) -> Term {
-    if personal_data_ground(ground) {
-        Term {
-            years: 75,
-            basis: "AvTS § 40 lg 3",
-        }
-    } else {
-        Term {
-            years: 5,
-            basis: "AvTS § 40 lg 1",
-        }
-    }
 }
 
 /// Why the register restricted a document by default.
@@ -76,9 +54,13 @@ pub struct DefaultRestriction {
 /// What the register knows when it decides a default restriction.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
+    /// The accepted grounds (their maxima and personal-data flags).
+    pub grounds: &'a Grounds,
     /// The series' default ground and its configured length in years.
     pub series_ground: Option<&'a str>,
     pub series_years: Option<u32>,
+    /// The series says its documents hold personal data.
+    pub series_personal: bool,
     /// The ground for victim data when the series has none.
     pub victim_ground: &'a str,
     pub personal_code: bool,
@@ -89,31 +71,33 @@ pub struct Facts<'a> {
 
 /// The default restriction, or None when the document may be public: a series'
 /// default ground applies always; otherwise a personal code or a natural-person
-/// party restricts it on the victim-data ground. The end date is the legal term
-/// from `from` (a series' own length only when shorter).
-pub fn default_restriction(f: &Facts<'_>) -> Option<DefaultRestriction> {
+/// party restricts it on the victim-data ground. The end date is the term of
+/// `restriction::term` from `from` (the content's personal data, the series'
+/// `personal_data`, the ground's maximum), or the series' own length when shorter.
+pub fn default_restriction(f: &Facts<'_>) -> Result<Option<DefaultRestriction>> {
     let (ground, why) = match f.series_ground.map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) => (g, Why::Series),
         None if f.personal_code => (f.victim_ground, Why::PersonalCode),
         None if f.person_party => (f.victim_ground, Why::PersonParty),
-        None => return None,
+        None => return Ok(None),
     };
-    let term = legal_term(ground);
-    let years = match (why, f.series_years) {
-        (Why::Series, Some(y)) if y > 0 => i16::try_from(y).unwrap_or(i16::MAX).min(term.years),
-        _ => term.years,
+    let g = f.grounds.require("ground", ground)?;
+    let personal = f.personal_code || f.person_party || (why == Why::Series && f.series_personal);
+    let term = crate::restriction::term(g, personal, f.from, EndBy::Date, None)?;
+    let ends = match (why, f.series_years) {
+        (Why::Series, Some(y)) if y > 0 => f
+            .from
+            .checked_add(jiff::Span::new().years(i16::try_from(y).unwrap_or(i16::MAX)))
+            .map_or(term.ends, |e| e.min(term.ends)),
+        _ => term.ends,
     };
-    let ends = f
-        .from
-        .checked_add(jiff::Span::new().years(years))
-        .unwrap_or(Date::MAX);
-    Some(DefaultRestriction {
-        ground: ground.to_string(),
+    Ok(Some(DefaultRestriction {
+        ground: g.id.clone(),
         begins: f.from,
         ends,
         term: term.basis,
         why,
-    })
+    }))
 }
 
 /// What the register decides about a new document's personal data.
@@ -136,9 +120,10 @@ pub fn classify(
     new: &NewDocument,
     title: &str,
     series: &Series,
+    grounds: &Grounds,
     victim_ground: &str,
     registered: Date,
-) -> Classification {
+) -> Result<Classification> {
     let personal_code = has_personal_code(
         std::iter::once(title)
             .chain(new.body.as_deref())
@@ -167,19 +152,21 @@ pub fn classify(
         None
     } else {
         default_restriction(&Facts {
+            grounds,
             series_ground,
             series_years: series.restriction_years,
+            series_personal: series.personal_data,
             victim_ground,
             personal_code: contains_personal_data,
             person_party,
             from: new.received.unwrap_or(registered),
-        })
+        })?
     };
-    Classification {
+    Ok(Classification {
         contains_personal_data,
         proposed_ground,
         default_restriction,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -190,28 +177,14 @@ mod tests {
 
     fn facts() -> Facts<'static> {
         Facts {
+            grounds: Grounds::builtin(),
             series_ground: None,
             series_years: None,
+            series_personal: false,
             victim_ground: VICTIM_DATA_GROUND,
             personal_code: false,
             person_party: false,
             from: date(2026, 3, 2),
-        }
-    }
-
-    #[test]
-    fn legal_terms_table() {
-        for (ground, years, basis) in [
-            ("AvTS § 35 lg 1 p 11", 75, "AvTS § 40 lg 3"),
-            ("AvTS § 35 lg 1 p 12", 75, "AvTS § 40 lg 3"),
-            ("AvTS § 35 lg 1 p 14", 75, "AvTS § 40 lg 3"),
-            ("AvTS § 35 lg 1 p 16", 75, "AvTS § 40 lg 3"),
-            ("AvTS § 35 lg 1 p 1", 5, "AvTS § 40 lg 1"),
-            ("AvTS § 35 lg 1 p 17", 5, "AvTS § 40 lg 1"),
-            ("AvTS § 35 lg 2 p 1", 5, "AvTS § 40 lg 1"),
-            ("ärisaladus", 5, "AvTS § 40 lg 1"),
-        ] {
-            assert_eq!(legal_term(ground), Term { years, basis }, "{ground}");
         }
     }
 
@@ -276,6 +249,34 @@ mod tests {
                 )),
             ),
             (
+                // Series 9-17: ground p 1, but the series holds personal data: 75 years.
+                Facts {
+                    series_ground: Some("AvTS § 35 lg 1 p 1"),
+                    series_personal: true,
+                    ..facts()
+                },
+                Some((
+                    "AvTS § 35 lg 1 p 1",
+                    d(2101, 3, 2),
+                    "AvTS § 40 lg 3",
+                    Why::Series,
+                )),
+            ),
+            (
+                // A personal code on a non-personal series ground: § 40 lg 3.
+                Facts {
+                    series_ground: Some("AvTS § 35 lg 1 p 1"),
+                    personal_code: true,
+                    ..facts()
+                },
+                Some((
+                    "AvTS § 35 lg 1 p 1",
+                    d(2101, 3, 2),
+                    "AvTS § 40 lg 3",
+                    Why::Series,
+                )),
+            ),
+            (
                 // A series' own shorter length.
                 Facts {
                     series_ground: Some("AvTS § 35 lg 1 p 12"),
@@ -319,7 +320,7 @@ mod tests {
             ),
         ];
         for (f, want) in cases {
-            let got = default_restriction(&f);
+            let got = default_restriction(&f).unwrap();
             match (got, want) {
                 (None, None) => {}
                 (Some(g), Some((ground, ends, term, why))) => {

@@ -26,6 +26,55 @@ pub struct Register {
     series: Arc<SeriesList>,
     /// The agency's time zone, looked up once (it dates every registration).
     tz: jiff::tz::TimeZone,
+    vocab: Vocab,
+}
+
+/// The vocabularies the register checks input against, loaded once at start.
+#[derive(Clone)]
+pub struct Vocab {
+    pub kinds: Arc<crate::kinds::Kinds>,
+    pub grounds: Arc<crate::restriction::Grounds>,
+    /// The ids of the loaded deadline rules (`deadlines.rules_file` or the built-in).
+    pub rules: Arc<Vec<String>>,
+}
+
+impl Vocab {
+    /// Loads the configured kinds, grounds and deadline rules and checks that
+    /// they agree with each other and with the document list.
+    pub fn load(config: &Config, series: &SeriesList) -> Result<Vocab> {
+        let kinds = crate::kinds::Kinds::load(&config.kinds_file)?;
+        let grounds = crate::restriction::Grounds::load(&config.grounds_file)?;
+        let rules: Vec<String> = config
+            .deadlines
+            .rules()?
+            .all()
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        kinds.check_rules(|r| rules.iter().any(|x| x == r))?;
+        series.check_grounds(&grounds)?;
+        grounds.require(
+            "ingest.personal_data_ground",
+            &config.ingest.personal_data_ground,
+        )?;
+        Ok(Vocab {
+            kinds: Arc::new(kinds),
+            grounds: Arc::new(grounds),
+            rules: Arc::new(rules),
+        })
+    }
+
+    /// A deadline rule of the loaded rules, or an error naming the field and the valid ones.
+    pub fn require_rule(&self, field: &str, id: &str) -> Result<()> {
+        if self.rules.iter().any(|r| r == id) {
+            Ok(())
+        } else {
+            Err(Error::invalid(format!(
+                "tundmatu tähtaja reegel {id:?} (väli {field}); lubatud: {} (unknown deadline rule)",
+                self.rules.join(", ")
+            )))
+        }
+    }
 }
 
 /// Filters of the document list; every field is optional.
@@ -56,6 +105,8 @@ pub struct MetadataPatch {
     /// The public title; `Some(None)` clears it (the public then sees the masked title).
     pub public_title: Option<Option<String>>,
     pub doc_type: Option<Option<String>>,
+    /// The document kind (config/document-kinds.toml).
+    pub kind: Option<Option<String>>,
     pub their_ref: Option<Option<String>>,
     pub their_date: Option<Option<Date>>,
     pub received: Option<Option<Date>>,
@@ -66,7 +117,7 @@ pub struct MetadataPatch {
     pub series: Option<String>,
 }
 
-const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
+const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, kind, r_until_decision, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
 
 /// The hash of a document's state as the audit chain records it.
 pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
@@ -96,6 +147,7 @@ fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
             ends: opt_date(r.try_get("r_ends")?)?.unwrap_or_default(),
             marked: opt_date(r.try_get("r_marked")?)?.unwrap_or_default(),
             extended: r.try_get::<i64, _>("r_extended")? != 0,
+            until_decision: r.try_get("r_until_decision")?,
         }),
         None => None,
     };
@@ -110,6 +162,7 @@ fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
         direction: direction.parse()?,
         channel: channel.parse()?,
         doc_type: r.try_get("doc_type")?,
+        kind: r.try_get("kind")?,
         title: r.try_get("title")?,
         public_title: r.try_get("public_title")?,
         parties: Vec::new(),
@@ -132,14 +185,25 @@ fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
 }
 
 impl Register {
-    pub fn new(store: Store, config: Arc<Config>, series: Arc<SeriesList>) -> Register {
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        series: Arc<SeriesList>,
+        vocab: Vocab,
+    ) -> Register {
         let tz = config.timezone();
         Register {
             store,
             config,
             series,
             tz,
+            vocab,
         }
+    }
+
+    /// The kinds, grounds and deadline rules the register checks input against.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
     }
 
     pub fn store(&self) -> &Store {
@@ -243,50 +307,100 @@ impl Register {
             );
         }
         pending.write(&mut tx).await?;
+        for d in &out {
+            self.after_registration_in(&mut tx, d, actor).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
 
-    fn validate_restriction(&self, r: &NewRestriction, registered: Date) -> Result<Restriction> {
+    /// What a registration sets off in the same transaction: a decision
+    /// (kind "otsus" or "vastus") lifts the restrictions of its case that
+    /// waited for it (AvTS § 40 lg 2).
+    async fn after_registration_in(&self, tx: &mut Tx, doc: &Document, actor: &str) -> Result<()> {
+        if matches!(doc.kind.as_deref(), Some(k) if DECISION_KINDS.contains(&k)) {
+            self.lift_until_decision_in(tx, doc.thread_id, doc.id, &doc.reg_no, actor)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Checks a restriction against the grounds list, the series' allowed
+    /// grounds and § 40 (`restriction::term`: personal data in the content,
+    /// counted from `from`, the creation or receipt date), and marks it on `marked`.
+    /// `thread_id`: the case an "until the decision" restriction waits for.
+    fn validate_restriction(
+        &self,
+        r: &NewRestriction,
+        series: &crate::series::Series,
+        personal_content: bool,
+        from: Date,
+        marked: Date,
+        thread_id: i64,
+    ) -> Result<(Restriction, &'static str)> {
         let ground = r.ground.trim();
         if ground.is_empty() {
-            return Err(Error::invalid(
-                "invalid restriction: the ground (--restrict) is empty",
-            ));
+            return Err(Error::invalid(format!(
+                "juurdepääsupiirangu alus (väli ground) on tühi; lubatud: {} (the ground is empty)",
+                self.vocab.grounds.ids().join(", ")
+            )));
         }
         limits::check("restriction ground", ground, limits::GROUND)?;
         limits::check_opt("restriction holder", r.holder.as_deref(), limits::HOLDER)?;
-        let begins = r.begins.unwrap_or(registered);
-        if r.ends < begins {
-            return Err(Error::invalid(format!(
-                "invalid --restrict-until {}: it is before the restriction begins ({begins})",
-                r.ends
-            )));
+        if r.end_by == crate::restriction::EndBy::Holder {
+            // The holder's marking as sent (§ 38 lg 3): not checked, not shortened.
+            return Ok((
+                Restriction {
+                    ground: ground.to_string(),
+                    holder: r
+                        .holder
+                        .clone()
+                        .filter(|h| !h.trim().is_empty())
+                        .unwrap_or_else(|| "saatja".to_string()),
+                    begins: r.begins.unwrap_or(from),
+                    ends: r.ends,
+                    marked,
+                    extended: false,
+                    until_decision: None,
+                },
+                crate::restriction::BASIS_HOLDER,
+            ));
         }
-        let years = restriction_max_years(ground);
-        let max = begins
-            .checked_add(jiff::Span::new().years(years))
-            .map_err(|e| Error::invalid(format!("invalid restriction dates: {e}")))?;
-        if r.ends > max {
-            return Err(Error::invalid(format!(
-                "invalid --restrict-until {}: beyond the legal maximum of {years} years for ground {ground:?} (at most {max}, AvTS § 40)",
-                r.ends
-            )));
-        }
-        Ok(Restriction {
-            ground: ground.to_string(),
-            holder: r
-                .holder
-                .clone()
-                .filter(|h| !h.trim().is_empty())
-                .unwrap_or_else(|| {
-                    format!("{} ({})", self.config.agency.name, self.config.agency.unit)
-                }),
+        let g = self.vocab.grounds.require("ground", ground)?;
+        series.check_ground(&g.id)?;
+        let begins = r.begins.unwrap_or(from);
+        let requested = match r.end_by {
+            crate::restriction::EndBy::Date | crate::restriction::EndBy::UntilDecision => {
+                Some(r.ends)
+            }
+            _ => None,
+        };
+        let term = crate::restriction::term(
+            g,
+            personal_content || series.personal_data,
             begins,
-            ends: r.ends,
-            marked: registered,
-            extended: false,
-        })
+            r.end_by,
+            requested,
+        )?;
+        Ok((
+            Restriction {
+                ground: g.id.clone(),
+                holder: r
+                    .holder
+                    .clone()
+                    .filter(|h| !h.trim().is_empty())
+                    .unwrap_or_else(|| {
+                        format!("{} ({})", self.config.agency.name, self.config.agency.unit)
+                    }),
+                begins,
+                ends: term.ends,
+                marked,
+                extended: false,
+                until_decision: (r.end_by == crate::restriction::EndBy::UntilDecision)
+                    .then_some(thread_id),
+            },
+            term.basis,
+        ))
     }
 
     /// The ground for victim data where the series has none (`ingest.personal_data_ground`).
@@ -311,6 +425,7 @@ impl Register {
             .register_with(tx, &mut pending, &new, None, actor)
             .await?;
         pending.write(tx).await?;
+        self.after_registration_in(tx, &doc, actor).await?;
         Ok(doc)
     }
 
@@ -327,14 +442,6 @@ impl Register {
     ) -> Result<Document> {
         // Validate everything before writing anything.
         let series = self.series.resolve(new.series.as_deref())?.clone();
-        if let Some(t) = &new.doc_type {
-            if !RULE_IDS.contains(&t.as_str()) {
-                return Err(Error::invalid(format!(
-                    "unknown document type {t:?}: expected one of {}",
-                    RULE_IDS.join(", ")
-                )));
-            }
-        }
         let mut title = new.title.trim().to_string();
         if title.is_empty() {
             title = new
@@ -425,24 +532,66 @@ impl Register {
             }
         }
         // Personal data and the restriction: decided here, for every caller.
-        let class =
-            crate::personal_data::classify(new, &title, &series, self.victim_ground(), registered);
+        let class = crate::personal_data::classify(
+            new,
+            &title,
+            &series,
+            &self.vocab.grounds,
+            self.victim_ground(),
+            registered,
+        )?;
         let contains_personal_data = class.contains_personal_data;
         let proposed_ground = class.proposed_ground;
         let restricted_by = class.default_restriction;
+        // § 40 counts from the creation or receipt date.
+        let from = new.received.unwrap_or(registered);
+        let personal_content =
+            contains_personal_data || crate::personal_data::has_person_party(&new.parties);
         let restriction = match (&new.restriction, &restricted_by) {
-            (Some(r), _) => Some(self.validate_restriction(r, registered)?),
-            (None, Some(d)) => Some(self.validate_restriction(
-                &NewRestriction {
-                    ground: d.ground.clone(),
-                    ends: d.ends,
-                    holder: None,
-                    begins: Some(d.begins),
-                },
+            (Some(r), _) => Some(self.validate_restriction(
+                r,
+                &series,
+                personal_content,
+                from,
                 registered,
+                0,
             )?),
+            (None, Some(d)) => Some((
+                Restriction {
+                    ground: d.ground.clone(),
+                    holder: format!("{} ({})", self.config.agency.name, self.config.agency.unit),
+                    begins: d.begins,
+                    ends: d.ends,
+                    marked: registered,
+                    extended: false,
+                    until_decision: None,
+                },
+                d.term,
+            )),
             (None, None) => None,
         };
+        let (mut restriction, restriction_term) = match restriction {
+            Some((r, t)) => (Some(r), Some(t)),
+            None => (None, None),
+        };
+        let needs_review = new.needs_review
+            || new
+                .restriction
+                .as_ref()
+                .is_some_and(|r| r.end_by == crate::restriction::EndBy::Holder);
+        let kind = match &new.kind {
+            Some(k) => Some(self.vocab.kinds.require("kind", k)?),
+            None => None,
+        };
+        let doc_type = match (&new.doc_type, kind) {
+            (Some(t), _) => {
+                self.vocab.require_rule("type", t)?;
+                Some(t.clone())
+            }
+            (None, Some(k)) => k.rule.clone(),
+            (None, None) => None,
+        };
+        let kind = kind.map(|k| k.id.clone());
 
         // Duplicates of a source message.
         pending.look_up_keys(tx, new.source_keys.iter()).await?;
@@ -514,6 +663,11 @@ impl Register {
         // own id as thread id in the same row.
         let id = pending.next_id(&self.store, tx).await?;
         let thread_id = thread_id.unwrap_or(id);
+        if let Some(r) = restriction.as_mut() {
+            if r.until_decision.is_some() {
+                r.until_decision = Some(thread_id);
+            }
+        }
         for key in &new.source_keys {
             if !pending.keys_taken.insert(key.clone()) {
                 return Err(Error::Conflict(format!(
@@ -571,7 +725,8 @@ impl Register {
             series: series.code.clone(),
             direction: new.direction,
             channel: new.channel,
-            doc_type: new.doc_type.clone(),
+            doc_type,
+            kind,
             title,
             public_title,
             parties: new.parties.clone(),
@@ -589,7 +744,7 @@ impl Register {
             message_id: new.message_id.clone(),
             contains_personal_data,
             proposed_ground,
-            needs_review: new.needs_review,
+            needs_review,
         };
         let detail = serde_json::json!({
             "reg_no": doc.reg_no,
@@ -604,14 +759,21 @@ impl Register {
         let mut detail = detail;
         if let Some(r) = &doc.restriction {
             // The restriction's record: its ground, dates, the § 40 term and who chose it.
-            detail["restriction"] = match &restricted_by {
-                Some(d) => serde_json::json!({
+            detail["restriction"] = match (&new.restriction, &restricted_by) {
+                (None, Some(d)) => serde_json::json!({
                     "ground": r.ground, "begins": r.begins, "ends": r.ends,
                     "term": d.term, "by": "default", "why": d.why,
                 }),
-                None => serde_json::json!({
+                (Some(nr), _) if nr.end_by == crate::restriction::EndBy::Holder => {
+                    serde_json::json!({
+                        "ground": r.ground, "begins": r.begins, "ends": r.ends,
+                        "term": restriction_term, "by": "holder",
+                        "review": "saatja juurdepääsupiirang jäetud nagu saadetud; alus kontrollida (the sender's restriction kept as sent; check the ground)",
+                    })
+                }
+                _ => serde_json::json!({
                     "ground": r.ground, "begins": r.begins, "ends": r.ends,
-                    "term": crate::personal_data::legal_term(&r.ground).basis, "by": "caller",
+                    "term": restriction_term, "by": "caller", "until_decision": r.until_decision,
                 }),
             };
         }
@@ -648,6 +810,8 @@ impl Register {
             Value::from(i64::from(doc.contains_personal_data)),
             Value::from(&doc.proposed_ground),
             Value::from(i64::from(doc.needs_review)),
+            Value::from(&doc.kind),
+            Value::from(r.and_then(|r| r.until_decision)),
             Value::from(&new.body),
         ]);
         pending.by_reg_no.insert(reg_no.clone(), (id, thread_id));
@@ -973,7 +1137,7 @@ impl Register {
         let r = doc.restriction.as_ref();
         sqlx::query(
             "UPDATE documents SET title = $1, doc_type = $2, their_ref = $3, their_date = $4, received = $5, responsible = $6, unit = $7, \
-             r_ground = $8, r_holder = $9, r_begins = $10, r_ends = $11, r_marked = $12, r_extended = $13, needs_review = $14, series = $15, public_title = $16 WHERE id = $17",
+             r_ground = $8, r_holder = $9, r_begins = $10, r_ends = $11, r_marked = $12, r_extended = $13, needs_review = $14, series = $15, public_title = $16, kind = $17, r_until_decision = $18 WHERE id = $19",
         )
         .bind(&doc.title)
         .bind(&doc.doc_type)
@@ -991,6 +1155,8 @@ impl Register {
         .bind(i64::from(doc.needs_review))
         .bind(&doc.series)
         .bind(&doc.public_title)
+        .bind(&doc.kind)
+        .bind(r.and_then(|r| r.until_decision))
         .bind(doc.id)
         .execute(&mut **tx)
         .await?;
@@ -1034,13 +1200,21 @@ impl Register {
         }
         if let Some(t) = patch.doc_type {
             if let Some(t) = &t {
-                if !RULE_IDS.contains(&t.as_str()) {
-                    return Err(Error::invalid(format!("unknown document type {t:?}")));
-                }
+                self.vocab.require_rule("type", t)?;
             }
             if t != doc.doc_type {
                 doc.doc_type = t;
                 changed.push("doc_type");
+            }
+        }
+        if let Some(k) = patch.kind {
+            let k = match k {
+                Some(k) => Some(self.vocab.kinds.require("kind", &k)?.id.clone()),
+                None => None,
+            };
+            if k != doc.kind {
+                doc.kind = k;
+                changed.push("kind");
             }
         }
         if let Some(s) = patch.series {
@@ -1105,76 +1279,68 @@ impl Register {
         Ok(doc)
     }
 
-    /// Sets an access restriction (AvTS § 35, marked per § 41).
+    /// Sets an access restriction (AvTS § 35, marked per § 41 on today's
+    /// date): a ground of the list the series allows, with the term of § 40
+    /// counted from the document's creation or receipt date (not today).
     pub async fn restrict(&self, id: i64, r: NewRestriction, actor: &str) -> Result<Document> {
         let mut tx = self.begin().await?;
         let (mut doc, body) = self.load_in(&mut tx, id).await?;
         let today = self.today();
-        let mut restriction = self.validate_restriction(&r, r.begins.unwrap_or(today))?;
-        restriction.marked = today;
-        let detail = serde_json::json!({"ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends, "holder": restriction.holder, "term": crate::personal_data::legal_term(&restriction.ground).basis, "previous": doc.restriction});
+        let series = self.series.resolve(Some(&doc.series))?.clone();
+        let from = doc.received.unwrap_or(doc.registered);
+        let personal =
+            doc.contains_personal_data || crate::personal_data::has_person_party(&doc.parties);
+        let (restriction, term) =
+            self.validate_restriction(&r, &series, personal, from, today, doc.thread_id)?;
+        let detail = serde_json::json!({"ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends, "holder": restriction.holder, "term": term, "until_decision": restriction.until_decision, "previous": doc.restriction});
         doc.restriction = Some(restriction);
         self.save_in(&mut tx, &doc, body.as_deref(), "restricted", detail, actor)
             .await?;
+        crate::restriction_notice::queue_in(self, &mut tx, &doc, "restricted", actor).await?;
         tx.commit().await?;
         Ok(doc)
     }
 
-    /// Extends a restriction once (§ 40(3)); personal-data grounds up to their maximum.
+    /// Extends a restriction (AvTS § 40 lg 1: by the head of the agency, by up
+    /// to five years, once, while it is in force): needs the lead's role and the
+    /// decision's reference, both recorded in the chain.
     pub async fn extend_restriction(
         &self,
         id: i64,
-        new_end: Date,
-        reason: &str,
+        ext: &Extension,
         actor: &str,
     ) -> Result<Document> {
-        if reason.trim().is_empty() {
-            return Err(Error::invalid("invalid extension: a reason is required"));
+        if ext.role != crate::web::Role::Lead {
+            return Err(Error::Forbidden(format!(
+                "juurdepääsupiirangut pikendab ainult juht (roll lead); {actor} on {} (only the lead may extend a restriction)",
+                ext.role.as_str()
+            )));
         }
-        limits::check("reason", reason.trim(), limits::REASON)?;
+        let decision = ext.decision.trim();
+        if decision.is_empty() {
+            return Err(Error::invalid(
+                "pikendamiseks on vaja otsuse viidet (väli decision) (an extension needs the decision's reference)",
+            ));
+        }
+        limits::check("decision", decision, limits::THEIR_REF)?;
+        let reason = ext.reason.trim();
+        if reason.is_empty() {
+            return Err(Error::invalid(
+                "pikendamiseks on vaja põhjust (väli reason) (an extension needs a reason)",
+            ));
+        }
+        limits::check("reason", reason, limits::REASON)?;
         let mut tx = self.begin().await?;
         let (mut doc, body) = self.load_in(&mut tx, id).await?;
         let Some(mut r) = doc.restriction.clone() else {
             return Err(Error::invalid(format!(
-                "document {} is not restricted: nothing to extend",
+                "dokument {} pole piiratud: pole midagi pikendada (not restricted)",
                 doc.reg_no
             )));
         };
-        if new_end <= r.ends {
-            return Err(Error::invalid(format!(
-                "invalid new end date {new_end}: it must be after the current end {}",
-                r.ends
-            )));
-        }
-        let personal = personal_data_ground(&r.ground);
-        if !personal {
-            if r.extended {
-                return Err(Error::invalid(format!(
-                    "restriction of {} was already extended once (AvTS § 40(3))",
-                    doc.reg_no
-                )));
-            }
-            let max = r
-                .ends
-                .checked_add(jiff::Span::new().years(5))
-                .map_err(|e| Error::invalid(e.to_string()))?;
-            if new_end > max {
-                return Err(Error::invalid(format!(
-                    "invalid new end date {new_end}: an extension is at most 5 years (until {max}, AvTS § 40(3))"
-                )));
-            }
-        } else {
-            let max = r
-                .begins
-                .checked_add(jiff::Span::new().years(75))
-                .map_err(|e| Error::invalid(e.to_string()))?;
-            if new_end > max {
-                return Err(Error::invalid(format!(
-                    "invalid new end date {new_end}: beyond the legal maximum {max} for personal data"
-                )));
-            }
-        }
-        let detail = serde_json::json!({"reason": reason, "from": r.ends, "to": new_end});
+        let new_end =
+            crate::restriction::check_extension(r.ends, r.extended, ext.new_end, self.today())?;
+        let detail = serde_json::json!({"reason": reason, "decision": decision, "from": r.ends, "to": new_end, "basis": crate::restriction::BASIS_EXTENSION});
         r.ends = new_end;
         r.extended = true;
         doc.restriction = Some(r);
@@ -1192,8 +1358,23 @@ impl Register {
     }
 
     /// Lifts a restriction (§ 42) for a reason, which is required; the lifting and
-    /// its reason are recorded in the chain.
+    /// its reason are recorded in the chain, and everyone who received the
+    /// document is told (a notice in the outbox).
     pub async fn lift_restriction(&self, id: i64, reason: &str, actor: &str) -> Result<Document> {
+        let mut tx = self.begin().await?;
+        let doc = self.lift_restriction_in(&mut tx, id, reason, actor).await?;
+        tx.commit().await?;
+        Ok(doc)
+    }
+
+    /// [`Register::lift_restriction`] inside the caller's transaction.
+    pub async fn lift_restriction_in(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Document> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::invalid(
@@ -1201,8 +1382,7 @@ impl Register {
             ));
         }
         limits::check("reason", reason, limits::REASON)?;
-        let mut tx = self.begin().await?;
-        let (mut doc, body) = self.load_in(&mut tx, id).await?;
+        let (mut doc, body) = self.load_in(tx, id).await?;
         let Some(r) = doc.restriction.take() else {
             return Err(Error::invalid(format!(
                 "document {} is not restricted: nothing to lift",
@@ -1211,7 +1391,7 @@ impl Register {
         };
         let detail = serde_json::json!({"reason": reason, "ground": r.ground, "ends": r.ends});
         self.save_in(
-            &mut tx,
+            tx,
             &doc,
             body.as_deref(),
             "restriction_lifted",
@@ -1219,8 +1399,60 @@ impl Register {
             actor,
         )
         .await?;
-        tx.commit().await?;
+        crate::restriction_notice::queue_in(self, tx, &doc, "lifted", actor).await?;
         Ok(doc)
+    }
+
+    /// Restrictions ending within `days` days of `today` (still in force), soonest first.
+    pub async fn expiring(&self, today: Date, days: u32) -> Result<Vec<Document>> {
+        if days > 36_600 {
+            return Err(Error::invalid(format!(
+                "--within-days {days} on liiga suur (at most 36600)"
+            )));
+        }
+        let until = today
+            .checked_add(jiff::Span::new().days(i64::from(days)))
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let sql = format!(
+            "SELECT {DOC_COLS} FROM documents WHERE r_ground IS NOT NULL AND r_ends >= $1 AND r_ends <= $2 ORDER BY r_ends, id LIMIT 10000"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(today.to_string())
+            .bind(until.to_string())
+            .fetch_all(&self.store.pool)
+            .await?;
+        let mut docs = rows.iter().map(doc_from_row).collect::<Result<Vec<_>>>()?;
+        self.fill(&mut docs).await?;
+        Ok(docs)
+    }
+
+    /// Lifts the "until the decision" restrictions (§ 40 lg 2) waiting for the
+    /// case `thread_id`, inside the transaction that registers its decision.
+    async fn lift_until_decision_in(
+        &self,
+        tx: &mut Tx,
+        thread_id: i64,
+        decision_id: i64,
+        decision_reg_no: &str,
+        actor: &str,
+    ) -> Result<usize> {
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM documents WHERE r_until_decision = $1 AND id <> $2 ORDER BY id",
+        )
+        .bind(thread_id)
+        .bind(decision_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id,) in &ids {
+            self.lift_restriction_in(
+                tx,
+                *id,
+                &format!("otsus võeti vastu ({decision_reg_no}), AvTS § 40 lg 2"),
+                actor,
+            )
+            .await?;
+        }
+        Ok(ids.len())
     }
 
     /// Appends an event that does not change the document (a view, a release, a deadline event).
@@ -1437,6 +1669,20 @@ pub(crate) struct TextArrived {
     pub threaded: bool,
 }
 
+/// The kinds whose registration is the decision of a case (AvTS § 40 lg 2).
+pub const DECISION_KINDS: &[&str] = &["otsus", "vastus"];
+
+/// An extension of a restriction (AvTS § 40 lg 1).
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub new_end: Date,
+    /// The reference of the head's (lead's) decision.
+    pub decision: String,
+    pub reason: String,
+    /// The role of the one extending (the session's, or the CLI actor's in `users`).
+    pub role: crate::web::Role,
+}
+
 /// The length limits of the parties' fields.
 fn check_parties(parties: &[Party]) -> Result<()> {
     for p in parties {
@@ -1518,8 +1764,8 @@ impl Pending {
             by_id: HashMap::new(),
             texts_seen: HashSet::new(),
             documents: Rows::new(
-                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body)",
-                28,
+                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, kind, r_until_decision, body)",
+                30,
                 "",
             ),
             source_keys: Rows::new(

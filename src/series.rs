@@ -39,6 +39,13 @@ pub struct Series {
     /// Length of a default restriction, in years (at most the legal term of AvTS § 40).
     #[serde(default)]
     pub restriction_years: Option<u32>,
+    /// The documents of this series hold personal data (AvTS § 40 lg 3 applies
+    /// to their default restriction whatever the ground).
+    #[serde(default)]
+    pub personal_data: bool,
+    /// The only grounds a document of this series may be restricted on; empty: any listed ground.
+    #[serde(default)]
+    pub allowed_grounds: Vec<String>,
     /// This series' own numbering pattern, overriding `numbering.pattern`.
     #[serde(default)]
     pub pattern: Option<String>,
@@ -99,6 +106,22 @@ impl SeriesList {
         Ok(())
     }
 
+    /// Every default and allowed ground is one of `grounds`, and a default is allowed.
+    pub fn check_grounds(&self, grounds: &crate::restriction::Grounds) -> Result<()> {
+        for s in self.all() {
+            for g in s.default_ground.iter().chain(&s.allowed_grounds) {
+                grounds.require(
+                    &format!("series {} default_ground/allowed_grounds", s.code),
+                    g,
+                )?;
+            }
+            if let Some(g) = &s.default_ground {
+                s.check_ground(g)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &Series> {
         self.functions.iter().flat_map(|f| f.series.iter())
     }
@@ -114,6 +137,27 @@ impl SeriesList {
             Some(c) => self.get(c).ok_or_else(|| {
                 Error::invalid(format!("unknown series {c:?}: not in the document list"))
             }),
+        }
+    }
+}
+
+impl Series {
+    /// Refuses a ground this series does not allow (`allowed_grounds`).
+    pub fn check_ground(&self, ground: &str) -> Result<()> {
+        let n = crate::restriction::normalize(ground);
+        if self.allowed_grounds.is_empty()
+            || self
+                .allowed_grounds
+                .iter()
+                .any(|a| crate::restriction::normalize(a) == n)
+        {
+            Ok(())
+        } else {
+            Err(Error::invalid(format!(
+                "alus {ground:?} pole sarjas {} lubatud (väli ground); lubatud: {} (the series does not allow this ground)",
+                self.code,
+                self.allowed_grounds.join(", ")
+            )))
         }
     }
 }

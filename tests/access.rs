@@ -160,6 +160,7 @@ async fn build(env: &TestEnv, m: &Markers) -> (App, Fixture) {
         user(&app, "peeter", Role::Staff, Some("Muu")).await,
     );
     let restriction = || NewRestriction {
+        end_by: Default::default(),
         ground: "AvTS § 35 lg 1 p 11".into(),
         ends: jiff::civil::date(2090, 1, 1),
         holder: None,
@@ -254,8 +255,12 @@ async fn build(env: &TestEnv, m: &Markers) -> (App, Fixture) {
     app.register
         .extend_restriction(
             ak.id,
-            jiff::civil::date(2095, 1, 1),
-            &format!("pikendus {reason}"),
+            &docgate::register::Extension {
+                new_end: jiff::civil::date(2095, 1, 1),
+                decision: "1-1/1".into(),
+                reason: format!("pikendus {reason}"),
+                role: Role::Lead,
+            },
             "kati",
         )
         .await
@@ -663,6 +668,7 @@ async fn intake_is_invisible_to_the_public_until_a_clerk_confirms_it() {
                     .restrict(
                         d.id,
                         NewRestriction {
+                            end_by: Default::default(),
                             ground: "AvTS § 35 lg 1 p 12".into(),
                             ends: jiff::civil::date(2100, 1, 1),
                             holder: None,
@@ -731,6 +737,7 @@ async fn overdue_ak(app: &App, title: &str, person: &str, reason: &str) -> Docum
         email: Some("juurikas@example.ee".into()),
     }];
     nd.restriction = Some(NewRestriction {
+        end_by: Default::default(),
         ground: "AvTS § 35 lg 1 p 11".into(),
         ends: jiff::civil::date(2090, 1, 1),
         holder: None,
@@ -952,6 +959,7 @@ async fn dhx_reply_to_restricted_document_only_to_parties_and_recorded_as_releas
             email: None,
         }];
         nd.restriction = Some(NewRestriction {
+            end_by: Default::default(),
             ground: "AvTS § 35 lg 1 p 11".into(),
             ends: jiff::civil::date(2090, 1, 1),
             holder: None,

@@ -646,6 +646,7 @@ async fn check_reply_sent_and_delivered(app: &App) {
         email: Some("ohver@example.ee".into()),
     }];
     orig.restriction = Some(NewRestriction {
+        end_by: Default::default(),
         ground: "AvTS § 35 lg 1 p 11".into(),
         ends: r.today().checked_add(jiff::Span::new().years(5)).unwrap(),
         holder: None,
@@ -1054,6 +1055,7 @@ async fn reminder_digest_and_restriction_lifting() {
     // A restriction that ended in the past (registered as history).
     let mut old = incoming("vana AK", "avts-teabenoue", date(2025, 1, 10), "jaan");
     old.restriction = Some(NewRestriction {
+        end_by: Default::default(),
         ground: "AvTS § 35 lg 1 p 12".into(),
         ends: date(2025, 2, 1),
         holder: None,

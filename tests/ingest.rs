@@ -92,9 +92,11 @@ fn golden_of(raw: &[u8]) -> serde_json::Value {
                 &doc,
                 &doc.title,
                 series.resolve(None).unwrap(),
+                docgate::restriction::Grounds::builtin(),
                 &cfg.ingest.personal_data_ground,
                 "2026-06-01".parse().unwrap(),
-            );
+            )
+            .unwrap();
             serde_json::json!({
                 "mail": mail,
                 "attachments": meta,

@@ -304,6 +304,7 @@ async fn restriction_set_extended_lifted_and_released_are_chained() {
         let today = reg.today();
         let ends = today.checked_add(jiff::Span::new().years(1)).unwrap();
         let r = NewRestriction {
+            end_by: Default::default(),
             ground: "AvTS § 35 lg 1 p 1".into(),
             ends,
             holder: None,
@@ -311,23 +312,50 @@ async fn restriction_set_extended_lifted_and_released_are_chained() {
         };
         let d = reg.restrict(d.id, r, "clerk").await.unwrap();
         assert_eq!(d.access(), Access::AK);
+        let ext = |new_end, role| docgate::register::Extension {
+            new_end,
+            decision: "1-1/7".into(),
+            reason: "uurimine kestab".into(),
+            role,
+        };
         let too_far = ends.checked_add(jiff::Span::new().years(6)).unwrap();
         let e = reg
-            .extend_restriction(d.id, too_far, "uurimine kestab", "lead")
+            .extend_restriction(d.id, &ext(too_far, docgate::web::Role::Lead), "lead")
             .await
             .unwrap_err();
-        assert!(e.to_string().contains("5 years"), "{e}");
+        assert!(e.to_string().contains("5 year"), "{e}");
         let later = ends.checked_add(jiff::Span::new().years(2)).unwrap();
+        // Only the lead extends (AvTS § 40 lg 1: the head of the agency).
+        let e = reg
+            .extend_restriction(d.id, &ext(later, docgate::web::Role::Clerk), "clerk")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), docgate::error::ErrorKind::Forbidden, "{e}");
+        // A decision reference is required.
+        let mut no_decision = ext(later, docgate::web::Role::Lead);
+        no_decision.decision = " ".into();
+        let e = reg
+            .extend_restriction(d.id, &no_decision, "lead")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("decision"), "{e}");
         let d = reg
-            .extend_restriction(d.id, later, "uurimine kestab", "lead")
+            .extend_restriction(d.id, &ext(later, docgate::web::Role::Lead), "lead")
             .await
             .unwrap();
         assert!(d.restriction.as_ref().unwrap().extended);
+        let ev = reg.events(d.id).await.unwrap();
+        let last = ev.last().unwrap();
+        assert_eq!(last.kind, "restriction_extended");
+        assert_eq!(last.detail["decision"], "1-1/7");
+        assert_eq!(last.detail["basis"], "AvTS § 40 lg 1");
         let e = reg
             .extend_restriction(
                 d.id,
-                later.checked_add(jiff::Span::new().days(1)).unwrap(),
-                "veel",
+                &ext(
+                    later.checked_add(jiff::Span::new().days(1)).unwrap(),
+                    docgate::web::Role::Lead,
+                ),
                 "lead",
             )
             .await
@@ -374,6 +402,8 @@ async fn restriction_set_extended_lifted_and_released_are_chained() {
                 "restriction_extended",
                 "released",
                 "restriction_lifted",
+                // the DHX recipient of the release is told (AvTS § 42 lg 3)
+                "restriction_notice",
                 "edited"
             ],
             "{b}"
@@ -419,6 +449,7 @@ async fn tampering_behind_docgates_back_is_detected() {
                     .unwrap(),
             );
             first.restriction = Some(NewRestriction {
+                end_by: Default::default(),
                 ground: "AvTS § 35 lg 1 p 11".into(),
                 ends: "2040-01-01".parse().unwrap(),
                 holder: None,
@@ -925,7 +956,8 @@ async fn a_series_default_ground_is_applied_with_its_end_date() {
         let ev = reg.events(d.id).await.unwrap();
         assert_eq!(ev[0].detail["restriction"]["why"], "series", "{b}");
         assert_eq!(ev[0].detail["restriction"]["term"], "AvTS § 40 lg 3", "{b}");
-        // 9-17: AvTS § 35 lg 1 p 1, 5 years (§ 40 lg 1), from the receipt date.
+        // 9-17: AvTS § 35 lg 1 p 1, but the series holds personal data
+        // (victims' letters): 75 years (§ 40 lg 3), from the receipt date.
         let mut n = doc("Prokuratuuri kiri");
         n.series = Some("9-17".into());
         let received = reg.today().checked_sub(jiff::Span::new().days(1)).unwrap();
@@ -933,13 +965,14 @@ async fn a_series_default_ground_is_applied_with_its_end_date() {
         let d = reg.register(n, "clerk").await.unwrap();
         let r = d.restriction.as_ref().expect("the series' ground");
         assert_eq!(r.ground, "AvTS § 35 lg 1 p 1", "{b}");
-        assert_eq!(r.ends, years_after(received, 5), "{b}");
+        assert_eq!(r.ends, years_after(received, 75), "{b}");
         let ev = reg.events(d.id).await.unwrap();
-        assert_eq!(ev[0].detail["restriction"]["term"], "AvTS § 40 lg 1", "{b}");
+        assert_eq!(ev[0].detail["restriction"]["term"], "AvTS § 40 lg 3", "{b}");
         // The caller's own restriction wins over the series' default.
         let mut n = doc("Oma piirang");
         n.series = Some("9-14".into());
         n.restriction = Some(NewRestriction {
+            end_by: Default::default(),
             ground: "AvTS § 35 lg 1 p 12".into(),
             ends: years_after(reg.today(), 10),
             holder: None,
@@ -977,6 +1010,7 @@ async fn public_reason_registers_it_public_and_lifting_needs_a_reason() {
         let mut n = doc("Mõlemad");
         n.public_reason = Some("avalik".into());
         n.restriction = Some(NewRestriction {
+            end_by: Default::default(),
             ground: "AvTS § 35 lg 1 p 12".into(),
             ends: years_after(reg.today(), 1),
             holder: None,
@@ -1048,6 +1082,7 @@ async fn every_free_text_limit_is_refused_naming_the_field() {
             if field.starts_with("restriction") {
                 for n in [&mut ok, &mut bad] {
                     n.restriction = Some(NewRestriction {
+                        end_by: Default::default(),
                         ground: "AvTS § 35 lg 1 p 12".into(),
                         ends: years_after(reg.today(), 1),
                         holder: None,
@@ -1105,6 +1140,7 @@ async fn every_free_text_limit_is_refused_naming_the_field() {
             .restrict(
                 d.id,
                 NewRestriction {
+                    end_by: Default::default(),
                     ground: long(201),
                     ends: years_after(reg.today(), 1),
                     holder: None,
@@ -1120,6 +1156,7 @@ async fn every_free_text_limit_is_refused_naming_the_field() {
             .restrict(
                 d.id,
                 NewRestriction {
+                    end_by: Default::default(),
                     ground: "AvTS § 35 lg 1 p 12".into(),
                     ends: years_after(reg.today(), 1),
                     holder: None,

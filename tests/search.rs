@@ -282,6 +282,7 @@ fn restricted_letter(title: &str, body: &str, person: &str) -> NewDocument {
         email: None,
     });
     d.restriction = Some(NewRestriction {
+        end_by: Default::default(),
         ground: "AvTS § 35 lg 1 p 11".into(),
         ends: jiff::civil::date(2090, 1, 1),
         holder: None,

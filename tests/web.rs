@@ -90,6 +90,7 @@ fn restricted_doc(title: &str, body: &str, responsible: Option<&str>) -> NewDocu
     nd.body = Some(body.into());
     nd.responsible = responsible.map(Into::into);
     nd.restriction = Some(NewRestriction {
+        end_by: Default::default(),
         ground: "AvTS § 35 lg 1 p 11".into(),
         ends: jiff::civil::date(2090, 1, 1),
         holder: None,
@@ -220,6 +221,7 @@ async fn api_errors_are_json_with_stable_codes_and_roles_are_enforced() {
     let app = app_with(dir.path(), |_| {}).await;
     let clerk = user(&app, "kati", Role::Clerk, None).await;
     let staff = user(&app, "jaan", Role::Staff, None).await;
+    let lead = user(&app, "juht", Role::Lead, None).await;
     let router = docgate::web::router(app.clone());
 
     let r = send(&router, get("/api/v1/documents", None)).await;
@@ -342,7 +344,19 @@ async fn api_errors_are_json_with_stable_codes_and_roles_are_enforced() {
             "POST",
             &format!("/api/v1/documents/{id}/restriction/extend"),
             &clerk,
-            serde_json::json!({"ends":"2034-01-01","reason":"menetlus kestab"}),
+            serde_json::json!({"ends":"2034-01-01","reason":"menetlus kestab","decision":"1-1/2"}),
+        ),
+    )
+    .await;
+    // AvTS § 40 lg 1: only the head of the agency (the lead) extends.
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &router,
+        json_req(
+            "POST",
+            &format!("/api/v1/documents/{id}/restriction/extend"),
+            &lead,
+            serde_json::json!({"ends":"2034-01-01","reason":"menetlus kestab","decision":"1-1/2"}),
         ),
     )
     .await;
@@ -584,6 +598,7 @@ async fn leak_test_public_pages_and_api_with_random_restricted_documents() {
         nd.responsible = Some("keegi".into());
         if restricted {
             nd.restriction = Some(NewRestriction {
+                end_by: Default::default(),
                 ground: "AvTS § 35 lg 1 p 12".into(),
                 ends: jiff::civil::date(2040, 1, 1),
                 holder: None,

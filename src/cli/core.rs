@@ -51,9 +51,14 @@ pub struct RegisterArgs {
     /// Series code from the document list (default: the configured default series).
     #[arg(long)]
     pub series: Option<String>,
-    /// Document type: a rule id of the deadline rules (config/deadlines.toml).
+    /// The deadline rule: a rule id of the loaded deadline rules
+    /// (`deadlines.rules_file`, default config/deadlines.toml).
     #[arg(long = "type", value_name = "RULE")]
     pub doc_type: Option<String>,
+    /// The document kind (config/document-kinds.toml: avaldus, teabenõue, kiri, …);
+    /// its default deadline rule applies when --type is not given.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
     #[arg(long)]
     pub title: Option<String>,
     /// The other party: an organisation when --party-code is an 8-digit registry code, else a person.
@@ -76,6 +81,10 @@ pub struct RegisterArgs {
     pub restrict: Option<String>,
     #[arg(long, value_name = "DATE")]
     pub restrict_until: Option<String>,
+    /// How the restriction ends instead of --restrict-until: until the decision,
+    /// or by a death or birth year (AvTS § 40 lg 2-3).
+    #[command(flatten)]
+    pub restrict_end: super::restrictions::EndArgs,
     /// Register it as public on purpose, with this reason (recorded in the audit
     /// event). Without it or --restrict, the register restricts a document of a
     /// series with a default ground, or one with a personal code or a natural person.
@@ -141,6 +150,21 @@ pub struct DocSummary {
     pub direction: Direction,
     pub series: String,
     pub files: Vec<FileSummary>,
+    /// The document kind's id and Estonian name (config/document-kinds.toml).
+    pub kind: Option<String>,
+    pub kind_name: Option<String>,
+}
+
+impl DocSummary {
+    /// The summary with the document's kind, named from the loaded kinds.
+    pub fn with_kind(d: &Document, kinds: &crate::kinds::Kinds) -> DocSummary {
+        let mut s = DocSummary::from(d);
+        if let Some(k) = kinds.of(d.kind.as_deref(), d.doc_type.as_deref()) {
+            s.kind = Some(k.id.clone());
+            s.kind_name = Some(k.et.clone());
+        }
+        s
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -167,6 +191,8 @@ impl From<&Document> for DocSummary {
                     size: f.size,
                 })
                 .collect(),
+            kind: None,
+            kind_name: None,
         }
     }
 }
@@ -258,13 +284,34 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         .as_deref()
         .map(|s| parse_registered(s, &cfg.timezone()))
         .transpose()?;
+    let end_by = a.restrict_end.end_by();
     let restriction = match (&a.restrict, &a.restrict_until) {
+        (None, None) if end_by != crate::restriction::EndBy::Date => {
+            return Err(Error::invalid(
+                "invalid --until-decision/--death-year/--birth-year: they need a ground (--restrict GROUND)",
+            ))
+        }
         (None, None) => None,
+        (Some(g), None) if end_by != crate::restriction::EndBy::Date => {
+            if g.trim().is_empty() {
+                return Err(Error::invalid("invalid --restrict: the ground is empty"));
+            }
+            Some(NewRestriction {
+                end_by,
+                ground: g.clone(),
+                // Computed by the register from the death or birth year; for
+                // --until-decision, the legal term is the backstop.
+                ends: crate::model::MAX_DATE,
+                holder: None,
+                begins: None,
+            })
+        }
         (Some(g), Some(u)) => {
             if g.trim().is_empty() {
                 return Err(Error::invalid("invalid --restrict: the ground is empty"));
             }
             Some(NewRestriction {
+                end_by,
                 ground: g.clone(),
                 ends: parse_date("--restrict-until", u)?,
                 holder: None,
@@ -323,6 +370,7 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         let mut new = NewDocument::new(direction, channel, title);
         new.series = a.series.clone();
         new.doc_type = a.doc_type.clone();
+        new.kind = a.kind.clone();
         new.parties = party.iter().cloned().collect();
         new.their_ref = a.their_ref.clone();
         new.their_date = their_date;
@@ -363,6 +411,7 @@ fn is_mail_registration(a: &RegisterArgs) -> bool {
         && a.public.is_none()
         && a.public_title.is_none()
         && a.doc_type.is_none()
+        && a.kind.is_none()
         && a.series.is_none()
 }
 
@@ -386,7 +435,11 @@ async fn register_mail(cfg: Config, a: RegisterArgs) -> anyhow::Result<i32> {
         }
     }
     if a.json {
-        let out: Vec<DocSummary> = docs.iter().map(DocSummary::from).collect();
+        let kinds = &app.register.vocab().kinds;
+        let out: Vec<DocSummary> = docs
+            .iter()
+            .map(|d| DocSummary::with_kind(d, kinds))
+            .collect();
         print_json(&out)?;
     } else {
         for d in &docs {
@@ -408,7 +461,11 @@ async fn register(cfg: Config, a: RegisterArgs) -> anyhow::Result<i32> {
     let app = open(cfg).await?;
     let docs = app.register.register_batch(news, &actor()).await?;
     if a.json {
-        let out: Vec<DocSummary> = docs.iter().map(DocSummary::from).collect();
+        let kinds = &app.register.vocab().kinds;
+        let out: Vec<DocSummary> = docs
+            .iter()
+            .map(|d| DocSummary::with_kind(d, kinds))
+            .collect();
         print_json(&out)?;
     } else {
         for d in &docs {
@@ -436,6 +493,15 @@ async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {
         v["events"] = serde_json::to_value(&events)?;
         v["outbox"] = serde_json::to_value(&outbox)?;
         v["thread"] = serde_json::to_value(thread.iter().map(|d| &d.reg_no).collect::<Vec<_>>())?;
+        if let Some(k) = app
+            .register
+            .vocab()
+            .kinds
+            .of(doc.kind.as_deref(), doc.doc_type.as_deref())
+        {
+            v["kind"] = serde_json::json!(k.id);
+            v["kind_name"] = serde_json::json!(k.et);
+        }
         print_json(&v)?;
         return Ok(EXIT_OK);
     }
@@ -446,6 +512,14 @@ async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {
         doc.channel.as_str()
     );
     println!("  series      {}", doc.series);
+    if let Some(k) = app
+        .register
+        .vocab()
+        .kinds
+        .of(doc.kind.as_deref(), doc.doc_type.as_deref())
+    {
+        println!("  liik        {}", k.et);
+    }
     if let Some(t) = &doc.doc_type {
         println!("  type        {t}");
     }
@@ -534,7 +608,11 @@ async fn list(cfg: Config, a: ListArgs) -> anyhow::Result<i32> {
         })
         .await?;
     if a.json {
-        let out: Vec<DocSummary> = docs.iter().map(DocSummary::from).collect();
+        let kinds = &app.register.vocab().kinds;
+        let out: Vec<DocSummary> = docs
+            .iter()
+            .map(|d| DocSummary::with_kind(d, kinds))
+            .collect();
         print_json(&out)?;
     } else {
         for d in &docs {

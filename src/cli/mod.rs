@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod dhx;
 pub mod ingest;
 pub mod ocr;
+pub mod restrictions;
 pub mod search;
 pub mod web;
 
@@ -64,6 +65,9 @@ pub enum Command {
     Search(search::SearchCommand),
     #[command(flatten)]
     Web(web::WebCommand),
+    /// Access restrictions: expiring, set, extend, lift.
+    #[command(subcommand)]
+    Restrictions(restrictions::RestrictionsCommand),
 }
 
 impl Cli {
@@ -102,6 +106,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Ocr(c) => ocr::run(c, cfg).await,
         Command::Search(c) => search::run(c, cfg).await,
         Command::Web(c) => web::run(c, cfg).await,
+        Command::Restrictions(c) => restrictions::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

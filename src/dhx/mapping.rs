@@ -396,17 +396,25 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
         );
     }
 
-    // Access: the sender's restriction is kept; without one ("Avalik") the
-    // register applies its defaults (series ground, personal data, natural persons).
+    // Access: the sender's restriction is kept as sent, ground and end date
+    // (AvTS § 38 lg 3: the receiver respects the holder's restriction; it is
+    // neither checked against our grounds nor shortened), and the document goes
+    // to review. Without one ("Avalik") the register applies its defaults
+    // (series ground, personal data, natural persons).
     if c.access.conditions_code == AccessCode::AK {
         let rs = &c.access.restrictions;
+        doc.needs_review = true;
         let restriction = if rs.is_empty() {
-            notes
-                .push("AK without AccessRestriction: restricted for 5 years pending review".into());
+            // No ground and no end date: the sender's marking "AK" as sent; the
+            // longest term (AvTS § 40 lg 3) until the clerk checks it.
+            notes.push(
+                "saatja märkis AK ilma AccessRestriction'ita: alus ja lõpp kontrollida (AK without AccessRestriction: check the ground and the end)".into(),
+            );
             NewRestriction {
-                ground: "AK (saatja märge, alus märkimata)".into(),
+                end_by: crate::restriction::EndBy::Holder,
+                ground: "AK".into(),
                 ends: today
-                    .checked_add(jiff::Span::new().years(5))
+                    .checked_add(jiff::Span::new().years(crate::restriction::PERSONAL_YEARS))
                     .unwrap_or(today),
                 holder: None,
                 begins: Some(today),
@@ -436,22 +444,17 @@ pub fn capsule_to_new_document(c: &Capsule, today: Date) -> Result<Incoming, Fau
                 }
             }
             let ground = if grounds.is_empty() {
-                "AK (saatja märge, alus märkimata)".to_string()
+                notes.push(
+                    "saatja piirangul pole alust: alus kontrollida (the sender's restriction has no ground: check it)".into(),
+                );
+                "AK".to_string()
             } else {
                 grounds.join("; ")
             };
             let begins = begins.unwrap_or(today);
-            let mut ends = ends.unwrap_or(today).max(begins);
-            let years = crate::model::restriction_max_years(&ground);
-            if let Ok(max) = begins.checked_add(jiff::Span::new().years(years)) {
-                if ends > max {
-                    notes.push(format!(
-                        "the sender restricted it until {ends}, beyond {years} years for ground {ground:?}: kept until {max}"
-                    ));
-                    ends = max;
-                }
-            }
+            let ends = ends.unwrap_or(today).max(begins);
             NewRestriction {
+                end_by: crate::restriction::EndBy::Holder,
                 ground,
                 ends,
                 holder,
@@ -560,6 +563,7 @@ mod tests {
             .collect();
         let doc = Document {
             id: 1,
+            kind: None,
             reg_no: reg_no.into(),
             series: "1-1".into(),
             direction: n.direction,
@@ -584,6 +588,7 @@ mod tests {
                 ends: r.ends,
                 marked: today,
                 extended: false,
+                until_decision: None,
             }),
             files: files.iter().map(|f| f.file.clone()).collect(),
             message_id: None,
@@ -667,17 +672,35 @@ mod tests {
     }
 
     #[test]
-    fn restriction_beyond_the_legal_maximum_is_clamped_with_a_note() {
+    fn sender_restriction_is_kept_as_sent_and_flagged_for_review() {
         let mut c = capsule::read(&fixture("Naide2.xml"), &Default::default()).unwrap();
         c.files[0].size = None;
         c.files[0].content_error = None;
+        // AvTS § 38 lg 3: the holder's end date is not shortened by us.
         c.access.restrictions[0].end_date = "2099-01-01".into();
         let inc = capsule_to_new_document(&c, d("2026-11-25")).unwrap();
-        assert_eq!(inc.doc.restriction.unwrap().ends, d("2017-11-15"));
-        assert!(inc.notes[0].contains("2099-01-01"), "{:?}", inc.notes);
-        c.access.restrictions[0].basis = "AvTS § 35 lg 1 p 11".into();
+        let r = inc.doc.restriction.clone().unwrap();
+        assert_eq!(r.ends, d("2099-01-01"));
+        assert_eq!(r.end_by, crate::restriction::EndBy::Holder);
+        assert!(inc.doc.needs_review);
+        // No ground: the sender's marking "AK" as sent, never an invented one.
+        c.access.restrictions[0].basis = "  ".into();
         let inc = capsule_to_new_document(&c, d("2026-11-25")).unwrap();
-        assert_eq!(inc.doc.restriction.unwrap().ends, d("2087-11-15"));
+        let r = inc.doc.restriction.unwrap();
+        assert_eq!((r.ground.as_str(), r.ends), ("AK", d("2099-01-01")));
+        assert!(!r.ground.contains("alus märkimata"));
+        assert!(
+            inc.notes.iter().any(|n| n.contains("alus")),
+            "{:?}",
+            inc.notes
+        );
+        // No AccessRestriction at all.
+        c.access.restrictions.clear();
+        let inc = capsule_to_new_document(&c, d("2026-11-25")).unwrap();
+        let r = inc.doc.restriction.unwrap();
+        assert_eq!(r.ground, "AK");
+        assert_eq!(r.ends, d("2101-11-25"));
+        assert!(inc.doc.needs_review);
     }
 
     fn doc_strategy(
@@ -707,6 +730,7 @@ mod tests {
                             .checked_add(jiff::Span::new().days(b))
                             .unwrap();
                         NewRestriction {
+                            end_by: Default::default(),
                             ground,
                             begins: Some(begins),
                             ends: begins.checked_add(jiff::Span::new().days(len)).unwrap(),

@@ -144,6 +144,7 @@ pub async fn reply_titled(
     if restricted {
         let r = orig.restriction.as_ref().expect("restricted");
         new.restriction = Some(NewRestriction {
+            end_by: Default::default(),
             ground: r.ground.clone(),
             ends: r.ends,
             holder: Some(r.holder.clone()),

@@ -312,6 +312,9 @@ pub struct NewDocumentJson {
     pub series: Option<String>,
     #[serde(default)]
     pub doc_type: Option<String>,
+    /// The document kind (config/document-kinds.toml); its default rule applies without `doc_type`.
+    #[serde(default)]
+    pub kind: Option<String>,
     #[serde(default)]
     pub parties: Vec<PartyJson>,
     #[serde(default)]
@@ -371,6 +374,7 @@ impl RestrictJson {
             return Err(WebError::invalid("invalid ground: it is empty"));
         }
         Ok(NewRestriction {
+            end_by: Default::default(),
             ground: self.ground.trim().to_string(),
             ends: parse_date("ends", &self.ends)?,
             holder: self.holder.clone().filter(|h| !h.trim().is_empty()),
@@ -470,6 +474,7 @@ pub async fn register_from_json(
     let mut nd = NewDocument::new(meta.direction, meta.channel, meta.title.trim());
     nd.series = meta.series.filter(|s| !s.trim().is_empty());
     nd.doc_type = meta.doc_type.filter(|s| !s.trim().is_empty());
+    nd.kind = meta.kind.filter(|s| !s.trim().is_empty());
     nd.parties = meta
         .parties
         .iter()
@@ -506,6 +511,8 @@ pub async fn register_from_json(
 pub struct PatchJson {
     pub title: Option<String>,
     pub doc_type: Option<String>,
+    /// The document kind; an empty string clears it.
+    pub kind: Option<String>,
     pub responsible: Option<String>,
     pub unit: Option<String>,
     pub their_ref: Option<String>,
@@ -525,6 +532,10 @@ impl PatchJson {
         patch.title = self.title.clone().map(|t| t.trim().to_string());
         patch.doc_type = self
             .doc_type
+            .clone()
+            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.kind = self
+            .kind
             .clone()
             .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
         patch.responsible = self
@@ -579,6 +590,9 @@ async fn restrict(
 pub struct ExtendJson {
     pub ends: String,
     pub reason: String,
+    /// The reference of the head's decision to extend (AvTS § 40 lg 1).
+    #[serde(default)]
+    pub decision: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -606,10 +620,16 @@ async fn extend(
     let id = parse_id(&id)?;
     let ends = parse_date("ends", &body.ends)?;
     let reason = nonempty_reason(&body.reason)?;
+    let ext = crate::register::Extension {
+        new_end: ends,
+        decision: body.decision.clone(),
+        reason: reason.to_string(),
+        role: p.user.role,
+    };
     let d = state
         .app
         .register
-        .extend_restriction(id, ends, reason, &p.user.name)
+        .extend_restriction(id, &ext, &p.user.name)
         .await?;
     Ok(Json(DocView::new(&d, state.today(), Sight::Full)))
 }
@@ -846,6 +866,7 @@ pub async fn do_reply(
     if let Some(rs) = &parent.restriction {
         if rs.ends >= state.today() {
             nd.restriction = Some(NewRestriction {
+                end_by: Default::default(),
                 ground: rs.ground.clone(),
                 ends: rs.ends,
                 holder: Some(rs.holder.clone()),

@@ -216,6 +216,7 @@ pub async fn load_demo(app: &App) -> Result<DemoLogin> {
         if let Some(r) = &d.restriction {
             let base = app.register.local_date(at);
             nd.restriction = Some(NewRestriction {
+                end_by: Default::default(),
                 ground: r.ground.clone(),
                 ends: base
                     .checked_add(jiff::Span::new().years(r.years))

@@ -217,10 +217,12 @@ pub fn document() -> Value {
                     "ground": { "type": "string" }, "holder": { "type": "string" }, "begins": date.clone(), "ends": date.clone(),
                     "marked": date.clone(), "extended": { "type": "boolean" } } }));
     schemas.insert("Document".into(), json!({ "type": "object",
-                    "required": ["id", "reg_no", "series", "direction", "channel", "doc_type", "title", "public_title", "parties", "their_ref", "their_date", "thread_id", "parent_id", "received", "registered_at", "registered", "responsible", "unit", "access", "restriction", "files", "contains_personal_data", "proposed_ground", "needs_review", "hidden", "awaiting"],
+                    "required": ["id", "reg_no", "series", "direction", "channel", "doc_type", "kind", "title", "public_title", "parties", "their_ref", "their_date", "thread_id", "parent_id", "received", "registered_at", "registered", "responsible", "unit", "access", "restriction", "files", "contains_personal_data", "proposed_ground", "needs_review", "hidden", "awaiting"],
                     "properties": {
                         "id": { "type": "integer" }, "reg_no": { "type": "string" }, "series": { "type": "string" },
                         "direction": direction.clone(), "channel": channel.clone(), "doc_type": s_nullable(),
+                        "kind": { "type": ["object", "null"], "required": ["id", "et", "en"], "description": "the document kind (config/document-kinds.toml) with its Estonian and English names; null when hidden",
+                                  "properties": { "id": { "type": "string" }, "et": { "type": "string" }, "en": { "type": "string" } } },
                         "title": { "type": ["string", "null"], "description": "null when hidden" },
                         "public_title": { "type": ["string", "null"], "description": "the clerk's own public title; null when unset or hidden" },
                         "parties": { "type": "array", "items": r("Party") },
@@ -247,7 +249,8 @@ pub fn document() -> Value {
     schemas.insert("NewDocument".into(), json!({ "type": "object", "required": ["direction", "channel", "title"], "additionalProperties": false, "properties": {
                     "direction": direction.clone(), "channel": channel.clone(),
                     "title": { "type": "string", "minLength": 1, "pattern": "\\S" },
-                    "series": { "type": "string" }, "doc_type": { "type": "string" },
+                    "series": { "type": "string" }, "doc_type": { "type": "string", "description": "a deadline rule of the loaded rules" },
+                    "kind": { "type": "string", "description": "a document kind (config/document-kinds.toml); its default rule applies without doc_type" },
                     "parties": { "type": "array", "items": { "type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
                         "name": { "type": "string", "minLength": 1, "pattern": "\\S" }, "role": { "type": "string", "enum": ["sender", "recipient"] },
                         "code": { "type": "string", "description": "8-digit registry code or a valid personal code" },
@@ -260,14 +263,16 @@ pub fn document() -> Value {
                     "public_reason": { "type": "string", "description": "registers a document that names a person as public; the reason is recorded" },
                     "public_title": { "type": "string", "description": "the public title (else the public sees the masked title)" } } }));
     schemas.insert("MetadataPatch".into(), json!({ "type": "object", "additionalProperties": false, "properties": {
-                    "title": { "type": ["string", "null"], "minLength": 1, "pattern": "\\S" }, "doc_type": s_nullable(), "responsible": s_nullable(),
+                    "title": { "type": ["string", "null"], "minLength": 1, "pattern": "\\S" }, "doc_type": s_nullable(), "kind": s_nullable(), "responsible": s_nullable(),
                     "unit": s_nullable(), "their_ref": s_nullable(), "needs_review": { "type": ["boolean", "null"] },
                     "public_title": { "type": ["string", "null"], "description": "an empty string clears it" } } }));
     schemas.insert("NewRestriction".into(), json!({ "type": "object", "required": ["ground", "ends"], "additionalProperties": false, "properties": {
-                    "ground": { "type": "string", "minLength": 1, "pattern": "\\S", "description": "e.g. AvTS § 35 lg 1 p 11" },
+                    "ground": { "type": "string", "minLength": 1, "pattern": "\\S", "description": "a ground of config/restriction-grounds.toml, e.g. AvTS § 35 lg 1 p 11; any other is refused (400 naming the field ground)" },
                     "ends": date.clone(), "holder": { "type": "string" } } }));
-    schemas.insert("ExtendRestriction".into(), json!({ "type": "object", "required": ["ends", "reason"], "additionalProperties": false, "properties": {
-                    "ends": date.clone(), "reason": { "type": "string", "minLength": 1, "pattern": "\\S" } } }));
+    schemas.insert("ExtendRestriction".into(), json!({ "type": "object", "required": ["ends", "reason", "decision"], "additionalProperties": false, "description": "AvTS § 40 lg 1: the lead only, by up to 5 years, once, before the restriction ends",
+                    "properties": {
+                    "ends": date.clone(), "reason": { "type": "string", "minLength": 1, "pattern": "\\S" },
+                    "decision": { "type": "string", "minLength": 1, "pattern": "\\S", "description": "the reference of the head's decision" } } }));
     schemas.insert("LiftRestriction".into(), json!({ "type": "object", "required": ["reason"], "additionalProperties": false, "properties": {
                     "reason": { "type": "string", "minLength": 1, "pattern": "\\S" } } }));
     schemas.insert("Event".into(), json!({ "type": "object", "required": ["seq", "at", "kind", "actor", "detail"], "properties": {
@@ -282,7 +287,7 @@ pub fn document() -> Value {
                     "responsible": s_nullable(), "status": { "type": "string" } } }));
     schemas.insert("Reply".into(), json!({ "type": "object", "required": ["title", "body"], "additionalProperties": false, "properties": {
                     "title": { "type": "string", "minLength": 1, "pattern": "\\S" }, "body": { "type": "string", "minLength": 1, "pattern": "\\S" },
-                    "channel": channel.clone(),
+                    "channel": nullable(channel.clone()),
                     "recipient": { "type": ["string", "null"], "description": "e-mail address (email) or registry code (dhx); null or absent: the document's sender" } } }));
     schemas.insert("OutboxItem".into(), json!({ "type": "object", "required": ["id", "channel", "recipient", "state", "attempts", "last_error", "sent_at"], "properties": {
                     "id": { "type": "integer" }, "channel": { "type": "string" }, "recipient": { "type": ["string", "null"], "description": "null when the caller may not see the document in full (the error too)" },

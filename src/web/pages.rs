@@ -389,7 +389,22 @@ struct InboxPage {
     items: Vec<InboxItem>,
     series: Vec<(String, String)>,
     doc_types: Vec<(String, String)>,
+    /// Document kinds: (id, name in the page's language).
+    kinds: Vec<(String, String)>,
     officials: Vec<(String, String)>,
+}
+
+/// The document kinds offered in the forms: (id, name in `l`).
+fn kind_options(state: &WebState, l: Lang) -> Vec<(String, String)> {
+    state
+        .app
+        .register
+        .vocab()
+        .kinds
+        .all()
+        .iter()
+        .map(|k| (k.id.clone(), k.name(l.code()).to_string()))
+        .collect()
 }
 
 fn series_options(state: &WebState) -> Vec<(String, String)> {
@@ -412,8 +427,8 @@ async fn officials(state: &WebState) -> WebResult<Vec<(String, String)>> {
 
 /// The restriction the inbox form proposes for a document not yet restricted: its
 /// proposed ground, else its series' default, else the victim-data ground
-/// (`ingest.personal_data_ground`), for its legal term (AvTS § 40, from
-/// `personal_data::legal_term`) or the series' shorter one.
+/// (`ingest.personal_data_ground`), ending at the term of `restriction::term`
+/// (AvTS § 40, from the receipt date) or the series' shorter one.
 fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
     let series = state.app.series.get(&d.series);
     let ground = d
@@ -421,15 +436,24 @@ fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
         .clone()
         .or_else(|| series.and_then(|s| s.default_ground.clone()))
         .unwrap_or_else(|| state.app.config.ingest.personal_data_ground.clone());
-    let term = crate::personal_data::legal_term(&ground).years;
-    let years = series
-        .and_then(|s| s.restriction_years)
-        .and_then(|y| i16::try_from(y).ok())
-        .filter(|y| *y > 0)
-        .map_or(term, |y| y.min(term));
-    let base = d.received.unwrap_or_else(|| state.today());
-    let ends = base
-        .checked_add(jiff::Span::new().years(i64::from(years)))
+    let base = d.received.unwrap_or(d.registered);
+    let personal =
+        d.contains_personal_data == Some(true) || series.is_some_and(|s| s.personal_data);
+    let ends = state
+        .app
+        .register
+        .vocab()
+        .grounds
+        .get(&ground)
+        .and_then(|g| crate::restriction::term(g, personal, base, Default::default(), None).ok())
+        .map(|t| {
+            series
+                .and_then(|s| s.restriction_years)
+                .and_then(|y| i16::try_from(y).ok())
+                .filter(|y| *y > 0)
+                .and_then(|y| base.checked_add(jiff::Span::new().years(y)).ok())
+                .map_or(t.ends, |e| e.min(t.ends))
+        })
         .map(|d| d.to_string())
         .unwrap_or_default();
     (ground, ends)
@@ -466,6 +490,7 @@ async fn inbox(State(state): State<WebState>, headers: HeaderMap) -> PageResult 
         items,
         series: series_options(&state),
         doc_types: integrate::doc_types(&state),
+        kinds: kind_options(&state, l),
         officials: officials(&state).await?,
     }))
 }
@@ -476,6 +501,8 @@ struct CompleteForm {
     series: String,
     #[serde(default)]
     doc_type: String,
+    #[serde(default)]
+    kind: String,
     #[serde(default)]
     responsible: String,
     #[serde(default)]
@@ -504,6 +531,7 @@ async fn complete(
             return Err(err(WebError::invalid("invalid ground: it is empty")));
         }
         Some(NewRestriction {
+            end_by: Default::default(),
             ground: f.ground.trim().to_string(),
             ends: parse_date("ends", &f.ends).map_err(|e| err(e.into()))?,
             holder: None,
@@ -524,6 +552,7 @@ async fn complete(
     let patch = crate::register::MetadataPatch {
         series: (f.series != d.series).then(|| f.series.clone()),
         doc_type: Some(Some(f.doc_type.trim().to_string()).filter(|s| !s.is_empty())),
+        kind: Some(Some(f.kind.trim().to_string()).filter(|s| !s.is_empty())),
         responsible: Some(Some(f.responsible.trim().to_string()).filter(|s| !s.is_empty())),
         needs_review: Some(false),
         ..Default::default()
@@ -793,6 +822,8 @@ struct ExtendForm {
     csrf: String,
     ends: String,
     reason: String,
+    #[serde(default)]
+    decision: String,
 }
 
 #[derive(Deserialize)]
@@ -847,10 +878,16 @@ async fn extend(
             l,
         ));
     }
+    let ext = crate::register::Extension {
+        new_end: ends,
+        decision: f.decision.clone(),
+        reason: f.reason.trim().to_string(),
+        role: p.user.role,
+    };
     state
         .app
         .register
-        .extend_restriction(id, ends, f.reason.trim(), &p.user.name)
+        .extend_restriction(id, &ext, &p.user.name)
         .await?;
     Ok(see_other(&format!("/documents/{id}")))
 }
@@ -1015,9 +1052,14 @@ struct DashboardPage {
     deadlines_available: bool,
     officials: Vec<(String, i64, i64)>,
     due: Vec<DueItem>,
+    /// Restrictions ending within 30 days (the lead's and the clerk's view).
+    expiring: Vec<(DocView, i64)>,
     chart_title: String,
     chart: String,
 }
+
+/// How far ahead the dashboard lists restrictions about to expire.
+pub const EXPIRING_DAYS: u32 = 30;
 
 /// Overdue and due-soon counts per official, most overdue first.
 pub fn per_official(items: &[DueItem]) -> Vec<(String, i64, i64)> {
@@ -1079,10 +1121,28 @@ async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageRes
     if p.user.role == Role::Staff {
         due.retain(|d| d.responsible.as_deref() == Some(p.user.name.as_str()));
     }
+    // Restrictions about to expire (`docgate restrictions expiring`): for the
+    // lead and the clerk, each document as the access policy lets them see it.
+    let mut expiring = Vec::new();
+    if matches!(p.user.role, Role::Lead | Role::Clerk) {
+        let today = state.today();
+        for d in state.app.register.expiring(today, EXPIRING_DAYS).await? {
+            let sight = state.sight(Some(&p.user), &d).await?;
+            if sight == crate::access::Sight::Invisible {
+                continue;
+            }
+            let days = d
+                .restriction
+                .as_ref()
+                .map_or(0, |r| i64::from((r.ends - today).get_days()));
+            expiring.push((DocView::new(&d, today, sight), days));
+        }
+    }
     let (from, to) = api::report_range(&state, None, None)?;
     let rows = query::on_time_months(&state, from, to).await?;
     let (chart_title, chart) = rate_chart(l, &rows);
     Ok(html(DashboardPage {
+        expiring,
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
         user: Some(p.user),
@@ -1269,6 +1329,7 @@ mod tests {
         let d = |resp: &str, days: i64| DueItem {
             document: super::super::view::DocView {
                 id: 1,
+                kind: None,
                 reg_no: "x".into(),
                 series: "s".into(),
                 direction: crate::model::Direction::Incoming,

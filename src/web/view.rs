@@ -91,6 +91,8 @@ pub struct DocView {
     pub direction: crate::model::Direction,
     pub channel: crate::model::Channel,
     pub doc_type: Option<String>,
+    /// The document kind with its names (config/document-kinds.toml).
+    pub kind: Option<crate::kinds::KindView>,
     pub title: Option<String>,
     /// The clerk's own public title, when set (shown to those who see the document in full).
     pub public_title: Option<String>,
@@ -120,6 +122,11 @@ pub fn restricted_now(d: &Document, today: Date) -> bool {
 }
 
 impl DocView {
+    /// The id of the document's kind, or "" (for the forms).
+    pub fn kind_id(&self) -> &str {
+        self.kind.as_ref().map_or("", |k| k.id.as_str())
+    }
+
     /// The view of `d` for a user with `sight` (a public sight is shown as masked).
     pub fn new(d: &Document, today: Date, sight: Sight) -> DocView {
         let restricted = restricted_now(d, today);
@@ -132,6 +139,11 @@ impl DocView {
             direction: d.direction,
             channel: d.channel,
             doc_type: if awaiting { None } else { d.doc_type.clone() },
+            kind: if awaiting {
+                None
+            } else {
+                crate::kinds::KindView::of(d.kind.as_deref(), d.doc_type.as_deref())
+            },
             title: full.then(|| d.title.clone()),
             public_title: if full { d.public_title.clone() } else { None },
             parties: if awaiting {
@@ -207,6 +219,8 @@ pub struct PublicDoc {
     pub direction: crate::model::Direction,
     pub series: String,
     pub doc_type: Option<String>,
+    /// The document kind with its names (AvTS § 12 lg 3 p 5).
+    pub kind: Option<crate::kinds::KindView>,
     /// None for an AK document.
     pub title: Option<String>,
     pub parties: Vec<PartyView>,
@@ -234,6 +248,7 @@ impl PublicDoc {
             direction: d.direction,
             series: d.series.clone(),
             doc_type: d.doc_type.clone(),
+            kind: crate::kinds::KindView::of(d.kind.as_deref(), d.doc_type.as_deref()),
             title: access::may_see_field(sight, Field::PublicTitle)
                 .then(|| access::public_title(d)),
             parties: d.parties.iter().map(PartyView::public).collect(),
@@ -273,6 +288,7 @@ mod tests {
     fn restricted_doc() -> Document {
         Document {
             id: 7,
+            kind: None,
             reg_no: "9-14/12".into(),
             series: "9-14".into(),
             direction: Direction::Incoming,
@@ -312,6 +328,7 @@ mod tests {
                 ends: date(2101, 3, 2),
                 marked: date(2026, 3, 2),
                 extended: false,
+                until_decision: None,
             }),
             files: vec![FileRef {
                 name: "taotlus.pdf".into(),
