@@ -66,7 +66,7 @@ pub struct MetadataPatch {
     pub series: Option<String>,
 }
 
-const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
+const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, reply_kind, received_at";
 
 /// The hash of a document's state as the audit chain records it.
 pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
@@ -128,6 +128,14 @@ fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
         contains_personal_data: r.try_get::<i64, _>("personal_data")? != 0,
         proposed_ground: r.try_get("proposed_ground")?,
         needs_review: r.try_get::<i64, _>("needs_review")? != 0,
+        reply_kind: r
+            .try_get::<Option<String>, _>("reply_kind")?
+            .map(|k| k.parse())
+            .transpose()?,
+        received_at: r
+            .try_get::<Option<String>, _>("received_at")?
+            .map(|t| store::parse_ts(&t))
+            .transpose()?,
     })
 }
 
@@ -417,7 +425,29 @@ impl Register {
             store::whole_seconds(new.registered_at.unwrap_or_else(jiff::Timestamp::now));
         let registered_at = store::ts_text(registered_at_ts);
         let registered = self.local_date(registered_at_ts);
-        if let Some(rcv) = new.received {
+        // The arrival time, stored with whole seconds; its local date is the received date.
+        let received_at = new.received_at.map(store::whole_seconds);
+        let received = new
+            .received
+            .or_else(|| received_at.map(|t| self.local_date(t)));
+        if let Some(t) = received_at {
+            if t > registered_at_ts {
+                return Err(Error::invalid(format!(
+                    "invalid received_at {t}: it is after the registration time {registered_at}"
+                )));
+            }
+        }
+        if new.reply_kind.is_some() && new.direction != crate::model::Direction::Outgoing {
+            return Err(Error::invalid(
+                "invalid --reply-kind: only an outgoing document is a reply (vastuse liik sobib ainult väljaminevale dokumendile)",
+            ));
+        }
+        if new.reply_kind.is_some() && new.reply_to.is_none() {
+            return Err(Error::invalid(
+                "invalid --reply-kind: it needs --reply-to, the document answered (vastuse liik vajab vastatavat dokumenti)",
+            ));
+        }
+        if let Some(rcv) = received {
             if rcv > registered {
                 return Err(Error::invalid(format!(
                     "invalid --received {rcv}: it is after the registration date {registered}"
@@ -575,7 +605,7 @@ impl Register {
             their_date: new.their_date,
             thread_id,
             parent_id,
-            received: new.received,
+            received,
             registered_at: registered_at_ts,
             registered,
             responsible: new.responsible.clone(),
@@ -586,6 +616,8 @@ impl Register {
             contains_personal_data,
             proposed_ground,
             needs_review: new.needs_review,
+            reply_kind: new.reply_kind,
+            received_at,
         };
         let detail = serde_json::json!({
             "reg_no": doc.reg_no,
@@ -598,6 +630,9 @@ impl Register {
             "needs_review": doc.needs_review,
         });
         let mut detail = detail;
+        if let Some(k) = doc.reply_kind {
+            detail["reply_kind"] = serde_json::json!(k);
+        }
         if let Some(r) = &doc.restriction {
             // The restriction's record: its ground, dates, the § 40 term and who chose it.
             detail["restriction"] = match &restricted_by {
@@ -645,6 +680,8 @@ impl Register {
             Value::from(&doc.proposed_ground),
             Value::from(i64::from(doc.needs_review)),
             Value::from(&new.body),
+            Value::from(doc.reply_kind.map(|k| k.as_str().to_string())),
+            Value::from(doc.received_at.map(store::ts_text)),
         ]);
         pending.by_reg_no.insert(reg_no.clone(), (id, thread_id));
         pending.by_id.insert(id, (reg_no, series.code.clone()));
@@ -1367,8 +1404,8 @@ impl Pending {
             by_id: HashMap::new(),
             texts_seen: HashSet::new(),
             documents: Rows::new(
-                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body)",
-                28,
+                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, body, reply_kind, received_at)",
+                30,
                 "",
             ),
             source_keys: Rows::new(

@@ -71,6 +71,11 @@ pub struct RegisterArgs {
     /// Registration number this document continues (makes it `{parent}-{n}`).
     #[arg(long, value_name = "REG_NO")]
     pub reply_to: Option<String>,
+    /// With --reply-to: final, interim, forwarding, clarification or refusal.
+    /// Only final, forwarding and refusal end the answered document's deadline;
+    /// clarification stops it until the answer arrives; without it nothing ends.
+    #[arg(long, value_name = "KIND", requires = "reply_to")]
+    pub reply_kind: Option<crate::model::ReplyKind>,
     /// Restriction ground, e.g. "AvTS § 35 lg 1 p 12".
     #[arg(long, value_name = "GROUND")]
     pub restrict: Option<String>,
@@ -327,6 +332,7 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         new.their_ref = a.their_ref.clone();
         new.their_date = their_date;
         new.reply_to = a.reply_to.clone();
+        new.reply_kind = a.reply_kind;
         new.received = received;
         new.registered_at = registered_at;
         new.responsible = a.responsible.clone();

@@ -81,6 +81,7 @@ pub async fn send_reply(
                 app,
                 &parent.reg_no,
                 Some(&nd.title),
+                nd.reply_kind,
                 nd.body.clone().unwrap_or_default(),
                 vec![],
                 recipient,
