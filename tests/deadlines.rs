@@ -89,6 +89,9 @@ fn incoming(title: &str, rule: &str, registered: Date, responsible: &str) -> New
     let mut n = NewDocument::new(Direction::Incoming, Channel::Email, title);
     n.doc_type = Some(rule.into());
     n.registered_at = Some(at(registered));
+    // Arrived the day it was registered (without an arrival date it would not
+    // count as registered on time).
+    n.received = Some(registered);
     n.responsible = Some(responsible.into());
     n.parties = vec![Party {
         kind: PartyKind::Person,

@@ -476,6 +476,16 @@ async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {
         println!("  received    {d}");
     }
     println!("  registered  {} ({})", doc.registered, doc.registered_at);
+    if let Some(t) = doc.received_at {
+        println!("  arrived     {t}");
+    }
+    if let Some(k) = doc.reply_kind {
+        println!("  reply kind  {} ({})", k.label_et(), k.as_str());
+    }
+    // The registration-lateness line (AvTS § 12(1)): from the arrival date.
+    let eng = crate::deadline::state::Engine::from_app(&app)?;
+    let x = crate::deadline::state::explain_reg_no(&app, &eng, &doc.reg_no).await?;
+    println!("  {}", super::deadline::registration_line(&x));
     match &doc.restriction {
         Some(r) => println!(
             "  access      AK — ASUTUSESISESEKS KASUTAMISEKS; ground {}; holder {}; {} … {}; marked {}",

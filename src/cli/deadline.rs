@@ -259,6 +259,11 @@ fn deadline_cmd(cfg: Config, a: DeadlineArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// The registration-lateness line of `due` and `show`.
+pub fn registration_line(x: &state::DocDeadline) -> String {
+    x.registration_line()
+}
+
 async fn due(cfg: Config, a: DueArgs) -> anyhow::Result<i32> {
     let (app, eng) = open(cfg).await?;
     let x = state::explain_reg_no(&app, &eng, &a.reg_no).await?;
@@ -282,16 +287,7 @@ async fn due(cfg: Config, a: DueArgs) -> anyhow::Result<i32> {
         print_json(&v)?;
     } else {
         println!("{}  {}", x.reg_no, x.title);
-        println!(
-            "registered {} (due {}){}",
-            x.registered,
-            x.registration_due,
-            if x.registered_late {
-                ": REGISTERED LATE"
-            } else {
-                ""
-            }
-        );
+        println!("{}", registration_line(&x));
         match &x.deadline {
             None => println!("no reply deadline"),
             Some(o) => {

@@ -333,6 +333,27 @@ pub fn registration_due(
     Ok((due, late, trace))
 }
 
+/// The registration line of an incoming document whose arrival time is unknown
+/// (AvTS § 12(1)): no due date can be shown to have been kept, so it does not
+/// count as registered on time. Returns (registration date, late = true, trace).
+pub fn registration_arrival_unknown(rules: &RuleSet, registered: Date) -> (Date, bool, Vec<Step>) {
+    let basis = rules
+        .get("registration")
+        .map(|r| r.basis.clone())
+        .unwrap_or_else(|| "AvTS § 12(1)".into());
+    (
+        registered,
+        true,
+        vec![Step {
+            step: format!(
+                "saabumisaeg teadmata: registreeritud {registered}, ei loeta õigeaegselt registreerituks / arrival time unknown: registered on {registered}, not counted as on time"
+            ),
+            date: Some(registered),
+            basis,
+        }],
+    )
+}
+
 fn base_step(rule: &Rule, base: Date, why: &str) -> Step {
     let note = if rule.base_note.is_empty() {
         String::new()

@@ -147,13 +147,41 @@ pub struct DocDeadline {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received: Option<Date>,
     pub registration_due: Date,
+    /// Registered after the next working day, or with no arrival time (incoming).
     pub registered_late: bool,
+    /// An incoming document whose arrival time is unknown ("saabumisaeg teadmata").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub arrival_unknown: bool,
     pub registration_trace: Vec<Step>,
     /// The reply deadline, when the document has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Outcome>,
     #[serde(skip)]
     pub days_to_reply: Option<i64>,
+}
+
+impl DocDeadline {
+    /// The registration-lateness line (AvTS § 12(1)) of `due`, `show` and the
+    /// document page, Estonian first.
+    pub fn registration_line(&self) -> String {
+        let x = self;
+        if x.arrival_unknown {
+            format!(
+            "registreeritud {}: saabumisaeg teadmata, ei loeta õigeaegseks (registered {}: arrival time unknown, not on time)",
+            x.registered, x.registered
+        )
+        } else if x.registered_late {
+            format!(
+                "registreeritud {} (tähtaeg {}): HILINENUD / REGISTERED LATE",
+                x.registered, x.registration_due
+            )
+        } else {
+            format!(
+                "registreeritud {} (tähtaeg {}): õigeaegselt / in time",
+                x.registered, x.registration_due
+            )
+        }
+    }
 }
 
 /// Computes a document's deadline from its facts, its thread and its events. Pure.
@@ -163,9 +191,17 @@ pub fn explain(
     thread: &[DocFacts],
     events: &[StoredEvent],
 ) -> Result<DocDeadline> {
-    let received = doc.received.unwrap_or(doc.registered);
+    // An incoming document without an arrival time is not registered "in time".
     let (registration_due, registered_late, registration_trace) =
-        engine::registration_due(&eng.calendar, &eng.rules, received, doc.registered)?;
+        match (doc.received, doc.direction.as_str()) {
+            (Some(received), _) => {
+                engine::registration_due(&eng.calendar, &eng.rules, received, doc.registered)?
+            }
+            (None, "incoming") => engine::registration_arrival_unknown(&eng.rules, doc.registered),
+            (None, _) => {
+                engine::registration_due(&eng.calendar, &eng.rules, doc.registered, doc.registered)?
+            }
+        };
     let mut out = DocDeadline {
         reg_no: doc.reg_no.clone(),
         title: doc.title.clone(),
@@ -174,6 +210,7 @@ pub fn explain(
         received: doc.received,
         registration_due,
         registered_late,
+        arrival_unknown: doc.received.is_none() && doc.direction == "incoming",
         registration_trace,
         deadline: None,
         days_to_reply: None,

@@ -148,7 +148,13 @@ pub fn document_from_mail(
 
     let mut new = NewDocument::new(direction, channel, title);
     new.parties = parties;
-    new.received = if outgoing { date } else { date.or(Some(today)) };
+    // The arrival (AvTS § 12(1)): the topmost Received: of our own MTA, never the
+    // sender's Date header; a source adds its own time when there is none
+    // ([`prepare_mail_at`]). Sent mail is dated by its Date header.
+    new.received_at = p
+        .received_timestamp()
+        .filter(|t| crate::model::check_date("Received", t.to_zoned(tz.clone()).date()).is_ok());
+    new.received = if outgoing { date } else { None };
     new.their_date = if outgoing { None } else { date };
     new.message_id = p
         .message_id
@@ -219,6 +225,32 @@ pub async fn prepare_mail(
     sha256: Option<String>,
     channel: Channel,
 ) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
+    prepare_mail_at(app, raw, sha256, channel, None).await
+}
+
+/// Keeps an arrival time no later than now (a skewed clock or a hostile header
+/// must not put the arrival after the registration) and inside the dates docgate counts.
+fn arrival_or(
+    app: &App,
+    header: Option<jiff::Timestamp>,
+    source: Option<jiff::Timestamp>,
+) -> Option<jiff::Timestamp> {
+    let now = jiff::Timestamp::now();
+    header
+        .or(source)
+        .map(|t| t.min(now))
+        .filter(|t| crate::model::check_date("arrival", app.register.local_date(*t)).is_ok())
+}
+
+/// [`prepare_mail`] with the source's own arrival time (IMAP INTERNALDATE, the
+/// Maildir file's delivery time), used when the message has no `Received:` date.
+pub async fn prepare_mail_at(
+    app: &App,
+    raw: Vec<u8>,
+    sha256: Option<String>,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
+) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
     let ic = &app.config.ingest;
     let limits = ic.limits();
     let raw = Arc::new(raw);
@@ -246,7 +278,7 @@ pub async fn prepare_mail(
         files.push((a.name, a.media_type, raw_back(bytes)));
     }
     let sha = parsed.sha256.clone();
-    let (new, hints) = document_from_mail(
+    let (mut new, hints) = document_from_mail(
         &app.config,
         &parsed,
         raw_back(raw),
@@ -255,6 +287,11 @@ pub async fn prepare_mail(
         channel,
         app.register.today(),
     );
+    new.received_at = arrival_or(app, new.received_at, arrival);
+    if new.direction == Direction::Incoming {
+        // The received date is the arrival's date in Europe/Tallinn (none: unknown).
+        new.received = new.received_at.map(|t| app.register.local_date(t));
+    }
     Ok(Prepared {
         new,
         hints,
@@ -270,6 +307,18 @@ pub async fn prepare_file(
     name: &str,
     bytes: Vec<u8>,
     channel: Channel,
+) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
+    prepare_file_at(app, name, bytes, channel, None).await
+}
+
+/// [`prepare_file`] with the file's arrival time (the drop folder's file time);
+/// without one the document's arrival is unknown ("saabumisaeg teadmata").
+pub async fn prepare_file_at(
+    app: &App,
+    name: &str,
+    bytes: Vec<u8>,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
 ) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
     let ic = &app.config.ingest;
     if bytes.is_empty() {
@@ -299,7 +348,8 @@ pub async fn prepare_file(
         channel,
         limits::truncate(stem.trim(), limits::TITLE),
     );
-    new.received = Some(app.register.today());
+    new.received_at = arrival_or(app, None, arrival);
+    new.received = new.received_at.map(|t| app.register.local_date(t));
     // Unclassified until a clerk confirms it: the register restricts it by default.
     new.needs_review = true;
     new.source_keys.push(format!("sha256:{sha}"));
@@ -416,11 +466,22 @@ pub async fn ingest_message(
     source: &str,
     channel: Channel,
 ) -> Result<Outcome> {
+    ingest_message_at(app, raw, source, channel, None).await
+}
+
+/// [`ingest_message`] with the source's arrival time (see [`prepare_mail_at`]).
+pub async fn ingest_message_at(
+    app: &App,
+    raw: Vec<u8>,
+    source: &str,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
+) -> Result<Outcome> {
     let sha = sha256_hex(&raw);
     if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
         return Ok(Outcome::Duplicate { doc_id, reg_no });
     }
-    match prepare_mail(app, raw, Some(sha), channel).await {
+    match prepare_mail_at(app, raw, Some(sha), channel, arrival).await {
         Ok(p) => register_prepared(app, p, source).await,
         Err((raw, reason)) => {
             let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;
@@ -438,14 +499,26 @@ pub async fn ingest_file(
     source: &str,
     channel: Channel,
 ) -> Result<Outcome> {
+    ingest_file_at(app, name, bytes, source, channel, None).await
+}
+
+/// [`ingest_file`] with the file's arrival time.
+pub async fn ingest_file_at(
+    app: &App,
+    name: &str,
+    bytes: Vec<u8>,
+    source: &str,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
+) -> Result<Outcome> {
     if looks_like_mail(name, &bytes) {
-        return ingest_message(app, bytes, source, Channel::Email).await;
+        return ingest_message_at(app, bytes, source, Channel::Email, arrival).await;
     }
     let sha = sha256_hex(&bytes);
     if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
         return Ok(Outcome::Duplicate { doc_id, reg_no });
     }
-    match prepare_file(app, name, bytes, channel).await {
+    match prepare_file_at(app, name, bytes, channel, arrival).await {
         Ok(p) => register_prepared(app, p, source).await,
         Err((raw, reason)) => {
             let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;

@@ -195,7 +195,10 @@ async fn deadline_full(state: &WebState, d: &Document) -> WebResult<DeadlineView
             rule: Some(o.rule.clone()),
             due: o.due,
             status: status_of(&eng, state, o, today).into(),
-            trace: steps(&o.trace),
+            // The registration-lateness line first ("saabumisaeg teadmata" when unknown).
+            trace: std::iter::once(dd.registration_line())
+                .chain(steps(&o.trace))
+                .collect(),
         },
     })
 }
