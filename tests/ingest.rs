@@ -1368,3 +1368,121 @@ async fn received_dates_are_arrival_dates_and_unknown_arrival_is_not_on_time() {
         );
     }
 }
+
+/// A letter an official sends from their own mailbox with the register in Bcc
+/// is outgoing (sent by that official, to the To: recipient), not incoming
+/// from "eraisik"; a letter between colleagues is internal.
+#[tokio::test]
+async fn own_mail_from_an_officials_mailbox_bcc_to_the_register_is_outgoing_or_internal() {
+    for b in docgate::testing::backends() {
+        let mut env = docgate::testing::TestEnv::new(b).await;
+        env.config
+            .deadlines
+            .officials
+            .insert("jaan.oja".into(), "jaan.oja@ohvriabi.example".into());
+        let app = env.app().await;
+        let raw = |from: &str, to: &str, id: &str| {
+            msg(
+                from,
+                to,
+                "Teie taotlus",
+                id,
+                "Bcc: dokumendid@sotsiaalkindlustusamet.ee\r\n",
+                "Vastame teie taotlusele.",
+            )
+        };
+        // 1. From an address of our domain to a victim, Bcc the register.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "Mari Tamm <mari.tamm@sotsiaalkindlustusamet.ee>",
+                "Kadri Saar <kadri.saar@example.ee>",
+                "own1@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Outgoing, "{b}");
+        assert_eq!(d.parties.len(), 1, "{b}: {:?}", d.parties);
+        assert_eq!(d.parties[0].role, PartyRole::Recipient, "{b}");
+        assert_eq!(
+            d.parties[0].email.as_deref(),
+            Some("kadri.saar@example.ee"),
+            "{b}"
+        );
+        // 2. From an official's own address on another domain: outgoing, and the
+        //    official answers for it.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "Jaan Oja <jaan.oja@ohvriabi.example>",
+                "kadri.saar@example.ee",
+                "own2@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Outgoing, "{b}");
+        assert_eq!(d.responsible.as_deref(), Some("jaan.oja"), "{b}");
+        // 3. Between colleagues only: internal.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "mari.tamm@sotsiaalkindlustusamet.ee",
+                "Jaan Oja <jaan.oja@ohvriabi.example>",
+                "own3@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Internal, "{b}");
+        // 4. A stranger's letter stays incoming from its sender.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "kadri.saar@example.ee",
+                "dokumendid@sotsiaalkindlustusamet.ee",
+                "own4@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Incoming, "{b}");
+        assert_eq!(d.parties[0].role, PartyRole::Sender, "{b}");
+    }
+}
+
+#[test]
+fn email_domains_are_validated_naming_the_entry() {
+    let mut c = Config::default();
+    c.agency.email_domains = vec!["@sotsiaalkindlustusamet.ee".into()];
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("agency.email_domains") && e.contains("@sotsiaalkindlustusamet.ee"),
+        "{e}"
+    );
+}

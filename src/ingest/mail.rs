@@ -67,12 +67,39 @@ pub struct Prepared {
 /// Why an item goes to quarantine.
 pub type Reject = String;
 
-fn is_own(cfg: &Config, email: &str) -> bool {
+/// Whether an address is the agency's own: one of `agency.own_addresses`, the
+/// register's address, an address of `agency.email_domains`, or an official's
+/// address (`deadlines.officials`).
+pub fn is_own(cfg: &Config, email: &str) -> bool {
     let e = email.trim().to_ascii_lowercase();
+    if e.is_empty() {
+        return false;
+    }
+    let domain = e.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     cfg.agency
         .own_addresses
         .iter()
         .any(|a| a.trim().eq_ignore_ascii_case(&e))
+        || cfg.agency.register_address.trim().eq_ignore_ascii_case(&e)
+        || cfg
+            .agency
+            .email_domains
+            .iter()
+            .any(|d| d.trim().eq_ignore_ascii_case(domain))
+        || cfg
+            .deadlines
+            .officials
+            .values()
+            .any(|a| a.trim().eq_ignore_ascii_case(&e))
+}
+
+/// The official (by the name used in `responsible`) whose address this is.
+fn official_of(cfg: &Config, email: &str) -> Option<String> {
+    cfg.deadlines
+        .officials
+        .iter()
+        .find(|(_, a)| a.trim().eq_ignore_ascii_case(email.trim()))
+        .map(|(n, _)| n.clone())
 }
 
 /// A party from a mail address, a natural person unless known otherwise (the
@@ -99,32 +126,53 @@ pub fn document_from_mail(
     channel: Channel,
     today: jiff::civil::Date,
 ) -> (NewDocument, Hints) {
-    let outgoing = p.from.iter().any(|a| is_own(cfg, &a.email));
-    let direction = if outgoing {
+    // A letter from our own address, domain or official is ours: outgoing (sent
+    // by that official, to the others) or internal (every party is ours).
+    let outgoing = !p.from.is_empty() && p.from.iter().all(|a| is_own(cfg, &a.email));
+    let reg = cfg.agency.register_address.to_ascii_lowercase();
+    let mut seen = Vec::new();
+    let mut recipients: Vec<&MailAddr> = Vec::new();
+    let mut own_recipients: Vec<&MailAddr> = Vec::new();
+    if outgoing {
+        for a in p.to.iter().chain(p.cc.iter()).chain(p.bcc.iter()) {
+            let k = a.email.to_ascii_lowercase();
+            if k == reg || seen.contains(&k) {
+                continue;
+            }
+            seen.push(k);
+            if is_own(cfg, &a.email) {
+                own_recipients.push(a);
+            } else {
+                recipients.push(a);
+            }
+        }
+    }
+    let internal = outgoing && recipients.is_empty() && !own_recipients.is_empty();
+    let direction = if internal {
+        Direction::Internal
+    } else if outgoing {
         Direction::Outgoing
     } else {
         Direction::Incoming
     };
-    let parties: Vec<Party> = if outgoing {
-        let reg = cfg.agency.register_address.to_ascii_lowercase();
-        let mut seen = Vec::new();
-        p.to.iter()
-            .chain(p.cc.iter())
-            .chain(p.bcc.iter())
-            .filter(|a| !is_own(cfg, &a.email) && a.email.to_ascii_lowercase() != reg)
-            .filter(|a| {
-                let k = a.email.to_ascii_lowercase();
-                if seen.contains(&k) {
-                    false
-                } else {
-                    seen.push(k);
-                    true
-                }
-            })
+    let parties: Vec<Party> = if internal {
+        own_recipients
+            .iter()
+            .map(|a| party(a, PartyRole::Recipient))
+            .collect()
+    } else if outgoing {
+        recipients
+            .iter()
             .map(|a| party(a, PartyRole::Recipient))
             .collect()
     } else {
         p.from.iter().map(|a| party(a, PartyRole::Sender)).collect()
+    };
+    // The official who sent it answers for it.
+    let sent_by = if outgoing {
+        p.from.iter().find_map(|a| official_of(cfg, &a.email))
+    } else {
+        None
     };
     let title = if !p.subject.trim().is_empty() {
         p.subject.trim().to_string()
@@ -148,6 +196,7 @@ pub fn document_from_mail(
 
     let mut new = NewDocument::new(direction, channel, title);
     new.parties = parties;
+    new.responsible = sent_by;
     // The arrival (AvTS § 12(1)): the topmost Received: of our own MTA, never the
     // sender's Date header; a source adds its own time when there is none
     // ([`prepare_mail_at`]). Sent mail is dated by its Date header.
