@@ -390,6 +390,8 @@ mod tests {
             contains_personal_data: false,
             proposed_ground: None,
             needs_review: false,
+            reply_kind: None,
+            received_at: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The Estonian working-day calendar.
 //!
-//! Working days are Monday to Friday except public holidays (TsÜS § 136(8)).
-//! The public holidays are those of the Public Holidays Act (PTS § 2), computed
+//! Working days are Monday to Friday except the days of rest of PTS §§ 1–2 (and § 4(2)).
+//! The public holidays are those of the Public Holidays Act (PTS §§ 1–2), computed
 //! from rules, never typed in per year:
 //!
 //! - fixed days: 1 January, 24 February, 1 May, 23 and 24 June, 20 August
@@ -149,7 +149,7 @@ fn add_days(d: Date, n: i64) -> Date {
         .expect("date within jiff's range")
 }
 
-/// The statutory public holidays of `year` (PTS § 2), in date order, whatever the year.
+/// The statutory public holidays of `year` (PTS §§ 1–2), in date order, whatever the year.
 pub fn statutory_holidays(year: i16) -> Vec<Holiday> {
     let easter = easter_sunday(year);
     let fixed = |m: i8, d: i8| Date::new(year, m, d).expect("fixed holiday is a valid date");

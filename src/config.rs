@@ -55,6 +55,10 @@ pub struct AgencyConfig {
     pub unit: String,
     /// The agency's own e-mail addresses: mail from them is registered as outgoing.
     pub own_addresses: Vec<String>,
+    /// The agency's own mail domains (e.g. "sotsiaalkindlustusamet.ee"): a letter
+    /// from an address of one of them (or of an official in `deadlines.officials`)
+    /// is outgoing, or internal when every party is ours.
+    pub email_domains: Vec<String>,
     /// The register's journaling address (staff put it in Bcc).
     pub register_address: String,
     /// Time zone of registration dates and deadlines.
@@ -102,6 +106,7 @@ impl Default for AgencyConfig {
             registry_code: "70001975".into(),
             unit: "Ohvriabi".into(),
             own_addresses: vec!["info@sotsiaalkindlustusamet.ee".into()],
+            email_domains: vec!["sotsiaalkindlustusamet.ee".into()],
             register_address: "dokumendid@sotsiaalkindlustusamet.ee".into(),
             timezone: "Europe/Tallinn".into(),
         }
@@ -216,6 +221,24 @@ impl Config {
                 "invalid file_store {:?}: expected auto, local or database",
                 self.file_store
             )));
+        }
+        if self.agency.email_domains.len() > 100 {
+            return Err(Error::invalid(format!(
+                "invalid agency.email_domains: {} domains, at most 100",
+                self.agency.email_domains.len()
+            )));
+        }
+        for d in &self.agency.email_domains {
+            let ok = !d.is_empty()
+                && d.len() <= 253
+                && d.contains('.')
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !ok {
+                return Err(Error::invalid(format!(
+                    "invalid agency.email_domains entry {d:?}: expected a domain such as \"sotsiaalkindlustusamet.ee\" (no @)"
+                )));
+            }
         }
         if jiff::tz::TimeZone::get(&self.agency.timezone).is_err() {
             return Err(Error::invalid(format!(

@@ -38,6 +38,85 @@ impl std::str::FromStr for Direction {
     }
 }
 
+/// What an outgoing reply does to the deadline of the document it answers
+/// (AvTS § 20: a request is answered by the information, a forwarding with the
+/// requester told (§ 21), or a refusal; an acknowledgement answers nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyKind {
+    /// lõppvastus: the answer itself; closes the deadline.
+    Final,
+    /// vahevastus: an acknowledgement or interim note; changes nothing.
+    Interim,
+    /// edastamine: forwarded to the competent body, the requester told (AvTS § 21); closes.
+    Forwarding,
+    /// täpsustamise palve: stops the clock until the answer arrives (AvTS § 18(2)).
+    Clarification,
+    /// keeldumine: a refusal (AvTS § 23); closes.
+    Refusal,
+}
+
+impl ReplyKind {
+    pub const ALL: [ReplyKind; 5] = [
+        ReplyKind::Final,
+        ReplyKind::Interim,
+        ReplyKind::Forwarding,
+        ReplyKind::Clarification,
+        ReplyKind::Refusal,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyKind::Final => "final",
+            ReplyKind::Interim => "interim",
+            ReplyKind::Forwarding => "forwarding",
+            ReplyKind::Clarification => "clarification",
+            ReplyKind::Refusal => "refusal",
+        }
+    }
+    /// The Estonian name.
+    pub fn label_et(self) -> &'static str {
+        match self {
+            ReplyKind::Final => "lõppvastus",
+            ReplyKind::Interim => "vahevastus",
+            ReplyKind::Forwarding => "edastamine",
+            ReplyKind::Clarification => "täpsustamise palve",
+            ReplyKind::Refusal => "keeldumine",
+        }
+    }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            ReplyKind::Final => "final reply",
+            ReplyKind::Interim => "interim reply",
+            ReplyKind::Forwarding => "forwarding",
+            ReplyKind::Clarification => "request for clarification",
+            ReplyKind::Refusal => "refusal",
+        }
+    }
+    /// Whether a reply of this kind ends the clock of the document it answers.
+    pub fn closes(self) -> bool {
+        matches!(
+            self,
+            ReplyKind::Final | ReplyKind::Forwarding | ReplyKind::Refusal
+        )
+    }
+}
+
+impl std::str::FromStr for ReplyKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_lowercase().as_str() {
+            "final" | "lõppvastus" => Ok(ReplyKind::Final),
+            "interim" | "vahevastus" => Ok(ReplyKind::Interim),
+            "forwarding" | "edastamine" => Ok(ReplyKind::Forwarding),
+            "clarification" | "täpsustamise palve" => Ok(ReplyKind::Clarification),
+            "refusal" | "keeldumine" => Ok(ReplyKind::Refusal),
+            _ => Err(Error::invalid(format!(
+                "vigane vastuse liik {s:?}: lubatud final, interim, forwarding, clarification, refusal (invalid reply kind)"
+            ))),
+        }
+    }
+}
+
 /// How a document arrived or left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -269,6 +348,15 @@ pub struct Document {
     pub proposed_ground: Option<String>,
     /// Set while the document waits in the clerk's inbox (ingested, not yet completed).
     pub needs_review: bool,
+    /// An outgoing reply's kind (None: not given; it closes no deadline).
+    /// Left out of the serialized state when unset (older state hashes stay valid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_kind: Option<ReplyKind>,
+    /// When the document reached our server (the arrival time, UTC): the MTA's
+    /// `Received:`, IMAP INTERNALDATE, the Maildir or drop-folder file, the DHX
+    /// request. Left out of the serialized state when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<jiff::Timestamp>,
 }
 
 impl Document {
@@ -395,6 +483,10 @@ pub struct NewDocument {
     /// Keys that make a source message unique (raw sha256, Message-ID...): a second
     /// registration with any of the same keys is refused as a duplicate.
     pub source_keys: Vec<String>,
+    /// The kind of an outgoing reply (see [`ReplyKind`]).
+    pub reply_kind: Option<ReplyKind>,
+    /// The arrival time (UTC); `received` is its date in Europe/Tallinn when unset.
+    pub received_at: Option<jiff::Timestamp>,
 }
 
 impl NewDocument {
@@ -424,6 +516,8 @@ impl NewDocument {
             needs_review: false,
             public_reason: None,
             source_keys: Vec::new(),
+            reply_kind: None,
+            received_at: None,
         }
     }
 }

@@ -117,7 +117,7 @@ pub struct MetadataPatch {
     pub series: Option<String>,
 }
 
-const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, kind, r_until_decision, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review";
+const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, kind, r_until_decision, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, reply_kind, received_at";
 
 /// The hash of a document's state as the audit chain records it.
 pub fn state_hash(doc: &Document, body: Option<&str>) -> String {
@@ -181,6 +181,14 @@ fn doc_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
         contains_personal_data: r.try_get::<i64, _>("personal_data")? != 0,
         proposed_ground: r.try_get("proposed_ground")?,
         needs_review: r.try_get::<i64, _>("needs_review")? != 0,
+        reply_kind: r
+            .try_get::<Option<String>, _>("reply_kind")?
+            .map(|k| k.parse())
+            .transpose()?,
+        received_at: r
+            .try_get::<Option<String>, _>("received_at")?
+            .map(|t| store::parse_ts(&t))
+            .transpose()?,
     })
 }
 
@@ -524,7 +532,29 @@ impl Register {
             store::whole_seconds(new.registered_at.unwrap_or_else(jiff::Timestamp::now));
         let registered_at = store::ts_text(registered_at_ts);
         let registered = self.local_date(registered_at_ts);
-        if let Some(rcv) = new.received {
+        // The arrival time, stored with whole seconds; its local date is the received date.
+        let received_at = new.received_at.map(store::whole_seconds);
+        let received = new
+            .received
+            .or_else(|| received_at.map(|t| self.local_date(t)));
+        if let Some(t) = received_at {
+            if t > registered_at_ts {
+                return Err(Error::invalid(format!(
+                    "invalid received_at {t}: it is after the registration time {registered_at}"
+                )));
+            }
+        }
+        if new.reply_kind.is_some() && new.direction != crate::model::Direction::Outgoing {
+            return Err(Error::invalid(
+                "invalid --reply-kind: only an outgoing document is a reply (vastuse liik sobib ainult väljaminevale dokumendile)",
+            ));
+        }
+        if new.reply_kind.is_some() && new.reply_to.is_none() {
+            return Err(Error::invalid(
+                "invalid --reply-kind: it needs --reply-to, the document answered (vastuse liik vajab vastatavat dokumenti)",
+            ));
+        }
+        if let Some(rcv) = received {
             if rcv > registered {
                 return Err(Error::invalid(format!(
                     "invalid --received {rcv}: it is after the registration date {registered}"
@@ -734,7 +764,7 @@ impl Register {
             their_date: new.their_date,
             thread_id,
             parent_id,
-            received: new.received,
+            received,
             registered_at: registered_at_ts,
             registered,
             responsible: new.responsible.clone(),
@@ -745,6 +775,8 @@ impl Register {
             contains_personal_data,
             proposed_ground,
             needs_review,
+            reply_kind: new.reply_kind,
+            received_at,
         };
         let detail = serde_json::json!({
             "reg_no": doc.reg_no,
@@ -757,6 +789,9 @@ impl Register {
             "needs_review": doc.needs_review,
         });
         let mut detail = detail;
+        if let Some(k) = doc.reply_kind {
+            detail["reply_kind"] = serde_json::json!(k);
+        }
         if let Some(r) = &doc.restriction {
             // The restriction's record: its ground, dates, the § 40 term and who chose it.
             detail["restriction"] = match (&new.restriction, &restricted_by) {
@@ -813,6 +848,8 @@ impl Register {
             Value::from(&doc.kind),
             Value::from(r.and_then(|r| r.until_decision)),
             Value::from(&new.body),
+            Value::from(doc.reply_kind.map(|k| k.as_str().to_string())),
+            Value::from(doc.received_at.map(store::ts_text)),
         ]);
         pending.by_reg_no.insert(reg_no.clone(), (id, thread_id));
         pending.by_id.insert(id, (reg_no, series.code.clone()));
@@ -1573,21 +1610,22 @@ impl Register {
                 &probe,
                 &doc.title,
                 &series,
+                &self.vocab.grounds,
                 self.victim_ground(),
                 doc.registered,
-            );
+            )?;
             doc.contains_personal_data = true;
             doc.proposed_ground = doc.proposed_ground.take().or(class.proposed_ground);
             if let (None, Some(d)) = (&doc.restriction, &class.default_restriction) {
-                let r = self.validate_restriction(
-                    &NewRestriction {
-                        ground: d.ground.clone(),
-                        ends: d.ends,
-                        holder: None,
-                        begins: Some(d.begins),
-                    },
-                    self.today(),
-                )?;
+                let r = Restriction {
+                    ground: d.ground.clone(),
+                    holder: format!("{} ({})", self.config.agency.name, self.config.agency.unit),
+                    begins: d.begins,
+                    ends: d.ends,
+                    marked: self.today(),
+                    extended: false,
+                    until_decision: None,
+                };
                 detail["restriction"] = serde_json::json!({
                     "ground": r.ground, "begins": r.begins, "ends": r.ends,
                     "term": d.term, "by": "default", "why": d.why,
@@ -1764,8 +1802,8 @@ impl Pending {
             by_id: HashMap::new(),
             texts_seen: HashSet::new(),
             documents: Rows::new(
-                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, kind, r_until_decision, body)",
-                30,
+                "INSERT INTO documents (id, reg_no, series, direction, channel, doc_type, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, kind, r_until_decision, body, reply_kind, received_at)",
+                32,
                 "",
             ),
             source_keys: Rows::new(

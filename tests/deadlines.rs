@@ -71,6 +71,9 @@ fn incoming(title: &str, rule: &str, registered: Date, responsible: &str) -> New
     let mut n = NewDocument::new(Direction::Incoming, Channel::Email, title);
     n.doc_type = Some(rule.into());
     n.registered_at = Some(at(registered));
+    // Arrived the day it was registered (without an arrival date it would not
+    // count as registered on time).
+    n.received = Some(registered);
     n.responsible = Some(responsible.into());
     n.parties = vec![Party {
         kind: PartyKind::Person,
@@ -85,6 +88,7 @@ fn incoming(title: &str, rule: &str, registered: Date, responsible: &str) -> New
 fn outgoing_reply(parent: &str, registered: Date) -> NewDocument {
     let mut n = NewDocument::new(Direction::Outgoing, Channel::Email, "Vastus");
     n.reply_to = Some(parent.into());
+    n.reply_kind = Some(ReplyKind::Final);
     n.registered_at = Some(at(registered));
     n
 }
@@ -289,7 +293,9 @@ async fn check_overdue_and_report(app: &App) {
     assert_eq!(sus.received, 1);
     assert_eq!(sus.answered_late, 1);
     assert_eq!(sus.registered_late, 1);
-    assert_eq!(sus.median_working_days_to_reply, Some(13.0));
+    // sus-otsus counts from the complete application (base "complete"; arrived
+    // 27 February, no `complete` event): 15 working days to the reply on 20 March.
+    assert_eq!(sus.median_working_days_to_reply, Some(15.0));
     let out = rep.lines.iter().find(|l| l.doc_type.is_empty()).unwrap();
     assert_eq!(out.received, 0, "replies are not received documents");
     // A reply registered later still ends the clock: A answered now.
@@ -672,9 +678,10 @@ async fn check_reply_sent_and_delivered(app: &App) {
         .unwrap()
         .is_empty());
 
-    let out = docgate::outbox::reply::reply(
+    let out = docgate::outbox::reply::reply_as(
         app,
         &orig.reg_no,
+        Some(ReplyKind::Final),
         "Tere, teie taotlus on rahuldatud.".into(),
         vec![docgate::outbox::reply::ReplyFile {
             name: "otsus.txt".into(),
@@ -1233,4 +1240,253 @@ async fn search_filters_by_deadline_state() {
         .unwrap_err();
         assert!(public.to_string().contains("deadline"), "{public}");
     }
+}
+
+// ------------------------------- issue 16 B: base dates and reply kinds, stored
+
+fn reply_of(parent: &str, kind: Option<ReplyKind>, registered: Date) -> NewDocument {
+    let mut n = outgoing_reply(parent, registered);
+    n.reply_kind = kind;
+    n
+}
+
+async fn check_complete_event_and_reply_kinds(app: &App) {
+    let eng = Engine::from_app(app).unwrap();
+    let r = &app.register;
+    let mut a = incoming("hüvitise taotlus", "oas-huvitis", date(2025, 3, 4), "mari");
+    a.received = Some(date(2025, 3, 3));
+    let a = r.register(a, "t").await.unwrap();
+    let due = |x: &state::DocDeadline| x.deadline.as_ref().map(|o| (o.state, o.due));
+    // Counted from arrival until the application is marked complete.
+    let x = state::explain_reg_no(app, &eng, &a.reg_no).await.unwrap();
+    assert_eq!(due(&x), Some((ClockState::Open, Some(date(2025, 4, 2)))));
+    // The receipt note ("Otsuse teeme 30 päeva jooksul") is an interim reply: nothing changes.
+    r.register(
+        reply_of(&a.reg_no, Some(ReplyKind::Interim), date(2025, 3, 5)),
+        "t",
+    )
+    .await
+    .unwrap();
+    // So does an outgoing letter whose kind was not given.
+    r.register(reply_of(&a.reg_no, None, date(2025, 3, 6)), "t")
+        .await
+        .unwrap();
+    state::sync(app, &eng).await.unwrap();
+    let x = state::explain_reg_no(app, &eng, &a.reg_no).await.unwrap();
+    assert_eq!(
+        due(&x),
+        Some((ClockState::Open, Some(date(2025, 4, 2)))),
+        "{x:#?}"
+    );
+    // The stored `complete` event restarts the term.
+    let x = state::record(
+        app,
+        &eng,
+        &a.reg_no,
+        DeadlineEvent::Completed {
+            on: date(2025, 3, 10),
+        },
+        "t",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        due(&x),
+        Some((ClockState::Open, Some(date(2025, 4, 9)))),
+        "{x:#?}"
+    );
+    let (_, _, evs) = state::load_one(app, &a.reg_no).await.unwrap();
+    assert!(
+        evs.iter().any(|e| e.kind == state::KIND_COMPLETED),
+        "{evs:?}"
+    );
+    // We ask for missing documents: the clock stops.
+    let cl = r
+        .register(
+            reply_of(&a.reg_no, Some(ReplyKind::Clarification), date(2025, 3, 12)),
+            "t",
+        )
+        .await
+        .unwrap();
+    state::sync(app, &eng).await.unwrap();
+    let x = state::explain_reg_no(app, &eng, &a.reg_no).await.unwrap();
+    assert_eq!(due(&x), Some((ClockState::Stopped, None)), "{x:#?}");
+    // The answer (registered as the reply to our clarification) restarts it:
+    // 20 March + 30 days = Saturday 19 April 2025 -> Monday 21 April.
+    let mut ans = NewDocument::new(Direction::Incoming, Channel::Email, "Lisadokumendid");
+    ans.reply_to = Some(cl.reg_no.clone());
+    ans.registered_at = Some(at(date(2025, 3, 20)));
+    r.register(ans, "t").await.unwrap();
+    state::sync(app, &eng).await.unwrap();
+    let x = state::explain_reg_no(app, &eng, &a.reg_no).await.unwrap();
+    assert_eq!(
+        due(&x),
+        Some((ClockState::Open, Some(date(2025, 4, 21)))),
+        "{x:#?}"
+    );
+    // The projection agrees with the live explanation.
+    let (st, d): (String, Option<String>) =
+        sqlx::query_as("SELECT state, due FROM deadlines WHERE reg_no = $1")
+            .bind(&a.reg_no)
+            .fetch_one(&app.store.pool)
+            .await
+            .unwrap();
+    assert_eq!((st.as_str(), d.as_deref()), ("open", Some("2025-04-21")));
+    // Only the decision (a final reply) ends it.
+    r.register(
+        reply_of(&a.reg_no, Some(ReplyKind::Final), date(2025, 4, 1)),
+        "t",
+    )
+    .await
+    .unwrap();
+    state::sync(app, &eng).await.unwrap();
+    let x = state::explain_reg_no(app, &eng, &a.reg_no).await.unwrap();
+    let o = x.deadline.unwrap();
+    assert_eq!(
+        (o.state, o.on_time),
+        (ClockState::Ended, Some(true)),
+        "{:#?}",
+        o.trace
+    );
+    // A refusal and a forwarding close too; the reply kind is stored and read back.
+    for k in [ReplyKind::Refusal, ReplyKind::Forwarding] {
+        let q = r
+            .register(
+                incoming("teabenõue", "avts-teabenoue", date(2025, 3, 3), "mari"),
+                "t",
+            )
+            .await
+            .unwrap();
+        let rep = r
+            .register(reply_of(&q.reg_no, Some(k), date(2025, 3, 4)), "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            r.get_by_reg_no(&rep.reg_no).await.unwrap().reply_kind,
+            Some(k)
+        );
+        state::sync(app, &eng).await.unwrap();
+        let x = state::explain_reg_no(app, &eng, &q.reg_no).await.unwrap();
+        assert_eq!(x.deadline.unwrap().state, ClockState::Ended, "{k:?}");
+    }
+    // A reply kind on an incoming document is refused, naming the field.
+    let mut bad = incoming("x", "avts-teabenoue", date(2025, 3, 3), "mari");
+    bad.reply_to = Some(a.reg_no.clone());
+    bad.reply_kind = Some(ReplyKind::Final);
+    let err = r.register(bad, "t").await.unwrap_err();
+    assert!(err.to_string().contains("reply-kind"), "{err}");
+    // The chain still verifies with the new fields.
+    let v = docgate::audit::verify(&app.register).await.unwrap();
+    assert!(v.ok, "{v:?}");
+}
+
+#[tokio::test]
+async fn complete_event_and_reply_kinds_are_stored_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = sqlite_app(dir.path(), |_| {}).await;
+    check_complete_event_and_reply_kinds(&app).await;
+}
+
+#[tokio::test]
+async fn complete_event_and_reply_kinds_are_stored_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(app) = pg_app(dir.path(), |_| {}).await else {
+        eprintln!("DOCGATE_TEST_POSTGRES_URL not set: PostgreSQL part not run");
+        return;
+    };
+    check_complete_event_and_reply_kinds(&app).await;
+}
+
+#[test]
+fn cli_reply_kind_and_complete_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let docgate = |args: &[&str]| {
+        bin()
+            .env("DOCGATE_DATA_DIR", data)
+            .args(args)
+            .output()
+            .expect("run docgate")
+    };
+    let ok = |args: &[&str]| {
+        let out = docgate(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    let f = dir.path().join("taotlus.txt");
+    std::fs::write(&f, "Taotlen hüvitist.").unwrap();
+    let f = f.to_str().unwrap();
+    let a = ok(&[
+        "register",
+        f,
+        "--direction",
+        "incoming",
+        "--type",
+        "oas-huvitis",
+        "--title",
+        "Taotlus",
+        "--received",
+        "2025-03-03",
+        "--registered",
+        "2025-03-04",
+        "--public",
+        "test",
+        "--json",
+    ]);
+    let reg = a[0]["reg_no"].as_str().unwrap().to_string();
+    let x = ok(&[
+        "deadline-event",
+        &reg,
+        "complete",
+        "--on",
+        "2025-03-10",
+        "--json",
+    ]);
+    assert_eq!(x["deadline"]["due"], "2025-04-09", "{x}");
+    assert!(
+        x["deadline"]["trace"]
+            .to_string()
+            .contains("taotlus täielik"),
+        "{x}"
+    );
+    // A receipt note registered as interim leaves the clock open.
+    let r = ok(&[
+        "register",
+        f,
+        "--direction",
+        "outgoing",
+        "--title",
+        "Teade",
+        "--reply-to",
+        &reg,
+        "--reply-kind",
+        "interim",
+        "--registered",
+        "2025-03-11",
+        "--public",
+        "test",
+        "--json",
+    ]);
+    assert!(r[0]["reg_no"].as_str().unwrap().starts_with(&reg));
+    let d = ok(&["due", &reg, "--json"]);
+    assert_eq!(d["deadline"]["state"], "open", "{d}");
+    // A bad kind is refused, naming the flag's values.
+    let out = docgate(&[
+        "register",
+        f,
+        "--direction",
+        "outgoing",
+        "--title",
+        "x",
+        "--reply-to",
+        &reg,
+        "--reply-kind",
+        "ack",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("vastuse liik"));
 }

@@ -106,6 +106,7 @@ fn golden_of(raw: &[u8]) -> serde_json::Value {
                     "title": doc.title,
                     "parties": doc.parties,
                     "received": doc.received.map(|d| d.to_string()),
+                    "received_at": doc.received_at.map(|t| t.to_string()),
                     "their_date": doc.their_date.map(|d| d.to_string()),
                     "message_id": doc.message_id,
                     "contains_personal_data": class.contains_personal_data,
@@ -178,7 +179,9 @@ fn fixtures_decode_charsets_attachments_and_personal_codes() {
         g["document"]["default_restriction"]["ground"],
         "AvTS § 35 lg 1 p 11"
     );
-    assert_eq!(g["document"]["default_restriction"]["ends"], "2101-03-02");
+    // The fixture has no Received: (no arrival time), and the sender's Date is not
+    // the receipt: counted from the registration date given (2026-06-01).
+    assert_eq!(g["document"]["default_restriction"]["ends"], "2101-06-01");
     assert_eq!(
         g["document"]["default_restriction"]["term"],
         "AvTS § 40 lg 3"
@@ -1206,10 +1209,11 @@ async fn a_letter_with_a_personal_code_from_the_maildir_or_drop_folder_is_unclas
             assert_eq!(reg.detail["restriction"]["why"], "personal_code", "{what}");
         }
         let mail = docs.iter().find(|d| d.channel == Channel::Email).unwrap();
-        // The letter's date: received 2 March 2026 (its Date header).
+        // Received when the Maildir got it (1700000000 = 15 Nov 2023 in Tallinn),
+        // not on its Date header's day: 75 years from then.
         assert_eq!(
             mail.restriction.as_ref().unwrap().ends,
-            jiff::civil::date(2101, 3, 2),
+            jiff::civil::date(2098, 11, 15),
             "{b}"
         );
     }
@@ -1241,4 +1245,230 @@ async fn a_10_mb_subject_is_registered_with_a_truncated_title() {
         assert!(d.title.ends_with('…'), "{b}");
         assert!(d.needs_review, "{b}");
     }
+}
+
+// ------------------------------------------- issue 16 B: arrival dates, own mail
+
+/// The received date is the arrival: our MTA's topmost Received:, the Maildir
+/// delivery time, the drop folder's file time; never the sender's Date header.
+/// A document without an arrival time is not registered "in time".
+#[tokio::test]
+async fn received_dates_are_arrival_dates_and_unknown_arrival_is_not_on_time() {
+    use docgate::deadline::state::{self, Engine};
+    for b in docgate::testing::backends() {
+        let env = docgate::testing::TestEnv::new(b).await;
+        let app = env.app().await;
+        let eng = Engine::from_app(&app).unwrap();
+        // 1. Topmost Received: 3 March 2025 22:30 UTC = 4 March 00:30 in Tallinn;
+        //    the Date header (20 February) is only their date.
+        let raw = std::fs::read(fixtures().join("received-topmost.eml")).unwrap();
+        let o = ingest::mail::ingest_message(&app, raw, "test", Channel::Email)
+            .await
+            .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(
+            d.received_at.map(|t| t.to_string()).as_deref(),
+            Some("2025-03-03T22:30:00Z"),
+            "{b}"
+        );
+        assert_eq!(d.received, Some("2025-03-04".parse().unwrap()), "{b}");
+        assert_eq!(d.their_date, Some("2025-02-20".parse().unwrap()), "{b}");
+        let x = state::explain_reg_no(&app, &eng, &reg_no).await.unwrap();
+        assert!(x.registered_late && !x.arrival_unknown, "{b}: {x:?}");
+        assert!(x.registration_line().contains("HILINENUD"), "{b}");
+
+        // 2. No Received: and no source time (an imported .eml): arrival unknown.
+        let raw = std::fs::read(fixtures().join("received-none.eml")).unwrap();
+        let o = ingest::mail::ingest_message(&app, raw, "test", Channel::Email)
+            .await
+            .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!((d.received, d.received_at), (None, None), "{b}");
+        let x = state::explain_reg_no(&app, &eng, &reg_no).await.unwrap();
+        assert!(x.arrival_unknown && x.registered_late, "{b}: {x:?}");
+        assert!(
+            x.registration_line().contains("saabumisaeg teadmata"),
+            "{b}"
+        );
+        assert!(
+            x.registration_trace[0]
+                .step
+                .contains("saabumisaeg teadmata"),
+            "{b}"
+        );
+
+        // 3. The same letter without Received: from the Maildir: the delivery time
+        //    in the file name (1700000000 = 2023-11-14 22:13:20 UTC, 15 Nov in Tallinn).
+        ingest::init_dirs(&app.config).unwrap();
+        let maildir = ingest::maildir_path(&app.config);
+        let raw = String::from_utf8(std::fs::read(fixtures().join("received-none.eml")).unwrap())
+            .unwrap()
+            .replace("received-none@", "received-maildir@");
+        std::fs::write(maildir.join("new/1700000000.M9P9.host"), raw).unwrap();
+        let sd = tokio_util::sync::CancellationToken::new();
+        assert_eq!(ingest::maildir::pass(&app, &maildir, &sd).await.unwrap(), 1);
+        let id = app
+            .register
+            .find_by_source_key("msgid:received-maildir@example.ee")
+            .await
+            .unwrap()
+            .expect("registered");
+        let d = app.register.get(id).await.unwrap();
+        assert_eq!(
+            d.received_at.map(|t| t.as_second()),
+            Some(1_700_000_000),
+            "{b}"
+        );
+        assert_eq!(d.received, Some("2023-11-15".parse().unwrap()), "{b}");
+
+        // 4. A file in the drop folder: its file time.
+        let drop = ingest::drop_folder_path(&app.config);
+        std::fs::create_dir_all(&drop).unwrap();
+        let f = drop.join("skaneeritud-kiri.txt");
+        std::fs::write(&f, "Paberkiri").unwrap();
+        let when =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_750_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        let o = ingest::dropfolder::process_one(&app, &drop, &f, Channel::Post)
+            .await
+            .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(
+            d.received_at.map(|t| t.as_second()),
+            Some(1_750_000_000),
+            "{b}"
+        );
+    }
+}
+
+/// A letter an official sends from their own mailbox with the register in Bcc
+/// is outgoing (sent by that official, to the To: recipient), not incoming
+/// from "eraisik"; a letter between colleagues is internal.
+#[tokio::test]
+async fn own_mail_from_an_officials_mailbox_bcc_to_the_register_is_outgoing_or_internal() {
+    for b in docgate::testing::backends() {
+        let mut env = docgate::testing::TestEnv::new(b).await;
+        env.config
+            .deadlines
+            .officials
+            .insert("jaan.oja".into(), "jaan.oja@ohvriabi.example".into());
+        let app = env.app().await;
+        let raw = |from: &str, to: &str, id: &str| {
+            msg(
+                from,
+                to,
+                "Teie taotlus",
+                id,
+                "Bcc: dokumendid@sotsiaalkindlustusamet.ee\r\n",
+                "Vastame teie taotlusele.",
+            )
+        };
+        // 1. From an address of our domain to a victim, Bcc the register.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "Mari Tamm <mari.tamm@sotsiaalkindlustusamet.ee>",
+                "Kadri Saar <kadri.saar@example.ee>",
+                "own1@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Outgoing, "{b}");
+        assert_eq!(d.parties.len(), 1, "{b}: {:?}", d.parties);
+        assert_eq!(d.parties[0].role, PartyRole::Recipient, "{b}");
+        assert_eq!(
+            d.parties[0].email.as_deref(),
+            Some("kadri.saar@example.ee"),
+            "{b}"
+        );
+        // 2. From an official's own address on another domain: outgoing, and the
+        //    official answers for it.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "Jaan Oja <jaan.oja@ohvriabi.example>",
+                "kadri.saar@example.ee",
+                "own2@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Outgoing, "{b}");
+        assert_eq!(d.responsible.as_deref(), Some("jaan.oja"), "{b}");
+        // 3. Between colleagues only: internal.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "mari.tamm@sotsiaalkindlustusamet.ee",
+                "Jaan Oja <jaan.oja@ohvriabi.example>",
+                "own3@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Internal, "{b}");
+        // 4. A stranger's letter stays incoming from its sender.
+        let o = ingest::mail::ingest_message(
+            &app,
+            raw(
+                "kadri.saar@example.ee",
+                "dokumendid@sotsiaalkindlustusamet.ee",
+                "own4@x",
+            ),
+            "test",
+            Channel::Email,
+        )
+        .await
+        .unwrap();
+        let Outcome::Registered { reg_no, .. } = o else {
+            panic!("{b}: {o:?}")
+        };
+        let d = app.register.get_by_reg_no(&reg_no).await.unwrap();
+        assert_eq!(d.direction, Direction::Incoming, "{b}");
+        assert_eq!(d.parties[0].role, PartyRole::Sender, "{b}");
+    }
+}
+
+#[test]
+fn email_domains_are_validated_naming_the_entry() {
+    let mut c = Config::default();
+    c.agency.email_domains = vec!["@sotsiaalkindlustusamet.ee".into()];
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("agency.email_domains") && e.contains("@sotsiaalkindlustusamet.ee"),
+        "{e}"
+    );
 }

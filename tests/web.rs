@@ -1175,6 +1175,8 @@ async fn chromium_walk_through_on_the_demo_register() {
     d.goto(&format!("{url}/documents/{hit}/reply")).await;
     d.type_in("#reply-body", "Teie taotlus on menetlusse võetud.")
         .await;
+    // The form asks what the reply does to the deadline: an acknowledgement is interim.
+    d.click("#reply-kind option[value=interim]").await;
     d.click("#reply-send").await;
     let doc = d
         .wait_source(|p| p.contains("queued") || p.contains("sent"))

@@ -76,6 +76,11 @@ pub struct RegisterArgs {
     /// Registration number this document continues (makes it `{parent}-{n}`).
     #[arg(long, value_name = "REG_NO")]
     pub reply_to: Option<String>,
+    /// With --reply-to: final, interim, forwarding, clarification or refusal.
+    /// Only final, forwarding and refusal end the answered document's deadline;
+    /// clarification stops it until the answer arrives; without it nothing ends.
+    #[arg(long, value_name = "KIND", requires = "reply_to")]
+    pub reply_kind: Option<crate::model::ReplyKind>,
     /// Restriction ground, e.g. "AvTS § 35 lg 1 p 12".
     #[arg(long, value_name = "GROUND")]
     pub restrict: Option<String>,
@@ -375,6 +380,7 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         new.their_ref = a.their_ref.clone();
         new.their_date = their_date;
         new.reply_to = a.reply_to.clone();
+        new.reply_kind = a.reply_kind;
         new.received = received;
         new.registered_at = registered_at;
         new.responsible = a.responsible.clone();
@@ -544,6 +550,16 @@ async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {
         println!("  received    {d}");
     }
     println!("  registered  {} ({})", doc.registered, doc.registered_at);
+    if let Some(t) = doc.received_at {
+        println!("  arrived     {t}");
+    }
+    if let Some(k) = doc.reply_kind {
+        println!("  reply kind  {} ({})", k.label_et(), k.as_str());
+    }
+    // The registration-lateness line (AvTS § 12(1)): from the arrival date.
+    let eng = crate::deadline::state::Engine::from_app(&app)?;
+    let x = crate::deadline::state::explain_reg_no(&app, &eng, &doc.reg_no).await?;
+    println!("  {}", super::deadline::registration_line(&x));
     match &doc.restriction {
         Some(r) => println!(
             "  access      AK — ASUTUSESISESEKS KASUTAMISEKS; ground {}; holder {}; {} … {}; marked {}",

@@ -29,7 +29,7 @@ pub enum DeadlineCommand {
     Report(ReportArgs),
     /// Register an outgoing reply by e-mail and queue it in the outbox.
     Reply(ReplyArgs),
-    /// Record a deadline event: extend, stop, resume, reclassify, end.
+    /// Record a deadline event: extend, stop, resume, reclassify, end, complete.
     DeadlineEvent(EventArgs),
 }
 
@@ -98,6 +98,10 @@ pub struct ReplyArgs {
     /// Recipient (default: the document's party).
     #[arg(long, value_name = "ADDRESS")]
     pub to: Option<String>,
+    /// final, interim, forwarding, clarification or refusal. Only final,
+    /// forwarding and refusal end the deadline; without it nothing ends.
+    #[arg(long, value_name = "KIND")]
+    pub reply_kind: Option<crate::model::ReplyKind>,
     #[arg(long)]
     pub json: bool,
 }
@@ -105,7 +109,8 @@ pub struct ReplyArgs {
 #[derive(Debug, Args)]
 pub struct EventArgs {
     pub reg_no: String,
-    /// extend, stop, resume, reclassify or end.
+    /// extend, stop, resume, reclassify, end or complete (the application is
+    /// complete with its documents: a rule with base "complete" counts from --on).
     pub kind: String,
     /// Day it happened (default: today).
     #[arg(long, value_name = "DATE")]
@@ -254,6 +259,11 @@ fn deadline_cmd(cfg: Config, a: DeadlineArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// The registration-lateness line of `due` and `show`.
+pub fn registration_line(x: &state::DocDeadline) -> String {
+    x.registration_line()
+}
+
 async fn due(cfg: Config, a: DueArgs) -> anyhow::Result<i32> {
     let (app, eng) = open(cfg).await?;
     let x = state::explain_reg_no(&app, &eng, &a.reg_no).await?;
@@ -277,16 +287,7 @@ async fn due(cfg: Config, a: DueArgs) -> anyhow::Result<i32> {
         print_json(&v)?;
     } else {
         println!("{}  {}", x.reg_no, x.title);
-        println!(
-            "registered {} (due {}){}",
-            x.registered,
-            x.registration_due,
-            if x.registered_late {
-                ": REGISTERED LATE"
-            } else {
-                ""
-            }
-        );
+        println!("{}", registration_line(&x));
         match &x.deadline {
             None => println!("no reply deadline"),
             Some(o) => {
@@ -402,7 +403,9 @@ async fn reply(cfg: Config, a: ReplyArgs) -> anyhow::Result<i32> {
     }
     let (app, eng) = open(cfg).await?;
     let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    let out = crate::outbox::reply::reply(&app, &a.reg_no, body, files, a.to, &actor).await?;
+    let out =
+        crate::outbox::reply::reply_as(&app, &a.reg_no, a.reply_kind, body, files, a.to, &actor)
+            .await?;
     state::sync(&app, &eng).await?;
     if a.json {
         print_json(&out)?;
@@ -428,6 +431,7 @@ async fn event(cfg: Config, a: EventArgs) -> anyhow::Result<i32> {
         },
         "stop" => DeadlineEvent::ClockStopped { on, reason },
         "resume" => DeadlineEvent::ClockResumed { on },
+        "complete" => DeadlineEvent::Completed { on },
         "reclassify" => DeadlineEvent::Reclassified {
             on,
             to_rule: a
@@ -443,7 +447,7 @@ async fn event(cfg: Config, a: EventArgs) -> anyhow::Result<i32> {
         },
         k => {
             return Err(Error::invalid(format!(
-                "invalid event {k:?}: expected extend, stop, resume, reclassify or end"
+                "invalid event {k:?}: expected extend, stop, resume, reclassify, end or complete"
             ))
             .into())
         }

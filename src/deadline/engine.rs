@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::rules::{Rule, RuleSet, Unit};
+use super::rules::{Base, Rule, RuleSet, Unit};
 use crate::calendar::Calendar;
 use crate::error::{Error, Result};
 
@@ -79,6 +79,31 @@ pub enum DeadlineEvent {
         #[serde(default)]
         reg_no: Option<String>,
     },
+    /// The application is complete with its documents: a rule with base
+    /// `complete` counts its term from this day again (a later one restarts it).
+    Completed { on: Date },
+    /// We asked the requester to clarify (AvTS § 18(2)): the clock stops.
+    ClarificationAsked {
+        on: Date,
+        #[serde(default)]
+        reg_no: Option<String>,
+    },
+    /// The requester's answer to our clarification arrived: the term restarts
+    /// from that day (reading of AvTS § 18(2)).
+    ClarificationAnswered {
+        on: Date,
+        #[serde(default)]
+        reg_no: Option<String>,
+    },
+    /// An interim reply (an acknowledgement), or an outgoing document of the
+    /// thread whose reply kind was not given (`unspecified`): changes nothing.
+    Interim {
+        on: Date,
+        #[serde(default)]
+        reg_no: Option<String>,
+        #[serde(default)]
+        unspecified: bool,
+    },
 }
 
 impl DeadlineEvent {
@@ -88,7 +113,11 @@ impl DeadlineEvent {
             | DeadlineEvent::ClockStopped { on, .. }
             | DeadlineEvent::ClockResumed { on }
             | DeadlineEvent::Reclassified { on, .. }
-            | DeadlineEvent::Ended { on, .. } => *on,
+            | DeadlineEvent::Ended { on, .. }
+            | DeadlineEvent::Completed { on }
+            | DeadlineEvent::ClarificationAsked { on, .. }
+            | DeadlineEvent::ClarificationAnswered { on, .. }
+            | DeadlineEvent::Interim { on, .. } => *on,
         }
     }
 }
@@ -153,6 +182,22 @@ fn out_of_range(d: Date) -> Error {
     ))
 }
 
+/// The citations of the counting rules, checked against the acts' text.
+///
+/// TsÜS § 135(1): "Tähtaja kulgemine algab järgmisel päeval pärast selle
+/// kalendripäeva või sündmuse saabumist, millega määrati kindlaks tähtaja algus".
+pub const STARTS_NEXT_DAY: &str = "a term starts the next day: TsÜS § 135(1)";
+/// Working days are the days that are not days of rest: PTS § 1 (24 February,
+/// "Rahvuspüha ja puhkepäev"), § 2 ("Riigipühad ja puhkepäevad on: …") and
+/// § 4(2) ("Rahvuspüha suhtes kohaldatakse teistes õigusaktides riigipühade …
+/// kohta sätestatut").
+pub const WORKING_DAYS: &str = "working days: PTS §§ 1–2 and § 4(2)";
+/// A last day that is not a working day moves to the next working day.
+pub const SHIFT_CALENDAR_DAYS: &str = "HMS § 33(2)-(3); TsÜS § 136(8)";
+pub const SHIFT_MONTHS: &str = "(reading) TsÜS § 136(8); HMS § 33(3)";
+/// TsÜS § 137(1): a term counted in days or longer units ends at 24:00 of its last day.
+pub const RUNS_TO_MIDNIGHT: &str = "TsÜS § 137(1); HMS § 33";
+
 /// Applies a term to a date, pushing the steps. Returns the due date.
 pub fn apply_term(
     cal: &Calendar,
@@ -169,7 +214,7 @@ pub fn apply_term(
             trace.push(Step {
                 step: format!("{what}: the {count}th working day after {from}"),
                 date: Some(due),
-                basis: format!("{basis}; working days: TsÜS § 136(8)"),
+                basis: format!("{basis}; {WORKING_DAYS}"),
             });
             due
         }
@@ -180,7 +225,7 @@ pub fn apply_term(
                 date: Some(raw),
                 basis: basis.to_string(),
             });
-            move_to_working_day(cal, raw, "HMS § 33(2)-(3); TsÜS § 136(8)", trace)
+            move_to_working_day(cal, raw, SHIFT_CALENDAR_DAYS, trace)
         }
         Unit::Months => {
             let raw = from
@@ -196,9 +241,37 @@ pub fn apply_term(
                 date: Some(raw),
                 basis: format!("{basis}; TsÜS § 136"),
             });
-            move_to_working_day(cal, raw, "(reading) TsÜS § 136; HMS § 33(3)", trace)
+            move_to_working_day(cal, raw, SHIFT_MONTHS, trace)
         }
     })
+}
+
+/// The basis of a stop for clarification (a reading: see ARCHITECTURE.md).
+pub const CLARIFICATION_BASIS: &str =
+    "(reading) AvTS § 18(2): the term runs from the clarified request";
+
+/// Restarts the term from `on` (a completed application, an answered clarification).
+#[allow(clippy::too_many_arguments)]
+fn restart(
+    cal: &Calendar,
+    rule: &Rule,
+    on: Date,
+    what: &str,
+    basis: &str,
+    trace: &mut Vec<Step>,
+    base: &mut Date,
+    original_due: &mut Date,
+    due: &mut Option<Date>,
+) -> Result<()> {
+    trace.push(Step {
+        step: format!("{what}; alguspäev / new base date: {on}"),
+        date: Some(on),
+        basis: format!("{basis}; {STARTS_NEXT_DAY}"),
+    });
+    *base = on;
+    *original_due = initial_due(cal, rule, on, trace)?;
+    *due = Some(*original_due);
+    Ok(())
 }
 
 fn move_to_working_day(cal: &Calendar, raw: Date, basis: &str, trace: &mut Vec<Step>) -> Date {
@@ -260,19 +333,64 @@ pub fn registration_due(
     Ok((due, late, trace))
 }
 
-fn base_step(rule: &Rule, base: Date) -> Step {
-    let what = if rule.base.is_empty() {
-        "registration date"
+/// The registration line of an incoming document whose arrival time is unknown
+/// (AvTS § 12(1)): no due date can be shown to have been kept, so it does not
+/// count as registered on time. Returns (registration date, late = true, trace).
+pub fn registration_arrival_unknown(rules: &RuleSet, registered: Date) -> (Date, bool, Vec<Step>) {
+    let basis = rules
+        .get("registration")
+        .map(|r| r.basis.clone())
+        .unwrap_or_else(|| "AvTS § 12(1)".into());
+    (
+        registered,
+        true,
+        vec![Step {
+            step: format!(
+                "saabumisaeg teadmata: registreeritud {registered}, ei loeta õigeaegselt registreerituks / arrival time unknown: registered on {registered}, not counted as on time"
+            ),
+            date: Some(registered),
+            basis,
+        }],
+    )
+}
+
+fn base_step(rule: &Rule, base: Date, why: &str) -> Step {
+    let note = if rule.base_note.is_empty() {
+        String::new()
     } else {
-        rule.base.as_str()
+        format!(" ({})", rule.base_note)
+    };
+    let basis = match rule.base {
+        Base::Registered => format!("HMS § 35(4); AvTS § 18(3); {STARTS_NEXT_DAY}"),
+        Base::Received | Base::Complete => format!("{}; {STARTS_NEXT_DAY}", rule.basis),
     };
     Step {
         step: format!(
-            "base date ({what}), Europe/Tallinn: {base}; rule {} ({})",
-            rule.id, rule.name_en
+            "alguspäev: {} {base}{why} / base date: {}{note}, Europe/Tallinn; rule {} ({})",
+            rule.base.label_et(),
+            rule.base.label_en(),
+            rule.id,
+            rule.name_en
         ),
         date: Some(base),
-        basis: "HMS § 35(4); AvTS § 18(3); a term starts the day after (TsÜS § 136(1))".into(),
+        basis,
+    }
+}
+
+/// The base date of `rule` for a document registered on `registered` that
+/// arrived on `received` (None: arrival unknown), and what the trace says of it.
+pub fn pick_base(rule: &Rule, registered: Date, received: Option<Date>) -> (Date, String) {
+    match (rule.base, received) {
+        (Base::Registered, _) => (registered, String::new()),
+        (Base::Received, Some(r)) => (r, String::new()),
+        (Base::Complete, Some(r)) => (
+            r,
+            " (täielikkust pole märgitud: loetakse saabumisest / no `complete` event yet: counted from arrival)".into(),
+        ),
+        (_, None) => (
+            registered,
+            " (saabumisaeg teadmata: loetakse registreerimisest / arrival unknown: counted from registration)".into(),
+        ),
     }
 }
 
@@ -304,8 +422,25 @@ pub fn compute(
     base: Date,
     events: &[DeadlineEvent],
 ) -> Result<Outcome> {
+    compute_with(cal, rules, rule_id, base, Some(base), events)
+}
+
+/// [`compute`] for a document registered on `registered` that arrived on
+/// `received`: the base date is the one the rule counts from ([`pick_base`]).
+pub fn compute_with(
+    cal: &Calendar,
+    rules: &RuleSet,
+    rule_id: &str,
+    registered: Date,
+    received: Option<Date>,
+    events: &[DeadlineEvent],
+) -> Result<Outcome> {
     let mut rule = rules.require(rule_id)?.clone();
-    let mut trace = vec![base_step(&rule, base)];
+    let (mut base, why) = pick_base(&rule, registered, received);
+    let first_base = base;
+    let mut trace = vec![base_step(&rule, base, &why)];
+    // Why the clock is stopped: a clarification restarts the term when answered.
+    let mut stopped_for_clarification = false;
     let mut ignored = Vec::new();
     let mut original_due = initial_due(cal, &rule, base, &mut trace)?;
     let mut due = Some(original_due);
@@ -337,9 +472,9 @@ pub fn compute(
             );
             continue;
         }
-        if on < base {
+        if on < first_base {
             ignore(
-                format!("event on {on} is before the base date {base}"),
+                format!("event on {on} is before the base date {first_base}"),
                 on,
                 &mut trace,
                 &mut ignored,
@@ -434,6 +569,26 @@ pub fn compute(
                 state = ClockState::Stopped;
                 due = None;
             }
+            DeadlineEvent::ClockResumed { .. } if stopped_for_clarification => {
+                restart(
+                    cal,
+                    &rule,
+                    on,
+                    &format!(
+                        "clock resumed on {on} after the clarification (stopped since {})",
+                        stopped_on.unwrap_or(on)
+                    ),
+                    CLARIFICATION_BASIS,
+                    &mut trace,
+                    &mut base,
+                    &mut original_due,
+                    &mut due,
+                )?;
+                stopped_on = None;
+                stopped_for_clarification = false;
+                state = ClockState::Open;
+                extended = false;
+            }
             DeadlineEvent::ClockResumed { .. } => {
                 let Some(stop) = stopped_on.take() else {
                     ignore("resume without a stop".into(), on, &mut trace, &mut ignored);
@@ -511,9 +666,118 @@ pub fn compute(
                 rule = new_rule.clone();
                 extended = false;
                 stopped_on = None;
+                stopped_for_clarification = false;
                 state = ClockState::Open;
                 original_due = initial_due(cal, &rule, base, &mut trace)?;
                 due = Some(original_due);
+            }
+            DeadlineEvent::Completed { .. } => {
+                if rule.base != Base::Complete {
+                    ignore(
+                        format!(
+                            "rule {} counts from the {}, not from the complete application",
+                            rule.id,
+                            rule.base.label_en()
+                        ),
+                        on,
+                        &mut trace,
+                        &mut ignored,
+                    );
+                    continue;
+                }
+                restart(
+                    cal,
+                    &rule,
+                    on,
+                    &format!("taotlus täielik / application complete on {on}: the term (re)starts"),
+                    &rule.basis.clone(),
+                    &mut trace,
+                    &mut base,
+                    &mut original_due,
+                    &mut due,
+                )?;
+                stopped_on = None;
+                stopped_for_clarification = false;
+                state = ClockState::Open;
+                extended = false;
+            }
+            DeadlineEvent::ClarificationAsked { reg_no, .. } => {
+                if state == ClockState::Stopped {
+                    ignore(
+                        "the clock is already stopped".into(),
+                        on,
+                        &mut trace,
+                        &mut ignored,
+                    );
+                    continue;
+                }
+                let by = reg_no
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                trace.push(Step {
+                    step: format!(
+                        "täpsustamise palve / clarification asked on {on}{by}: the clock stops until the answer arrives"
+                    ),
+                    date: Some(on),
+                    basis: CLARIFICATION_BASIS.into(),
+                });
+                stopped_on = Some(on);
+                stopped_for_clarification = true;
+                state = ClockState::Stopped;
+                due = None;
+            }
+            DeadlineEvent::ClarificationAnswered { reg_no, .. } => {
+                if !stopped_for_clarification {
+                    ignore(
+                        "an answer to a clarification that was not asked".into(),
+                        on,
+                        &mut trace,
+                        &mut ignored,
+                    );
+                    continue;
+                }
+                let by = reg_no
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                restart(
+                    cal,
+                    &rule,
+                    on,
+                    &format!("täpsustus saabus / the clarification arrived on {on}{by}: the term restarts"),
+                    CLARIFICATION_BASIS,
+                    &mut trace,
+                    &mut base,
+                    &mut original_due,
+                    &mut due,
+                )?;
+                stopped_on = None;
+                stopped_for_clarification = false;
+                state = ClockState::Open;
+                extended = false;
+            }
+            DeadlineEvent::Interim {
+                reg_no,
+                unspecified,
+                ..
+            } => {
+                let by = reg_no
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                let what = if *unspecified {
+                    "väljaminev dokument, vastuse liik märkimata / outgoing document without a reply kind"
+                } else {
+                    "vahevastus / interim reply"
+                };
+                trace.push(Step {
+                    step: format!(
+                        "{what} on {on}{by}: does not answer the request, the clock runs on"
+                    ),
+                    date: Some(on),
+                    basis: "AvTS § 20 (a request is answered only by the information, a forwarding or a refusal)".into(),
+                });
             }
             DeadlineEvent::Ended { how, reg_no, .. } => {
                 let by = reg_no
@@ -551,7 +815,7 @@ pub fn compute(
             trace.push(Step {
                 step: format!("due {d}, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time"),
                 date: Some(d),
-                basis: "TsÜS § 136; HMS § 33".into(),
+                basis: RUNS_TO_MIDNIGHT.into(),
             });
         }
     }

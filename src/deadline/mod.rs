@@ -11,8 +11,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use engine::{compute, registration_due, ClockState, DeadlineEvent, EndKind, Outcome, Step};
-pub use rules::{Rule, RuleSet, Unit};
+pub use engine::{
+    compute, compute_with, registration_due, ClockState, DeadlineEvent, EndKind, Outcome, Step,
+};
+pub use rules::{Base, Rule, RuleSet, Unit};
 
 use crate::calendar::{Calendar, ExtraDay};
 use crate::error::Result;

@@ -31,6 +31,46 @@ impl Unit {
     }
 }
 
+/// What a rule's term counts from (`base` in the rules file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Base {
+    /// The registration date (AvTS § 18(3); MSVS § 6).
+    #[default]
+    Registered,
+    /// The day the document reached the agency: its arrival (GDPR Art. 12(3);
+    /// HMS § 84(1); AvTS § 12(1) for registration itself).
+    Received,
+    /// The day the application was complete, with its documents: a `complete`
+    /// deadline event (re)starts the term; until one is recorded, the arrival.
+    Complete,
+}
+
+impl Base {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Base::Registered => "registered",
+            Base::Received => "received",
+            Base::Complete => "complete",
+        }
+    }
+    /// The base named in Estonian, as every trace names it.
+    pub fn label_et(self) -> &'static str {
+        match self {
+            Base::Registered => "registreerimise päev",
+            Base::Received => "saabumise päev",
+            Base::Complete => "täieliku taotluse saabumise päev",
+        }
+    }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Base::Registered => "registration date",
+            Base::Received => "date of arrival",
+            Base::Complete => "date the complete application arrived",
+        }
+    }
+}
+
 /// An older term for procedures registered before a date (HMS § 5(5)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,8 +90,12 @@ pub struct Rule {
     pub name_en: String,
     pub count: u32,
     pub unit: Unit,
+    /// What the term counts from.
     #[serde(default)]
-    pub base: String,
+    pub base: Base,
+    /// A human description of the base date, if the rules file gives one.
+    #[serde(default)]
+    pub base_note: String,
     pub basis: String,
     #[serde(default)]
     pub extension_total: Option<u32>,

@@ -21,8 +21,9 @@ pub const KIND_STOPPED: &str = "clock_stopped";
 pub const KIND_RESUMED: &str = "clock_resumed";
 pub const KIND_RECLASSIFIED: &str = "reclassified";
 pub const KIND_ENDED: &str = "deadline_ended";
+pub const KIND_COMPLETED: &str = "application_complete";
 const DEADLINE_KINDS: &str =
-    "'deadline_extended','clock_stopped','clock_resumed','reclassified','deadline_ended'";
+    "'deadline_extended','clock_stopped','clock_resumed','reclassified','deadline_ended','application_complete'";
 /// Kinds after which a document's deadline is recomputed.
 const RELEVANT: &[&str] = &[
     "registered",
@@ -32,6 +33,7 @@ const RELEVANT: &[&str] = &[
     KIND_RESUMED,
     KIND_RECLASSIFIED,
     KIND_ENDED,
+    KIND_COMPLETED,
 ];
 
 /// The calendar and rules of an app (from its configuration).
@@ -64,9 +66,11 @@ pub struct DocFacts {
     pub registered_at: String,
     pub registered: Date,
     pub received: Option<Date>,
+    pub parent_id: Option<i64>,
+    pub reply_kind: Option<crate::model::ReplyKind>,
 }
 
-const FACT_COLS: &str = "id, reg_no, title, series, doc_type, direction, responsible, thread_id, registered_at, registered, received";
+const FACT_COLS: &str = "id, reg_no, title, series, doc_type, direction, responsible, thread_id, registered_at, registered, received, parent_id, reply_kind";
 
 fn facts_from_row(r: &sqlx::any::AnyRow) -> Result<DocFacts> {
     let registered: String = r.try_get("registered")?;
@@ -83,6 +87,10 @@ fn facts_from_row(r: &sqlx::any::AnyRow) -> Result<DocFacts> {
         registered_at: r.try_get("registered_at")?,
         registered: parse_stored_date(&registered)?,
         received: received.as_deref().map(parse_stored_date).transpose()?,
+        parent_id: r.try_get("parent_id")?,
+        reply_kind: r
+            .try_get::<Option<String>, _>("reply_kind")?
+            .and_then(|k| k.parse().ok()),
     })
 }
 
@@ -114,6 +122,7 @@ pub fn to_engine_event(kind: &str, d: &serde_json::Value) -> Option<DeadlineEven
             reason: s("reason").unwrap_or_default(),
         },
         KIND_RESUMED => DeadlineEvent::ClockResumed { on },
+        KIND_COMPLETED => DeadlineEvent::Completed { on },
         KIND_RECLASSIFIED => DeadlineEvent::Reclassified {
             on,
             to_rule: s("to")?,
@@ -138,13 +147,41 @@ pub struct DocDeadline {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received: Option<Date>,
     pub registration_due: Date,
+    /// Registered after the next working day, or with no arrival time (incoming).
     pub registered_late: bool,
+    /// An incoming document whose arrival time is unknown ("saabumisaeg teadmata").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub arrival_unknown: bool,
     pub registration_trace: Vec<Step>,
     /// The reply deadline, when the document has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Outcome>,
     #[serde(skip)]
     pub days_to_reply: Option<i64>,
+}
+
+impl DocDeadline {
+    /// The registration-lateness line (AvTS § 12(1)) of `due`, `show` and the
+    /// document page, Estonian first.
+    pub fn registration_line(&self) -> String {
+        let x = self;
+        if x.arrival_unknown {
+            format!(
+            "registreeritud {}: saabumisaeg teadmata, ei loeta õigeaegseks (registered {}: arrival time unknown, not on time)",
+            x.registered, x.registered
+        )
+        } else if x.registered_late {
+            format!(
+                "registreeritud {} (tähtaeg {}): HILINENUD / REGISTERED LATE",
+                x.registered, x.registration_due
+            )
+        } else {
+            format!(
+                "registreeritud {} (tähtaeg {}): õigeaegselt / in time",
+                x.registered, x.registration_due
+            )
+        }
+    }
 }
 
 /// Computes a document's deadline from its facts, its thread and its events. Pure.
@@ -154,9 +191,17 @@ pub fn explain(
     thread: &[DocFacts],
     events: &[StoredEvent],
 ) -> Result<DocDeadline> {
-    let received = doc.received.unwrap_or(doc.registered);
+    // An incoming document without an arrival time is not registered "in time".
     let (registration_due, registered_late, registration_trace) =
-        engine::registration_due(&eng.calendar, &eng.rules, received, doc.registered)?;
+        match (doc.received, doc.direction.as_str()) {
+            (Some(received), _) => {
+                engine::registration_due(&eng.calendar, &eng.rules, received, doc.registered)?
+            }
+            (None, "incoming") => engine::registration_arrival_unknown(&eng.rules, doc.registered),
+            (None, _) => {
+                engine::registration_due(&eng.calendar, &eng.rules, doc.registered, doc.registered)?
+            }
+        };
     let mut out = DocDeadline {
         reg_no: doc.reg_no.clone(),
         title: doc.title.clone(),
@@ -165,6 +210,7 @@ pub fn explain(
         received: doc.received,
         registration_due,
         registered_late,
+        arrival_unknown: doc.received.is_none() && doc.direction == "incoming",
         registration_trace,
         deadline: None,
         days_to_reply: None,
@@ -202,29 +248,89 @@ pub fn explain(
                 .map(str::to_string)
         })
         .collect();
-    // A reply: a later outgoing document in the same thread.
-    let reply = thread
-        .iter()
-        .filter(|t| {
-            t.id != doc.id
-                && t.direction == "outgoing"
-                && (t.registered_at.as_str(), t.id) > (doc.registered_at.as_str(), doc.id)
-                && !notices.contains(&t.reg_no)
-        })
-        .min_by(|a, b| (a.registered_at.as_str(), a.id).cmp(&(b.registered_at.as_str(), b.id)));
-    if let Some(r) = reply {
-        evs.push(DeadlineEvent::Ended {
-            on: r.registered,
-            how: EndKind::Reply,
-            reg_no: Some(r.reg_no.clone()),
-        });
-    }
-    let o = engine::compute(&eng.calendar, &eng.rules, &rule, doc.registered, &evs)?;
+    evs.extend(reply_events(doc, thread, &notices));
+    let o = engine::compute_with(
+        &eng.calendar,
+        &eng.rules,
+        &rule,
+        doc.registered,
+        doc.received,
+        &evs,
+    )?;
     out.days_to_reply = o
         .ended_on
         .map(|e| eng.calendar.working_days_between(o.base, e));
     out.deadline = Some(o);
     Ok(out)
+}
+
+/// The deadline events the later documents of a thread make for `doc`, by
+/// their reply kind (pure): a final reply, a forwarding or a refusal ends the
+/// clock; a clarification stops it until an incoming document registered as
+/// the reply to that clarification arrives; an interim reply changes nothing;
+/// an outgoing document without a kind ends nothing (its kind must be given).
+pub fn reply_events(
+    doc: &DocFacts,
+    thread: &[DocFacts],
+    notices: &BTreeSet<String>,
+) -> Vec<DeadlineEvent> {
+    use crate::model::ReplyKind;
+    let mut later: Vec<&DocFacts> = thread
+        .iter()
+        .filter(|t| {
+            t.id != doc.id
+                && (t.registered_at.as_str(), t.id) > (doc.registered_at.as_str(), doc.id)
+                && !notices.contains(&t.reg_no)
+        })
+        .collect();
+    later.sort_by(|a, b| (a.registered_at.as_str(), a.id).cmp(&(b.registered_at.as_str(), b.id)));
+    let mut out = Vec::new();
+    for t in &later {
+        if t.direction != "outgoing" {
+            continue;
+        }
+        let reg_no = Some(t.reg_no.clone());
+        match t.reply_kind {
+            Some(k @ (ReplyKind::Final | ReplyKind::Forwarding | ReplyKind::Refusal)) => {
+                out.push(DeadlineEvent::Ended {
+                    on: t.registered,
+                    how: match k {
+                        ReplyKind::Forwarding => EndKind::Forwarding,
+                        ReplyKind::Refusal => EndKind::Refusal,
+                        _ => EndKind::Reply,
+                    },
+                    reg_no,
+                });
+            }
+            Some(ReplyKind::Interim) => out.push(DeadlineEvent::Interim {
+                on: t.registered,
+                reg_no,
+                unspecified: false,
+            }),
+            None => out.push(DeadlineEvent::Interim {
+                on: t.registered,
+                reg_no,
+                unspecified: true,
+            }),
+            Some(ReplyKind::Clarification) => {
+                out.push(DeadlineEvent::ClarificationAsked {
+                    on: t.registered,
+                    reg_no,
+                });
+                // The answer: the first incoming document registered as its reply.
+                if let Some(a) = later
+                    .iter()
+                    .find(|a| a.direction == "incoming" && a.parent_id == Some(t.id))
+                {
+                    out.push(DeadlineEvent::ClarificationAnswered {
+                        on: a.received.unwrap_or(a.registered).max(t.registered),
+                        reg_no: Some(a.reg_no.clone()),
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 async fn load_facts_where(
@@ -362,10 +468,10 @@ pub async fn sync(app: &App, eng: &Engine) -> Result<usize> {
                 }
             }
         }
-        // A new document can end the clock of earlier documents of its thread.
+        // A new document can end, stop or restart the clock of earlier documents of its thread.
         if !ids.is_empty() {
             let extra: Vec<(i64,)> = sqlx::query_as(&format!(
-                "SELECT id FROM documents WHERE direction = 'incoming' AND doc_type IS NOT NULL AND thread_id IN (SELECT thread_id FROM documents WHERE id IN ({}) AND direction = 'outgoing')",
+                "SELECT id FROM documents WHERE direction = 'incoming' AND doc_type IS NOT NULL AND thread_id IN (SELECT thread_id FROM documents WHERE id IN ({}))",
                 id_list(ids.iter().copied())
             ))
             .fetch_all(&mut *tx)
@@ -589,6 +695,14 @@ pub async fn record(
             KIND_ENDED,
             serde_json::json!({"on": on, "how": how, "reg_no": by}),
         ),
+        DeadlineEvent::Completed { on } => (KIND_COMPLETED, serde_json::json!({"on": on})),
+        DeadlineEvent::ClarificationAsked { .. }
+        | DeadlineEvent::ClarificationAnswered { .. }
+        | DeadlineEvent::Interim { .. } => {
+            return Err(Error::invalid(
+                "invalid event: clarifications and interim replies come from the replies registered (--reply-kind), not from deadline-event",
+            ))
+        }
     };
     // Refuse what the engine would ignore.
     let mut with = events.clone();

@@ -403,3 +403,302 @@ fn dates_outside_1900_to_2300_are_refused_at_parse_time() {
         assert!(e.contains("base") && e.contains(&s[..4]), "{s}: {e}");
     }
 }
+
+// ---- Issue 16 part B: base dates per rule, reply kinds, citations ----
+
+fn due_with(
+    rule: &str,
+    registered: Date,
+    received: Option<Date>,
+    events: &[DeadlineEvent],
+) -> Outcome {
+    compute_with(
+        &Calendar::default(),
+        &RuleSet::default(),
+        rule,
+        registered,
+        received,
+        events,
+    )
+    .unwrap()
+}
+
+#[test]
+fn each_rule_has_the_base_the_law_gives_it() {
+    use super::rules::Base;
+    let rules = RuleSet::default();
+    let table = [
+        ("registration", Base::Received),
+        ("avts-teabenoue", Base::Registered),
+        ("msvs-selgitustaotlus", Base::Registered),
+        ("msvs-edastamine", Base::Registered),
+        ("oas-huvitis", Base::Complete),
+        ("oas-huvitis-el", Base::Complete),
+        ("sus-otsus", Base::Complete),
+        ("oas-vaimne-tervis", Base::Complete),
+        ("hms-vaie", Base::Received),
+        ("sus-vaie", Base::Registered),
+        ("gdpr-paring", Base::Received),
+    ];
+    assert_eq!(table.len(), rules.all().len());
+    for (id, base) in table {
+        assert_eq!(rules.require(id).unwrap().base, base, "{id}");
+    }
+}
+
+#[test]
+fn table_of_base_dates_and_due_dates_per_rule() {
+    // Arrived Monday 3 March 2025, registered Wednesday 5 March 2025.
+    let rcv = date(2025, 3, 3);
+    let reg = date(2025, 3, 5);
+    let table: &[(&str, Date, Date)] = &[
+        ("avts-teabenoue", reg, date(2025, 3, 12)), // 5 working days from registration
+        ("msvs-selgitustaotlus", reg, date(2025, 3, 20)), // 15 calendar days from registration
+        ("msvs-edastamine", reg, date(2025, 3, 12)),
+        ("oas-huvitis", rcv, date(2025, 4, 2)), // 30 days from arrival (no `complete` yet)
+        ("oas-huvitis-el", rcv, date(2025, 6, 3)), // 3 months from arrival
+        ("sus-otsus", rcv, date(2025, 3, 17)),  // 10 working days from arrival
+        ("oas-vaimne-tervis", rcv, date(2025, 3, 17)),
+        ("hms-vaie", rcv, date(2025, 3, 13)), // 10 days from when it reached us
+        ("sus-vaie", reg, date(2025, 4, 4)),  // 30 days from registration
+        ("gdpr-paring", rcv, date(2025, 4, 3)), // one month from receipt
+    ];
+    for (rule, base, want) in table {
+        let o = due_with(rule, reg, Some(rcv), &[]);
+        assert_eq!(o.base, *base, "{rule} base: {:#?}", o.trace);
+        assert_eq!(o.due, Some(*want), "{rule} due: {:#?}", o.trace);
+    }
+}
+
+#[test]
+fn every_trace_names_its_base_in_estonian() {
+    let rcv = date(2025, 3, 3);
+    let reg = date(2025, 3, 5);
+    for (rule, et) in [
+        (
+            "avts-teabenoue",
+            "alguspäev: registreerimise päev 2025-03-05",
+        ),
+        ("gdpr-paring", "alguspäev: saabumise päev 2025-03-03"),
+        ("hms-vaie", "alguspäev: saabumise päev 2025-03-03"),
+        (
+            "oas-huvitis",
+            "alguspäev: täieliku taotluse saabumise päev 2025-03-03",
+        ),
+    ] {
+        let o = due_with(rule, reg, Some(rcv), &[]);
+        assert!(
+            o.trace[0].step.starts_with(et),
+            "{rule}: {}",
+            o.trace[0].step
+        );
+    }
+    // Arrival unknown: counted from registration, and the trace says so.
+    let o = due_with("gdpr-paring", reg, None, &[]);
+    assert_eq!(o.base, reg);
+    assert!(
+        o.trace[0].step.contains("saabumisaeg teadmata"),
+        "{}",
+        o.trace[0].step
+    );
+}
+
+#[test]
+fn a_complete_event_restarts_the_term_of_a_compensation_application() {
+    let rcv = date(2025, 3, 3);
+    let reg = date(2025, 3, 4);
+    let done = |on| DeadlineEvent::Completed { on };
+    // Complete on 10 March: 30 days from then.
+    let o = due_with("oas-huvitis", reg, Some(rcv), &[done(date(2025, 3, 10))]);
+    assert_eq!(o.base, date(2025, 3, 10));
+    assert_eq!(o.due, Some(date(2025, 4, 9)), "{:#?}", o.trace);
+    // Found incomplete, completed again on 20 March: restarts; 19 April 2025 is
+    // a Saturday (18 Good Friday, 20 Easter Sunday): Monday 21 April.
+    let o = due_with(
+        "oas-huvitis",
+        reg,
+        Some(rcv),
+        &[done(date(2025, 3, 10)), done(date(2025, 3, 20))],
+    );
+    assert_eq!(o.due, Some(date(2025, 4, 21)), "{:#?}", o.trace);
+    assert!(o.ignored.is_empty());
+    // A rule that does not count from the complete application ignores it.
+    let o = due_with("avts-teabenoue", reg, Some(rcv), &[done(date(2025, 3, 10))]);
+    assert_eq!(o.due, Some(date(2025, 3, 11)));
+    assert_eq!(o.ignored.len(), 1, "{:?}", o.ignored);
+    // A clarification stop (documents asked for) ends with the complete event.
+    let o = due_with(
+        "oas-huvitis",
+        reg,
+        Some(rcv),
+        &[
+            DeadlineEvent::ClarificationAsked {
+                on: date(2025, 3, 5),
+                reg_no: None,
+            },
+            done(date(2025, 3, 10)),
+        ],
+    );
+    assert_eq!(o.state, ClockState::Open);
+    assert_eq!(o.due, Some(date(2025, 4, 9)));
+}
+
+#[test]
+fn a_clarification_stops_the_clock_until_answered_then_the_term_restarts() {
+    let reg = date(2025, 3, 5);
+    let asked = DeadlineEvent::ClarificationAsked {
+        on: date(2025, 3, 7),
+        reg_no: Some("9-13/1-1".into()),
+    };
+    let o = due_with(
+        "avts-teabenoue",
+        reg,
+        Some(reg),
+        std::slice::from_ref(&asked),
+    );
+    assert_eq!(o.state, ClockState::Stopped);
+    assert_eq!(o.due, None);
+    // Answer registered on Friday 14 March: 5 working days from then.
+    let answered = DeadlineEvent::ClarificationAnswered {
+        on: date(2025, 3, 14),
+        reg_no: Some("9-13/1-2".into()),
+    };
+    let o = due_with("avts-teabenoue", reg, Some(reg), &[asked.clone(), answered]);
+    assert_eq!(o.state, ClockState::Open);
+    assert_eq!(o.due, Some(date(2025, 3, 21)), "{:#?}", o.trace);
+    // A resume event does the same as the answer.
+    let o = due_with(
+        "avts-teabenoue",
+        reg,
+        Some(reg),
+        &[
+            asked,
+            DeadlineEvent::ClockResumed {
+                on: date(2025, 3, 14),
+            },
+        ],
+    );
+    assert_eq!(o.due, Some(date(2025, 3, 21)), "{:#?}", o.trace);
+}
+
+#[test]
+fn an_interim_reply_changes_nothing() {
+    let reg = date(2025, 3, 5);
+    let a = due_with("oas-huvitis", reg, Some(reg), &[]);
+    let b = due_with(
+        "oas-huvitis",
+        reg,
+        Some(reg),
+        &[DeadlineEvent::Interim {
+            on: date(2025, 3, 6),
+            reg_no: None,
+            unspecified: false,
+        }],
+    );
+    assert_eq!((a.due, a.state), (b.due, b.state));
+    assert!(b.trace.iter().any(|s| s.step.starts_with("vahevastus")));
+}
+
+#[test]
+fn traces_cite_tsus_135_137_and_pts_1_2_4() {
+    let reg = date(2025, 2, 20);
+    let all: Vec<String> = ["avts-teabenoue", "msvs-selgitustaotlus", "gdpr-paring"]
+        .iter()
+        .flat_map(|r| due_with(r, reg, Some(reg), &[]).trace)
+        .map(|s| format!("{} [{}]", s.step, s.basis))
+        .collect();
+    let text = all.join("\n");
+    assert!(text.contains("TsÜS § 135(1)"), "{text}");
+    assert!(
+        text.contains("working days: PTS §§ 1–2 and § 4(2)"),
+        "{text}"
+    );
+    assert!(text.contains("TsÜS § 137(1)"), "{text}");
+    assert!(!text.contains("TsÜS § 136(1)"), "{text}");
+    assert!(!text.contains("working days: TsÜS § 136(8)"), "{text}");
+    assert!(!text.contains("TsÜS § 136; HMS § 33\n"), "{text}");
+    // The shift to the next working day keeps TsÜS § 136(8): 15 days from
+    // Sunday 9 Feb 2025 is 24 February (PTS § 1), moved to the 25th.
+    let o = due_with("msvs-selgitustaotlus", date(2025, 2, 9), None, &[]);
+    assert!(
+        o.trace
+            .iter()
+            .any(|s| s.basis.contains("TsÜS § 136(8)") && s.step.contains("not a working day")),
+        "{:#?}",
+        o.trace
+    );
+    // The MSVS 15-day term and its transition cite the amending act.
+    let new = due_with("msvs-selgitustaotlus", date(2025, 1, 6), None, &[]);
+    let old = due_with("msvs-selgitustaotlus", date(2024, 12, 2), None, &[]);
+    for o in [new, old] {
+        assert!(
+            o.trace.iter().any(|s| s
+                .basis
+                .contains("kollektiivse pöördumise esitamise seaduse muutmise seadus")),
+            "{:#?}",
+            o.trace
+        );
+    }
+}
+
+#[test]
+fn calendar_cites_pts_1_and_2() {
+    let src = include_str!("../calendar.rs");
+    assert!(src.contains("PTS §§ 1–2"));
+    assert!(!src.contains("(PTS § 2)"));
+}
+
+/// Any event an outgoing reply that does not close can make, or a clerk can record
+/// without ending the clock.
+fn arb_non_closing_event() -> impl Strategy<Value = DeadlineEvent> {
+    let day = (0i64..90).prop_map(|n| {
+        date(2025, 3, 3)
+            .checked_add(jiff::Span::new().days(n))
+            .unwrap()
+    });
+    prop_oneof![
+        day.clone().prop_map(|on| DeadlineEvent::Interim {
+            on,
+            reg_no: None,
+            unspecified: false
+        }),
+        day.clone().prop_map(|on| DeadlineEvent::Interim {
+            on,
+            reg_no: None,
+            unspecified: true
+        }),
+        day.clone()
+            .prop_map(|on| DeadlineEvent::ClarificationAsked { on, reg_no: None }),
+        day.clone()
+            .prop_map(|on| DeadlineEvent::ClarificationAnswered { on, reg_no: None }),
+        day.clone().prop_map(|on| DeadlineEvent::Completed { on }),
+        day.clone().prop_map(|on| DeadlineEvent::ClockStopped {
+            on,
+            reason: "x".into()
+        }),
+        day.clone()
+            .prop_map(|on| DeadlineEvent::ClockResumed { on }),
+        day.clone().prop_map(ext),
+        (day, 0usize..11).prop_map(|(on, r)| DeadlineEvent::Reclassified {
+            on,
+            to_rule: rule_ids()[r % 11].clone(),
+            reason: String::new()
+        }),
+    ]
+}
+
+proptest! {
+    /// Interim replies, clarifications (asked or answered), completions, stops,
+    /// resumes, extensions and reclassifications never end a deadline.
+    #[test]
+    fn a_non_closing_reply_never_closes_a_deadline(
+        r in 0usize..11,
+        evs in proptest::collection::vec(arb_non_closing_event(), 0..12),
+    ) {
+        let ids = rule_ids();
+        let id = &ids[r % ids.len()];
+        let o = due_with(id, date(2025, 3, 3), Some(date(2025, 3, 3)), &evs);
+        prop_assert_ne!(o.state, ClockState::Ended);
+        prop_assert!(o.ended_on.is_none() && o.on_time.is_none());
+    }
+}

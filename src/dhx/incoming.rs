@@ -140,7 +140,10 @@ pub async fn receive_with(
         }
     }
     inc.doc.reply_to = reply_to.clone();
-    inc.doc.received = Some(today);
+    // The time of receipt: now, when our endpoint (or the poll) has the capsule.
+    let now = jiff::Timestamp::now();
+    inc.doc.received_at = Some(now);
+    inc.doc.received = Some(app.register.local_date(now));
     inc.doc
         .source_keys
         .push(format!("dhx:{client}:{consignment_id}"));

@@ -88,8 +88,11 @@ pub struct ParsedMail {
     pub to: Vec<MailAddr>,
     pub cc: Vec<MailAddr>,
     pub bcc: Vec<MailAddr>,
-    /// RFC 3339 UTC, when the Date header is valid.
+    /// RFC 3339 UTC, when the Date header is valid (the sender's claim).
     pub date: Option<String>,
+    /// RFC 3339 UTC: the date of the topmost `Received:` header, the one our
+    /// own MTA added when it accepted the message (the arrival time).
+    pub received_at: Option<String>,
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
@@ -109,6 +112,10 @@ pub struct ParsedMail {
 impl ParsedMail {
     pub fn date_timestamp(&self) -> Option<jiff::Timestamp> {
         self.date.as_deref().and_then(|d| d.parse().ok())
+    }
+    /// The arrival time from the topmost `Received:` header, if it has a valid date.
+    pub fn received_timestamp(&self) -> Option<jiff::Timestamp> {
+        self.received_at.as_deref().and_then(|d| d.parse().ok())
     }
 }
 
@@ -177,6 +184,15 @@ pub fn parse_mail_hashed(
             .ok()
             .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
     });
+    // The topmost Received: is the last hop, our own MTA's (the header order of
+    // the message, not the parser's "last wins" lookup).
+    let received_at = msg
+        .received_all()
+        .next()
+        .and_then(|r| r.date.as_ref())
+        .filter(|d| d.is_valid())
+        .and_then(|d| jiff::Timestamp::from_second(d.to_timestamp()).ok())
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
     if msg.header(HeaderName::Date).is_some() && date.is_none() {
         warnings.push("the Date header could not be read".into());
     }
@@ -276,6 +292,7 @@ pub fn parse_mail_hashed(
         cc,
         bcc,
         date,
+        received_at,
         message_id,
         in_reply_to,
         references,

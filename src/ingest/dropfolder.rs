@@ -68,7 +68,20 @@ pub async fn process_one(app: &App, dir: &Path, file: &Path, channel: Channel) -
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let o = mail::ingest_file(app, &name, bytes, &file.display().to_string(), channel).await?;
+    // The file's arrival: its modification time (when it was written into the folder).
+    let arrival = std::fs::metadata(file)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| jiff::Timestamp::try_from(m).ok());
+    let o = mail::ingest_file_at(
+        app,
+        &name,
+        bytes,
+        &file.display().to_string(),
+        channel,
+        arrival,
+    )
+    .await?;
     move_to_done(dir, file)?;
     Ok(o)
 }

@@ -262,21 +262,26 @@ pub async fn sync_folder(
                 return Err(imap_err("lease", format!("lost the lease {name}")));
             }
         }
-        let raw = {
+        // INTERNALDATE: when the server accepted the message (its arrival).
+        let (raw, arrival) = {
             let mut stream = session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .uid_fetch(uid.to_string(), "(UID INTERNALDATE BODY.PEEK[])")
                 .await
                 .map_err(|e| imap_err("fetch", e))?;
             let mut raw: Option<Vec<u8>> = None;
+            let mut arrival: Option<jiff::Timestamp> = None;
             while let Some(f) = stream.next().await {
                 let f = f.map_err(|e| imap_err("fetch", e))?;
                 if f.uid == Some(uid) || raw.is_none() {
                     if let Some(b) = f.body() {
                         raw = Some(b.to_vec());
                     }
+                    if let Some(d) = f.internal_date() {
+                        arrival = jiff::Timestamp::from_second(d.timestamp()).ok();
+                    }
                 }
             }
-            raw
+            (raw, arrival)
         };
         let Some(raw) = raw else {
             // Expunged meanwhile.
@@ -286,7 +291,7 @@ pub async fn sync_folder(
         };
         pass.fetched += 1;
         let source = format!("imap:{}/{folder}/{uv}/{uid}", acc.name);
-        let o = mail::ingest_message(app, raw, &source, Channel::Email).await?;
+        let o = mail::ingest_message_at(app, raw, &source, Channel::Email, arrival).await?;
         match &o {
             Outcome::Registered { .. } => pass.registered += 1,
             Outcome::Duplicate { .. } => pass.duplicates += 1,

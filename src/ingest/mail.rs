@@ -67,12 +67,39 @@ pub struct Prepared {
 /// Why an item goes to quarantine.
 pub type Reject = String;
 
-fn is_own(cfg: &Config, email: &str) -> bool {
+/// Whether an address is the agency's own: one of `agency.own_addresses`, the
+/// register's address, an address of `agency.email_domains`, or an official's
+/// address (`deadlines.officials`).
+pub fn is_own(cfg: &Config, email: &str) -> bool {
     let e = email.trim().to_ascii_lowercase();
+    if e.is_empty() {
+        return false;
+    }
+    let domain = e.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     cfg.agency
         .own_addresses
         .iter()
         .any(|a| a.trim().eq_ignore_ascii_case(&e))
+        || cfg.agency.register_address.trim().eq_ignore_ascii_case(&e)
+        || cfg
+            .agency
+            .email_domains
+            .iter()
+            .any(|d| d.trim().eq_ignore_ascii_case(domain))
+        || cfg
+            .deadlines
+            .officials
+            .values()
+            .any(|a| a.trim().eq_ignore_ascii_case(&e))
+}
+
+/// The official (by the name used in `responsible`) whose address this is.
+fn official_of(cfg: &Config, email: &str) -> Option<String> {
+    cfg.deadlines
+        .officials
+        .iter()
+        .find(|(_, a)| a.trim().eq_ignore_ascii_case(email.trim()))
+        .map(|(n, _)| n.clone())
 }
 
 /// A party from a mail address, a natural person unless known otherwise (the
@@ -99,32 +126,53 @@ pub fn document_from_mail(
     channel: Channel,
     today: jiff::civil::Date,
 ) -> (NewDocument, Hints) {
-    let outgoing = p.from.iter().any(|a| is_own(cfg, &a.email));
-    let direction = if outgoing {
+    // A letter from our own address, domain or official is ours: outgoing (sent
+    // by that official, to the others) or internal (every party is ours).
+    let outgoing = !p.from.is_empty() && p.from.iter().all(|a| is_own(cfg, &a.email));
+    let reg = cfg.agency.register_address.to_ascii_lowercase();
+    let mut seen = Vec::new();
+    let mut recipients: Vec<&MailAddr> = Vec::new();
+    let mut own_recipients: Vec<&MailAddr> = Vec::new();
+    if outgoing {
+        for a in p.to.iter().chain(p.cc.iter()).chain(p.bcc.iter()) {
+            let k = a.email.to_ascii_lowercase();
+            if k == reg || seen.contains(&k) {
+                continue;
+            }
+            seen.push(k);
+            if is_own(cfg, &a.email) {
+                own_recipients.push(a);
+            } else {
+                recipients.push(a);
+            }
+        }
+    }
+    let internal = outgoing && recipients.is_empty() && !own_recipients.is_empty();
+    let direction = if internal {
+        Direction::Internal
+    } else if outgoing {
         Direction::Outgoing
     } else {
         Direction::Incoming
     };
-    let parties: Vec<Party> = if outgoing {
-        let reg = cfg.agency.register_address.to_ascii_lowercase();
-        let mut seen = Vec::new();
-        p.to.iter()
-            .chain(p.cc.iter())
-            .chain(p.bcc.iter())
-            .filter(|a| !is_own(cfg, &a.email) && a.email.to_ascii_lowercase() != reg)
-            .filter(|a| {
-                let k = a.email.to_ascii_lowercase();
-                if seen.contains(&k) {
-                    false
-                } else {
-                    seen.push(k);
-                    true
-                }
-            })
+    let parties: Vec<Party> = if internal {
+        own_recipients
+            .iter()
+            .map(|a| party(a, PartyRole::Recipient))
+            .collect()
+    } else if outgoing {
+        recipients
+            .iter()
             .map(|a| party(a, PartyRole::Recipient))
             .collect()
     } else {
         p.from.iter().map(|a| party(a, PartyRole::Sender)).collect()
+    };
+    // The official who sent it answers for it.
+    let sent_by = if outgoing {
+        p.from.iter().find_map(|a| official_of(cfg, &a.email))
+    } else {
+        None
     };
     let title = if !p.subject.trim().is_empty() {
         p.subject.trim().to_string()
@@ -148,7 +196,14 @@ pub fn document_from_mail(
 
     let mut new = NewDocument::new(direction, channel, title);
     new.parties = parties;
-    new.received = if outgoing { date } else { date.or(Some(today)) };
+    new.responsible = sent_by;
+    // The arrival (AvTS § 12(1)): the topmost Received: of our own MTA, never the
+    // sender's Date header; a source adds its own time when there is none
+    // ([`prepare_mail_at`]). Sent mail is dated by its Date header.
+    new.received_at = p
+        .received_timestamp()
+        .filter(|t| crate::model::check_date("Received", t.to_zoned(tz.clone()).date()).is_ok());
+    new.received = if outgoing { date } else { None };
     new.their_date = if outgoing { None } else { date };
     new.message_id = p
         .message_id
@@ -219,6 +274,32 @@ pub async fn prepare_mail(
     sha256: Option<String>,
     channel: Channel,
 ) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
+    prepare_mail_at(app, raw, sha256, channel, None).await
+}
+
+/// Keeps an arrival time no later than now (a skewed clock or a hostile header
+/// must not put the arrival after the registration) and inside the dates docgate counts.
+fn arrival_or(
+    app: &App,
+    header: Option<jiff::Timestamp>,
+    source: Option<jiff::Timestamp>,
+) -> Option<jiff::Timestamp> {
+    let now = jiff::Timestamp::now();
+    header
+        .or(source)
+        .map(|t| t.min(now))
+        .filter(|t| crate::model::check_date("arrival", app.register.local_date(*t)).is_ok())
+}
+
+/// [`prepare_mail`] with the source's own arrival time (IMAP INTERNALDATE, the
+/// Maildir file's delivery time), used when the message has no `Received:` date.
+pub async fn prepare_mail_at(
+    app: &App,
+    raw: Vec<u8>,
+    sha256: Option<String>,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
+) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
     let ic = &app.config.ingest;
     let limits = ic.limits();
     let raw = Arc::new(raw);
@@ -246,7 +327,7 @@ pub async fn prepare_mail(
         files.push((a.name, a.media_type, raw_back(bytes)));
     }
     let sha = parsed.sha256.clone();
-    let (new, hints) = document_from_mail(
+    let (mut new, hints) = document_from_mail(
         &app.config,
         &parsed,
         raw_back(raw),
@@ -255,6 +336,11 @@ pub async fn prepare_mail(
         channel,
         app.register.today(),
     );
+    new.received_at = arrival_or(app, new.received_at, arrival);
+    if new.direction == Direction::Incoming {
+        // The received date is the arrival's date in Europe/Tallinn (none: unknown).
+        new.received = new.received_at.map(|t| app.register.local_date(t));
+    }
     Ok(Prepared {
         new,
         hints,
@@ -270,6 +356,18 @@ pub async fn prepare_file(
     name: &str,
     bytes: Vec<u8>,
     channel: Channel,
+) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
+    prepare_file_at(app, name, bytes, channel, None).await
+}
+
+/// [`prepare_file`] with the file's arrival time (the drop folder's file time);
+/// without one the document's arrival is unknown ("saabumisaeg teadmata").
+pub async fn prepare_file_at(
+    app: &App,
+    name: &str,
+    bytes: Vec<u8>,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
 ) -> std::result::Result<Prepared, (Vec<u8>, Reject)> {
     let ic = &app.config.ingest;
     if bytes.is_empty() {
@@ -299,7 +397,8 @@ pub async fn prepare_file(
         channel,
         limits::truncate(stem.trim(), limits::TITLE),
     );
-    new.received = Some(app.register.today());
+    new.received_at = arrival_or(app, None, arrival);
+    new.received = new.received_at.map(|t| app.register.local_date(t));
     // Unclassified until a clerk confirms it: the register restricts it by default.
     new.needs_review = true;
     new.source_keys.push(format!("sha256:{sha}"));
@@ -416,11 +515,22 @@ pub async fn ingest_message(
     source: &str,
     channel: Channel,
 ) -> Result<Outcome> {
+    ingest_message_at(app, raw, source, channel, None).await
+}
+
+/// [`ingest_message`] with the source's arrival time (see [`prepare_mail_at`]).
+pub async fn ingest_message_at(
+    app: &App,
+    raw: Vec<u8>,
+    source: &str,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
+) -> Result<Outcome> {
     let sha = sha256_hex(&raw);
     if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
         return Ok(Outcome::Duplicate { doc_id, reg_no });
     }
-    match prepare_mail(app, raw, Some(sha), channel).await {
+    match prepare_mail_at(app, raw, Some(sha), channel, arrival).await {
         Ok(p) => register_prepared(app, p, source).await,
         Err((raw, reason)) => {
             let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;
@@ -438,14 +548,26 @@ pub async fn ingest_file(
     source: &str,
     channel: Channel,
 ) -> Result<Outcome> {
+    ingest_file_at(app, name, bytes, source, channel, None).await
+}
+
+/// [`ingest_file`] with the file's arrival time.
+pub async fn ingest_file_at(
+    app: &App,
+    name: &str,
+    bytes: Vec<u8>,
+    source: &str,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
+) -> Result<Outcome> {
     if looks_like_mail(name, &bytes) {
-        return ingest_message(app, bytes, source, Channel::Email).await;
+        return ingest_message_at(app, bytes, source, Channel::Email, arrival).await;
     }
     let sha = sha256_hex(&bytes);
     if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
         return Ok(Outcome::Duplicate { doc_id, reg_no });
     }
-    match prepare_file(app, name, bytes, channel).await {
+    match prepare_file_at(app, name, bytes, channel, arrival).await {
         Ok(p) => register_prepared(app, p, source).await,
         Err((raw, reason)) => {
             let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;

@@ -52,6 +52,18 @@ pub fn acknowledge(maildir: &Path, msg: &Path) -> Result<()> {
 }
 
 /// Ingests one message file and acknowledges it after the commit.
+/// The Maildir delivery time: the seconds at the start of the file's name
+/// (`1700000000.M1P2.host`, set by the delivering MTA), else the file's mtime.
+pub fn delivery_time(msg: &Path) -> Option<jiff::Timestamp> {
+    let name = msg.file_name()?.to_string_lossy().into_owned();
+    let secs = name.split('.').next().and_then(|s| s.parse::<i64>().ok());
+    if let Some(t) = secs.and_then(|s| jiff::Timestamp::from_second(s).ok()) {
+        return Some(t);
+    }
+    let m = std::fs::metadata(msg).ok()?.modified().ok()?;
+    jiff::Timestamp::try_from(m).ok()
+}
+
 pub async fn process_one(app: &App, maildir: &Path, msg: &Path) -> Result<Outcome> {
     let raw = match tokio::fs::read(msg).await {
         Ok(r) => r,
@@ -61,7 +73,7 @@ pub async fn process_one(app: &App, maildir: &Path, msg: &Path) -> Result<Outcom
         Err(e) => return Err(Error::io(format!("cannot read {}", msg.display()), e)),
     };
     let source = msg.display().to_string();
-    let o = mail::ingest_message(app, raw, &source, Channel::Email).await?;
+    let o = mail::ingest_message_at(app, raw, &source, Channel::Email, delivery_time(msg)).await?;
     acknowledge(maildir, msg)?;
     Ok(o)
 }

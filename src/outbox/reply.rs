@@ -52,15 +52,31 @@ pub async fn reply(
     to: Option<String>,
     actor: &str,
 ) -> Result<ReplyOutcome> {
-    reply_titled(app, reg_no, None, body, files, to, actor).await
+    reply_titled(app, reg_no, None, None, body, files, to, actor).await
+}
+
+/// [`reply`] with its kind (`--reply-kind`): only a final reply, a forwarding
+/// or a refusal ends the original's clock; see [`crate::model::ReplyKind`].
+pub async fn reply_as(
+    app: &App,
+    reg_no: &str,
+    kind: Option<crate::model::ReplyKind>,
+    body: String,
+    files: Vec<ReplyFile>,
+    to: Option<String>,
+    actor: &str,
+) -> Result<ReplyOutcome> {
+    reply_titled(app, reg_no, None, kind, body, files, to, actor).await
 }
 
 /// [`reply`] with the reply's own title (default "Vastus: {original title}"), as
 /// the web application's composer gives it.
+#[allow(clippy::too_many_arguments)]
 pub async fn reply_titled(
     app: &App,
     reg_no: &str,
     title: Option<&str>,
+    kind: Option<crate::model::ReplyKind>,
     body: String,
     files: Vec<ReplyFile>,
     to: Option<String>,
@@ -122,6 +138,7 @@ pub async fn reply_titled(
     let mut new = NewDocument::new(Direction::Outgoing, Channel::Email, title);
     new.series = Some(orig.series.clone());
     new.reply_to = Some(orig.reg_no.clone());
+    new.reply_kind = kind;
     new.their_ref = orig.their_ref.clone();
     new.responsible = orig.responsible.clone();
     new.unit = orig.unit.clone();

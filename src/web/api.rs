@@ -327,6 +327,9 @@ pub struct NewDocumentJson {
     pub unit: Option<String>,
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// With reply_to on an outgoing document: final, interim, forwarding, clarification or refusal.
+    #[serde(default)]
+    pub reply_kind: Option<crate::model::ReplyKind>,
     #[serde(default)]
     pub body: Option<String>,
     #[serde(default)]
@@ -489,6 +492,7 @@ pub async fn register_from_json(
     nd.responsible = meta.responsible.filter(|s| !s.trim().is_empty());
     nd.unit = meta.unit.filter(|s| !s.trim().is_empty());
     nd.reply_to = meta.reply_to.filter(|s| !s.trim().is_empty());
+    nd.reply_kind = meta.reply_kind;
     nd.body = meta.body.filter(|s| !s.is_empty());
     nd.restriction = meta
         .restriction
@@ -791,6 +795,10 @@ pub struct ReplyJson {
     /// E-mail address (channel email) or registry code (channel dhx); default: the sender of the document.
     #[serde(default)]
     pub recipient: Option<String>,
+    /// final, interim, forwarding, clarification or refusal; absent: not given
+    /// (the reply then ends no deadline).
+    #[serde(default)]
+    pub reply_kind: Option<crate::model::ReplyKind>,
 }
 
 #[derive(Serialize)]
@@ -818,6 +826,7 @@ pub async fn do_reply(
     let mut nd = NewDocument::new(Direction::Outgoing, channel, r.title.trim());
     nd.series = Some(parent.series.clone());
     nd.reply_to = Some(parent.reg_no.clone());
+    nd.reply_kind = r.reply_kind;
     nd.body = Some(r.body.clone());
     // Replying never changes who may see a case: the reply is answered by whoever
     // answers the document it replies to, never by its author as such.

@@ -88,6 +88,9 @@ struct FxDoc {
     days_ago: i64,
     #[serde(default)]
     reply_to: Option<String>,
+    /// What the reply does to the deadline it answers (final, interim, ...).
+    #[serde(default)]
+    reply_kind: Option<crate::model::ReplyKind>,
     direction: Direction,
     channel: Channel,
     series: String,
@@ -212,6 +215,7 @@ pub async fn load_demo(app: &App) -> Result<DemoLogin> {
             nd.reply_to = Some(reg_nos.get(r).cloned().ok_or_else(|| {
                 Error::internal(format!("demo: {} replies to unknown {r}", d.key))
             })?);
+            nd.reply_kind = d.reply_kind;
         }
         if let Some(r) = &d.restriction {
             let base = app.register.local_date(at);

@@ -148,6 +148,13 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("error", "Viga", "Error"),
     ("role", "Roll", "Role"),
     ("recipient", "Saaja", "Recipient"),
+    ("reply_kind", "Vastuse liik", "Reply kind"),
+    ("choose", "— vali —", "— choose —"),
+    (
+        "reply_kind_hint",
+        "Tähtaja lõpetab ainult lõppvastus, edastamine või keeldumine; täpsustamise palve peatab tähtaja, vahevastus ei muuda midagi.",
+        "Only a final reply, a forwarding or a refusal ends the deadline; a request for clarification stops it, an interim reply changes nothing.",
+    ),
     ("email", "E-post", "E-mail"),
     ("attachments", "Lisad", "Attachments"),
     ("status", "Olek", "Status"),

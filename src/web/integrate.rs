@@ -81,6 +81,7 @@ pub async fn send_reply(
                 app,
                 &parent.reg_no,
                 Some(&nd.title),
+                nd.reply_kind,
                 nd.body.clone().unwrap_or_default(),
                 vec![],
                 recipient,
@@ -194,7 +195,10 @@ async fn deadline_full(state: &WebState, d: &Document) -> WebResult<DeadlineView
             rule: Some(o.rule.clone()),
             due: o.due,
             status: status_of(&eng, state, o, today).into(),
-            trace: steps(&o.trace),
+            // The registration-lateness line first ("saabumisaeg teadmata" when unknown).
+            trace: std::iter::once(dd.registration_line())
+                .chain(steps(&o.trace))
+                .collect(),
         },
     })
 }

@@ -258,6 +258,7 @@ pub fn document() -> Value {
                     "their_ref": { "type": "string" }, "received": date.clone(),
                     "responsible": { "type": "string" }, "unit": { "type": "string" },
                     "reply_to": { "type": "string", "description": "registration number this document continues" },
+                    "reply_kind": { "type": "string", "enum": ["final", "interim", "forwarding", "clarification", "refusal"], "description": "with reply_to on an outgoing document: only final, forwarding and refusal end the answered document's deadline; clarification stops it until the answer arrives; absent: ends nothing" },
                     "body": { "type": "string" },
                     "restriction": r("NewRestriction"),
                     "public_reason": { "type": "string", "description": "registers a document that names a person as public; the reason is recorded" },
@@ -288,7 +289,8 @@ pub fn document() -> Value {
     schemas.insert("Reply".into(), json!({ "type": "object", "required": ["title", "body"], "additionalProperties": false, "properties": {
                     "title": { "type": "string", "minLength": 1, "pattern": "\\S" }, "body": { "type": "string", "minLength": 1, "pattern": "\\S" },
                     "channel": nullable(channel.clone()),
-                    "recipient": { "type": ["string", "null"], "description": "e-mail address (email) or registry code (dhx); null or absent: the document's sender" } } }));
+                    "recipient": { "type": ["string", "null"], "description": "e-mail address (email) or registry code (dhx); null or absent: the document's sender" },
+                    "reply_kind": { "type": ["string", "null"], "enum": ["final", "interim", "forwarding", "clarification", "refusal", null], "description": "lõppvastus, vahevastus, edastamine, täpsustamise palve, keeldumine: only final, forwarding and refusal end the deadline; null or absent: ends nothing" } } }));
     schemas.insert("OutboxItem".into(), json!({ "type": "object", "required": ["id", "channel", "recipient", "state", "attempts", "last_error", "sent_at"], "properties": {
                     "id": { "type": "integer" }, "channel": { "type": "string" }, "recipient": { "type": ["string", "null"], "description": "null when the caller may not see the document in full (the error too)" },
                     "state": { "type": "string", "enum": ["queued", "sending", "sent", "failed"] }, "attempts": { "type": "integer" },

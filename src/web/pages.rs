@@ -929,6 +929,25 @@ struct ReplyPage {
     recipient: String,
     title: String,
     body: String,
+    /// (value, label) of each reply kind, in the page's language.
+    reply_kinds: Vec<(&'static str, &'static str)>,
+    reply_kind: String,
+}
+
+/// The reply kinds as the reply form offers them (Estonian first).
+fn reply_kind_options(l: Lang) -> Vec<(&'static str, &'static str)> {
+    crate::model::ReplyKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str(),
+                match l {
+                    Lang::Et => k.label_et(),
+                    Lang::En => k.label_en(),
+                },
+            )
+        })
+        .collect()
 }
 
 async fn reply_form(
@@ -976,6 +995,8 @@ async fn reply_form(
         recipient,
         title,
         body: String::new(),
+        reply_kinds: reply_kind_options(l),
+        reply_kind: String::new(),
     }))
 }
 
@@ -987,6 +1008,9 @@ struct ReplyForm {
     recipient: String,
     title: String,
     body: String,
+    /// Empty: not given (the reply ends no deadline).
+    #[serde(default)]
+    reply_kind: String,
 }
 
 async fn reply(
@@ -1010,11 +1034,19 @@ async fn reply(
         .channel
         .parse()
         .map_err(|e: crate::error::Error| err(e.into()))?;
+    let reply_kind = match f.reply_kind.trim() {
+        "" => None,
+        k => Some(
+            k.parse::<crate::model::ReplyKind>()
+                .map_err(|e| err(e.into()))?,
+        ),
+    };
     let r = ReplyJson {
         title: f.title.clone(),
         body: f.body.clone(),
         channel: Some(channel),
         recipient: Some(f.recipient.clone()),
+        reply_kind,
     };
     match api::do_reply(&state, &p.user, &d, r).await {
         Ok(res) => Ok(see_other(&format!("/documents/{}", res.document.id))),
@@ -1031,6 +1063,8 @@ async fn reply(
                 recipient: f.recipient,
                 title: f.title,
                 body: f.body,
+                reply_kinds: reply_kind_options(l),
+                reply_kind: f.reply_kind,
             });
             *resp.status_mut() = e.status();
             Ok(resp)

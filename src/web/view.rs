@@ -340,6 +340,8 @@ mod tests {
             contains_personal_data: true,
             proposed_ground: Some("AvTS § 35 lg 1 p 11".into()),
             needs_review: false,
+            reply_kind: None,
+            received_at: None,
         }
     }
     use jiff::civil::date;
