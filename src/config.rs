@@ -164,7 +164,13 @@ impl Config {
             let Some(rest) = k.strip_prefix("DOCGATE_") else {
                 continue;
             };
-            if rest == "CONFIG" || rest.starts_with("TEST_") || rest == "LOG" {
+            // Not configuration: the file's path, the tests' settings (`TEST_*`,
+            // `REQUIRE_SERVICES`, read by `testing`) and the log filter.
+            if rest == "CONFIG"
+                || rest.starts_with("TEST_")
+                || rest == "REQUIRE_SERVICES"
+                || rest == "LOG"
+            {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
@@ -384,5 +390,15 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("no_such_key"), "{err}");
+    }
+
+    #[test]
+    fn the_tests_require_services_variable_is_not_configuration() {
+        let env = vec![
+            ("DOCGATE_REQUIRE_SERVICES".to_string(), "1".to_string()),
+            ("DOCGATE_TEST_POSTGRES_URL".to_string(), "postgres://x/y".to_string()),
+        ];
+        Config::load_from(&Overrides::default(), &env)
+            .expect("DOCGATE_REQUIRE_SERVICES and DOCGATE_TEST_* are not config keys");
     }
 }
