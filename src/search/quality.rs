@@ -180,7 +180,7 @@ impl Report {
             .or_default()
             .add_rank(rank);
         self.kinds.entry("all".into()).or_default().add_rank(rank);
-        if !rank.is_some_and(|r| r <= 5) {
+        if rank.is_none_or(|r| r > 5) {
             self.misses.push((case.clone(), rank));
         }
     }
