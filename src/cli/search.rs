@@ -157,6 +157,8 @@ struct JsonHit<'a> {
     snippet: &'a str,
     registered: Option<String>,
     restricted: bool,
+    /// "all", or "some" when relaxed matching filled the page.
+    matched: crate::search::query::Matched,
 }
 
 async fn search_cmd(cfg: Config, a: SearchArgs) -> anyhow::Result<i32> {
@@ -180,18 +182,31 @@ async fn search_cmd(cfg: Config, a: SearchArgs) -> anyhow::Result<i32> {
                 snippet: &h.snippet,
                 registered: h.registered.map(|d| d.to_string()),
                 restricted: h.restricted,
+                matched: h.matched,
             })
             .collect();
-        let mut v = serde_json::json!({"total": res.total, "hits": hits});
+        let mut v = serde_json::json!({"total": res.total, "relaxed": res.relaxed, "hits": hits});
         if a.facets {
             v["facets"] = serde_json::to_value(&res.facets)?;
         }
         print_json(&v)?;
     } else {
-        println!("{} found", res.total);
+        if res.relaxed > 0 {
+            println!(
+                "Leitud {} (found); osa sõnadega veel {} (matching some words)",
+                res.total, res.relaxed
+            );
+        } else {
+            println!("Leitud {} (found)", res.total);
+        }
         for h in &res.hits {
             let date = h.registered.map(|d| d.to_string()).unwrap_or_default();
-            println!("{:<16} {date}  {}", h.reg_no, h.title);
+            let some = if h.matched == crate::search::query::Matched::Some {
+                "  (osa sõnu / some words)"
+            } else {
+                ""
+            };
+            println!("{:<16} {date}  {}{some}", h.reg_no, h.title);
             if !h.snippet.is_empty() {
                 let plain = h
                     .snippet

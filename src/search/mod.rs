@@ -12,7 +12,9 @@
 pub mod analyzer;
 pub mod filter;
 pub mod indexer;
+pub mod morph;
 pub mod projection;
+pub mod quality;
 pub mod query;
 pub mod schema;
 pub mod topk;

@@ -230,6 +230,35 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// The text kept for snippets: no markup (a DHX capsule's XML, an e-mail's
+/// HTML: tags, comments, declarations and CDATA marks removed, the text between
+/// them kept) and no line breaks (a PDF's lines, joined by a space, never run
+/// together: "kokkuvõte" / "Patsient" → "kokkuvõte Patsient"); runs of
+/// whitespace become one space.
+pub fn snippet_text(s: &str) -> String {
+    static MARKUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?s)<!--.*?-->|<!\[CDATA\[|\]\]>|<[?!][^<>]{0,1000}>|</?[A-Za-z_][A-Za-z0-9_:.-]{0,100}(?:\s[^<>]{0,1000})?/?>",
+        )
+        .expect("markup pattern")
+    });
+    let stripped = MARKUP.replace_all(s, " ");
+    let mut out = String::with_capacity(stripped.len());
+    let mut space = false;
+    for c in stripped.trim().chars() {
+        if c.is_whitespace() {
+            space = true;
+        } else {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Builds the tantivy document of a projection.
 pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
@@ -264,6 +293,7 @@ pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) ->
     for t in p.parties.iter().chain(&p.codes).chain([&p.reg_no]) {
         doc.add_text(f.text, t);
     }
+    let snip = snippet_text(&snip);
     if !snip.is_empty() {
         doc.add_text(f.snip, &snip);
     }
@@ -306,6 +336,23 @@ pub fn to_tantivy(p: &Projected, kind: &str, f: &Fields, stored_chars: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippet_text_shows_no_markup_and_never_runs_lines_together() {
+        let cases = [
+            (
+                "<?xml version=\"1.0\"?><Record><RecordTitle>Taotlus</RecordTitle>\n<Body a=\"1\">Palun <b>abi</b></Body></Record>",
+                "Taotlus Palun abi",
+            ),
+            ("kokkuvõte\nPatsient\r\non 3 < 5 ja 7 > 2", "kokkuvõte Patsient on 3 < 5 ja 7 > 2"),
+            ("<!-- märkus -->tekst<![CDATA[ sees ]]>", "tekst sees"),
+            ("  tühikud\t\tja\n\nread  ", "tühikud ja read"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(snippet_text(input), want, "{input:?}");
+        }
+    }
 
     #[test]
     fn masks_names_and_codes() {

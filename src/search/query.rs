@@ -18,8 +18,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur,
-    PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -166,6 +166,28 @@ impl Default for SearchRequest {
     }
 }
 
+/// The weight of a compound's head against the word itself: "vägivald" finds
+/// "lähisuhtevägivalla", below a document that says "vägivald".
+pub const HEAD_BOOST: f32 = 0.3;
+
+/// Score added for each query word a relaxed ("some") hit matches exactly, and
+/// for each it matches only within the typo distance: more words first, an
+/// exact word above a misspelt one.
+const WORD_EXACT: f32 = 3.0;
+const WORD_TYPO: f32 = 2.0;
+/// Added when a misspelt word is found in the title.
+const WORD_TITLE: f32 = 1.0;
+
+/// Typo tolerance of a relaxed search: the edits allowed in a word of this
+/// many letters (one from 5, two from 9).
+pub fn typo_distance(letters: usize) -> u8 {
+    match letters {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
 /// The shortest stem of a typed prefix that a prefix query also tries.
 const MIN_PREFIX_STEM: usize = 4;
 
@@ -210,12 +232,39 @@ pub struct Hit {
     pub snippet: String,
     pub registered: Option<Date>,
     pub restricted: bool,
+    /// Whether the document matched all the query's words or, filling a page that
+    /// all-words hits leave short, only some of them.
+    #[serde(default)]
+    pub matched: Matched,
+}
+
+/// How a hit matched the query's words (see [`rank_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Matched {
+    #[default]
+    All,
+    Some,
+}
+
+impl Matched {
+    /// The Estonian label shown beside a hit.
+    pub fn label_et(self) -> &'static str {
+        match self {
+            Matched::All => "kõik sõnad",
+            Matched::Some => "osa sõnu",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {
-    /// Exact number of matching documents.
+    /// Exact number of documents matching all the words.
     pub total: u64,
+    /// Documents matching only some of the words, counted when the page reaches
+    /// past the all-words hits (0 otherwise): the hits after `total` are these.
+    #[serde(default)]
+    pub relaxed: u64,
     pub hits: Vec<Hit>,
     /// facet ("series", "type", "direction") → value → count; empty unless asked for.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -519,11 +568,32 @@ impl<'s> TextFields<'s> {
     /// The terms of one word: what it must match (the folded stems that occur
     /// in the index), and what adds to its score (exact stems, title, codes).
     fn word_terms(&self, word: &str) -> Result<(Vec<Term>, Boosts)> {
-        let (mut folded, mut exact) = (Vec::new(), Vec::new());
+        let (recall, boosts, heads) = self.word_terms_heads(word)?;
+        if !heads.is_empty() {
+            // The one-pass plan scores every recall term alike: a word whose
+            // compound heads also match goes through the boolean plan.
+            return Ok((Vec::new(), Vec::new()));
+        }
+        Ok((recall, boosts))
+    }
+
+    /// The terms of one word (see [`Self::word_terms`]) and the compound-head terms
+    /// that also match it, scored below the word itself ([`HEAD_BOOST`]).
+    fn word_terms_heads(&self, word: &str) -> Result<(Vec<Term>, Boosts, Vec<Term>)> {
+        let (mut folded, mut exact, mut heads) = (Vec::new(), Vec::new(), Vec::new());
         for lang in Lang::ALL {
-            let (f, e) = analyzer::word_terms(word, lang);
-            push_new(&mut folded, f);
-            exact.extend(e);
+            let w = analyzer::word_analysis(word, lang);
+            push_new(&mut folded, w.folded);
+            exact.extend(w.exact);
+        }
+        // The word as a compound's head: "vägivald" finds "lähisuhtevägivalla".
+        for f in &folded {
+            let mut t = String::with_capacity(f.len() + 1);
+            t.push(analyzer::HEAD_MARK);
+            t.push_str(f);
+            if self.occurs(self.text, &t)? {
+                heads.push(Term::from_field_text(self.text, &t));
+            }
         }
         exact.retain(|e| !folded.contains(e));
         exact.dedup();
@@ -537,7 +607,7 @@ impl<'s> TextFields<'s> {
             }
         }
         if recall.is_empty() {
-            return Ok((recall, boosts));
+            return Ok((recall, boosts, heads));
         }
         for t in &exact {
             if self.occurs(self.text, t)? {
@@ -557,12 +627,16 @@ impl<'s> TextFields<'s> {
                 boosts.push((Term::from_field_text(self.code, &code), 2.0));
             }
         }
-        Ok((recall, boosts))
+        Ok((recall, boosts, heads))
     }
 
     fn word_query(&self, word: &str) -> Result<WordQuery> {
-        let (recall, boosts) = self.word_terms(word)?;
-        let recall = recall.into_iter().map(|t| term_query(t, 1.0)).collect();
+        let (recall, boosts, heads) = self.word_terms_heads(word)?;
+        let recall = recall
+            .into_iter()
+            .map(|t| term_query(t, 1.0))
+            .chain(heads.into_iter().map(|t| term_query(t, HEAD_BOOST)))
+            .collect();
         Ok(WordQuery {
             recall: any_of(recall).unwrap_or_else(|| Box::new(EmptyQuery)),
             boosts: boosts.into_iter().map(|(t, b)| term_query(t, b)).collect(),
@@ -653,6 +727,47 @@ impl<'s> TextFields<'s> {
             let q = RegexQuery::from_pattern(&pat, self.text)
                 .map_err(|e| Error::invalid(format!("invalid search query: prefix {p:?}: {e}")))?;
             should.push((Occur::Should, Box::new(q)));
+        }
+        Ok(Box::new(BooleanQuery::new(should)))
+    }
+
+    /// The relaxed query of one word: the word itself (its BM25 and
+    /// [`WORD_EXACT`]), or a word within [`typo_distance`] of it ([`WORD_TYPO`]).
+    fn relaxed_word(&self, word: &str) -> Result<Box<dyn Query>> {
+        let exact = self.word_query(word)?.into_query();
+        let mut should: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Should, exact.box_clone()),
+            (
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(exact, WORD_EXACT)),
+            ),
+        ];
+        let dist = typo_distance(word.chars().count());
+        if dist > 0 && !word.bytes().any(|b| b.is_ascii_digit()) {
+            let mut variants = Vec::new();
+            push_new(&mut variants, analyzer::word_terms(word, Lang::Et).0);
+            push_new(&mut variants, fold(word));
+            let fuzzy = |field: Field| -> Option<Box<dyn Query>> {
+                any_of(
+                    variants
+                        .iter()
+                        .map(|v| {
+                            Box::new(FuzzyTermQuery::new(
+                                Term::from_field_text(field, v),
+                                dist,
+                                true,
+                            )) as Box<dyn Query>
+                        })
+                        .collect(),
+                )
+            };
+            if let Some(q) = fuzzy(self.text) {
+                should.push((Occur::Should, Box::new(ConstScoreQuery::new(q, WORD_TYPO))));
+            }
+            // Misspelt words all score alike: one in the title ranks higher.
+            if let Some(q) = fuzzy(self.title) {
+                should.push((Occur::Should, Box::new(ConstScoreQuery::new(q, WORD_TITLE))));
+            }
         }
         Ok(Box::new(BooleanQuery::new(should)))
     }
@@ -845,6 +960,7 @@ pub fn access_clause(f: &Fields, a: &Allowed) -> Box<dyn Query> {
 }
 
 /// What a caller may see of the index searched.
+#[derive(Clone)]
 pub enum Access {
     /// The public index: everything in it.
     Public,
@@ -973,6 +1089,10 @@ pub struct Ranked {
     pub facets: Option<tantivy::collector::FacetCounts>,
     /// Whether the one-pass plan of [`topk`] answered (else tantivy's generic plan).
     pub one_pass: bool,
+    /// How many of `top` match all the words: the rest match some of them.
+    pub all_hits: usize,
+    /// Documents matching only some of the words (0 unless the page reached them).
+    pub relaxed: u64,
     node: Option<Node>,
 }
 
@@ -990,7 +1110,97 @@ pub fn rank(
 /// [`rank`], with `one_pass` false: through tantivy's generic boolean plan only,
 /// never the one-pass plan of [`topk`] (what the two are compared against in
 /// tests and the benchmark).
+///
+/// Relaxed matching: when the words of a relevance search (words only, no
+/// phrase, OR, NOT or prefix) match all together fewer documents than the page
+/// reaches, the page is filled with documents that match some of them, within
+/// the same access and filters, ranked by how many words match (exactly, then
+/// within the typo distance) and by BM25; [`Ranked::all_hits`] says where they
+/// start and [`Ranked::relaxed`] counts them.
 pub fn rank_with(
+    f: &Fields,
+    searcher: &Searcher,
+    stats: &Searcher,
+    req: &SearchRequest,
+    access: Access,
+    one_pass: bool,
+) -> Result<Ranked> {
+    let mut ranked = rank_all(f, searcher, stats, req, access.clone(), one_pass)?;
+    ranked.all_hits = ranked.top.len();
+    let want = req.offset + req.limit;
+    if analyzer::snowball_only()
+        || req.sort != Sort::Relevance
+        || req.limit == 0
+        || ranked.total as usize >= want
+    {
+        return Ok(ranked);
+    }
+    let Some(node) = &ranked.node else {
+        return Ok(ranked);
+    };
+    let Some(words) = relaxable_words(node) else {
+        return Ok(ranked);
+    };
+    let tf = TextFields::new(f, searcher);
+    let mut should = Vec::new();
+    for w in &words {
+        should.push((Occur::Should, tf.relaxed_word(w)?));
+    }
+    let all = tf.build(node)?.unwrap_or_else(|| Box::new(EmptyQuery));
+    let filters = filters(f, req, access)?;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+        (Occur::Must, Box::new(BooleanQuery::new(should))),
+        (Occur::MustNot, all),
+    ];
+    if !filters.meta.is_empty() {
+        clauses.push((Occur::Must, Box::new(FilterQuery::new(filters.meta))));
+    }
+    clauses.extend(filters.queries.into_iter().map(|q| {
+        (
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>,
+        )
+    }));
+    let query = BooleanQuery::new(clauses);
+    let offset = req.offset.saturating_sub(ranked.total as usize);
+    let limit = want - (ranked.total as usize).max(req.offset);
+    let top = TopDocs::with_limit(limit.max(1))
+        .and_offset(offset)
+        .order_by_score();
+    let (some, count) = searcher
+        .search_with_statistics_provider(&query, &(top, Count), &PublicStats(stats))
+        .map_err(|e| Error::internal(format!("search failed: {e}")))?;
+    ranked.top.extend(some.into_iter().take(limit));
+    ranked.relaxed = count as u64;
+    Ok(ranked)
+}
+
+/// The words of a query that relaxed matching may take apart: a word, or words
+/// that must all match; None for any other shape (phrases, OR, NOT, prefixes).
+fn relaxable_words(n: &Node) -> Option<Vec<String>> {
+    let parts: &[Node] = match n {
+        Node::And(parts) => parts,
+        _ => std::slice::from_ref(n),
+    };
+    let mut out = Vec::new();
+    for p in parts {
+        // A phrase asks for its words together: it is not taken apart.
+        let Node::Word(w) = p else {
+            return None;
+        };
+        // A word of several ("9-13/5") is searched as a phrase: likewise.
+        let words = TextFields::words(w);
+        if words.len() > 1 {
+            return None;
+        }
+        for word in words {
+            push_new(&mut out, word);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn rank_all(
     f: &Fields,
     searcher: &Searcher,
     stats: &Searcher,
@@ -1019,6 +1229,8 @@ pub fn rank_with(
                     top,
                     facets: None,
                     one_pass: true,
+                    all_hits: 0,
+                    relaxed: 0,
                     node,
                 });
             }
@@ -1113,6 +1325,8 @@ pub fn rank_with(
         top: if req.limit == 0 { Vec::new() } else { top },
         facets,
         one_pass: false,
+        all_hits: 0,
+        relaxed: 0,
         node,
     })
 }
@@ -1139,7 +1353,7 @@ pub fn execute(
         snippet_chars,
     );
     let mut hits = Vec::with_capacity(ranked.top.len());
-    for (score, addr) in ranked.top {
+    for (i, (score, addr)) in ranked.top.into_iter().enumerate() {
         let doc: TantivyDocument = searcher
             .doc(addr)
             .map_err(|e| Error::internal(format!("cannot read search hit: {e}")))?;
@@ -1179,6 +1393,11 @@ pub fn execute(
                 .and_then(|v| v.as_i64())
                 .and_then(key_date),
             restricted: doc.get_first(f.restricted).and_then(|v| v.as_u64()) == Some(1),
+            matched: if i < ranked.all_hits {
+                Matched::All
+            } else {
+                Matched::Some
+            },
         });
     }
     let mut facets = BTreeMap::new();
@@ -1198,6 +1417,7 @@ pub fn execute(
     }
     Ok(SearchResults {
         total: ranked.total,
+        relaxed: ranked.relaxed,
         hits,
         facets,
     })

@@ -10,7 +10,7 @@ use super::analyzer::{CODE, FOLD, TEXT};
 
 /// Bumped whenever the schema, the analysis or a projection changes: an index of another
 /// version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Kind of a staff-index document: the full document, or its masked projection
 /// (the public view) that callers not allowed to see a restricted document match.

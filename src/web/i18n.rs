@@ -91,6 +91,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("save", "Salvesta", "Save"),
     ("filter", "Filtreeri", "Filter"),
     ("found", "Leitud", "Found"),
+    ("matched_some", "osa sõnu", "some words"),
     ("sort", "Järjestus", "Order"),
     ("relevance", "asjakohasus", "relevance"),
     ("newest", "uuemad ees", "newest first"),

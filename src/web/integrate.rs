@@ -275,12 +275,18 @@ pub struct SearchHit {
     /// HTML: the text around the match, escaped, with `<mark>` around the terms;
     /// none when the document is restricted and this user may not see it.
     pub snippet_html: Option<String>,
+    /// `"all"`: the document matched all the query's words; `"some"`: only some
+    /// (relaxed matching filled the page).
+    pub matched: crate::search::query::Matched,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchOutcome {
     pub query: String,
+    /// Documents matching all the words.
     pub total: i64,
+    /// Documents matching only some of the words (counted when the page reaches them).
+    pub relaxed: i64,
     pub items: Vec<SearchHit>,
 }
 
@@ -376,11 +382,13 @@ pub async fn search(
         items.push(SearchHit {
             document: DocView::new(&d, today, sight),
             snippet_html,
+            matched: h.matched,
         });
     }
     Ok(SearchOutcome {
         query: q,
         total: res.total as i64,
+        relaxed: res.relaxed as i64,
         items,
     })
 }

@@ -297,11 +297,13 @@ pub fn document() -> Value {
                     "last_error": s_nullable(), "sent_at": s_nullable() } }));
     schemas.insert("ReplyResult".into(), json!({ "type": "object", "required": ["document", "outbox"], "properties": {
                     "document": r("Document"), "outbox": { "type": "array", "items": r("OutboxItem") } } }));
-    schemas.insert("SearchResult".into(), json!({ "type": "object", "required": ["query", "total", "items"], "properties": {
-                    "query": { "type": "string" }, "total": { "type": "integer" },
-                    "items": { "type": "array", "items": { "type": "object", "required": ["document", "snippet_html"], "properties": {
+    schemas.insert("SearchResult".into(), json!({ "type": "object", "required": ["query", "total", "relaxed", "items"], "properties": {
+                    "query": { "type": "string" }, "total": { "type": "integer", "description": "documents matching all the words" },
+                    "relaxed": { "type": "integer", "description": "documents matching only some of the words, counted when the page reaches past the all-words hits (0 otherwise)" },
+                    "items": { "type": "array", "items": { "type": "object", "required": ["document", "snippet_html", "matched"], "properties": {
                         "document": r("Document"),
-                        "snippet_html": { "type": ["string", "null"], "description": "escaped text with <mark> around the terms; null when hidden" } } } } } }));
+                        "snippet_html": { "type": ["string", "null"], "description": "escaped text with <mark> around the terms; null when hidden" },
+                        "matched": { "type": "string", "enum": ["all", "some"], "description": "all: the document matched all the query's words; some: only some of them (relaxed matching filled the page)" } } } } } }));
     schemas.insert("MonthRow".into(), json!({ "type": "object", "required": ["month", "incoming", "outgoing", "replied", "restricted", "on_time", "late", "on_time_rate"], "properties": {
                     "month": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }, "incoming": { "type": "integer" }, "outgoing": { "type": "integer" },
                     "replied": { "type": "integer" }, "restricted": { "type": "integer" },
