@@ -25,6 +25,7 @@ pub mod report;
 pub mod search;
 pub mod series;
 pub mod serve;
+pub mod signature;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;

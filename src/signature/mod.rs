@@ -1,0 +1,111 @@
+//! Signed containers: ASiC-E (and BDOC 2.1), ASiC-S and DDOC 1.3 (read-only),
+//! opened and verified offline. Pure: bytes and a trust store in, a report out.
+//!
+//! - [`container`]: the container's structure (zip bounded like office files:
+//!   entries, decompressed budget, declared sizes, nesting depth), `mimetype`,
+//!   the manifest against the files, the data files; a broken structure is a
+//!   [`ContainerError`], which ingest and the register turn into quarantine.
+//! - [`xades`]: each XAdES / DigiDoc signature: references, SignedProperties,
+//!   signature value, signing certificate, chain, OCSP, time-stamp.
+//! - [`c14n`]: the canonicalizations those signatures use, over a roxmltree tree.
+//! - [`pki`]: certificates (x509-parser), signature checks (ring), chains, trust store.
+//! - [`tokens`], [`der`]: OCSP responses and RFC 3161 time-stamp tokens.
+
+pub mod c14n;
+pub mod container;
+pub mod der;
+pub mod pki;
+pub mod tokens;
+pub mod xades;
+
+pub use container::{open, Container, ContainerError, DataFile, Format, Limits};
+pub use pki::TrustStore;
+
+use serde::Serialize;
+
+/// A signature's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Valid,
+    Indeterminate,
+    Invalid,
+}
+
+impl Status {
+    /// The verdict of a list of reasons: the worst of them, valid without any.
+    pub fn of(reasons: &[Reason]) -> Status {
+        reasons
+            .iter()
+            .map(|r| r.severity)
+            .max()
+            .unwrap_or(Status::Valid)
+    }
+
+    /// Estonian word for the page.
+    pub fn estonian(self) -> &'static str {
+        match self {
+            Status::Valid => "kehtiv",
+            Status::Indeterminate => "otsustamatu",
+            Status::Invalid => "kehtetu",
+        }
+    }
+}
+
+/// Why a signature is not valid: a stable machine code and an Estonian message
+/// (English in parentheses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    #[serde(skip)]
+    pub severity: Status,
+    pub message: String,
+}
+
+impl Reason {
+    pub fn new(code: &'static str, severity: Status, message: String) -> Reason {
+        Reason {
+            code,
+            severity,
+            message,
+        }
+    }
+}
+
+/// One signature's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignatureReport {
+    /// The signature's `Id` (or the token's name).
+    pub id: String,
+    /// `BDOC-TM`, `XAdES-BASELINE-LT`, `DIGIDOC-XML 1.3`, `ASiC-S time-stamp`, …
+    pub format: String,
+    pub signer: Option<String>,
+    /// The signer's personal code (from the certificate's serialNumber): personal data.
+    pub signer_code: Option<String>,
+    /// The proven signing time (time-stamp, or OCSP for a time mark), else the claimed one.
+    pub signed_at: Option<jiff::Timestamp>,
+    pub status: Status,
+    pub reasons: Vec<Reason>,
+}
+
+/// Opens `bytes` as a signed container and verifies every signature in it and
+/// in the containers nested in it.
+pub fn verify(name: &str, bytes: &[u8], trust: &TrustStore) -> Result<Container, ContainerError> {
+    container::open(name, bytes, trust, &Limits::default())
+}
+
+/// Whether a file looks like a signed container by name or media type.
+pub fn is_container(name: &str, media_type: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        ".asice", ".sce", ".bdoc", ".asics", ".scs", ".ddoc", ".edoc",
+    ]
+    .iter()
+    .any(|e| lower.ends_with(e))
+        || matches!(
+            media_type,
+            "application/vnd.etsi.asic-e+zip"
+                | "application/vnd.etsi.asic-s+zip"
+                | "application/x-ddoc"
+        )
+}
