@@ -292,6 +292,11 @@ fn open_zip(
         })
         .collect::<Result<_, _>>()?;
     let mut seen = BTreeSet::new();
+    // The zip reader keys entries by name, so a name given twice in the central
+    // directory is looked for there.
+    if let Some(dup) = duplicate_in_central_directory(bytes, limits.max_entries) {
+        return Err(ContainerError::DuplicateEntry { entry: dup });
+    }
     for n in &names {
         if !safe_name(n) {
             return Err(ContainerError::BadEntryName { entry: n.clone() });
@@ -383,10 +388,18 @@ fn open_zip(
         (None, _) => {}
     }
     if format == Format::AsicS && data_files.len() != 1 {
-        // DigiDoc4j opens such files as ASiC-E: noted, not refused.
+        // DigiDoc4j opens such files as ASiC-E: noted, not refused; but a
+        // time-stamp token covers one data file, so the others would be unprotected.
+        let tst = meta
+            .iter()
+            .any(|(n, _)| n.to_ascii_lowercase().ends_with(".tst"));
         notes.push(Reason::new(
             "asics_data_files",
-            Status::Indeterminate,
+            if tst {
+                Status::Invalid
+            } else {
+                Status::Indeterminate
+            },
             ContainerError::AsicsDataFiles {
                 count: data_files.len(),
             }
@@ -397,7 +410,9 @@ fn open_zip(
         .iter()
         .filter(|(n, _)| {
             let l = n.to_ascii_lowercase();
-            (l.contains("signatures") && l.ends_with(".xml")) || l.ends_with(".p7s")
+            (l.contains("signatures") && l.ends_with(".xml"))
+                || l.ends_with(".p7s")
+                || l == "meta-inf/timestamp.tst"
         })
         .count();
     if format == Format::AsicS && sig_files > 1 {
@@ -472,6 +487,39 @@ fn open_zip(
         notes,
         nested: Vec::new(),
     })
+}
+
+/// A name that occurs twice among the central directory's entries.
+fn duplicate_in_central_directory(bytes: &[u8], max: usize) -> Option<String> {
+    let from = bytes.len().saturating_sub(65_557);
+    let eocd = (from..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))?;
+    let rd16 = |i: usize| {
+        bytes
+            .get(i..i + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
+    let rd32 = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let count = rd16(eocd + 10)?.min(max);
+    let mut pos = rd32(eocd + 16)?;
+    let mut seen = BTreeSet::new();
+    for _ in 0..count {
+        if !bytes.get(pos..)?.starts_with(b"PK\x01\x02") {
+            return None;
+        }
+        let (n, e, c) = (rd16(pos + 28)?, rd16(pos + 30)?, rd16(pos + 32)?);
+        let name = String::from_utf8_lossy(bytes.get(pos + 46..pos + 46 + n)?).to_string();
+        if !seen.insert(name.clone()) {
+            return Some(name);
+        }
+        pos += 46 + n + e + c;
+    }
+    None
 }
 
 /// The format of a zip container by its `mimetype`, which must be the first
@@ -549,6 +597,15 @@ fn manifest_files(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, String)>
             .unwrap_or_default();
         if path == "/" {
             continue;
+        }
+        // Lenient like DigiDoc (`txt.html` passes), but no backslash, space or control character.
+        let well_formed = mt
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '\\' | '"'));
+        if !well_formed {
+            return Err(bad(format!(
+                "faili {path} meediatüüp {mt:?} ei ole kujul tüüp/alamtüüp (malformed media type)"
+            )));
         }
         if out.iter().any(|(p, _)| *p == path) {
             return Err(bad(format!(
@@ -678,13 +735,11 @@ fn archive_manifest_digests_ok(m: &[u8], meta: &[(String, Vec<u8>)], data: &Data
     {
         refs += 1;
         let uri = r.attribute("URI").unwrap_or("");
-        let decoded = xades::percent_decode(uri).unwrap_or_default();
-        let bytes = if uri == data.name || decoded == data.name {
+        let name = xades::reference_name(uri);
+        let bytes = if name == data.name {
             Some(&data.bytes[..])
         } else {
-            meta.iter()
-                .find(|(n, _)| n == uri || *n == decoded)
-                .map(|(_, b)| &b[..])
+            meta.iter().find(|(n, _)| *n == name).map(|(_, b)| &b[..])
         };
         let alg = r
             .descendants()

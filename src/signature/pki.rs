@@ -172,7 +172,7 @@ pub fn verify(
             DigestAlg::Sha256 => &rs::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
             DigestAlg::Sha384 => &rs::RSA_PKCS1_2048_8192_SHA384,
             DigestAlg::Sha512 => &rs::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
-            DigestAlg::Sha224 => return Err(unsupported()),
+            DigestAlg::Sha224 => return rsa_sha224(key, msg, sig),
         },
         (SigAlg::RsaPss(d), "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10") => match d {
             DigestAlg::Sha256 => &rs::RSA_PSS_2048_8192_SHA256,
@@ -188,6 +188,23 @@ pub fn verify(
     };
     rs::UnparsedPublicKey::new(params, key)
         .verify(msg, sig)
+        .map_err(|_| SigError::Bad)
+}
+
+/// RSA PKCS#1 v1.5 with SHA-224, which ring does not offer (RustCrypto `rsa`).
+fn rsa_sha224(key: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), SigError> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    let key = rsa::RsaPublicKey::from_pkcs1_der(key)
+        .map_err(|e| SigError::Unsupported(format!("RSA-võti: {e}")))?;
+    // DigestInfo prefix of SHA-224 (RFC 8017 § 9.2, note 1).
+    let scheme = rsa::Pkcs1v15Sign {
+        hash_len: Some(28),
+        prefix: Box::new([
+            0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x04, 0x05, 0x00, 0x04, 0x1c,
+        ]),
+    };
+    key.verify(scheme, &DigestAlg::Sha224.digest(msg), sig)
         .map_err(|_| SigError::Bad)
 }
 

@@ -77,6 +77,11 @@ pub fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The file name a reference URI names: percent-decoded when it decodes, else as written.
+pub fn reference_name(uri: &str) -> String {
+    percent_decode(uri).unwrap_or_else(|| uri.to_string())
+}
+
 /// Collects reasons and the verdict of one signature.
 struct Verdict {
     reasons: Vec<Reason>,
@@ -291,12 +296,8 @@ fn verify_one(
             if child(*r, "Transforms").is_some() {
                 v.invalid("algorithm_unsupported", format!("andmefaili {uri} viitel on teisendused (transforms on a data file reference)"));
             }
-            let decoded = percent_decode(uri);
-            let file = externals.iter().find(|f| f.name == uri).or_else(|| {
-                externals
-                    .iter()
-                    .find(|f| Some(f.name) == decoded.as_deref())
-            });
+            let name = reference_name(uri);
+            let file = externals.iter().find(|f| f.name == name);
             match file {
                 None => v.invalid("reference_missing_file", format!("allkiri viitab failile {uri}, mida konteineris ei ole (signed file not in the container)")),
                 Some(f) => {
@@ -517,7 +518,7 @@ fn verify_one(
                 CertStatus::Unknown => {
                     problems.push(Reason::new(
                         "ocsp_status_unknown",
-                        Status::Indeterminate,
+                        Status::Invalid,
                         "OCSP-vastaja ei tunne sertifikaati (certificate status unknown)".into(),
                     ));
                     continue;
@@ -581,11 +582,8 @@ fn verify_one(
     if !has_ocsp && signer.is_some() {
         v.indeterminate("no_revocation_data", "kehtivuskinnitus (OCSP) puudub: sertifikaadi kehtivust allkirjastamise ajal ei saa otsustada (no OCSP response)".into());
     }
-    if tm_policy && has_ts && !has_ocsp {
-        v.invalid(
-            "structure",
-            "ajamärgiga allkirjal puudub OCSP-vastus (time-mark without OCSP)".into(),
-        );
+    if ddoc && !has_ocsp && signer.is_some() {
+        v.invalid("ddoc_no_confirmation", "DDOC allkirjal puudub kehtivuskinnitus (OCSP): allkiri ei ole lõpetatud (DDOC signature without OCSP confirmation)".into());
     }
     if !has_ts && !tm_policy && !ddoc && has_ocsp {
         v.indeterminate("no_timestamp", "allkirjal puudub ajatempel: allkirjastamise aeg ei ole tõendatud (no signature time-stamp)".into());
