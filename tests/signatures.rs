@@ -420,3 +420,28 @@ proptest::proptest! {
         let _ = signature::verify("x.ddoc", &ddoc, &TrustStore::default());
     }
 }
+
+#[test]
+fn a_containers_text_is_its_signers_and_its_data_files_text() {
+    let bytes = asice(&[("avaldus.txt", "Palun hüvitist, Mari".as_bytes())]);
+    let t = docgate::extract::file_text(
+        "kiri.asice",
+        "application/vnd.etsi.asic-e+zip",
+        &bytes,
+        &docgate::extract::TextOptions::default(),
+    );
+    let text = t.text.expect("text");
+    assert!(text.contains("Palun hüvitist, Mari"), "{text}");
+    assert!(text.contains("avaldus.txt"), "{text}");
+    let Some(dir) = corpus() else { return };
+    let signed = std::fs::read(dir.join("valid-containers/valid-asice.asice")).unwrap();
+    let t = docgate::extract::file_text(
+        "valid-asice.asice",
+        "application/vnd.etsi.asic-e+zip",
+        &signed,
+        &docgate::extract::TextOptions::default(),
+    );
+    let text = t.text.expect("text");
+    assert!(text.contains("isikukood 11404176865"), "{text}");
+    assert!(text.contains("MÄRÜ-LÖÖZ ŽÕRINÜWŠKY"), "{text}");
+}

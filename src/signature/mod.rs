@@ -109,3 +109,58 @@ pub fn is_container(name: &str, media_type: &str) -> bool {
                 | "application/x-ddoc"
         )
 }
+
+/// The text of a container for search and the personal-code scan: each
+/// signer's name and personal code, then each data file's own text (by
+/// [`crate::extract::file_text`]; containers nested in it are named, not read,
+/// so extraction recurses once). Signatures are not judged here (no trust
+/// store): `docgate` verifies them against the configured anchors separately.
+/// Blocking: call inside [`crate::extract::isolated`].
+pub fn container_text(
+    name: &str,
+    bytes: &[u8],
+    opts: &crate::extract::TextOptions,
+) -> crate::extract::FileText {
+    use crate::extract::FileText;
+    let c = match verify(name, bytes, &TrustStore::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            return FileText::not_extracted(format!(
+                "allkirjastatud konteinerit ei saanud avada: {e}"
+            ))
+        }
+    };
+    let mut out = String::new();
+    for s in &c.signatures {
+        if let Some(n) = &s.signer {
+            out.push_str(&format!("Allkirjastaja: {n}"));
+            if let Some(code) = &s.signer_code {
+                out.push_str(&format!(", isikukood {code}"));
+            }
+            out.push('\n');
+        }
+    }
+    for f in &c.data_files {
+        out.push_str(&format!("\n--- {} ---\n", f.name));
+        if is_container(&f.name, &f.media_type) {
+            out.push_str("(allkirjastatud konteiner konteineri sees)\n");
+            continue;
+        }
+        let t = crate::extract::file_text(&f.name, &f.media_type, &f.bytes, opts);
+        match (t.text, t.note) {
+            (Some(text), _) => out.push_str(&text),
+            (None, Some(note)) => out.push_str(&format!("({note})")),
+            (None, None) => {}
+        }
+        out.push('\n');
+    }
+    FileText::extracted(
+        out,
+        Some(format!(
+            "{} konteiner: {} andmefaili, {} allkirja",
+            c.format.label(),
+            c.data_files.len(),
+            c.signatures.len()
+        )),
+    )
+}
