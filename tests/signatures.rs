@@ -445,3 +445,103 @@ fn a_containers_text_is_its_signers_and_its_data_files_text() {
     assert!(text.contains("isikukood 11404176865"), "{text}");
     assert!(text.contains("MÄRÜ-LÖÖZ ŽÕRINÜWŠKY"), "{text}");
 }
+
+#[tokio::test]
+async fn docgate_signatures_lists_each_signature_of_a_registered_container() {
+    use docgate::testing::{backends, TestEnv};
+    let Some(dir) = corpus() else { return };
+    for backend in backends() {
+        let env = TestEnv::new(backend).await;
+        let run = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_docgate"))
+                .args(args)
+                .env_remove("DOCGATE_CONFIG")
+                .envs(env.env())
+                .output()
+                .unwrap()
+        };
+        let file = env.dir.path().join("leping.asice");
+        std::fs::copy(dir.join("valid-containers/valid-asice.asice"), &file).unwrap();
+        let broken = env.dir.path().join("katki.asice");
+        std::fs::copy(
+            dir.join("invalid-containers/signature_does_not_cover_datafile.asice"),
+            &broken,
+        )
+        .unwrap();
+        let o = run(&[
+            "register",
+            file.to_str().unwrap(),
+            broken.to_str().unwrap(),
+            "--title",
+            "Leping",
+            "--json",
+        ]);
+        assert!(
+            o.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let reg: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let reg_no = reg[0]["reg_no"].as_str().unwrap().to_string();
+        let anchors = dir.join("certs");
+        let o = run(&[
+            "signatures",
+            &reg_no,
+            "--anchors",
+            anchors.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(
+            o.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows = rows.as_array().unwrap();
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| r["file"] == "leping.asice")
+            .collect();
+        assert_eq!(mine.len(), 1, "{backend}: {rows:?}");
+        assert_eq!(mine[0]["status"], "valid", "{backend}: {rows:?}");
+        assert_eq!(mine[0]["signer_code"], "11404176865");
+        assert!(mine[0]["signed_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2018-11-23"));
+        // One document per file: the broken container is the second.
+        let reg_bad = reg[1]["reg_no"].as_str().unwrap();
+        let o = run(&[
+            "signatures",
+            reg_bad,
+            "--anchors",
+            anchors.to_str().unwrap(),
+            "--json",
+        ]);
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows = rows.as_array().unwrap();
+        let bad: Vec<_> = rows.iter().filter(|r| r["file"] == "katki.asice").collect();
+        assert!(
+            !bad.is_empty() && bad.iter().all(|r| r["status"] == "invalid"),
+            "{backend}: {rows:?}"
+        );
+        assert!(
+            bad.iter().any(|r| r["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["code"] == "datafile_not_signed")),
+            "{rows:?}"
+        );
+        // The same without anchors: intact, but the chain cannot be decided.
+        let o = run(&["signatures", &reg_no, "--json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mine: Vec<_> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["file"] == "leping.asice")
+            .collect();
+        assert_eq!(mine[0]["status"], "indeterminate", "{backend}");
+    }
+}

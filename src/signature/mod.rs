@@ -164,3 +164,65 @@ pub fn container_text(
         )),
     )
 }
+
+/// One line of `docgate signatures`: a signature (or a container that could not
+/// be opened) of a document's file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// The document's file (the container as stored).
+    pub file: String,
+    /// The container inside it the signature belongs to ("" for the file itself).
+    pub container: String,
+    pub format: String,
+    pub signer: Option<String>,
+    /// Personal data: shown only to those who see the document in full.
+    pub signer_code: Option<String>,
+    pub signed_at: Option<jiff::Timestamp>,
+    pub status: Status,
+    pub reasons: Vec<Reason>,
+}
+
+/// The rows of a verified (or refused) container and of the containers in it.
+pub fn rows(file: &str, container: &str, r: &Result<Container, ContainerError>) -> Vec<Row> {
+    match r {
+        Err(e) => vec![Row {
+            file: file.to_string(),
+            container: container.to_string(),
+            format: String::new(),
+            signer: None,
+            signer_code: None,
+            signed_at: None,
+            status: Status::Invalid,
+            reasons: vec![Reason::new(e.code(), Status::Invalid, e.to_string())],
+        }],
+        Ok(c) => {
+            let mut out: Vec<Row> = c
+                .signatures
+                .iter()
+                .map(|s| {
+                    let mut reasons = c.notes.clone();
+                    reasons.extend(s.reasons.iter().cloned());
+                    Row {
+                        file: file.to_string(),
+                        container: container.to_string(),
+                        format: format!("{} {}", c.format.label(), s.format),
+                        signer: s.signer.clone(),
+                        signer_code: s.signer_code.clone(),
+                        signed_at: s.signed_at,
+                        status: s.status.max(Status::of(&c.notes)),
+                        reasons,
+                    }
+                })
+                .collect();
+            for (n, inner) in &c.nested {
+                let path = if container.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{container}/{n}")
+                };
+                out.extend(rows(file, &path, inner));
+            }
+            out
+        }
+    }
+}
