@@ -29,6 +29,7 @@ pub mod restriction_notice;
 pub mod search;
 pub mod series;
 pub mod serve;
+pub mod signature;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;

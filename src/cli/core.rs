@@ -25,6 +25,8 @@ pub enum CoreCommand {
     Show(ShowArgs),
     /// List documents.
     List(ListArgs),
+    /// Verify the signatures of a document's signed containers (ASiC-E, BDOC, ASiC-S, DDOC).
+    Signatures(SignaturesArgs),
     /// Check the audit chain and every stored file; exit 3 when anything was tampered with.
     Verify(VerifyArgs),
     /// Run the daemon: HTTP, ingest, indexer, scheduler, outbox.
@@ -119,6 +121,17 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SignaturesArgs {
+    pub reg_no: String,
+    /// Directory of trust-anchor certificates (PEM or DER); without it every
+    /// signature is at best indeterminate.
+    #[arg(long)]
+    pub anchors: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ListArgs {
     #[arg(long)]
     pub series: Option<String>,
@@ -208,6 +221,7 @@ pub async fn run(cmd: CoreCommand, cfg: Config) -> anyhow::Result<i32> {
         CoreCommand::Register(a) => register(cfg, a).await,
         CoreCommand::Show(a) => show(cfg, a).await,
         CoreCommand::List(a) => list(cfg, a).await,
+        CoreCommand::Signatures(a) => signatures(cfg, a).await,
         CoreCommand::Verify(a) => verify(cfg, a).await,
         CoreCommand::Serve(a) => serve(cfg, a).await,
     }
@@ -485,6 +499,68 @@ async fn register(cfg: Config, a: RegisterArgs) -> anyhow::Result<i32> {
 pub fn actor() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
+}
+
+async fn signatures(cfg: Config, a: SignaturesArgs) -> anyhow::Result<i32> {
+    use crate::signature::{self, TrustStore};
+    let app = open(cfg).await?;
+    let doc = app.register.get_by_reg_no(&a.reg_no).await?;
+    let trust = match &a.anchors {
+        Some(d) => TrustStore::from_dir(d)
+            .with_context(|| format!("usaldusankrute kataloogi {} ei saa lugeda", d.display()))?,
+        None => TrustStore::default(),
+    };
+    let trust = std::sync::Arc::new(trust);
+    let mut rows = Vec::new();
+    for f in &doc.files {
+        if !signature::is_container(&f.name, &f.media_type) {
+            continue;
+        }
+        let bytes = app.register.file_bytes(&f.sha256).await?;
+        let (name, t) = (f.name.clone(), trust.clone());
+        let r = crate::extract::isolated(
+            "signature verification",
+            std::time::Duration::from_secs(300),
+            move || signature::verify(&name, &bytes, &t),
+        )
+        .await?;
+        rows.extend(signature::rows(&f.name, "", &r));
+    }
+    if a.json {
+        print_json(&rows)?;
+        return Ok(EXIT_OK);
+    }
+    if rows.is_empty() {
+        println!("{}: allkirjastatud konteinereid ei ole", doc.reg_no);
+    }
+    let tz = jiff::tz::TimeZone::get("Europe/Tallinn")?;
+    for r in &rows {
+        let at = r
+            .signed_at
+            .map(|t| {
+                t.to_zoned(tz.clone())
+                    .strftime("%d.%m.%Y %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{}{}  {}  {}  {}  {}",
+            r.file,
+            if r.container.is_empty() {
+                String::new()
+            } else {
+                format!(" / {}", r.container)
+            },
+            r.format,
+            r.signer.as_deref().unwrap_or("-"),
+            at,
+            r.status.estonian()
+        );
+        for reason in &r.reasons {
+            println!("    {}: {}", reason.code, reason.message);
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 async fn show(cfg: Config, a: ShowArgs) -> anyhow::Result<i32> {

@@ -154,6 +154,10 @@ pub fn file_text(name: &str, media_type: &str, bytes: &[u8], opts: &TextOptions)
         }
         return ft;
     }
+    // Signed containers: the signers and the data files' own text.
+    if crate::signature::is_container(name, &mt) {
+        return crate::signature::container_text(name, bytes, opts);
+    }
     // Before the text branch: `text/rtf` is RTF, not plain text.
     if let Some(kind) = office::kind_of(name, &mt, bytes) {
         return office::office_text(kind, bytes, opts.max_decompressed);
