@@ -396,7 +396,10 @@ mod tests {
     fn the_tests_require_services_variable_is_not_configuration() {
         let env = vec![
             ("DOCGATE_REQUIRE_SERVICES".to_string(), "1".to_string()),
-            ("DOCGATE_TEST_POSTGRES_URL".to_string(), "postgres://x/y".to_string()),
+            (
+                "DOCGATE_TEST_POSTGRES_URL".to_string(),
+                "postgres://x/y".to_string(),
+            ),
         ];
         Config::load_from(&Overrides::default(), &env)
             .expect("DOCGATE_REQUIRE_SERVICES and DOCGATE_TEST_* are not config keys");
