@@ -334,7 +334,7 @@ pub struct Document {
     pub received: Option<Date>,
     /// When it was registered (UTC).
     pub registered_at: jiff::Timestamp,
-    /// The registration date in Europe/Tallinn: the base date of deadlines.
+    /// The registration date in Europe/Tallinn: the base date of the rules counted from registration (`base = "registered"`).
     pub registered: Date,
     pub responsible: Option<String>,
     pub unit: Option<String>,
