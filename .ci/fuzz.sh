@@ -8,7 +8,7 @@ secs="${FUZZ_SECONDS:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # cargo-fuzz passes -Z flags: the nightly toolchain when rustup has one, else the
 # installed toolchain with RUSTC_BOOTSTRAP.
-if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+if rustup toolchain list 2>/dev/null | grep '^nightly' >/dev/null; then
   fuzz() { cargo +nightly fuzz "$@"; }
 else
   fuzz() { RUSTC_BOOTSTRAP=1 cargo fuzz "$@"; }
