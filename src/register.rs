@@ -1440,18 +1440,20 @@ impl Register {
         Ok(doc)
     }
 
-    /// Restrictions ending within `days` days of `today` (still in force), soonest first.
-    pub async fn expiring(&self, today: Date, days: u32) -> Result<Vec<Document>> {
+    /// Restrictions ending within `days` days of `today` (still in force), soonest
+    /// first, at most `limit` of them (the dashboard shows a few, the CLI many).
+    pub async fn expiring(&self, today: Date, days: u32, limit: u32) -> Result<Vec<Document>> {
         if days > 36_600 {
             return Err(Error::invalid(format!(
-                "--within-days {days} on liiga suur (at most 36600)"
+                "päevade arv (within_days) {days} on liiga suur, kõige rohkem 36600 (at most 36600 days)"
             )));
         }
+        let limit = limit.clamp(1, 10_000);
         let until = today
             .checked_add(jiff::Span::new().days(i64::from(days)))
             .map_err(|e| Error::invalid(e.to_string()))?;
         let sql = format!(
-            "SELECT {DOC_COLS} FROM documents WHERE r_ground IS NOT NULL AND r_ends >= $1 AND r_ends <= $2 ORDER BY r_ends, id LIMIT 10000"
+            "SELECT {DOC_COLS} FROM documents WHERE r_ground IS NOT NULL AND r_ends >= $1 AND r_ends <= $2 ORDER BY r_ends, id LIMIT {limit}"
         );
         let rows = sqlx::query(&sql)
             .bind(today.to_string())

@@ -136,7 +136,7 @@ pub async fn run(cmd: RestrictionsCommand, cfg: Config) -> anyhow::Result<i32> {
     match cmd {
         RestrictionsCommand::Expiring(a) => {
             let today = app.register.today();
-            let docs = app.register.expiring(today, a.within_days).await?;
+            let docs = app.register.expiring(today, a.within_days, 10_000).await?;
             let rows = expiring_rows(&docs, today);
             if a.json {
                 print_json(&rows)?;

@@ -1094,6 +1094,9 @@ struct DashboardPage {
 
 /// How far ahead the dashboard lists restrictions about to expire.
 pub const EXPIRING_DAYS: u32 = 30;
+/// How many of them the dashboard lists (each is checked by the access policy on
+/// every view), the soonest first; `docgate restrictions expiring` lists up to 10,000.
+pub const EXPIRING_SHOWN: u32 = 50;
 
 /// Overdue and due-soon counts per official, most overdue first.
 pub fn per_official(items: &[DueItem]) -> Vec<(String, i64, i64)> {
@@ -1160,7 +1163,12 @@ async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageRes
     let mut expiring = Vec::new();
     if matches!(p.user.role, Role::Lead | Role::Clerk) {
         let today = state.today();
-        for d in state.app.register.expiring(today, EXPIRING_DAYS).await? {
+        for d in state
+            .app
+            .register
+            .expiring(today, EXPIRING_DAYS, EXPIRING_SHOWN)
+            .await?
+        {
             let sight = state.sight(Some(&p.user), &d).await?;
             if sight == crate::access::Sight::Invisible {
                 continue;
