@@ -28,13 +28,10 @@ fn corpus() -> Option<PathBuf> {
         return Some(dir.clone());
     }
     let dir = &candidates[0];
-    if std::env::var("CI").is_ok() {
-        panic!(
-            "CI is set but the container corpus {} is missing",
-            dir.display()
-        );
-    }
-    eprintln!("skipped: no container corpus at {}", dir.display());
+    docgate::testing::missing_service(
+        &format!("the container corpus {}", dir.display()),
+        "put ../shared beside the checkout or set DOCGATE_ASICE_CORPUS",
+    );
     None
 }
 

@@ -253,8 +253,8 @@ mod tests {
             bounds,
         );
         match r {
-            Err(e) if e.contains("not available") && std::env::var("CI").is_err() => {
-                eprintln!("python3 missing: {e}")
+            Err(e) if e.contains("not available") => {
+                crate::testing::missing_service("python3", &e);
             }
             Err(e) => assert!(e.contains("failed"), "{e}"),
             Ok(_) => panic!("the child allocated past its memory limit"),
