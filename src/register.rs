@@ -114,7 +114,11 @@ pub struct MetadataPatch {
     pub unit: Option<Option<String>>,
     pub parties: Option<Vec<Party>>,
     pub needs_review: Option<bool>,
+    /// A new series: a thread's only document gets a new number in it, the old
+    /// number kept as an alias (`reg_no_aliases`); a follow-up keeps its thread's series.
     pub series: Option<String>,
+    pub direction: Option<Direction>,
+    pub channel: Option<Channel>,
 }
 
 const DOC_COLS: &str = "id, reg_no, series, direction, channel, doc_type, kind, r_until_decision, title, public_title, their_ref, their_date, thread_id, parent_id, received, registered_at, registered, responsible, unit, r_ground, r_holder, r_begins, r_ends, r_marked, r_extended, message_id, personal_data, proposed_ground, needs_review, reply_kind, received_at";
@@ -869,12 +873,14 @@ impl Register {
 
     /// (id, thread_id) of a registration number, inside a transaction.
     async fn find_doc_in(&self, tx: &mut Tx, reg_no: &str) -> Result<Option<(i64, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT id, thread_id FROM documents WHERE reg_no = $1")
-                .bind(reg_no)
-                .fetch_optional(&mut **tx)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, thread_id FROM documents WHERE reg_no = $1 \
+             OR id IN (SELECT doc_id FROM reg_no_aliases WHERE reg_no = $2) ORDER BY id LIMIT 1",
         )
+        .bind(reg_no)
+        .bind(reg_no)
+        .fetch_optional(&mut **tx)
+        .await?)
     }
 
     pub async fn find_by_source_key(&self, key: &str) -> Result<Option<i64>> {
@@ -941,10 +947,23 @@ impl Register {
             .ok_or_else(|| Error::not_found(format!("document {id} not found")))
     }
 
+    /// The document with this number, or the one that had it before it moved to
+    /// another series (`reg_no_aliases`).
     pub async fn find_by_reg_no(&self, reg_no: &str) -> Result<Option<Document>> {
-        Ok(self
+        if let Some(d) = self
             .query_docs(
                 "WHERE reg_no = $1",
+                vec![Value::from(reg_no.to_string())],
+                "",
+            )
+            .await?
+            .pop()
+        {
+            return Ok(Some(d));
+        }
+        Ok(self
+            .query_docs(
+                "WHERE id IN (SELECT doc_id FROM reg_no_aliases WHERE reg_no = $1)",
                 vec![Value::from(reg_no.to_string())],
                 "",
             )
@@ -1254,12 +1273,32 @@ impl Register {
                 changed.push("kind");
             }
         }
+        let mut renumbered = None;
         if let Some(s) = patch.series {
-            let s = self.series.resolve(Some(&s))?.code.clone();
-            if s != doc.series {
-                doc.series = s;
+            let s = self.series.resolve(Some(&s))?.clone();
+            if s.code != doc.series {
+                let old = self.renumber_in(&mut tx, &mut doc, &s).await?;
+                renumbered = Some(serde_json::json!({"from": old, "to": doc.reg_no}));
+                doc.series = s.code;
                 changed.push("series");
+                changed.push("reg_no");
             }
+        }
+        if let Some(v) = patch.direction.filter(|v| *v != doc.direction) {
+            doc.direction = v;
+            changed.push("direction");
+        }
+        if let Some(v) = patch.channel.filter(|v| *v != doc.channel) {
+            doc.channel = v;
+            changed.push("channel");
+        }
+        if changed.contains(&"direction") || changed.contains(&"channel") {
+            sqlx::query("UPDATE documents SET direction = $1, channel = $2 WHERE id = $3")
+                .bind(doc.direction.as_str())
+                .bind(doc.channel.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         macro_rules! set {
             ($field:ident, $name:literal) => {
@@ -1303,17 +1342,88 @@ impl Register {
         if changed.is_empty() {
             return Ok(doc);
         }
-        self.save_in(
-            &mut tx,
-            &doc,
-            body.as_deref(),
-            "edited",
-            serde_json::json!({ "fields": changed }),
-            actor,
-        )
-        .await?;
+        let mut detail = serde_json::json!({ "fields": changed });
+        if let Some(r) = renumbered {
+            detail["renumbered"] = r;
+        }
+        self.save_in(&mut tx, &doc, body.as_deref(), "edited", detail, actor)
+            .await?;
         tx.commit().await?;
         Ok(doc)
+    }
+
+    /// Gives `doc` the next number of `series` (the counter of its registration
+    /// year) and keeps its old number as an alias; returns the old number. Only a
+    /// thread's only document moves: a follow-up's number is its thread's
+    /// (`{parent}-{n}`), and a case with follow-ups keeps the numbers it has.
+    async fn renumber_in(
+        &self,
+        tx: &mut Tx,
+        doc: &mut Document,
+        series: &crate::series::Series,
+    ) -> Result<String> {
+        if doc.parent_id.is_some() {
+            return Err(Error::invalid(format!(
+                "invalid series {}: a follow-up belongs to its thread's series {}",
+                series.code, doc.series
+            )));
+        }
+        let (others,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM documents WHERE thread_id = $1 AND id <> $2")
+                .bind(doc.thread_id)
+                .bind(doc.id)
+                .fetch_one(&mut **tx)
+                .await?;
+        if others > 0 {
+            return Err(Error::invalid(format!(
+                "invalid series {}: {} already has follow-ups numbered in series {}",
+                series.code, doc.reg_no, doc.series
+            )));
+        }
+        let pattern = Pattern::parse(
+            series
+                .pattern
+                .as_deref()
+                .unwrap_or(&self.config.numbering.pattern),
+        )?;
+        let year = doc.registered.year();
+        let seq = self
+            .store
+            .next_counter_in(tx, &pattern.counter_key(&series.code, year))
+            .await?;
+        let new_no = pattern.render(&series.code, year, seq);
+        sqlx::query("INSERT INTO reg_no_aliases (reg_no, doc_id) VALUES ($1, $2)")
+            .bind(&doc.reg_no)
+            .bind(doc.id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE documents SET reg_no = $1 WHERE id = $2")
+            .bind(&new_no)
+            .bind(doc.id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(std::mem::replace(&mut doc.reg_no, new_no))
+    }
+
+    /// The numbers a document had before it moved to another series (oldest first).
+    pub async fn aliases(&self, id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT reg_no FROM reg_no_aliases WHERE doc_id = $1 ORDER BY reg_no")
+                .bind(id)
+                .fetch_all(&self.store.pool)
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// The documents holding a file with this SHA-256 (the clerk is told of a
+    /// duplicate upload instead of registering it twice).
+    pub async fn documents_with_file(&self, sha256: &str) -> Result<Vec<Document>> {
+        self.query_docs(
+            "WHERE id IN (SELECT doc_id FROM doc_files WHERE sha256 = $1)",
+            vec![Value::from(sha256.to_ascii_lowercase())],
+            "ORDER BY id",
+        )
+        .await
     }
 
     /// Sets an access restriction (AvTS § 35, marked per § 41 on today's

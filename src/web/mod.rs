@@ -15,6 +15,7 @@ pub mod auth;
 pub mod chart;
 pub mod demo;
 pub mod error;
+pub mod forms;
 pub mod headers;
 pub mod i18n;
 pub mod integrate;

@@ -119,7 +119,7 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 }
 
 /// The logged-in user of a page, or a redirect to the login page.
-async fn page_user(state: &WebState, headers: &HeaderMap) -> Result<(Principal, Lang), PageError> {
+pub(super) async fn page_user(state: &WebState, headers: &HeaderMap) -> Result<(Principal, Lang), PageError> {
     let l = lang_of(headers);
     match principal(state, headers).await {
         Ok(Some(p)) => Ok((p, l)),
@@ -128,14 +128,14 @@ async fn page_user(state: &WebState, headers: &HeaderMap) -> Result<(Principal, 
     }
 }
 
-fn check_csrf(p: &Principal, got: &str) -> WebResult<()> {
+pub(super) fn check_csrf(p: &Principal, got: &str) -> WebResult<()> {
     match &p.csrf {
         Some(expected) if auth::constant_time_eq(got, expected) => Ok(()),
         _ => Err(WebError::csrf()),
     }
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -163,6 +163,7 @@ pub fn routes() -> Routes {
         .route("/search", routes::get(search))
         .route("/reports", routes::get(reports))
         .route("/reports.csv", routes::get(reports_csv))
+        .merge(super::forms::routes())
 }
 
 pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
@@ -395,7 +396,7 @@ struct InboxPage {
 }
 
 /// The document kinds offered in the forms: (id, name in `l`).
-fn kind_options(state: &WebState, l: Lang) -> Vec<(String, String)> {
+pub(super) fn kind_options(state: &WebState, l: Lang) -> Vec<(String, String)> {
     state
         .app
         .register
@@ -407,7 +408,7 @@ fn kind_options(state: &WebState, l: Lang) -> Vec<(String, String)> {
         .collect()
 }
 
-fn series_options(state: &WebState) -> Vec<(String, String)> {
+pub(super) fn series_options(state: &WebState) -> Vec<(String, String)> {
     state
         .app
         .series
@@ -416,7 +417,7 @@ fn series_options(state: &WebState) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn officials(state: &WebState) -> WebResult<Vec<(String, String)>> {
+pub(super) async fn officials(state: &WebState) -> WebResult<Vec<(String, String)>> {
     Ok(auth::list_users(&state.app.store)
         .await?
         .into_iter()
@@ -429,7 +430,7 @@ async fn officials(state: &WebState) -> WebResult<Vec<(String, String)>> {
 /// proposed ground, else its series' default, else the victim-data ground
 /// (`ingest.personal_data_ground`), ending at the term of `restriction::term`
 /// (AvTS § 40, from the receipt date) or the series' shorter one.
-fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
+pub(super) fn default_restriction(state: &WebState, d: &DocView) -> (String, String) {
     let series = state.app.series.get(&d.series);
     let ground = d
         .proposed_ground
@@ -698,6 +699,11 @@ struct DocumentPage {
     can_edit: bool,
     default_ground: String,
     default_ends: String,
+    /// What the last action did (`forms::flash`): (is an error, text).
+    flash: Option<(bool, String)>,
+    /// The numbers the document had before it moved to another series.
+    aliases: Vec<String>,
+    deadline_controls: Option<super::forms::DeadlineControls>,
 }
 
 /// True when a letter's text is HTML (then it is shown sanitised).
@@ -735,6 +741,7 @@ async fn document(
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<String>,
+    uri: axum::http::Uri,
 ) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let id = api::parse_id(&id).map_err(|e| PageError::Web(e, l))?;
@@ -764,13 +771,24 @@ async fn document(
     let thread = state.app.register.thread(d.thread_id).await?;
     let docs = api::views(&state, &p.user, &thread).await?;
     let (default_ground, default_ends) = default_restriction(&state, &view);
+    let deadline = integrate::deadline_of(&state, &d, sight).await?;
+    let deadline_controls =
+        super::forms::deadline_controls(p.user.role, &deadline.status, &docs, &view, today);
+    let aliases = if view.hidden {
+        vec![]
+    } else {
+        state.app.register.aliases(d.id).await?
+    };
     Ok(html(DocumentPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
         can_edit: p.user.role.can_edit(),
         user: Some(p.user),
         agency: agency(&state),
-        deadline: integrate::deadline_of(&state, &d, sight).await?,
+        flash: super::forms::flash(l, uri.query(), &d.reg_no),
+        aliases,
+        deadline_controls,
+        deadline,
         outbox: integrate::outbox_of(&state, d.id, sight).await?,
         d: view,
         body_html,
