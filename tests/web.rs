@@ -1234,3 +1234,194 @@ async fn chromium_walk_through_on_the_demo_register() {
     );
     let _ = d.call("DELETE", &d.s(""), None).await;
 }
+
+// ------------------------------------------------------------ the clerk's desk (issue #14)
+
+/// Logs `who` in on the demo server (its password from the server's output).
+async fn desk_login(d: &Driver, srv: &Server, who: &str) {
+    let printed = std::fs::read_to_string(&srv.stdout).unwrap();
+    let pw = printed
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{who} ")))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no login for {who} in: {printed}"))
+        .to_string();
+    d.goto(&format!("{}/login", srv.url)).await;
+    d.type_in("#name", who).await;
+    d.type_in("#password", &pw).await;
+    d.click("#login-submit").await;
+    d.wait_source(|p| p.contains("id=\"logout\"")).await;
+}
+
+/// The document id of the page the browser is on (`/documents/{id}…`).
+async fn desk_doc_id(d: &Driver) -> String {
+    let url = d.current_url().await;
+    regex::Regex::new(r"/documents/(\d+)")
+        .unwrap()
+        .captures(&url)
+        .unwrap_or_else(|| panic!("not a document page: {url}"))[1]
+        .to_string()
+}
+
+/// Registers a letter with two files through `/documents/new` as the clerk, corrects
+/// its title and party, then confirms an intake item into another series and
+/// checks that its number and series agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_desk_registers_corrects_and_confirms_into_another_series() {
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let srv = start_server(true);
+    let url = &srv.url;
+    desk_login(&d, &srv, "kati").await;
+    let files = tempfile::tempdir().unwrap();
+    let a = files.path().join("kiri.txt");
+    let b = files.path().join("lisa.txt");
+    std::fs::write(&a, "Palun teavet ohvriabi vastuvõtuaegade kohta.").unwrap();
+    std::fs::write(&b, "Lisa: vastuvõtuajad 2026.").unwrap();
+
+    // 1. register a letter with two files
+    d.goto(&format!("{url}/documents/new")).await;
+    d.type_in("#f-file", &format!("{}\n{}", a.display(), b.display()))
+        .await;
+    d.type_in("#f-title", "Küsimus vastuvõtuaegade kohta").await;
+    d.type_in("#f-party_name", "Lõuna Vald").await;
+    d.type_in("#f-party_code", "77000123").await;
+    d.type_in("#f-party_email", "vald@example.ee").await;
+    d.click("#f-series option[value='9-13']").await;
+    d.click("#doc-submit").await;
+    let page = d.wait_source(|p| p.contains("id=\"flash\"")).await;
+    d.screenshot("desk-01-registered").await;
+    let reg_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#).unwrap().captures(&page).unwrap()[1]
+        .to_string();
+    assert!(reg_no.starts_with("9-13/"), "{reg_no}");
+    assert!(
+        page.contains(&format!("Registreeritud {reg_no}")),
+        "the success says what happened"
+    );
+    assert!(page.contains("kiri.txt") && page.contains("lisa.txt"), "both files registered");
+    let id = desk_doc_id(&d).await;
+
+    // 2. correct its title and party
+    d.click("#edit-link").await;
+    d.wait_url_ends_with(&format!("/documents/{id}/edit")).await;
+    d.type_in("#f-title", "Küsimus ohvriabi vastuvõtuaegade kohta").await;
+    d.type_in("#f-party_name", "Lõuna Vallavalitsus").await;
+    d.click("#doc-submit").await;
+    let page = d.wait_source(|p| p.contains("id=\"flash\"")).await;
+    d.screenshot("desk-02-corrected").await;
+    assert!(page.contains("Küsimus ohvriabi vastuvõtuaegade kohta"), "title corrected");
+    assert!(page.contains("Lõuna Vallavalitsus"), "party corrected");
+    assert!(page.contains(&format!("Andmed salvestatud: {reg_no}")));
+
+    // 3. confirm an intake item into another series
+    d.goto(&format!("{url}/inbox")).await;
+    let inbox = d.source().await;
+    let item = regex::Regex::new(r#"id="inbox-edit-(\d+)""#)
+        .unwrap()
+        .captures(&inbox)
+        .expect("the demo inbox has items")[1]
+        .to_string();
+    d.goto(&format!("{url}/documents/{item}")).await;
+    let before = d.source().await;
+    let old_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#).unwrap().captures(&before).unwrap()[1]
+        .to_string();
+    let target = if old_no.starts_with("9-16/") { "9-14" } else { "9-16" };
+    d.goto(&format!("{url}/documents/{item}/edit")).await;
+    d.click(&format!("#f-series option[value='{target}']")).await;
+    d.click("#doc-submit").await;
+    let page = d
+        .wait_source(|p| p.contains("id=\"flash\"") || p.contains("id=\"form-errors\"") || p.contains("id=\"form-error\""))
+        .await;
+    d.screenshot("desk-03-confirmed").await;
+    assert!(page.contains("id=\"flash\""), "confirmed without errors: {page}");
+    let new_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#).unwrap().captures(&page).unwrap()[1]
+        .to_string();
+    let series = regex::Regex::new(r#"id="series">([^<]+)<"#).unwrap().captures(&page).unwrap()[1]
+        .to_string();
+    assert_eq!(series, target);
+    assert!(
+        new_no.starts_with(&format!("{target}/")),
+        "number {new_no} agrees with series {series}"
+    );
+    assert!(page.contains(&format!("Kinnitatud {new_no}")));
+    assert!(page.contains(&old_no), "the old number is shown as the former number");
+    let _ = d.call("DELETE", &d.s(""), None).await;
+}
+
+/// An interim notice leaves the deadline open, the extension is made from the
+/// page with that notice, and a final answer closes the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_desk_interim_keeps_the_deadline_open_extension_and_final_answer() {
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let srv = start_server(true);
+    let url = &srv.url;
+    desk_login(&d, &srv, "kati").await;
+    let files = tempfile::tempdir().unwrap();
+    let a = files.path().join("teabenoue.txt");
+    std::fs::write(&a, "Palun väljastada ohvriabi statistika.").unwrap();
+    d.goto(&format!("{url}/documents/new")).await;
+    d.type_in("#f-file", &a.display().to_string()).await;
+    d.type_in("#f-title", "Teabenõue ohvriabi statistika kohta").await;
+    d.type_in("#f-party_name", "Põhja Vald").await;
+    d.type_in("#f-party_code", "77000124").await;
+    d.type_in("#f-party_email", "pohja@example.ee").await;
+    d.click("#f-series option[value='9-13']").await;
+    d.click("#f-doc_type option[value='avts-teabenoue']").await;
+    d.click("#doc-submit").await;
+    d.wait_source(|p| p.contains("id=\"flash\"")).await;
+    let id = desk_doc_id(&d).await;
+    let state_of = |p: &str| -> String {
+        regex::Regex::new(r#"id="deadline" class="deadline-([a-z_]+)""#)
+            .unwrap()
+            .captures(p)
+            .map(|c| c[1].to_string())
+            .unwrap_or_default()
+    };
+    let reply = |kind: &'static str, text: &'static str| {
+        let d = &d;
+        let id = id.clone();
+        async move {
+            d.goto(&format!("{url}/documents/{id}/reply")).await;
+            d.type_in("#reply-body", text).await;
+            d.click(&format!("#reply-kind option[value={kind}]")).await;
+            d.click("#reply-send").await;
+            d.wait_source(|p| p.contains("queued") || p.contains("sent")).await;
+            let reply_page = d.current_url().await;
+            assert!(!reply_page.ends_with("/reply"), "the reply was registered");
+        }
+    };
+
+    // 1. an interim notice: the deadline stays open
+    reply("interim", "Teie teabenõue on menetluses; vastame pikendatud tähtaja jooksul.").await;
+    d.goto(&format!("{url}/documents/{id}")).await;
+    let page = d.source().await;
+    let st = state_of(&page);
+    assert!(!st.is_empty() && st != "answered", "open after an interim notice: {st}");
+
+    // 2. extend the deadline from the page, naming that notice
+    d.click("#deadline-controls summary").await;
+    d.type_in("#dl-extend-reason", "teabe väljaselgitamine nõuab mahukat otsingut").await;
+    let notice = regex::Regex::new(r#"<select name="notice" id="dl-extend-notice" required><option value="">[^<]*</option><option value="([^"]+)""#)
+        .unwrap()
+        .captures(&page)
+        .expect("the interim notice is offered")[1]
+        .to_string();
+    d.click(&format!("#dl-extend-notice option[value='{notice}']")).await;
+    d.click("#dl-extend").await;
+    let page = d.wait_source(|p| p.contains("id=\"flash\"")).await;
+    d.screenshot("desk-04-extended").await;
+    assert!(page.contains("tähtaeg pikendatud"), "the extension is confirmed");
+    assert!(page.contains("AvTS § 19"), "the trace cites the extension's basis");
+    assert_ne!(state_of(&page), "answered");
+
+    // 3. the final answer closes the deadline
+    reply("final", "Edastame soovitud statistika.").await;
+    d.goto(&format!("{url}/documents/{id}")).await;
+    let page = d.source().await;
+    d.screenshot("desk-05-answered").await;
+    assert_eq!(state_of(&page), "answered", "a final answer closes the deadline");
+    let _ = d.call("DELETE", &d.s(""), None).await;
+}
