@@ -224,7 +224,7 @@ async fn register_form_shows_each_message_by_its_field_and_keeps_the_input() {
             &[
                 ("title", " "),
                 ("party_code", "12345"),
-                ("received", "2999-01-01"),
+                ("received", "2099-01-01"),
                 ("party_email", "not an address"),
             ],
         );
@@ -246,7 +246,7 @@ async fn register_form_shows_each_message_by_its_field_and_keeps_the_input() {
         // What was typed is shown back.
         assert!(r.body.contains("value=\"Lõuna Vald\""), "{b}");
         assert!(r.body.contains("value=\"1-2/345\""), "{b}");
-        assert!(r.body.contains("value=\"2999-01-01\""), "{b}");
+        assert!(r.body.contains("value=\"2099-01-01\""), "{b}");
         assert!(
             r.body.contains("<option value=\"mari.tamm\" selected>"),
             "{b}: the chosen official stays chosen"
@@ -411,7 +411,7 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         assert_eq!((d.series.as_str(), d.reg_no.as_str()), ("9-14", "9-14/1"), "{b}");
         assert!(!d.needs_review, "{b}");
         assert_eq!(app.register.aliases(item.id).await.unwrap(), vec!["9-13/2"]);
-        let shown = send(&router, page(&kati, &format!("/documents/{}", item.id))).await;
+        let shown = send(&router, page(&kati, &r.location)).await;
         assert!(shown.body.contains("Kinnitatud 9-14/1"), "{b}");
         assert!(shown.body.contains("id=\"aliases\">9-13/2"), "{b}");
         // The old number still finds the document, and a reply quoting it joins its thread
@@ -470,8 +470,10 @@ async fn deadline_buttons_record_events_and_explain_what_is_missing() {
         let doc = format!("/documents/{}", req.id);
         let dl = format!("/documents/{}/deadline", req.id);
         let shown = send(&router, page(&kati, &doc)).await;
-        for id in ["dl-extend", "dl-stop", "dl-resume", "dl-complete"] {
-            assert!(shown.body.contains(&format!("id=\"{id}\"")), "{b}: {id}");
+        // An information request can be extended (AvTS § 19), not stopped.
+        assert!(shown.body.contains("id=\"dl-extend\""), "{b}");
+        for id in ["dl-stop", "dl-resume", "dl-complete"] {
+            assert!(!shown.body.contains(&format!("id=\"{id}\"")), "{b}: {id}");
         }
         // No reason, no notice: told, nothing recorded.
         let r = send(&router, form(&kati, &dl, &[("action", "extend"), ("reason", "")])).await;
@@ -515,15 +517,56 @@ async fn deadline_buttons_record_events_and_explain_what_is_missing() {
         assert_eq!(o.state.as_str(), "open", "{b}");
         let ev = app.register.events(req.id).await.unwrap();
         assert!(ev.iter().any(|e| e.kind == "deadline_extended" && e.actor == "kati"), "{b}");
-        // Stop and resume.
-        let r = send(&router, form(&kati, &dl, &[("action", "stop"), ("reason", "ootame dokumente")])).await;
+        // A second extension is refused with a message, not recorded.
+        let r = send(
+            &router,
+            form(
+                &kati,
+                &dl,
+                &[("action", "extend"), ("reason", "veel"), ("notice", &notice.reg_no)],
+            ),
+        )
+        .await;
+        assert_eq!(r.location, format!("{doc}?failed=err_deadline_refused"), "{b}");
+        // A compensation application: complete, stop and resume; no extension.
+        let mut nd = NewDocument::new(Direction::Incoming, Channel::Post, "Hüvitise taotlus");
+        nd.series = Some("9-14".into());
+        nd.doc_type = Some("oas-huvitis".into());
+        nd.parties = vec![Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender).unwrap()];
+        let app2 = app.register.register(nd, "kati").await.unwrap();
+        let doc = format!("/documents/{}", app2.id);
+        let dl = format!("/documents/{}/deadline", app2.id);
+        let shown = send(&router, page(&kati, &doc)).await;
+        assert!(!shown.body.contains("id=\"dl-extend\""), "{b}");
+        for id in ["dl-stop", "dl-resume", "dl-complete"] {
+            assert!(shown.body.contains(&format!("id=\"{id}\"")), "{b}: {id}");
+        }
+        let r = send(&router, form(&kati, &dl, &[("action", "complete"), ("on", &today)])).await;
+        assert_eq!(r.location, format!("{doc}?done=deadline_complete"), "{b}");
+        let r = send(&router, form(&kati, &dl, &[("action", "stop"), ("reason", "")])).await;
+        assert_eq!(r.location, format!("{doc}?failed=err_reason_required"), "{b}");
+        let r = send(&router, form(&kati, &dl, &[("action", "stop"), ("reason", "OAS § 48: ootame kohtuotsust")])).await;
         assert_eq!(r.location, format!("{doc}?done=deadline_stop"), "{b}");
-        let o = state::explain_reg_no(&app, &eng, &req.reg_no).await.unwrap().deadline.unwrap();
+        let o = state::explain_reg_no(&app, &eng, &app2.reg_no).await.unwrap().deadline.unwrap();
         assert_eq!(o.state.as_str(), "stopped", "{b}");
         let r = send(&router, form(&kati, &dl, &[("action", "resume")])).await;
         assert_eq!(r.location, format!("{doc}?done=deadline_resume"), "{b}");
-        let o = state::explain_reg_no(&app, &eng, &req.reg_no).await.unwrap().deadline.unwrap();
+        let o = state::explain_reg_no(&app, &eng, &app2.reg_no).await.unwrap().deadline.unwrap();
         assert_eq!(o.state.as_str(), "open", "{b}");
+        let kinds: Vec<String> = app
+            .register
+            .events(app2.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| k != "viewed")
+            .collect();
+        assert_eq!(
+            kinds,
+            ["registered", "application_complete", "clock_stopped", "clock_resumed"],
+            "{b}"
+        );
     }
 }
 

@@ -11,7 +11,6 @@ use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use jiff::civil::Date;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -727,33 +726,44 @@ async fn edit_document(
 // ------------------------------------------------------------ deadline controls
 
 /// The deadline controls of the document page (clerks and leads, a document
-/// with a reply deadline): the outgoing documents of the thread that can be the
-/// extension's notice to the requester, and today's date.
+/// with a reply deadline), only those its rule allows: extension (with the
+/// outgoing documents of the thread that can be the notice to the requester),
+/// clock stop and resume (a stoppable rule), "application complete" (a rule
+/// counted from the complete application).
 pub struct DeadlineControls {
+    pub extend: bool,
+    pub stop: bool,
+    pub complete: bool,
     pub notices: Vec<(String, String)>,
     pub today: String,
 }
 
 /// The controls for `d`, or None where the user may not use them or the
-/// document has no deadline (`status` as the page shows it).
+/// document has no deadline.
 pub fn deadline_controls(
+    state: &WebState,
     role: Role,
-    status: &str,
+    deadline: &integrate::DeadlineView,
     thread: &[DocView],
     d: &DocView,
-    today: Date,
 ) -> Option<DeadlineControls> {
-    if !role.can_edit() || d.hidden || status == "none" {
+    if !role.can_edit() || d.hidden || deadline.status == "none" {
         return None;
     }
-    Some(DeadlineControls {
+    let rules = state.app.config.deadlines.rules().ok()?;
+    let rule = rules.get(deadline.rule.as_deref()?)?;
+    let c = DeadlineControls {
+        extend: rule.extension().is_some(),
+        stop: rule.stoppable,
+        complete: rule.base == crate::deadline::rules::Base::Complete,
         notices: thread
             .iter()
             .filter(|t| t.direction == Direction::Outgoing && t.id != d.id && !t.hidden)
             .map(|t| (t.reg_no.clone(), t.title_text(&Lang::Et)))
             .collect(),
-        today: today.to_string(),
-    })
+        today: state.today().to_string(),
+    };
+    (c.extend || c.stop || c.complete).then_some(c)
 }
 
 #[derive(Debug, Default, Deserialize)]

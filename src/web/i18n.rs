@@ -225,7 +225,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("err_duplicate", "Sama fail on juba registreeritud (vt allpool)", "The same file is already registered (see below)"),
     ("err_reason_required", "Tähtaja pikendamiseks või peatamiseks on vaja põhjust", "Extending or stopping a deadline needs a reason"),
     ("err_notice_required", "Pikendamiseks valige teade, millega taotlejale teatati", "To extend, choose the notice that told the requester"),
-    ("err_deadline_refused", "Tähtaja toimingut ei saanud salvestada (dokumendil pole vastamistähtaega)", "The deadline action could not be recorded (the document has no reply deadline)"),
+    ("err_deadline_refused", "Tähtaja toimingut ei saanud salvestada: tähtaeg on juba pikendatud või peatatud, toiming on varasem kui alguspäev või teade ei ole väljaminev dokument.", "The deadline action could not be recorded: the deadline is already extended or stopped, the date is before the base date, or the notice is not an outgoing document."),
     ("done_registered", "Registreeritud", "Registered"),
     ("done_edited", "Andmed salvestatud:", "Saved:"),
     ("done_confirmed", "Kinnitatud", "Confirmed"),

@@ -773,7 +773,7 @@ async fn document(
     let (default_ground, default_ends) = default_restriction(&state, &view);
     let deadline = integrate::deadline_of(&state, &d, sight).await?;
     let deadline_controls =
-        super::forms::deadline_controls(p.user.role, &deadline.status, &docs, &view, today);
+        super::forms::deadline_controls(&state, p.user.role, &deadline, &docs, &view);
     let aliases = if view.hidden {
         vec![]
     } else {
