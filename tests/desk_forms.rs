@@ -113,11 +113,7 @@ fn form(s: &Session, uri: &str, fields: &[(&str, &str)]) -> Request<Body> {
 }
 
 /// The register form as the browser sends it: fields, then files.
-fn multipart(
-    s: &Session,
-    fields: &[(&str, &str)],
-    files: &[(&str, &[u8])],
-) -> Request<Body> {
+fn multipart(s: &Session, fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Request<Body> {
     let b = "dEsKbOuNdArY";
     let mut body = Vec::new();
     let mut part = |head: String, data: &[u8]| {
@@ -210,13 +206,22 @@ async fn register_form_shows_each_message_by_its_field_and_keeps_the_input() {
         let kati = login(&router, "kati").await;
         let r = send(&router, page(&kati, "/documents/new")).await;
         assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
-        for id in ["f-file", "f-title", "f-party_code", "f-series", "f-restrict"] {
+        for id in [
+            "f-file",
+            "f-title",
+            "f-party_code",
+            "f-series",
+            "f-restrict",
+        ] {
             assert!(
                 r.body.contains(&format!("<label for=\"{id}\"")),
                 "{b}: every input has a label: {id}"
             );
         }
-        assert!(r.body.contains("Juurdepääsupiirang (AK)"), "{b}: full label");
+        assert!(
+            r.body.contains("Juurdepääsupiirang (AK)"),
+            "{b}: full label"
+        );
 
         // Empty title, a bad code, a future date, a bad e-mail, no file: 422, each message by its field.
         let bad = with(
@@ -232,7 +237,10 @@ async fn register_form_shows_each_message_by_its_field_and_keeps_the_input() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         for (field, text) in [
             ("title", "Kohustuslik väli"),
-            ("party_code", "Ei ole 8-kohaline registrikood ega kehtiv isikukood"),
+            (
+                "party_code",
+                "Ei ole 8-kohaline registrikood ega kehtiv isikukood",
+            ),
             ("received", "Kuupäev ei saa olla tulevikus"),
             ("file", "Valige vähemalt üks fail"),
         ] {
@@ -299,7 +307,8 @@ async fn register_form_shows_each_message_by_its_field_and_keeps_the_input() {
         .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert!(
-            r.body.contains(&format!("<a href=\"/documents/{id}\">9-13/1</a>")),
+            r.body
+                .contains(&format!("<a href=\"/documents/{id}\">9-13/1</a>")),
             "{b}: the duplicate links the existing document: {}",
             r.body
         );
@@ -372,7 +381,14 @@ async fn every_metadata_field_can_be_corrected_with_its_audit_event() {
         assert_eq!(last.kind, "edited", "{b}");
         assert_eq!(last.actor, "kati", "{b}");
         let fields = last.detail["fields"].to_string();
-        for f in ["title", "parties", "channel", "their_ref", "received", "responsible"] {
+        for f in [
+            "title",
+            "parties",
+            "channel",
+            "their_ref",
+            "received",
+            "responsible",
+        ] {
             assert!(fields.contains(f), "{b}: {f} in {fields}");
         }
         let v = docgate::audit::verify(&app.register).await.unwrap();
@@ -388,7 +404,11 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         let mut nd = NewDocument::new(Direction::Incoming, Channel::Email, "Hüvitise taotlus");
         nd.series = Some("9-13".into());
         nd.needs_review = true;
-        nd.parties = vec![Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender).unwrap()];
+        nd.parties =
+            vec![
+                Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender)
+                    .unwrap(),
+            ];
         let first = app.register.register(nd.clone(), "ingest").await.unwrap();
         let item = app.register.register(nd, "ingest").await.unwrap();
         assert_eq!(item.reg_no, "9-13/2");
@@ -400,7 +420,12 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
                 &format!("/documents/{}/edit", item.id),
                 &with(
                     LETTER,
-                    &[("title", "Hüvitise taotlus"), ("series", "9-14"), ("doc_type", ""), ("confirm", "1")],
+                    &[
+                        ("title", "Hüvitise taotlus"),
+                        ("series", "9-14"),
+                        ("doc_type", ""),
+                        ("confirm", "1"),
+                    ],
                 ),
             ),
         )
@@ -408,7 +433,11 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
         assert!(r.location.ends_with("?done=confirmed"), "{b}");
         let d = app.register.get(item.id).await.unwrap();
-        assert_eq!((d.series.as_str(), d.reg_no.as_str()), ("9-14", "9-14/1"), "{b}");
+        assert_eq!(
+            (d.series.as_str(), d.reg_no.as_str()),
+            ("9-14", "9-14/1"),
+            "{b}"
+        );
         assert!(!d.needs_review, "{b}");
         assert_eq!(app.register.aliases(item.id).await.unwrap(), vec!["9-13/2"]);
         let shown = send(&router, page(&kati, &r.location)).await;
@@ -417,7 +446,12 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         // The old number still finds the document, and a reply quoting it joins its thread
         // with a number of the new series.
         assert_eq!(
-            app.register.find_by_reg_no("9-13/2").await.unwrap().unwrap().id,
+            app.register
+                .find_by_reg_no("9-13/2")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
             item.id
         );
         let mut reply = NewDocument::new(Direction::Outgoing, Channel::Email, "Vastus");
@@ -430,7 +464,10 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         // The numbers 9-13/2 is never given again.
         let mut next = NewDocument::new(Direction::Incoming, Channel::Post, "Järgmine");
         next.series = Some("9-13".into());
-        assert_eq!(app.register.register(next, "kati").await.unwrap().reg_no, "9-13/3");
+        assert_eq!(
+            app.register.register(next, "kati").await.unwrap().reg_no,
+            "9-13/3"
+        );
         // A case with follow-ups keeps its numbers; a follow-up keeps its thread's series.
         for id in [item.id, reply.id] {
             let e = app
@@ -449,7 +486,10 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         }
         assert_eq!(app.register.get(first.id).await.unwrap().reg_no, "9-13/1");
         let ev = app.register.events(item.id).await.unwrap();
-        let renum = ev.iter().find(|e| e.detail.get("renumbered").is_some()).unwrap();
+        let renum = ev
+            .iter()
+            .find(|e| e.detail.get("renumbered").is_some())
+            .unwrap();
         assert_eq!(renum.detail["renumbered"]["from"], "9-13/2", "{b}");
         assert_eq!(renum.detail["renumbered"]["to"], "9-14/1", "{b}");
         let v = docgate::audit::verify(&app.register).await.unwrap();
@@ -464,7 +504,11 @@ async fn deadline_buttons_record_events_and_explain_what_is_missing() {
         let mut nd = NewDocument::new(Direction::Incoming, Channel::Email, "Teabenõue");
         nd.series = Some("9-13".into());
         nd.doc_type = Some("avts-teabenoue".into());
-        nd.parties = vec![Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender).unwrap()];
+        nd.parties =
+            vec![
+                Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender)
+                    .unwrap(),
+            ];
         let req = app.register.register(nd, "kati").await.unwrap();
         let kati = login(&router, "kati").await;
         let doc = format!("/documents/{}", req.id);
@@ -476,21 +520,38 @@ async fn deadline_buttons_record_events_and_explain_what_is_missing() {
             assert!(!shown.body.contains(&format!("id=\"{id}\"")), "{b}: {id}");
         }
         // No reason, no notice: told, nothing recorded.
-        let r = send(&router, form(&kati, &dl, &[("action", "extend"), ("reason", "")])).await;
-        assert_eq!(r.location, format!("{doc}?failed=err_reason_required"), "{b}");
         let r = send(
             &router,
-            form(&kati, &dl, &[("action", "extend"), ("reason", "mahukas otsing")]),
+            form(&kati, &dl, &[("action", "extend"), ("reason", "")]),
         )
         .await;
-        assert_eq!(r.location, format!("{doc}?failed=err_notice_required"), "{b}");
+        assert_eq!(
+            r.location,
+            format!("{doc}?failed=err_reason_required"),
+            "{b}"
+        );
+        let r = send(
+            &router,
+            form(
+                &kati,
+                &dl,
+                &[("action", "extend"), ("reason", "mahukas otsing")],
+            ),
+        )
+        .await;
+        assert_eq!(
+            r.location,
+            format!("{doc}?failed=err_notice_required"),
+            "{b}"
+        );
         let shown = send(&router, page(&kati, &r.location)).await;
         assert!(
             shown.body.contains("Pikendamiseks valige teade"),
             "{b}: the failure is shown in Estonian"
         );
         // The interim notice, then the extension.
-        let mut notice = NewDocument::new(Direction::Outgoing, Channel::Email, "Teade pikendamisest");
+        let mut notice =
+            NewDocument::new(Direction::Outgoing, Channel::Email, "Teade pikendamisest");
         notice.reply_to = Some(req.reg_no.clone());
         notice.reply_kind = Some(ReplyKind::Interim);
         let notice = app.register.register(notice, "kati").await.unwrap();
@@ -511,28 +572,46 @@ async fn deadline_buttons_record_events_and_explain_what_is_missing() {
         .await;
         assert_eq!(r.location, format!("{doc}?done=deadline_extend"), "{b}");
         let eng = Engine::from_app(&app).unwrap();
-        let x = state::explain_reg_no(&app, &eng, &req.reg_no).await.unwrap();
+        let x = state::explain_reg_no(&app, &eng, &req.reg_no)
+            .await
+            .unwrap();
         let o = x.deadline.unwrap();
         assert!(o.extended, "{b}: extended");
         assert_eq!(o.state.as_str(), "open", "{b}");
         let ev = app.register.events(req.id).await.unwrap();
-        assert!(ev.iter().any(|e| e.kind == "deadline_extended" && e.actor == "kati"), "{b}");
+        assert!(
+            ev.iter()
+                .any(|e| e.kind == "deadline_extended" && e.actor == "kati"),
+            "{b}"
+        );
         // A second extension is refused with a message, not recorded.
         let r = send(
             &router,
             form(
                 &kati,
                 &dl,
-                &[("action", "extend"), ("reason", "veel"), ("notice", &notice.reg_no)],
+                &[
+                    ("action", "extend"),
+                    ("reason", "veel"),
+                    ("notice", &notice.reg_no),
+                ],
             ),
         )
         .await;
-        assert_eq!(r.location, format!("{doc}?failed=err_deadline_refused"), "{b}");
+        assert_eq!(
+            r.location,
+            format!("{doc}?failed=err_deadline_refused"),
+            "{b}"
+        );
         // A compensation application: complete, stop and resume; no extension.
         let mut nd = NewDocument::new(Direction::Incoming, Channel::Post, "Hüvitise taotlus");
         nd.series = Some("9-14".into());
         nd.doc_type = Some("oas-huvitis".into());
-        nd.parties = vec![Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender).unwrap()];
+        nd.parties =
+            vec![
+                Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender)
+                    .unwrap(),
+            ];
         let app2 = app.register.register(nd, "kati").await.unwrap();
         let doc = format!("/documents/{}", app2.id);
         let dl = format!("/documents/{}/deadline", app2.id);
@@ -541,17 +620,48 @@ async fn deadline_buttons_record_events_and_explain_what_is_missing() {
         for id in ["dl-stop", "dl-resume", "dl-complete"] {
             assert!(shown.body.contains(&format!("id=\"{id}\"")), "{b}: {id}");
         }
-        let r = send(&router, form(&kati, &dl, &[("action", "complete"), ("on", &today)])).await;
+        let r = send(
+            &router,
+            form(&kati, &dl, &[("action", "complete"), ("on", &today)]),
+        )
+        .await;
         assert_eq!(r.location, format!("{doc}?done=deadline_complete"), "{b}");
-        let r = send(&router, form(&kati, &dl, &[("action", "stop"), ("reason", "")])).await;
-        assert_eq!(r.location, format!("{doc}?failed=err_reason_required"), "{b}");
-        let r = send(&router, form(&kati, &dl, &[("action", "stop"), ("reason", "OAS § 48: ootame kohtuotsust")])).await;
+        let r = send(
+            &router,
+            form(&kati, &dl, &[("action", "stop"), ("reason", "")]),
+        )
+        .await;
+        assert_eq!(
+            r.location,
+            format!("{doc}?failed=err_reason_required"),
+            "{b}"
+        );
+        let r = send(
+            &router,
+            form(
+                &kati,
+                &dl,
+                &[
+                    ("action", "stop"),
+                    ("reason", "OAS § 48: ootame kohtuotsust"),
+                ],
+            ),
+        )
+        .await;
         assert_eq!(r.location, format!("{doc}?done=deadline_stop"), "{b}");
-        let o = state::explain_reg_no(&app, &eng, &app2.reg_no).await.unwrap().deadline.unwrap();
+        let o = state::explain_reg_no(&app, &eng, &app2.reg_no)
+            .await
+            .unwrap()
+            .deadline
+            .unwrap();
         assert_eq!(o.state.as_str(), "stopped", "{b}");
         let r = send(&router, form(&kati, &dl, &[("action", "resume")])).await;
         assert_eq!(r.location, format!("{doc}?done=deadline_resume"), "{b}");
-        let o = state::explain_reg_no(&app, &eng, &app2.reg_no).await.unwrap().deadline.unwrap();
+        let o = state::explain_reg_no(&app, &eng, &app2.reg_no)
+            .await
+            .unwrap()
+            .deadline
+            .unwrap();
         assert_eq!(o.state.as_str(), "open", "{b}");
         let kinds: Vec<String> = app
             .register
@@ -564,7 +674,12 @@ async fn deadline_buttons_record_events_and_explain_what_is_missing() {
             .collect();
         assert_eq!(
             kinds,
-            ["registered", "application_complete", "clock_stopped", "clock_resumed"],
+            [
+                "registered",
+                "application_complete",
+                "clock_stopped",
+                "clock_resumed"
+            ],
             "{b}"
         );
     }
@@ -577,14 +692,21 @@ async fn staff_and_the_public_cannot_register_edit_or_move_deadlines() {
         let mut nd = NewDocument::new(Direction::Incoming, Channel::Email, "Teabenõue");
         nd.doc_type = Some("avts-teabenoue".into());
         nd.responsible = Some("mari.tamm".into());
-        nd.parties = vec![Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender).unwrap()];
+        nd.parties =
+            vec![
+                Party::from_name_and_code("Lõuna Vald", Some("77000123"), PartyRole::Sender)
+                    .unwrap(),
+            ];
         let d = app.register.register(nd, "kati").await.unwrap();
         let mari = login(&router, "mari.tamm").await;
         // Staff: the document page offers none of the clerk's actions; the routes refuse.
         let shown = send(&router, page(&mari, &format!("/documents/{}", d.id))).await;
         assert_eq!(shown.status, StatusCode::OK, "{b}");
         for id in ["edit-link", "deadline-controls", "dl-extend"] {
-            assert!(!shown.body.contains(&format!("id=\"{id}\"")), "{b}: staff sees {id}");
+            assert!(
+                !shown.body.contains(&format!("id=\"{id}\"")),
+                "{b}: staff sees {id}"
+            );
         }
         let inbox = send(&router, page(&mari, "/inbox")).await;
         assert!(!inbox.body.contains("id=\"new-document\""), "{b}");
@@ -594,7 +716,11 @@ async fn staff_and_the_public_cannot_register_edit_or_move_deadlines() {
             send(&router, multipart(&mari, LETTER, &[("a.txt", b"x")])).await,
             send(
                 &router,
-                form(&mari, &format!("/documents/{}/edit", d.id), &with(LETTER, &[("title", "Muudetud")])),
+                form(
+                    &mari,
+                    &format!("/documents/{}/edit", d.id),
+                    &with(LETTER, &[("title", "Muudetud")]),
+                ),
             )
             .await,
             send(
@@ -610,7 +736,10 @@ async fn staff_and_the_public_cannot_register_edit_or_move_deadlines() {
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: {}", r.body);
         }
         // The public: to the login page, nothing written.
-        for uri in ["/documents/new".to_string(), format!("/documents/{}/edit", d.id)] {
+        for uri in [
+            "/documents/new".to_string(),
+            format!("/documents/{}/edit", d.id),
+        ] {
             let r = send(&router, Request::get(&uri).body(Body::empty()).unwrap()).await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {uri}");
             assert_eq!(r.location, "/login", "{b}");

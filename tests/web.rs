@@ -1292,25 +1292,35 @@ async fn chromium_desk_registers_corrects_and_confirms_into_another_series() {
     d.click("#doc-submit").await;
     let page = d.wait_source(|p| p.contains("id=\"flash\"")).await;
     d.screenshot("desk-01-registered").await;
-    let reg_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#).unwrap().captures(&page).unwrap()[1]
+    let reg_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#)
+        .unwrap()
+        .captures(&page)
+        .unwrap()[1]
         .to_string();
     assert!(reg_no.starts_with("9-13/"), "{reg_no}");
     assert!(
         page.contains(&format!("Registreeritud {reg_no}")),
         "the success says what happened"
     );
-    assert!(page.contains("kiri.txt") && page.contains("lisa.txt"), "both files registered");
+    assert!(
+        page.contains("kiri.txt") && page.contains("lisa.txt"),
+        "both files registered"
+    );
     let id = desk_doc_id(&d).await;
 
     // 2. correct its title and party
     d.click("#edit-link").await;
     d.wait_url_ends_with(&format!("/documents/{id}/edit")).await;
-    d.type_in("#f-title", "Küsimus ohvriabi vastuvõtuaegade kohta").await;
+    d.type_in("#f-title", "Küsimus ohvriabi vastuvõtuaegade kohta")
+        .await;
     d.type_in("#f-party_name", "Lõuna Vallavalitsus").await;
     d.click("#doc-submit").await;
     let page = d.wait_source(|p| p.contains("id=\"flash\"")).await;
     d.screenshot("desk-02-corrected").await;
-    assert!(page.contains("Küsimus ohvriabi vastuvõtuaegade kohta"), "title corrected");
+    assert!(
+        page.contains("Küsimus ohvriabi vastuvõtuaegade kohta"),
+        "title corrected"
+    );
     assert!(page.contains("Lõuna Vallavalitsus"), "party corrected");
     assert!(page.contains(&format!("Andmed salvestatud: {reg_no}")));
 
@@ -1324,20 +1334,41 @@ async fn chromium_desk_registers_corrects_and_confirms_into_another_series() {
         .to_string();
     d.goto(&format!("{url}/documents/{item}")).await;
     let before = d.source().await;
-    let old_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#).unwrap().captures(&before).unwrap()[1]
+    let old_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#)
+        .unwrap()
+        .captures(&before)
+        .unwrap()[1]
         .to_string();
-    let target = if old_no.starts_with("9-16/") { "9-14" } else { "9-16" };
+    let target = if old_no.starts_with("9-16/") {
+        "9-14"
+    } else {
+        "9-16"
+    };
     d.goto(&format!("{url}/documents/{item}/edit")).await;
-    d.click(&format!("#f-series option[value='{target}']")).await;
+    d.click(&format!("#f-series option[value='{target}']"))
+        .await;
     d.click("#doc-submit").await;
     let page = d
-        .wait_source(|p| p.contains("id=\"flash\"") || p.contains("id=\"form-errors\"") || p.contains("id=\"form-error\""))
+        .wait_source(|p| {
+            p.contains("id=\"flash\"")
+                || p.contains("id=\"form-errors\"")
+                || p.contains("id=\"form-error\"")
+        })
         .await;
     d.screenshot("desk-03-confirmed").await;
-    assert!(page.contains("id=\"flash\""), "confirmed without errors: {page}");
-    let new_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#).unwrap().captures(&page).unwrap()[1]
+    assert!(
+        page.contains("id=\"flash\""),
+        "confirmed without errors: {page}"
+    );
+    let new_no = regex::Regex::new(r#"id="reg-no">([^<]+)<"#)
+        .unwrap()
+        .captures(&page)
+        .unwrap()[1]
         .to_string();
-    let series = regex::Regex::new(r#"id="series">([^<]+)<"#).unwrap().captures(&page).unwrap()[1]
+    let series = regex::Regex::new(r#"id="series">([^<]+)<"#)
+        .unwrap()
+        .captures(&page)
+        .unwrap()[1]
         .to_string();
     assert_eq!(series, target);
     assert!(
@@ -1345,7 +1376,10 @@ async fn chromium_desk_registers_corrects_and_confirms_into_another_series() {
         "number {new_no} agrees with series {series}"
     );
     assert!(page.contains(&format!("Kinnitatud {new_no}")));
-    assert!(page.contains(&old_no), "the old number is shown as the former number");
+    assert!(
+        page.contains(&old_no),
+        "the old number is shown as the former number"
+    );
     let _ = d.call("DELETE", &d.s(""), None).await;
 }
 
@@ -1364,7 +1398,8 @@ async fn chromium_desk_interim_keeps_the_deadline_open_extension_and_final_answe
     std::fs::write(&a, "Palun väljastada ohvriabi statistika.").unwrap();
     d.goto(&format!("{url}/documents/new")).await;
     d.type_in("#f-file", &a.display().to_string()).await;
-    d.type_in("#f-title", "Teabenõue ohvriabi statistika kohta").await;
+    d.type_in("#f-title", "Teabenõue ohvriabi statistika kohta")
+        .await;
     d.type_in("#f-party_name", "Põhja Vald").await;
     d.type_in("#f-party_code", "77000124").await;
     d.type_in("#f-party_email", "pohja@example.ee").await;
@@ -1388,33 +1423,53 @@ async fn chromium_desk_interim_keeps_the_deadline_open_extension_and_final_answe
             d.type_in("#reply-body", text).await;
             d.click(&format!("#reply-kind option[value={kind}]")).await;
             d.click("#reply-send").await;
-            d.wait_source(|p| p.contains("queued") || p.contains("sent")).await;
+            d.wait_source(|p| p.contains("queued") || p.contains("sent"))
+                .await;
             let reply_page = d.current_url().await;
             assert!(!reply_page.ends_with("/reply"), "the reply was registered");
         }
     };
 
     // 1. an interim notice: the deadline stays open
-    reply("interim", "Teie teabenõue on menetluses; vastame pikendatud tähtaja jooksul.").await;
+    reply(
+        "interim",
+        "Teie teabenõue on menetluses; vastame pikendatud tähtaja jooksul.",
+    )
+    .await;
     d.goto(&format!("{url}/documents/{id}")).await;
     let page = d.source().await;
     let st = state_of(&page);
-    assert!(!st.is_empty() && st != "answered", "open after an interim notice: {st}");
+    assert!(
+        !st.is_empty() && st != "answered",
+        "open after an interim notice: {st}"
+    );
 
     // 2. extend the deadline from the page, naming that notice
     d.click("#deadline-controls summary").await;
-    d.type_in("#dl-extend-reason", "teabe väljaselgitamine nõuab mahukat otsingut").await;
-    let notice = regex::Regex::new(r#"<select name="notice" id="dl-extend-notice" required><option value="">[^<]*</option><option value="([^"]+)""#)
+    d.type_in(
+        "#dl-extend-reason",
+        "teabe väljaselgitamine nõuab mahukat otsingut",
+    )
+    .await;
+    // The interim notice is the request's follow-up: its number is the request's plus "-n".
+    let notice = regex::Regex::new(r#"<option value="(9-13/\d+-\d+)""#)
         .unwrap()
         .captures(&page)
         .expect("the interim notice is offered")[1]
         .to_string();
-    d.click(&format!("#dl-extend-notice option[value='{notice}']")).await;
+    d.click(&format!("#dl-extend-notice option[value='{notice}']"))
+        .await;
     d.click("#dl-extend").await;
     let page = d.wait_source(|p| p.contains("id=\"flash\"")).await;
     d.screenshot("desk-04-extended").await;
-    assert!(page.contains("tähtaeg pikendatud"), "the extension is confirmed");
-    assert!(page.contains("AvTS § 19"), "the trace cites the extension's basis");
+    assert!(
+        page.contains("tähtaeg pikendatud"),
+        "the extension is confirmed"
+    );
+    assert!(
+        page.contains("AvTS § 19"),
+        "the trace cites the extension's basis"
+    );
     assert_ne!(state_of(&page), "answered");
 
     // 3. the final answer closes the deadline
@@ -1422,6 +1477,10 @@ async fn chromium_desk_interim_keeps_the_deadline_open_extension_and_final_answe
     d.goto(&format!("{url}/documents/{id}")).await;
     let page = d.source().await;
     d.screenshot("desk-05-answered").await;
-    assert_eq!(state_of(&page), "answered", "a final answer closes the deadline");
+    assert_eq!(
+        state_of(&page),
+        "answered",
+        "a final answer closes the deadline"
+    );
     let _ = d.call("DELETE", &d.s(""), None).await;
 }

@@ -26,16 +26,12 @@ use super::view::DocView;
 use super::WebState;
 use crate::deadline::engine::DeadlineEvent;
 use crate::model::{
-    limits, parse_date, Channel, Direction, Document, NewDocument, NewRestriction, Party,
-    PartyRole,
+    limits, parse_date, Channel, Direction, Document, NewDocument, NewRestriction, Party, PartyRole,
 };
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route(
-            "/documents/new",
-            routes::get(new_form).post(new_document),
-        )
+        .route("/documents/new", routes::get(new_form).post(new_document))
         .route(
             "/documents/{id}/edit",
             routes::get(edit_form).post(edit_document),
@@ -119,7 +115,11 @@ impl DocForm {
             doc_type: d.doc_type.clone().unwrap_or_default(),
             kind: d.kind.clone().unwrap_or_default(),
             responsible: d.responsible.clone().unwrap_or_default(),
-            confirm: if d.needs_review { "1".into() } else { String::new() },
+            confirm: if d.needs_review {
+                "1".into()
+            } else {
+                String::new()
+            },
             ..Default::default()
         }
     }
@@ -479,7 +479,12 @@ async fn new_document(
 ) -> PageResult {
     let (p, l) = desk_user(&state, &headers, "register documents").await?;
     let err = |e: WebError| PageError::Web(e, l);
-    let mut mp = mp.map_err(|e| err(WebError::invalid(format!("invalid form: {}", e.body_text()))))?;
+    let mut mp = mp.map_err(|e| {
+        err(WebError::invalid(format!(
+            "invalid form: {}",
+            e.body_text()
+        )))
+    })?;
     let mut f = DocForm::default();
     let mut uploads = Vec::new();
     let mut errs = Errs::default();
@@ -554,8 +559,15 @@ async fn new_document(
         _ => {
             let n = uploads.len();
             let input = again(f, errs, None, duplicates, n);
-            return render(&state, l, p.user, csrf, input, StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            return render(
+                &state,
+                l,
+                p.user,
+                csrf,
+                input,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let mut nd = NewDocument::new(c.direction, c.channel, &c.title);
@@ -662,8 +674,15 @@ async fn edit_document(
                 files_dropped: false,
                 restriction_offered: offered,
             };
-            return render(&state, l, p.user, csrf, input, StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            return render(
+                &state,
+                l,
+                p.user,
+                csrf,
+                input,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     // The form edits the first party; any others stay as they are.

@@ -119,7 +119,10 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 }
 
 /// The logged-in user of a page, or a redirect to the login page.
-pub(super) async fn page_user(state: &WebState, headers: &HeaderMap) -> Result<(Principal, Lang), PageError> {
+pub(super) async fn page_user(
+    state: &WebState,
+    headers: &HeaderMap,
+) -> Result<(Principal, Lang), PageError> {
     let l = lang_of(headers);
     match principal(state, headers).await {
         Ok(Some(p)) => Ok((p, l)),
