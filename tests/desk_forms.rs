@@ -443,6 +443,33 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         let shown = send(&router, page(&kati, &r.location)).await;
         assert!(shown.body.contains("Kinnitatud 9-14/1"), "{b}");
         assert!(shown.body.contains("id=\"aliases\">9-13/2"), "{b}");
+        // The inbox's quick form renumbers too, and says so.
+        let mut nd = NewDocument::new(Direction::Incoming, Channel::Email, "Teine taotlus");
+        nd.series = Some("9-13".into());
+        nd.needs_review = true;
+        let quick = app.register.register(nd, "ingest").await.unwrap();
+        let r = send(
+            &router,
+            form(
+                &kati,
+                &format!("/documents/{}/complete", quick.id),
+                &[("series", "9-14")],
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{b}: {}", r.body);
+        let shown = send(&router, page(&kati, &r.location)).await;
+        assert!(
+            shown.body.contains("Kinnitatud 9-14/2"),
+            "{b}: {}",
+            r.location
+        );
+        let q = app.register.get(quick.id).await.unwrap();
+        assert_eq!(
+            (q.series.as_str(), q.reg_no.as_str()),
+            ("9-14", "9-14/2"),
+            "{b}"
+        );
         // The old number still finds the document, and a reply quoting it joins its thread
         // with a number of the new series.
         assert_eq!(
@@ -461,12 +488,12 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
         assert_eq!(reply.reg_no, "9-14/1-1", "{b}");
         assert_eq!(reply.series, "9-14", "{b}");
         assert_eq!(reply.thread_id, item.id, "{b}");
-        // The numbers 9-13/2 is never given again.
+        // The numbers 9-13/2 and 9-13/3 are never given again.
         let mut next = NewDocument::new(Direction::Incoming, Channel::Post, "Järgmine");
         next.series = Some("9-13".into());
         assert_eq!(
             app.register.register(next, "kati").await.unwrap().reg_no,
-            "9-13/3"
+            "9-13/4"
         );
         // A case with follow-ups keeps its numbers; a follow-up keeps its thread's series.
         for id in [item.id, reply.id] {

@@ -881,6 +881,27 @@ pub fn flash(l: Lang, query: Option<&str>, reg_no: &str) -> Option<(bool, String
     None
 }
 
+/// The inbox's message after a confirmation (`?done=confirmed&id=N`): the
+/// document's number as it is now (it changes with the series).
+pub async fn inbox_flash(
+    state: &WebState,
+    l: Lang,
+    query: Option<&str>,
+) -> Result<Option<(bool, String)>, PageError> {
+    let q = query.unwrap_or("");
+    let id = q
+        .split('&')
+        .find_map(|p| p.strip_prefix("id="))
+        .and_then(|v| v.parse::<i64>().ok());
+    let Some(id) = id.filter(|_| q.split('&').any(|p| p == "done=confirmed")) else {
+        return Ok(None);
+    };
+    match state.app.register.get(id).await {
+        Ok(d) => Ok(flash(l, Some("done=confirmed"), &d.reg_no)),
+        Err(_) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -396,6 +396,8 @@ struct InboxPage {
     /// Document kinds: (id, name in the page's language).
     kinds: Vec<(String, String)>,
     officials: Vec<(String, String)>,
+    /// What the last confirmation did ("Kinnitatud 9-14/7").
+    flash: Option<(bool, String)>,
 }
 
 /// The document kinds offered in the forms: (id, name in `l`).
@@ -463,8 +465,13 @@ pub(super) fn default_restriction(state: &WebState, d: &DocView) -> (String, Str
     (ground, ends)
 }
 
-async fn inbox(State(state): State<WebState>, headers: HeaderMap) -> PageResult {
+async fn inbox(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
+    let flash = super::forms::inbox_flash(&state, l, uri.query()).await?;
     let f = crate::register::ListFilter {
         needs_review: Some(true),
         limit: Some(state.cfg.page_size),
@@ -496,6 +503,7 @@ async fn inbox(State(state): State<WebState>, headers: HeaderMap) -> PageResult 
         doc_types: integrate::doc_types(&state),
         kinds: kind_options(&state, l),
         officials: officials(&state).await?,
+        flash,
     }))
 }
 
@@ -561,8 +569,8 @@ async fn complete(
         needs_review: Some(false),
         ..Default::default()
     };
-    state.app.register.update(id, patch, &p.user.name).await?;
-    Ok(see_other("/inbox"))
+    let done = state.app.register.update(id, patch, &p.user.name).await?;
+    Ok(see_other(&format!("/inbox?done=confirmed&id={}", done.id)))
 }
 
 // ------------------------------------------------------------ register list
