@@ -21,7 +21,46 @@ pub mod xades;
 pub use container::{open, Container, ContainerError, DataFile, Format, Limits};
 pub use pki::TrustStore;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The `[signatures]` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignaturesConfig {
+    /// The trust store: a directory of CA, OCSP-responder and time-stamping
+    /// certificates (PEM or DER). Empty: no anchors (no signature is valid).
+    pub trust_dir: std::path::PathBuf,
+}
+
+impl SignaturesConfig {
+    /// At start: a configured directory exists and holds at least one certificate.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        if self.trust_dir.as_os_str().is_empty() {
+            return Ok(());
+        }
+        let store = self.trust_store()?;
+        if store.anchors.is_empty() {
+            return Err(crate::error::Error::invalid(format!(
+                "invalid signatures.trust_dir {}: it holds no certificate (usaldusankrute kataloogis ei ole ühtegi sertifikaati)",
+                self.trust_dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The configured trust store (empty without `trust_dir`). Blocking: reads the directory.
+    pub fn trust_store(&self) -> crate::error::Result<TrustStore> {
+        if self.trust_dir.as_os_str().is_empty() {
+            return Ok(TrustStore::default());
+        }
+        TrustStore::from_dir(&self.trust_dir).map_err(|e| {
+            crate::error::Error::invalid(format!(
+                "invalid signatures.trust_dir {}: {e} (usaldusankrute kataloogi ei saa lugeda)",
+                self.trust_dir.display()
+            ))
+        })
+    }
+}
 
 /// A signature's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
