@@ -698,6 +698,8 @@ struct DocumentPage {
     can_edit: bool,
     default_ground: String,
     default_ends: String,
+    signatures: Vec<integrate::SignatureView>,
+    container_files: integrate::ContainerFiles,
 }
 
 /// True when a letter's text is HTML (then it is shown sanitised).
@@ -764,6 +766,7 @@ async fn document(
     let thread = state.app.register.thread(d.thread_id).await?;
     let docs = api::views(&state, &p.user, &thread).await?;
     let (default_ground, default_ends) = default_restriction(&state, &view);
+    let (signatures, container_files) = integrate::signatures_of(&state, &d, sight).await?;
     Ok(html(DocumentPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
@@ -779,6 +782,8 @@ async fn document(
         events,
         default_ground,
         default_ends,
+        signatures,
+        container_files,
     }))
 }
 
