@@ -457,6 +457,14 @@ fn verify_one(
             .cloned();
         let mut found_good = false;
         let mut problems: Vec<Reason> = Vec::new();
+        // Every OCSP response the signature carries must be readable: one that
+        // is not is corrupted revocation data, whatever the others say.
+        for (i, o) in ocsps.iter().take(16).enumerate() {
+            let bytes = pki::b64(&text(Some(*o)));
+            if let Err(e) = bytes.ok_or_else(|| "not base64".to_string()).and_then(|b| tokens::parse_ocsp(&b).map(|_| ())) {
+                v.invalid("ocsp_corrupted", format!("allkirja {}. OCSP-vastus on rikutud: {e} (corrupted OCSP response in the signature)", i + 1));
+            }
+        }
         for o in ocsps.iter().take(16) {
             has_ocsp = true;
             let bytes = pki::b64(&text(Some(*o))).unwrap_or_default();
@@ -475,6 +483,12 @@ fn verify_one(
                 problems.push(Reason::new("ocsp_other_certificate", Status::Invalid, "OCSP-vastus ei käi allkirjastaja sertifikaadi kohta (OCSP response for another certificate)".into()));
                 continue;
             };
+            // A time mark proves the signing time by itself: its responder's
+            // certificate travels with it, in the OCSP response or the signature.
+            if tm_policy && !ddoc && resp.responder(&pool).is_none() {
+                problems.push(Reason::new("tm_responder_missing", Status::Invalid, "ajamärgi OCSP-vastaja sertifikaat puudub nii OCSP-vastusest kui allkirjast: ajamärk ei vasta nõuetele (OCSP responder certificate neither in the OCSP response nor in the signature: time mark requirements not met)".into()));
+                continue;
+            }
             let mut all_pool = pool.clone();
             all_pool.extend(trust.anchors.iter().cloned());
             let Some(responder) = resp.responder(&all_pool).cloned() else {
