@@ -593,6 +593,13 @@ fn verify_one(
             v.invalid("ocsp_before_timestamp", format!("OCSP-vastus ({o}) on antud enne ajatemplit ({t}) (OCSP produced before the time-stamp)"));
         }
     }
+    if let (true, Some(c), Some(o)) = (tm_policy && !ddoc, claimed, ocsp_time) {
+        // The time mark confirms a signature that already exists: a signed
+        // claim of signing more than a day after it is false.
+        if c.duration_since(o) > jiff::SignedDuration::from_hours(24) {
+            v.invalid("signing_time_after_time_mark", format!("allkirjastatud allkirjastamise aeg {c} on hilisem kui ajamärk (OCSP) {o}: aeg ei saa olla õige (claimed signing time after the time mark)"));
+        }
+    }
     if !has_ocsp && signer.is_some() {
         v.indeterminate("no_revocation_data", "kehtivuskinnitus (OCSP) puudub: sertifikaadi kehtivust allkirjastamise ajal ei saa otsustada (no OCSP response)".into());
     }
