@@ -508,6 +508,10 @@ fn verify_one(
                 ));
                 continue;
             }
+            if !responder.valid_at(resp.produced_at) {
+                problems.push(Reason::new("ocsp_responder_expired", Status::Invalid, format!("OCSP-vastaja sertifikaat ei kehtinud vastuse andmise ajal {} ({} – {}) (OCSP responder certificate not valid when the response was produced)", resp.produced_at, responder.not_before, responder.not_after)));
+                continue;
+            }
             pool.extend(resp.certs.iter().cloned());
             if let Some(r) = pki::chain(&responder, &pool, trust).reason(
                 "ocsp_responder_untrusted",
@@ -599,6 +603,16 @@ fn verify_one(
         if c.duration_since(o) > jiff::SignedDuration::from_hours(24) {
             v.invalid("signing_time_after_time_mark", format!("allkirjastatud allkirjastamise aeg {c} on hilisem kui ajamärk (OCSP) {o}: aeg ei saa olla õige (claimed signing time after the time mark)"));
         }
+    }
+    if tm_policy
+        && !ddoc
+        && !has_ocsp
+        && signer.is_some()
+        && qp.is_some_and(|q| descendants(q, "CertificateValues").next().is_some())
+    {
+        // Completed to LT-TM (its validation data is there) but without the
+        // time mark itself: the OCSP response was removed.
+        v.invalid("tm_ocsp_missing", "BDOC-TM allkirjal on kehtivusandmed (CertificateValues), kuid ajamärk (OCSP-vastus) puudub: allkiri on puudulik (LT-TM signature without its OCSP time mark)".into());
     }
     if !has_ocsp && signer.is_some() {
         v.indeterminate("no_revocation_data", "kehtivuskinnitus (OCSP) puudub: sertifikaadi kehtivust allkirjastamise ajal ei saa otsustada (no OCSP response)".into());
