@@ -262,10 +262,15 @@ fn verify_one(
             }
             match c14n::canonicalize(target, src, &method) {
                 Ok(bytes) => {
-                    if alg.digest(&bytes) != want {
-                        if (is_sp || target.tag_name().name() == "SignedProperties") && ddoc {
-                            v.indeterminate("ddoc_signed_properties", "DDOC 1.3 allkirjastatud omaduste räsi arvutab libdigidoc mittestandardse kanoniseerimisega, mida docgate ei korda: allkirjastamise aega ja sertifikaadiviidet ei saa kinnitada (DDOC SignedProperties digest not reproducible)".into());
-                        } else if is_sp || target.tag_name().name() == "SignedProperties" {
+                    let sp_target = is_sp || target.tag_name().name() == "SignedProperties";
+                    // DDOC 1.3: libdigidoc hashed SignedProperties as a document
+                    // of its own (without its QualifyingProperties' xmlns).
+                    let ddoc_sp_ok = ddoc
+                        && sp_target
+                        && c14n::canonicalize_detached(target, src, &method)
+                            .is_ok_and(|b| alg.digest(&b) == want);
+                    if alg.digest(&bytes) != want && !ddoc_sp_ok {
+                        if sp_target {
                             v.invalid("signed_properties_digest", "allkirjastatud omaduste (SignedProperties) räsi ei klapi (SignedProperties digest mismatch)".into());
                         } else {
                             let name = target.attribute("Filename").unwrap_or(frag);
