@@ -272,7 +272,8 @@ impl Register {
         let ic = &self.config.ingest;
         let mut out = Vec::with_capacity(new.files.len());
         let mut added = false;
-        for mut f in std::mem::take(&mut new.files) {
+        let mut files = std::mem::take(&mut new.files).into_iter();
+        while let Some(mut f) = files.next() {
             if !crate::signature::is_container(&f.name, &f.media_type) {
                 out.push(f);
                 continue;
@@ -286,21 +287,24 @@ impl Register {
             )
             .await;
             f.bytes = Arc::try_unwrap(bytes).unwrap_or_else(|a| (*a).clone());
-            let opened = match opened {
-                Ok(Ok(o)) => o,
-                Ok(Err(e)) => {
-                    return Err(Error::invalid(format!(
-                        "allkirjastatud konteiner {} on vigane, {}: {e} (broken signed container)",
-                        f.name,
-                        e.code()
-                    )))
-                }
-                Err(e) => {
-                    return Err(Error::invalid(format!(
-                        "allkirjastatud konteinerit {} ei saanud avada: {e} (signed container not opened)",
-                        f.name
-                    )))
-                }
+            let why = match &opened {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(format!(
+                    "allkirjastatud konteiner {} on vigane, {}: {e} (broken signed container)",
+                    f.name,
+                    e.code()
+                )),
+                Err(e) => Some(format!(
+                    "allkirjastatud konteinerit {} ei saanud avada: {e} (signed container not opened)",
+                    f.name
+                )),
+            };
+            let Ok(Ok(opened)) = opened else {
+                // The document keeps its files (the caller quarantines the original).
+                out.push(f);
+                out.extend(files);
+                new.files = out;
+                return Err(Error::invalid(why.unwrap_or_default()));
             };
             f.text = opened.text.text;
             f.text_status = opened.text.status;

@@ -607,7 +607,7 @@ async fn a_broken_container_from_email_is_quarantined_with_its_reason() {
 async fn the_document_page_shows_each_signature_to_staff_who_see_it() {
     use axum::body::Body;
     use axum::http::{header, Request};
-    use docgate::model::{Channel, Direction, NewDocument, NewFile};
+    use docgate::model::{Channel, Direction, NewDocument, NewFile, Party, PartyKind, PartyRole};
     use docgate::web::auth::Role;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
@@ -618,18 +618,28 @@ async fn the_document_page_shows_each_signature_to_staff_who_see_it() {
         let app = env.app().await;
         let bytes = std::fs::read(dir.join("valid-containers/valid-asice.asice")).unwrap();
         let mut new = NewDocument::new(Direction::Incoming, Channel::Email, "Leping");
+        // A natural person's letter: restricted (AK), so the access policy decides.
+        new.parties.push(Party {
+            kind: PartyKind::Person,
+            role: PartyRole::Sender,
+            name: "Märü-Lööz Žõrinüwšky".into(),
+            code: None,
+            email: None,
+        });
         new.files.push(NewFile::new(
             "leping.asice",
             "application/vnd.etsi.asic-e+zip",
             bytes,
         ));
         let d = app.register.register(new, "test").await.unwrap();
+        assert!(d.restriction.is_some(), "{b}");
         assert!(d.files.len() >= 2, "{b}: the data file is a file: {:?}", d.files);
         let lead = docgate::testing::user_with_token(&app, "liis", Role::Lead, None).await;
         let router = docgate::web::router(app.clone());
         let page = |lang: &'static str| {
-            Request::get(format!("/documents/{}?lang={lang}", d.id))
+            Request::get(format!("/documents/{}", d.id))
                 .header(header::AUTHORIZATION, format!("Bearer {lead}"))
+                .header(header::COOKIE, format!("lang={lang}"))
                 .body(Body::empty())
                 .unwrap()
         };
