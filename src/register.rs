@@ -608,8 +608,7 @@ impl Register {
             if let Some(c) = f.container {
                 // A data file follows the container it came from.
                 let from = new.files.get(c).filter(|_| c < i);
-                if !from.is_some_and(|g| crate::signature::is_container(&g.name, &g.media_type))
-                {
+                if !from.is_some_and(|g| crate::signature::is_container(&g.name, &g.media_type)) {
                     return Err(Error::invalid(format!(
                         "invalid file {:?}: its container (file {c}) is not a signed container before it",
                         f.name

@@ -136,7 +136,10 @@ const REAL_DEFECTS: &[(&str, &str)] = &[
     ("TS_broken_TS.asice", "timestamp"),
     ("esteid2018signerAiaOcspLT.asice", "ocsp_responder_expired"),
     ("esteid2018signerAiaOcspLTA.asice", "ocsp_responder_expired"),
-    ("invalid-bdoc-tm-missing-revoked-ocsp.bdoc", "tm_ocsp_missing"),
+    (
+        "invalid-bdoc-tm-missing-revoked-ocsp.bdoc",
+        "tm_ocsp_missing",
+    ),
 ];
 
 fn invalid_codes(c: &Container) -> Vec<&'static str> {
@@ -633,7 +636,11 @@ async fn the_document_page_shows_each_signature_to_staff_who_see_it() {
         ));
         let d = app.register.register(new, "test").await.unwrap();
         assert!(d.restriction.is_some(), "{b}");
-        assert!(d.files.len() >= 2, "{b}: the data file is a file: {:?}", d.files);
+        assert!(
+            d.files.len() >= 2,
+            "{b}: the data file is a file: {:?}",
+            d.files
+        );
         let lead = docgate::testing::user_with_token(&app, "liis", Role::Lead, None).await;
         let router = docgate::web::router(app.clone());
         let page = |lang: &'static str| {
@@ -652,15 +659,22 @@ async fn the_document_page_shows_each_signature_to_staff_who_see_it() {
         assert!(body.contains("MÄRÜ-LÖÖZ ŽÕRINÜWŠKY"), "{b}");
         assert!(body.contains("11404176865"), "{b}: the lead sees the code");
         assert!(body.contains("kehtiv"), "{b}");
-        assert!(body.contains(".11.2018 "), "{b}: the signing time, dd.mm.yyyy");
-        assert!(body.contains("Andmefailid konteinerist leping.asice"), "{b}");
+        assert!(
+            body.contains(".11.2018 "),
+            "{b}: the signing time, dd.mm.yyyy"
+        );
+        assert!(
+            body.contains("Andmefailid konteinerist leping.asice"),
+            "{b}"
+        );
         let r = router.clone().oneshot(page("en")).await.unwrap();
         let body = String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes())
             .into_owned();
         assert!(body.contains("Digital signatures"), "{b}");
         assert!(body.contains(">valid<"), "{b}");
         // A staff member outside the case sees the document masked: no signatures.
-        let jaan = docgate::testing::user_with_token(&app, "jaan", Role::Staff, Some("Tallinn")).await;
+        let jaan =
+            docgate::testing::user_with_token(&app, "jaan", Role::Staff, Some("Tallinn")).await;
         let r = router
             .clone()
             .oneshot(

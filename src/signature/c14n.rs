@@ -249,9 +249,7 @@ fn element(
     out.push(b'>');
     for child in node.children() {
         match child.node_type() {
-            NodeType::Element => {
-                element(child, src, method, &new_ctx, outer, &[], depth + 1, out)?
-            }
+            NodeType::Element => element(child, src, method, &new_ctx, outer, &[], depth + 1, out)?,
             NodeType::Text => escape_text(child.text().unwrap_or(""), out),
             NodeType::Comment => {
                 if method.comments {
@@ -381,7 +379,10 @@ mod tests {
     fn a_detached_subtree_leaves_out_what_it_inherits() {
         let xml = r#"<q xmlns="urn:etsi" xmlns:a="urn:a"><p Id="x"><c/><d xmlns="urn:dsig">t</d></p></q>"#;
         let doc = roxmltree::Document::parse(xml).unwrap();
-        let p = doc.descendants().find(|n| n.attribute("Id") == Some("x")).unwrap();
+        let p = doc
+            .descendants()
+            .find(|n| n.attribute("Id") == Some("x"))
+            .unwrap();
         let m = Method::from_uri(INC).unwrap();
         let full = String::from_utf8(canonicalize(p, xml, &m).unwrap()).unwrap();
         assert_eq!(
@@ -389,6 +390,9 @@ mod tests {
             r#"<p xmlns="urn:etsi" xmlns:a="urn:a" Id="x"><c></c><d xmlns="urn:dsig">t</d></p>"#
         );
         let detached = String::from_utf8(canonicalize_detached(p, xml, &m).unwrap()).unwrap();
-        assert_eq!(detached, r#"<p Id="x"><c></c><d xmlns="urn:dsig">t</d></p>"#);
+        assert_eq!(
+            detached,
+            r#"<p Id="x"><c></c><d xmlns="urn:dsig">t</d></p>"#
+        );
     }
 }

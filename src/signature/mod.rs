@@ -163,9 +163,9 @@ pub fn container_text(
     use crate::extract::FileText;
     match verify(name, bytes, &TrustStore::default()) {
         Ok(c) => own_text(&c),
-        Err(e) => FileText::not_extracted(format!(
-            "allkirjastatud konteinerit ei saanud avada: {e}"
-        )),
+        Err(e) => {
+            FileText::not_extracted(format!("allkirjastatud konteinerit ei saanud avada: {e}"))
+        }
     }
 }
 

@@ -466,7 +466,10 @@ fn verify_one(
         // is not is corrupted revocation data, whatever the others say.
         for (i, o) in ocsps.iter().take(16).enumerate() {
             let bytes = pki::b64(&text(Some(*o)));
-            if let Err(e) = bytes.ok_or_else(|| "not base64".to_string()).and_then(|b| tokens::parse_ocsp(&b).map(|_| ())) {
+            if let Err(e) = bytes
+                .ok_or_else(|| "not base64".to_string())
+                .and_then(|b| tokens::parse_ocsp(&b).map(|_| ()))
+            {
                 v.invalid("ocsp_corrupted", format!("allkirja {}. OCSP-vastus on rikutud: {e} (corrupted OCSP response in the signature)", i + 1));
             }
         }

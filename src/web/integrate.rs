@@ -474,7 +474,10 @@ pub async fn signatures_of(
         let r = crate::extract::isolated(
             "signature verification",
             state.app.config.ingest.extract_timeout(),
-            move || cfg.trust_store().map(|t| signature::verify(&name, &bytes, &t)),
+            move || {
+                cfg.trust_store()
+                    .map(|t| signature::verify(&name, &bytes, &t))
+            },
         )
         .await;
         let found = match r {
@@ -495,23 +498,25 @@ pub async fn signatures_of(
                 )],
             }],
         };
-        rows.extend(found.into_iter().map(|r| SignatureView {
-            file: r.file,
-            container: r.container,
-            format: r.format,
-            signer: r.signer.filter(|_| names),
-            signer_code: r.signer_code.filter(|_| codes),
-            signed_at: r.signed_at.map(|t| {
-                t.to_zoned(tz.clone())
-                    .strftime("%d.%m.%Y %H:%M:%S")
-                    .to_string()
-            }),
-            status: r.status,
-            reasons: r
-                .reasons
-                .iter()
-                .map(|x| format!("{}: {}", x.code, x.message))
-                .collect(),
+        rows.extend(found.into_iter().map(|r| {
+            SignatureView {
+                file: r.file,
+                container: r.container,
+                format: r.format,
+                signer: r.signer.filter(|_| names),
+                signer_code: r.signer_code.filter(|_| codes),
+                signed_at: r.signed_at.map(|t| {
+                    t.to_zoned(tz.clone())
+                        .strftime("%d.%m.%Y %H:%M:%S")
+                        .to_string()
+                }),
+                status: r.status,
+                reasons: r
+                    .reasons
+                    .iter()
+                    .map(|x| format!("{}: {}", x.code, x.message))
+                    .collect(),
+            }
         }));
     }
     Ok((rows, given))
