@@ -43,6 +43,7 @@ pub struct Config {
     pub dhx: crate::dhx::DhxConfig,
     pub web: crate::web::WebConfig,
     pub ocr: crate::ocr::OcrConfig,
+    pub signatures: crate::signature::SignaturesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +96,7 @@ impl Default for Config {
             dhx: Default::default(),
             web: Default::default(),
             ocr: Default::default(),
+            signatures: Default::default(),
         }
     }
 }
@@ -274,6 +276,7 @@ impl Config {
         }
         self.dhx.validate()?;
         self.ocr.validate()?;
+        self.signatures.validate()?;
         Ok(())
     }
 

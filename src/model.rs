@@ -385,6 +385,9 @@ pub struct NewFile {
     /// "ok", "not_extracted" (with a reason in `text_note`), or "none" for no text content.
     pub text_status: TextStatus,
     pub text_note: Option<String>,
+    /// A data file of a signed container: the position of the container file
+    /// (an earlier file of the same document) it was taken from.
+    pub container: Option<usize>,
 }
 
 /// Outcome of text extraction for a file.
@@ -426,6 +429,7 @@ impl NewFile {
             text: None,
             text_status: TextStatus::NoText,
             text_note: None,
+            container: None,
         }
     }
 }

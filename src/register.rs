@@ -245,10 +245,94 @@ impl Register {
 
     /// Registers one document in its own transaction.
     pub async fn register(&self, new: NewDocument, actor: &str) -> Result<Document> {
+        let mut new = new;
+        self.open_containers(&mut new).await?;
         let mut tx = self.begin().await?;
         let doc = self.register_in(&mut tx, new, actor).await?;
         tx.commit().await?;
         Ok(doc)
+    }
+
+    /// Opens every signed container among `new`'s files (ASiC-E, BDOC, ASiC-S,
+    /// DDOC: `signature::is_container`) and puts each of its data files right
+    /// after it as a file of the document of its own (name, media type, bytes,
+    /// its own text, so its own personal-code scan), marked with the
+    /// container's position; the container stays the original, byte for byte,
+    /// with its signers as its text. A container whose structure is broken is
+    /// refused with its reason (`Error::Invalid`; ingest quarantines it).
+    /// Parsing runs isolated (blocking thread, `ingest.extract_timeout_secs`),
+    /// before any transaction. A document whose containers were opened already
+    /// (a file marked as from a container) is left as it is. True when files
+    /// were added.
+    pub async fn open_containers(&self, new: &mut NewDocument) -> Result<bool> {
+        if new.files.iter().any(|f| f.container.is_some())
+            || !new
+                .files
+                .iter()
+                .any(|f| crate::signature::is_container(&f.name, &f.media_type))
+        {
+            return Ok(false);
+        }
+        let ic = &self.config.ingest;
+        let mut out = Vec::with_capacity(new.files.len());
+        let mut added = false;
+        let mut files = std::mem::take(&mut new.files).into_iter();
+        while let Some(mut f) = files.next() {
+            if !crate::signature::is_container(&f.name, &f.media_type) {
+                out.push(f);
+                continue;
+            }
+            let bytes = Arc::new(std::mem::take(&mut f.bytes));
+            let (b, name, opts) = (bytes.clone(), f.name.clone(), ic.text_options());
+            let opened = crate::extract::isolated(
+                &format!("signed container {}", f.name),
+                ic.extract_timeout(),
+                move || crate::signature::open_files(&name, &b, &opts),
+            )
+            .await;
+            f.bytes = Arc::try_unwrap(bytes).unwrap_or_else(|a| (*a).clone());
+            let why = match &opened {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(format!(
+                    "allkirjastatud konteiner {} on vigane, {}: {e} (broken signed container)",
+                    f.name,
+                    e.code()
+                )),
+                Err(e) => Some(format!(
+                    "allkirjastatud konteinerit {} ei saanud avada: {e} (signed container not opened)",
+                    f.name
+                )),
+            };
+            let Ok(Ok(opened)) = opened else {
+                // The document keeps its files (the caller quarantines the original).
+                out.push(f);
+                out.extend(files);
+                new.files = out;
+                return Err(Error::invalid(why.unwrap_or_default()));
+            };
+            f.text = opened.text.text;
+            f.text_status = opened.text.status;
+            f.text_note = opened.text.note;
+            let pos = out.len();
+            out.push(f);
+            for (d, t) in opened.data_files {
+                let name = limits::truncate(d.name.trim(), limits::FILE_NAME);
+                let name = if name.trim().is_empty() {
+                    "andmefail".to_string()
+                } else {
+                    name
+                };
+                let mut file = NewFile::new(name, d.media_type, d.bytes);
+                file.text = t.text;
+                file.text_status = t.status;
+                file.text_note = t.note;
+                file.container = Some(pos);
+                out.push(file);
+                added = true;
+            }
+        }
+        new.files = out;
+        Ok(added)
     }
 
     /// Stores the files of documents ahead of their registration (from several
@@ -284,6 +368,9 @@ impl Register {
         // Write the files first, from several threads, before the transaction;
         // registration then finds them stored and reuses their hashes.
         let mut news = news;
+        for n in news.iter_mut() {
+            self.open_containers(n).await?;
+        }
         let hashes = if news.len() > 1 {
             self.store_files(&mut news, None).await?
         } else {
@@ -517,11 +604,21 @@ impl Register {
                 Some(r.to_string())
             }
         };
-        for f in &new.files {
+        for (i, f) in new.files.iter().enumerate() {
             if f.name.trim().is_empty() {
                 return Err(Error::invalid("invalid file: its name is empty"));
             }
             limits::check("file name", &f.name, limits::FILE_NAME)?;
+            if let Some(c) = f.container {
+                // A data file follows the container it came from.
+                let from = new.files.get(c).filter(|_| c < i);
+                if !from.is_some_and(|g| crate::signature::is_container(&g.name, &g.media_type)) {
+                    return Err(Error::invalid(format!(
+                        "invalid file {:?}: its container (file {c}) is not a signed container before it",
+                        f.name
+                    )));
+                }
+            }
             if f.bytes.len() as u64 > self.config.max_file_size {
                 return Err(Error::TooLarge(format!(
                     "file {:?} is {} bytes, above max_file_size {}",
@@ -733,6 +830,7 @@ impl Register {
                 Value::from(sha.as_str()),
                 Value::from(f.text_status.as_str()),
                 Value::from(&f.text_note),
+                Value::from(f.container.map(|c| c as i64)),
             ]);
             if let Some(text) = &f.text {
                 // The first text of a content wins, as with ON CONFLICT DO NOTHING.
@@ -1108,6 +1206,20 @@ impl Register {
             .collect::<std::result::Result<Vec<_>, _>>()?;
         self.fill(&mut docs).await?;
         Ok(docs.into_iter().zip(bodies).collect())
+    }
+
+    /// For each file of a document, in order: the position of the signed
+    /// container it was taken from (None: a file received as such).
+    pub async fn container_positions(&self, doc_id: i64) -> Result<Vec<Option<usize>>> {
+        let rows: Vec<(Option<i64>,)> =
+            sqlx::query_as("SELECT container_pos FROM doc_files WHERE doc_id = $1 ORDER BY pos")
+                .bind(doc_id)
+                .fetch_all(&self.store.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.0.and_then(|p| usize::try_from(p).ok()))
+            .collect())
     }
 
     pub async fn body(&self, id: i64) -> Result<Option<String>> {
@@ -1925,8 +2037,8 @@ impl Pending {
             ),
             parties: Rows::new(PARTIES, 7, ""),
             doc_files: Rows::new(
-                "INSERT INTO doc_files (doc_id, pos, name, media_type, size, sha256, text_status, text_note)",
-                8,
+                "INSERT INTO doc_files (doc_id, pos, name, media_type, size, sha256, text_status, text_note, container_pos)",
+                9,
                 "",
             ),
             file_texts: Rows::new(

@@ -508,7 +508,7 @@ async fn signatures(cfg: Config, a: SignaturesArgs) -> anyhow::Result<i32> {
     let trust = match &a.anchors {
         Some(d) => TrustStore::from_dir(d)
             .with_context(|| format!("usaldusankrute kataloogi {} ei saa lugeda", d.display()))?,
-        None => TrustStore::default(),
+        None => app.config.signatures.trust_store()?,
     };
     let trust = std::sync::Arc::new(trust);
     let mut rows = Vec::new();

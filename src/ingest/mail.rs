@@ -341,6 +341,10 @@ pub async fn prepare_mail_at(
         // The received date is the arrival's date in Europe/Tallinn (none: unknown).
         new.received = new.received_at.map(|t| app.register.local_date(t));
     }
+    let hashes = match open_containers(app, &mut new, hashes).await {
+        Ok(h) => h,
+        Err(reason) => return Err((std::mem::take(&mut new.files[0].bytes), reason)),
+    };
     Ok(Prepared {
         new,
         hints,
@@ -419,13 +423,32 @@ pub async fn prepare_file_at(
     f.text_status = t.status;
     f.text_note = t.note;
     new.files.push(f);
+    let hashes = match open_containers(app, &mut new, vec![sha.clone()]).await {
+        Ok(h) => h,
+        Err(reason) => return Err((std::mem::take(&mut new.files[0].bytes), reason)),
+    };
     Ok(Prepared {
         hints,
         new,
-        hashes: vec![sha.clone()],
+        hashes,
         sha256: sha,
         stored: None,
     })
+}
+
+/// The register opens the signed containers among the files (their data files
+/// become files of the document); the files' hashes follow. A container whose
+/// structure is broken is the quarantine reason.
+async fn open_containers(
+    app: &App,
+    new: &mut NewDocument,
+    hashes: Vec<String>,
+) -> std::result::Result<Vec<String>, Reject> {
+    match app.register.open_containers(new).await {
+        Ok(false) => Ok(hashes),
+        Ok(true) => Ok(new.files.iter().map(|f| sha256_hex(&f.bytes)).collect()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The document a duplicate key points at.

@@ -73,6 +73,35 @@ pub enum C14nError {
 
 /// The canonical form of the subtree of element `node` of a document parsed from `src`.
 pub fn canonicalize(node: Node<'_, '_>, src: &str, method: &Method) -> Result<Vec<u8>, C14nError> {
+    canonicalize_with(node, src, method, &BTreeMap::new())
+}
+
+/// The canonical form of the subtree as if it were a document of its own: the
+/// namespace declarations it inherits from outside (unchanged within it) are
+/// left out. libdigidoc computed DDOC 1.3 SignedProperties digests this way
+/// (the element without the `xmlns` of its QualifyingProperties).
+pub fn canonicalize_detached(
+    node: Node<'_, '_>,
+    src: &str,
+    method: &Method,
+) -> Result<Vec<u8>, C14nError> {
+    let outer: BTreeMap<String, String> = node
+        .parent_element()
+        .map(|p| {
+            p.namespaces()
+                .map(|ns| (ns.name().unwrap_or("").to_string(), ns.uri().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    canonicalize_with(node, src, method, &outer)
+}
+
+fn canonicalize_with(
+    node: Node<'_, '_>,
+    src: &str,
+    method: &Method,
+    outer: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, C14nError> {
     let mut out = Vec::with_capacity(4096);
     let ctx = BTreeMap::new();
     let mut apex_xml_attrs: Vec<(String, String)> = Vec::new();
@@ -99,7 +128,7 @@ pub fn canonicalize(node: Node<'_, '_>, src: &str, method: &Method) -> Result<Ve
             }
         }
     }
-    element(node, src, method, &ctx, &apex_xml_attrs, 0, &mut out)?;
+    element(node, src, method, &ctx, outer, &apex_xml_attrs, 0, &mut out)?;
     Ok(out)
 }
 
@@ -116,11 +145,13 @@ fn prefix(q: &str) -> &str {
     q.split_once(':').map(|(p, _)| p).unwrap_or("")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn element(
     node: Node<'_, '_>,
     src: &str,
     method: &Method,
     ctx: &BTreeMap<String, String>,
+    outer: &BTreeMap<String, String>,
     extra_xml_attrs: &[(String, String)],
     depth: usize,
     out: &mut Vec<u8>,
@@ -132,7 +163,7 @@ fn element(
     let mut in_scope: BTreeMap<String, String> = BTreeMap::new();
     for ns in node.namespaces() {
         let p = ns.name().unwrap_or("");
-        if p == "xml" {
+        if p == "xml" || outer.get(p).map(String::as_str) == Some(ns.uri()) {
             continue;
         }
         in_scope.insert(p.to_string(), ns.uri().to_string());
@@ -218,7 +249,7 @@ fn element(
     out.push(b'>');
     for child in node.children() {
         match child.node_type() {
-            NodeType::Element => element(child, src, method, &new_ctx, &[], depth + 1, out)?,
+            NodeType::Element => element(child, src, method, &new_ctx, outer, &[], depth + 1, out)?,
             NodeType::Text => escape_text(child.text().unwrap_or(""), out),
             NodeType::Comment => {
                 if method.comments {
@@ -342,5 +373,26 @@ mod tests {
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let r = canonicalize(doc.root_element(), &xml, &Method::from_uri(INC).unwrap());
         assert_eq!(r, Err(C14nError::TooDeep));
+    }
+
+    #[test]
+    fn a_detached_subtree_leaves_out_what_it_inherits() {
+        let xml = r#"<q xmlns="urn:etsi" xmlns:a="urn:a"><p Id="x"><c/><d xmlns="urn:dsig">t</d></p></q>"#;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let p = doc
+            .descendants()
+            .find(|n| n.attribute("Id") == Some("x"))
+            .unwrap();
+        let m = Method::from_uri(INC).unwrap();
+        let full = String::from_utf8(canonicalize(p, xml, &m).unwrap()).unwrap();
+        assert_eq!(
+            full,
+            r#"<p xmlns="urn:etsi" xmlns:a="urn:a" Id="x"><c></c><d xmlns="urn:dsig">t</d></p>"#
+        );
+        let detached = String::from_utf8(canonicalize_detached(p, xml, &m).unwrap()).unwrap();
+        assert_eq!(
+            detached,
+            r#"<p Id="x"><c></c><d xmlns="urn:dsig">t</d></p>"#
+        );
     }
 }

@@ -720,6 +720,41 @@ fn archive_manifest_for<'m>(meta: &'m [(String, Vec<u8>)], tst: &str) -> Option<
         .map(|(_, b)| b.as_slice())
 }
 
+/// The file an ASiCArchiveManifest URI names. A URI holding a `%` is encoded
+/// and is decoded the way DigiDoc4j reads these manifests: `%XX` is a byte,
+/// `+` an encoded space, and a `%` without two hex digits stays as written; a
+/// URI without `%` is the name as written (`+` included). So `+%.txt` names
+/// ` %.txt`, not the data file `+%.txt`, and the time-stamp does not cover it.
+fn archive_uri_name(uri: &str) -> String {
+    if !uri.contains('%') {
+        return uri.to_string();
+    }
+    let b = uri.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| uri.to_string())
+}
+
 /// Every DataObjectReference of an archive manifest matches the file it names.
 fn archive_manifest_digests_ok(m: &[u8], meta: &[(String, Vec<u8>)], data: &DataFile) -> bool {
     let Some(doc) = std::str::from_utf8(m)
@@ -735,7 +770,7 @@ fn archive_manifest_digests_ok(m: &[u8], meta: &[(String, Vec<u8>)], data: &Data
     {
         refs += 1;
         let uri = r.attribute("URI").unwrap_or("");
-        let name = xades::reference_name(uri);
+        let name = archive_uri_name(uri);
         let bytes = if name == data.name {
             Some(&data.bytes[..])
         } else {
@@ -839,4 +874,18 @@ fn open_ddoc(
         notes: Vec::new(),
         nested: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::archive_uri_name;
+
+    #[test]
+    fn archive_manifest_uris_are_read_as_digidoc4j_reads_them() {
+        assert_eq!(archive_uri_name("%.txt"), "%.txt");
+        assert_eq!(archive_uri_name("+%.txt"), " %.txt");
+        assert_eq!(archive_uri_name("with+space.txt"), "with+space.txt");
+        assert_eq!(archive_uri_name("a%2Bb%20c.txt"), "a+b c.txt");
+        assert_eq!(archive_uri_name("%C3%B5.txt"), "õ.txt");
+    }
 }

@@ -21,7 +21,46 @@ pub mod xades;
 pub use container::{open, Container, ContainerError, DataFile, Format, Limits};
 pub use pki::TrustStore;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The `[signatures]` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignaturesConfig {
+    /// The trust store: a directory of CA, OCSP-responder and time-stamping
+    /// certificates (PEM or DER). Empty: no anchors (no signature is valid).
+    pub trust_dir: std::path::PathBuf,
+}
+
+impl SignaturesConfig {
+    /// At start: a configured directory exists and holds at least one certificate.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        if self.trust_dir.as_os_str().is_empty() {
+            return Ok(());
+        }
+        let store = self.trust_store()?;
+        if store.anchors.is_empty() {
+            return Err(crate::error::Error::invalid(format!(
+                "invalid signatures.trust_dir {}: it holds no certificate (usaldusankrute kataloogis ei ole ühtegi sertifikaati)",
+                self.trust_dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The configured trust store (empty without `trust_dir`). Blocking: reads the directory.
+    pub fn trust_store(&self) -> crate::error::Result<TrustStore> {
+        if self.trust_dir.as_os_str().is_empty() {
+            return Ok(TrustStore::default());
+        }
+        TrustStore::from_dir(&self.trust_dir).map_err(|e| {
+            crate::error::Error::invalid(format!(
+                "invalid signatures.trust_dir {}: {e} (usaldusankrute kataloogi ei saa lugeda)",
+                self.trust_dir.display()
+            ))
+        })
+    }
+}
 
 /// A signature's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -111,25 +150,28 @@ pub fn is_container(name: &str, media_type: &str) -> bool {
 }
 
 /// The text of a container for search and the personal-code scan: each
-/// signer's name and personal code, then each data file's own text (by
-/// [`crate::extract::file_text`]; containers nested in it are named, not read,
-/// so extraction recurses once). Signatures are not judged here (no trust
+/// signer's name and personal code. The data files are files of the document
+/// of their own, with their own text ([`open_files`], which the register calls
+/// for every container it registers). Signatures are not judged here (no trust
 /// store): `docgate` verifies them against the configured anchors separately.
 /// Blocking: call inside [`crate::extract::isolated`].
 pub fn container_text(
     name: &str,
     bytes: &[u8],
-    opts: &crate::extract::TextOptions,
+    _opts: &crate::extract::TextOptions,
 ) -> crate::extract::FileText {
     use crate::extract::FileText;
-    let c = match verify(name, bytes, &TrustStore::default()) {
-        Ok(c) => c,
+    match verify(name, bytes, &TrustStore::default()) {
+        Ok(c) => own_text(&c),
         Err(e) => {
-            return FileText::not_extracted(format!(
-                "allkirjastatud konteinerit ei saanud avada: {e}"
-            ))
+            FileText::not_extracted(format!("allkirjastatud konteinerit ei saanud avada: {e}"))
         }
-    };
+    }
+}
+
+/// A container's own text: its signers (with their personal codes), and a
+/// note naming the format and the counts.
+fn own_text(c: &Container) -> crate::extract::FileText {
     let mut out = String::new();
     for s in &c.signatures {
         if let Some(n) = &s.signer {
@@ -140,29 +182,56 @@ pub fn container_text(
             out.push('\n');
         }
     }
-    for f in &c.data_files {
-        out.push_str(&format!("\n--- {} ---\n", f.name));
-        if is_container(&f.name, &f.media_type) {
-            out.push_str("(allkirjastatud konteiner konteineri sees)\n");
-            continue;
+    let note = Some(format!(
+        "{} konteiner: {} andmefaili, {} allkirja",
+        c.format.label(),
+        c.data_files.len(),
+        c.signatures.len()
+    ));
+    if out.is_empty() {
+        crate::extract::FileText {
+            text: None,
+            status: crate::model::TextStatus::NoText,
+            note,
         }
-        let t = crate::extract::file_text(&f.name, &f.media_type, &f.bytes, opts);
-        match (t.text, t.note) {
-            (Some(text), _) => out.push_str(&text),
-            (None, Some(note)) => out.push_str(&format!("({note})")),
-            (None, None) => {}
-        }
-        out.push('\n');
+    } else {
+        crate::extract::FileText::extracted(out, note)
     }
-    FileText::extracted(
-        out,
-        Some(format!(
-            "{} konteiner: {} andmefaili, {} allkirja",
-            c.format.label(),
-            c.data_files.len(),
-            c.signatures.len()
-        )),
-    )
+}
+
+/// A container opened for registration: its own text and each data file with
+/// its own text.
+#[derive(Debug)]
+pub struct Opened {
+    pub text: crate::extract::FileText,
+    pub data_files: Vec<(DataFile, crate::extract::FileText)>,
+}
+
+/// Opens a container for registration: the container's own text (the
+/// signers) and every data file with its text by [`crate::extract::file_text`]
+/// (a container among them gets its own signers' text; its data files stay in
+/// it). A broken structure is the [`ContainerError`] the caller quarantines.
+/// Blocking: call inside [`crate::extract::isolated`].
+pub fn open_files(
+    name: &str,
+    bytes: &[u8],
+    opts: &crate::extract::TextOptions,
+) -> Result<Opened, ContainerError> {
+    let c = verify(name, bytes, &TrustStore::default())?;
+    let text = own_text(&c);
+    let data_files = c
+        .data_files
+        .into_iter()
+        .map(|mut f| {
+            let mt = f.media_type.trim().to_ascii_lowercase();
+            if mt.is_empty() || mt == "application/octet-stream" {
+                f.media_type = crate::mime::media_type_of(&f.name, &f.bytes).into_owned();
+            }
+            let t = crate::extract::file_text(&f.name, &f.media_type, &f.bytes, opts);
+            (f, t)
+        })
+        .collect();
+    Ok(Opened { text, data_files })
 }
 
 /// One line of `docgate signatures`: a signature (or a container that could not

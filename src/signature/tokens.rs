@@ -223,6 +223,9 @@ pub struct TimeStamp {
     digest_alg: Option<DigestAlg>,
     signed_attrs: Option<Vec<u8>>,
     message_digest: Option<Vec<u8>>,
+    /// The ESS signing-certificate attribute's hash of the TSA's certificate
+    /// (signingCertificate: SHA-1; signingCertificateV2: its algorithm).
+    ess_cert_hash: Option<(Option<DigestAlg>, Vec<u8>)>,
     econtent: Vec<u8>,
     sig_oid: String,
     sig_params: Option<Vec<u8>>,
@@ -304,7 +307,7 @@ pub fn parse_timestamp(bytes: &[u8]) -> Result<TimeStamp, String> {
     }
     let (dalg, _) = alg_id(&si[2])?;
     let mut j = 3;
-    let (mut signed_attrs, mut message_digest) = (None, None);
+    let (mut signed_attrs, mut message_digest, mut ess_cert_hash) = (None, None, None);
     if si[j].tag == 0xa0 {
         let mut as_set = si[j].raw.to_vec();
         as_set[0] = 0x31;
@@ -316,6 +319,11 @@ pub fn parse_timestamp(bytes: &[u8]) -> Result<TimeStamp, String> {
                 let vals = der::seq(ak.get(1).ok_or_else(|| e("empty attribute"))?, 0x31)
                     .map_err(|x| e(x.0))?;
                 message_digest = vals.first().and_then(|v| der::octets(v).ok());
+            }
+            let oid = ak.first().and_then(|o| der::oid(o).ok());
+            let v2 = oid.as_deref() == Some("1.2.840.113549.1.9.16.2.47");
+            if v2 || oid.as_deref() == Some("1.2.840.113549.1.9.16.2.12") {
+                ess_cert_hash = ess_first_hash(ak.get(1), v2);
             }
         }
         j += 1;
@@ -333,11 +341,32 @@ pub fn parse_timestamp(bytes: &[u8]) -> Result<TimeStamp, String> {
         digest_alg: DigestAlg::from_oid(&dalg),
         signed_attrs,
         message_digest,
+        ess_cert_hash,
         econtent,
         sig_oid,
         sig_params,
         signature,
     })
+}
+
+/// The first ESSCertID(v2)'s hash in a signing-certificate attribute's value
+/// set (None when it cannot be read: then nothing is checked against it).
+fn ess_first_hash(values: Option<&der::Tlv<'_>>, v2: bool) -> Option<(Option<DigestAlg>, Vec<u8>)> {
+    let vals = der::seq(values?, 0x31).ok()?;
+    let sc = der::seq(vals.first()?, 0x30).ok()?;
+    let certs = der::seq(sc.first()?, 0x30).ok()?;
+    let id = der::seq(certs.first()?, 0x30).ok()?;
+    if !v2 {
+        return Some((Some(DigestAlg::Sha1), der::octets(id.first()?).ok()?));
+    }
+    // ESSCertIDv2: hashAlgorithm DEFAULT SHA-256, then certHash.
+    match id.first()? {
+        t if t.tag == 0x30 => {
+            let (oid, _) = alg_id(t).ok()?;
+            Some((DigestAlg::from_oid(&oid), der::octets(id.get(1)?).ok()?))
+        }
+        t => Some((Some(DigestAlg::Sha256), der::octets(t).ok()?)),
+    }
 }
 
 impl TimeStamp {
@@ -371,6 +400,15 @@ impl TimeStamp {
             }
             None => self.econtent.as_slice(),
         };
+        if let Some((alg, hash)) = &self.ess_cert_hash {
+            // The signed attributes name the TSA's certificate: it must be this one.
+            let alg = alg.ok_or_else(|| e("unknown signing-certificate hash algorithm"))?;
+            if alg.digest(&cert.der) != *hash {
+                return Err(e(
+                    "the signing-certificate attribute names another certificate than the TSA's",
+                ));
+            }
+        }
         pki::verify(&cert.spki, alg, msg, &self.signature, false).map_err(|x| format!("{x:?}"))
     }
 

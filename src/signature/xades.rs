@@ -262,10 +262,15 @@ fn verify_one(
             }
             match c14n::canonicalize(target, src, &method) {
                 Ok(bytes) => {
-                    if alg.digest(&bytes) != want {
-                        if (is_sp || target.tag_name().name() == "SignedProperties") && ddoc {
-                            v.indeterminate("ddoc_signed_properties", "DDOC 1.3 allkirjastatud omaduste räsi arvutab libdigidoc mittestandardse kanoniseerimisega, mida docgate ei korda: allkirjastamise aega ja sertifikaadiviidet ei saa kinnitada (DDOC SignedProperties digest not reproducible)".into());
-                        } else if is_sp || target.tag_name().name() == "SignedProperties" {
+                    let sp_target = is_sp || target.tag_name().name() == "SignedProperties";
+                    // DDOC 1.3: libdigidoc hashed SignedProperties as a document
+                    // of its own (without its QualifyingProperties' xmlns).
+                    let ddoc_sp_ok = ddoc
+                        && sp_target
+                        && c14n::canonicalize_detached(target, src, &method)
+                            .is_ok_and(|b| alg.digest(&b) == want);
+                    if alg.digest(&bytes) != want && !ddoc_sp_ok {
+                        if sp_target {
                             v.invalid("signed_properties_digest", "allkirjastatud omaduste (SignedProperties) räsi ei klapi (SignedProperties digest mismatch)".into());
                         } else {
                             let name = target.attribute("Filename").unwrap_or(frag);
@@ -457,6 +462,17 @@ fn verify_one(
             .cloned();
         let mut found_good = false;
         let mut problems: Vec<Reason> = Vec::new();
+        // Every OCSP response the signature carries must be readable: one that
+        // is not is corrupted revocation data, whatever the others say.
+        for (i, o) in ocsps.iter().take(16).enumerate() {
+            let bytes = pki::b64(&text(Some(*o)));
+            if let Err(e) = bytes
+                .ok_or_else(|| "not base64".to_string())
+                .and_then(|b| tokens::parse_ocsp(&b).map(|_| ()))
+            {
+                v.invalid("ocsp_corrupted", format!("allkirja {}. OCSP-vastus on rikutud: {e} (corrupted OCSP response in the signature)", i + 1));
+            }
+        }
         for o in ocsps.iter().take(16) {
             has_ocsp = true;
             let bytes = pki::b64(&text(Some(*o))).unwrap_or_default();
@@ -475,6 +491,12 @@ fn verify_one(
                 problems.push(Reason::new("ocsp_other_certificate", Status::Invalid, "OCSP-vastus ei käi allkirjastaja sertifikaadi kohta (OCSP response for another certificate)".into()));
                 continue;
             };
+            // A time mark proves the signing time by itself: its responder's
+            // certificate travels with it, in the OCSP response or the signature.
+            if tm_policy && !ddoc && resp.responder(&pool).is_none() {
+                problems.push(Reason::new("tm_responder_missing", Status::Invalid, "ajamärgi OCSP-vastaja sertifikaat puudub nii OCSP-vastusest kui allkirjast: ajamärk ei vasta nõuetele (OCSP responder certificate neither in the OCSP response nor in the signature: time mark requirements not met)".into()));
+                continue;
+            }
             let mut all_pool = pool.clone();
             all_pool.extend(trust.anchors.iter().cloned());
             let Some(responder) = resp.responder(&all_pool).cloned() else {
@@ -492,6 +514,10 @@ fn verify_one(
                     Status::Invalid,
                     "OCSP-vastuse allkiri ei klapi (OCSP response signature invalid)".into(),
                 ));
+                continue;
+            }
+            if !responder.valid_at(resp.produced_at) {
+                problems.push(Reason::new("ocsp_responder_expired", Status::Invalid, format!("OCSP-vastaja sertifikaat ei kehtinud vastuse andmise ajal {} ({} – {}) (OCSP responder certificate not valid when the response was produced)", resp.produced_at, responder.not_before, responder.not_after)));
                 continue;
             }
             pool.extend(resp.certs.iter().cloned());
@@ -578,6 +604,23 @@ fn verify_one(
         if !tm_policy && o < t {
             v.invalid("ocsp_before_timestamp", format!("OCSP-vastus ({o}) on antud enne ajatemplit ({t}) (OCSP produced before the time-stamp)"));
         }
+    }
+    if let (true, Some(c), Some(o)) = (tm_policy && !ddoc, claimed, ocsp_time) {
+        // The time mark confirms a signature that already exists: a signed
+        // claim of signing more than a day after it is false.
+        if c.duration_since(o) > jiff::SignedDuration::from_hours(24) {
+            v.invalid("signing_time_after_time_mark", format!("allkirjastatud allkirjastamise aeg {c} on hilisem kui ajamärk (OCSP) {o}: aeg ei saa olla õige (claimed signing time after the time mark)"));
+        }
+    }
+    if tm_policy
+        && !ddoc
+        && !has_ocsp
+        && signer.is_some()
+        && qp.is_some_and(|q| descendants(q, "CertificateValues").next().is_some())
+    {
+        // Completed to LT-TM (its validation data is there) but without the
+        // time mark itself: the OCSP response was removed.
+        v.invalid("tm_ocsp_missing", "BDOC-TM allkirjal on kehtivusandmed (CertificateValues), kuid ajamärk (OCSP-vastus) puudub: allkiri on puudulik (LT-TM signature without its OCSP time mark)".into());
     }
     if !has_ocsp && signer.is_some() {
         v.indeterminate("no_revocation_data", "kehtivuskinnitus (OCSP) puudub: sertifikaadi kehtivust allkirjastamise ajal ei saa otsustada (no OCSP response)".into());

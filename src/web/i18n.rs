@@ -233,6 +233,17 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("done_deadline_stop", "tähtaeg peatatud", "clock stopped"),
     ("done_deadline_resume", "tähtaeg jätkub", "clock resumed"),
     ("done_deadline_complete", "taotlus märgitud täielikuks", "application marked complete"),
+    // Signed containers (document page).
+    ("signatures", "Digiallkirjad", "Digital signatures"),
+    ("sig_file", "Fail", "File"),
+    ("sig_format", "Vorming", "Format"),
+    ("sig_signer", "Allkirjastaja", "Signer"),
+    ("sig_signed_at", "Allkirjastamise aeg", "Signing time"),
+    ("sig_status", "Kehtivus", "Status"),
+    ("sig_valid", "kehtiv", "valid"),
+    ("sig_indeterminate", "otsustamatu", "indeterminate"),
+    ("sig_invalid", "kehtetu", "invalid"),
+    ("sig_data_files", "Andmefailid konteinerist", "Data files of the container"),
 ];
 
 #[cfg(test)]

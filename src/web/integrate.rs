@@ -409,3 +409,126 @@ pub fn doc_types(state: &WebState) -> Vec<(String, String)> {
         Err(_) => vec![],
     }
 }
+
+/// One signature of a document's signed container, as the document page and
+/// the API show it (the rows of `docgate signatures`): the signer's name and
+/// code only where the access policy shows person names and codes.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureView {
+    pub file: String,
+    /// The container inside the file the signature belongs to ("" for the file itself).
+    pub container: String,
+    pub format: String,
+    pub signer: Option<String>,
+    pub signer_code: Option<String>,
+    /// The proven signing time in Europe/Tallinn, `dd.mm.yyyy hh:mm:ss`.
+    pub signed_at: Option<String>,
+    pub status: crate::signature::Status,
+    /// Each reason: `code: message` (Estonian, English in parentheses).
+    pub reasons: Vec<String>,
+}
+
+/// The data files a container of the document gave: (container, data file names).
+pub type ContainerFiles = Vec<(String, Vec<String>)>;
+
+/// The signatures of a document's signed containers, verified against the
+/// configured trust store (`signatures.trust_dir`) in isolation, and the data
+/// files each container gave. Nothing without a full sight (the page shows no
+/// files then either).
+pub async fn signatures_of(
+    state: &WebState,
+    d: &Document,
+    sight: Sight,
+) -> WebResult<(Vec<SignatureView>, ContainerFiles)> {
+    use crate::signature;
+    if sight != Sight::Full
+        || !d
+            .files
+            .iter()
+            .any(|f| signature::is_container(&f.name, &f.media_type))
+    {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let names = access::may_see_field(sight, Field::PersonNames);
+    let codes = access::may_see_field(sight, Field::CodesAndEmails);
+    let origins = state.app.register.container_positions(d.id).await?;
+    let tz = state.app.config.timezone();
+    let mut rows = Vec::new();
+    let mut given: ContainerFiles = Vec::new();
+    for (pos, f) in d.files.iter().enumerate() {
+        if !signature::is_container(&f.name, &f.media_type) {
+            continue;
+        }
+        let from_it: Vec<String> = d
+            .files
+            .iter()
+            .zip(&origins)
+            .filter(|(_, o)| **o == Some(pos))
+            .map(|(g, _)| g.name.clone())
+            .collect();
+        if !from_it.is_empty() {
+            given.push((f.name.clone(), from_it));
+        }
+        let bytes = state.app.register.file_bytes(&f.sha256).await?;
+        let (name, cfg) = (f.name.clone(), state.app.config.signatures.clone());
+        let r = crate::extract::isolated(
+            "signature verification",
+            state.app.config.ingest.extract_timeout(),
+            move || {
+                cfg.trust_store()
+                    .map(|t| signature::verify(&name, &bytes, &t))
+            },
+        )
+        .await;
+        let found = match r {
+            Ok(Ok(r)) => signature::rows(&f.name, "", &r),
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => vec![signature::Row {
+                file: f.name.clone(),
+                container: String::new(),
+                format: String::new(),
+                signer: None,
+                signer_code: None,
+                signed_at: None,
+                status: signature::Status::Indeterminate,
+                reasons: vec![signature::Reason::new(
+                    "not_verified",
+                    signature::Status::Indeterminate,
+                    format!("allkirju ei saanud kontrollida: {e} (not verified)"),
+                )],
+            }],
+        };
+        rows.extend(found.into_iter().map(|r| {
+            SignatureView {
+                file: r.file,
+                container: r.container,
+                format: r.format,
+                signer: r.signer.filter(|_| names),
+                signer_code: r.signer_code.filter(|_| codes),
+                signed_at: r.signed_at.map(|t| {
+                    t.to_zoned(tz.clone())
+                        .strftime("%d.%m.%Y %H:%M:%S")
+                        .to_string()
+                }),
+                status: r.status,
+                reasons: r
+                    .reasons
+                    .iter()
+                    .map(|x| format!("{}: {}", x.code, x.message))
+                    .collect(),
+            }
+        }));
+    }
+    Ok((rows, given))
+}
+
+impl SignatureView {
+    /// The status's catalogue key (`sig_valid`, `sig_indeterminate`, `sig_invalid`).
+    pub fn status_key(&self) -> &'static str {
+        match self.status {
+            crate::signature::Status::Valid => "sig_valid",
+            crate::signature::Status::Indeterminate => "sig_indeterminate",
+            crate::signature::Status::Invalid => "sig_invalid",
+        }
+    }
+}

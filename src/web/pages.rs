@@ -715,6 +715,8 @@ struct DocumentPage {
     /// The numbers the document had before it moved to another series.
     aliases: Vec<String>,
     deadline_controls: Option<super::forms::DeadlineControls>,
+    signatures: Vec<integrate::SignatureView>,
+    container_files: integrate::ContainerFiles,
 }
 
 /// True when a letter's text is HTML (then it is shown sanitised).
@@ -790,6 +792,7 @@ async fn document(
     } else {
         state.app.register.aliases(d.id).await?
     };
+    let (signatures, container_files) = integrate::signatures_of(&state, &d, sight).await?;
     Ok(html(DocumentPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
@@ -808,6 +811,8 @@ async fn document(
         events,
         default_ground,
         default_ends,
+        signatures,
+        container_files,
     }))
 }
 
