@@ -160,12 +160,13 @@ pub fn act_text(
             u.trigger,
             u.ends.strftime("%d.%m.%Y")
         );
-        let _ = writeln!(t, "Reg. nr\tKuupäev\tPealkiri\tOsapool\tFailid (nimi, SHA-256)");
+        let _ = writeln!(t, "Reg. nr\tKuupäev\tPealkiri\tOsapool\tFailid (SHA-256, suurus)");
         for d in &u.documents {
             let files = d
                 .files
                 .iter()
-                .map(|f| format!("{} {}", f.name, f.sha256))
+                // By hash and size: a file name may name a person.
+                .map(|f| format!("{} ({} B)", f.sha256, f.size))
                 .collect::<Vec<_>>()
                 .join("; ");
             let _ = writeln!(
