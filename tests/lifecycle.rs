@@ -72,8 +72,12 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
         let victim = reg.register(victim, "t").await.unwrap();
         let mut police = doc("Politsei päring", "9-13", "2014-11-20T10:00:00Z");
         police.parties.push(
-            Party::from_name_and_code("Politsei- ja Piirivalveamet", Some("70008747"), PartyRole::Sender)
-                .unwrap(),
+            Party::from_name_and_code(
+                "Politsei- ja Piirivalveamet",
+                Some("70008747"),
+                PartyRole::Sender,
+            )
+            .unwrap(),
         );
         police.public_reason = Some("ametiasutuse kiri".into());
         let police = reg.register(police, "t").await.unwrap();
@@ -82,17 +86,35 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
             .await
             .unwrap();
         // Each is in its series' unit of its registration year.
-        for (d, unit) in [(&victim, "9-13/2014"), (&police, "9-13/2014"), (&kept, "9-13/2026")] {
-            assert_eq!(reg.file_unit_of(d.id).await.unwrap().unwrap().code, unit, "{b}");
+        for (d, unit) in [
+            (&victim, "9-13/2014"),
+            (&police, "9-13/2014"),
+            (&kept, "9-13/2026"),
+        ] {
+            assert_eq!(
+                reg.file_unit_of(d.id).await.unwrap().unwrap().code,
+                unit,
+                "{b}"
+            );
         }
 
         // 10 years from the end of 2014: due on 2025-01-01, not the day before.
-        let before = json(&docgate(&env, &["retention", "due", "--as-of", "2024-12-31", "--json"]));
+        let before = json(&docgate(
+            &env,
+            &["retention", "due", "--as-of", "2024-12-31", "--json"],
+        ));
         assert!(due_units(&before).is_empty(), "{b}: {before}");
-        let due = json(&docgate(&env, &["retention", "due", "--as-of", "2025-01-01", "--json"]));
+        let due = json(&docgate(
+            &env,
+            &["retention", "due", "--as-of", "2025-01-01", "--json"],
+        ));
         assert_eq!(
             due_units(&due),
-            vec![("9-13/2014".into(), "registration_year".into(), "2025-01-01".into())],
+            vec![(
+                "9-13/2014".into(),
+                "registration_year".into(),
+                "2025-01-01".into()
+            )],
             "{b}: {due}"
         );
         assert_eq!(due["series"][0]["series"], "9-13", "{b}");
@@ -100,7 +122,15 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
         // The clerk proposes; the clerk may not approve; the lead does.
         let list = json(&docgate(
             &env,
-            &["disposal", "propose", "--as-of", "2025-01-01", "--actor", "kati", "--json"],
+            &[
+                "disposal",
+                "propose",
+                "--as-of",
+                "2025-01-01",
+                "--actor",
+                "kati",
+                "--json",
+            ],
         ));
         let id = list["id"].as_i64().unwrap();
         assert_eq!(list["status"], "proposed", "{b}");
@@ -110,13 +140,27 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
             .iter()
             .map(|d| d["reg_no"].as_str().unwrap())
             .collect();
-        assert_eq!(listed, vec![victim.reg_no.as_str(), police.reg_no.as_str()], "{b}");
-        let refused = docgate(&env, &["disposal", "approve", &id.to_string(), "--actor", "kati"]);
+        assert_eq!(
+            listed,
+            vec![victim.reg_no.as_str(), police.reg_no.as_str()],
+            "{b}"
+        );
+        let refused = docgate(
+            &env,
+            &["disposal", "approve", &id.to_string(), "--actor", "kati"],
+        );
         assert!(!refused.status.success(), "{b}: a clerk approved");
         assert!(reg.destroyed_by(victim.id).await.unwrap().is_none(), "{b}");
         let done = json(&docgate(
             &env,
-            &["disposal", "approve", &id.to_string(), "--actor", "liis", "--json"],
+            &[
+                "disposal",
+                "approve",
+                &id.to_string(),
+                "--actor",
+                "liis",
+                "--json",
+            ],
         ));
         assert_eq!(done["destroyed"], 2, "{b}: {done}");
         let act_no = done["act"].as_str().unwrap().to_string();
@@ -124,23 +168,49 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
         // The act: a document of the acts series listing every destroyed document.
         let act = reg.get_by_reg_no(&act_no).await.unwrap();
         assert_eq!(act.series, "1-10", "{b}");
-        assert!(act.restriction.is_some(), "{b}: it lists a restricted document");
+        assert!(
+            act.restriction.is_some(),
+            "{b}: it lists a restricted document"
+        );
         let text = String::from_utf8(reg.file_bytes(&act.files[0].sha256).await.unwrap()).unwrap();
         for d in [&victim, &police] {
             assert!(text.contains(&d.reg_no), "{b}: {text}");
             assert!(text.contains(&d.files[0].sha256), "{b}: {text}");
-            assert!(text.contains(&d.registered.strftime("%d.%m.%Y").to_string()), "{b}");
+            assert!(
+                text.contains(&d.registered.strftime("%d.%m.%Y").to_string()),
+                "{b}"
+            );
         }
-        assert!(text.contains("eraisik") && text.contains("Politsei- ja Piirivalveamet"), "{b}: {text}");
-        assert!(!text.contains("Maasikas") && !text.contains(PERSON), "{b}: {text}");
+        assert!(
+            text.contains("eraisik") && text.contains("Politsei- ja Piirivalveamet"),
+            "{b}: {text}"
+        );
+        assert!(
+            !text.contains("Maasikas") && !text.contains(PERSON),
+            "{b}: {text}"
+        );
 
         // The bytes are gone, the stubs stay, the rest is untouched.
         for d in [&victim, &police] {
             assert!(reg.file_bytes(&d.files[0].sha256).await.is_err(), "{b}");
             let stub = reg.get(d.id).await.unwrap();
-            assert_eq!((stub.reg_no.as_str(), stub.files.len()), (d.reg_no.as_str(), 1), "{b}");
-            assert_eq!(reg.destroyed_by(d.id).await.unwrap(), Some(act_no.clone()), "{b}");
-            let kinds: Vec<String> = reg.events(d.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+            assert_eq!(
+                (stub.reg_no.as_str(), stub.files.len()),
+                (d.reg_no.as_str(), 1),
+                "{b}"
+            );
+            assert_eq!(
+                reg.destroyed_by(d.id).await.unwrap(),
+                Some(act_no.clone()),
+                "{b}"
+            );
+            let kinds: Vec<String> = reg
+                .events(d.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.kind)
+                .collect();
             assert!(kinds.contains(&"destroyed".to_string()), "{b}: {kinds:?}");
         }
         if let docgate::store::files::FileStore::Local(dir) = &app.store.files {
@@ -148,7 +218,10 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
             assert!(!p.exists(), "{b}: {} still exists", p.display());
         }
         assert!(reg.file_bytes(&kept.files[0].sha256).await.is_ok(), "{b}");
-        let shown = json(&docgate(&env, &["disposal", "show", &id.to_string(), "--json"]));
+        let shown = json(&docgate(
+            &env,
+            &["disposal", "show", &id.to_string(), "--json"],
+        ));
         assert_eq!(shown["status"], "approved", "{b}");
         assert_eq!(shown["act"], act_no.as_str(), "{b}");
 
@@ -157,9 +230,15 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
         let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
         assert!(v.status.success() && report["ok"] == true, "{b}: {report}");
         // Nothing is due any more, and a second approval is refused.
-        let after = json(&docgate(&env, &["retention", "due", "--as-of", "2025-01-01", "--json"]));
+        let after = json(&docgate(
+            &env,
+            &["retention", "due", "--as-of", "2025-01-01", "--json"],
+        ));
         assert!(due_units(&after).is_empty(), "{b}: {after}");
-        let again = docgate(&env, &["disposal", "approve", &id.to_string(), "--actor", "liis"]);
+        let again = docgate(
+            &env,
+            &["disposal", "approve", &id.to_string(), "--actor", "liis"],
+        );
         assert!(!again.status.success(), "{b}");
     }
 }
@@ -181,9 +260,22 @@ async fn a_hold_blocks_a_disposal() {
             .await
             .unwrap();
         // The person is on hold: her file unit is never proposed, and says why.
-        let h = json(&docgate(&env, &["hold", "add", &format!("person:{PERSON}"), "--reason", "kohtuvaidlus 2-25/1", "--json"]));
+        let h = json(&docgate(
+            &env,
+            &[
+                "hold",
+                "add",
+                &format!("person:{PERSON}"),
+                "--reason",
+                "kohtuvaidlus 2-25/1",
+                "--json",
+            ],
+        ));
         assert_eq!(h["scope"], format!("person:{PERSON}"), "{b}");
-        let due = json(&docgate(&env, &["retention", "due", "--as-of", "2025-01-01", "--json"]));
+        let due = json(&docgate(
+            &env,
+            &["retention", "due", "--as-of", "2025-01-01", "--json"],
+        ));
         let units = due_units(&due);
         assert_eq!(units.len(), 2, "{b}: {due}");
         let held = due["series"]
@@ -194,10 +286,16 @@ async fn a_hold_blocks_a_disposal() {
             .find(|u| u["file_unit"] == "9-13/2014")
             .unwrap();
         assert!(
-            held["held"][0].as_str().unwrap().contains("kohtuvaidlus 2-25/1"),
+            held["held"][0]
+                .as_str()
+                .unwrap()
+                .contains("kohtuvaidlus 2-25/1"),
             "{b}: {held}"
         );
-        let list = json(&docgate(&env, &["disposal", "propose", "--as-of", "2025-01-01", "--json"]));
+        let list = json(&docgate(
+            &env,
+            &["disposal", "propose", "--as-of", "2025-01-01", "--json"],
+        ));
         let proposed: Vec<&str> = list["units"]
             .as_array()
             .unwrap()
@@ -206,7 +304,17 @@ async fn a_hold_blocks_a_disposal() {
             .collect();
         assert_eq!(proposed, vec!["9-16/2014"], "{b}");
         // A hold that arrives after the proposal blocks the approval.
-        json(&docgate(&env, &["hold", "add", "file-unit:9-16/2014", "--reason", "audit", "--json"]));
+        json(&docgate(
+            &env,
+            &[
+                "hold",
+                "add",
+                "file-unit:9-16/2014",
+                "--reason",
+                "audit",
+                "--json",
+            ],
+        ));
         let id = list["id"].as_i64().unwrap().to_string();
         let blocked = docgate(&env, &["disposal", "approve", &id]);
         assert!(!blocked.status.success(), "{b}");
@@ -217,19 +325,34 @@ async fn a_hold_blocks_a_disposal() {
             assert!(reg.file_bytes(&d.files[0].sha256).await.is_ok(), "{b}");
         }
         // Lifted, the list is approved; the person's unit is still not touched.
-        json(&docgate(&env, &["hold", "remove", "file-unit:9-16/2014", "--reason", "audit lõppes", "--json"]));
+        json(&docgate(
+            &env,
+            &[
+                "hold",
+                "remove",
+                "file-unit:9-16/2014",
+                "--reason",
+                "audit lõppes",
+                "--json",
+            ],
+        ));
         let done = json(&docgate(&env, &["disposal", "approve", &id, "--json"]));
         assert_eq!(done["destroyed"], 1, "{b}: {done}");
         assert!(reg.destroyed_by(invoice.id).await.unwrap().is_some(), "{b}");
         assert!(reg.destroyed_by(victim.id).await.unwrap().is_none(), "{b}");
         assert!(reg.file_bytes(&victim.files[0].sha256).await.is_ok(), "{b}");
         // A document and a thread hold work the same way.
-        let doc_hold = docgate::lifecycle::Scope::parse(&format!("document:{}", victim.reg_no)).unwrap();
+        let doc_hold =
+            docgate::lifecycle::Scope::parse(&format!("document:{}", victim.reg_no)).unwrap();
         reg.add_hold(&doc_hold, "teabenõue", "t").await.unwrap();
         let why = reg.holds_on(victim.id).await.unwrap();
         assert_eq!(why.len(), 2, "{b}: {why:?}");
         let v = docgate(&env, &["verify", "--json"]);
-        assert!(v.status.success(), "{b}: {}", String::from_utf8_lossy(&v.stdout));
+        assert!(
+            v.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
     }
 }
 
@@ -240,7 +363,10 @@ async fn file_units_open_close_and_move_with_an_audit_event() {
         let app = env.app().await;
         let reg = &app.register;
         let now = jiff::Timestamp::now().to_string();
-        let first = reg.register(doc("taotlus", "9-14", &now), "t").await.unwrap();
+        let first = reg
+            .register(doc("taotlus", "9-14", &now), "t")
+            .await
+            .unwrap();
         let year = reg.today().year();
         assert_eq!(
             reg.file_unit_of(first.id).await.unwrap().unwrap().code,
@@ -249,17 +375,46 @@ async fn file_units_open_close_and_move_with_an_audit_event() {
         );
         let case = json(&docgate(
             &env,
-            &["file-unit", "open", "--series", "9-14", "--title", "Ohvri X hüvitise asi", "--json"],
+            &[
+                "file-unit",
+                "open",
+                "--series",
+                "9-14",
+                "--title",
+                "Ohvri X hüvitise asi",
+                "--json",
+            ],
         ));
         let code = case["code"].as_str().unwrap().to_string();
         assert_eq!(code, format!("9-14/{year}-1"), "{b}");
         // Only within the series, with a reason, and as an event.
-        let wrong = reg.move_to_file_unit(&first.reg_no, &format!("9-13/{year}"), "x", "t").await;
+        let wrong = reg
+            .move_to_file_unit(&first.reg_no, &format!("9-13/{year}"), "x", "t")
+            .await;
         assert!(wrong.is_err(), "{b}");
-        json(&docgate(&env, &["file-unit", "move", &first.reg_no, "--to", &code, "--reason", "ohvri asi", "--json"]));
-        assert_eq!(reg.file_unit_of(first.id).await.unwrap().unwrap().code, code, "{b}");
+        json(&docgate(
+            &env,
+            &[
+                "file-unit",
+                "move",
+                &first.reg_no,
+                "--to",
+                &code,
+                "--reason",
+                "ohvri asi",
+                "--json",
+            ],
+        ));
+        assert_eq!(
+            reg.file_unit_of(first.id).await.unwrap().unwrap().code,
+            code,
+            "{b}"
+        );
         let ev = reg.events(first.id).await.unwrap();
-        let moved = ev.iter().find(|e| e.kind == "file_unit_moved").expect("a move event");
+        let moved = ev
+            .iter()
+            .find(|e| e.kind == "file_unit_moved")
+            .expect("a move event");
         assert_eq!(moved.detail["to"], code.as_str(), "{b}");
         // A follow-up joins the case file of the document it answers.
         let mut reply = doc("otsus", "9-14", &now);
@@ -267,18 +422,50 @@ async fn file_units_open_close_and_move_with_an_audit_event() {
         reply.reply_to = Some(first.reg_no.clone());
         reply.kind = Some("otsus".into());
         let reply = reg.register(reply, "t").await.unwrap();
-        assert_eq!(reg.file_unit_of(reply.id).await.unwrap().unwrap().code, code, "{b}");
+        assert_eq!(
+            reg.file_unit_of(reply.id).await.unwrap().unwrap().code,
+            code,
+            "{b}"
+        );
         // Closed: nothing moves in; its decision started the retention (9-14: 10 years after the decision).
         json(&docgate(&env, &["file-unit", "close", &code, "--json"]));
         let second = reg.register(doc("teine", "9-14", &now), "t").await.unwrap();
-        assert!(reg.move_to_file_unit(&second.reg_no, &code, "x", "t").await.is_err(), "{b}");
-        let later = reply.registered.checked_add(jiff::Span::new().years(10)).unwrap().tomorrow().unwrap();
+        assert!(
+            reg.move_to_file_unit(&second.reg_no, &code, "x", "t")
+                .await
+                .is_err(),
+            "{b}"
+        );
+        let later = reply
+            .registered
+            .checked_add(jiff::Span::new().years(10))
+            .unwrap()
+            .tomorrow()
+            .unwrap();
         let due = reg.retention_due(later).await.unwrap();
-        let unit = due.iter().find(|u| u.file_unit == code).expect("the case file is due");
-        assert_eq!((unit.trigger, unit.started), (docgate::lifecycle::Trigger::Decision, reply.registered), "{b}");
-        assert!(reg.retention_due(later.yesterday().unwrap()).await.unwrap().iter().all(|u| u.file_unit != code), "{b}");
+        let unit = due
+            .iter()
+            .find(|u| u.file_unit == code)
+            .expect("the case file is due");
+        assert_eq!(
+            (unit.trigger, unit.started),
+            (docgate::lifecycle::Trigger::Decision, reply.registered),
+            "{b}"
+        );
+        assert!(
+            reg.retention_due(later.yesterday().unwrap())
+                .await
+                .unwrap()
+                .iter()
+                .all(|u| u.file_unit != code),
+            "{b}"
+        );
         let v = docgate(&env, &["verify", "--json"]);
-        assert!(v.status.success(), "{b}: {}", String::from_utf8_lossy(&v.stdout));
+        assert!(
+            v.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
     }
 }
 
@@ -289,6 +476,11 @@ fn free_text_retention_in_the_document_list_is_refused() {
         r#"retention = "10 aastat""#,
     );
     assert_ne!(old, docgate::series::BUILTIN);
-    let e = docgate::series::SeriesList::parse(&old, "old.toml").unwrap_err().to_string();
-    assert!(e.contains("old.toml") && e.contains("vabatekst") && e.contains("period = 10"), "{e}");
+    let e = docgate::series::SeriesList::parse(&old, "old.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("old.toml") && e.contains("vabatekst") && e.contains("period = 10"),
+        "{e}"
+    );
 }

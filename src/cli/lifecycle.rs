@@ -176,7 +176,9 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                             u.code,
                             u.series,
                             u.opened,
-                            u.closed.map(|d| d.to_string()).unwrap_or_else(|| "–".into()),
+                            u.closed
+                                .map(|d| d.to_string())
+                                .unwrap_or_else(|| "–".into()),
                             u.title
                         );
                     }
@@ -204,7 +206,10 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                         } else if let Some(h) = d["held"].as_array().filter(|h| !h.is_empty()) {
                             note = format!(
                                 "\tpeatatud: {}",
-                                h.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")
+                                h.iter()
+                                    .filter_map(|x| x.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join("; ")
                             );
                         }
                         println!(
@@ -245,7 +250,11 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                 if json {
                     print_json(&u)?;
                 } else {
-                    println!("{}\tsuletud (closed)\t{}", u.code, u.closed.unwrap_or_default());
+                    println!(
+                        "{}\tsuletud (closed)\t{}",
+                        u.code,
+                        u.closed.unwrap_or_default()
+                    );
                 }
             }
             FileUnitCommand::Move {
@@ -300,7 +309,9 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                         u.trigger_label,
                         u.ends,
                         u.documents,
-                        u.on_list.map(|l| format!("\thävitamisloendis {l}")).unwrap_or_default(),
+                        u.on_list
+                            .map(|l| format!("\thävitamisloendis {l}"))
+                            .unwrap_or_default(),
                         if u.held.is_empty() {
                             String::new()
                         } else {
@@ -311,7 +322,11 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
             }
         }
         LifecycleCommand::Disposal(c) => match c {
-            DisposalCommand::Propose { as_of: d, actor, json } => {
+            DisposalCommand::Propose {
+                as_of: d,
+                actor,
+                json,
+            } => {
                 let day = as_of(&app, &d)?;
                 let actor = actor.unwrap_or_else(super::core::actor);
                 let role = actor_role(&app, &actor).await?;
@@ -351,14 +366,22 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                             l.as_of,
                             l.proposed_by,
                             l.act.as_deref().unwrap_or("–"),
-                            l.units.iter().map(|u| u.file_unit.as_str()).collect::<Vec<_>>().join(", ")
+                            l.units
+                                .iter()
+                                .map(|u| u.file_unit.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         );
                     }
                 }
             }
         },
         LifecycleCommand::Hold(c) => match c {
-            HoldCommand::Add { scope, reason, json } => {
+            HoldCommand::Add {
+                scope,
+                reason,
+                json,
+            } => {
                 let scope = Scope::parse(&scope)?;
                 let h = reg.add_hold(&scope, &reason, &super::core::actor()).await?;
                 if json {
@@ -367,9 +390,15 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                     println!("{}\tpeatatud (on hold)\t{}", h.scope, h.reason);
                 }
             }
-            HoldCommand::Remove { scope, reason, json } => {
+            HoldCommand::Remove {
+                scope,
+                reason,
+                json,
+            } => {
                 let scope = Scope::parse(&scope)?;
-                let n = reg.remove_hold(&scope, &reason, &super::core::actor()).await?;
+                let n = reg
+                    .remove_hold(&scope, &reason, &super::core::actor())
+                    .await?;
                 if json {
                     print_json(&serde_json::json!({"scope": scope.to_string(), "removed": n}))?;
                 } else {
@@ -388,7 +417,10 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                             h.scope,
                             h.added_by,
                             h.reason,
-                            h.removed_at.as_deref().map(|r| format!("\tlõpetatud {r}")).unwrap_or_default()
+                            h.removed_at
+                                .as_deref()
+                                .map(|r| format!("\tlõpetatud {r}"))
+                                .unwrap_or_default()
                         );
                     }
                 }
@@ -408,10 +440,16 @@ fn print_list(list: &DisposalList, json: bool) -> anyhow::Result<()> {
         list.status,
         list.as_of,
         list.proposed_by,
-        list.act.as_deref().map(|a| format!(", akt {a}")).unwrap_or_default()
+        list.act
+            .as_deref()
+            .map(|a| format!(", akt {a}"))
+            .unwrap_or_default()
     );
     for u in &list.units {
-        println!("  {}\t{}: {} → {}", u.file_unit, u.trigger, u.started, u.ends);
+        println!(
+            "  {}\t{}: {} → {}",
+            u.file_unit, u.trigger, u.started, u.ends
+        );
         for d in &u.documents {
             println!(
                 "    {}\t{}\t{}\t{}{}",

@@ -11,8 +11,8 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::file_unit::FileUnit;
-use super::retention::{self, Appraisal, PeriodEnd, Trigger, UnitFacts};
 use super::parse_stored_date;
+use super::retention::{self, Appraisal, PeriodEnd, Trigger, UnitFacts};
 use crate::error::{Error, Result};
 use crate::model::{Channel, Direction, Document, NewDocument, NewFile, PartyKind, TextStatus};
 use crate::register::Register;
@@ -160,7 +160,10 @@ pub fn act_text(
             u.trigger,
             u.ends.strftime("%d.%m.%Y")
         );
-        let _ = writeln!(t, "Reg. nr\tKuupäev\tPealkiri\tOsapool\tFailid (SHA-256, suurus)");
+        let _ = writeln!(
+            t,
+            "Reg. nr\tKuupäev\tPealkiri\tOsapool\tFailid (SHA-256, suurus)"
+        );
         for d in &u.documents {
             let files = d
                 .files
@@ -180,15 +183,16 @@ pub fn act_text(
                 } else {
                     d.parties.join(", ")
                 },
-                if files.is_empty() { "–".into() } else { files }
+                if files.is_empty() {
+                    "–".into()
+                } else {
+                    files
+                }
             );
         }
     }
     if !left_out.is_empty() {
-        let _ = writeln!(
-            t,
-            "\nJäeti välja, peatatud (left out, on hold):"
-        );
+        let _ = writeln!(t, "\nJäeti välja, peatatud (left out, on hold):");
         for l in left_out {
             let _ = writeln!(t, "{l}");
         }
@@ -322,12 +326,18 @@ impl Register {
         actor: &str,
         role: Role,
     ) -> Result<DisposalList> {
-        require_role(role, &[Role::Clerk, Role::Lead], "hävitamisloendi koostamine (proposing a disposal list)")?;
+        require_role(
+            role,
+            &[Role::Clerk, Role::Lead],
+            "hävitamisloendi koostamine (proposing a disposal list)",
+        )?;
         let due: Vec<DueUnit> = self
             .retention_due(as_of)
             .await?
             .into_iter()
-            .filter(|u| u.appraisal == Appraisal::Destroy && u.held.is_empty() && u.on_list.is_none())
+            .filter(|u| {
+                u.appraisal == Appraisal::Destroy && u.held.is_empty() && u.on_list.is_none()
+            })
             .collect();
         if due.is_empty() {
             return Err(Error::invalid(format!(
@@ -475,7 +485,11 @@ impl Register {
     /// left out and named in the act. Local file bytes are removed after the
     /// commit.
     pub async fn approve_disposal(&self, id: i64, actor: &str, role: Role) -> Result<Approved> {
-        require_role(role, &[Role::Lead], "hävitamisloendi kinnitamine (approving a disposal list)")?;
+        require_role(
+            role,
+            &[Role::Lead],
+            "hävitamisloendi kinnitamine (approving a disposal list)",
+        )?;
         let acts_series = self.series().acts_series.clone().ok_or_else(|| {
             Error::invalid(
                 "dokumentide loetelus puudub acts_series: hävitamisakti sari (the document list names no series for destruction acts)",
@@ -546,7 +560,13 @@ impl Register {
             units: act_units,
             ..proposed.clone()
         };
-        let text = act_text(&self.config().agency.name, &act_list, actor, today, &left_out);
+        let text = act_text(
+            &self.config().agency.name,
+            &act_list,
+            actor,
+            today,
+            &left_out,
+        );
         let mut title = format!(
             "Hävitamisakt (hävitamisloend nr {id}): {}",
             act_list
@@ -557,11 +577,19 @@ impl Register {
                 .join(", ")
         );
         if title.chars().count() > crate::model::limits::TITLE {
-            title = title.chars().take(crate::model::limits::TITLE - 1).collect::<String>() + "…";
+            title = title
+                .chars()
+                .take(crate::model::limits::TITLE - 1)
+                .collect::<String>()
+                + "…";
         }
         let mut new = NewDocument::new(Direction::Internal, Channel::Hand, title);
         new.series = Some(acts_series);
-        let mut file = NewFile::new(format!("havitamisakt-{id}.txt"), "text/plain", text.clone().into_bytes());
+        let mut file = NewFile::new(
+            format!("havitamisakt-{id}.txt"),
+            "text/plain",
+            text.clone().into_bytes(),
+        );
         file.text = Some(text);
         file.text_status = TextStatus::Extracted;
         new.files.push(file);
@@ -647,7 +675,10 @@ impl Register {
         tx.commit().await?;
         if let FileStore::Local(dir) = &self.store().files {
             let dir = dir.clone();
-            let paths: Vec<_> = gone.iter().map(|s| FileStore::local_path(&dir, s)).collect();
+            let paths: Vec<_> = gone
+                .iter()
+                .map(|s| FileStore::local_path(&dir, s))
+                .collect();
             tokio::task::spawn_blocking(move || -> Result<()> {
                 for p in paths {
                     match std::fs::remove_file(&p) {

@@ -67,7 +67,11 @@ pub(crate) fn unit_from_row(r: &sqlx::any::AnyRow) -> Result<FileUnit> {
     })
 }
 
-async fn unit_in(tx: &mut Tx, where_sql: &str, bind: crate::store::rows::Value) -> Result<Option<FileUnit>> {
+async fn unit_in(
+    tx: &mut Tx,
+    where_sql: &str,
+    bind: crate::store::rows::Value,
+) -> Result<Option<FileUnit>> {
     let sql = format!("SELECT {COLS} FROM file_units WHERE {where_sql}");
     let row = crate::store::rows::bind_all(sqlx::query(&sql), [bind])
         .fetch_optional(&mut **tx)
@@ -226,7 +230,9 @@ impl Register {
     ) -> Result<FileUnit> {
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(Error::invalid("invalid --reason: it is empty (põhjus puudub)"));
+            return Err(Error::invalid(
+                "invalid --reason: it is empty (põhjus puudub)",
+            ));
         }
         limits::check("reason", reason, limits::REASON)?;
         let doc = self.get_by_reg_no(reg_no).await?;
@@ -315,9 +321,11 @@ impl Register {
                 .await?
             }
             None => {
-                sqlx::query(&format!("SELECT {COLS} FROM file_units ORDER BY series, code"))
-                    .fetch_all(&self.store().pool)
-                    .await?
+                sqlx::query(&format!(
+                    "SELECT {COLS} FROM file_units ORDER BY series, code"
+                ))
+                .fetch_all(&self.store().pool)
+                .await?
             }
         };
         rows.iter().map(unit_from_row).collect()
@@ -325,11 +333,12 @@ impl Register {
 
     /// The ids of a file unit's documents, in registration order.
     pub async fn file_unit_documents(&self, unit_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> =
-            sqlx::query_as("SELECT doc_id FROM doc_file_units WHERE file_unit_id = $1 ORDER BY doc_id")
-                .bind(unit_id)
-                .fetch_all(&self.store().pool)
-                .await?;
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT doc_id FROM doc_file_units WHERE file_unit_id = $1 ORDER BY doc_id",
+        )
+        .bind(unit_id)
+        .fetch_all(&self.store().pool)
+        .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }

@@ -110,7 +110,9 @@ impl Register {
     pub async fn add_hold(&self, scope: &Scope, reason: &str, actor: &str) -> Result<Hold> {
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(Error::invalid("invalid --reason: it is empty (põhjus puudub)"));
+            return Err(Error::invalid(
+                "invalid --reason: it is empty (põhjus puudub)",
+            ));
         }
         limits::check("reason", reason, limits::REASON)?;
         let mut tx = self.begin().await?;
@@ -172,10 +174,12 @@ impl Register {
             actor,
         )
         .await?;
-        let hold = sqlx::query("SELECT id, scope, reason, added_by, added_at, removed_at FROM holds WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let hold = sqlx::query(
+            "SELECT id, scope, reason, added_by, added_at, removed_at FROM holds WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         let hold = hold_from_row(&hold)?;
         tx.commit().await?;
         Ok(hold)
@@ -185,7 +189,9 @@ impl Register {
     pub async fn remove_hold(&self, scope: &Scope, reason: &str, actor: &str) -> Result<usize> {
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(Error::invalid("invalid --reason: it is empty (põhjus puudub)"));
+            return Err(Error::invalid(
+                "invalid --reason: it is empty (põhjus puudub)",
+            ));
         }
         limits::check("reason", reason, limits::REASON)?;
         let mut tx = self.begin().await?;

@@ -294,7 +294,11 @@ mod tests {
             None
         );
         assert_eq!(
-            period_end(&ret(Period::Permanent, Trigger::RegistrationYear), None, &open),
+            period_end(
+                &ret(Period::Permanent, Trigger::RegistrationYear),
+                None,
+                &open
+            ),
             None
         );
         // A file unit's own period applies even where the series keeps permanently.
