@@ -40,6 +40,18 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("one JSON document")
 }
 
+async fn public_get(router: &axum::Router, uri: &str) -> (u16, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(uri)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = router.clone().oneshot(req).await.unwrap();
+    let status = r.status().as_u16();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 fn due_units(v: &serde_json::Value) -> Vec<(String, String, String)> {
     v["series"]
         .as_array()
@@ -235,6 +247,20 @@ async fn retention_ends_then_proposal_approval_act_and_destruction_and_verify_pa
             &["retention", "due", "--as-of", "2025-01-01", "--json"],
         ));
         assert!(due_units(&after).is_empty(), "{b}: {after}");
+        // The public register shows the stub as destroyed by its act; its file is gone.
+        let router = docgate::web::router(app.clone());
+        let (status, page) = public_get(&router, &format!("/avalik/dokument/{}", police.id)).await;
+        assert_eq!(status, 200, "{b}: {page}");
+        assert!(page.contains(&format!("hävitatud {act_no}")), "{b}: {page}");
+        let (status, _) = public_get(
+            &router,
+            &format!(
+                "/avalik/dokument/{}/fail/{}",
+                police.id, police.files[0].sha256
+            ),
+        )
+        .await;
+        assert_eq!(status, 404, "{b}");
         let again = docgate(
             &env,
             &["disposal", "approve", &id.to_string(), "--actor", "liis"],
@@ -483,4 +509,55 @@ fn free_text_retention_in_the_document_list_is_refused() {
         e.contains("old.toml") && e.contains("vabatekst") && e.contains("period = 10"),
         "{e}"
     );
+}
+
+/// Migration 0017 puts every document registered before it into its series'
+/// file unit of its registration year: its backfill statements, replayed on a
+/// register whose documents have no file unit, on both backends.
+#[tokio::test]
+async fn migration_backfill_gives_existing_documents_their_year_unit() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let a = reg
+            .register(doc("vana", "9-13", "2019-06-01T10:00:00Z"), "t")
+            .await
+            .unwrap();
+        let c = reg
+            .register(doc("teine", "9-16", "2021-02-01T10:00:00Z"), "t")
+            .await
+            .unwrap();
+        let pool = &app.store.pool;
+        for t in ["DELETE FROM doc_file_units", "DELETE FROM file_units"] {
+            sqlx::query(t).execute(pool).await.unwrap();
+        }
+        assert!(reg.file_unit_of(a.id).await.unwrap().is_none(), "{b}");
+        let dir = if b == "postgres" {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let sql = std::fs::read_to_string(format!(
+            "{}/migrations/{dir}/0017_lifecycle.sql",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let backfill = &sql[sql.find("INSERT INTO file_units").expect("the backfill")..];
+        for stmt in backfill.split(';').filter(|s| !s.trim().is_empty()) {
+            sqlx::query(stmt).execute(pool).await.unwrap();
+        }
+        for (d, unit) in [(&a, "9-13/2019"), (&c, "9-16/2021")] {
+            let u = reg.file_unit_of(d.id).await.unwrap().expect("a file unit");
+            assert_eq!(u.code, unit, "{b}");
+            assert_eq!(u.opened.to_string(), format!("{}-01-01", &unit[5..]), "{b}");
+        }
+        // verify still passes: membership is beside the document, not in its state.
+        let v = docgate(&env, &["verify", "--json"]);
+        assert!(
+            v.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
+    }
 }
