@@ -189,6 +189,8 @@ pub async fn verify(reg: &crate::register::Register) -> Result<VerifyReport> {
     let store = reg.store();
     let mut report = VerifyReport::default();
     let mut last_state: HashMap<i64, String> = HashMap::new();
+    // Documents destroyed by an approved disposal list: their files are not read.
+    let mut destroyed: std::collections::HashSet<i64> = std::collections::HashSet::new();
     let mut prev_hash = GENESIS.to_string();
     let mut expected_seq = 1i64;
     let mut after = 0i64;
@@ -248,6 +250,12 @@ pub async fn verify(reg: &crate::register::Register) -> Result<VerifyReport> {
             if let (Some(d), Some(s)) = (doc_id, state_hash) {
                 last_state.insert(d, s);
             }
+            if kind == "destroyed" {
+                // Disposal (src/lifecycle/disposal.rs): the document's bytes are gone by design.
+                if let Some(d) = doc_id {
+                    destroyed.insert(d);
+                }
+            }
             prev_hash = stored_hash;
             expected_seq += 1;
         }
@@ -286,6 +294,9 @@ pub async fn verify(reg: &crate::register::Register) -> Result<VerifyReport> {
                     doc.reg_no
                 )),
                 Some(_) => {}
+            }
+            if destroyed.contains(&doc.id) {
+                continue;
             }
             for f in &doc.files {
                 report.files += 1;

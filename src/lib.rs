@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod ingest;
 pub mod kinds;
+pub mod lifecycle;
 pub mod mime;
 pub mod model;
 pub mod numbering;

@@ -413,10 +413,13 @@ impl Register {
         Ok(out)
     }
 
-    /// What a registration sets off in the same transaction: a decision
+    /// What a registration sets off in the same transaction: the document joins
+    /// its file unit; a decision
     /// (kind "otsus" or "vastus") lifts the restrictions of its case that
     /// waited for it (AvTS § 40 lg 2).
     async fn after_registration_in(&self, tx: &mut Tx, doc: &Document, actor: &str) -> Result<()> {
+        // Its file unit (toimik): src/lifecycle/file_unit.rs.
+        self.assign_file_unit_in(tx, doc).await?;
         if matches!(doc.kind.as_deref(), Some(k) if DECISION_KINDS.contains(&k)) {
             self.lift_until_decision_in(tx, doc.thread_id, doc.id, &doc.reg_no, actor)
                 .await?;
@@ -1279,7 +1282,7 @@ impl Register {
         rows.iter().map(audit::event_from_row).collect()
     }
 
-    async fn load_in(&self, tx: &mut Tx, id: i64) -> Result<(Document, Option<String>)> {
+    pub(crate) async fn load_in(&self, tx: &mut Tx, id: i64) -> Result<(Document, Option<String>)> {
         let sql = format!("SELECT {DOC_COLS}, body FROM documents WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id)

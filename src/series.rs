@@ -13,6 +13,9 @@ pub const BUILTIN: &str = include_str!("../config/series.toml");
 #[serde(deny_unknown_fields)]
 pub struct SeriesList {
     pub default_series: String,
+    /// The series where disposal registers its destruction acts (hävitamisaktid).
+    #[serde(default)]
+    pub acts_series: Option<String>,
     #[serde(rename = "function")]
     pub functions: Vec<Function>,
 }
@@ -31,7 +34,8 @@ pub struct Function {
 pub struct Series {
     pub code: String,
     pub title: String,
-    pub retention: String,
+    /// How long its documents are kept and what happens then (free text is refused).
+    pub retention: crate::lifecycle::retention::Retention,
     /// The restriction ground the register applies to this series' documents when
     /// they are registered without a restriction or a reason to be public.
     #[serde(default)]
@@ -95,6 +99,13 @@ impl SeriesList {
             }
             if let Some(p) = &s.pattern {
                 crate::numbering::Pattern::parse(p)?;
+            }
+        }
+        if let Some(a) = &self.acts_series {
+            if self.get(a).is_none() {
+                return Err(Error::invalid(format!(
+                    "invalid document list {source}: acts_series {a} is not a series"
+                )));
             }
         }
         if self.get(&self.default_series).is_none() {

@@ -7,6 +7,7 @@ pub mod core;
 pub mod deadline;
 pub mod dhx;
 pub mod ingest;
+pub mod lifecycle;
 pub mod ocr;
 pub mod restrictions;
 pub mod search;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Access restrictions: expiring, set, extend, lift.
     #[command(subcommand)]
     Restrictions(restrictions::RestrictionsCommand),
+    /// The records lifecycle: file units, retention, disposal, holds.
+    #[command(flatten)]
+    Lifecycle(lifecycle::LifecycleCommand),
 }
 
 impl Cli {
@@ -107,6 +111,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Search(c) => search::run(c, cfg).await,
         Command::Web(c) => web::run(c, cfg).await,
         Command::Restrictions(c) => restrictions::run(c, cfg).await,
+        Command::Lifecycle(c) => lifecycle::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

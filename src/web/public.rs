@@ -130,6 +130,8 @@ struct DocPage {
     csrf: String,
     agency: String,
     d: PublicDoc,
+    /// The destruction act, when the document was destroyed (src/lifecycle).
+    destroyed: Option<String>,
 }
 
 async fn doc(
@@ -144,12 +146,23 @@ async fn doc(
     let (d, level) = public_doc(&state, id)
         .await
         .map_err(|e| PageError::Web(e, l))?;
+    let destroyed = state
+        .app
+        .register
+        .destroyed_by(d.id)
+        .await
+        .map_err(|e| PageError::Web(e.into(), l))?;
+    let mut view = PublicDoc::new(&d, level, state.today());
+    if destroyed.is_some() {
+        view.files.clear();
+    }
     Ok(html(DocPage {
         l,
         user: None,
         csrf: String::new(),
         agency: state.app.config.agency.name.clone(),
-        d: PublicDoc::new(&d, level, state.today()),
+        d: view,
+        destroyed,
     }))
 }
 
@@ -182,6 +195,18 @@ async fn file(
     let err = |e: WebError| PageError::Web(e, l);
     let id = api::parse_id(&id).map_err(err)?;
     let (d, level) = public_doc(&state, id).await.map_err(err)?;
+    if let Some(act) = state
+        .app
+        .register
+        .destroyed_by(d.id)
+        .await
+        .map_err(|e| err(e.into()))?
+    {
+        return Err(err(WebError::not_found(format!(
+            "hävitatud {act}: document {} was destroyed",
+            d.reg_no
+        ))));
+    }
     let sight = crate::access::Sight::Public(level);
     let refused = level == crate::access::PublicLevel::Listed
         || d.files
