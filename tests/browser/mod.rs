@@ -294,6 +294,63 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Sets the browser window's size (CSS pixels in headless Chromium).
+    pub async fn window_size(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &self.s("/window/rect"),
+            Some(serde_json::json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) in the page.
+    pub async fn execute(&self, script: &str, args: serde_json::Value) -> serde_json::Value {
+        self.call(
+            "POST",
+            &self.s("/execute/sync"),
+            Some(serde_json::json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Runs `script` asynchronously: it ends by calling `arguments[arguments.length - 1](result)`.
+    pub async fn execute_async(&self, script: &str, args: serde_json::Value) -> serde_json::Value {
+        self.call(
+            "POST",
+            &self.s("/execute/async"),
+            Some(serde_json::json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Logs in through the login form as `name` and waits to leave the login page.
+    pub async fn log_in(&self, url: &str, name: &str, password: &str) {
+        self.goto(&format!("{url}/login")).await;
+        self.type_in("#name", name).await;
+        self.type_in("#password", password).await;
+        self.click("#login-submit").await;
+        for _ in 0..100 {
+            if !self.current_url().await.ends_with("/login") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{name} could not log in");
+    }
+}
+
+/// The demo's password of `who` from `serve --demo`'s printed logins.
+pub fn demo_password(printed: &str, who: &str) -> String {
+    printed
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{who} ")))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no login for {who} in: {printed}"))
+        .to_string()
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
