@@ -210,6 +210,75 @@ impl Lang {
     }
 }
 
+/// The deadline engine's trace lines (`deadline::engine`, pure, worded in
+/// English with Estonian where the law's words are) in the page's language:
+/// (pattern, Estonian, English), applied in order; the legal citations stay.
+const TRACE: &[(&str, &str, &str)] = &[
+    // lines that carry both languages: the one asked for
+    (r"^(.*?) / base date: (.*)$", "$1", "base date: $2"),
+    (r"^(saabumisaeg teadmata: .*?) / (arrival time unknown: .*)$", "$1", "$2"),
+    (r"^(registreeritud [^:]*: saabumisaeg teadmata, ei loeta õigeaegseks) \((registered [^)]*)\)$", "$1", "$2"),
+    (r"^registreeritud (\S+) \(tähtaeg (\S+)\): HILINENUD / REGISTERED LATE$", "registreeritud $1 (tähtaeg $2): HILINENUD", "registered $1 (due $2): REGISTERED LATE"),
+    (r"^registreeritud (\S+) \(tähtaeg (\S+)\): õigeaegselt / in time$", "registreeritud $1 (tähtaeg $2): õigeaegselt", "registered $1 (due $2): in time"),
+    (r"täpsustamise palve / clarification asked on", "täpsustamise palve", "clarification asked on"),
+    // the steps
+    (r"to be registered by: the (\d+)th working day after (\S+)", "registreerida hiljemalt: $1. tööpäev pärast $2", "to be registered by: working day $1 after $2"),
+    (r"term after the deferral", "tähtaeg pärast edasilükkamist", "term after the deferral"),
+    (r"extended term", "pikendatud tähtaeg", "extended term"),
+    (r"\bterm: ", "tähtaeg: ", "term: "),
+    (r"the (\d+)th working day after (\S+)", "$1. tööpäev pärast $2", "working day $1 after $2"),
+    (r"(\S+) \+ (\d+) calendar days", "$1 + $2 kalendripäeva", "$1 + $2 calendar days"),
+    (r"(\S+) is not a working day \(([^)]*)\): moved to the next working day", "$1 ei ole tööpäev ($2): viidud järgmisele tööpäevale", "$1 is not a working day ($2): moved to the next working day"),
+    (r"received or sent on ", "saabunud või saadetud ", "received or sent on "),
+    (r"registered before the change of law: the older term of (\d+) working days applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 tööpäeva", "registered before the change of law: the older term of $1 working days applies"),
+    (r"registered before the change of law: the older term of (\d+) calendar days applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 kalendripäeva", "registered before the change of law: the older term of $1 calendar days applies"),
+    (r"registered before the change of law: the older term of (\d+) months applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 kuud", "registered before the change of law: the older term of $1 months applies"),
+    (r"extended on (\S+) \(reason: ", "pikendatud $1 (põhjus: ", "extended on $1 (reason: "),
+    (r"; the new total term counts from the same base date", "; uus kogutähtaeg loetakse samast alguspäevast", "; the new total term counts from the same base date"),
+    (r"clock stopped on (\S+) \(reason: ", "tähtaeg peatatud $1 (põhjus: ", "clock stopped on $1 (reason: "),
+    (r": no due date while stopped", ": peatamise ajal tähtpäeva ei ole", ": no due date while stopped"),
+    (r"clock resumed on (\S+) \(stopped since (\S+)\)", "tähtaeg jätkub $1 (peatatud alates $2)", "clock resumed on $1 (stopped since $2)"),
+    (r"the days stopped \((\S+) to (\S+)\) are added to the term", "peatatud päevad ($1 kuni $2) lisatakse tähtajale", "the days stopped ($1 to $2) are added to the term"),
+    (r"reclassified on (\S+) from (\S+) to (\S+)", "ümber liigitatud $1: $2 → $3", "reclassified on $1 from $2 to $3"),
+    (r": the base date (\S+) is kept", ": alguspäev $1 jääb samaks", ": the base date $1 is kept"),
+    (r": the clock stops until the answer arrives", ": tähtaeg peatub vastuse saabumiseni", ": the clock stops until the answer arrives"),
+    (r": does not answer the request, the clock runs on", ": ei vasta taotlusele, tähtaeg kulgeb edasi", ": does not answer the request, the clock runs on"),
+    (r"^(\S+: )?reply registered on ", "${1}vastus registreeritud ", "${1}reply registered on "),
+    (r"^(\S+: )?forwarding registered on ", "${1}edastamine registreeritud ", "${1}forwarding registered on "),
+    (r"^(\S+: )?refusal registered on ", "${1}keeldumine registreeritud ", "${1}refusal registered on "),
+    (r" ends the clock: ", " lõpetab tähtaja: ", " ends the clock: "),
+    (r"due (\S+), until 24:00 Europe/Tallinn: a reply registered or sent that day is on time", "tähtpäev $1, kuni kell 24.00 Eesti aja järgi: sel päeval registreeritud või saadetud vastus on õigeaegne", "due $1, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time"),
+    (r"ignored: ", "arvestamata: ", "ignored: "),
+    // the bases' words around their citations
+    (r"a term starts the next day: ", "tähtaja kulg algab järgmisel päeval: ", "a term starts the next day: "),
+    (r"working days: PTS §§ 1–2 and § 4\(2\)", "tööpäevad: PTS §§ 1–2 ja § 4(2)", "working days: PTS §§ 1–2 and § 4(2)"),
+    (r"\(reading: a new total limit from the base date\)", "(tõlgendus: uus kogutähtaeg alguspäevast)", "(reading: a new total limit from the base date)"),
+    (r"\(reading\)", "(tõlgendus)", "(reading)"),
+    (r": the term runs from the clarified request", ": tähtaeg kulgeb täpsustatud taotlusest", ": the term runs from the clarified request"),
+    (r"; rule ", "; reegel ", "; rule "),
+];
+
+static TRACE_RES: std::sync::LazyLock<Vec<(regex::Regex, &'static str, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        TRACE
+            .iter()
+            .filter_map(|(p, et, en)| regex::Regex::new(p).ok().map(|r| (r, *et, *en)))
+            .collect()
+    });
+
+impl Lang {
+    /// A deadline trace line in this language (see [`TRACE`]); what no pattern
+    /// knows stays as the engine wrote it.
+    pub fn trace(self, line: &str) -> String {
+        let mut out = line.to_string();
+        for (re, et, en) in TRACE_RES.iter() {
+            let to = if self == Lang::Et { *et } else { *en };
+            out = re.replace_all(&out, to).into_owned();
+        }
+        out
+    }
+}
+
 /// (key, Estonian, English)
 pub const TEXTS: &[(&str, &str, &str)] = &[
     ("app", "Dokumendiregister", "Document register"),
@@ -585,6 +654,27 @@ mod tests {
         assert_eq!(Lang::Et.channel("email"), "e-post");
         assert_eq!(Lang::Et.role("clerk"), "asjaajaja");
         assert_eq!(Lang::Et.role("somebody"), "somebody");
+    }
+
+    #[test]
+    fn trace_patterns_compile_and_translate_the_engines_words() {
+        assert_eq!(TRACE_RES.len(), TRACE.len(), "every pattern compiles");
+        let l = "2026-03-12: term: the 1th working day after 2026-03-11 (AvTS § 18(1); working days: PTS §§ 1–2 and § 4(2))";
+        assert_eq!(
+            Lang::Et.trace(l),
+            "2026-03-12: tähtaeg: 1. tööpäev pärast 2026-03-11 (AvTS § 18(1); tööpäevad: PTS §§ 1–2 ja § 4(2))"
+        );
+        assert_eq!(
+            Lang::En.trace(l),
+            "2026-03-12: term: working day 1 after 2026-03-11 (AvTS § 18(1); working days: PTS §§ 1–2 and § 4(2))"
+        );
+        let both = "alguspäev: registreerimise päev 2026-03-11 / base date: registration day, Europe/Tallinn; rule x (y)";
+        assert_eq!(Lang::Et.trace(both), "alguspäev: registreerimise päev 2026-03-11");
+        assert!(Lang::En.trace(both).starts_with("base date: registration day"));
+        let due = "2026-03-12: due 2026-03-12, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time (TsÜS § 137(1); HMS § 33)";
+        let et = Lang::Et.trace(due);
+        assert!(et.contains("tähtpäev 2026-03-12") && et.contains("TsÜS § 137(1)"), "{et}");
+        assert!(!et.contains("reply"), "{et}");
     }
 
     #[test]
