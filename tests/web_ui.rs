@@ -251,11 +251,19 @@ async fn estonian_pages_show_no_english_string_of_the_catalogue() {
             let text = format!("{} {}", v[1].as_str().unwrap(), v[2].as_str().unwrap());
             for en in english {
                 let re = regex::Regex::new(&format!(r"(?i)\b{}\b", regex::escape(en))).unwrap();
-                if re.is_match(&text) {
-                    failures
-                        .lock()
-                        .unwrap()
-                        .push(format!("{what}: English {en:?} on an Estonian page"));
+                if let Some(m) = re.find(&text) {
+                    let around: String = text[..m.start()]
+                        .chars()
+                        .rev()
+                        .take(40)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .chain(text[m.start()..].chars().take(40))
+                        .collect();
+                    failures.lock().unwrap().push(format!(
+                        "{what}: English {en:?} on an Estonian page: …{around}…"
+                    ));
                 }
             }
         }

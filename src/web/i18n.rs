@@ -230,6 +230,8 @@ const TRACE: &[(&str, &str, &str)] = &[
     (r"(\S+) \+ (\d+) calendar days", "$1 + $2 kalendripäeva", "$1 + $2 calendar days"),
     (r"(\S+) is not a working day \(([^)]*)\): moved to the next working day", "$1 ei ole tööpäev ($2): viidud järgmisele tööpäevale", "$1 is not a working day ($2): moved to the next working day"),
     (r"received or sent on ", "saabunud või saadetud ", "received or sent on "),
+    (r"registered on (\S+): in time", "registreeritud $1: õigeaegselt", "registered on $1: in time"),
+    (r"registered on (\S+): late by (\d+) working days", "registreeritud $1: hilinenud $2 tööpäeva", "registered on $1: late by $2 working days"),
     (r"registered before the change of law: the older term of (\d+) working days applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 tööpäeva", "registered before the change of law: the older term of $1 working days applies"),
     (r"registered before the change of law: the older term of (\d+) calendar days applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 kalendripäeva", "registered before the change of law: the older term of $1 calendar days applies"),
     (r"registered before the change of law: the older term of (\d+) months applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 kuud", "registered before the change of law: the older term of $1 months applies"),
