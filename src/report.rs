@@ -173,7 +173,13 @@ pub struct GroupLine {
 
 /// The period's figures per series, document type or official, from the
 /// `deadlines` projection (one grouped scan of the period's index range).
-pub async fn breakdown(app: &App, from: Date, to: Date, as_of: Date, by: By) -> Result<Vec<GroupLine>> {
+pub async fn breakdown(
+    app: &App,
+    from: Date,
+    to: Date,
+    as_of: Date,
+    by: By,
+) -> Result<Vec<GroupLine>> {
     let col = by.column();
     let sql = format!(
         "SELECT {col} AS k, CAST(COUNT(*) AS BIGINT) AS n,

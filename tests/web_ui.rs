@@ -277,7 +277,10 @@ async fn estonian_pages_show_no_english_string_of_the_catalogue() {
     d.click("#lang-switch").await;
     d.wait_url_ends_with("/avalik?q=ohvriabi&lang=en").await;
     let page = d.source().await;
-    assert!(page.contains("<html lang=\"en\">"), "English after the switch");
+    assert!(
+        page.contains("<html lang=\"en\">"),
+        "English after the switch"
+    );
     let _ = d.call("DELETE", &d.s(""), None).await;
 }
 
@@ -294,12 +297,7 @@ fn seeded_server(n: usize) -> (Server, String) {
         let mut child = c.spawn().unwrap();
         if let Some(s) = stdin {
             use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(s.as_bytes())
-                .unwrap();
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
         }
         let out = child.wait_with_output().unwrap();
         assert!(
@@ -383,9 +381,7 @@ async fn search_pages_through_all_56_results() {
         let mut pages = 0;
         loop {
             // the index may still be catching up right after start
-            let page = d
-                .wait_source(|p| p.contains("id=\"total\">56<"))
-                .await;
+            let page = d.wait_source(|p| p.contains("id=\"total\">56<")).await;
             assert!(page.contains("id=\"total\">56<"), "Leitud 56");
             let ids: Vec<String> = doc_ids
                 .captures_iter(&page)
@@ -400,7 +396,10 @@ async fn search_pages_through_all_56_results() {
                 break;
             }
             d.click("#next").await;
-            d.wait_source(|p| p.contains(&format!("offset={}", pages * per_page)) || !p.contains("id=\"next\"")).await;
+            d.wait_source(|p| {
+                p.contains(&format!("offset={}", pages * per_page)) || !p.contains("id=\"next\"")
+            })
+            .await;
             assert!(pages < 10);
         }
         assert_eq!(seen.len(), 56, "every result once ({per_page} per page)");
@@ -415,7 +414,8 @@ async fn search_pages_through_all_56_results() {
         }
     }
     // an offset past the first page shows other documents than the first page
-    d.goto(&format!("{url}/search?q=mesilane&per_page=50")).await;
+    d.goto(&format!("{url}/search?q=mesilane&per_page=50"))
+        .await;
     let first: BTreeSet<String> = doc_ids
         .captures_iter(&d.source().await)
         .map(|c| c[1].to_string())
@@ -480,7 +480,8 @@ async fn register_sorts_by_number_date_deadline_and_party_and_pages_on_both_back
         ];
         let mut regs = vec![];
         for (name, org, day) in rows {
-            let mut nd = NewDocument::new(Direction::Incoming, Channel::Post, format!("Kiri {name}"));
+            let mut nd =
+                NewDocument::new(Direction::Incoming, Channel::Post, format!("Kiri {name}"));
             nd.parties = vec![Party {
                 kind: if org {
                     PartyKind::Organisation
@@ -509,7 +510,11 @@ async fn register_sorts_by_number_date_deadline_and_party_and_pages_on_both_back
         let h = page(&router, "/documents?sort=reg_no&dir=asc", &token).await;
         assert_eq!(reg_nos(&h), by(&[0, 1, 2, 3]), "{backend}: by number");
         let h = page(&router, "/documents?sort=reg_no&dir=desc", &token).await;
-        assert_eq!(reg_nos(&h), by(&[3, 2, 1, 0]), "{backend}: by number, descending");
+        assert_eq!(
+            reg_nos(&h),
+            by(&[3, 2, 1, 0]),
+            "{backend}: by number, descending"
+        );
         // date: 3, 7, 10, 12 March
         let h = page(&router, "/documents?sort=registered&dir=asc", &token).await;
         assert_eq!(reg_nos(&h), by(&[2, 3, 0, 1]), "{backend}: by date");
@@ -529,7 +534,12 @@ async fn register_sorts_by_number_date_deadline_and_party_and_pages_on_both_back
         assert_eq!(reg_nos(&h), by(&[1, 3, 0, 2]), "{backend}: by party");
         // paging keeps the order: two to a page is not configurable here, so
         // the offset moves through the same order
-        let h = page(&router, "/documents?sort=registered&dir=asc&offset=2", &token).await;
+        let h = page(
+            &router,
+            "/documents?sort=registered&dir=asc&offset=2",
+            &token,
+        )
+        .await;
         assert_eq!(reg_nos(&h), by(&[0, 1]), "{backend}: offset 2");
         assert!(h.contains("rel=\"prev\""), "{backend}: a previous page");
         assert!(
@@ -571,30 +581,56 @@ async fn lang_query_works_on_every_page_and_errors_have_the_callers_header() {
                 .iter()
                 .any(|v| v.to_str().unwrap().starts_with("lang=en;"));
             assert!(kept, "{backend} {uri}: the language is kept in its cookie");
-            let body = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+            let body =
+                String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec())
+                    .unwrap();
             assert!(body.contains("<html lang=\"en\">"), "{backend} {uri}");
             // the switch goes to the same page in Estonian
             let path = uri.split('?').next().unwrap();
-            assert!(body.contains(&format!("id=\"lang-switch\" href=\"{path}?")), "{backend} {uri}: {body}");
+            assert!(
+                body.contains(&format!("id=\"lang-switch\" href=\"{path}?")),
+                "{backend} {uri}: {body}"
+            );
             assert!(body.contains("lang=et\""), "{backend} {uri}");
         }
         // an error page: the user's own header, their language, a way back
         let r = get("/no-such-page?lang=en", Some(&token)).await.unwrap();
         assert_eq!(r.status(), 404);
-        let body = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-        assert!(body.contains("id=\"logout\""), "{backend}: the user's header");
-        assert!(body.contains("There is no such page or document."), "{backend}");
+        let body =
+            String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        assert!(
+            body.contains("id=\"logout\""),
+            "{backend}: the user's header"
+        );
+        assert!(
+            body.contains("There is no such page or document."),
+            "{backend}"
+        );
         assert!(body.contains("id=\"error-back\" href=\"/\""), "{backend}");
         let r = get("/documents/abc", Some(&token)).await.unwrap();
         assert_eq!(r.status(), 400);
-        let body = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-        assert!(body.contains("<html lang=\"et\">") && body.contains("Päringus on viga"), "{backend}");
-        assert!(!body.contains("Logi sisse"), "{backend}: not the public's header");
+        let body =
+            String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        assert!(
+            body.contains("<html lang=\"et\">") && body.contains("Päringus on viga"),
+            "{backend}"
+        );
+        assert!(
+            !body.contains("Logi sisse"),
+            "{backend}: not the public's header"
+        );
         // the public's error page goes back to the public register
         let r = get("/avalik/dokument/999999", None).await.unwrap();
         assert_eq!(r.status(), 404);
-        let body = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-        assert!(body.contains("id=\"error-back\" href=\"/avalik\""), "{backend}");
-        assert!(body.contains("Sellist lehte ega dokumenti ei ole."), "{backend}");
+        let body =
+            String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        assert!(
+            body.contains("id=\"error-back\" href=\"/avalik\""),
+            "{backend}"
+        );
+        assert!(
+            body.contains("Sellist lehte ega dokumenti ei ole."),
+            "{backend}"
+        );
     }
 }

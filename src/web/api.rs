@@ -233,7 +233,9 @@ pub async fn views(state: &WebState, user: &User, docs: &[Document]) -> WebResul
         out.push(DocView::new(d, today, sight));
     }
     // officials by name on the pages (the JSON keeps the login)
-    super::view::Officials::load(state).await?.name_all(&mut out);
+    super::view::Officials::load(state)
+        .await?
+        .name_all(&mut out);
     Ok(out)
 }
 

@@ -611,8 +611,18 @@ mod tests {
         }
         // keys the templates pick at run time
         for k in [
-            "open", "due_soon", "overdue", "answered", "stopped", "none", "relevance", "newest",
-            "oldest", "incoming", "outgoing", "internal",
+            "open",
+            "due_soon",
+            "overdue",
+            "answered",
+            "stopped",
+            "none",
+            "relevance",
+            "newest",
+            "oldest",
+            "incoming",
+            "outgoing",
+            "internal",
         ] {
             keys.push(k.to_string());
         }
@@ -671,11 +681,19 @@ mod tests {
             "2026-03-12: term: working day 1 after 2026-03-11 (AvTS § 18(1); working days: PTS §§ 1–2 and § 4(2))"
         );
         let both = "alguspäev: registreerimise päev 2026-03-11 / base date: registration day, Europe/Tallinn; rule x (y)";
-        assert_eq!(Lang::Et.trace(both), "alguspäev: registreerimise päev 2026-03-11");
-        assert!(Lang::En.trace(both).starts_with("base date: registration day"));
+        assert_eq!(
+            Lang::Et.trace(both),
+            "alguspäev: registreerimise päev 2026-03-11"
+        );
+        assert!(Lang::En
+            .trace(both)
+            .starts_with("base date: registration day"));
         let due = "2026-03-12: due 2026-03-12, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time (TsÜS § 137(1); HMS § 33)";
         let et = Lang::Et.trace(due);
-        assert!(et.contains("tähtpäev 2026-03-12") && et.contains("TsÜS § 137(1)"), "{et}");
+        assert!(
+            et.contains("tähtpäev 2026-03-12") && et.contains("TsÜS § 137(1)"),
+            "{et}"
+        );
         assert!(!et.contains("reply"), "{et}");
     }
 
@@ -710,8 +728,14 @@ mod tests {
     #[test]
     fn times_are_shown_in_tallinn() {
         // winter: UTC+2; summer: UTC+3
-        assert_eq!(Lang::Et.time_str("2026-01-15T10:00:00Z"), "2026-01-15 12:00");
-        assert_eq!(Lang::En.time_str("2026-07-15T21:30:00Z"), "2026-07-16 00:30");
+        assert_eq!(
+            Lang::Et.time_str("2026-01-15T10:00:00Z"),
+            "2026-01-15 12:00"
+        );
+        assert_eq!(
+            Lang::En.time_str("2026-07-15T21:30:00Z"),
+            "2026-07-16 00:30"
+        );
         assert_eq!(Lang::Et.time_str("not a time"), "not a time");
     }
 

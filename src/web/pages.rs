@@ -51,11 +51,9 @@ impl IntoResponse for PageError {
         match self {
             PageError::Redirect(to) => Redirect::to(&to).into_response(),
             // rendered again with the caller's header by `error::page_with_user`
-            PageError::Web(e, l) => super::error::ErrorPageInfo::of(&e, l).render(
-                None,
-                String::new(),
-                String::new(),
-            ),
+            PageError::Web(e, l) => {
+                super::error::ErrorPageInfo::of(&e, l).render(None, String::new(), String::new())
+            }
         }
     }
 }
@@ -1453,9 +1451,7 @@ async fn reports(
         },
     ];
     let (chart_rate_title, chart_rate) = rate_chart(l, &rows);
-    let groups = report_groups(&state, l, from, to)
-        .await
-        .map_err(err)?;
+    let groups = report_groups(&state, l, from, to).await.map_err(err)?;
     Ok(html(ReportsPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),

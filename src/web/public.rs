@@ -75,10 +75,14 @@ impl PublicFilters {
     }
     /// The filters as query pairs for the pager's links.
     fn query(&self) -> String {
-        [("series", &self.series), ("from", &self.from), ("to", &self.to)]
-            .into_iter()
-            .filter_map(|(k, v)| Self::get(v).map(|v| format!("&{k}={}", urlencode(&v))))
-            .collect()
+        [
+            ("series", &self.series),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Self::get(v).map(|v| format!("&{k}={}", urlencode(&v))))
+        .collect()
     }
 }
 
