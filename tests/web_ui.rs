@@ -522,7 +522,8 @@ async fn register_sorts_by_number_date_deadline_and_party_and_pages_on_both_back
         let h = page(&router, "/documents?sort=due&dir=asc", &token).await;
         assert_eq!(reg_nos(&h), by(&[2, 3, 0, 1]), "{backend}: by deadline");
         assert_eq!(
-            h.matches(r#"data-label="Tähtaeg" class="date">2026-"#).count(),
+            h.matches(r#"data-label="Tähtaeg" class="date">2026-"#)
+                .count(),
             4,
             "{backend}: the deadline column"
         );
