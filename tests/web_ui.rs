@@ -544,6 +544,20 @@ async fn register_sorts_by_number_date_deadline_and_party_and_pages_on_both_back
             h.contains("sort=registered") && h.contains("dir=asc"),
             "{backend}: the pager keeps the order"
         );
+        // the report per series, document type and official over the same documents
+        let h = page(&router, "/reports?from=2026-03-01&to=2026-03-31", &token).await;
+        for id in ["report-series", "report-type", "report-official"] {
+            assert!(h.contains(&format!("id=\"{id}\"")), "{backend}: {id}");
+        }
+        assert!(
+            h.contains("(avts-teabenoue)</td><td class=\"num\" data-label=\"Kokku\">4<"),
+            "{backend}: four of the type, by its kind's name"
+        );
+        assert!(
+            h.contains(">määramata</td>"),
+            "{backend}: unassigned official"
+        );
+        assert!(h.contains(">märts 2026</td>"), "{backend}: months by name");
     }
 }
 
