@@ -92,8 +92,48 @@ pub struct ListFilter {
     pub restricted: Option<bool>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
-    /// Newest first when true (the default order is oldest first).
+    /// Newest first when true (the default order is oldest first); with
+    /// `order`, descending.
     pub newest_first: bool,
+    /// What the list is ordered by (the register page's sorting).
+    pub order: ListOrder,
+}
+
+/// The orders of the document list; each breaks ties by id in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// Registration order (the id).
+    #[default]
+    Id,
+    /// The registration number: series, then the running number (index `documents_series`).
+    RegNo,
+    /// The registration date (index `documents_registered`).
+    Registered,
+    /// The reply deadline (`deadlines.due`); documents without one last.
+    Due,
+    /// The first party's name as the public register shows it: natural persons
+    /// all as "eraisik", so the order reveals no hidden name.
+    Party,
+}
+
+impl ListOrder {
+    /// The `ORDER BY` clause, descending when `desc`.
+    pub fn sql(self, desc: bool) -> String {
+        let d = if desc { "DESC" } else { "ASC" };
+        match self {
+            ListOrder::Id => format!("ORDER BY id {d}"),
+            ListOrder::RegNo => format!("ORDER BY series {d}, id {d}"),
+            ListOrder::Registered => format!("ORDER BY registered {d}, id {d}"),
+            ListOrder::Due => format!(
+                "ORDER BY (SELECT dl.due FROM deadlines dl WHERE dl.doc_id = documents.id) {d} NULLS LAST, id {d}"
+            ),
+            ListOrder::Party => format!(
+                "ORDER BY (SELECT CASE WHEN p.kind = 'person' THEN 'eraisik' ELSE p.name END FROM parties p \
+                 WHERE p.doc_id = documents.id ORDER BY p.pos LIMIT 1) {d} NULLS LAST, id {d}"
+            ),
+        }
+    }
 }
 
 /// An edit of a document's metadata: `None` leaves a field as it is; for the
@@ -1164,11 +1204,7 @@ impl Register {
 
     pub async fn list(&self, f: &ListFilter) -> Result<Vec<Document>> {
         let (w, binds) = Self::filter_sql(f);
-        let mut tail = if f.newest_first {
-            "ORDER BY id DESC".to_string()
-        } else {
-            "ORDER BY id".to_string()
-        };
+        let mut tail = f.order.sql(f.newest_first);
         if let Some(l) = f.limit {
             tail.push_str(&format!(" LIMIT {}", l.max(0)));
             if let Some(o) = f.offset {

@@ -136,6 +136,80 @@ pub async fn build(app: &App, from: Date, to: Date, as_of: Date) -> Result<Repor
     })
 }
 
+/// What a [`breakdown`] groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Series,
+    /// The document type (the rule id; empty for documents without one).
+    DocType,
+    /// The responsible official's login (empty: unassigned).
+    Official,
+}
+
+impl By {
+    fn column(self) -> &'static str {
+        match self {
+            By::Series => "series",
+            By::DocType => "COALESCE(doc_type, '')",
+            By::Official => "COALESCE(responsible, '')",
+        }
+    }
+}
+
+/// One group of a [`breakdown`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupLine {
+    /// The series code, rule id or login ("" for none).
+    pub key: String,
+    /// Documents registered (any direction).
+    pub registered: i64,
+    /// Incoming documents registered.
+    pub received: i64,
+    pub answered_on_time: i64,
+    pub answered_late: i64,
+    /// Still open and past the due date on `as_of`.
+    pub open_overdue: i64,
+}
+
+/// The period's figures per series, document type or official, from the
+/// `deadlines` projection (one grouped scan of the period's index range).
+pub async fn breakdown(
+    app: &App,
+    from: Date,
+    to: Date,
+    as_of: Date,
+    by: By,
+) -> Result<Vec<GroupLine>> {
+    let col = by.column();
+    let sql = format!(
+        "SELECT {col} AS k, CAST(COUNT(*) AS BIGINT) AS n,
+        CAST(SUM(CASE WHEN direction = 'incoming' THEN 1 ELSE 0 END) AS BIGINT) AS received,
+        CAST(SUM(CASE WHEN state = 'ended' AND on_time = 1 THEN 1 ELSE 0 END) AS BIGINT) AS on_time,
+        CAST(SUM(CASE WHEN state = 'ended' AND on_time = 0 THEN 1 ELSE 0 END) AS BIGINT) AS late,
+        CAST(SUM(CASE WHEN state = 'open' AND due < $3 THEN 1 ELSE 0 END) AS BIGINT) AS overdue
+        FROM deadlines WHERE registered >= $1 AND registered <= $2
+        GROUP BY {col} ORDER BY {col}"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(as_of.to_string())
+        .fetch_all(&app.store.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(GroupLine {
+                key: r.try_get("k")?,
+                registered: r.try_get("n")?,
+                received: r.try_get("received")?,
+                answered_on_time: r.try_get("on_time")?,
+                answered_late: r.try_get("late")?,
+                open_overdue: r.try_get("overdue")?,
+            })
+        })
+        .collect()
+}
+
 /// The median of values given as (value, count) pairs.
 pub fn median_of_histogram(h: &mut [(i64, i64)]) -> Option<f64> {
     h.sort();

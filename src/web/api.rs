@@ -232,6 +232,10 @@ pub async fn views(state: &WebState, user: &User, docs: &[Document]) -> WebResul
         let sight = state.sight(Some(user), d).await?;
         out.push(DocView::new(d, today, sight));
     }
+    // officials by name on the pages (the JSON keeps the login)
+    super::view::Officials::load(state)
+        .await?
+        .name_all(&mut out);
     Ok(out)
 }
 

@@ -1,4 +1,6 @@
-//! Small server-side SVG charts (no JavaScript): bars of a rate or a count per label.
+//! Small server-side SVG charts (no JavaScript): bars of a rate or a count per
+//! label ([`bar_chart`]), and bars of several series side by side, each in its
+//! own colour, with a legend and whole-number axes ([`grouped_chart`]).
 
 /// One bar: its label (e.g. "2026-03"), the value, and a caption shown on hover.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,9 +81,131 @@ pub fn bar_chart(title: &str, bars: &[Bar], max: Option<f64>, percent: bool) -> 
     s
 }
 
+/// One series of a [`grouped_chart`]: its name (the legend) and one value per label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<i64>,
+}
+
+/// The series' colours, in order: distinguishable for the common colour-vision
+/// deficiencies (Okabe–Ito) and ≥ 3:1 against white.
+pub const PALETTE: [&str; 6] = [
+    "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#8a6d00", "#56506b",
+];
+
+/// The axis of counts up to `max`: (top, step) with a whole-number step and
+/// four steps to the top (an empty chart still has 0..4).
+pub fn int_axis(max: i64) -> (i64, i64) {
+    let step = ((max.max(1) + 3) / 4).max(1);
+    (step * 4, step)
+}
+
+/// Counts per label in several series, bars side by side, with a legend; the
+/// axis has whole numbers only. `labels` are shown under the groups.
+pub fn grouped_chart(title: &str, labels: &[String], series: &[Series]) -> String {
+    let w = 640.0_f64;
+    let h = 260.0_f64;
+    let (left, right, top, bottom) = (44.0, 8.0, 44.0, 40.0);
+    let plot_w = w - left - right;
+    let plot_h = h - top - bottom;
+    let max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .max()
+        .unwrap_or(0);
+    let (axis_top, step) = int_axis(max);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>",
+        t = esc(title)
+    );
+    // the legend, across the top
+    let mut lx = left;
+    for (i, se) in series.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        s.push_str(&format!(
+            "<g class=\"legend\"><rect x=\"{lx:.1}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{c}\"/><text x=\"{tx:.1}\" y=\"18\" font-size=\"12\" fill=\"#1d2a33\">{n}</text></g>",
+            tx = lx + 16.0,
+            n = esc(&se.name)
+        ));
+        lx += 16.0 + 7.5 * se.name.chars().count() as f64 + 18.0;
+    }
+    for i in 0..=4_i64 {
+        let v = step * i;
+        let y = top + plot_h - plot_h * (v as f64) / (axis_top as f64);
+        s.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\" class=\"grid\" stroke=\"#ddd\"/><text x=\"{tx}\" y=\"{ty:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">{v}</text>",
+            x2 = w - right,
+            tx = left - 4.0,
+            ty = y + 3.0
+        ));
+    }
+    let n = labels.len().max(1) as f64;
+    let slot = plot_w / n;
+    let k = series.len().max(1) as f64;
+    let bw = ((slot * 0.8) / k).max(1.0);
+    for (g, label) in labels.iter().enumerate() {
+        let x0 = left + slot * g as f64 + (slot - bw * k) / 2.0;
+        for (i, se) in series.iter().enumerate() {
+            let v = se.values.get(g).copied().unwrap_or(0).clamp(0, axis_top);
+            let bh = plot_h * v as f64 / axis_top as f64;
+            let x = x0 + bw * i as f64;
+            let y = top + plot_h - bh;
+            s.push_str(&format!(
+                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\" fill=\"{c}\"><title>{lab}: {n} {v}</title></rect>",
+                c = PALETTE[i % PALETTE.len()],
+                lab = esc(label),
+                n = esc(&se.name),
+            ));
+        }
+        if labels.len() <= 24 {
+            s.push_str(&format!(
+                "<text x=\"{cx:.1}\" y=\"{ly:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>",
+                esc(label),
+                cx = left + slot * g as f64 + slot / 2.0,
+                ly = h - bottom + 14.0
+            ));
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouped_chart_has_a_legend_colours_and_whole_number_axis() {
+        let labels = vec!["jaan 2026".to_string(), "veebr 2026".to_string()];
+        let series = vec![
+            Series {
+                name: "õigeaegselt".into(),
+                values: vec![1, 3],
+            },
+            Series {
+                name: "hilinenult".into(),
+                values: vec![2, 0],
+            },
+        ];
+        let svg = grouped_chart("Vastused", &labels, &series);
+        assert_eq!(svg.matches("class=\"legend\"").count(), 2);
+        assert!(svg.contains(PALETTE[0]) && svg.contains(PALETTE[1]));
+        assert_eq!(svg.matches("<rect").count(), 2 + 4, "2 legend keys, 4 bars");
+        assert!(svg.contains(">veebr 2026<"));
+        // axis labels: whole numbers only
+        let re = regex::Regex::new(r##"text-anchor="end" fill="#555">([^<]+)<"##).unwrap();
+        let ticks: Vec<String> = re.captures_iter(&svg).map(|c| c[1].to_string()).collect();
+        assert_eq!(ticks, vec!["0", "1", "2", "3", "4"]);
+    }
+
+    #[test]
+    fn int_axis_steps_are_whole_numbers() {
+        assert_eq!(int_axis(0), (4, 1));
+        assert_eq!(int_axis(3), (4, 1));
+        assert_eq!(int_axis(5), (8, 2));
+        assert_eq!(int_axis(57), (60, 15));
+    }
 
     #[test]
     fn bars_scale_to_max_and_escape() {

@@ -5,9 +5,13 @@
 //! Internal failures never leak their detail (no SQL, no paths, no stack
 //! traces): the client sees "internal error" and the log has the rest.
 
-use axum::http::StatusCode;
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+use super::auth::User;
+use super::i18n::Lang;
 
 use crate::error::{Error, ErrorKind};
 
@@ -182,6 +186,118 @@ impl IntoResponse for WebError {
 }
 
 pub type WebResult<T> = std::result::Result<T, WebError>;
+
+// ------------------------------------------------------------ the error page
+
+/// What an HTML error page says, kept on the response (an extension) so that
+/// [`page_with_user`] can render it again with the caller's header.
+#[derive(Debug, Clone)]
+pub struct ErrorPageInfo {
+    pub lang: Lang,
+    pub status: u16,
+    pub code: &'static str,
+    /// The detail (English, as the library words it); shown on the English page.
+    pub detail: String,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    l: Lang,
+    user: Option<User>,
+    csrf: String,
+    agency: String,
+    status: u16,
+    code: &'static str,
+    /// The page's words for the error: `err_<code>` in the catalogue.
+    message: &'static str,
+    detail: Option<String>,
+    /// Where "back" goes: the front page for a user, the public register else.
+    back: &'static str,
+}
+
+impl ErrorPageInfo {
+    pub fn of(e: &WebError, lang: Lang) -> Self {
+        ErrorPageInfo {
+            lang,
+            status: e.status().as_u16(),
+            code: e.code(),
+            detail: e.public_message(),
+            retry_after: e.retry_after,
+        }
+    }
+
+    /// The page as HTML with its status (and `Retry-After`), for `user` or the public.
+    pub fn render(&self, user: Option<User>, csrf: String, agency: String) -> Response {
+        let l = self.lang;
+        let back = if user.is_some() { "/" } else { "/avalik" };
+        let page = ErrorPage {
+            l,
+            user,
+            csrf,
+            agency,
+            status: self.status,
+            code: self.code,
+            message: l.t(&format!("err_{}", self.code)),
+            // The library words its details in English: the Estonian page
+            // shows its own sentence for the code.
+            detail: (l == Lang::En && !self.detail.is_empty()).then(|| self.detail.clone()),
+            back,
+        };
+        let mut r = match page.render() {
+            Ok(body) => body.into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "template failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+            }
+        };
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(s) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                h.insert(header::RETRY_AFTER, v);
+            }
+        }
+        *r.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        r.extensions_mut().insert(self.clone());
+        r
+    }
+}
+
+/// Middleware over every route: an HTML error page (marked by its
+/// [`ErrorPageInfo`]) is rendered again with the caller's own header — the
+/// logged-in user's navigation and logout, or the public's — and the agency.
+/// A handler's error comes before its user is known (a bad form is refused by
+/// its extractor), so this is the one place that can.
+pub async fn page_with_user(
+    axum::extract::State(state): axum::extract::State<super::WebState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let resp = next.run(req).await;
+    let Some(mut info) = resp.extensions().get::<ErrorPageInfo>().cloned() else {
+        return resp;
+    };
+    // the request's language (`?lang=` or the cookie), whatever the handler knew
+    info.lang = super::pages::lang_of(&headers);
+    let p = super::principal(&state, &headers).await.ok().flatten();
+    let (user, csrf) = match p {
+        Some(p) => (Some(p.user), p.csrf.unwrap_or_default()),
+        None => (None, String::new()),
+    };
+    let mut again = info.render(user, csrf, state.app.config.agency.name.clone());
+    for v in resp.headers().get_all(header::SET_COOKIE) {
+        again.headers_mut().append(header::SET_COOKIE, v.clone());
+    }
+    again
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,93 @@
 //! Estonian first, English second: the language comes from `?lang=`, then the
 //! `lang` cookie, then Estonian.
+//!
+//! [`from_query`] is the one place `?lang=` is read: on any page it stands in
+//! for the cookie (and sets it), and it remembers the page being answered so
+//! that the language switch ([`Lang::switch_href`]) returns to the same page.
+
+use axum::http::{header, HeaderValue, Method};
+use axum::response::Response;
+
+tokio::task_local! {
+    /// The page being answered (path and query without `lang`), for the switch.
+    static HERE: Here;
+}
+
+#[derive(Clone, Debug)]
+struct Here {
+    path: String,
+    /// The query's `name=value` pairs as sent, `lang` left out.
+    pairs: Vec<String>,
+    get: bool,
+}
+
+/// The language a query asks for with `lang=et|en`, if any.
+pub fn query_lang(query: Option<&str>) -> Option<Lang> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| *k == "lang")
+        .find_map(|(_, v)| Lang::parse(v))
+}
+
+/// The link that shows `path?pairs` in `to`: the same page, `lang=` replaced.
+pub fn page_in(path: &str, pairs: &[String], to: Lang) -> String {
+    let mut q: Vec<&str> = pairs
+        .iter()
+        .map(String::as_str)
+        .filter(|kv| !kv.is_empty() && *kv != "lang" && !kv.starts_with("lang="))
+        .collect();
+    let lang = format!("lang={}", to.code());
+    q.push(&lang);
+    format!("{path}?{}", q.join("&"))
+}
+
+/// Middleware over every route: `?lang=` wins over the cookie (the request's
+/// `lang` cookie is replaced, so every handler's `lang_of` sees it) and is kept
+/// in the cookie; the page's address is remembered for [`Lang::switch_href`].
+pub async fn from_query(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let asked = query_lang(req.uri().query());
+    if let Some(l) = asked {
+        let others: Vec<String> = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(str::trim)
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
+            .map(str::to_string)
+            .collect();
+        let mut all = others;
+        all.push(format!("lang={}", l.code()));
+        req.headers_mut().remove(header::COOKIE);
+        if let Ok(v) = HeaderValue::from_str(&all.join("; ")) {
+            req.headers_mut().insert(header::COOKIE, v);
+        }
+    }
+    let here = Here {
+        path: req.uri().path().to_string(),
+        pairs: req
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|kv| !kv.is_empty() && *kv != "lang" && !kv.starts_with("lang="))
+            .map(str::to_string)
+            .collect(),
+        get: req.method() == Method::GET,
+    };
+    let mut resp = HERE.scope(here, next.run(req)).await;
+    if let Some(l) = asked {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            l.code()
+        )) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -28,6 +116,88 @@ impl Lang {
             Lang::En => Lang::Et,
         }
     }
+    /// The language switch's link: the page being answered in the other
+    /// language (a page answering a form goes through `/lang/` to the front page).
+    pub fn switch_href(self) -> String {
+        let to = self.other();
+        HERE.try_with(|h| h.get.then(|| page_in(&h.path, &h.pairs, to)))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| format!("/lang/{}", to.code()))
+    }
+    /// A role by name (`clerk` → "asjaajaja"); an unknown one as it is.
+    pub fn role(self, role: &str) -> String {
+        self.t_or_raw("role_", role)
+    }
+    /// A channel by name (`email` → "e-post"); an unknown one as it is.
+    pub fn channel(self, channel: &str) -> String {
+        self.t_or_raw("channel_", channel)
+    }
+    /// An outbox item's state (`queued` → "ootel"); an unknown one as it is.
+    pub fn send_state(self, state: &str) -> String {
+        self.t_or_raw("send_", state)
+    }
+    /// An audit event's kind (`viewed` → "vaadatud"); an unknown kind is "other event".
+    pub fn event(self, kind: &str) -> &'static str {
+        self.t_or(&format!("event_{kind}"), "event_other")
+    }
+    /// A month, short (1 → "jaan" / "Jan").
+    pub fn month(self, m: i8) -> &'static str {
+        self.t_or(&format!("month_{m}"), "month_1")
+    }
+    /// A report month "YYYY-MM" as its name and year: "jaan 2026" / "Jan 2026".
+    pub fn month_label(self, ym: &str) -> String {
+        match ym.split_once('-') {
+            Some((y, m)) => match m.parse::<i8>() {
+                Ok(m @ 1..=12) => format!("{} {y}", self.month(m)),
+                _ => ym.to_string(),
+            },
+            None => ym.to_string(),
+        }
+    }
+    /// How a deadline stands in working days: `-11` → "11 tööpäeva üle" /
+    /// "11 working days overdue"; `3` → "3 tööpäeva jäänud" / "3 working days left".
+    pub fn working_days_left(self, days_left: i64) -> String {
+        let n = days_left.abs();
+        match (self, days_left.signum()) {
+            (_, 0) => self.t("due_today").to_string(),
+            (Lang::Et, -1) if n == 1 => "1 tööpäev üle".into(),
+            (Lang::Et, -1) => format!("{n} tööpäeva üle"),
+            (Lang::Et, _) if n == 1 => "1 tööpäev jäänud".into(),
+            (Lang::Et, _) => format!("{n} tööpäeva jäänud"),
+            (Lang::En, -1) if n == 1 => "1 working day overdue".into(),
+            (Lang::En, -1) => format!("{n} working days overdue"),
+            (Lang::En, _) if n == 1 => "1 working day left".into(),
+            (Lang::En, _) => format!("{n} working days left"),
+        }
+    }
+    /// A moment as people here read it: Europe/Tallinn, "2026-03-05 14:07".
+    pub fn time(self, t: jiff::Timestamp) -> String {
+        match jiff::tz::TimeZone::get("Europe/Tallinn") {
+            Ok(tz) => t.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string(),
+            Err(_) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    }
+    /// A stored RFC 3339 time (UTC) in Europe/Tallinn; anything else as it is.
+    pub fn time_str(self, s: &str) -> String {
+        s.parse::<jiff::Timestamp>()
+            .map(|t| self.time(t))
+            .unwrap_or_else(|_| s.to_string())
+    }
+    /// `prefix + code`'s text, else the code itself.
+    fn t_or_raw(self, prefix: &str, code: &str) -> String {
+        match self.t(&format!("{prefix}{code}")) {
+            "??" => code.to_string(),
+            t => t.to_string(),
+        }
+    }
+    /// `key`'s text, else `fallback`'s (for vocabularies that may grow).
+    fn t_or(self, key: &str, fallback: &str) -> &'static str {
+        match self.t(key) {
+            "??" => self.t(fallback),
+            t => t,
+        }
+    }
     /// The text for `key`; an unknown key shows itself (and fails the table test).
     pub fn t(self, key: &str) -> &'static str {
         match TEXTS.iter().find(|(k, _, _)| *k == key) {
@@ -37,6 +207,77 @@ impl Lang {
             },
             None => "??",
         }
+    }
+}
+
+/// The deadline engine's trace lines (`deadline::engine`, pure, worded in
+/// English with Estonian where the law's words are) in the page's language:
+/// (pattern, Estonian, English), applied in order; the legal citations stay.
+const TRACE: &[(&str, &str, &str)] = &[
+    // lines that carry both languages: the one asked for
+    (r"^(.*?) / base date: (.*)$", "$1", "base date: $2"),
+    (r"^(saabumisaeg teadmata: .*?) / (arrival time unknown: .*)$", "$1", "$2"),
+    (r"^(registreeritud [^:]*: saabumisaeg teadmata, ei loeta õigeaegseks) \((registered [^)]*)\)$", "$1", "$2"),
+    (r"^registreeritud (\S+) \(tähtaeg (\S+)\): HILINENUD / REGISTERED LATE$", "registreeritud $1 (tähtaeg $2): HILINENUD", "registered $1 (due $2): REGISTERED LATE"),
+    (r"^registreeritud (\S+) \(tähtaeg (\S+)\): õigeaegselt / in time$", "registreeritud $1 (tähtaeg $2): õigeaegselt", "registered $1 (due $2): in time"),
+    (r"täpsustamise palve / clarification asked on", "täpsustamise palve", "clarification asked on"),
+    // the steps
+    (r"to be registered by: the (\d+)th working day after (\S+)", "registreerida hiljemalt: $1. tööpäev pärast $2", "to be registered by: working day $1 after $2"),
+    (r"term after the deferral", "tähtaeg pärast edasilükkamist", "term after the deferral"),
+    (r"extended term", "pikendatud tähtaeg", "extended term"),
+    (r"\bterm: ", "tähtaeg: ", "term: "),
+    (r"the (\d+)th working day after (\S+)", "$1. tööpäev pärast $2", "working day $1 after $2"),
+    (r"(\S+) \+ (\d+) calendar days", "$1 + $2 kalendripäeva", "$1 + $2 calendar days"),
+    (r"(\S+) is not a working day \(([^)]*)\): moved to the next working day", "$1 ei ole tööpäev ($2): viidud järgmisele tööpäevale", "$1 is not a working day ($2): moved to the next working day"),
+    (r"received or sent on ", "saabunud või saadetud ", "received or sent on "),
+    (r"registered on (\S+): in time", "registreeritud $1: õigeaegselt", "registered on $1: in time"),
+    (r"registered on (\S+): late by (\d+) working days", "registreeritud $1: hilinenud $2 tööpäeva", "registered on $1: late by $2 working days"),
+    (r"registered before the change of law: the older term of (\d+) working days applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 tööpäeva", "registered before the change of law: the older term of $1 working days applies"),
+    (r"registered before the change of law: the older term of (\d+) calendar days applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 kalendripäeva", "registered before the change of law: the older term of $1 calendar days applies"),
+    (r"registered before the change of law: the older term of (\d+) months applies", "registreeritud enne seadusemuudatust: kehtib varasem tähtaeg $1 kuud", "registered before the change of law: the older term of $1 months applies"),
+    (r"extended on (\S+) \(reason: ", "pikendatud $1 (põhjus: ", "extended on $1 (reason: "),
+    (r"; the new total term counts from the same base date", "; uus kogutähtaeg loetakse samast alguspäevast", "; the new total term counts from the same base date"),
+    (r"clock stopped on (\S+) \(reason: ", "tähtaeg peatatud $1 (põhjus: ", "clock stopped on $1 (reason: "),
+    (r": no due date while stopped", ": peatamise ajal tähtpäeva ei ole", ": no due date while stopped"),
+    (r"clock resumed on (\S+) \(stopped since (\S+)\)", "tähtaeg jätkub $1 (peatatud alates $2)", "clock resumed on $1 (stopped since $2)"),
+    (r"the days stopped \((\S+) to (\S+)\) are added to the term", "peatatud päevad ($1 kuni $2) lisatakse tähtajale", "the days stopped ($1 to $2) are added to the term"),
+    (r"reclassified on (\S+) from (\S+) to (\S+)", "ümber liigitatud $1: $2 → $3", "reclassified on $1 from $2 to $3"),
+    (r": the base date (\S+) is kept", ": alguspäev $1 jääb samaks", ": the base date $1 is kept"),
+    (r": the clock stops until the answer arrives", ": tähtaeg peatub vastuse saabumiseni", ": the clock stops until the answer arrives"),
+    (r": does not answer the request, the clock runs on", ": ei vasta taotlusele, tähtaeg kulgeb edasi", ": does not answer the request, the clock runs on"),
+    (r"^(\S+: )?reply registered on ", "${1}vastus registreeritud ", "${1}reply registered on "),
+    (r"^(\S+: )?forwarding registered on ", "${1}edastamine registreeritud ", "${1}forwarding registered on "),
+    (r"^(\S+: )?refusal registered on ", "${1}keeldumine registreeritud ", "${1}refusal registered on "),
+    (r" ends the clock: ", " lõpetab tähtaja: ", " ends the clock: "),
+    (r"due (\S+), until 24:00 Europe/Tallinn: a reply registered or sent that day is on time", "tähtpäev $1, kuni kell 24.00 Eesti aja järgi: sel päeval registreeritud või saadetud vastus on õigeaegne", "due $1, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time"),
+    (r"ignored: ", "arvestamata: ", "ignored: "),
+    // the bases' words around their citations
+    (r"a term starts the next day: ", "tähtaja kulg algab järgmisel päeval: ", "a term starts the next day: "),
+    (r"working days: PTS §§ 1–2 and § 4\(2\)", "tööpäevad: PTS §§ 1–2 ja § 4(2)", "working days: PTS §§ 1–2 and § 4(2)"),
+    (r"\(reading: a new total limit from the base date\)", "(tõlgendus: uus kogutähtaeg alguspäevast)", "(reading: a new total limit from the base date)"),
+    (r"\(reading\)", "(tõlgendus)", "(reading)"),
+    (r": the term runs from the clarified request", ": tähtaeg kulgeb täpsustatud taotlusest", ": the term runs from the clarified request"),
+    (r"; rule ", "; reegel ", "; rule "),
+];
+
+static TRACE_RES: std::sync::LazyLock<Vec<(regex::Regex, &'static str, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        TRACE
+            .iter()
+            .filter_map(|(p, et, en)| regex::Regex::new(p).ok().map(|r| (r, *et, *en)))
+            .collect()
+    });
+
+impl Lang {
+    /// A deadline trace line in this language (see [`TRACE`]); what no pattern
+    /// knows stays as the engine wrote it.
+    pub fn trace(self, line: &str) -> String {
+        let mut out = line.to_string();
+        for (re, et, en) in TRACE_RES.iter() {
+            let to = if self == Lang::Et { *et } else { *en };
+            out = re.replace_all(&out, to).into_owned();
+        }
+        out
     }
 }
 
@@ -244,6 +485,114 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("sig_indeterminate", "otsustamatu", "indeterminate"),
     ("sig_invalid", "kehtetu", "invalid"),
     ("sig_data_files", "Andmefailid konteinerist", "Data files of the container"),
+    // errors: `err_<code>` for every code of `web::error::TABLE`
+    ("error_code", "Veakood", "Error code"),
+    ("back", "Tagasi", "Back"),
+    (
+        "err_invalid",
+        "Päringus on viga: kontrollige sisestatut ja proovige uuesti.",
+        "The request has an error: check what you entered and try again.",
+    ),
+    ("err_not_found", "Sellist lehte ega dokumenti ei ole.", "There is no such page or document."),
+    (
+        "err_conflict",
+        "Muudatus läks vastuollu kellegi teise muudatusega: laadige leht uuesti.",
+        "The change conflicts with someone else's: reload the page.",
+    ),
+    ("err_forbidden", "Teil ei ole selleks õigust.", "You are not allowed to do this."),
+    ("err_unauthorized", "Palun logige sisse.", "Please log in."),
+    ("err_too_large", "Saadetu on liiga suur.", "What was sent is too large."),
+    (
+        "err_integrity",
+        "Salvestatud andmed ei läbinud terviklikkuse kontrolli; administraatorit on teavitatud.",
+        "Stored data failed its integrity check; the administrator has been told.",
+    ),
+    ("err_internal", "Süsteemis tekkis viga. Proovige hiljem uuesti.", "Something went wrong on our side. Try again later."),
+    ("err_rate_limited", "Liiga palju päringuid: oodake veidi ja proovige uuesti.", "Too many requests: wait a little and try again."),
+    ("err_csrf", "Vorm on aegunud: laadige leht uuesti ja proovige uuesti.", "The form has expired: reload the page and try again."),
+    ("err_method_not_allowed", "Seda toimingut sellel aadressil ei ole.", "This address does not offer this action."),
+    // roles
+    ("role_admin", "administraator", "administrator"),
+    ("role_clerk", "asjaajaja", "clerk"),
+    ("role_lead", "juht", "lead"),
+    ("role_staff", "ametnik", "staff"),
+    // channels
+    ("channel_email", "e-post", "e-mail"),
+    ("channel_dhx", "DHX", "DHX"),
+    ("channel_post", "post", "post"),
+    ("channel_hand", "käsitsi", "by hand"),
+    ("channel_web", "veebivorm", "web form"),
+    // send states of the outbox
+    ("send_queued", "ootel", "queued"),
+    ("send_sending", "saatmisel", "sending"),
+    ("send_sent", "saadetud", "sent"),
+    ("send_failed", "ebaõnnestus", "failed"),
+    // audit events
+    ("event_registered", "registreeritud", "registered"),
+    ("event_edited", "muudetud", "edited"),
+    ("event_restricted", "juurdepääsupiirang seatud", "access restriction set"),
+    ("event_restriction_lifted", "juurdepääsupiirang lõpetatud", "access restriction lifted"),
+    ("event_restriction_extended", "juurdepääsupiirang pikendatud", "access restriction extended"),
+    ("event_restriction_notice", "piirangu teade saadetud", "restriction notice sent"),
+    ("event_viewed", "vaadatud", "viewed"),
+    ("event_downloaded", "fail alla laaditud", "file downloaded"),
+    ("event_released", "väljastatud", "released"),
+    ("event_text_arrived", "tekst tuvastatud", "text recognised"),
+    ("event_outbox_sent", "saadetud", "sent"),
+    ("event_outbox_failed", "saatmine ebaõnnestus", "sending failed"),
+    ("event_dhx_queued", "DHX saatmisjärjekorras", "queued for DHX"),
+    ("event_dhx_delivered", "DHX kaudu kohale toimetatud", "delivered by DHX"),
+    ("event_dhx_failed", "DHX saatmine ebaõnnestus", "DHX sending failed"),
+    ("event_dhx_received", "DHX kaudu saabunud", "received by DHX"),
+    ("event_thread_triage", "kirjavahetus vajab otsustamist", "thread to be decided"),
+    ("event_reminder", "meeldetuletus saadetud", "reminder sent"),
+    ("event_digest", "kokkuvõte saadetud", "digest sent"),
+    ("event_other", "muu sündmus", "other event"),
+    // months, short
+    ("month_1", "jaan", "Jan"),
+    ("month_2", "veebr", "Feb"),
+    ("month_3", "märts", "Mar"),
+    ("month_4", "apr", "Apr"),
+    ("month_5", "mai", "May"),
+    ("month_6", "juuni", "Jun"),
+    ("month_7", "juuli", "Jul"),
+    ("month_8", "aug", "Aug"),
+    ("month_9", "sept", "Sep"),
+    ("month_10", "okt", "Oct"),
+    ("month_11", "nov", "Nov"),
+    ("month_12", "dets", "Dec"),
+    // lists
+    ("per_page", "Lehel", "Per page"),
+    ("page_of", "Näidatakse", "Showing"),
+    ("sort_reg_no", "registreerimisnumber", "registration number"),
+    ("sort_registered", "registreerimise kuupäev", "registration date"),
+    ("sort_due", "tähtaeg", "deadline"),
+    ("sort_party", "saatja / saaja", "sender / recipient"),
+    ("direction_sort", "Kasvav või kahanev", "Ascending or descending"),
+    ("ascending", "kasvavalt", "ascending"),
+    ("descending", "kahanevalt", "descending"),
+    ("on_time", "õigeaegselt", "on time"),
+    ("late", "hilinenult", "late"),
+    ("incoming_pl", "sissetulevad", "incoming"),
+    ("outgoing_pl", "väljaminevad", "outgoing"),
+    ("replied", "Vastatud", "Replied"),
+    ("on_time_share", "Õigeaegsus", "On time"),
+    ("month", "Kuu", "Month"),
+    ("by_series", "Sarjade kaupa", "Per series"),
+    ("by_type", "Dokumendiliikide kaupa", "Per document type"),
+    ("by_official", "Ametnike kaupa", "Per official"),
+    ("by_month", "Kuude kaupa", "Per month"),
+    ("overdue_list", "Tähtaja ületanud ja lähenevad", "Overdue and due soon"),
+    ("per_official_title", "Ametnike kaupa", "Per official"),
+    ("unassigned", "määramata", "unassigned"),
+    ("due_today", "tähtaeg täna", "due today"),
+    ("search_label", "Otsi registrist", "Search the register"),
+    ("skip_to_content", "Liigu sisu juurde", "Skip to content"),
+    ("main_nav", "Peamenüü", "Main menu"),
+    ("language", "Keel", "Language"),
+    ("pager", "Lehekülgedel liikumine", "Pages"),
+    ("no_results", "Midagi ei leitud.", "Nothing found."),
+    ("total_label", "Kokku", "Total"),
 ];
 
 #[cfg(test)]
@@ -266,17 +615,208 @@ mod tests {
     }
 
     #[test]
-    fn templates_use_only_known_keys() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
-        let re = regex::Regex::new(r#"t\("([a-z_]+)"\)"#).unwrap();
+    fn templates_and_web_code_use_only_known_keys() {
+        // every literal key of the templates and of the web layer's Rust code
+        let root = env!("CARGO_MANIFEST_DIR");
+        let re = regex::Regex::new(r#"\bt\("([a-z_0-9]+)"\)"#).unwrap();
         let mut checked = 0;
-        for e in std::fs::read_dir(dir).unwrap() {
-            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
-            for c in re.captures_iter(&text) {
-                assert_ne!(Lang::Et.t(&c[1]), "??", "unknown key {}", &c[1]);
-                checked += 1;
+        for dir in ["templates", "src/web"] {
+            for e in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+                let path = e.unwrap().path();
+                if path.file_name().is_some_and(|n| n == "i18n.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for c in re.captures_iter(&text) {
+                    assert_ne!(
+                        Lang::Et.t(&c[1]),
+                        "??",
+                        "unknown key {} in {}",
+                        &c[1],
+                        path.display()
+                    );
+                    checked += 1;
+                }
             }
         }
-        assert!(checked > 20, "{checked}");
+        assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
+    fn every_vocabulary_the_pages_show_is_in_both_languages() {
+        let mut keys: Vec<String> = vec![];
+        // error pages: one sentence per stable error code
+        keys.extend(
+            crate::web::error::TABLE
+                .iter()
+                .map(|(_, _, code)| format!("err_{code}")),
+        );
+        for r in [
+            crate::web::auth::Role::Admin,
+            crate::web::auth::Role::Clerk,
+            crate::web::auth::Role::Lead,
+            crate::web::auth::Role::Staff,
+        ] {
+            keys.push(format!("role_{}", r.as_str()));
+        }
+        use crate::model::Channel;
+        for c in [
+            Channel::Email,
+            Channel::Dhx,
+            Channel::Post,
+            Channel::Hand,
+            Channel::Web,
+        ] {
+            keys.push(format!("channel_{}", c.as_str()));
+        }
+        for st in ["queued", "sending", "sent", "failed"] {
+            keys.push(format!("send_{st}"));
+        }
+        for m in 1..=12 {
+            keys.push(format!("month_{m}"));
+        }
+        // keys the templates pick at run time
+        for k in [
+            "open",
+            "due_soon",
+            "overdue",
+            "answered",
+            "stopped",
+            "none",
+            "relevance",
+            "newest",
+            "oldest",
+            "incoming",
+            "outgoing",
+            "internal",
+        ] {
+            keys.push(k.to_string());
+        }
+        for k in ["reg_no", "registered", "due", "party"] {
+            keys.push(format!("sort_{k}"));
+        }
+        for k in &keys {
+            for l in [Lang::Et, Lang::En] {
+                let t = l.t(k);
+                assert!(t != "??" && !t.is_empty(), "{k} missing in {}", l.code());
+            }
+        }
+        // the events the register, the outbox, DHX and the web write
+        for kind in [
+            "registered",
+            "edited",
+            "restricted",
+            "restriction_lifted",
+            "restriction_extended",
+            "restriction_notice",
+            "viewed",
+            "downloaded",
+            "released",
+            "text_arrived",
+            "outbox_sent",
+            "outbox_failed",
+            "dhx_queued",
+            "dhx_delivered",
+            "dhx_failed",
+            "dhx_received",
+            "thread_triage",
+            "reminder",
+            "digest",
+        ] {
+            assert_ne!(Lang::Et.event(kind), Lang::Et.t("event_other"), "{kind}");
+            assert_ne!(Lang::En.event(kind), Lang::En.t("event_other"), "{kind}");
+        }
+        assert_eq!(Lang::Et.event("viewed"), "vaadatud");
+        assert_eq!(Lang::Et.send_state("queued"), "ootel");
+        assert_eq!(Lang::En.send_state("queued"), "queued");
+        assert_eq!(Lang::Et.channel("email"), "e-post");
+        assert_eq!(Lang::Et.role("clerk"), "asjaajaja");
+        assert_eq!(Lang::Et.role("somebody"), "somebody");
+    }
+
+    #[test]
+    fn trace_patterns_compile_and_translate_the_engines_words() {
+        assert_eq!(TRACE_RES.len(), TRACE.len(), "every pattern compiles");
+        let l = "2026-03-12: term: the 1th working day after 2026-03-11 (AvTS § 18(1); working days: PTS §§ 1–2 and § 4(2))";
+        assert_eq!(
+            Lang::Et.trace(l),
+            "2026-03-12: tähtaeg: 1. tööpäev pärast 2026-03-11 (AvTS § 18(1); tööpäevad: PTS §§ 1–2 ja § 4(2))"
+        );
+        assert_eq!(
+            Lang::En.trace(l),
+            "2026-03-12: term: working day 1 after 2026-03-11 (AvTS § 18(1); working days: PTS §§ 1–2 and § 4(2))"
+        );
+        let both = "alguspäev: registreerimise päev 2026-03-11 / base date: registration day, Europe/Tallinn; rule x (y)";
+        assert_eq!(
+            Lang::Et.trace(both),
+            "alguspäev: registreerimise päev 2026-03-11"
+        );
+        assert!(Lang::En
+            .trace(both)
+            .starts_with("base date: registration day"));
+        let due = "2026-03-12: due 2026-03-12, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time (TsÜS § 137(1); HMS § 33)";
+        let et = Lang::Et.trace(due);
+        assert!(
+            et.contains("tähtpäev 2026-03-12") && et.contains("TsÜS § 137(1)"),
+            "{et}"
+        );
+        assert!(!et.contains("reply"), "{et}");
+    }
+
+    #[test]
+    fn month_names_in_both_languages() {
+        assert_eq!(Lang::Et.month_label("2026-01"), "jaan 2026");
+        assert_eq!(Lang::En.month_label("2026-01"), "Jan 2026");
+        assert_eq!(Lang::Et.month_label("2025-12"), "dets 2025");
+        assert_eq!(Lang::En.month_label("2025-09"), "Sep 2025");
+        assert_eq!(Lang::Et.month_label("2025-13"), "2025-13");
+        let et: Vec<_> = (1..=12).map(|m| Lang::Et.month(m)).collect();
+        let mut uniq = et.clone();
+        uniq.sort();
+        uniq.dedup();
+        assert_eq!(uniq.len(), 12, "{et:?}");
+    }
+
+    #[test]
+    fn overdue_is_said_in_working_days_not_as_a_negative_number() {
+        assert_eq!(Lang::Et.working_days_left(-11), "11 tööpäeva üle");
+        assert_eq!(Lang::En.working_days_left(-11), "11 working days overdue");
+        assert_eq!(Lang::Et.working_days_left(-1), "1 tööpäev üle");
+        assert_eq!(Lang::En.working_days_left(-1), "1 working day overdue");
+        assert_eq!(Lang::Et.working_days_left(3), "3 tööpäeva jäänud");
+        assert_eq!(Lang::En.working_days_left(1), "1 working day left");
+        assert_eq!(Lang::Et.working_days_left(0), "tähtaeg täna");
+        for n in -30..30 {
+            assert!(!Lang::Et.working_days_left(n).contains('-'), "{n}");
+        }
+    }
+
+    #[test]
+    fn times_are_shown_in_tallinn() {
+        // winter: UTC+2; summer: UTC+3
+        assert_eq!(
+            Lang::Et.time_str("2026-01-15T10:00:00Z"),
+            "2026-01-15 12:00"
+        );
+        assert_eq!(
+            Lang::En.time_str("2026-07-15T21:30:00Z"),
+            "2026-07-16 00:30"
+        );
+        assert_eq!(Lang::Et.time_str("not a time"), "not a time");
+    }
+
+    #[test]
+    fn lang_query_and_the_switch_keep_the_page() {
+        assert_eq!(query_lang(Some("q=x&lang=en")), Some(Lang::En));
+        assert_eq!(query_lang(Some("lang=xx")), None);
+        assert_eq!(query_lang(None), None);
+        let pairs = vec!["q=m%C3%A4rgukiri".to_string(), "offset=20".to_string()];
+        assert_eq!(
+            page_in("/search", &pairs, Lang::En),
+            "/search?q=m%C3%A4rgukiri&offset=20&lang=en"
+        );
+        assert_eq!(page_in("/avalik", &[], Lang::Et), "/avalik?lang=et");
+        // outside a request the switch goes through /lang/
+        assert_eq!(Lang::Et.switch_href(), "/lang/en");
     }
 }

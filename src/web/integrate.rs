@@ -144,6 +144,14 @@ fn engine(state: &WebState) -> WebResult<Engine> {
     Ok(Engine::from_app(&state.app)?)
 }
 
+/// Brings the `deadlines` projection up to date from the change feed (what the
+/// register's deadline column and sorting read).
+pub async fn sync_deadlines(state: &WebState) -> WebResult<()> {
+    let eng = engine(state)?;
+    crate::deadline::state::sync(&state.app, &eng).await?;
+    Ok(())
+}
+
 fn status_of(eng: &Engine, state: &WebState, o: &Outcome, today: Date) -> &'static str {
     match (o.state, o.due) {
         (ClockState::Ended, _) => "answered",

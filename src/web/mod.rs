@@ -453,10 +453,13 @@ pub fn route_list() -> Vec<(&'static str, String)> {
 
 pub fn router_with_state(state: WebState) -> Router {
     let limit = usize::try_from(state.cfg.max_request_bytes).unwrap_or(usize::MAX);
+    let errors = axum::middleware::from_fn_with_state(state.clone(), error::page_with_user);
     web_routes()
         .into_router()
         .fallback(pages::not_found)
         .with_state(state)
+        .layer(errors)
+        .layer(axum::middleware::from_fn(i18n::from_query))
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(SetResponseHeaderLayer::if_not_present(

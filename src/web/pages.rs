@@ -46,40 +46,13 @@ impl From<FormRejection> for WebError {
     }
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    l: Lang,
-    user: Option<User>,
-    csrf: String,
-    agency: String,
-    status: u16,
-    code: String,
-    message: String,
-}
-
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::Redirect(to) => Redirect::to(&to).into_response(),
+            // rendered again with the caller's header by `error::page_with_user`
             PageError::Web(e, l) => {
-                let page = ErrorPage {
-                    l,
-                    user: None,
-                    csrf: String::new(),
-                    agency: String::new(),
-                    status: e.status().as_u16(),
-                    code: e.code().to_string(),
-                    message: e.public_message(),
-                };
-                let mut r = html(page);
-                *r.status_mut() = e.status();
-                if let Some(s) = e.retry_after {
-                    if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                        r.headers_mut().insert(header::RETRY_AFTER, v);
-                    }
-                }
-                r
+                super::error::ErrorPageInfo::of(&e, l).render(None, String::new(), String::new())
             }
         }
     }
@@ -586,9 +559,26 @@ pub struct ListForm {
     pub registered_from: Option<String>,
     pub registered_to: Option<String>,
     pub offset: Option<i64>,
+    /// `reg_no`, `registered`, `due` or `party` (default: registration order).
+    pub sort: Option<String>,
+    /// `asc` or `desc` (default: newest first).
+    pub dir: Option<String>,
 }
 
 impl ListForm {
+    /// The list's order and whether it descends (unknown values: the default).
+    pub fn order(&self) -> (crate::register::ListOrder, bool) {
+        use crate::register::ListOrder;
+        let order = match self.sort.as_deref() {
+            Some("reg_no") => ListOrder::RegNo,
+            Some("registered") => ListOrder::Registered,
+            Some("due") => ListOrder::Due,
+            Some("party") => ListOrder::Party,
+            _ => ListOrder::Id,
+        };
+        (order, self.dir.as_deref() != Some("asc"))
+    }
+
     fn params(&self, page: i64) -> WebResult<ListParams> {
         let ne = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         Ok(ListParams {
@@ -615,6 +605,8 @@ impl ListForm {
             ("needs_review", &self.needs_review),
             ("registered_from", &self.registered_from),
             ("registered_to", &self.registered_to),
+            ("sort", &self.sort),
+            ("dir", &self.dir),
         ] {
             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
                 parts.push(format!("{k}={}", urlencode(v)));
@@ -665,11 +657,13 @@ async fn documents(
         .map_err(|e| PageError::Web(e, l))?
         .filter(page)
         .map_err(|e| PageError::Web(e, l))?;
-    f.newest_first = true;
+    (f.order, f.newest_first) = form.order();
+    integrate::sync_deadlines(&state).await?;
     let (docs, total) =
         tokio::try_join!(state.app.register.list(&f), state.app.register.count(&f))?;
     let offset = f.offset.unwrap_or(0);
-    let docs = api::views(&state, &p.user, &docs).await?;
+    let mut docs = api::views(&state, &p.user, &docs).await?;
+    query::fill_due(&state, &mut docs).await?;
     Ok(html(DocumentsPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
@@ -1124,6 +1118,15 @@ struct DashboardPage {
     expiring: Vec<(DocView, i64)>,
     chart_title: String,
     chart: String,
+    /// Officials' full names by login.
+    names: super::view::Officials,
+    /// The official whose deadlines the list shows (`?official=`), if one.
+    official: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DashboardForm {
+    official: Option<String>,
 }
 
 /// How far ahead the dashboard lists restrictions about to expire.
@@ -1149,7 +1152,9 @@ pub fn per_official(items: &[DueItem]) -> Vec<(String, i64, i64)> {
     v
 }
 
-/// The on-time chart of the months (or, until deadlines are known, the replied share).
+/// The on-time chart of the months: replies on time and late per month, each
+/// series in its colour with a legend, months by name (or, until deadlines are
+/// known, the replies per month).
 pub fn rate_chart(l: Lang, rows: &[MonthRow]) -> (String, String) {
     let have_rate = rows.iter().any(|r| r.on_time.is_some());
     let title = if have_rate {
@@ -1157,28 +1162,39 @@ pub fn rate_chart(l: Lang, rows: &[MonthRow]) -> (String, String) {
     } else {
         format!("{} ({})", l.t("on_time_rate"), l.t("not_available"))
     };
-    let bars: Vec<chart::Bar> = rows
-        .iter()
-        .map(|r| {
-            let v = if have_rate {
-                r.on_time_rate.unwrap_or(0.0)
-            } else if r.incoming > 0 {
-                r.replied as f64 / r.incoming as f64
-            } else {
-                0.0
-            };
-            chart::Bar {
-                label: r.month[2..].to_string(),
-                value: v,
-                caption: format!("{}: {:.0}%", r.month, v * 100.0),
-            }
-        })
-        .collect();
-    let svg = chart::bar_chart(&title, &bars, Some(1.0), true);
+    let labels: Vec<String> = rows.iter().map(|r| l.month_label(&r.month)).collect();
+    let series = if have_rate {
+        vec![
+            chart::Series {
+                name: l.t("on_time").to_string(),
+                values: rows.iter().map(|r| r.on_time.unwrap_or(0)).collect(),
+            },
+            chart::Series {
+                name: l.t("late").to_string(),
+                values: rows.iter().map(|r| r.late.unwrap_or(0)).collect(),
+            },
+        ]
+    } else {
+        vec![
+            chart::Series {
+                name: l.t("incoming_pl").to_string(),
+                values: rows.iter().map(|r| r.incoming).collect(),
+            },
+            chart::Series {
+                name: l.t("replied").to_string(),
+                values: rows.iter().map(|r| r.replied).collect(),
+            },
+        ]
+    };
+    let svg = chart::grouped_chart(&title, &labels, &series);
     (title, svg)
 }
 
-async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageResult {
+async fn dashboard(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ApiQuery(form): ApiQuery<DashboardForm>,
+) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let inbox_count = state
         .app
@@ -1217,7 +1233,15 @@ async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageRes
     let (from, to) = api::report_range(&state, None, None)?;
     let rows = query::on_time_months(&state, from, to).await?;
     let (chart_title, chart) = rate_chart(l, &rows);
+    let officials = per_official(&due);
+    let official = form.official.filter(|o| !o.trim().is_empty());
+    if let Some(o) = &official {
+        let o = (o != "—").then_some(o.as_str());
+        due.retain(|d| d.responsible.as_deref() == o);
+    }
     Ok(html(DashboardPage {
+        names: super::view::Officials::load(&state).await?,
+        official,
         expiring,
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
@@ -1225,7 +1249,7 @@ async fn dashboard(State(state): State<WebState>, headers: HeaderMap) -> PageRes
         agency: agency(&state),
         inbox_count,
         deadlines_available: integrate::deadlines_available(),
-        officials: per_official(&due),
+        officials,
         due,
         chart_title,
         chart,
@@ -1249,14 +1273,45 @@ struct SearchPage {
     series: Vec<(String, String)>,
     doc_types: Vec<(String, String)>,
     directions: &'static [&'static str],
+    per_page: i64,
+    /// The hits shown: (first, last), counting from 1.
+    shown: (i64, i64),
+    prev: Option<String>,
+    next: Option<String>,
 }
+
+/// The search page's page sizes; the first is the default.
+pub const SEARCH_PAGE_SIZES: [i64; 2] = [20, 50];
 
 #[derive(Deserialize)]
 struct SearchForm {
     #[serde(default)]
     q: String,
+    offset: Option<i64>,
+    per_page: Option<i64>,
     #[serde(flatten)]
     f: integrate::SearchFilters,
+}
+
+/// The search page's own address with `offset` (the filters and page size kept).
+fn search_link(q: &str, f: &integrate::SearchFilters, per_page: i64, offset: i64) -> String {
+    let mut parts = vec![format!("q={}", urlencode(q))];
+    for (k, v) in [
+        ("series", &f.series),
+        ("doc_type", &f.doc_type),
+        ("direction", &f.direction),
+        ("from", &f.from),
+        ("to", &f.to),
+        ("deadline", &f.deadline),
+        ("sort", &f.sort),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.trim().is_empty()) {
+            parts.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    parts.push(format!("per_page={per_page}"));
+    parts.push(format!("offset={offset}"));
+    format!("/search?{}", parts.join("&"))
 }
 
 async fn search(
@@ -1266,15 +1321,21 @@ async fn search(
 ) -> PageResult {
     let (p, l) = page_user(&state, &headers).await?;
     let q = f.q.trim().to_string();
+    let per_page = f
+        .per_page
+        .filter(|n| SEARCH_PAGE_SIZES.contains(n))
+        .unwrap_or(SEARCH_PAGE_SIZES[0]);
+    let offset = f.offset.unwrap_or(0).clamp(0, 1_000_000);
     let (mut total, mut hits, mut error) = (0, vec![], None);
     if !q.is_empty() {
-        let res = match f.f.request(&q, 50, 0, true) {
+        let res = match f.f.request(&q, per_page, offset, true) {
             Ok(req) => integrate::search(&state, &p.user, req).await,
             Err(e) => Err(e),
         };
         match res {
             Ok(o) => {
-                total = o.total;
+                // the hits after the all-words ones match some of the words
+                total = o.total + o.relaxed;
                 hits = o.items;
             }
             Err(e) if e.status().is_client_error() => error = Some(e.public_message()),
@@ -1288,11 +1349,20 @@ async fn search(
     } else {
         StatusCode::OK
     };
+    let shown = if hits.is_empty() {
+        (0, 0)
+    } else {
+        (offset + 1, offset + hits.len() as i64)
+    };
     let mut r = html(SearchPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
         user: Some(p.user),
         agency: agency(&state),
+        prev: (!q.is_empty() && offset > 0)
+            .then(|| search_link(&q, &f.f, per_page, (offset - per_page).max(0))),
+        next: (!q.is_empty() && offset + per_page < total)
+            .then(|| search_link(&q, &f.f, per_page, offset + per_page)),
         q,
         total,
         hits,
@@ -1301,6 +1371,8 @@ async fn search(
         doc_types: integrate::doc_types(&state),
         directions: &["incoming", "outgoing", "internal"],
         f: f.f,
+        per_page,
+        shown,
     });
     *r.status_mut() = status;
     Ok(r)
@@ -1321,6 +1393,68 @@ struct ReportsPage {
     chart_counts: String,
     chart_rate_title: String,
     chart_rate: String,
+    /// (heading key, table id, rows) per series, document type and official.
+    groups: Vec<(&'static str, &'static str, Vec<GroupRow>)>,
+}
+
+/// One line of a report's breakdown, named for people.
+pub struct GroupRow {
+    pub name: String,
+    pub line: crate::report::GroupLine,
+}
+
+impl GroupRow {
+    /// The share answered on time, as "83%" (empty when none were answered).
+    pub fn rate(&self) -> String {
+        let (on, late) = (self.line.answered_on_time, self.line.answered_late);
+        if on + late == 0 {
+            String::new()
+        } else {
+            format!("{:.0}%", on as f64 * 100.0 / (on + late) as f64)
+        }
+    }
+}
+
+/// The report's breakdowns per series, document type (by its kind's name) and
+/// official (by full name).
+async fn report_groups(
+    state: &WebState,
+    l: Lang,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> WebResult<Vec<(&'static str, &'static str, Vec<GroupRow>)>> {
+    use crate::report::{breakdown, By};
+    integrate::sync_deadlines(state).await?;
+    let today = state.today();
+    let names = super::view::Officials::load(state).await?;
+    let mut out = vec![];
+    for (by, key, id) in [
+        (By::Series, "by_series", "report-series"),
+        (By::DocType, "by_type", "report-type"),
+        (By::Official, "by_official", "report-official"),
+    ] {
+        let lines = breakdown(&state.app, from, to, today, by).await?;
+        let rows = lines
+            .into_iter()
+            .map(|line| {
+                let name = match by {
+                    By::Series => match state.app.series.all().find(|s| s.code == line.key) {
+                        Some(s) => format!("{} {}", s.code, s.title),
+                        None => line.key.clone(),
+                    },
+                    By::DocType if line.key.is_empty() => l.t("none").to_string(),
+                    By::DocType => crate::kinds::KindView::of(None, Some(&line.key))
+                        .map(|k| format!("{} ({})", k.name(l.code()), line.key))
+                        .unwrap_or_else(|| line.key.clone()),
+                    By::Official if line.key.is_empty() => l.t("unassigned").to_string(),
+                    By::Official => names.name(&line.key).to_string(),
+                };
+                GroupRow { name, line }
+            })
+            .collect();
+        out.push((key, id, rows));
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -1339,15 +1473,19 @@ async fn reports(
     api::require_role(&p.user, p.user.role.can_report(), "see reports").map_err(err)?;
     let (from, to) = api::report_range(&state, f.from.as_deref(), f.to.as_deref()).map_err(err)?;
     let rows = query::monthly(&state, from, to).await?;
-    let counts: Vec<chart::Bar> = rows
-        .iter()
-        .map(|r| chart::Bar {
-            label: r.month[2..].to_string(),
-            value: (r.incoming + r.outgoing) as f64,
-            caption: format!("{}: {} + {}", r.month, r.incoming, r.outgoing),
-        })
-        .collect();
+    let labels: Vec<String> = rows.iter().map(|r| l.month_label(&r.month)).collect();
+    let counts = [
+        chart::Series {
+            name: l.t("incoming_pl").to_string(),
+            values: rows.iter().map(|r| r.incoming).collect(),
+        },
+        chart::Series {
+            name: l.t("outgoing_pl").to_string(),
+            values: rows.iter().map(|r| r.outgoing).collect(),
+        },
+    ];
     let (chart_rate_title, chart_rate) = rate_chart(l, &rows);
+    let groups = report_groups(&state, l, from, to).await.map_err(err)?;
     Ok(html(ReportsPage {
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
@@ -1355,8 +1493,9 @@ async fn reports(
         agency: agency(&state),
         from: from.to_string(),
         to: to.to_string(),
-        chart_counts: chart::bar_chart(l.t("per_month"), &counts, None, false),
+        chart_counts: chart::grouped_chart(l.t("per_month"), &labels, &counts),
         rows,
+        groups,
         chart_rate_title,
         chart_rate,
     }))
@@ -1431,6 +1570,8 @@ mod tests {
                 needs_review: false,
                 hidden: false,
                 awaiting: false,
+                responsible_name: None,
+                due: None,
             },
             due: jiff::civil::date(2026, 1, 1),
             days_left: days,

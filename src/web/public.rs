@@ -49,6 +49,41 @@ struct ListPage {
     docs: Vec<PublicDoc>,
     prev: Option<String>,
     next: Option<String>,
+    /// The document list's series: (code, title).
+    series: Vec<(String, String)>,
+    f: PublicFilters,
+}
+
+/// The public register's filters: a series and a registration-date range.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PublicFilters {
+    pub series: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl PublicFilters {
+    fn get(v: &Option<String>) -> Option<String> {
+        v.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+    fn date(name: &str, v: &Option<String>) -> Result<Option<jiff::civil::Date>, WebError> {
+        Ok(Self::get(v)
+            .map(|d| crate::model::parse_date(name, &d))
+            .transpose()?)
+    }
+    /// The filters as query pairs for the pager's links.
+    fn query(&self) -> String {
+        [
+            ("series", &self.series),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Self::get(v).map(|v| format!("&{k}={}", urlencode(&v))))
+        .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -56,6 +91,8 @@ struct ListQuery {
     #[serde(default)]
     q: String,
     offset: Option<i64>,
+    #[serde(flatten)]
+    f: PublicFilters,
 }
 
 async fn list(
@@ -70,10 +107,17 @@ async fn list(
     let offset = query.offset.unwrap_or(0).clamp(0, 1_000_000_000);
     let q = query.q.trim().to_string();
     let today = state.today();
+    let err = |e: WebError| PageError::Web(e, l);
+    let series = PublicFilters::get(&query.f.series);
+    let from = PublicFilters::date("from", &query.f.from).map_err(err)?;
+    let to = PublicFilters::date("to", &query.f.to).map_err(err)?;
     let (docs, total) = if q.is_empty() {
         let f = crate::register::ListFilter {
             // unclassified documents are not public at all
             needs_review: Some(false),
+            series: series.clone(),
+            registered_from: from,
+            registered_to: to,
             limit: Some(page),
             offset: Some(offset),
             newest_first: true,
@@ -90,6 +134,9 @@ async fn list(
             limit: page.clamp(1, crate::search::query::MAX_LIMIT as i64) as usize,
             offset: offset as usize,
             sort: crate::search::query::Sort::Newest,
+            series: series.clone(),
+            from,
+            to,
             ..Default::default()
         };
         let caller = state.search_caller(None).await?;
@@ -108,7 +155,8 @@ async fn list(
             crate::access::public_level(d, today).map(|lv| PublicDoc::new(d, lv, today))
         })
         .collect();
-    let link = |o: i64| format!("/avalik?q={}&offset={o}", urlencode(&q));
+    let filters = query.f.query();
+    let link = |o: i64| format!("/avalik?q={}{filters}&offset={o}", urlencode(&q));
     Ok(html(ListPage {
         l,
         user: None,
@@ -119,6 +167,13 @@ async fn list(
         q,
         total,
         docs,
+        series: state
+            .app
+            .series
+            .all()
+            .map(|s| (s.code.clone(), s.title.clone()))
+            .collect(),
+        f: query.f,
     }))
 }
 

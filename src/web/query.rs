@@ -165,6 +165,38 @@ pub fn monthly_csv(rows: &[MonthRow]) -> String {
     s
 }
 
+/// Fills in the views' reply deadlines from the `deadlines` projection (one
+/// query by primary key for the page), where the viewer may see the deadline
+/// (not for a document awaiting classification).
+pub async fn fill_due(state: &WebState, docs: &mut [super::view::DocView]) -> WebResult<()> {
+    let ids: Vec<String> = docs
+        .iter()
+        .filter(|d| !d.awaiting)
+        .map(|d| d.id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // ids are integers we hold, not input
+    let sql = format!(
+        "SELECT doc_id, due FROM deadlines WHERE due IS NOT NULL AND doc_id IN ({})",
+        ids.join(",")
+    );
+    let rows = sqlx::query(&sql).fetch_all(&state.app.store.pool).await?;
+    let mut due: BTreeMap<i64, jiff::civil::Date> = BTreeMap::new();
+    for r in &rows {
+        let id: i64 = r.try_get("doc_id")?;
+        let d: String = r.try_get("due")?;
+        if let Ok(d) = d.parse() {
+            due.insert(id, d);
+        }
+    }
+    for d in docs.iter_mut().filter(|d| !d.awaiting) {
+        d.due = due.get(&d.id).copied();
+    }
+    Ok(())
+}
+
 /// Every spelling of `unit` among the documents' units (units compare without
 /// regard to case in the access policy; the search index compares exactly).
 pub async fn unit_spellings(state: &WebState, unit: &str) -> crate::error::Result<Vec<String>> {

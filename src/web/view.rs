@@ -114,6 +114,12 @@ pub struct DocView {
     pub needs_review: bool,
     pub hidden: bool,
     pub awaiting: bool,
+    /// The responsible official's full name (the users table), for the pages.
+    #[serde(skip)]
+    pub responsible_name: Option<String>,
+    /// The reply deadline (the `deadlines` projection), for the register's column.
+    #[serde(skip)]
+    pub due: Option<Date>,
 }
 
 /// True when the document is restricted today.
@@ -185,6 +191,46 @@ impl DocView {
             needs_review: d.needs_review,
             hidden: !full,
             awaiting,
+            responsible_name: None,
+            due: None,
+        }
+    }
+
+    /// The responsible official as people know them: the full name, else the login.
+    pub fn responsible_text(&self) -> &str {
+        self.responsible_name
+            .as_deref()
+            .or(self.responsible.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// Officials' full names by login (the users table), to show people by name.
+#[derive(Debug, Clone, Default)]
+pub struct Officials(pub std::collections::HashMap<String, String>);
+
+impl Officials {
+    pub async fn load(state: &super::WebState) -> crate::error::Result<Officials> {
+        Ok(Officials(
+            super::auth::list_users(&state.app.store)
+                .await?
+                .into_iter()
+                .map(|u| (u.name, u.full_name))
+                .collect(),
+        ))
+    }
+    /// `login`'s full name, else the login itself.
+    pub fn name<'a>(&'a self, login: &'a str) -> &'a str {
+        self.0
+            .get(login)
+            .map(String::as_str)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(login)
+    }
+    /// Fills in the views' responsible officials' names.
+    pub fn name_all(&self, views: &mut [DocView]) {
+        for v in views {
+            v.responsible_name = v.responsible.as_deref().map(|r| self.name(r).to_string());
         }
     }
 }
