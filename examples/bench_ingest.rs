@@ -135,9 +135,18 @@ fn law_sections(dir: &Path) -> std::io::Result<Vec<String>> {
 }
 
 /// Messages of law text: `steps` Maildirs of `step` messages each.
-fn generate_laws(work: &Path, corpus: &Path, n: usize, step: usize) -> std::io::Result<(u64, usize)> {
+fn generate_laws(
+    work: &Path,
+    corpus: &Path,
+    n: usize,
+    step: usize,
+) -> std::io::Result<(u64, usize)> {
     let sections = law_sections(corpus)?;
-    assert!(!sections.is_empty(), "no .txt sections in {}", corpus.display());
+    assert!(
+        !sections.is_empty(),
+        "no .txt sections in {}",
+        corpus.display()
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let pdf = docgate::extract::pdf::make_pdf(
         &[
@@ -159,7 +168,12 @@ fn generate_laws(work: &Path, corpus: &Path, n: usize, step: usize) -> std::io::
         let target = rng.gen_range(2_000..50_000usize);
         let with_pdf = i % 10 == 0;
         let first = rng.gen_range(0..sections.len());
-        let subject = sections[first].lines().next().unwrap_or("Seadus").trim().to_string();
+        let subject = sections[first]
+            .lines()
+            .next()
+            .unwrap_or("Seadus")
+            .trim()
+            .to_string();
         let mut body = String::with_capacity(target + 4096);
         let mut k = first;
         while body.len() < target {
@@ -204,8 +218,9 @@ fn laws(args: &[String], n: usize, work: &Path) -> anyhow::Result<()> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(2_000);
-    let corpus =
-        PathBuf::from(arg(args, "--corpus-dir").unwrap_or_else(|| "/work/shared/corpus/et-laws".into()));
+    let corpus = PathBuf::from(
+        arg(args, "--corpus-dir").unwrap_or_else(|| "/work/shared/corpus/et-laws".into()),
+    );
     let t = Instant::now();
     let (bytes, pdfs) = generate_laws(work, &corpus, n, step)?;
     eprintln!(

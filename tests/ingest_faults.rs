@@ -216,7 +216,11 @@ async fn a_transient_fault_is_retried_without_quarantining_and_never_stops_the_s
             msg("transient again", "t3@x.ee", "z"),
         )
         .unwrap();
-        std::fs::write(md.join("new/1700000004.d.test"), msg("ok 2", "t4@x.ee", "w")).unwrap();
+        std::fs::write(
+            md.join("new/1700000004.d.test"),
+            msg("ok 2", "t4@x.ee", "w"),
+        )
+        .unwrap();
         fail::cfg("ingest-transient", "return").unwrap();
         let mut results = Vec::new();
         for _ in 0..MAX_TRANSIENT {
@@ -296,8 +300,9 @@ async fn imap_poison_and_oversized_messages_are_quarantined_and_the_rest_registe
             s.append(&folder, None, None, m).await.unwrap();
         }
         fail::cfg("ingest-poison", "return").unwrap();
-        let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &CancellationToken::new())
-            .await;
+        let p =
+            ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &CancellationToken::new())
+                .await;
         fail::remove("ingest-poison");
         let p = p.unwrap();
         // The oversized one was never downloaded.
@@ -312,7 +317,10 @@ async fn imap_poison_and_oversized_messages_are_quarantined_and_the_rest_registe
         assert_eq!(s.uid_search("UNSEEN").await.unwrap().len(), 0, "{b}");
         let items = held(&app).await;
         assert_eq!(items.len(), 2, "{b}: {items:?}");
-        let big_item = items.iter().find(|i| i.reason.contains("too large")).unwrap();
+        let big_item = items
+            .iter()
+            .find(|i| i.reason.contains("too large"))
+            .unwrap();
         assert_eq!(big_item.size, big.len() as i64, "{b}: RFC822.SIZE");
         assert!(big_item.sha256.starts_with("unread:imap:"), "{b}");
         assert_eq!(raw_len(&app, big_item.id).await, 0, "{b}: by metadata");
@@ -321,10 +329,14 @@ async fn imap_poison_and_oversized_messages_are_quarantined_and_the_rest_registe
             "{b}: {big_item:?}"
         );
         let poison = items.iter().find(|i| i.reason.contains("poison")).unwrap();
-        assert!(raw_len(&app, poison.id).await > 0, "{b}: a small one is kept whole");
-        let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &CancellationToken::new())
-            .await
-            .unwrap();
+        assert!(
+            raw_len(&app, poison.id).await > 0,
+            "{b}: a small one is kept whole"
+        );
+        let p =
+            ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &CancellationToken::new())
+                .await
+                .unwrap();
         assert_eq!(p.fetched, 0, "{b}");
         let _ = s.delete(&folder).await;
         let _ = s.logout().await;

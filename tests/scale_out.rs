@@ -143,7 +143,11 @@ fn deliver(maildir: &Path, i: usize, tag: &str) {
     );
     let name = format!("{}.{i}.scale", 1_700_000_000 + i);
     std::fs::write(maildir.join("tmp").join(&name), raw).unwrap();
-    std::fs::rename(maildir.join("tmp").join(&name), maildir.join("new").join(&name)).unwrap();
+    std::fs::rename(
+        maildir.join("tmp").join(&name),
+        maildir.join("new").join(&name),
+    )
+    .unwrap();
 }
 
 async fn count(app: &App, sql: &str, like: &str) -> i64 {
@@ -264,8 +268,12 @@ async fn two_serve_processes_on_one_postgres_register_and_send_everything_once_t
     // first index build runs can end up in its index twice (seen once in two
     // runs: the first two messages, in the second process's index).
     let t0 = Instant::now();
-    while !(data("a").join("search/CURRENT").exists() && data("b").join("search/CURRENT").exists()) {
-        assert!(t0.elapsed() < Duration::from_secs(120), "no search index built");
+    while !(data("a").join("search/CURRENT").exists() && data("b").join("search/CURRENT").exists())
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no search index built"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -354,13 +362,20 @@ async fn two_serve_processes_on_one_postgres_register_and_send_everything_once_t
             .is_empty(),
         "nothing quarantined"
     );
-    assert!(std::fs::read_dir(maildir.join("new")).unwrap().next().is_none());
+    assert!(std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .next()
+        .is_none());
     assert_eq!(
         std::fs::read_dir(maildir.join("cur")).unwrap().count(),
         MAILDIR_MESSAGES
     );
     imap.select(&folder).await.unwrap();
-    assert_eq!(imap.uid_search("UNSEEN").await.unwrap().len(), 0, "all acknowledged");
+    assert_eq!(
+        imap.uid_search("UNSEEN").await.unwrap().len(),
+        0,
+        "all acknowledged"
+    );
 
     // Every outbox item sent, with one event, and delivered by the SMTP server.
     for id in &outbox_ids {
@@ -398,7 +413,11 @@ async fn two_serve_processes_on_one_postgres_register_and_send_everything_once_t
                 .as_array()
                 .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
                 .unwrap_or_default();
-            let mut d: Vec<&str> = a.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+            let mut d: Vec<&str> = a
+                .windows(2)
+                .filter(|w| w[0] == w[1])
+                .map(|w| w[0])
+                .collect();
             d.dedup();
             d.join(" ")
         };

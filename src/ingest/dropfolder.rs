@@ -167,18 +167,17 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        let wait = match pass_with(&app, &dir, Duration::from_secs(2), &shutdown, &mut attempts)
-            .await
-        {
-            Ok(n) => {
-                attempts.reset_backoff();
-                (n == 0).then_some(interval)
-            }
-            Err(e) => {
-                tracing::error!("drop folder {}: {e}", dir.display());
-                Some(attempts.backoff().max(interval))
-            }
-        };
+        let wait =
+            match pass_with(&app, &dir, Duration::from_secs(2), &shutdown, &mut attempts).await {
+                Ok(n) => {
+                    attempts.reset_backoff();
+                    (n == 0).then_some(interval)
+                }
+                Err(e) => {
+                    tracing::error!("drop folder {}: {e}", dir.display());
+                    Some(attempts.backoff().max(interval))
+                }
+            };
         if let Some(wait) = wait {
             if super::sleep_or_shutdown(wait, &shutdown).await {
                 return Ok(());

@@ -49,7 +49,11 @@ pub fn classify(e: &Error) -> Fault {
                 Fault::Permanent
             }
             // EISDIR, EFBIG and the like have no stable kind yet: by errno.
-            _ if matches!(source.raw_os_error(), Some(libc::EISDIR) | Some(libc::EFBIG)) => {
+            _ if matches!(
+                source.raw_os_error(),
+                Some(libc::EISDIR) | Some(libc::EFBIG)
+            ) =>
+            {
                 Fault::Permanent
             }
             _ => Fault::Transient,
@@ -251,7 +255,10 @@ mod tests {
         assert_eq!(classify(&db), Fault::Transient);
         let disk = Error::io("x", std::io::Error::from(std::io::ErrorKind::StorageFull));
         assert_eq!(classify(&disk), Fault::Transient);
-        let denied = Error::io("x", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        let denied = Error::io(
+            "x",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
         assert_eq!(classify(&denied), Fault::Permanent);
         let dir = Error::io("x", std::io::Error::from_raw_os_error(libc::EISDIR));
         assert_eq!(classify(&dir), Fault::Permanent);

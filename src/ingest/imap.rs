@@ -23,8 +23,8 @@ use crate::store::Store;
 use super::fault::{self, Attempts, Fault};
 use super::mail::{self, Outcome};
 use super::quarantine;
-use crate::extract::mail::sha256_hex;
 use super::ImapAccount;
+use crate::extract::mail::sha256_hex;
 
 /// Lease length; renewed at least every third of it.
 pub const LEASE: Duration = Duration::from_secs(60);

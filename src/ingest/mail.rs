@@ -460,9 +460,11 @@ pub async fn register_prepared(app: &App, mut p: Prepared, source: &str) -> Resu
     let keys = p.new.source_keys.clone();
     // Crash windows for the tests (tests/ingest_faults.rs): a transient fault (the
     // database gone) and an item that breaks ingest (a bug that one input hits).
-    fail::fail_point!("ingest-transient", p.new.title.contains("transient"), |_| Err(
-        Error::Database(sqlx::Error::PoolTimedOut)
-    ));
+    fail::fail_point!(
+        "ingest-transient",
+        p.new.title.contains("transient"),
+        |_| Err(Error::Database(sqlx::Error::PoolTimedOut))
+    );
     fail::fail_point!("ingest-poison", p.new.title.contains("poison"), |_| Err(
         Error::internal("failpoint ingest-poison")
     ));

@@ -31,8 +31,7 @@ pub struct Item {
     pub kept_at: Option<String>,
 }
 
-const COLS: &str =
-    "id, source, reason, sha256, size, created_at, attempts, state, doc_id, kept_at";
+const COLS: &str = "id, source, reason, sha256, size, created_at, attempts, state, doc_id, kept_at";
 
 fn item(r: &sqlx::any::AnyRow) -> Result<Item> {
     Ok(Item {
