@@ -342,3 +342,56 @@ async fn imap_poison_and_oversized_messages_are_quarantined_and_the_rest_registe
         let _ = s.logout().await;
     }
 }
+
+// ---------------------------------------------------------------- growth
+
+/// Issue 19 point 10: a reference many documents share (a law's number in a
+/// subject) gave every later message that cites it a candidate per document,
+/// each loaded whole, and a triage entry listing them all. The look-up is now
+/// bounded and decides the same.
+#[tokio::test]
+async fn a_reference_many_documents_share_gives_a_bounded_candidate_list_and_the_same_decision() {
+    use docgate::ingest::thread::{self, Decision, Hints, REF_CANDIDATES};
+    use docgate::model::{Channel, Direction, NewDocument};
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let with_ref = |title: String, reply_to: Option<String>| {
+            let mut n = NewDocument::new(Direction::Incoming, Channel::Email, title);
+            n.their_ref = Some("2019/881".into());
+            n.reply_to = reply_to;
+            n
+        };
+        // More documents than the bound, all in one thread.
+        let first = reg
+            .register(with_ref("viide 0".into(), None), "t")
+            .await
+            .unwrap();
+        for i in 1..(REF_CANDIDATES + 5) {
+            reg.register(
+                with_ref(format!("viide {i}"), Some(first.reg_no.clone())),
+                "t",
+            )
+            .await
+            .unwrap();
+        }
+        let hints = Hints::new(Vec::new(), "Määrus 2019/881 kohta".into(), "");
+        let cands = thread::candidates(reg, &hints).await.unwrap();
+        assert_eq!(cands.len() as i64, REF_CANDIDATES, "{b}: bounded");
+        assert!(
+            matches!(thread::decide(&cands), Decision::Continue { .. }),
+            "{b}: one thread is continued"
+        );
+        // One more, in a thread of its own: past the bound, and still triage.
+        reg.register(with_ref("viide teises asjas".into(), None), "t")
+            .await
+            .unwrap();
+        let cands = thread::candidates(reg, &hints).await.unwrap();
+        assert_eq!(cands.len() as i64, REF_CANDIDATES + 1, "{b}");
+        assert!(
+            matches!(thread::decide(&cands), Decision::Triage { .. }),
+            "{b}: the other thread is seen, never a guess"
+        );
+    }
+}
