@@ -1127,6 +1127,37 @@ impl Register {
         .await
     }
 
+    /// The threading look-up of another party's reference: the first `limit`
+    /// documents recorded with it as (id, reg_no, thread_id), oldest first, plus
+    /// one in another thread when those share one. Light rows, bounded: a
+    /// reference many documents share (a law's number) costs neither full loads
+    /// nor a candidate list that grows with the register, and the decision
+    /// (one thread or several) is the same as over all of them.
+    pub async fn their_ref_candidates(
+        &self,
+        their_ref: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, i64)>> {
+        let mut rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, reg_no, thread_id FROM documents WHERE their_ref = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(their_ref.to_string())
+        .bind(limit)
+        .fetch_all(&self.store.pool)
+        .await?;
+        if rows.len() as i64 == limit && rows.iter().all(|r| r.2 == rows[0].2) {
+            let other: Option<(i64, String, i64)> = sqlx::query_as(
+                "SELECT id, reg_no, thread_id FROM documents WHERE their_ref = $1 AND thread_id <> $2 ORDER BY id LIMIT 1",
+            )
+            .bind(their_ref.to_string())
+            .bind(rows[0].2)
+            .fetch_optional(&self.store.pool)
+            .await?;
+            rows.extend(other);
+        }
+        Ok(rows)
+    }
+
     pub async fn find_by_their_ref(&self, their_ref: &str) -> Result<Vec<Document>> {
         self.query_docs(
             "WHERE their_ref = $1",

@@ -165,6 +165,10 @@ async fn quarantine_cmd(q: QuarantineCommand, cfg: Config) -> anyhow::Result<i32
                 println!("kept:     {}", item.created_at);
                 println!("state:    {}", item.state);
                 println!("attempts: {}", item.attempts);
+                if let Some(k) = &item.kept_at {
+                    // Kept by metadata: the bytes are there, not in the row.
+                    println!("hoitakse (kept at): {k}");
+                }
                 let head = String::from_utf8_lossy(&raw[..raw.len().min(600)]).to_string();
                 println!("--- first bytes (sanitised) ---");
                 println!(

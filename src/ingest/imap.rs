@@ -20,8 +20,11 @@ use crate::error::{Error, Result};
 use crate::model::Channel;
 use crate::store::Store;
 
+use super::fault::{self, Attempts, Fault};
 use super::mail::{self, Outcome};
+use super::quarantine;
 use super::ImapAccount;
+use crate::extract::mail::sha256_hex;
 
 /// Lease length; renewed at least every third of it.
 pub const LEASE: Duration = Duration::from_secs(60);
@@ -221,6 +224,24 @@ pub async fn sync_folder(
     lease: Option<(&str, &str)>,
     shutdown: &CancellationToken,
 ) -> Result<FolderPass> {
+    let mut attempts = Attempts::default();
+    sync_folder_with(app, acc, session, folder, lease, shutdown, &mut attempts).await
+}
+
+/// [`sync_folder`] counting transient failures per message across passes. A
+/// message over `max_message_size` is never downloaded: it is quarantined by
+/// metadata (size, UID, reason) and left on the server; one that fails for a
+/// reason of its own is quarantined and acknowledged; a transient fault ends the
+/// pass without acknowledging (the caller reconnects after a pause).
+pub async fn sync_folder_with(
+    app: &App,
+    acc: &ImapAccount,
+    session: &mut Session,
+    folder: &str,
+    lease: Option<(&str, &str)>,
+    shutdown: &CancellationToken,
+    attempts: &mut Attempts,
+) -> Result<FolderPass> {
     let mb = session
         .select(folder)
         .await
@@ -247,13 +268,27 @@ pub async fn sync_folder(
         save_state(&app.store, &acc.name, folder, uv, last).await?;
         return Ok(pass);
     }
-    let found = session
-        .uid_search(format!("UID {}:*", last + 1))
-        .await
-        .map_err(|e| imap_err("search", e))?;
-    let mut uids: Vec<u32> = found.into_iter().filter(|&u| i64::from(u) > last).collect();
-    uids.sort_unstable();
-    for uid in uids {
+    // The new messages' UIDs with their sizes (no body yet): the size is checked
+    // before anything is downloaded.
+    let mut sized: Vec<(u32, u64)> = {
+        let mut stream = session
+            .uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)")
+            .await
+            .map_err(|e| imap_err("fetch sizes", e))?;
+        let mut v = Vec::new();
+        while let Some(f) = stream.next().await {
+            let f = f.map_err(|e| imap_err("fetch sizes", e))?;
+            if let Some(uid) = f.uid {
+                v.push((uid, u64::from(f.size.unwrap_or(0))));
+            }
+        }
+        v
+    };
+    sized.retain(|&(u, _)| i64::from(u) > last);
+    sized.sort_unstable();
+    sized.dedup_by_key(|(u, _)| *u);
+    let limit = app.config.ingest.max_message_size;
+    for (uid, size) in sized {
         if shutdown.is_cancelled() {
             break;
         }
@@ -261,6 +296,36 @@ pub async fn sync_folder(
             if !acquire_lease(&app.store, name, holder, LEASE).await? {
                 return Err(imap_err("lease", format!("lost the lease {name}")));
             }
+        }
+        let source = format!("imap:{}/{folder}/{uv}/{uid}", acc.name);
+        let kept_at = format!(
+            "IMAP {}:{} {folder} UIDVALIDITY {uv} UID {uid} (serveris / on the server{})",
+            acc.host,
+            acc.port,
+            acc.after
+                .strip_prefix("move:")
+                .map(|t| format!(", moved to {t}"))
+                .unwrap_or_default()
+        );
+        if size > limit {
+            // Never downloaded: kept by metadata, the message left on the server.
+            let reason = format!(
+                "kiri on liiga suur (message too large): {size} baiti/bytes, piir/limit {limit} (max_message_size)"
+            );
+            quarantine::put_aside(
+                &app.store,
+                &source,
+                &format!("unread:{source}"),
+                size,
+                &reason,
+                &kept_at,
+            )
+            .await?;
+            pass.quarantined += 1;
+            acknowledge(session, acc, uid).await?;
+            last = i64::from(uid);
+            save_state(&app.store, &acc.name, folder, uv, last).await?;
+            continue;
         }
         // INTERNALDATE: when the server accepted the message (its arrival).
         let (raw, arrival) = {
@@ -290,30 +355,62 @@ pub async fn sync_folder(
             continue;
         };
         pass.fetched += 1;
-        let source = format!("imap:{}/{folder}/{uv}/{uid}", acc.name);
-        let o = mail::ingest_message_at(app, raw, &source, Channel::Email, arrival).await?;
-        match &o {
-            Outcome::Registered { .. } => pass.registered += 1,
-            Outcome::Duplicate { .. } => pass.duplicates += 1,
-            Outcome::Quarantined { .. } => pass.quarantined += 1,
+        // The bytes for the quarantine, should ingest fail (small ones only).
+        let keep = (raw.len() <= mail::QUARANTINE_ROW_MAX).then(|| raw.clone());
+        let (size, sha) = (raw.len() as u64, sha256_hex(&raw));
+        // In a task of its own: a panic while ingesting one message is that
+        // message's fault, not the account's end.
+        let (a, src) = (app.clone(), source.clone());
+        let o = tokio::spawn(async move {
+            mail::ingest_message_at(&a, raw, &src, Channel::Email, arrival).await
+        })
+        .await
+        .unwrap_or_else(|e| Err(fault::panic_error(&source, e)));
+        match o {
+            Ok(Outcome::Registered { .. }) => pass.registered += 1,
+            Ok(Outcome::Duplicate { .. }) => pass.duplicates += 1,
+            Ok(Outcome::Quarantined { .. }) => pass.quarantined += 1,
+            Err(e) => {
+                if fault::classify(&e) == Fault::Transient && !attempts.failed(&source) {
+                    // Not acknowledged: read again after the pause.
+                    return Err(e);
+                }
+                tracing::error!("imap {source}: quarantined: {e}");
+                let reason = fault::reason_of(&e);
+                match keep {
+                    Some(raw) => quarantine::put(&app.store, &source, raw, &reason).await?,
+                    None => {
+                        quarantine::put_aside(&app.store, &source, &sha, size, &reason, &kept_at)
+                            .await?
+                    }
+                };
+                pass.quarantined += 1;
+            }
         }
+        attempts.done(&source);
         // Acknowledge only after the commit.
-        if let Some(target) = acc.after.strip_prefix("move:") {
-            session
-                .uid_mv(uid.to_string(), target)
-                .await
-                .map_err(|e| imap_err(&format!("move to {target}"), e))?;
-        } else {
-            let s = session
-                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
-                .await
-                .map_err(|e| imap_err("store \\Seen", e))?;
-            let _: Vec<_> = s.collect().await;
-        }
+        acknowledge(session, acc, uid).await?;
         last = i64::from(uid);
         save_state(&app.store, &acc.name, folder, uv, last).await?;
     }
     Ok(pass)
+}
+
+/// Acknowledges a message handled: moved to the `after` folder, or flagged \Seen.
+async fn acknowledge(session: &mut Session, acc: &ImapAccount, uid: u32) -> Result<()> {
+    if let Some(target) = acc.after.strip_prefix("move:") {
+        session
+            .uid_mv(uid.to_string(), target)
+            .await
+            .map_err(|e| imap_err(&format!("move to {target}"), e))?;
+    } else {
+        let s = session
+            .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+            .await
+            .map_err(|e| imap_err("store \\Seen", e))?;
+        let _: Vec<_> = s.collect().await;
+    }
+    Ok(())
 }
 
 /// Runs one account until shutdown: lease, connect, sync every folder, then IDLE
@@ -323,6 +420,7 @@ pub async fn run(app: App, acc: ImapAccount, shutdown: CancellationToken) -> Res
     let lease_name = format!("imap:{}", acc.name);
     let holder = format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let mut backoff = Duration::from_secs(2);
+    let mut attempts = Attempts::default();
     loop {
         if shutdown.is_cancelled() {
             break;
@@ -343,7 +441,7 @@ pub async fn run(app: App, acc: ImapAccount, shutdown: CancellationToken) -> Res
                 continue;
             }
         }
-        match account_loop(&app, &acc, &lease_name, &holder, &shutdown).await {
+        match account_loop(&app, &acc, &lease_name, &holder, &shutdown, &mut attempts).await {
             Ok(()) => break,
             Err(e) => {
                 tracing::error!("imap {}: {e}", acc.name);
@@ -364,6 +462,7 @@ async fn account_loop(
     lease_name: &str,
     holder: &str,
     shutdown: &CancellationToken,
+    attempts: &mut Attempts,
 ) -> Result<()> {
     let mut session = connect(acc).await?;
     let idle_ok = acc.idle
@@ -379,13 +478,14 @@ async fn account_loop(
             return Err(imap_err("lease", format!("lost the lease {lease_name}")));
         }
         for folder in &acc.folders {
-            let p = sync_folder(
+            let p = sync_folder_with(
                 app,
                 acc,
                 &mut session,
                 folder,
                 Some((lease_name, holder)),
                 shutdown,
+                attempts,
             )
             .await?;
             if p.fetched > 0 {

@@ -120,7 +120,7 @@ fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             continue;
         }
         if p.is_dir() {
-            if name == "tmp" || name == "done" {
+            if name == "tmp" || name == "done" || name == super::fault::ASIDE_DIR {
                 continue;
             }
             list_files(&p, out)?;
@@ -209,7 +209,7 @@ async fn prepare(
             Err(e) => Step::Done(Err(e)),
         },
         Err((raw, reason)) => Step::Done(
-            quarantine::put(&app.store, source, &raw, &reason)
+            quarantine::put(&app.store, source, raw, &reason)
                 .await
                 .map(|(id, _)| Outcome::Quarantined { id, reason }),
         ),

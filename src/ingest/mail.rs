@@ -19,6 +19,10 @@ use super::{quarantine, IngestConfig};
 
 pub const ACTOR: &str = "ingest";
 
+/// The largest original kept in a quarantine row; a larger one is kept by
+/// metadata, its bytes set aside by the source.
+pub const QUARANTINE_ROW_MAX: usize = 8 * 1024 * 1024;
+
 /// What happened to one source item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -477,7 +481,18 @@ pub async fn register_prepared(app: &App, mut p: Prepared, source: &str) -> Resu
         p.new.their_ref = thread::their_ref_in(&p.hints.subject, &decision);
     }
     let keys = p.new.source_keys.clone();
-    // Files above max_file_size cannot be registered: quarantine the original.
+    // Crash windows for the tests (tests/ingest_faults.rs): a transient fault (the
+    // database gone) and an item that breaks ingest (a bug that one input hits).
+    fail::fail_point!(
+        "ingest-transient",
+        p.new.title.contains("transient"),
+        |_| Err(Error::Database(sqlx::Error::PoolTimedOut))
+    );
+    fail::fail_point!("ingest-poison", p.new.title.contains("poison"), |_| Err(
+        Error::internal("failpoint ingest-poison")
+    ));
+    // Files above max_file_size cannot be registered: quarantine the original
+    // (a large one by metadata: the source sets it aside, see `fault`).
     let max = app.config.max_file_size;
     if let Some(big) = p.new.files.iter().find(|f| f.bytes.len() as u64 > max) {
         let reason = format!(
@@ -485,16 +500,21 @@ pub async fn register_prepared(app: &App, mut p: Prepared, source: &str) -> Resu
             big.name,
             big.bytes.len()
         );
-        let raw = &p.new.files[0].bytes;
+        if p.new.files[0].bytes.len() > QUARANTINE_ROW_MAX {
+            return Err(Error::TooLarge(reason));
+        }
+        let raw = std::mem::take(&mut p.new.files[0].bytes);
         let (id, _) = quarantine::put(&app.store, source, raw, &reason).await?;
         return Ok(Outcome::Quarantined { id, reason });
     }
-    // Keep a copy of a small original so an unexpected refusal can still be quarantined.
+    // Keep a copy of a small original so an unexpected refusal can still be
+    // quarantined; a larger one's refusal goes back to the source, which sets the
+    // input aside by metadata (`fault::set_aside`).
     let raw_for_quarantine = p
         .new
         .files
         .first()
-        .filter(|f| f.bytes.len() <= 8 * 1024 * 1024)
+        .filter(|f| f.bytes.len() <= QUARANTINE_ROW_MAX)
         .map(|f| f.bytes.clone());
     let mut tx = app.register.begin().await?;
     let res = app.register.register_in(&mut tx, p.new, ACTOR).await;
@@ -521,7 +541,7 @@ pub async fn register_prepared(app: &App, mut p: Prepared, source: &str) -> Resu
             drop(tx);
             let raw = raw_for_quarantine.unwrap_or_default();
             let (id, _) =
-                quarantine::put(&app.store, source, &raw, &format!("cannot register: {e}")).await?;
+                quarantine::put(&app.store, source, raw, &format!("cannot register: {e}")).await?;
             Ok(Outcome::Quarantined {
                 id,
                 reason: format!("cannot register: {e}"),
@@ -555,10 +575,7 @@ pub async fn ingest_message_at(
     }
     match prepare_mail_at(app, raw, Some(sha), channel, arrival).await {
         Ok(p) => register_prepared(app, p, source).await,
-        Err((raw, reason)) => {
-            let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;
-            Ok(Outcome::Quarantined { id, reason })
-        }
+        Err((raw, reason)) => quarantine_or_refuse(app, source, raw, reason).await,
     }
 }
 
@@ -592,11 +609,24 @@ pub async fn ingest_file_at(
     }
     match prepare_file_at(app, name, bytes, channel, arrival).await {
         Ok(p) => register_prepared(app, p, source).await,
-        Err((raw, reason)) => {
-            let (id, _) = quarantine::put(&app.store, source, &raw, &reason).await?;
-            Ok(Outcome::Quarantined { id, reason })
-        }
+        Err((raw, reason)) => quarantine_or_refuse(app, source, raw, reason).await,
     }
+}
+
+/// Quarantines a refused item with its bytes in the row when they are small; a
+/// larger one is refused ([`Error::TooLarge`]) so that the source sets it aside
+/// by metadata.
+async fn quarantine_or_refuse(
+    app: &App,
+    source: &str,
+    raw: Vec<u8>,
+    reason: String,
+) -> Result<Outcome> {
+    if raw.len() > QUARANTINE_ROW_MAX {
+        return Err(Error::TooLarge(reason));
+    }
+    let (id, _) = quarantine::put(&app.store, source, raw, &reason).await?;
+    Ok(Outcome::Quarantined { id, reason })
 }
 
 /// A `.eml` file, or a file that is not a known document type and starts with

@@ -1,6 +1,8 @@
 //! The inbox Maildir watched by `serve`: each message in `new/` is registered (or
 //! quarantined) and only then moved to `cur/`. A crash between the commit and the
 //! move leaves the message in `new/`; the next pass finds it a duplicate and moves it.
+//! A message too large, or one that fails for a reason of its own, is set aside
+//! in `quarantine/` beside `new/` (see [`super::fault`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +13,7 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::model::Channel;
 
+use super::fault::{self, Attempts, Bounded, Fault};
 use super::mail::{self, Outcome};
 
 /// Messages waiting in `new/`, oldest name first.
@@ -43,12 +46,16 @@ pub fn acknowledge(maildir: &Path, msg: &Path) -> Result<()> {
         .unwrap_or_default();
     let base = name.split(":2,").next().unwrap_or(&name);
     let target = maildir.join("cur").join(format!("{base}:2,S"));
-    std::fs::rename(msg, &target).map_err(|e| {
-        Error::io(
+    match std::fs::rename(msg, &target) {
+        Ok(()) => Ok(()),
+        // Another process sharing the Maildir acknowledged it first (after its
+        // own commit, or seeing the same duplicate): nothing left to do.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && target.exists() => Ok(()),
+        Err(e) => Err(Error::io(
             format!("cannot move {} to {}", msg.display(), target.display()),
             e,
-        )
-    })
+        )),
+    }
 }
 
 /// Ingests one message file and acknowledges it after the commit.
@@ -65,56 +72,101 @@ pub fn delivery_time(msg: &Path) -> Option<jiff::Timestamp> {
 }
 
 pub async fn process_one(app: &App, maildir: &Path, msg: &Path) -> Result<Outcome> {
-    let raw = match tokio::fs::read(msg).await {
-        Ok(r) => r,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::not_found(format!("{} vanished", msg.display())))
+    let limit = app.config.ingest.max_message_size;
+    let raw = match fault::read_bounded(msg, limit).await? {
+        Bounded::Whole(raw) => raw,
+        Bounded::TooLarge { size, sha256 } => {
+            // Never read whole: kept by metadata, the file set aside.
+            let reason = format!(
+                "kiri on liiga suur (message too large): {size} baiti/bytes, piir/limit {limit} (max_message_size)"
+            );
+            let id = fault::set_aside(app, maildir, msg, Some((size, sha256)), &reason).await?;
+            return Ok(Outcome::Quarantined { id, reason });
         }
-        Err(e) => return Err(Error::io(format!("cannot read {}", msg.display()), e)),
     };
     let source = msg.display().to_string();
-    let o = mail::ingest_message_at(app, raw, &source, Channel::Email, delivery_time(msg)).await?;
+    let arrival = delivery_time(msg);
+    // In a task of its own: a panic while ingesting one message is that
+    // message's fault, not the source's end.
+    let a = app.clone();
+    let o = tokio::spawn(async move {
+        mail::ingest_message_at(&a, raw, &source, Channel::Email, arrival).await
+    })
+    .await
+    .map_err(|e| fault::panic_error(&msg.display().to_string(), e))??;
     acknowledge(maildir, msg)?;
     Ok(o)
 }
 
-/// One pass over `new/`; returns how many messages were handled.
+/// One pass over `new/`; returns how many messages were handled. A message that
+/// fails for a reason of its own is set aside in `quarantine/` (by metadata) and
+/// the pass goes on; a transient fault (the database, the disk) ends the pass,
+/// leaving the message in `new/` for the next one (the caller backs off).
 pub async fn pass(app: &App, maildir: &Path, shutdown: &CancellationToken) -> Result<usize> {
+    pass_with(app, maildir, shutdown, &mut Attempts::default()).await
+}
+
+/// [`pass`] counting transient failures per message across passes (`run` keeps
+/// one [`Attempts`]), so that a message failing again and again is set aside.
+pub async fn pass_with(
+    app: &App,
+    maildir: &Path,
+    shutdown: &CancellationToken,
+    attempts: &mut Attempts,
+) -> Result<usize> {
     let mut n = 0;
     for msg in pending(maildir)? {
         if shutdown.is_cancelled() {
             break;
         }
+        let key = msg.display().to_string();
         match process_one(app, maildir, &msg).await {
             Ok(o) => {
                 tracing::info!("{}: {}", msg.display(), o.status());
+                attempts.done(&key);
                 n += 1;
             }
-            Err(Error::NotFound(_)) => {}
+            Err(Error::NotFound(_)) => attempts.done(&key),
             Err(e) => {
-                // Ours (database down, disk): leave it in new/ and try again later.
-                tracing::error!("cannot ingest {}: {e}", msg.display());
-                return Err(e);
+                if fault::classify(&e) == Fault::Transient && !attempts.failed(&key) {
+                    // Ours (database down, disk): leave it in new/ and try again later.
+                    tracing::error!("cannot ingest {} (will retry): {e}", msg.display());
+                    return Err(e);
+                }
+                tracing::error!("setting {} aside: {e}", msg.display());
+                fault::set_aside(app, maildir, &msg, None, &fault::reason_of(&e)).await?;
+                attempts.done(&key);
+                n += 1;
             }
         }
     }
     Ok(n)
 }
 
-/// Watches the Maildir until shutdown (polling `new/`).
+/// Watches the Maildir until shutdown (polling `new/`), backing off after a
+/// transient fault.
 pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
     let md = super::maildir_path(&app.config);
     let interval = Duration::from_millis(app.config.ingest.poll_interval_ms.max(50));
+    let mut attempts = Attempts::default();
     loop {
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        let busy = match pass(&app, &md, &shutdown).await {
-            Ok(n) => n > 0,
-            Err(_) => false,
+        let wait = match pass_with(&app, &md, &shutdown, &mut attempts).await {
+            Ok(n) => {
+                attempts.reset_backoff();
+                (n == 0).then_some(interval)
+            }
+            Err(e) => {
+                tracing::error!("maildir {}: {e}", md.display());
+                Some(attempts.backoff().max(interval))
+            }
         };
-        if !busy && super::sleep_or_shutdown(interval, &shutdown).await {
-            return Ok(());
+        if let Some(wait) = wait {
+            if super::sleep_or_shutdown(wait, &shutdown).await {
+                return Ok(());
+            }
         }
     }
 }

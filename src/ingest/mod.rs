@@ -3,6 +3,7 @@
 //! - [`mail`]: a raw message to a [`NewDocument`] (extraction, parties, personal codes).
 //! - [`thread`]: which earlier document a message continues (never a guess).
 //! - [`quarantine`]: what cannot be registered, kept verbatim with its reason.
+//! - [`fault`]: transient faults (back off, retry) vs. an item's own (set aside, go on).
 //! - [`import`]: `docgate import PATH` and `docgate register FILE.eml`.
 //! - [`maildir`], [`dropfolder`], [`imap`]: the `serve` sources; [`run`] starts them.
 //!
@@ -12,6 +13,7 @@
 //! restart re-reads harmlessly.
 
 pub mod dropfolder;
+pub mod fault;
 pub mod imap;
 pub mod import;
 pub mod mail;

@@ -1,5 +1,7 @@
 //! Quarantine: input that cannot be registered is kept verbatim with its reason,
-//! once (keyed by its SHA-256), and can be listed, shown and retried.
+//! once (keyed by its SHA-256), and can be listed, shown and retried. Input too
+//! large for a row, or that broke ingest, is kept by metadata: its bytes stay
+//! where the source set them aside (`kept_at`, see [`super::fault`]).
 
 use serde::Serialize;
 use sqlx::Row;
@@ -24,9 +26,12 @@ pub struct Item {
     pub attempts: i64,
     pub state: String,
     pub doc_id: Option<i64>,
+    /// Where the bytes are kept when they are not in the row (a path, or the
+    /// IMAP message left on the server).
+    pub kept_at: Option<String>,
 }
 
-const COLS: &str = "id, source, reason, sha256, size, created_at, attempts, state, doc_id";
+const COLS: &str = "id, source, reason, sha256, size, created_at, attempts, state, doc_id, kept_at";
 
 fn item(r: &sqlx::any::AnyRow) -> Result<Item> {
     Ok(Item {
@@ -39,13 +44,15 @@ fn item(r: &sqlx::any::AnyRow) -> Result<Item> {
         attempts: r.try_get("attempts")?,
         state: r.try_get("state")?,
         doc_id: r.try_get("doc_id")?,
+        kept_at: r.try_get("kept_at")?,
     })
 }
 
 /// Keeps `raw` with its reason; the same bytes twice are kept once. Returns the
 /// id and whether it is new.
-pub async fn put(store: &Store, source: &str, raw: &[u8], reason: &str) -> Result<(i64, bool)> {
-    let sha = sha256_hex(raw);
+pub async fn put(store: &Store, source: &str, raw: Vec<u8>, reason: &str) -> Result<(i64, bool)> {
+    let sha = sha256_hex(&raw);
+    let size = raw.len() as i64;
     let mut tx = store.begin_write().await?;
     let res = sqlx::query(
         "INSERT INTO ingest_quarantine (source, reason, sha256, size, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
@@ -53,8 +60,8 @@ pub async fn put(store: &Store, source: &str, raw: &[u8], reason: &str) -> Resul
     .bind(source)
     .bind(reason)
     .bind(&sha)
-    .bind(raw.len() as i64)
-    .bind(raw.to_vec())
+    .bind(size)
+    .bind(raw)
     .bind(crate::store::now_text())
     .execute(&mut *tx)
     .await?;
@@ -66,6 +73,42 @@ pub async fn put(store: &Store, source: &str, raw: &[u8], reason: &str) -> Resul
     tx.commit().await?;
     if fresh {
         tracing::warn!("quarantined {source} as item {id}: {reason}");
+    }
+    Ok((id, fresh))
+}
+
+/// Keeps an item by metadata only: its source, SHA-256 (`unread:<source>` when
+/// it was never downloaded), size, reason and where its bytes are kept; the
+/// same hash twice is kept once. Returns the id and whether it is new.
+pub async fn put_aside(
+    store: &Store,
+    source: &str,
+    sha256: &str,
+    size: u64,
+    reason: &str,
+    kept_at: &str,
+) -> Result<(i64, bool)> {
+    let mut tx = store.begin_write().await?;
+    let res = sqlx::query(
+        "INSERT INTO ingest_quarantine (source, reason, sha256, size, raw, created_at, kept_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(source)
+    .bind(reason)
+    .bind(sha256)
+    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+    .bind(Vec::<u8>::new())
+    .bind(crate::store::now_text())
+    .bind(kept_at)
+    .execute(&mut *tx)
+    .await?;
+    let fresh = res.rows_affected() == 1;
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM ingest_quarantine WHERE sha256 = $1")
+        .bind(sha256)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if fresh {
+        tracing::warn!("set {source} aside as quarantine item {id} (kept at {kept_at}): {reason}");
     }
     Ok((id, fresh))
 }
@@ -97,7 +140,16 @@ pub async fn get(store: &Store, id: i64) -> Result<(Item, Vec<u8>)> {
 /// fix). Registered or duplicate: the item is released. Still failing: its reason
 /// is updated and it stays.
 pub async fn retry(app: &App, id: i64) -> Result<Outcome> {
-    let (it, raw) = get(&app.store, id).await?;
+    let (it, mut raw) = get(&app.store, id).await?;
+    if raw.is_empty() {
+        // Kept by metadata: read the bytes where they were set aside.
+        let kept = it.kept_at.clone().unwrap_or_default();
+        raw = tokio::fs::read(&kept).await.map_err(|e| {
+            Error::Conflict(format!(
+                "quarantine item {id}: the bytes are kept at {kept:?} and cannot be read there ({e})"
+            ))
+        })?;
+    }
     if it.state != "held" {
         return Err(Error::Conflict(format!(
             "quarantine item {id} was already released (document {})",

@@ -67,6 +67,11 @@ pub enum Decision {
 
 const RULES: [&str; 3] = ["message_id", "reg_no", "their_ref"];
 
+/// Candidates looked at per reference (plus one in another thread, if any):
+/// a reference shared by many documents must not make every message that cites
+/// it cost more as the register grows (issue 19 point 10).
+pub const REF_CANDIDATES: i64 = 20;
+
 /// The decision from the candidates (pure). All candidates must agree on one
 /// thread; the document continued is the first candidate of the highest rule.
 pub fn decide(cands: &[Candidate]) -> Decision {
@@ -137,14 +142,14 @@ pub async fn candidates(reg: &Register, h: &Hints) -> Result<Vec<Candidate>> {
         }
     }
     for n in nums {
-        for d in reg.find_by_their_ref(n).await? {
+        for (doc_id, reg_no, thread_id) in reg.their_ref_candidates(n, REF_CANDIDATES).await? {
             push(
                 Candidate {
                     rule: "their_ref",
                     key: n.clone(),
-                    doc_id: d.id,
-                    reg_no: d.reg_no,
-                    thread_id: d.thread_id,
+                    doc_id,
+                    reg_no,
+                    thread_id,
                 },
                 &mut out,
             );

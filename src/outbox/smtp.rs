@@ -234,7 +234,23 @@ pub async fn send_due(app: &App, worker: &str) -> Result<(usize, usize, usize)> 
     }
     let tr = transport(cfg);
     let (mut s, mut r, mut f) = (0, 0, 0);
+    // A batch shares one lease: send an item only while the lease outlasts one
+    // whole SMTP conversation. Past that, another process may take the item
+    // over while we are still sending it, and it would go out twice (found by
+    // tests/scale_out.rs); the rest wait to be claimed again.
+    let claimed = std::time::Instant::now();
+    let lease = Duration::from_secs(cfg.lease_secs.max(1));
+    let budget = lease
+        .saturating_sub(Duration::from_secs(cfg.timeout_secs.max(1)))
+        .max(lease / 2);
     for item in items {
+        if claimed.elapsed() > budget {
+            tracing::debug!(
+                "e-mail {}: left for the next claim (lease running out)",
+                item.id
+            );
+            break;
+        }
         match send_one(app, &tr, &item).await {
             SendOutcome::Sent(res) => {
                 let event = item.doc_id.map(|_| super::OutboxEvent {
