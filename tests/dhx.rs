@@ -1171,3 +1171,86 @@ async fn dhx_quarantine_is_deduplicated_and_capped() {
 async fn count(app: docgate::App) -> i64 {
     app.register.count(&Default::default()).await.unwrap()
 }
+
+/// The shared DigiDoc4j container corpus (`../shared/corpus/asice`).
+fn asice_corpus(p: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/asice")
+        .join(p);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A capsule whose one file is `name` with `content`.
+fn capsule_with_file(title: &str, name: &str, mime: &str, content: Vec<u8>) -> Vec<u8> {
+    let mut c = capsule::read(&capsule_to("70001975", title), &Default::default()).unwrap();
+    c.files.truncate(1);
+    c.files[0].name = name.into();
+    c.files[0].mime_type = mime.into();
+    c.files[0].size = Some(content.len().to_string());
+    c.files[0].content = content;
+    capsule::write(&c).unwrap().into_bytes()
+}
+
+/// A signed container that comes by DHX is opened as one that comes by e-mail:
+/// its data files become files of the document, marked as from it, and the
+/// container is kept byte for byte; a container whose structure is broken is
+/// refused with a validation fault naming the reason, and quarantined.
+#[tokio::test]
+async fn a_container_by_dhx_is_opened_and_a_broken_one_is_refused() {
+    for backend in backends() {
+        let mut env = TestEnv::new(backend).await;
+        env.config.agency.registry_code = "70001975".into();
+        env.config.dhx.allowed_clients = vec!["127.0.0.1".into()];
+        let app = env.app().await;
+
+        let signed = asice_corpus("valid-containers/valid-asice.asice");
+        let capsule = capsule_with_file(
+            "Allkirjastatud taotlus",
+            "taotlus.asice",
+            "application/vnd.etsi.asic-e+zip",
+            signed.clone(),
+        );
+        let (ct, body) = request("70000740", "c-asice-1", &capsule);
+        let (status, out) = post(&app, &ct, body).await;
+        assert_eq!(status, 200, "{backend}: {out:?}");
+        let soap::SendOutcome::Receipt(reg_no) = &out else {
+            panic!("{backend}: {out:?}")
+        };
+        let found = app.register.find_by_reg_no(reg_no).await.unwrap().unwrap();
+        let d = app.register.get(found.id).await.unwrap();
+        assert!(d.files.len() >= 2, "{backend}: {:?}", d.files);
+        assert_eq!(d.files[0].name, "taotlus.asice", "{backend}");
+        assert_eq!(
+            app.register.file_bytes(&d.files[0].sha256).await.unwrap(),
+            signed,
+            "{backend}: the container is kept byte for byte"
+        );
+        let pos = app.register.container_positions(d.id).await.unwrap();
+        assert_eq!(pos[0], None, "{backend}");
+        assert!(
+            pos[1..].iter().all(|p| *p == Some(0)),
+            "{backend}: the data files are marked as from the container: {pos:?}"
+        );
+
+        let before = count(app.clone()).await;
+        let broken = capsule_with_file(
+            "Katkine konteiner",
+            "katkine.asics",
+            "application/vnd.etsi.asic-s+zip",
+            asice_corpus("invalid-containers/1xTST-no-data-file.asics"),
+        );
+        let (ct, body) = request("70000740", "c-asice-2", &broken);
+        let (_, out) = post(&app, &ct, body).await;
+        assert!(
+            matches!(&out, soap::SendOutcome::Fault(f) if f.code == FaultCode::Validation),
+            "{backend}: {out:?}"
+        );
+        assert_eq!(count(app.clone()).await, before, "{backend}");
+        let q = docgate::dhx::incoming::quarantined(&app).await.unwrap();
+        assert!(
+            q.iter()
+                .any(|(_, code, reason, _)| code == "DHX.Validation" && reason.contains("andmefail")),
+            "{backend}: {q:?}"
+        );
+    }
+}

@@ -147,6 +147,14 @@ pub async fn receive_with(
     inc.doc
         .source_keys
         .push(format!("dhx:{client}:{consignment_id}"));
+    // Signed containers among the files are opened as in every other channel
+    // (their data files become files of the document); a container whose
+    // structure is broken is refused with its reason, so the sender's DHX gets
+    // a validation fault and the capsule is quarantined.
+    app.register
+        .open_containers(&mut inc.doc)
+        .await
+        .map_err(|e| fault_of(&e))?;
     let capsule_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(capsule_xml));
     let reply_due = inc.reply_due.map(|d| d.to_string());
     let notes = inc.notes.clone();
