@@ -407,4 +407,30 @@ mod tests {
         Config::load_from(&Overrides::default(), &env)
             .expect("DOCGATE_REQUIRE_SERVICES and DOCGATE_TEST_* are not config keys");
     }
+
+    /// The variables `.ci/setup/*.sh` export to the tests (through
+    /// /tmp/docgate-ci.env) reach every docgate process the tests start: each
+    /// must be a test setting (`DOCGATE_TEST_*`), never a config key, or every
+    /// command would refuse to start in CI (as `DOCGATE_AXE_JS` once did).
+    #[test]
+    fn ci_setup_variables_are_not_configuration() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/setup");
+        let mut env = Vec::new();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            for (i, _) in text.match_indices("DOCGATE_") {
+                let name: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                env.push((name, "x".to_string()));
+            }
+        }
+        assert!(!env.is_empty(), "no DOCGATE_ variable found in {}", dir.display());
+        for (k, v) in env {
+            if let Err(e) = Config::load_from(&Overrides::default(), &[(k.clone(), v)]) {
+                panic!("{k} from .ci/setup is read as configuration: {e}");
+            }
+        }
+    }
 }

@@ -138,9 +138,9 @@ async fn no_page_scrolls_sideways_at_390_or_1366_px_for_any_role() {
     let _ = d.call("DELETE", &d.s(""), None).await;
 }
 
-/// axe-core's path (`.ci/setup/axe.sh` exports it as DOCGATE_AXE_JS).
+/// axe-core's path (`.ci/setup/axe.sh` exports it as DOCGATE_TEST_AXE_JS).
 fn axe_source() -> Option<String> {
-    let path = std::env::var("DOCGATE_AXE_JS")
+    let path = std::env::var("DOCGATE_TEST_AXE_JS")
         .unwrap_or_else(|_| "/opt/docgate-axe/node_modules/axe-core/axe.min.js".into());
     if !Path::new(&path).is_file() {
         docgate::testing::missing_service("axe-core", ".ci/setup/axe.sh installs it (npm)");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Accessibility tests: axe-core (npm) in a fixed directory, for tests/web_ui.rs,
 # which injects axe.min.js into every page in headless Chromium. The path is
-# exported to the tests as DOCGATE_AXE_JS through /tmp/docgate-ci.env.
+# exported to the tests as DOCGATE_TEST_AXE_JS through /tmp/docgate-ci.env.
 # Idempotent; runs as root on a fresh Debian machine, no stdin.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -21,7 +21,7 @@ fi
 test -s "$AXE_JS"
 
 touch /tmp/docgate-ci.env
-grep -v '^DOCGATE_AXE_JS=' /tmp/docgate-ci.env > /tmp/docgate-ci.env.new || true
-echo "DOCGATE_AXE_JS=$AXE_JS" >> /tmp/docgate-ci.env.new
+grep -v '^DOCGATE_TEST_AXE_JS=' /tmp/docgate-ci.env > /tmp/docgate-ci.env.new || true
+echo "DOCGATE_TEST_AXE_JS=$AXE_JS" >> /tmp/docgate-ci.env.new
 mv /tmp/docgate-ci.env.new /tmp/docgate-ci.env
 echo "axe-core $AXE_VERSION at $AXE_JS"
