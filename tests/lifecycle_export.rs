@@ -60,9 +60,9 @@ fn sha256_hex(b: &[u8]) -> String {
 
 const VALIDATOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/eark_validate.py");
 
-/// The Python that has eark-validator: DOCGATE_EARK_PYTHON (.ci/setup/eark.sh), else python3.
+/// The Python that has eark-validator: DOCGATE_TEST_EARK_PYTHON (.ci/setup/eark.sh), else python3.
 fn python() -> Command {
-    Command::new(std::env::var("DOCGATE_EARK_PYTHON").unwrap_or_else(|_| "python3".into()))
+    Command::new(std::env::var("DOCGATE_TEST_EARK_PYTHON").unwrap_or_else(|_| "python3".into()))
 }
 
 /// The mets.xsd eark-validator ships, or None (then the test has met a missing service).

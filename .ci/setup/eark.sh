@@ -2,7 +2,7 @@
 # Archival transfer tests (tests/lifecycle_export.rs): the E-ARK validator
 # (PyPI eark-validator, which ships the METS and CSIP schemas and schematron
 # rules) in its own virtual environment; tools/eark_validate.py runs it
-# offline. The interpreter is exported to the tests as DOCGATE_EARK_PYTHON
+# offline. The interpreter is exported to the tests as DOCGATE_TEST_EARK_PYTHON
 # through /tmp/docgate-ci.env. Idempotent; runs as root on a fresh Debian
 # machine, no stdin.
 set -euo pipefail
@@ -26,7 +26,7 @@ fi
 test -s "$("$PY" tools/eark_validate.py --mets-xsd)"
 
 touch /tmp/docgate-ci.env
-grep -v '^DOCGATE_EARK_PYTHON=' /tmp/docgate-ci.env > /tmp/docgate-ci.env.new || true
-echo "DOCGATE_EARK_PYTHON=$PY" >> /tmp/docgate-ci.env.new
+grep -v '^DOCGATE_TEST_EARK_PYTHON=' /tmp/docgate-ci.env > /tmp/docgate-ci.env.new || true
+echo "DOCGATE_TEST_EARK_PYTHON=$PY" >> /tmp/docgate-ci.env.new
 mv /tmp/docgate-ci.env.new /tmp/docgate-ci.env
 echo "eark-validator $EARK_VERSION at $PY"

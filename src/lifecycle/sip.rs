@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Document, Event};
 
+/// Each file group's content information type. (CSIP63 as eark-validator
+/// checks it holds only for "OTHER" with its specification named.)
+const CIT: &str = r#" csip:CONTENTINFORMATIONTYPE="OTHER" csip:OTHERCONTENTINFORMATIONTYPE="docgate register records""#;
 pub const PROFILE: &str = "https://earksip.dilcis.eu/profile/E-ARK-SIP.xml";
 const NS: &str = r#"xmlns:mets="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:csip="https://DILCIS.eu/XML/METS/CSIPExtensionMETS" xmlns:sip="https://DILCIS.eu/XML/METS/SIPExtensionMETS""#;
 
@@ -241,7 +244,7 @@ impl Sip {
             &format!("{} rep1", self.series_code),
         );
         o.push_str(&self.agents());
-        o.push_str("  <mets:fileSec ID=\"filesec-rep1\">\n    <mets:fileGrp ID=\"grp-data\" USE=\"Data\">\n");
+        o.push_str(&format!("  <mets:fileSec ID=\"filesec-rep1\">\n    <mets:fileGrp ID=\"grp-data\" USE=\"Data\"{CIT}>\n"));
         for (d, f) in self.all_files() {
             o.push_str(&self.file_entry(&f.id, f, &f.rep_path, d.doc.registered_at));
         }
@@ -456,13 +459,13 @@ impl Sip {
             md_ref(ead, "EAD"),
             md_ref(premis, "PREMIS")
         );
-        o.push_str("  <mets:fileSec ID=\"filesec\">\n    <mets:fileGrp ID=\"grp-documentation\" USE=\"Documentation\">\n");
+        o.push_str(&format!("  <mets:fileSec ID=\"filesec\">\n    <mets:fileGrp ID=\"grp-documentation\" USE=\"Documentation\"{CIT}>\n"));
         o.push_str(&gen_file("file-documentation", doc, "text/plain"));
-        o.push_str("    </mets:fileGrp>\n    <mets:fileGrp ID=\"grp-schemas\" USE=\"Schemas\">\n");
+        o.push_str(&format!("    </mets:fileGrp>\n    <mets:fileGrp ID=\"grp-schemas\" USE=\"Schemas\"{CIT}>\n"));
         for (i, s) in schemas.iter().enumerate() {
             o.push_str(&gen_file(&format!("file-schema-{}", i + 1), s, "application/xml"));
         }
-        o.push_str("    </mets:fileGrp>\n    <mets:fileGrp ID=\"grp-rep1\" USE=\"Representations/rep1\">\n");
+        o.push_str(&format!("    </mets:fileGrp>\n    <mets:fileGrp ID=\"grp-rep1\" USE=\"Representations/rep1\"{CIT}>\n"));
         o.push_str(&gen_file("file-rep1-mets", rep, "application/xml"));
         for (d, f) in self.all_files() {
             let href = format!("representations/rep1/{}", f.rep_path);
