@@ -67,10 +67,7 @@ fn python() -> Command {
 
 /// The mets.xsd eark-validator ships, or None (then the test has met a missing service).
 fn validator_mets_xsd() -> Option<PathBuf> {
-    let out = python()
-        .args([VALIDATOR, "--mets-xsd"])
-        .output()
-        .ok()?;
+    let out = python().args([VALIDATOR, "--mets-xsd"]).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -144,13 +141,27 @@ async fn an_exported_sip_validates_and_the_transfer_waits_for_the_receipt() {
 
         let x = json(&docgate(
             &env,
-            &["transfer", "export", "9-17/2026", "--out", out.to_str().unwrap(), "--json"],
+            &[
+                "transfer",
+                "export",
+                "9-17/2026",
+                "--out",
+                out.to_str().unwrap(),
+                "--json",
+            ],
         ));
         let package = x["package"].as_str().unwrap().to_string();
         let root = out.join(&package);
         assert!(root.join("METS.xml").is_file(), "{b}: {x}");
-        assert_eq!((x["documents"].as_u64(), x["restricted"].as_u64()), (Some(2), Some(2)), "{b}: {x}");
-        let act = x["act"].as_str().expect("a transfer registers its act").to_string();
+        assert_eq!(
+            (x["documents"].as_u64(), x["restricted"].as_u64()),
+            (Some(2), Some(2)),
+            "{b}: {x}"
+        );
+        let act = x["act"]
+            .as_str()
+            .expect("a transfer registers its act")
+            .to_string();
 
         // The E-ARK validator (CSIP/SIP 2.1 structure, METS schema, schematron rules).
         let v = python().arg(VALIDATOR).arg(&root).output().unwrap();
@@ -189,18 +200,28 @@ async fn an_exported_sip_validates_and_the_transfer_waits_for_the_receipt() {
             );
             checked += 1;
         }
-        assert_eq!(checked, 6, "{b}: documentation, 2 schemas, the representation METS, 2 files");
+        assert_eq!(
+            checked, 6,
+            "{b}: documentation, 2 schemas, the representation METS, 2 files"
+        );
         let unit = tree
             .descendants()
             .find(|n| n.attribute("TYPE") == Some("toimik"))
             .expect("a file unit division");
-        assert!(unit.attribute("LABEL").unwrap().starts_with("9-17/2026"), "{b}");
+        assert!(
+            unit.attribute("LABEL").unwrap().starts_with("9-17/2026"),
+            "{b}"
+        );
         let docs: Vec<&str> = unit
             .children()
             .filter(|n| n.attribute("TYPE") == Some("dokument"))
             .map(|n| n.attribute("LABEL").unwrap())
             .collect();
-        assert_eq!(docs, vec![court.reg_no.as_str(), police.reg_no.as_str()], "{b}");
+        assert_eq!(
+            docs,
+            vec![court.reg_no.as_str(), police.reg_no.as_str()],
+            "{b}"
+        );
         let fptr = unit
             .descendants()
             .find(|n| n.has_tag_name("fptr"))
@@ -209,55 +230,131 @@ async fn an_exported_sip_validates_and_the_transfer_waits_for_the_receipt() {
         assert!(mets.contains(&format!("ID=\"{fptr}\"")), "{b}");
         // EAD3 carries the restriction, PREMIS the fixity and the audit events.
         let ead = std::fs::read_to_string(root.join("metadata/descriptive/ead.xml")).unwrap();
-        assert!(ead.contains("<accessrestrict>") && ead.contains("AvTS § 35 lg 1 p 1"), "{b}");
+        assert!(
+            ead.contains("<accessrestrict>") && ead.contains("AvTS § 35 lg 1 p 1"),
+            "{b}"
+        );
         assert!(ead.contains("Kohtu kiri &amp; määrus"), "{b}");
-        let premis = std::fs::read_to_string(root.join("metadata/preservation/premis.xml")).unwrap();
+        let premis =
+            std::fs::read_to_string(root.join("metadata/preservation/premis.xml")).unwrap();
         assert!(premis.contains(&court.files[0].sha256), "{b}");
-        assert!(premis.contains("<premis:eventType>registered</premis:eventType>"), "{b}: {premis}");
+        assert!(
+            premis.contains("<premis:eventType>registered</premis:eventType>"),
+            "{b}: {premis}"
+        );
 
         // The act is a document; each restricted document's hand-over is a release.
         let act_doc = reg.get_by_reg_no(&act).await.unwrap();
         assert_eq!(act_doc.series, "1-10", "{b}");
-        let kinds: Vec<String> = reg.events(court.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = reg
+            .events(court.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
         assert!(kinds.contains(&"released".to_string()), "{b}: {kinds:?}");
         // The originals stay until the receipt; a second transfer waits for it; a copy does not.
         assert!(reg.transferred_by(court.id).await.unwrap().is_none(), "{b}");
         assert!(reg.file_bytes(&court.files[0].sha256).await.is_ok(), "{b}");
-        let again = docgate(&env, &["transfer", "export", "9-17/2026", "--out", out.to_str().unwrap()]);
+        let again = docgate(
+            &env,
+            &[
+                "transfer",
+                "export",
+                "9-17/2026",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
         assert!(!again.status.success(), "{b}");
-        assert!(String::from_utf8_lossy(&again.stderr).contains(&package), "{b}");
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains(&package),
+            "{b}"
+        );
         let copy = json(&docgate(
             &env,
-            &["transfer", "export", "9-17", "--out", out.to_str().unwrap(), "--copy", "--json"],
+            &[
+                "transfer",
+                "export",
+                "9-17",
+                "--out",
+                out.to_str().unwrap(),
+                "--copy",
+                "--json",
+            ],
         ));
         assert!(copy["act"].is_null(), "{b}: {copy}");
         // A series appraised for destruction exports only as a copy.
         reg.register(doc("kiri", "9-13", "2026-01-05T10:00:00Z", "kiri"), "t")
             .await
             .unwrap();
-        let c13 = json(&docgate(&env, &["transfer", "export", "9-13", "--out", out.to_str().unwrap(), "--json"]));
+        let c13 = json(&docgate(
+            &env,
+            &[
+                "transfer",
+                "export",
+                "9-13",
+                "--out",
+                out.to_str().unwrap(),
+                "--json",
+            ],
+        ));
         assert!(c13["act"].is_null(), "{b}: {c13}");
         let v = python()
             .arg(VALIDATOR)
             .arg(out.join(c13["package"].as_str().unwrap()))
             .output()
             .unwrap();
-        assert!(v.status.success(), "{b}: {}", String::from_utf8_lossy(&v.stderr));
+        assert!(
+            v.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
 
         // The archive's receipt: the documents become transferred.
         let t = json(&docgate(
             &env,
-            &["transfer", "receipt", &package, "--archive-ref", "ERA.2026.17", "--json"],
+            &[
+                "transfer",
+                "receipt",
+                &package,
+                "--archive-ref",
+                "ERA.2026.17",
+                "--json",
+            ],
         ));
-        assert_eq!((t["status"].as_str(), t["documents"].as_i64()), (Some("received"), Some(2)), "{b}: {t}");
-        assert_eq!(reg.transferred_by(police.id).await.unwrap(), Some(package.clone()), "{b}");
-        assert!(reg.events(police.id).await.unwrap().iter().any(|e| e.kind == "transferred"), "{b}");
-        let twice = docgate(&env, &["transfer", "receipt", &package, "--archive-ref", "x"]);
+        assert_eq!(
+            (t["status"].as_str(), t["documents"].as_i64()),
+            (Some("received"), Some(2)),
+            "{b}: {t}"
+        );
+        assert_eq!(
+            reg.transferred_by(police.id).await.unwrap(),
+            Some(package.clone()),
+            "{b}"
+        );
+        assert!(
+            reg.events(police.id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.kind == "transferred"),
+            "{b}"
+        );
+        let twice = docgate(
+            &env,
+            &["transfer", "receipt", &package, "--archive-ref", "x"],
+        );
         assert!(!twice.status.success(), "{b}");
         let list = json(&docgate(&env, &["transfer", "list", "--json"]));
         assert_eq!(list.as_array().unwrap().len(), 1, "{b}: {list}");
         let v = docgate(&env, &["verify", "--json"]);
-        assert!(v.status.success(), "{b}: {}", String::from_utf8_lossy(&v.stdout));
+        assert!(
+            v.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
     }
 }
 
@@ -281,7 +378,12 @@ async fn a_subject_export_holds_exactly_the_persons_documents() {
         let app = env.app().await;
         let reg = &app.register;
         // Hers: she wrote it.
-        let mut own = doc("avaldus", "9-14", "2026-01-05T10:00:00Z", &format!("Mina, Mari Maasikas {PERSON}, taotlen hüvitist."));
+        let mut own = doc(
+            "avaldus",
+            "9-14",
+            "2026-01-05T10:00:00Z",
+            &format!("Mina, Mari Maasikas {PERSON}, taotlen hüvitist."),
+        );
         own.parties.push(person("Mari Maasikas", PERSON));
         let own = reg.register(own, "t").await.unwrap();
         // Hers, but a file names a third person.
@@ -304,19 +406,38 @@ async fn a_subject_export_holds_exactly_the_persons_documents() {
         theirs.parties.push(person("Jaan Tamm", OTHER));
         let theirs = reg.register(theirs, "t").await.unwrap();
         // Someone else's, without her.
-        let mut unrelated = doc("Jaani teine kiri", "9-14", "2026-01-08T10:00:00Z", "muu asi");
+        let mut unrelated = doc(
+            "Jaani teine kiri",
+            "9-14",
+            "2026-01-08T10:00:00Z",
+            "muu asi",
+        );
         unrelated.parties.push(person("Jaan Tamm", OTHER));
         let unrelated = reg.register(unrelated, "t").await.unwrap();
-        assert!(theirs.restriction.is_some() && own.restriction.is_some(), "{b}");
+        assert!(
+            theirs.restriction.is_some() && own.restriction.is_some(),
+            "{b}"
+        );
         // A staff member read her application.
-        reg.record_event(Some(own.id), "viewed", serde_json::json!({"via": "web"}), "kati")
-            .await
-            .unwrap();
+        reg.record_event(
+            Some(own.id),
+            "viewed",
+            serde_json::json!({"via": "web"}),
+            "kati",
+        )
+        .await
+        .unwrap();
 
         let zip_path = env.dir.path().join("andmed.zip");
         let out = json(&docgate(
             &env,
-            &["subject-export", PERSON, "--out", zip_path.to_str().unwrap(), "--json"],
+            &[
+                "subject-export",
+                PERSON,
+                "--out",
+                zip_path.to_str().unwrap(),
+                "--json",
+            ],
         ));
         let mut listed: Vec<String> = out["documents"]
             .as_array()
@@ -325,23 +446,29 @@ async fn a_subject_export_holds_exactly_the_persons_documents() {
             .map(|d| d.as_str().unwrap().to_string())
             .collect();
         listed.sort();
-        let mut want = vec![own.reg_no.clone(), mixed.reg_no.clone(), theirs.reg_no.clone()];
+        let mut want = vec![
+            own.reg_no.clone(),
+            mixed.reg_no.clone(),
+            theirs.reg_no.clone(),
+        ];
         want.sort();
         assert_eq!(listed, want, "{b}: {out}");
         assert!(!listed.contains(&unrelated.reg_no), "{b}");
 
         let entries = zip_entries(&zip_path);
         let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
-        assert!(names.contains(&"index.json") && names.contains(&"sisukord.txt"), "{b}: {names:?}");
+        assert!(
+            names.contains(&"index.json") && names.contains(&"sisukord.txt"),
+            "{b}: {names:?}"
+        );
         // No third person's code or name anywhere in it.
         for (n, bytes) in &entries {
             let s = String::from_utf8_lossy(bytes);
             assert!(!s.contains(OTHER) && !s.contains("Tamm"), "{b}: {n}: {s}");
         }
-        let index: serde_json::Value = serde_json::from_slice(
-            &entries.iter().find(|(n, _)| n == "index.json").unwrap().1,
-        )
-        .unwrap();
+        let index: serde_json::Value =
+            serde_json::from_slice(&entries.iter().find(|(n, _)| n == "index.json").unwrap().1)
+                .unwrap();
         let by = |reg_no: &str| {
             index["documents"]
                 .as_array()
@@ -356,37 +483,112 @@ async fn a_subject_export_holds_exactly_the_persons_documents() {
         let path = o["files"][0]["path"].as_str().unwrap();
         let orig = &entries.iter().find(|(n, _)| n == path).unwrap().1;
         assert_eq!(sha256_hex(orig), own.files[0].sha256, "{b}");
-        assert!(o["access_log"].as_array().unwrap().iter().any(|e| e["event"] == "viewed" && e["by"] == "kati"), "{b}: {o}");
+        assert!(
+            o["access_log"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"] == "viewed" && e["by"] == "kati"),
+            "{b}: {o}"
+        );
         // The file naming a third person: its masked text instead, with a note.
         let m = by(&mixed.reg_no);
         let f = &m["files"][0];
-        assert!(f["path"].as_str().unwrap().ends_with(".tekst.txt"), "{b}: {m}");
-        assert!(f["note"].as_str().unwrap().contains("kolmanda isiku"), "{b}: {m}");
-        let text = String::from_utf8_lossy(&entries.iter().find(|(n, _)| n == f["path"].as_str().unwrap()).unwrap().1).into_owned();
-        assert!(text.contains(PERSON) && text.contains("välja jäetud"), "{b}: {text}");
-        assert!(m["parties"].as_array().unwrap().iter().any(|p| p == "eraisik (kolmas isik)"), "{b}: {m}");
+        assert!(
+            f["path"].as_str().unwrap().ends_with(".tekst.txt"),
+            "{b}: {m}"
+        );
+        assert!(
+            f["note"].as_str().unwrap().contains("kolmanda isiku"),
+            "{b}: {m}"
+        );
+        let text = String::from_utf8_lossy(
+            &entries
+                .iter()
+                .find(|(n, _)| n == f["path"].as_str().unwrap())
+                .unwrap()
+                .1,
+        )
+        .into_owned();
+        assert!(
+            text.contains(PERSON) && text.contains("välja jäetud"),
+            "{b}: {text}"
+        );
+        assert!(
+            m["parties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "eraisik (kolmas isik)"),
+            "{b}: {m}"
+        );
         // Someone else's restricted document: register data and a note, no content.
         let t = by(&theirs.reg_no);
         assert_eq!(t["found_as"], serde_json::json!(["tekstis"]), "{b}: {t}");
         assert!(t["files"].as_array().unwrap().is_empty(), "{b}: {t}");
-        assert!(t["notes"][0].as_str().unwrap().contains("sisu jäeti välja"), "{b}: {t}");
-        let sisukord = String::from_utf8_lossy(&entries.iter().find(|(n, _)| n == "sisukord.txt").unwrap().1).into_owned();
-        assert!(sisukord.contains("ISIKUANDMETE VÄLJAVÕTE") && sisukord.contains("Märkus"), "{b}: {sisukord}");
+        assert!(
+            t["notes"][0].as_str().unwrap().contains("sisu jäeti välja"),
+            "{b}: {t}"
+        );
+        let sisukord =
+            String::from_utf8_lossy(&entries.iter().find(|(n, _)| n == "sisukord.txt").unwrap().1)
+                .into_owned();
+        assert!(
+            sisukord.contains("ISIKUANDMETE VÄLJAVÕTE") && sisukord.contains("Märkus"),
+            "{b}: {sisukord}"
+        );
 
         // The release is in the audit chain: per document, and the export itself (without the code).
-        assert!(reg.events(own.id).await.unwrap().iter().any(|e| e.kind == "released" && e.detail["to"] == "andmesubjekt"), "{b}");
-        assert!(reg.events(unrelated.id).await.unwrap().iter().all(|e| e.kind != "released"), "{b}");
+        assert!(
+            reg.events(own.id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.kind == "released" && e.detail["to"] == "andmesubjekt"),
+            "{b}"
+        );
+        assert!(
+            reg.events(unrelated.id)
+                .await
+                .unwrap()
+                .iter()
+                .all(|e| e.kind != "released"),
+            "{b}"
+        );
         let all = reg.events_after(0, 10_000).await.unwrap();
-        let ex = all.iter().find(|e| e.kind == "subject_exported").expect("an export event");
-        assert!(!ex.detail.to_string().contains(PERSON), "{b}: {}", ex.detail);
+        let ex = all
+            .iter()
+            .find(|e| e.kind == "subject_exported")
+            .expect("an export event");
+        assert!(
+            !ex.detail.to_string().contains(PERSON),
+            "{b}: {}",
+            ex.detail
+        );
         // An invalid code is refused; the size bound holds.
-        assert!(!docgate(&env, &["subject-export", "12345678901", "--out", "x.zip"]).status.success(), "{b}");
+        assert!(
+            !docgate(&env, &["subject-export", "12345678901", "--out", "x.zip"])
+                .status
+                .success(),
+            "{b}"
+        );
         let small = docgate(
             &env,
-            &["subject-export", PERSON, "--out", zip_path.to_str().unwrap(), "--max-mib", "0"],
+            &[
+                "subject-export",
+                PERSON,
+                "--out",
+                zip_path.to_str().unwrap(),
+                "--max-mib",
+                "0",
+            ],
         );
         assert!(!small.status.success(), "{b}");
         let v = docgate(&env, &["verify", "--json"]);
-        assert!(v.status.success(), "{b}: {}", String::from_utf8_lossy(&v.stdout));
+        assert!(
+            v.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
     }
 }

@@ -186,7 +186,12 @@ pub async fn run(cmd: ArchiveCommand, cfg: Config) -> anyhow::Result<i32> {
                 "isikuandmete väljavõte (a person's data export)",
             )?;
             let x = reg
-                .subject_export(&personal_code, &out, max_mib.saturating_mul(1024 * 1024), &actor)
+                .subject_export(
+                    &personal_code,
+                    &out,
+                    max_mib.saturating_mul(1024 * 1024),
+                    &actor,
+                )
                 .await?;
             if json {
                 print_json(&serde_json::json!({

@@ -319,7 +319,11 @@ impl Sip {
                     .unwrap_or_default()
             );
             if let Some(r) = &u.restriction {
-                let _ = writeln!(o, "        <accessrestrict><p>{}</p></accessrestrict>", esc(r));
+                let _ = writeln!(
+                    o,
+                    "        <accessrestrict><p>{}</p></accessrestrict>",
+                    esc(r)
+                );
             }
             for d in &u.docs {
                 let doc = &d.doc;
@@ -333,7 +337,11 @@ impl Sip {
                     doc.registered.strftime("%d.%m.%Y"),
                 );
                 if let Some(r) = doc_restriction(doc) {
-                    let _ = writeln!(o, "          <accessrestrict><p>{}</p></accessrestrict>", esc(&r));
+                    let _ = writeln!(
+                        o,
+                        "          <accessrestrict><p>{}</p></accessrestrict>",
+                        esc(&r)
+                    );
                 }
                 o.push_str("        </c>\n");
             }
@@ -461,9 +469,15 @@ impl Sip {
         );
         o.push_str(&format!("  <mets:fileSec ID=\"filesec\">\n    <mets:fileGrp ID=\"grp-documentation\" USE=\"Documentation\"{CIT}>\n"));
         o.push_str(&gen_file("file-documentation", doc, "text/plain"));
-        o.push_str(&format!("    </mets:fileGrp>\n    <mets:fileGrp ID=\"grp-schemas\" USE=\"Schemas\"{CIT}>\n"));
+        o.push_str(&format!(
+            "    </mets:fileGrp>\n    <mets:fileGrp ID=\"grp-schemas\" USE=\"Schemas\"{CIT}>\n"
+        ));
         for (i, s) in schemas.iter().enumerate() {
-            o.push_str(&gen_file(&format!("file-schema-{}", i + 1), s, "application/xml"));
+            o.push_str(&gen_file(
+                &format!("file-schema-{}", i + 1),
+                s,
+                "application/xml",
+            ));
         }
         o.push_str(&format!("    </mets:fileGrp>\n    <mets:fileGrp ID=\"grp-rep1\" USE=\"Representations/rep1\"{CIT}>\n"));
         o.push_str(&gen_file("file-rep1-mets", rep, "application/xml"));

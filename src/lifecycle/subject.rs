@@ -128,7 +128,10 @@ impl Register {
             found.entry(id).or_default().0 = true;
         }
         for (id, text) in texts {
-            if crate::personal_code::find_all(&text).iter().any(|c| c == code) {
+            if crate::personal_code::find_all(&text)
+                .iter()
+                .any(|c| c == code)
+            {
                 found.entry(id).or_default().1 = true;
             }
         }
@@ -159,7 +162,10 @@ impl Register {
         let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
         let mut docs = Vec::new();
         let mut bytes = 0u64;
-        let mut add = |path: String, data: Vec<u8>, entries: &mut Vec<(String, Vec<u8>)>| -> Result<()> {
+        let mut add = |path: String,
+                       data: Vec<u8>,
+                       entries: &mut Vec<(String, Vec<u8>)>|
+         -> Result<()> {
             bytes += data.len() as u64;
             if bytes > max_bytes {
                 return Err(Error::TooLarge(format!(
@@ -222,7 +228,11 @@ impl Register {
             } else {
                 if let Some(body) = self.body(id).await?.filter(|b| !b.trim().is_empty()) {
                     let p = format!("{dir}/sisu.txt");
-                    add(p.clone(), mask(&body, code, &others).into_bytes(), &mut entries)?;
+                    add(
+                        p.clone(),
+                        mask(&body, code, &others).into_bytes(),
+                        &mut entries,
+                    )?;
                     sd.text_path = Some(p);
                 }
                 for (i, f) in doc.files.iter().enumerate() {
@@ -245,7 +255,11 @@ impl Register {
                         sf.path = Some(p);
                     } else if let Some(t) = text {
                         let p = format!("{dir}/{name}.tekst.txt");
-                        add(p.clone(), mask(&t, code, &others).into_bytes(), &mut entries)?;
+                        add(
+                            p.clone(),
+                            mask(&t, code, &others).into_bytes(),
+                            &mut entries,
+                        )?;
                         sf.path = Some(p);
                         sf.note = Some(
                             "Fail sisaldab kolmanda isiku piiratud teavet: algfaili asemel on selle tekst, \
@@ -346,7 +360,11 @@ fn human_index(x: &SubjectExport) -> String {
             "  Leitud: {}",
             d.found_as
                 .iter()
-                .map(|f| if *f == "osapool" { "olete osapool" } else { "teie isikukood on tekstis" })
+                .map(|f| if *f == "osapool" {
+                    "olete osapool"
+                } else {
+                    "teie isikukood on tekstis"
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -360,7 +378,10 @@ fn human_index(x: &SubjectExport) -> String {
                 "  Fail {}: {}{}",
                 f.name,
                 f.path.as_deref().unwrap_or("välja jäetud"),
-                f.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default()
+                f.note
+                    .as_deref()
+                    .map(|n| format!(" — {n}"))
+                    .unwrap_or_default()
             );
         }
         for n in &d.notes {

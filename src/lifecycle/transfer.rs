@@ -290,7 +290,11 @@ impl Register {
                 &mut tx,
                 *id,
                 "Rahvusarhiiv",
-                if transfer { "arhiivi üleandmine" } else { "arhiivi testpakett (koopia)" },
+                if transfer {
+                    "arhiivi üleandmine"
+                } else {
+                    "arhiivi testpakett (koopia)"
+                },
                 &format!("E-ARK SIP {package}"),
                 actor,
             )
@@ -317,7 +321,10 @@ impl Register {
     /// owner-only: the package may hold restricted documents.
     async fn write_package(&self, sip: &Sip, documentation: &str, root: &Path) -> Result<()> {
         if root.exists() {
-            return Err(Error::Conflict(format!("{} on juba olemas (already exists)", root.display())));
+            return Err(Error::Conflict(format!(
+                "{} on juba olemas (already exists)",
+                root.display()
+            )));
         }
         mkdirs(root)?;
         let data = root.join("representations/rep1");
@@ -367,11 +374,12 @@ impl Register {
                 t.status
             )));
         }
-        let docs: Vec<(i64,)> =
-            sqlx::query_as("SELECT doc_id FROM transfer_items WHERE transfer_id = $1 ORDER BY doc_id")
-                .bind(t.id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let docs: Vec<(i64,)> = sqlx::query_as(
+            "SELECT doc_id FROM transfer_items WHERE transfer_id = $1 ORDER BY doc_id",
+        )
+        .bind(t.id)
+        .fetch_all(&mut *tx)
+        .await?;
         for (doc_id,) in &docs {
             self.record_event_in(
                 &mut tx,
@@ -404,7 +412,9 @@ impl Register {
             .await?
             .pop()
             .ok_or_else(|| {
-                Error::not_found(format!("tundmatu üleandmine {package:?} (unknown transfer package)"))
+                Error::not_found(format!(
+                    "tundmatu üleandmine {package:?} (unknown transfer package)"
+                ))
             })
     }
 
@@ -532,9 +542,17 @@ fn act_text(sip: &Sip, actor: &str, on: jiff::civil::Date, left_out: &[String]) 
     use std::fmt::Write;
     let mut t = String::new();
     let _ = writeln!(t, "ÜLEANDMISE-VASTUVÕTMISE AKT (handover-acceptance act)");
-    let _ = writeln!(t, "Üleandja (transferor): {} ({})", sip.agency, sip.agency_code);
+    let _ = writeln!(
+        t,
+        "Üleandja (transferor): {} ({})",
+        sip.agency, sip.agency_code
+    );
     let _ = writeln!(t, "Vastuvõtja (recipient): Rahvusarhiiv");
-    let _ = writeln!(t, "Koostas (drawn up by): {actor}, {}", on.strftime("%d.%m.%Y"));
+    let _ = writeln!(
+        t,
+        "Koostas (drawn up by): {actor}, {}",
+        on.strftime("%d.%m.%Y")
+    );
     let _ = writeln!(t, "Pakett (E-ARK SIP): {}", sip.package);
     let _ = writeln!(t, "Sari (series): {} {}", sip.series_code, sip.series_title);
     let n: usize = sip.units.iter().map(|u| u.docs.len()).sum();
@@ -548,8 +566,16 @@ fn act_text(sip: &Sip, actor: &str, on: jiff::civil::Date, left_out: &[String]) 
                 "{}\t{}\t{}\t{}",
                 d.doc.reg_no,
                 d.doc.registered.strftime("%d.%m.%Y"),
-                if d.doc.restriction.is_some() { "AK" } else { "avalik" },
-                d.files.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>().join("; ")
+                if d.doc.restriction.is_some() {
+                    "AK"
+                } else {
+                    "avalik"
+                },
+                d.files
+                    .iter()
+                    .map(|f| f.sha256.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
         }
     }
