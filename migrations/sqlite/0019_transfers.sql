@@ -22,3 +22,5 @@ CREATE TABLE transfer_items (
     PRIMARY KEY (transfer_id, doc_id)
 );
 CREATE INDEX transfer_items_doc ON transfer_items (doc_id);
+-- One transfer of a scope at a time awaits its receipt.
+CREATE UNIQUE INDEX transfers_pending ON transfers (scope) WHERE status = 'exported';

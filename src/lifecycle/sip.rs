@@ -162,7 +162,7 @@ fn doc_restriction(d: &Document) -> Option<String> {
 impl Sip {
     fn agents(&self) -> String {
         format!(
-            r#"  <mets:metsHdr CREATEDATE="{created}" RECORDSTATUS="NEW" csip:OAISPACKAGETYPE="SIP">
+            r#"  <mets:metsHdr CREATEDATE="{created}" LASTMODDATE="{created}" RECORDSTATUS="NEW" csip:OAISPACKAGETYPE="SIP">
     <mets:agent ROLE="CREATOR" TYPE="OTHER" OTHERTYPE="SOFTWARE">
       <mets:name>docgate</mets:name>
       <mets:note csip:NOTETYPE="SOFTWARE VERSION">{version}</mets:note>
@@ -500,5 +500,30 @@ impl Sip {
             self.units_divs("          ")
         );
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_text_is_escaped_and_forbidden_characters_dropped() {
+        assert_eq!(
+            esc("a & <b> \"c\" 'd'\u{1}"),
+            "a &amp; &lt;b&gt; &quot;c&quot; &apos;d&apos;"
+        );
+        assert_eq!(esc("rida\nteine\tveerg"), "rida\nteine\tveerg");
+    }
+
+    #[test]
+    fn path_segments_are_safe() {
+        assert_eq!(segment("9-13/5-1"), "9-13_5-1");
+        assert_eq!(
+            segment("Kohtu määrus (õige).pdf"),
+            "Kohtu_maarus__oige_.pdf"
+        );
+        assert_eq!(segment(".."), "_");
+        assert_eq!(segment(&"x".repeat(300)).len(), 100);
     }
 }

@@ -223,14 +223,80 @@ impl Register {
             act: None,
         };
 
-        // The transfer's act and row first (one transaction), so the package names its act.
+        // The files' bytes first, outside the transaction (which holds the
+        // register's write lock); then, in one transaction, the act and the
+        // transfer's row, the package's XML (it names the act) and the events.
+        let root = out.join(&package);
+        if root.exists() {
+            return Err(Error::Conflict(format!(
+                "{} on juba olemas (already exists)",
+                root.display()
+            )));
+        }
+        if let Err(e) = self.write_data(&sip, &root).await {
+            let _ = std::fs::remove_dir_all(&root);
+            return Err(e);
+        }
+        let done = self
+            .record_export(
+                &mut sip,
+                &root,
+                scope,
+                transfer,
+                actor,
+                &left_out,
+                restricted,
+                &doc_ids,
+                &restricted_ids,
+                (n_files, bytes),
+            )
+            .await;
+        let transfer_id = match done {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&root);
+                return Err(e);
+            }
+        };
+        Ok(Exported {
+            package,
+            path: root,
+            scope: scope.trim().to_string(),
+            file_units: units.iter().map(|u| u.code.clone()).collect(),
+            documents: doc_ids.len(),
+            files: n_files,
+            bytes,
+            restricted,
+            left_out,
+            act: sip.act,
+            transfer: transfer_id,
+        })
+    }
+
+    /// The transaction of an export: the act and the transfer's row (when a
+    /// transfer), the package's XML, the export and release events.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_export(
+        &self,
+        sip: &mut Sip,
+        root: &Path,
+        scope: &str,
+        transfer: bool,
+        actor: &str,
+        left_out: &[String],
+        restricted: usize,
+        doc_ids: &[i64],
+        restricted_ids: &[i64],
+        (n_files, bytes): (usize, u64),
+    ) -> Result<Option<i64>> {
+        let package = sip.package.clone();
         let mut tx = self.begin().await?;
         let mut transfer_id = None;
         if transfer {
             let acts_series = self.series().acts_series.clone().ok_or_else(|| {
                 Error::invalid("dokumentide loetelus puudub acts_series (the document list names no series for acts)")
             })?;
-            let text = act_text(&sip, actor, self.today(), &left_out);
+            let text = act_text(sip, actor, self.today(), left_out);
             let mut new = NewDocument::new(
                 Direction::Outgoing,
                 Channel::Hand,
@@ -263,7 +329,7 @@ impl Register {
             .bind(crate::store::now_text())
             .fetch_one(&mut *tx)
             .await?;
-            for d in &doc_ids {
+            for d in doc_ids {
                 sqlx::query("INSERT INTO transfer_items (transfer_id, doc_id) VALUES ($1, $2)")
                     .bind(id)
                     .bind(d)
@@ -273,9 +339,10 @@ impl Register {
             sip.act = Some(act.reg_no.clone());
             transfer_id = Some(id);
         }
-        let documentation = description(&sip, &left_out, restricted);
-        let root = out.join(&package);
-        self.write_package(&sip, &documentation, &root).await?;
+        let documentation = description(sip, left_out, restricted);
+        for g in sip.generated(&documentation) {
+            write(&root.join(&g.path), &g.bytes)?;
+        }
         self.record_event_in(
             &mut tx,
             None,
@@ -285,7 +352,7 @@ impl Register {
             actor,
         )
         .await?;
-        for id in &restricted_ids {
+        for id in restricted_ids {
             self.record_release_in(
                 &mut tx,
                 *id,
@@ -301,31 +368,13 @@ impl Register {
             .await?;
         }
         tx.commit().await?;
-        Ok(Exported {
-            package,
-            path: root,
-            scope: scope.trim().to_string(),
-            file_units: units.iter().map(|u| u.code.clone()).collect(),
-            documents: doc_ids.len(),
-            files: n_files,
-            bytes,
-            restricted,
-            left_out,
-            act: sip.act,
-            transfer: transfer_id,
-        })
+        Ok(transfer_id)
     }
 
-    /// Writes every file of the package: the generated XML and each stored
-    /// file's bytes (verified against their hashes on reading). Folders are
-    /// owner-only: the package may hold restricted documents.
-    async fn write_package(&self, sip: &Sip, documentation: &str, root: &Path) -> Result<()> {
-        if root.exists() {
-            return Err(Error::Conflict(format!(
-                "{} on juba olemas (already exists)",
-                root.display()
-            )));
-        }
+    /// Writes each stored file's bytes into the package (verified against
+    /// their hashes on reading). Folders are owner-only: the package may hold
+    /// restricted documents.
+    async fn write_data(&self, sip: &Sip, root: &Path) -> Result<()> {
         mkdirs(root)?;
         let data = root.join("representations/rep1");
         for u in &sip.units {
@@ -335,9 +384,6 @@ impl Register {
                     write(&data.join(&f.rep_path), &bytes)?;
                 }
             }
-        }
-        for g in sip.generated(documentation) {
-            write(&root.join(&g.path), &g.bytes)?;
         }
         Ok(())
     }
