@@ -3,6 +3,7 @@
 //! Exit codes (a contract): 0 ok, 1 error, 2 usage, 3 verification failed.
 //! Every `--json` prints exactly one JSON document on stdout.
 
+pub mod archive;
 pub mod core;
 pub mod deadline;
 pub mod dhx;
@@ -72,6 +73,9 @@ pub enum Command {
     /// The records lifecycle: file units, retention, disposal, holds.
     #[command(flatten)]
     Lifecycle(lifecycle::LifecycleCommand),
+    /// Archival transfer and a person's data export.
+    #[command(flatten)]
+    Archive(archive::ArchiveCommand),
 }
 
 impl Cli {
@@ -112,6 +116,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Web(c) => web::run(c, cfg).await,
         Command::Restrictions(c) => restrictions::run(c, cfg).await,
         Command::Lifecycle(c) => lifecycle::run(c, cfg).await,
+        Command::Archive(c) => archive::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

@@ -200,7 +200,7 @@ pub fn act_text(
     t
 }
 
-fn require_role(role: Role, allowed: &[Role], what: &str) -> Result<()> {
+pub(crate) fn require_role(role: Role, allowed: &[Role], what: &str) -> Result<()> {
     if allowed.contains(&role) {
         Ok(())
     } else {
