@@ -446,7 +446,7 @@ impl Register {
             );
         }
         pending.write(&mut tx).await?;
-        for d in &out {
+        for d in out.iter_mut() {
             self.after_registration_in(&mut tx, d, actor).await?;
         }
         tx.commit().await?;
@@ -457,9 +457,17 @@ impl Register {
     /// its file unit; a decision
     /// (kind "otsus" or "vastus") lifts the restrictions of its case that
     /// waited for it (AvTS § 40 lg 2).
-    async fn after_registration_in(&self, tx: &mut Tx, doc: &Document, actor: &str) -> Result<()> {
-        // Its file unit (toimik): src/lifecycle/file_unit.rs.
-        self.assign_file_unit_in(tx, doc).await?;
+    async fn after_registration_in(
+        &self,
+        tx: &mut Tx,
+        doc: &mut Document,
+        actor: &str,
+    ) -> Result<()> {
+        // Its file unit (toimik): src/lifecycle/file_unit.rs; a restricted case
+        // file restricts a document that joins it without a restriction.
+        if let Some(r) = self.assign_file_unit_in(tx, doc, actor).await? {
+            doc.restriction = Some(r);
+        }
         if matches!(doc.kind.as_deref(), Some(k) if DECISION_KINDS.contains(&k)) {
             self.lift_until_decision_in(tx, doc.thread_id, doc.id, &doc.reg_no, actor)
                 .await?;
@@ -563,11 +571,11 @@ impl Register {
         actor: &str,
     ) -> Result<Document> {
         let mut pending = Pending::new(1);
-        let doc = self
+        let mut doc = self
             .register_with(tx, &mut pending, &new, None, actor)
             .await?;
         pending.write(tx).await?;
-        self.after_registration_in(tx, &doc, actor).await?;
+        self.after_registration_in(tx, &mut doc, actor).await?;
         Ok(doc)
     }
 
@@ -1363,7 +1371,7 @@ impl Register {
     }
 
     /// Writes the mutable metadata columns of `doc` and appends an event with its new state.
-    async fn save_in(
+    pub(crate) async fn save_in(
         &self,
         tx: &mut Tx,
         doc: &Document,

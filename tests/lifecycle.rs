@@ -561,3 +561,136 @@ async fn migration_backfill_gives_existing_documents_their_year_unit() {
         );
     }
 }
+
+/// Public search hits (registration numbers) for a word.
+async fn public_hits(app: &docgate::App, q: &str) -> Vec<String> {
+    let req = docgate::search::SearchRequest {
+        query: q.into(),
+        limit: 20,
+        ..Default::default()
+    };
+    docgate::search::search(app, &req, &docgate::search::Caller::Public)
+        .await
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.reg_no)
+        .collect()
+}
+
+/// A case file's own access restriction covers its documents: a public letter
+/// moved into a restricted case file, and a follow-up registered into it, are
+/// restricted with the unit's ground and end (a `restricted` event naming the
+/// unit), so the public search no longer finds them; a document restricted
+/// on its own keeps its own restriction.
+#[tokio::test]
+async fn a_restricted_case_file_restricts_the_documents_that_join_it() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let now = jiff::Timestamp::now().to_string();
+        let letter = reg
+            .register(doc("pöördumine lumememm", "9-13", &now), "t")
+            .await
+            .unwrap();
+        assert!(letter.restriction.is_none(), "{b}: the letter starts public");
+        assert_eq!(
+            public_hits(&app, "lumememm").await,
+            vec![letter.reg_no.clone()],
+            "{b}"
+        );
+        let until = reg
+            .today()
+            .checked_add(jiff::Span::new().years(5))
+            .unwrap()
+            .to_string();
+        let ground = "AvTS § 35 lg 1 p 12";
+        let case = json(&docgate(
+            &env,
+            &[
+                "file-unit",
+                "open",
+                "--series",
+                "9-13",
+                "--title",
+                "Ohvri Y asi",
+                "--ground",
+                ground,
+                "--ground-until",
+                &until,
+                "--json",
+            ],
+        ));
+        let code = case["code"].as_str().unwrap().to_string();
+        reg.move_to_file_unit(&letter.reg_no, &code, "ohvri asi", "kati")
+            .await
+            .unwrap();
+        let moved = reg.get(letter.id).await.unwrap();
+        let r = moved.restriction.as_ref().expect("restricted by its case file");
+        assert_eq!(
+            (r.ground.as_str(), r.ends.to_string()),
+            (ground, until.clone()),
+            "{b}"
+        );
+        let ev = reg.events(letter.id).await.unwrap();
+        let restricted = ev
+            .iter()
+            .find(|e| e.kind == "restricted")
+            .expect("a restricted event");
+        assert_eq!(restricted.detail["why"], "file_unit", "{b}");
+        assert_eq!(restricted.detail["file_unit"], code.as_str(), "{b}");
+        assert!(
+            public_hits(&app, "lumememm").await.is_empty(),
+            "{b}: the public search still finds a document of a restricted case file"
+        );
+        // A follow-up joins the case file and is restricted in the same transaction.
+        let mut reply = doc("vastus jääkaru", "9-13", &now);
+        reply.direction = Direction::Outgoing;
+        reply.reply_to = Some(letter.reg_no.clone());
+        let reply = reg.register(reply, "kati").await.unwrap();
+        assert_eq!(
+            reg.file_unit_of(reply.id).await.unwrap().unwrap().code,
+            code,
+            "{b}"
+        );
+        assert_eq!(
+            reply.restriction.as_ref().map(|r| r.ground.as_str()),
+            Some(ground),
+            "{b}: the registered document as returned"
+        );
+        assert!(
+            reg.get(reply.id).await.unwrap().restriction.is_some(),
+            "{b}: the stored document"
+        );
+        assert!(public_hits(&app, "jääkaru").await.is_empty(), "{b}");
+        // A document with a restriction of its own keeps it.
+        let own = reg
+            .register(doc("oma piiranguga", "9-14", &now), "t")
+            .await
+            .unwrap();
+        let own_ground = own.restriction.clone().map(|r| r.ground);
+        assert!(own_ground.is_some(), "{b}: 9-14 restricts by default");
+        let case14 = json(&docgate(
+            &env,
+            &[
+                "file-unit", "open", "--series", "9-14", "--title", "Teine asi", "--ground",
+                ground, "--ground-until", &until, "--json",
+            ],
+        ));
+        reg.move_to_file_unit(&own.reg_no, case14["code"].as_str().unwrap(), "x", "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            reg.get(own.id).await.unwrap().restriction.map(|r| r.ground),
+            own_ground,
+            "{b}"
+        );
+        let v = docgate(&env, &["verify", "--json"]);
+        assert!(
+            v.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
+    }
+}

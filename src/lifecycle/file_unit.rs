@@ -83,7 +83,12 @@ impl Register {
     /// Puts a newly registered document into its file unit, in the registering
     /// transaction: the open unit of the document it answers, else its series'
     /// unit of the registration year (created on first use).
-    pub(crate) async fn assign_file_unit_in(&self, tx: &mut Tx, doc: &Document) -> Result<()> {
+    pub(crate) async fn assign_file_unit_in(
+        &self,
+        tx: &mut Tx,
+        doc: &Document,
+        actor: &str,
+    ) -> Result<Option<crate::model::Restriction>> {
         if let Some(parent) = doc.parent_id {
             let row: Option<(i64,)> = sqlx::query_as(
                 "SELECT u.id FROM doc_file_units m JOIN file_units u ON u.id = m.file_unit_id \
@@ -94,12 +99,60 @@ impl Register {
             .fetch_optional(&mut **tx)
             .await?;
             if let Some((unit,)) = row {
-                return put_in(tx, doc.id, unit).await;
+                put_in(tx, doc.id, unit).await?;
+                let unit = unit_in(tx, "id = $1", unit.into())
+                    .await?
+                    .ok_or_else(|| Error::internal("the file unit just joined is missing"))?;
+                return self.inherit_restriction_in(tx, doc.id, &unit, actor).await;
             }
         }
         let year = i64::from(doc.registered.year());
         let unit = self.year_unit_in(tx, &doc.series, year).await?;
-        put_in(tx, doc.id, unit).await
+        put_in(tx, doc.id, unit).await?;
+        Ok(None)
+    }
+
+    /// A file unit's own access restriction covers its documents: a document
+    /// that joins a restricted case file (moved into it, or registered as a
+    /// follow-up of a document in it) without a restriction of its own is
+    /// restricted with the unit's ground and end, from its own date, marked
+    /// today, with a `restricted` event naming the unit, so the one access
+    /// policy (which reads the document's restriction) hides it like any other.
+    /// A document already restricted keeps its own restriction; leaving a unit
+    /// lifts nothing (lifting is a decision of its own, § 42).
+    pub(crate) async fn inherit_restriction_in(
+        &self,
+        tx: &mut Tx,
+        doc_id: i64,
+        unit: &FileUnit,
+        actor: &str,
+    ) -> Result<Option<crate::model::Restriction>> {
+        let (Some(ground), Some(ends)) = (&unit.r_ground, unit.r_ends) else {
+            return Ok(None);
+        };
+        let (mut doc, body) = self.load_in(tx, doc_id).await?;
+        if doc.restriction.is_some() {
+            return Ok(None);
+        }
+        let agency = &self.config().agency;
+        let restriction = crate::model::Restriction {
+            ground: ground.clone(),
+            holder: format!("{} ({})", agency.name, agency.unit),
+            begins: doc.received.unwrap_or(doc.registered),
+            ends,
+            marked: self.today(),
+            extended: false,
+            until_decision: None,
+        };
+        let detail = serde_json::json!({
+            "ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends,
+            "holder": restriction.holder, "why": "file_unit", "file_unit": unit.code,
+        });
+        doc.restriction = Some(restriction.clone());
+        self.save_in(tx, &doc, body.as_deref(), "restricted", detail, actor)
+            .await?;
+        crate::restriction_notice::queue_in(self, tx, &doc, "restricted", actor).await?;
+        Ok(Some(restriction))
     }
 
     /// The id of a series' default file unit of a year, created when missing.
@@ -273,6 +326,8 @@ impl Register {
             .execute(&mut *tx)
             .await?;
         put_in(&mut tx, doc.id, to.id).await?;
+        self.inherit_restriction_in(&mut tx, doc.id, &to, actor)
+            .await?;
         self.record_event_in(
             &mut tx,
             Some(doc.id),
