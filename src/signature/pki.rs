@@ -594,13 +594,15 @@ mod tests {
         let mut high = modulus.clone();
         high[0] = 0xda;
         // ESTEID-SK 2007: the 0x00 DER wants before 0xda is missing.
-        let (n, e) = rsa_components(&key(&high, &[0x27, 0x35, 0x93, 0x83])).unwrap();
+        let der = key(&high, &[0x27, 0x35, 0x93, 0x83]);
+        let (n, e) = rsa_components(&der).unwrap();
         assert_eq!((n, e), (&high[..], &[0x27, 0x35, 0x93, 0x83][..]));
         // ESTEID-SK 2011: a 0x00 DER forbids before 0x76.
         let mut low = vec![0x00];
         low.extend_from_slice(&modulus);
         low[1] = 0x76;
-        let (n, _) = rsa_components(&key(&low, &[0x01, 0x00, 0x01])).unwrap();
+        let der = key(&low, &[0x01, 0x00, 0x01]);
+        let (n, _) = rsa_components(&der).unwrap();
         assert_eq!(n, &low[1..]);
         // Anything else than two INTEGERs is refused.
         assert!(rsa_components(&key(&[0x00], &[0x03])).is_err());
