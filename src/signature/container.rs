@@ -71,12 +71,17 @@ pub struct Container {
     pub signatures: Vec<SignatureReport>,
     /// Findings about the container itself (structure tolerated for legacy BDOC, ASiC-S rules).
     pub notes: Vec<Reason>,
+    /// ASiC-S time-stamp tokens (by id) that failed but are superseded: a later
+    /// archive time-stamp that holds covers both the data file and the token.
+    /// Reported with their own verdict, left out of the container's.
+    pub superseded: Vec<String>,
     /// Containers among the data files, opened in turn (or why not).
     pub nested: Vec<(String, Result<Container, ContainerError>)>,
 }
 
 impl Container {
-    /// The container's verdict: the worst signature's, and indeterminate without any.
+    /// The container's verdict: the worst signature's (superseded time-stamp
+    /// tokens left out), and indeterminate without any.
     pub fn status(&self) -> Status {
         let notes = Status::of(&self.notes);
         if self.signatures.is_empty() {
@@ -84,6 +89,7 @@ impl Container {
         }
         self.signatures
             .iter()
+            .filter(|s| !self.superseded.contains(&s.id))
             .map(|s| s.status)
             .chain([notes])
             .max()
@@ -271,10 +277,23 @@ fn open_zip(
         }
         Err(e) => return Err(e),
     };
-    let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| ContainerError::Zip {
-            detail: e.to_string(),
-        })?;
+    // The central directory may carry an extended-timestamp field the zip crate
+    // misreads (see `central_timestamps_set_aside`): then a copy without it is read.
+    let set_aside: Vec<u8>;
+    let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+        Ok(a) => a,
+        Err(e) => {
+            let detail = e.to_string();
+            set_aside =
+                central_timestamps_set_aside(bytes, limits.max_entries).ok_or_else(|| {
+                    ContainerError::Zip {
+                        detail: detail.clone(),
+                    }
+                })?;
+            zip::ZipArchive::new(std::io::Cursor::new(&set_aside[..]))
+                .map_err(|_| ContainerError::Zip { detail })?
+        }
+    };
     if archive.len() > limits.max_entries {
         return Err(ContainerError::TooManyEntries {
             count: archive.len(),
@@ -477,36 +496,94 @@ fn open_zip(
             });
         }
     }
+    let mut superseded = Vec::new();
     if format == Format::AsicS {
-        signatures.extend(asics_timestamps(&meta, &data_files[0], trust, limits));
+        let (tokens, earlier) = asics_timestamps(&meta, &data_files[0], trust, limits);
+        signatures.extend(tokens);
+        superseded = earlier;
     }
     Ok(Container {
         format,
         data_files,
         signatures,
         notes,
+        superseded,
         nested: Vec::new(),
     })
 }
 
-/// A name that occurs twice among the central directory's entries.
-fn duplicate_in_central_directory(bytes: &[u8], max: usize) -> Option<String> {
+/// The end-of-central-directory record: (entries, central directory offset).
+fn end_of_central_directory(bytes: &[u8], max: usize) -> Option<(usize, usize)> {
     let from = bytes.len().saturating_sub(65_557);
     let eocd = (from..bytes.len().saturating_sub(21))
         .rev()
         .find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))?;
+    let count = u16::from_le_bytes([*bytes.get(eocd + 10)?, *bytes.get(eocd + 11)?]) as usize;
+    let offset = bytes.get(eocd + 16..eocd + 20)?;
+    let offset = u32::from_le_bytes([offset[0], offset[1], offset[2], offset[3]]) as usize;
+    Some((count.min(max), offset))
+}
+
+/// Extra-field tag a set-aside timestamp field is given: no reader knows it, so it is skipped.
+const SET_ASIDE_TAG: u16 = 0x4744;
+
+/// A copy of a zip whose central directory holds an extended-timestamp ("UT",
+/// 0x5455) field the zip crate refuses, with that field's tag changed so the
+/// reader skips it; `None` when there is none or the directory does not walk.
+///
+/// Info-ZIP's extrafld.txt: in the central header the field holds the flags
+/// *of the local header* and only the modification time, so `flags = 0x06,
+/// TSize = 1` (access and creation time in the local header, no modification
+/// time) is well formed. The zip crate (2.x; zip-rs/zip2#1001) wants TSize to
+/// count every flagged time, refuses the directory and reports "Could not find
+/// EOCD". DigiDoc4j writes such fields (`NoAdditionalOcspCertificate.bdoc`).
+/// Only that well-formed case is set aside: a timestamp field whose length
+/// contradicts the specification stays an invalid zip. docgate reads no
+/// timestamp, and every other byte, the data and each structural check are the same.
+fn central_timestamps_set_aside(bytes: &[u8], max: usize) -> Option<Vec<u8>> {
+    let (count, mut pos) = end_of_central_directory(bytes, max)?;
     let rd16 = |i: usize| {
         bytes
             .get(i..i + 2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
     };
-    let rd32 = |i: usize| {
+    let mut out = bytes.to_vec();
+    let mut changed = false;
+    for _ in 0..count {
+        if !bytes.get(pos..)?.starts_with(b"PK\x01\x02") {
+            return None;
+        }
+        let (n, e, c) = (rd16(pos + 28)?, rd16(pos + 30)?, rd16(pos + 32)?);
+        let (mut f, end) = (pos + 46 + n, pos + 46 + n + e);
+        while f + 4 <= end {
+            let (tag, len) = (rd16(f)?, rd16(f + 2)?);
+            if f + 4 + len > end {
+                return None;
+            }
+            if tag == 0x5455 && len >= 1 {
+                let flags = *bytes.get(f + 4)?;
+                let crate_reads = len == 5 || len as u32 == 1 + 4 * flags.count_ones();
+                let well_formed = flags & 0xf8 == 0 && len == 1 + 4 * usize::from(flags & 1);
+                if !crate_reads && well_formed {
+                    out[f..f + 2].copy_from_slice(&SET_ASIDE_TAG.to_le_bytes());
+                    changed = true;
+                }
+            }
+            f += 4 + len;
+        }
+        pos = end + c;
+    }
+    changed.then_some(out)
+}
+
+/// A name that occurs twice among the central directory's entries.
+fn duplicate_in_central_directory(bytes: &[u8], max: usize) -> Option<String> {
+    let (count, mut pos) = end_of_central_directory(bytes, max)?;
+    let rd16 = |i: usize| {
         bytes
-            .get(i..i + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .get(i..i + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
     };
-    let count = rd16(eocd + 10)?.min(max);
-    let mut pos = rd32(eocd + 16)?;
     let mut seen = BTreeSet::new();
     for _ in 0..count {
         if !bytes.get(pos..)?.starts_with(b"PK\x01\x02") {
@@ -618,14 +695,28 @@ fn manifest_files(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, String)>
 }
 
 /// ASiC-S time-stamp tokens: `META-INF/timestamp.tst` over the data file; further
-/// tokens over the ASiCArchiveManifest that names them.
+/// tokens over the ASiCArchiveManifest that names them. Returns each token's
+/// report and the failed tokens a later one supersedes.
+///
+/// ETSI EN 319 162-1 (4.4.3, long-term ASiC-S): each new archive time-stamp
+/// signs a new `ASiCArchiveManifest.xml` whose DataObjectReferences digest the
+/// data file and every earlier token and manifest. Such a token that holds
+/// (imprint over its manifest, every digest of the manifest, TSA signature)
+/// and names the data file proves on its own that the data file existed at its
+/// time. A failed token it also names is therefore superseded: still reported
+/// with its own verdict and a `timestamp_superseded` note, but no longer the
+/// container's verdict. Nothing heals a failure that no later holding token
+/// covers, nor a later token's own failure (a wrong digest in a newer
+/// manifest keeps the container invalid), nor a token no holding token names.
 fn asics_timestamps(
     meta: &[(String, Vec<u8>)],
     data: &DataFile,
     trust: &TrustStore,
     _limits: &Limits,
-) -> Vec<SignatureReport> {
+) -> (Vec<SignatureReport>, Vec<String>) {
     let mut out = Vec::new();
+    // Per token: whether it covers the data file and the files its manifest digests.
+    let mut coverage: Vec<(bool, Vec<String>)> = Vec::new();
     for (n, b) in meta
         .iter()
         .filter(|(n, _)| n.to_ascii_lowercase().ends_with(".tst"))
@@ -633,6 +724,8 @@ fn asics_timestamps(
         let mut reasons = Vec::new();
         let mut signed_at = None;
         let mut signer = None;
+        let mut covers_data = false;
+        let mut names = Vec::new();
         match tokens::parse_timestamp(b) {
             Err(e) => reasons.push(Reason::new(
                 "timestamp",
@@ -643,10 +736,16 @@ fn asics_timestamps(
                 signed_at = Some(tst.gen_time);
                 // The first token covers the data file; the others an archive manifest.
                 let covered = if n == "META-INF/timestamp.tst" {
-                    tst.covers(&data.bytes)
+                    covers_data = tst.covers(&data.bytes);
+                    covers_data
                 } else {
                     archive_manifest_for(meta, n).is_some_and(|m| {
-                        tst.covers(m) && archive_manifest_digests_ok(m, meta, data)
+                        let ok = tst.covers(m) && archive_manifest_digests_ok(m, meta, data);
+                        if ok {
+                            names = archive_manifest_names(m);
+                            covers_data = names.contains(&data.name);
+                        }
+                        ok
                     })
                 };
                 if !covered {
@@ -697,8 +796,45 @@ fn asics_timestamps(
             status: Status::of(&reasons),
             reasons,
         });
+        coverage.push((covers_data, names));
     }
-    out
+    let mut superseded = Vec::new();
+    for i in 0..out.len() {
+        if out[i].status != Status::Invalid {
+            continue;
+        }
+        let by = out.iter().zip(&coverage).find(|(later, (covers, names))| {
+            later.status != Status::Invalid && *covers && names.contains(&out[i].id)
+        });
+        if let Some((later, _)) = by {
+            let note = Reason::new(
+                "timestamp_superseded",
+                Status::Valid,
+                format!(
+                    "hilisem arhiiviajatempel {} katab andmefaili {} ja selle ajatempli; andmefaili olemasolu on tõendatud selle aja seisuga (superseded: a later archive time-stamp that holds covers the data file and this token)",
+                    later.id, data.name
+                ),
+            );
+            superseded.push(out[i].id.clone());
+            out[i].reasons.push(note);
+        }
+    }
+    (out, superseded)
+}
+
+/// The files an archive manifest's DataObjectReferences name (decoded as
+/// [`archive_uri_name`] decodes them).
+fn archive_manifest_names(m: &[u8]) -> Vec<String> {
+    let Some(doc) = std::str::from_utf8(m)
+        .ok()
+        .and_then(|s| xades::parse(s).ok())
+    else {
+        return Vec::new();
+    };
+    doc.descendants()
+        .filter(|e| e.tag_name().name() == "DataObjectReference")
+        .map(|r| archive_uri_name(r.attribute("URI").unwrap_or("")))
+        .collect()
 }
 
 /// The ASiCArchiveManifest whose SigReference names the token `tst`.
@@ -872,6 +1008,7 @@ fn open_ddoc(
         data_files,
         signatures,
         notes: Vec::new(),
+        superseded: Vec::new(),
         nested: Vec::new(),
     })
 }

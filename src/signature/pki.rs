@@ -166,7 +166,7 @@ pub fn verify(
     let key = &bits.content[1..];
     let unsupported =
         || SigError::Unsupported(format!("algoritm {alg:?} võtmega {key_oid} {curve}"));
-    let params: &dyn rs::VerificationAlgorithm = match (alg, key_oid.as_str()) {
+    let params: &rs::RsaParameters = match (alg, key_oid.as_str()) {
         (SigAlg::Rsa(d), "1.2.840.113549.1.1.1") => match d {
             DigestAlg::Sha1 => &rs::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
             DigestAlg::Sha256 => &rs::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
@@ -186,16 +186,55 @@ pub fn verify(
         }
         _ => return Err(unsupported()),
     };
-    rs::UnparsedPublicKey::new(params, key)
-        .verify(msg, sig)
+    let (n, e) = rsa_components(key)?;
+    rs::RsaPublicKeyComponents { n, e }
+        .verify(params, msg, sig)
         .map_err(|_| SigError::Bad)
+}
+
+/// An INTEGER's content bytes without leading zero bytes.
+fn unsigned(b: &[u8]) -> &[u8] {
+    let zeros = b.iter().take_while(|&&x| x == 0).count();
+    &b[zeros..]
+}
+
+/// The modulus and exponent of a PKCS#1 RSAPublicKey, each read as an unsigned
+/// magnitude (leading zero bytes dropped).
+///
+/// Strict DER wants exactly one 0x00 before a modulus whose first byte is 0x80
+/// or more, and none otherwise. Some Estonian ID-card certificates break
+/// that: ESTEID-SK 2007 cards leave the 0x00 out (read literally, the modulus
+/// is negative: `BOM_algusega.ddoc`), ESTEID-SK 2011 cards put one before a
+/// 2047-bit modulus (`Libdigidoc_created_tsa_signature_TS.bdoc`). ring's SPKI
+/// parser refuses both keys, which once made every signature of such a card
+/// "not verify". OpenSSL, the JDK and DigiDoc read the bytes as the unsigned
+/// modulus the CA certified, and so does docgate: the key is the same bytes
+/// the CA signed, so no other key can be read into them.
+fn rsa_components(key: &[u8]) -> Result<(&[u8], &[u8]), SigError> {
+    let bad = || SigError::Unsupported("vigane RSA avalik võti (malformed RSA public key)".into());
+    let seq = der::expect(key, 0x30).map_err(|_| bad())?;
+    let parts = der::children(seq.content).map_err(|_| bad())?;
+    let [n, e] = parts.as_slice() else {
+        return Err(bad());
+    };
+    if n.tag != 0x02 || e.tag != 0x02 {
+        return Err(bad());
+    }
+    let (n, e) = (unsigned(n.content), unsigned(e.content));
+    if n.is_empty() || e.is_empty() {
+        return Err(bad());
+    }
+    Ok((n, e))
 }
 
 /// RSA PKCS#1 v1.5 with SHA-224, which ring does not offer (RustCrypto `rsa`).
 fn rsa_sha224(key: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), SigError> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    let key = rsa::RsaPublicKey::from_pkcs1_der(key)
-        .map_err(|e| SigError::Unsupported(format!("RSA-võti: {e}")))?;
+    let (n, e) = rsa_components(key)?;
+    let key = rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(n),
+        rsa::BigUint::from_bytes_be(e),
+    )
+    .map_err(|e| SigError::Unsupported(format!("RSA-võti: {e}")))?;
     // DigestInfo prefix of SHA-224 (RFC 8017 § 9.2, note 1).
     let scheme = rsa::Pkcs1v15Sign {
         hash_len: Some(28),
@@ -530,4 +569,44 @@ pub fn x509_name(raw: &[u8]) -> String {
     X509Name::from_der(raw)
         .map(|(_, n)| n.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rsa_components;
+
+    /// An RSAPublicKey of the two INTEGER contents given.
+    fn key(n: &[u8], e: &[u8]) -> Vec<u8> {
+        let int = |c: &[u8]| {
+            let mut v = vec![0x02, 0x82, (c.len() >> 8) as u8, c.len() as u8];
+            v.extend_from_slice(c);
+            v
+        };
+        let body = [int(n), int(e)].concat();
+        let mut v = vec![0x30, 0x82, (body.len() >> 8) as u8, body.len() as u8];
+        v.extend(body);
+        v
+    }
+
+    #[test]
+    fn rsa_key_integers_are_read_as_unsigned_magnitudes() {
+        let modulus: Vec<u8> = (0..256).map(|i| (i as u8) | 0x01).collect();
+        let mut high = modulus.clone();
+        high[0] = 0xda;
+        // ESTEID-SK 2007: the 0x00 DER wants before 0xda is missing.
+        let der = key(&high, &[0x27, 0x35, 0x93, 0x83]);
+        let (n, e) = rsa_components(&der).unwrap();
+        assert_eq!((n, e), (&high[..], &[0x27, 0x35, 0x93, 0x83][..]));
+        // ESTEID-SK 2011: a 0x00 DER forbids before 0x76.
+        let mut low = vec![0x00];
+        low.extend_from_slice(&modulus);
+        low[1] = 0x76;
+        let der = key(&low, &[0x01, 0x00, 0x01]);
+        let (n, _) = rsa_components(&der).unwrap();
+        assert_eq!(n, &low[1..]);
+        // Anything else than two INTEGERs is refused.
+        assert!(rsa_components(&key(&[0x00], &[0x03])).is_err());
+        assert!(rsa_components(b"\x30\x03\x02\x01\x05").is_err());
+        assert!(rsa_components(b"").is_err());
+    }
 }
