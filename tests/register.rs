@@ -1260,7 +1260,7 @@ async fn list_by_deadline_and_party_matches_the_subquery_order() {
         let mut ids = vec![];
         let new = |i: usize| {
             let mut d = NewDocument::new(
-                if i % 5 == 0 {
+                if i.is_multiple_of(5) {
                     Direction::Outgoing
                 } else {
                     Direction::Incoming
@@ -1275,8 +1275,8 @@ async fn list_by_deadline_and_party_matches_the_subquery_order() {
                     .unwrap()
                     .timestamp(),
             );
-            d.responsible = Some(if i % 3 == 0 { "mari" } else { "jaan" }.into());
-            d.needs_review = i % 7 == 0;
+            d.responsible = Some(if i.is_multiple_of(3) { "mari" } else { "jaan" }.into());
+            d.needs_review = i.is_multiple_of(7);
             if i % 6 == 1 {
                 d.doc_type = Some("avts-teabenoue".into());
             }
