@@ -1,10 +1,19 @@
 //! Server time of the register list, the dashboard and search at N documents.
 //!
-//! cargo run --release --example bench_web -- --docs 1000000 --data /tmp/bench-web [--reps 20]
+//! cargo run --release --example bench_web -- --docs 1000000 --data /tmp/bench-web [--reps 20] [--check]
 //!
 //! Fills an empty data directory through `Register::register_batch` (batches of
-//! 1,000; a quarter restricted), then times each page through the router
-//! (`tower::ServiceExt::oneshot`, no network) and prints the median and p95.
+//! 1,000; a quarter restricted; the incoming two thirds are compensation
+//! applications with a 30-day deadline counted from a received date up to 59
+//! days back; parties: a sixth none, a third a natural person, the rest one of
+//! 200 organisations), then times each page through the router
+//! (`tower::ServiceExt::oneshot`, no network) and prints the median and p95:
+//! the API list, the dashboard, search, the public register, and the HTML
+//! register page in its default order and sorted by deadline and by party,
+//! both directions, on the first page, the page at offset 500,000, the last
+//! page and the middle of the documents without a key (the most walked).
+//! `--check` then compares those sorted pages with the reference order
+//! (`Register::list_by_subquery`, a full sort per page).
 
 use std::time::Instant;
 
@@ -60,6 +69,32 @@ async fn main() -> anyhow::Result<()> {
                     ));
                     d.responsible = Some(format!("ametnik{}", k % 12));
                     d.needs_review = k % 97 == 0;
+                    if k % 3 != 0 {
+                        // a deadline for the register's deadline order
+                        d.doc_type = Some("oas-huvitis".into());
+                        d.received = jiff::Zoned::now()
+                            .date()
+                            .checked_sub(jiff::Span::new().days(k % 60))
+                            .ok();
+                    }
+                    // varied first parties for the register's party order
+                    match k % 6 {
+                        0 => {}
+                        1 | 3 => d.parties.push(Party {
+                            kind: PartyKind::Person,
+                            role: PartyRole::Sender,
+                            name: format!("Isik {}", k % 1000),
+                            code: None,
+                            email: None,
+                        }),
+                        _ => d.parties.push(Party {
+                            kind: PartyKind::Organisation,
+                            role: PartyRole::Sender,
+                            name: format!("Asutus {:03}", (k * 7) % 200),
+                            code: None,
+                            email: None,
+                        }),
+                    }
                     if k % 4 == 0 {
                         d.restriction = Some(NewRestriction {
                             end_by: Default::default(),
@@ -99,7 +134,9 @@ async fn main() -> anyhow::Result<()> {
         "documents: {}",
         app.register.count(&Default::default()).await?
     );
-    for (name, uri) in [
+    let deep = n / 2;
+    let last = (n - 50).max(0);
+    let mut pages: Vec<(String, String)> = [
         (
             "register list (API, first page + exact count)",
             "/api/v1/documents?limit=50",
@@ -114,7 +151,38 @@ async fn main() -> anyhow::Result<()> {
         ),
         ("search (API)", "/api/v1/search?q=ravikulude&limit=20"),
         ("public register", "/avalik"),
+        ("register page (HTML, default order)", "/documents"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    // the middle of the documents without a key (read from the nearer end:
+    // the most documents walked): the third without a deadline, the sixth
+    // without a party
+    for (sort, by, worst) in [
+        ("due", "deadline", n * 5 / 6),
+        ("party", "party", n * 11 / 12),
     ] {
+        for dir in ["asc", "desc"] {
+            for (at, offset) in [
+                ("first page", 0),
+                ("offset", deep),
+                ("last page", last),
+                ("offset", worst),
+            ] {
+                let name = if at == "offset" {
+                    format!("register page by {by}, {dir}, offset {offset}")
+                } else {
+                    format!("register page by {by}, {dir}, {at}")
+                };
+                pages.push((
+                    name,
+                    format!("/documents?sort={sort}&dir={dir}&offset={offset}"),
+                ));
+            }
+        }
+    }
+    for (name, uri) in &pages {
         let mut times = vec![];
         for _ in 0..reps {
             let req = Request::get(uri)
@@ -132,10 +200,39 @@ async fn main() -> anyhow::Result<()> {
         }
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!(
-            "{name:<55} median {:>8.1} ms   p95 {:>8.1} ms",
+            "{name:<60} median {:>8.1} ms   p95 {:>8.1} ms",
             times[times.len() / 2],
             times[(times.len() * 95 / 100).min(times.len() - 1)]
         );
+    }
+    if std::env::args().any(|a| a == "--check") {
+        use docgate::register::{ListFilter, ListOrder};
+        for order in [ListOrder::Due, ListOrder::Party] {
+            for desc in [false, true] {
+                let worst = if order == ListOrder::Due {
+                    n * 5 / 6
+                } else {
+                    n * 11 / 12
+                };
+                for offset in [0, deep, last, worst] {
+                    let f = ListFilter {
+                        order,
+                        newest_first: desc,
+                        limit: Some(50),
+                        offset: Some(offset),
+                        ..Default::default()
+                    };
+                    let ids = |docs: Vec<Document>| docs.iter().map(|d| d.id).collect::<Vec<_>>();
+                    let got = ids(app.register.list(&f).await?);
+                    let want = ids(app.register.list_by_subquery(&f).await?);
+                    anyhow::ensure!(
+                        got == want && got.len() == 50,
+                        "{order:?} desc={desc} offset {offset}: {got:?} != {want:?}"
+                    );
+                    println!("checked: {order:?} desc={desc} offset {offset}: same 50 documents as the reference order");
+                }
+            }
+        }
     }
     Ok(())
 }

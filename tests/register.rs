@@ -1243,3 +1243,174 @@ async fn cli_register_public_needs_a_reason_and_excludes_restrict() {
         );
     }
 }
+
+/// `ListOrder::Due` and `::Party` read through indexes (migration 0018) and
+/// must give exactly what the reference form (correlated subqueries, NULLS
+/// LAST, ties by id in the same direction) gives: documents with and without a
+/// deadline row, rows without a due date, persons as "eraisik", organisations,
+/// no party, ties, both directions, filters and every page.
+#[tokio::test]
+async fn list_by_deadline_and_party_matches_the_subquery_order() {
+    use docgate::register::ListOrder;
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let app = env.app().await;
+        let reg = &app.register;
+        let orgs = ["Alfa AS", "Bravo MTÜ", "eraisik OÜ", "Ärma talu", "Alfa AS"];
+        let mut ids = vec![];
+        let new = |i: usize| {
+            let mut d = NewDocument::new(
+                if i.is_multiple_of(5) {
+                    Direction::Outgoing
+                } else {
+                    Direction::Incoming
+                },
+                Channel::Post,
+                format!("Kiri {i}"),
+            );
+            d.registered_at = Some(
+                jiff::civil::date(2026, 3, 2 + (i % 4) as i8)
+                    .at(10, 0, 0, 0)
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .unwrap()
+                    .timestamp(),
+            );
+            d.responsible = Some(if i.is_multiple_of(3) { "mari" } else { "jaan" }.into());
+            d.needs_review = i.is_multiple_of(7);
+            if i % 6 == 1 {
+                d.doc_type = Some("avts-teabenoue".into());
+            }
+            let party = |kind, name: &str| Party {
+                kind,
+                role: PartyRole::Sender,
+                name: name.into(),
+                code: None,
+                email: None,
+            };
+            match i % 4 {
+                0 => {}
+                1 => d
+                    .parties
+                    .push(party(PartyKind::Person, ["Zorro", "Aadu"][i % 2])),
+                _ => {
+                    d.parties
+                        .push(party(PartyKind::Organisation, orgs[i % orgs.len()]));
+                    d.parties.push(party(PartyKind::Person, "Teine Isik"));
+                }
+            }
+            d
+        };
+        for i in 0..40 {
+            ids.push(reg.register(new(i), "test").await.unwrap().id);
+        }
+        // a changed party list is read from its new first party
+        let patch = |parties: Vec<Party>| MetadataPatch {
+            parties: Some(parties),
+            ..Default::default()
+        };
+        reg.update(
+            ids[4],
+            patch(reg.get(ids[6]).await.unwrap().parties),
+            "test",
+        )
+        .await
+        .unwrap();
+        reg.update(ids[6], patch(vec![]), "test").await.unwrap();
+        let eng = docgate::deadline::state::Engine::from_app(&app).unwrap();
+        docgate::deadline::state::sync(&app, &eng).await.unwrap();
+        // registered after the projection's sync: no deadline row yet
+        for i in 40..46 {
+            ids.push(reg.register(new(i), "test").await.unwrap().id);
+        }
+        let n = |sql: &str| {
+            let pool = app.store.pool.clone();
+            let sql = sql.to_string();
+            async move {
+                let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(&pool).await.unwrap();
+                n
+            }
+        };
+        assert!(
+            n("SELECT COUNT(*) FROM deadlines WHERE due IS NOT NULL").await > 0
+                && n("SELECT COUNT(*) FROM deadlines WHERE due IS NULL").await > 0
+                && n(
+                    "SELECT COUNT(*) FROM documents WHERE id NOT IN (SELECT doc_id FROM deadlines)"
+                )
+                .await
+                    > 0,
+            "{b}: documents with a due date, with a row without one, and without a row"
+        );
+        let filters = [
+            ListFilter::default(),
+            ListFilter {
+                direction: Some(Direction::Incoming),
+                ..Default::default()
+            },
+            ListFilter {
+                responsible: Some("mari".into()),
+                needs_review: Some(false),
+                ..Default::default()
+            },
+            ListFilter {
+                registered_from: Some(jiff::civil::date(2026, 3, 3)),
+                doc_type: Some("avts-teabenoue".into()),
+                ..Default::default()
+            },
+        ];
+        // every page of 4 and of 7 (past the keyed documents, from the nearer
+        // end of the others), no limit, an empty page, the largest values
+        let mut pages = vec![
+            (None, None),
+            (None, Some(10)),
+            (None, Some(40)),
+            (Some(1000), Some(0)),
+            (Some(0), Some(5)),
+            (Some(3), Some(i64::MAX)),
+            (Some(i64::MAX), Some(2)),
+        ];
+        for off in (0..48).step_by(3) {
+            pages.push((Some(4), Some(off)));
+        }
+        for off in (0..48).step_by(7) {
+            pages.push((Some(7), Some(off)));
+        }
+        for order in [ListOrder::Due, ListOrder::Party] {
+            for desc in [false, true] {
+                for base in &filters {
+                    let all = ListFilter {
+                        order,
+                        newest_first: desc,
+                        ..base.clone()
+                    };
+                    let full: Vec<i64> =
+                        reg.list(&all).await.unwrap().iter().map(|d| d.id).collect();
+                    assert_eq!(
+                        full.len() as i64,
+                        reg.count(&all).await.unwrap(),
+                        "{b} {order:?} desc={desc} {base:?}: the list is the count"
+                    );
+                    for (limit, offset) in &pages {
+                        let f = ListFilter {
+                            limit: *limit,
+                            offset: *offset,
+                            ..all.clone()
+                        };
+                        let got: Vec<i64> =
+                            reg.list(&f).await.unwrap().iter().map(|d| d.id).collect();
+                        let want: Vec<i64> = reg
+                            .list_by_subquery(&f)
+                            .await
+                            .unwrap()
+                            .iter()
+                            .map(|d| d.id)
+                            .collect();
+                        assert_eq!(
+                            got, want,
+                            "{b} {order:?} desc={desc} {limit:?}/{offset:?} {base:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
