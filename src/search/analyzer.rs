@@ -55,6 +55,11 @@ impl Lang {
 
     fn stem(self, word: &str) -> Cow<'_, str> {
         match self {
+            // An ASCII word (typed without diacritics, or folded by the snippet
+            // analyser) is the folded term of its analysis, which is cached.
+            Lang::Et if !snowball_only() && word.is_ascii() => {
+                Cow::Owned(word_analysis(word, Lang::Et).folded)
+            }
             Lang::Et if !snowball_only() => {
                 let lemma = super::morph::lemma(word);
                 // A word typed without diacritics gives a folded term.
@@ -410,8 +415,39 @@ pub struct WordTerms {
     pub heads: Vec<String>,
 }
 
+/// Words analysed per thread before the cache of [`word_analysis`] starts over.
+const ANALYSIS_CACHE: usize = 1 << 16;
+
+type Analyses = std::collections::HashMap<String, WordTerms>;
+
+thread_local! {
+    /// The analyses of the words this thread met last ([`ANALYSIS_CACHE`] at
+    /// most): a text's words repeat (Zipf), and the lexicon look-ups of a word
+    /// (its form, for an unknown word its possible compound splits, and again
+    /// for the exact stem of a word with diacritics) cost more than a hash
+    /// look-up. One map per language and analyser, which the quality benchmark
+    /// switches in one process.
+    static ANALYSES: std::cell::RefCell<[Analyses; 6]> = std::cell::RefCell::new(Default::default());
+}
+
 /// The terms of one lowercase word in `lang` (see [`WordTerms`]).
 pub fn word_analysis(word: &str, lang: Lang) -> WordTerms {
+    let at = lang as usize * 2 + usize::from(snowball_only());
+    if let Some(w) = ANALYSES.with(|c| c.borrow()[at].get(word).cloned()) {
+        return w;
+    }
+    let w = analyse_word(word, lang);
+    ANALYSES.with(|c| {
+        let c = &mut c.borrow_mut()[at];
+        if c.len() >= ANALYSIS_CACHE {
+            c.clear();
+        }
+        c.insert(word.to_string(), w.clone());
+    });
+    w
+}
+
+fn analyse_word(word: &str, lang: Lang) -> WordTerms {
     let folded_src: Cow<'_, str> = if word.is_ascii() {
         Cow::Borrowed(word)
     } else {

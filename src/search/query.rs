@@ -566,19 +566,9 @@ impl<'s> TextFields<'s> {
     }
 
     /// The terms of one word: what it must match (the folded stems that occur
-    /// in the index), and what adds to its score (exact stems, title, codes).
-    fn word_terms(&self, word: &str) -> Result<(Vec<Term>, Boosts)> {
-        let (recall, boosts, heads) = self.word_terms_heads(word)?;
-        if !heads.is_empty() {
-            // The one-pass plan scores every recall term alike: a word whose
-            // compound heads also match goes through the boolean plan.
-            return Ok((Vec::new(), Vec::new()));
-        }
-        Ok((recall, boosts))
-    }
-
-    /// The terms of one word (see [`Self::word_terms`]) and the compound-head terms
-    /// that also match it, scored below the word itself ([`HEAD_BOOST`]).
+    /// in the index), what adds to its score (exact stems, title, codes), and
+    /// the compound-head terms that also match it, scored below the word itself
+    /// ([`HEAD_BOOST`]).
     fn word_terms_heads(&self, word: &str) -> Result<(Vec<Term>, Boosts, Vec<Term>)> {
         let (mut folded, mut exact, mut heads) = (Vec::new(), Vec::new(), Vec::new());
         for lang in Lang::ALL {
@@ -630,6 +620,20 @@ impl<'s> TextFields<'s> {
         Ok((recall, boosts, heads))
     }
 
+    /// The number of documents that hold `word` itself (any of its stems' terms,
+    /// not its compound parts), summed over its terms.
+    fn word_doc_freq(&self, word: &str) -> Result<u64> {
+        let (recall, _, _) = self.word_terms_heads(word)?;
+        let mut n = 0;
+        for t in &recall {
+            n += self
+                .searcher
+                .doc_freq(t)
+                .map_err(|e| Error::internal(format!("search failed: {e}")))?;
+        }
+        Ok(n)
+    }
+
     fn word_query(&self, word: &str) -> Result<WordQuery> {
         let (recall, boosts, heads) = self.word_terms_heads(word)?;
         let recall = recall
@@ -644,10 +648,11 @@ impl<'s> TextFields<'s> {
     }
 
     /// The one-pass plan's terms of a query (see [`super::topk`]): a word, or
-    /// words that must all match, each the terms of its stems. None for any
-    /// other shape (phrases, prefixes, OR, NOT, a word found nowhere, or words
-    /// that all have several stems).
-    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Vec<Term>>, Boosts)>> {
+    /// words that must all match, each the union of its stems' terms and its
+    /// compound-head terms (weighted [`HEAD_BOOST`]), as [`Self::word_query`]
+    /// builds it. None for any other shape (phrases, prefixes, OR, NOT, a word
+    /// found nowhere).
+    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Vec<(Term, f32)>>, Boosts)>> {
         let parts: &[Node] = match n {
             Node::And(parts) => parts,
             _ => std::slice::from_ref(n),
@@ -663,15 +668,19 @@ impl<'s> TextFields<'s> {
                 1 => {}
                 _ => return Ok(None),
             }
-            let (recall, b) = self.word_terms(&words[0])?;
-            if recall.is_empty() {
+            let (recall, b, heads) = self.word_terms_heads(&words[0])?;
+            let group: Vec<(Term, f32)> = recall
+                .into_iter()
+                .map(|t| (t, 1.0))
+                .chain(heads.into_iter().map(|t| (t, HEAD_BOOST)))
+                .collect();
+            if group.is_empty() {
                 return Ok(None);
             }
-            must.push(recall);
+            must.push(group);
             boosts.extend(b);
         }
-        // The plan's lead is a word of a single term.
-        Ok(must.iter().any(|g| g.len() == 1).then_some((must, boosts)))
+        Ok((!must.is_empty()).then_some((must, boosts)))
     }
 
     fn phrase_query(&self, words: &[String]) -> Result<Option<Box<dyn Query>>> {
@@ -732,8 +741,11 @@ impl<'s> TextFields<'s> {
     }
 
     /// The relaxed query of one word: the word itself (its BM25 and
-    /// [`WORD_EXACT`]), or a word within [`typo_distance`] of it ([`WORD_TYPO`]).
-    fn relaxed_word(&self, word: &str) -> Result<Box<dyn Query>> {
+    /// [`WORD_EXACT`]), or a word within [`typo_distance`] of it ([`WORD_TYPO`],
+    /// [`WORD_TITLE`] more in the title). Without `typos`, only the word's own
+    /// spellings get those (what the typo look-up's distance 0 gives them), and
+    /// no term dictionary is searched for its neighbours.
+    fn relaxed_word(&self, word: &str, typos: bool) -> Result<Box<dyn Query>> {
         let exact = self.word_query(word)?.into_query();
         let mut should: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Should, exact.box_clone()),
@@ -744,32 +756,67 @@ impl<'s> TextFields<'s> {
         ];
         let dist = typo_distance(word.chars().count());
         if dist > 0 && !word.bytes().any(|b| b.is_ascii_digit()) {
-            let mut variants = Vec::new();
-            push_new(&mut variants, analyzer::word_terms(word, Lang::Et).0);
-            push_new(&mut variants, fold(word));
-            let fuzzy = |field: Field| -> Option<Box<dyn Query>> {
+            let variants = Self::near_variants(word);
+            let near = |field: Field| -> Option<Box<dyn Query>> {
                 any_of(
                     variants
                         .iter()
                         .map(|v| {
-                            Box::new(FuzzyTermQuery::new(
-                                Term::from_field_text(field, v),
-                                dist,
-                                true,
-                            )) as Box<dyn Query>
+                            let term = Term::from_field_text(field, v);
+                            if typos {
+                                Box::new(FuzzyTermQuery::new(term, dist, true)) as Box<dyn Query>
+                            } else {
+                                Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+                            }
                         })
                         .collect(),
                 )
             };
-            if let Some(q) = fuzzy(self.text) {
+            if let Some(q) = near(self.text) {
                 should.push((Occur::Should, Box::new(ConstScoreQuery::new(q, WORD_TYPO))));
             }
             // Misspelt words all score alike: one in the title ranks higher.
-            if let Some(q) = fuzzy(self.title) {
+            if let Some(q) = near(self.title) {
                 should.push((Occur::Should, Box::new(ConstScoreQuery::new(q, WORD_TITLE))));
             }
         }
         Ok(Box::new(BooleanQuery::new(should)))
+    }
+
+    /// The one-pass form of [`Self::relaxed_word`] without typos (see
+    /// [`topk::run_some`]): the same terms, boosts and constants.
+    fn some_word(&self, word: &str) -> Result<topk::SomeWord> {
+        let (recall, boosts, heads) = self.word_terms_heads(word)?;
+        let terms = recall
+            .into_iter()
+            .map(|t| (t, 1.0))
+            .chain(heads.into_iter().map(|t| (t, HEAD_BOOST)))
+            .collect();
+        let mut near = Vec::new();
+        if typo_distance(word.chars().count()) > 0 && !word.bytes().any(|b| b.is_ascii_digit()) {
+            let variants = Self::near_variants(word);
+            for (field, score) in [(self.text, WORD_TYPO), (self.title, WORD_TITLE)] {
+                let terms = variants
+                    .iter()
+                    .map(|v| Term::from_field_text(field, v))
+                    .collect();
+                near.push((terms, score));
+            }
+        }
+        Ok(topk::SomeWord {
+            terms,
+            boosts,
+            near,
+        })
+    }
+
+    /// The spellings of a word that its typo look-up starts from: its Estonian
+    /// lemma and the word folded.
+    fn near_variants(word: &str) -> Vec<String> {
+        let mut variants = Vec::new();
+        push_new(&mut variants, analyzer::word_terms(word, Lang::Et).0);
+        push_new(&mut variants, fold(word));
+        variants
     }
 
     /// The query of a word or a phrase: None when it holds no words.
@@ -1115,8 +1162,9 @@ pub fn rank(
 /// phrase, OR, NOT or prefix) match all together fewer documents than the page
 /// reaches, the page is filled with documents that match some of them, within
 /// the same access and filters, ranked by how many words match (exactly, then
-/// within the typo distance) and by BM25; [`Ranked::all_hits`] says where they
-/// start and [`Ranked::relaxed`] counts them.
+/// within the typo distance: typo candidates are looked up for a word that the
+/// public index holds in fewer documents than the page reaches) and by BM25;
+/// [`Ranked::all_hits`] says where they start and [`Ranked::relaxed`] counts them.
 pub fn rank_with(
     f: &Fields,
     searcher: &Searcher,
@@ -1142,12 +1190,42 @@ pub fn rank_with(
         return Ok(ranked);
     };
     let tf = TextFields::new(f, searcher);
-    let mut should = Vec::new();
+    let public = TextFields::new(f, stats);
+    // Typo candidates only for a word found in fewer documents than the page
+    // reaches: a word that alone fills the page is no misspelling to correct,
+    // and a Levenshtein automaton over a large term dictionary, with the posting
+    // lists of every term it accepts (a common word's neighbours are common
+    // too), would cost milliseconds. Counted in the public index, as scores are,
+    // so that no hidden text decides it.
+    let mut typos = Vec::with_capacity(words.len());
     for w in &words {
-        should.push((Occur::Should, tf.relaxed_word(w)?));
+        typos.push(public.word_doc_freq(w)? < want as u64);
+    }
+    let offset = req.offset.saturating_sub(ranked.total as usize);
+    let limit = want - (ranked.total as usize).max(req.offset);
+    let mut filters = filters(f, req, access)?;
+    if one_pass && !typos.contains(&true) && filters.queries.is_empty() {
+        // Terms only (no typo look-up): the one-pass plan of `topk::run_some`.
+        let mut some = Vec::with_capacity(words.len());
+        for w in &words {
+            some.push(tf.some_word(w)?);
+        }
+        let meta = std::mem::take(&mut filters.meta);
+        let plan = topk::SomePlan {
+            words: some,
+            matched: WORD_EXACT,
+            filter: (!meta.is_empty()).then(|| FilterQuery::new(meta)),
+        };
+        let (top, count) = topk::run_some(&plan, searcher, &PublicStats(stats), limit, offset)?;
+        ranked.top.extend(top);
+        ranked.relaxed = count;
+        return Ok(ranked);
+    }
+    let mut should = Vec::new();
+    for (w, typos) in words.iter().zip(typos) {
+        should.push((Occur::Should, tf.relaxed_word(w, typos)?));
     }
     let all = tf.build(node)?.unwrap_or_else(|| Box::new(EmptyQuery));
-    let filters = filters(f, req, access)?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
         (Occur::Must, Box::new(BooleanQuery::new(should))),
         (Occur::MustNot, all),
@@ -1162,8 +1240,6 @@ pub fn rank_with(
         )
     }));
     let query = BooleanQuery::new(clauses);
-    let offset = req.offset.saturating_sub(ranked.total as usize);
-    let limit = want - (ranked.total as usize).max(req.offset);
     let top = TopDocs::with_limit(limit.max(1))
         .and_offset(offset)
         .order_by_score();
