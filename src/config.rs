@@ -426,7 +426,11 @@ mod tests {
                 env.push((name, "x".to_string()));
             }
         }
-        assert!(!env.is_empty(), "no DOCGATE_ variable found in {}", dir.display());
+        assert!(
+            !env.is_empty(),
+            "no DOCGATE_ variable found in {}",
+            dir.display()
+        );
         for (k, v) in env {
             if let Err(e) = Config::load_from(&Overrides::default(), &[(k.clone(), v)]) {
                 panic!("{k} from .ci/setup is read as configuration: {e}");

@@ -1248,8 +1248,9 @@ async fn a_container_by_dhx_is_opened_and_a_broken_one_is_refused() {
         assert_eq!(count(app.clone()).await, before, "{backend}");
         let q = docgate::dhx::incoming::quarantined(&app).await.unwrap();
         assert!(
-            q.iter()
-                .any(|(_, code, reason, _)| code == "DHX.Validation" && reason.contains("andmefail")),
+            q.iter().any(
+                |(_, code, reason, _)| code == "DHX.Validation" && reason.contains("andmefail")
+            ),
             "{backend}: {q:?}"
         );
     }

@@ -594,7 +594,10 @@ async fn a_restricted_case_file_restricts_the_documents_that_join_it() {
             .register(doc("pöördumine lumememm", "9-13", &now), "t")
             .await
             .unwrap();
-        assert!(letter.restriction.is_none(), "{b}: the letter starts public");
+        assert!(
+            letter.restriction.is_none(),
+            "{b}: the letter starts public"
+        );
         assert_eq!(
             public_hits(&app, "lumememm").await,
             vec![letter.reg_no.clone()],
@@ -627,7 +630,10 @@ async fn a_restricted_case_file_restricts_the_documents_that_join_it() {
             .await
             .unwrap();
         let moved = reg.get(letter.id).await.unwrap();
-        let r = moved.restriction.as_ref().expect("restricted by its case file");
+        let r = moved
+            .restriction
+            .as_ref()
+            .expect("restricted by its case file");
         assert_eq!(
             (r.ground.as_str(), r.ends.to_string()),
             (ground, until.clone()),
@@ -674,8 +680,17 @@ async fn a_restricted_case_file_restricts_the_documents_that_join_it() {
         let case14 = json(&docgate(
             &env,
             &[
-                "file-unit", "open", "--series", "9-14", "--title", "Teine asi", "--ground",
-                ground, "--ground-until", &until, "--json",
+                "file-unit",
+                "open",
+                "--series",
+                "9-14",
+                "--title",
+                "Teine asi",
+                "--ground",
+                ground,
+                "--ground-until",
+                &until,
+                "--json",
             ],
         ));
         reg.move_to_file_unit(&own.reg_no, case14["code"].as_str().unwrap(), "x", "t")
