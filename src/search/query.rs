@@ -170,6 +170,10 @@ impl Default for SearchRequest {
 /// "lähisuhtevägivalla", below a document that says "vägivald".
 pub const HEAD_BOOST: f32 = 0.3;
 
+/// One word of the one-pass plan: the union of its terms, each with its weight
+/// (1 for a stem, [`HEAD_BOOST`] for a compound-head term).
+pub type WordTerms = Vec<(Term, f32)>;
+
 /// Score added for each query word a relaxed ("some") hit matches exactly, and
 /// for each it matches only within the typo distance: more words first, an
 /// exact word above a misspelt one.
@@ -652,7 +656,7 @@ impl<'s> TextFields<'s> {
     /// compound-head terms (weighted [`HEAD_BOOST`]), as [`Self::word_query`]
     /// builds it. None for any other shape (phrases, prefixes, OR, NOT, a word
     /// found nowhere).
-    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<Vec<(Term, f32)>>, Boosts)>> {
+    pub fn plan_terms(&self, n: &Node) -> Result<Option<(Vec<WordTerms>, Boosts)>> {
         let parts: &[Node] = match n {
             Node::And(parts) => parts,
             _ => std::slice::from_ref(n),
