@@ -90,19 +90,20 @@ impl Register {
         actor: &str,
     ) -> Result<Option<crate::model::Restriction>> {
         if let Some(parent) = doc.parent_id {
-            let row: Option<(i64,)> = sqlx::query_as(
-                "SELECT u.id FROM doc_file_units m JOIN file_units u ON u.id = m.file_unit_id \
+            // The parent's open unit, whole (its restriction too), in one read.
+            let cols: Vec<String> = COLS.split(", ").map(|c| format!("u.{c}")).collect();
+            let row = sqlx::query(&format!(
+                "SELECT {} FROM doc_file_units m JOIN file_units u ON u.id = m.file_unit_id \
                  WHERE m.doc_id = $1 AND u.closed IS NULL AND u.series = $2",
-            )
+                cols.join(", ")
+            ))
             .bind(parent)
             .bind(&doc.series)
             .fetch_optional(&mut **tx)
             .await?;
-            if let Some((unit,)) = row {
-                put_in(tx, doc.id, unit).await?;
-                let unit = unit_in(tx, "id = $1", unit.into())
-                    .await?
-                    .ok_or_else(|| Error::internal("the file unit just joined is missing"))?;
+            if let Some(row) = row {
+                let unit = unit_from_row(&row)?;
+                put_in(tx, doc.id, unit.id).await?;
                 return self.inherit_restriction_in(tx, doc.id, &unit, actor).await;
             }
         }
