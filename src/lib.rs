@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod dhx;
 pub mod error;
 pub mod extract;
+pub mod invoice;
 pub mod ingest;
 pub mod kinds;
 pub mod lifecycle;
