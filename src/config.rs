@@ -44,6 +44,7 @@ pub struct Config {
     pub web: crate::web::WebConfig,
     pub ocr: crate::ocr::OcrConfig,
     pub signatures: crate::signature::SignaturesConfig,
+    pub invoices: crate::invoice::InvoicesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +98,7 @@ impl Default for Config {
             web: Default::default(),
             ocr: Default::default(),
             signatures: Default::default(),
+            invoices: Default::default(),
         }
     }
 }
@@ -277,6 +279,7 @@ impl Config {
         self.dhx.validate()?;
         self.ocr.validate()?;
         self.signatures.validate()?;
+        self.invoices.validate()?;
         Ok(())
     }
 

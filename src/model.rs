@@ -126,6 +126,8 @@ pub enum Channel {
     Post,
     Hand,
     Web,
+    /// An e-invoice operator's export folder (`invoices.operator_folder`).
+    EInvoice,
 }
 
 impl Channel {
@@ -136,6 +138,7 @@ impl Channel {
             Channel::Post => "post",
             Channel::Hand => "hand",
             Channel::Web => "web",
+            Channel::EInvoice => "einvoice",
         }
     }
 }
@@ -149,8 +152,9 @@ impl std::str::FromStr for Channel {
             "post" => Ok(Channel::Post),
             "hand" => Ok(Channel::Hand),
             "web" => Ok(Channel::Web),
+            "einvoice" | "e-arve" => Ok(Channel::EInvoice),
             _ => Err(Error::invalid(format!(
-                "invalid channel {s:?}: expected email, dhx, post, hand or web"
+                "invalid channel {s:?}: expected email, dhx, post, hand, web or einvoice"
             ))),
         }
     }
@@ -491,6 +495,10 @@ pub struct NewDocument {
     pub reply_kind: Option<ReplyKind>,
     /// The arrival time (UTC); `received` is its date in Europe/Tallinn when unset.
     pub received_at: Option<jiff::Timestamp>,
+    /// A referral letter's terms (kind suunamiskiri): recorded with its number.
+    pub referral: Option<crate::invoice::NewReferral>,
+    /// The document read as an invoice (`Register::read_invoice`, before the transaction).
+    pub invoice: Option<Box<crate::invoice::Received>>,
 }
 
 impl NewDocument {
@@ -522,6 +530,8 @@ impl NewDocument {
             source_keys: Vec::new(),
             reply_kind: None,
             received_at: None,
+            referral: None,
+            invoice: None,
         }
     }
 }

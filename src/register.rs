@@ -351,7 +351,16 @@ impl Register {
     /// before any transaction. A document whose containers were opened already
     /// (a file marked as from a container) is left as it is. True when files
     /// were added.
+    /// Then reads the document as an invoice when it is one
+    /// ([`Register::read_invoice`]): every path that registers incoming files
+    /// comes through here before its transaction.
     pub async fn open_containers(&self, new: &mut NewDocument) -> Result<bool> {
+        let added = self.open_signed_containers(new).await?;
+        self.read_invoice(new).await?;
+        Ok(added)
+    }
+
+    async fn open_signed_containers(&self, new: &mut NewDocument) -> Result<bool> {
         if new.files.iter().any(|f| f.container.is_some())
             || !new
                 .files
@@ -493,14 +502,15 @@ impl Register {
             );
         }
         pending.write(&mut tx).await?;
-        for d in out.iter_mut() {
-            self.after_registration_in(&mut tx, d, actor).await?;
+        for (d, new) in out.iter_mut().zip(news) {
+            self.after_registration_in(&mut tx, d, new, actor).await?;
         }
         tx.commit().await?;
         Ok(out)
     }
 
-    /// What a registration sets off in the same transaction: the document joins
+    /// What a registration sets off in the same transaction: a referral's
+    /// terms or an invoice are recorded; the document joins
     /// its file unit; a decision
     /// (kind "otsus" or "vastus") lifts the restrictions of its case that
     /// waited for it (AvTS § 40 lg 2).
@@ -508,8 +518,16 @@ impl Register {
         &self,
         tx: &mut Tx,
         doc: &mut Document,
+        new: &NewDocument,
         actor: &str,
     ) -> Result<()> {
+        // A referral letter's terms, an invoice's reading (src/invoice/ledger.rs).
+        if let Some(r) = &new.referral {
+            self.record_referral_in(tx, doc, r, actor).await?;
+        }
+        if let Some(inv) = &new.invoice {
+            self.record_invoice_in(tx, doc, inv, actor).await?;
+        }
         // Its file unit (toimik): src/lifecycle/file_unit.rs; a restricted case
         // file restricts a document that joins it without a restriction.
         if let Some(r) = self.assign_file_unit_in(tx, doc, actor).await? {
@@ -622,7 +640,7 @@ impl Register {
             .register_with(tx, &mut pending, &new, None, actor)
             .await?;
         pending.write(tx).await?;
-        self.after_registration_in(tx, &mut doc, actor).await?;
+        self.after_registration_in(tx, &mut doc, &new, actor).await?;
         Ok(doc)
     }
 
@@ -663,6 +681,14 @@ impl Register {
             limits::PUBLIC_TITLE,
         )?;
         check_parties(&new.parties)?;
+        if let Some(r) = &new.referral {
+            r.validate()?;
+            if new.direction != crate::model::Direction::Outgoing {
+                return Err(Error::invalid(
+                    "vigane suunamine: suunamiskiri on väljaminev dokument (a referral letter is outgoing)",
+                ));
+            }
+        }
         limits::check_opt(
             "their reference",
             new.their_ref.as_deref(),

@@ -36,6 +36,9 @@ pub struct Report {
     pub to: Date,
     pub as_of: Date,
     pub lines: Vec<ReportLine>,
+    /// Invoice spend per provider, service and month (of the invoice's date)
+    /// against the referrals behind it (src/invoice/); rejected invoices left out.
+    pub spend: Vec<crate::invoice::SpendRow>,
 }
 
 /// Answered deadlines per month of registration, "YYYY-MM" → (on time, late):
@@ -133,6 +136,7 @@ pub async fn build(app: &App, from: Date, to: Date, as_of: Date) -> Result<Repor
         to,
         as_of,
         lines,
+        spend: app.register.spend(from, to).await?,
     })
 }
 
@@ -253,6 +257,30 @@ pub fn to_csv(r: &Report) -> String {
             l.open_overdue,
             med,
             l.registered_late
+        ));
+    }
+    s
+}
+
+/// The spend rows as CSV (`report --spend`).
+pub fn spend_csv(rows: &[crate::invoice::SpendRow]) -> String {
+    let mut s = String::from(
+        "month,provider,provider_code,service,invoices,units,amount,referred_units,referred_limit\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{:.2},{},{}\n",
+            r.month,
+            csv_field(&r.provider),
+            r.provider_code,
+            csv_field(&r.service),
+            r.invoices,
+            r.units.normalize(),
+            r.amount.round_dp(2),
+            r.referred_units.normalize(),
+            r.referred_limit
+                .map(|l| format!("{:.2}", l.round_dp(2)))
+                .unwrap_or_default()
         ));
     }
     s

@@ -109,8 +109,102 @@ pub struct RegisterArgs {
     pub responsible: Option<String>,
     #[arg(long)]
     pub unit: Option<String>,
+    #[command(flatten)]
+    pub referral: ReferralArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+/// A referral letter's terms (`--kind suunamiskiri`): the letter is registered
+/// as outgoing to the provider, with the person as a party (so restricted), and
+/// gets a referral number that the provider's invoices quote.
+#[derive(Debug, Args, Default)]
+pub struct ReferralArgs {
+    /// The provider's 8-digit registry code.
+    #[arg(long = "referral-provider", value_name = "CODE")]
+    pub provider: Option<String>,
+    /// The provider's name (default: --party).
+    #[arg(long = "referral-provider-name", value_name = "NAME")]
+    pub provider_name: Option<String>,
+    #[arg(long = "referral-provider-email", value_name = "ADDRESS")]
+    pub provider_email: Option<String>,
+    /// The person referred.
+    #[arg(long = "referral-person", value_name = "NAME")]
+    pub person: Option<String>,
+    /// The person's personal identification code.
+    #[arg(long = "referral-person-code", value_name = "CODE")]
+    pub person_code: Option<String>,
+    /// The service, e.g. "psühholoogiline nõustamine".
+    #[arg(long = "referral-service", value_name = "TEXT")]
+    pub service: Option<String>,
+    /// How many units are referred.
+    #[arg(long = "referral-units", value_name = "N")]
+    pub units: Option<String>,
+    /// sessions or hours.
+    #[arg(long = "referral-unit", value_name = "UNIT", default_value = "sessions")]
+    pub unit: String,
+    /// The highest price of one unit, in euros.
+    #[arg(long = "referral-unit-price", value_name = "EUR")]
+    pub unit_price: Option<String>,
+    /// The highest total over all invoices, in euros.
+    #[arg(long = "referral-total", value_name = "EUR")]
+    pub total: Option<String>,
+    /// First day of the referral's validity.
+    #[arg(long = "referral-from", value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day of the referral's validity.
+    #[arg(long = "referral-to", value_name = "DATE")]
+    pub to: Option<String>,
+}
+
+impl ReferralArgs {
+    fn given(&self) -> bool {
+        self.provider.is_some()
+            || self.person.is_some()
+            || self.service.is_some()
+            || self.units.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+    }
+
+    /// The terms, every flag checked; None when no referral flag is given.
+    pub fn terms(&self, party: Option<&str>) -> Result<Option<crate::invoice::NewReferral>, Error> {
+        if !self.given() {
+            return Ok(None);
+        }
+        let need = |v: &Option<String>, flag: &str| {
+            v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+                Error::invalid(format!("suunamisel puudub {flag} (a referral needs {flag})"))
+            })
+        };
+        let dec = |v: &Option<String>, flag: &str| -> Result<Option<rust_decimal::Decimal>, Error> {
+            v.as_deref()
+                .map(|s| {
+                    s.trim().replace(',', ".").parse().map_err(|_| {
+                        Error::invalid(format!("invalid {flag} {s:?}: not a number"))
+                    })
+                })
+                .transpose()
+        };
+        let provider_name = self
+            .provider_name
+            .clone()
+            .or_else(|| party.map(str::to_string));
+        Ok(Some(crate::invoice::NewReferral {
+            provider_code: need(&self.provider, "--referral-provider")?,
+            provider_name: need(&provider_name, "--referral-provider-name")?,
+            person_name: need(&self.person, "--referral-person")?,
+            person_code: self.person_code.clone().filter(|c| !c.trim().is_empty()),
+            service: need(&self.service, "--referral-service")?,
+            unit: self.unit.parse()?,
+            units: dec(&Some(need(&self.units, "--referral-units")?), "--referral-units")?
+                .unwrap_or_default(),
+            unit_price_limit: dec(&self.unit_price, "--referral-unit-price")?,
+            total_limit: dec(&self.total, "--referral-total")?,
+            valid_from: parse_date("--referral-from", &need(&self.from, "--referral-from")?)?,
+            valid_to: parse_date("--referral-to", &need(&self.to, "--referral-to")?)?,
+        }))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -371,6 +465,24 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         }
         None => None,
     };
+    let referral = a.referral.terms(a.party.as_deref())?;
+    if let Some(r) = &referral {
+        r.validate()?;
+        if a.kind.as_deref().is_some_and(|k| k != crate::invoice::ledger::REFERRAL_KIND) {
+            return Err(Error::invalid(
+                "invalid --kind: a referral (--referral-*) is of kind suunamiskiri",
+            ));
+        }
+        if direction != Direction::Outgoing {
+            return Err(Error::invalid(
+                "invalid --direction: a referral letter is outgoing (--direction outgoing)",
+            ));
+        }
+    } else if a.kind.as_deref() == Some(crate::invoice::ledger::REFERRAL_KIND) {
+        return Err(Error::invalid(
+            "suunamiskirjal puuduvad suunamise andmed: --referral-provider, --referral-person, --referral-service, --referral-units, --referral-from, --referral-to (a referral letter needs its terms)",
+        ));
+    }
     let mut out = Vec::new();
     for path in &a.files {
         if path.is_dir() {
@@ -402,6 +514,33 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
         new.restriction = restriction.clone();
         new.public_reason = a.public.clone();
         new.public_title = a.public_title.clone();
+        if let Some(r) = &referral {
+            new.kind = Some(crate::invoice::ledger::REFERRAL_KIND.into());
+            // The provider (recipient) and the person referred, whose name
+            // restricts the letter (personal_data::classify).
+            new.parties.retain(|p| {
+                p.code.as_deref() != Some(r.provider_code.trim())
+                    && p.name.trim() != r.provider_name.trim()
+            });
+            new.parties.insert(
+                0,
+                Party {
+                    kind: crate::model::PartyKind::Organisation,
+                    role: PartyRole::Recipient,
+                    name: r.provider_name.trim().to_string(),
+                    code: Some(r.provider_code.trim().to_string()),
+                    email: a.referral.provider_email.clone().or(a.party_email.clone()),
+                },
+            );
+            let mut person = Party::from_name_and_code(
+                &r.person_name,
+                r.person_code.as_deref(),
+                PartyRole::Recipient,
+            )?;
+            person.kind = crate::model::PartyKind::Person;
+            new.parties.push(person);
+            new.referral = Some(r.clone());
+        }
         let media_type = crate::mime::media_type_of(&name, &bytes).into_owned();
         let mut file = NewFile::new(name, media_type, bytes);
         if file.media_type == "text/plain" {

@@ -82,6 +82,10 @@ pub struct ReportArgs {
     /// csv or json.
     #[arg(long, default_value = "csv")]
     pub format: String,
+    /// Invoice spend per provider, service and month against the referrals,
+    /// instead of the deadline statistics (the JSON report carries both).
+    #[arg(long)]
+    pub spend: bool,
     /// Day "open and overdue" is counted on (default: today).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
@@ -376,10 +380,11 @@ async fn report(cfg: Config, a: ReportArgs) -> anyhow::Result<i32> {
     let (app, _eng) = open(cfg).await?;
     let as_of = as_of.unwrap_or_else(|| app.register.today());
     let r = crate::report::build(&app, from, to, as_of).await?;
-    if a.format == "json" {
-        print_json(&r)?;
-    } else {
-        print!("{}", crate::report::to_csv(&r));
+    match (a.format.as_str(), a.spend) {
+        ("json", false) => print_json(&r)?,
+        ("json", true) => print_json(&r.spend)?,
+        (_, true) => print!("{}", crate::report::spend_csv(&r.spend)),
+        _ => print!("{}", crate::report::to_csv(&r)),
     }
     Ok(EXIT_OK)
 }

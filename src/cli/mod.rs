@@ -8,6 +8,7 @@ pub mod core;
 pub mod deadline;
 pub mod dhx;
 pub mod ingest;
+pub mod invoice;
 pub mod lifecycle;
 pub mod ocr;
 pub mod restrictions;
@@ -76,6 +77,9 @@ pub enum Command {
     /// Archival transfer and a person's data export.
     #[command(flatten)]
     Archive(archive::ArchiveCommand),
+    /// Referrals and the invoices that follow them.
+    #[command(flatten)]
+    Invoice(invoice::InvoiceCommand),
 }
 
 impl Cli {
@@ -117,6 +121,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Restrictions(c) => restrictions::run(c, cfg).await,
         Command::Lifecycle(c) => lifecycle::run(c, cfg).await,
         Command::Archive(c) => archive::run(c, cfg).await,
+        Command::Invoice(c) => invoice::run(c, cfg).await,
     };
     match res {
         Ok(code) => code,

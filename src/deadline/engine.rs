@@ -17,6 +17,8 @@ pub enum EndKind {
     Forwarding,
     /// A refusal (AvTS § 23).
     Refusal,
+    /// An invoice approved or rejected (src/invoice/): its payment term is met.
+    Processed,
 }
 
 impl EndKind {
@@ -25,6 +27,7 @@ impl EndKind {
             EndKind::Reply => "reply",
             EndKind::Forwarding => "forwarding",
             EndKind::Refusal => "refusal",
+            EndKind::Processed => "processed",
         }
     }
     fn basis(self) -> &'static str {
@@ -32,6 +35,9 @@ impl EndKind {
             EndKind::Reply => "AvTS § 18(1); HMS § 35(4) (reply registered against the document)",
             EndKind::Forwarding => "AvTS § 21(1); MSVS § 5(3)",
             EndKind::Refusal => "AvTS § 23(3)",
+            EndKind::Processed => {
+                "arve kinnitatud või tagasi lükatud (invoice approved or rejected)"
+            }
         }
     }
 }
@@ -43,8 +49,9 @@ impl std::str::FromStr for EndKind {
             "reply" => Ok(EndKind::Reply),
             "forwarding" | "forward" => Ok(EndKind::Forwarding),
             "refusal" | "refuse" => Ok(EndKind::Refusal),
+            "processed" => Ok(EndKind::Processed),
             _ => Err(Error::invalid(format!(
-                "invalid end kind {s:?}: expected reply, forwarding or refusal"
+                "invalid end kind {s:?}: expected reply, forwarding, refusal or processed"
             ))),
         }
     }
@@ -95,6 +102,14 @@ pub enum DeadlineEvent {
         #[serde(default)]
         reg_no: Option<String>,
     },
+    /// The due date set outright: an invoice's payment term (its own due date,
+    /// or the agency's term), recorded when the invoice is registered.
+    DueSet {
+        on: Date,
+        due: Date,
+        #[serde(default)]
+        reason: String,
+    },
     /// An interim reply (an acknowledgement), or an outgoing document of the
     /// thread whose reply kind was not given (`unspecified`): changes nothing.
     Interim {
@@ -117,6 +132,7 @@ impl DeadlineEvent {
             | DeadlineEvent::Completed { on }
             | DeadlineEvent::ClarificationAsked { on, .. }
             | DeadlineEvent::ClarificationAnswered { on, .. }
+            | DeadlineEvent::DueSet { on, .. }
             | DeadlineEvent::Interim { on, .. } => *on,
         }
     }
@@ -756,6 +772,26 @@ pub fn compute_with(
                 stopped_for_clarification = false;
                 state = ClockState::Open;
                 extended = false;
+            }
+            DeadlineEvent::DueSet { due: d, reason, .. } => {
+                if state == ClockState::Stopped {
+                    ignore(
+                        "a due date set while the clock is stopped".into(),
+                        on,
+                        &mut trace,
+                        &mut ignored,
+                    );
+                    continue;
+                }
+                trace.push(Step {
+                    step: format!(
+                        "tähtaeg määratud {on}: {d} ({reason}) / due date set on {on}: {d}"
+                    ),
+                    date: Some(*d),
+                    basis: "arve maksetähtaeg (the invoice's payment term)".into(),
+                });
+                original_due = *d;
+                due = Some(*d);
             }
             DeadlineEvent::Interim {
                 reg_no,

@@ -22,8 +22,10 @@ pub const KIND_RESUMED: &str = "clock_resumed";
 pub const KIND_RECLASSIFIED: &str = "reclassified";
 pub const KIND_ENDED: &str = "deadline_ended";
 pub const KIND_COMPLETED: &str = "application_complete";
+/// An invoice's payment term (src/invoice/ledger.rs).
+pub const KIND_PAYMENT_TERM: &str = "payment_term";
 const DEADLINE_KINDS: &str =
-    "'deadline_extended','clock_stopped','clock_resumed','reclassified','deadline_ended','application_complete'";
+    "'deadline_extended','clock_stopped','clock_resumed','reclassified','deadline_ended','application_complete','payment_term'";
 /// Kinds after which a document's deadline is recomputed.
 const RELEVANT: &[&str] = &[
     "registered",
@@ -34,6 +36,7 @@ const RELEVANT: &[&str] = &[
     KIND_RECLASSIFIED,
     KIND_ENDED,
     KIND_COMPLETED,
+    KIND_PAYMENT_TERM,
 ];
 
 /// The calendar and rules of an app (from its configuration).
@@ -123,6 +126,11 @@ pub fn to_engine_event(kind: &str, d: &serde_json::Value) -> Option<DeadlineEven
         },
         KIND_RESUMED => DeadlineEvent::ClockResumed { on },
         KIND_COMPLETED => DeadlineEvent::Completed { on },
+        KIND_PAYMENT_TERM => DeadlineEvent::DueSet {
+            on,
+            due: s("due")?.parse().ok()?,
+            reason: s("reason").unwrap_or_default(),
+        },
         KIND_RECLASSIFIED => DeadlineEvent::Reclassified {
             on,
             to_rule: s("to")?,
@@ -696,6 +704,11 @@ pub async fn record(
             serde_json::json!({"on": on, "how": how, "reg_no": by}),
         ),
         DeadlineEvent::Completed { on } => (KIND_COMPLETED, serde_json::json!({"on": on})),
+        DeadlineEvent::DueSet { .. } => {
+            return Err(Error::invalid(
+                "invalid event: a payment term is set by the invoice's registration, not by deadline-event",
+            ))
+        }
         DeadlineEvent::ClarificationAsked { .. }
         | DeadlineEvent::ClarificationAnswered { .. }
         | DeadlineEvent::Interim { .. } => {

@@ -71,6 +71,11 @@ fn move_to_done(dir: &Path, file: &Path) -> Result<()> {
 }
 
 pub async fn process_one(app: &App, dir: &Path, file: &Path, channel: Channel) -> Result<Outcome> {
+    process_group(app, dir, file, &[], channel).await
+}
+
+/// Reads a file whole, or says how large it is when it is over `limit`.
+async fn read_limited(app: &App, file: &Path) -> Result<Bounded> {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -81,7 +86,24 @@ pub async fn process_one(app: &App, dir: &Path, file: &Path, channel: Channel) -
     } else {
         app.config.max_file_size.max(ic.max_message_size)
     };
-    let bytes = match fault::read_bounded(file, limit).await? {
+    fault::read_bounded(file, limit).await
+}
+
+/// One document from `file` and its `companions` (an operator's PDF beside its
+/// XML invoice); every file is moved to `done/` once registered.
+pub async fn process_group(
+    app: &App,
+    dir: &Path,
+    file: &Path,
+    companions: &[PathBuf],
+    channel: Channel,
+) -> Result<Outcome> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let limit = app.config.max_file_size.max(app.config.ingest.max_message_size);
+    let bytes = match read_limited(app, file).await? {
         Bounded::Whole(b) => b,
         Bounded::TooLarge { size, sha256 } => {
             // Never read whole: kept by metadata, the file set aside.
@@ -92,6 +114,20 @@ pub async fn process_one(app: &App, dir: &Path, file: &Path, channel: Channel) -
             return Ok(Outcome::Quarantined { id, reason });
         }
     };
+    let mut extra = Vec::new();
+    let mut alone = Vec::new();
+    for c in companions {
+        match read_limited(app, c).await? {
+            Bounded::Whole(b) => extra.push((
+                c.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                b,
+            )),
+            // A companion too large goes its own way (set aside on its turn).
+            Bounded::TooLarge { .. } => alone.push(c.clone()),
+        }
+    }
     // The file's arrival: its modification time (when it was written into the folder).
     let arrival = std::fs::metadata(file)
         .and_then(|m| m.modified())
@@ -102,12 +138,51 @@ pub async fn process_one(app: &App, dir: &Path, file: &Path, channel: Channel) -
     // fault, not the source's end.
     let a = app.clone();
     let o = tokio::spawn(async move {
-        mail::ingest_file_at(&a, &name, bytes, &source, channel, arrival).await
+        mail::ingest_files_at(&a, &name, bytes, extra, &source, channel, arrival).await
     })
     .await
     .map_err(|e| fault::panic_error(&file.display().to_string(), e))??;
     move_to_done(dir, file)?;
+    for c in companions.iter().filter(|c| !alone.contains(c)) {
+        move_to_done(dir, c)?;
+    }
     Ok(o)
+}
+
+/// The files of an operator's export as documents: each XML file with the PDFs
+/// of the same name beside it; every other file alone (pure).
+pub fn pair_invoices(files: &[PathBuf]) -> Vec<(PathBuf, Vec<PathBuf>)> {
+    let ext = |p: &Path| {
+        p.extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+    };
+    let xml_stems: Vec<String> = files
+        .iter()
+        .filter(|f| ext(f) == "xml")
+        .map(|f| stem(f))
+        .collect();
+    let mut out = Vec::new();
+    for f in files {
+        match ext(f).as_str() {
+            "xml" => out.push((
+                f.clone(),
+                files
+                    .iter()
+                    .filter(|c| ext(c) == "pdf" && stem(c) == stem(f))
+                    .cloned()
+                    .collect(),
+            )),
+            "pdf" if xml_stems.contains(&stem(f)) => {}
+            _ => out.push((f.clone(), Vec::new())),
+        }
+    }
+    out
 }
 
 /// One pass over the folder; returns how many files were handled. A file that
@@ -131,13 +206,33 @@ pub async fn pass_with(
     attempts: &mut Attempts,
 ) -> Result<usize> {
     let channel: Channel = app.config.ingest.drop_channel.parse()?;
+    pass_folder(app, dir, channel, false, settle, shutdown, attempts).await
+}
+
+/// [`pass_with`] over any folder: `pair` registers each XML file with the PDFs
+/// of its name as one document (an e-invoice operator's export).
+pub async fn pass_folder(
+    app: &App,
+    dir: &Path,
+    channel: Channel,
+    pair: bool,
+    settle: Duration,
+    shutdown: &CancellationToken,
+    attempts: &mut Attempts,
+) -> Result<usize> {
+    let files = pending(dir, settle)?;
+    let groups = if pair {
+        pair_invoices(&files)
+    } else {
+        files.into_iter().map(|f| (f, Vec::new())).collect()
+    };
     let mut n = 0;
-    for f in pending(dir, settle)? {
+    for (f, companions) in groups {
         if shutdown.is_cancelled() {
             break;
         }
         let key = f.display().to_string();
-        match process_one(app, dir, &f, channel).await {
+        match process_group(app, dir, &f, &companions, channel).await {
             Ok(o) => {
                 tracing::info!("{}: {}", f.display(), o.status());
                 attempts.done(&key);
@@ -161,14 +256,43 @@ pub async fn pass_with(
 
 pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
     let dir = super::drop_folder_path(&app.config);
+    let channel: Channel = app.config.ingest.drop_channel.parse()?;
+    run_folder(app, dir, channel, false, shutdown).await
+}
+
+/// The e-invoice operator's export folder (`invoices.operator_folder`): XML
+/// invoices with their PDFs, channel `einvoice`.
+pub async fn run_operator(app: App, shutdown: CancellationToken) -> Result<()> {
+    let dir = app.config.invoices.operator_folder.clone();
+    std::fs::create_dir_all(dir.join("done"))
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    run_folder(app, dir, Channel::EInvoice, true, shutdown).await
+}
+
+async fn run_folder(
+    app: App,
+    dir: PathBuf,
+    channel: Channel,
+    pair: bool,
+    shutdown: CancellationToken,
+) -> Result<()> {
     let interval = Duration::from_millis(app.config.ingest.poll_interval_ms.max(50));
     let mut attempts = Attempts::default();
     loop {
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        let wait =
-            match pass_with(&app, &dir, Duration::from_secs(2), &shutdown, &mut attempts).await {
+        let wait = match pass_folder(
+            &app,
+            &dir,
+            channel,
+            pair,
+            Duration::from_secs(2),
+            &shutdown,
+            &mut attempts,
+        )
+        .await
+        {
                 Ok(n) => {
                     attempts.reset_backoff();
                     (n == 0).then_some(interval)
@@ -183,5 +307,31 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operators_xml_takes_the_pdf_of_its_name() {
+        let p = |s: &str| PathBuf::from(format!("/x/{s}"));
+        let files = vec![
+            p("arve-1.PDF"),
+            p("arve-1.xml"),
+            p("arve-2.xml"),
+            p("kiri.pdf"),
+            p("muu.txt"),
+        ];
+        assert_eq!(
+            pair_invoices(&files),
+            vec![
+                (p("arve-1.xml"), vec![p("arve-1.PDF")]),
+                (p("arve-2.xml"), vec![]),
+                (p("kiri.pdf"), vec![]),
+                (p("muu.txt"), vec![]),
+            ]
+        );
     }
 }

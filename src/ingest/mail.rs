@@ -613,6 +613,49 @@ pub async fn ingest_file_at(
     }
 }
 
+/// [`ingest_file_at`] for a file with its companions, registered as one
+/// document: an e-invoice operator's XML invoice and its PDF. The first file is
+/// the document's (its hash the duplicate key); the companions follow it.
+pub async fn ingest_files_at(
+    app: &App,
+    name: &str,
+    bytes: Vec<u8>,
+    companions: Vec<(String, Vec<u8>)>,
+    source: &str,
+    channel: Channel,
+    arrival: Option<jiff::Timestamp>,
+) -> Result<Outcome> {
+    if companions.is_empty() {
+        return ingest_file_at(app, name, bytes, source, channel, arrival).await;
+    }
+    let sha = sha256_hex(&bytes);
+    if let Some((doc_id, reg_no)) = duplicate_of(app, &[format!("sha256:{sha}")]).await? {
+        return Ok(Outcome::Duplicate { doc_id, reg_no });
+    }
+    match prepare_file_at(app, name, bytes, channel, arrival).await {
+        Ok(mut p) => {
+            let ic = &app.config.ingest;
+            for (n, b) in companions {
+                let mt = crate::mime::media_type_of(&n, &b).into_owned();
+                let b = Arc::new(b);
+                let t = isolated_file_text(ic, n.clone(), mt.clone(), b.clone()).await;
+                let b = Arc::try_unwrap(b).unwrap_or_else(|a| (*a).clone());
+                let mut f = NewFile::new(
+                    limits::truncate(&crate::extract::mail::sanitize_name(&n), limits::FILE_NAME),
+                    mt,
+                    b,
+                );
+                f.text = t.text;
+                f.text_status = t.status;
+                f.text_note = t.note;
+                p.new.files.push(f);
+            }
+            register_prepared(app, p, source).await
+        }
+        Err((raw, reason)) => quarantine_or_refuse(app, source, raw, reason).await,
+    }
+}
+
 /// Quarantines a refused item with its bytes in the row when they are small; a
 /// larger one is refused ([`Error::TooLarge`]) so that the source sets it aside
 /// by metadata.

@@ -208,6 +208,9 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
     let mut set: tokio::task::JoinSet<Result<()>> = tokio::task::JoinSet::new();
     set.spawn(maildir::run(app.clone(), shutdown.clone()));
     set.spawn(dropfolder::run(app.clone(), shutdown.clone()));
+    if !app.config.invoices.operator_folder.as_os_str().is_empty() {
+        set.spawn(dropfolder::run_operator(app.clone(), shutdown.clone()));
+    }
     for acc in app.config.ingest.imap.clone() {
         set.spawn(imap::run(app.clone(), acc, shutdown.clone()));
     }

@@ -83,6 +83,26 @@ pub async fn reply_titled(
     actor: &str,
 ) -> Result<ReplyOutcome> {
     let orig = app.register.get_by_reg_no(reg_no).await?;
+    let mut tx = app.register.begin().await?;
+    let out = reply_in(app, &mut tx, &orig, title, kind, body, files, to, actor).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`reply_titled`] inside the caller's transaction, to the document `orig`.
+#[allow(clippy::too_many_arguments)]
+pub async fn reply_in(
+    app: &App,
+    tx: &mut crate::store::Tx,
+    orig: &Document,
+    title: Option<&str>,
+    kind: Option<crate::model::ReplyKind>,
+    body: String,
+    files: Vec<ReplyFile>,
+    to: Option<String>,
+    actor: &str,
+) -> Result<ReplyOutcome> {
+    let reg_no = orig.reg_no.as_str();
     if body.trim().is_empty() {
         return Err(Error::invalid("invalid --body: the reply text is empty"));
     }
@@ -174,8 +194,7 @@ pub async fn reply_titled(
         .map(|f| NewFile::new(f.name, f.media_type, f.bytes))
         .collect();
 
-    let mut tx = app.register.begin().await?;
-    let doc = app.register.register_in(&mut tx, new, actor).await?;
+    let doc = app.register.register_in(tx, new, actor).await?;
     let subject = match &orig.their_ref {
         Some(r) if !r.trim().is_empty() => {
             format!(
@@ -206,7 +225,7 @@ pub async fn reply_titled(
             .collect(),
     };
     let outbox_id = super::enqueue_in(
-        &mut tx,
+        tx,
         NewOutboxItem {
             doc_id: Some(doc.id),
             channel: "email".into(),
@@ -221,7 +240,7 @@ pub async fn reply_titled(
     if restricted {
         app.register
             .record_release_in(
-                &mut tx,
+                tx,
                 doc.id,
                 &to,
                 &format!("reply {} to the party of the document", doc.reg_no),
@@ -230,10 +249,9 @@ pub async fn reply_titled(
             )
             .await?;
     }
-    tx.commit().await?;
     Ok(ReplyOutcome {
         reg_no: doc.reg_no,
-        reply_to: orig.reg_no,
+        reply_to: orig.reg_no.clone(),
         to,
         subject,
         message_id,

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use super::auth::{self, NewUser, Role};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::model::{Channel, Direction, NewDocument, NewRestriction, Party, PartyRole};
+use crate::model::{
+    Channel, Direction, NewDocument, NewRestriction, Party, PartyKind, PartyRole,
+};
 
 const REGISTER: &str = include_str!("../../fixtures/demo/register.json");
 
@@ -242,7 +244,94 @@ pub async fn load_demo(app: &App) -> Result<DemoLogin> {
         let doc = app.register.register(nd, "demo").await?;
         reg_nos.insert(d.key.clone(), doc.reg_no);
     }
+    load_referral_and_invoice(app).await?;
     Ok(DemoLogin { users: logins })
+}
+
+/// A referral to a psychologist and the provider's UBL e-invoice quoting it:
+/// the invoice is read, matched and checked as one from e-mail would be.
+async fn load_referral_and_invoice(app: &App) -> Result<()> {
+    let today = app.register.today();
+    let day = |n: i64| {
+        today
+            .checked_add(jiff::Span::new().days(n))
+            .map_err(|e| Error::internal(e.to_string()))
+    };
+    let mut letter = NewDocument::new(
+        Direction::Outgoing,
+        Channel::Email,
+        "Suunamiskiri: psühholoogiline nõustamine",
+    );
+    letter.kind = Some(crate::invoice::ledger::REFERRAL_KIND.into());
+    letter.responsible = Some("liis".into());
+    letter.body = Some(
+        "Suuname Tiina Saare traumast taastumist toetavale psühholoogilisele nõustamisele: 10 seanssi, kuni 60 eurot seanss.".into(),
+    );
+    letter.parties = vec![
+        Party {
+            kind: PartyKind::Organisation,
+            role: PartyRole::Recipient,
+            name: "Hingeabi OÜ".into(),
+            code: Some("12345678".into()),
+            email: Some("arved@hingeabi.example".into()),
+        },
+        Party::from_name_and_code("Tiina Saar", None, PartyRole::Recipient)?,
+    ];
+    letter.referral = Some(crate::invoice::NewReferral {
+        provider_code: "12345678".into(),
+        provider_name: "Hingeabi OÜ".into(),
+        person_name: "Tiina Saar".into(),
+        person_code: None,
+        service: "psühholoogiline nõustamine".into(),
+        unit: crate::invoice::ReferralUnit::Sessions,
+        units: 10.into(),
+        unit_price_limit: Some(60.into()),
+        total_limit: Some(600.into()),
+        valid_from: day(-45)?,
+        valid_to: day(90)?,
+    });
+    letter.source_keys = vec!["demo:referral".into()];
+    app.register.register(letter, "demo").await?;
+    let number = app
+        .register
+        .referrals(1)
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| r.number)
+        .ok_or_else(|| Error::internal("demo: the referral is missing"))?;
+    let mut inv = crate::invoice::write::sample(crate::invoice::Syntax::Ubl);
+    inv.buyer_reference = Some(number);
+    inv.issue_date = day(-2)?;
+    inv.due_date = Some(day(19)?);
+    inv.period_start = Some(day(-30)?);
+    inv.period_end = Some(day(-3)?);
+    let xml = crate::invoice::write::to_xml(&inv);
+    let mut nd = NewDocument::new(
+        Direction::Incoming,
+        Channel::Email,
+        format!("Arve nr {}", inv.number),
+    );
+    nd.parties = vec![Party {
+        kind: PartyKind::Organisation,
+        role: PartyRole::Sender,
+        name: inv.seller.name.clone(),
+        code: inv.seller.code.clone(),
+        email: Some("arved@hingeabi.example".into()),
+    }];
+    nd.responsible = Some("liis".into());
+    nd.source_keys = vec!["demo:invoice".into()];
+    nd.files.push(
+        super::integrate::new_file(
+            app,
+            format!("arve-{}.xml", inv.number),
+            "application/xml".into(),
+            xml.into_bytes(),
+        )
+        .await,
+    );
+    app.register.register(nd, "demo").await?;
+    Ok(())
 }
 
 #[cfg(test)]

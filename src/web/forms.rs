@@ -872,6 +872,10 @@ pub fn flash(l: Lang, query: Option<&str>, reg_no: &str) -> Option<(bool, String
                 "done",
                 "deadline_extend" | "deadline_stop" | "deadline_resume" | "deadline_complete",
             ) => return Some((false, format!("{reg_no}: {}", l.t(&format!("done_{v}"))))),
+            ("done", "invoice_approved" | "invoice_rejected") => {
+                return Some((false, format!("{reg_no}: {}", l.t(&format!("done_{v}")))))
+            }
+            ("failed", "err_invoice_refused") => return Some((true, l.t(v).to_string())),
             ("failed", k) if DEADLINE_FAILURES.contains(&k) => {
                 return Some((true, l.t(k).to_string()))
             }

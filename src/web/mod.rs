@@ -19,6 +19,7 @@ pub mod forms;
 pub mod headers;
 pub mod i18n;
 pub mod integrate;
+pub mod invoices;
 pub mod openapi;
 pub mod pages;
 pub mod public;

@@ -140,6 +140,7 @@ pub fn routes() -> Routes {
         .route("/reports", routes::get(reports))
         .route("/reports.csv", routes::get(reports_csv))
         .merge(super::forms::routes())
+        .merge(super::invoices::routes())
 }
 
 pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
@@ -711,6 +712,10 @@ struct DocumentPage {
     deadline_controls: Option<super::forms::DeadlineControls>,
     signatures: Vec<integrate::SignatureView>,
     container_files: integrate::ContainerFiles,
+    /// The document read as an invoice, and the referral it is, if any.
+    invoice: Option<crate::invoice::InvoiceView>,
+    referral: Option<crate::invoice::Referral>,
+    can_decide: bool,
 }
 
 /// True when a letter's text is HTML (then it is shown sanitised).
@@ -787,7 +792,11 @@ async fn document(
         state.app.register.aliases(d.id).await?
     };
     let (signatures, container_files) = integrate::signatures_of(&state, &d, sight).await?;
+    let (invoice, referral) = super::invoices::panels(&state, &d, view.hidden).await?;
     Ok(html(DocumentPage {
+        invoice,
+        referral,
+        can_decide: super::invoices::can_decide(&p.user),
         l,
         csrf: p.csrf.clone().unwrap_or_default(),
         can_edit: p.user.role.can_edit(),
@@ -1122,6 +1131,8 @@ struct DashboardPage {
     names: super::view::Officials,
     /// The official whose deadlines the list shows (`?official=`), if one.
     official: Option<String>,
+    /// The invoices (lead and clerk): open, overdue, the year's spend.
+    invoices: Option<(usize, Vec<crate::invoice::InvoiceView>, Vec<crate::invoice::SpendRow>)>,
 }
 
 #[derive(Deserialize)]
@@ -1239,7 +1250,9 @@ async fn dashboard(
         let o = (o != "—").then_some(o.as_str());
         due.retain(|d| d.responsible.as_deref() == o);
     }
+    let invoices = super::invoices::dashboard(&state, &p.user).await?;
     Ok(html(DashboardPage {
+        invoices,
         names: super::view::Officials::load(&state).await?,
         official,
         expiring,
