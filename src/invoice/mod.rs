@@ -13,3 +13,4 @@ pub mod write;
 pub mod xsd;
 
 pub use einvoice::{EInvoice, InvoiceLine, Syntax, TradeParty, VatBreakdown};
+pub use read::{detect, parse, Parsed};
