@@ -27,4 +27,5 @@ pub mod xsd;
 pub use einvoice::{EInvoice, InvoiceLine, Syntax, TradeParty, VatBreakdown};
 pub use config::InvoicesConfig;
 pub use ledger::{InvoiceView, Received, SpendRow};
+pub use read::{detect, parse, Parsed};
 pub use referral::{NewReferral, Referral, ReferralUnit};
