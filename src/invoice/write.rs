@@ -635,9 +635,82 @@ pub fn sample(syntax: Syntax) -> EInvoice {
     }
 }
 
+/// Makes the invoice add up again after its lines were changed (a test that
+/// takes [`sample`] and sets another quantity or price calls this): each line's
+/// net amount is quantity × price rounded to cents, the VAT breakdown is
+/// rebuilt per rate (a rate keeps the category it had; document allowances
+/// and charges go to the first rate), and the totals follow (BR-CO-10…16).
+pub fn recompute(inv: &mut EInvoice) {
+    for l in &mut inv.lines {
+        l.net_amount = (l.quantity * l.unit_price).round_dp(2);
+    }
+    inv.line_total = inv.lines.iter().map(|l| l.net_amount).sum();
+    inv.tax_exclusive = inv.line_total - inv.allowance_total + inv.charge_total;
+    let mut rates: Vec<Option<Decimal>> = Vec::new();
+    for l in &inv.lines {
+        if !rates.contains(&l.vat_percent) {
+            rates.push(l.vat_percent);
+        }
+    }
+    let old = std::mem::take(&mut inv.vat);
+    inv.vat = rates
+        .iter()
+        .enumerate()
+        .map(|(i, pct)| {
+            let mut taxable: Decimal = inv
+                .lines
+                .iter()
+                .filter(|l| l.vat_percent == *pct)
+                .map(|l| l.net_amount)
+                .sum();
+            if i == 0 {
+                taxable = taxable - inv.allowance_total + inv.charge_total;
+            }
+            let rate = pct.unwrap_or(Decimal::ZERO);
+            VatBreakdown {
+                category: old
+                    .iter()
+                    .find(|v| v.percent == Some(rate))
+                    .and_then(|v| v.category.clone()),
+                percent: Some(rate),
+                taxable,
+                tax: (taxable * rate / Decimal::ONE_HUNDRED).round_dp(2),
+            }
+        })
+        .collect();
+    inv.vat_total = inv.vat.iter().map(|v| v.tax).sum();
+    inv.tax_inclusive = inv.tax_exclusive + inv.vat_total;
+    inv.payable = inv.tax_inclusive - inv.prepaid + inv.rounding;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recompute_makes_a_changed_sample_add_up() {
+        let mut inv = sample(Syntax::Ubl);
+        inv.lines[0].quantity = Decimal::from(6);
+        recompute(&mut inv);
+        assert_eq!(crate::invoice::arith::check(&inv), Vec::<String>::new());
+        assert_eq!(inv.payable, Decimal::new(36000, 2));
+        assert_eq!(inv.vat[0].category.as_deref(), Some("E"));
+        inv.lines.push(InvoiceLine {
+            id: "2".into(),
+            description: "Sõidukulu".into(),
+            quantity: Decimal::ONE,
+            unit_code: None,
+            unit_price: Decimal::new(1000, 2),
+            net_amount: Decimal::ZERO,
+            vat_percent: Some(Decimal::from(24)),
+            period_start: None,
+            period_end: None,
+        });
+        recompute(&mut inv);
+        assert_eq!(crate::invoice::arith::check(&inv), Vec::<String>::new());
+        assert_eq!(inv.vat_total, Decimal::new(240, 2));
+        assert_eq!(inv.payable, Decimal::new(37240, 2));
+    }
 
     #[test]
     fn escape_handles_markup_and_control_characters() {
