@@ -640,7 +640,8 @@ impl Register {
             .register_with(tx, &mut pending, &new, None, actor)
             .await?;
         pending.write(tx).await?;
-        self.after_registration_in(tx, &mut doc, &new, actor).await?;
+        self.after_registration_in(tx, &mut doc, &new, actor)
+            .await?;
         Ok(doc)
     }
 

@@ -53,7 +53,10 @@ fn referral(env: &TestEnv, person: &str, code: Option<&str>, units: &str) -> Str
         format!("Suunamiskiri. Suuname {person} psühholoogilisele nõustamisele."),
     )
     .unwrap();
-    let (from, to) = (days(today(), -60).to_string(), days(today(), 60).to_string());
+    let (from, to) = (
+        days(today(), -60).to_string(),
+        days(today(), 60).to_string(),
+    );
     let mut args = vec![
         "register",
         letter.to_str().unwrap(),
@@ -145,7 +148,8 @@ fn invoice(syntax: Syntax, number: &str, qty: i64, reference: Option<&str>) -> E
 }
 
 fn ubl_schema() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/ubl-2.1/maindoc/UBL-Invoice-2.1.xsd")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/schemas/ubl-2.1/maindoc/UBL-Invoice-2.1.xsd")
 }
 
 /// The invoice as UBL XML, which must validate against the shared OASIS XSD.
@@ -208,7 +212,10 @@ async fn ingest(env: &TestEnv, raw: Vec<u8>) -> String {
 fn register_file(env: &TestEnv, name: &str, bytes: &[u8]) -> String {
     let path = env.dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
-    let docs = json(&docgate(env, &["register", path.to_str().unwrap(), "--json"]));
+    let docs = json(&docgate(
+        env,
+        &["register", path.to_str().unwrap(), "--json"],
+    ));
     docs[0]["reg_no"].as_str().unwrap().to_string()
 }
 
@@ -260,15 +267,28 @@ async fn a_referral_then_a_ubl_invoice_by_email_is_matched_approved_and_its_paym
         assert_eq!(v["issue_date"], days(today(), -3).to_string(), "{b}");
         assert_eq!(v["due_date"], days(today(), 27).to_string(), "{b}");
         assert_eq!(v["state"], "open", "{b}");
-        assert_eq!(v["errors"], serde_json::json!([]), "{b}: XSD-valid, no errors");
+        assert_eq!(
+            v["errors"],
+            serde_json::json!([]),
+            "{b}: XSD-valid, no errors"
+        );
         for name in [
-            "referral", "provider", "period", "units", "unit_price", "total", "arithmetic",
+            "referral",
+            "provider",
+            "period",
+            "units",
+            "unit_price",
+            "total",
+            "arithmetic",
             "duplicate",
         ] {
             assert_eq!(check(&v, name)["ok"], true, "{b}: {name}: {v:#}");
         }
         assert!(
-            check(&v, "referral")["reason"].as_str().unwrap().contains(&number),
+            check(&v, "referral")["reason"]
+                .as_str()
+                .unwrap()
+                .contains(&number),
             "{b}"
         );
         // The invoice is a document of kind arve with both files.
@@ -283,7 +303,10 @@ async fn a_referral_then_a_ubl_invoice_by_email_is_matched_approved_and_its_paym
             od.to_string().contains(&reg_no),
             "{b}: the unpaid invoice is overdue after its term: {od:#}"
         );
-        let open = json(&docgate(&env, &["invoice", "list", "--state", "open", "--json"]));
+        let open = json(&docgate(
+            &env,
+            &["invoice", "list", "--state", "open", "--json"],
+        ));
         assert_eq!(open.as_array().unwrap().len(), 1, "{b}: {open:#}");
         assert_eq!(open[0]["reg_no"], reg_no.as_str(), "{b}");
         // The lead approves: the clock ends on time.
@@ -293,8 +316,14 @@ async fn a_referral_then_a_ubl_invoice_by_email_is_matched_approved_and_its_paym
         assert_eq!(due["state"], "ended", "{b}: {due:#}");
         assert_eq!(due["deadline"]["on_time"], true, "{b}: {due:#}");
         let od = json(&docgate(&env, &["overdue", "--as-of", &later, "--json"]));
-        assert!(!od.to_string().contains(&reg_no), "{b}: approved is not overdue");
-        let approved = json(&docgate(&env, &["invoice", "list", "--state", "approved", "--json"]));
+        assert!(
+            !od.to_string().contains(&reg_no),
+            "{b}: approved is not overdue"
+        );
+        let approved = json(&docgate(
+            &env,
+            &["invoice", "list", "--state", "approved", "--json"],
+        ));
         assert_eq!(approved[0]["reg_no"], reg_no.as_str(), "{b}");
         // A second decision is refused.
         let again = docgate(&env, &["invoice", "reject", &reg_no, "--reason", "x"]);
@@ -309,13 +338,18 @@ async fn a_referral_then_a_ubl_invoice_by_email_is_matched_approved_and_its_paym
             .unwrap();
         assert_eq!(r["units_used"], "4", "{b}: {r:#}");
         assert_eq!(r["units_remaining"], "6", "{b}: {r:#}");
-        assert!(r.get("person_code").is_none(), "{b}: no personal code in the list");
+        assert!(
+            r.get("person_code").is_none(),
+            "{b}: no personal code in the list"
+        );
         // Spend per provider, service and month.
         let from = days(today(), -365).to_string();
         let to = days(today(), 365).to_string();
         let spend = json(&docgate(
             &env,
-            &["report", "--from", &from, "--to", &to, "--spend", "--format", "json"],
+            &[
+                "report", "--from", &from, "--to", &to, "--spend", "--format", "json",
+            ],
         ));
         assert_eq!(spend.as_array().unwrap().len(), 1, "{b}: {spend:#}");
         assert_eq!(spend[0]["provider_code"], PROVIDER, "{b}");
@@ -330,7 +364,10 @@ async fn a_referral_then_a_ubl_invoice_by_email_is_matched_approved_and_its_paym
             .iter()
             .find(|d| d["kind"] == "suunamiskiri")
             .expect("the referral letter");
-        let shown = json(&docgate(&env, &["show", letter["reg_no"].as_str().unwrap(), "--json"]));
+        let shown = json(&docgate(
+            &env,
+            &["show", letter["reg_no"].as_str().unwrap(), "--json"],
+        ));
         assert!(!shown["restriction"].is_null(), "{b}: {shown:#}");
     }
 }
@@ -381,10 +418,20 @@ async fn an_invoice_over_the_referred_units_is_flagged() {
         let units = check(&v, "units");
         assert_eq!(units["ok"], false, "{b}: 8 + 4 > 10: {v:#}");
         let why = units["reason"].as_str().unwrap();
-        assert!(why.contains("ühikuid üle") && why.contains("12"), "{b}: {why}");
+        assert!(
+            why.contains("ühikuid üle") && why.contains("12"),
+            "{b}: {why}"
+        );
         // Rejected, its units no longer count: the referral has 2 left.
-        let out = docgate(&env, &["invoice", "reject", &r2, "--reason", "ühikuid üle suunatu"]);
-        assert!(out.status.success(), "{b}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = docgate(
+            &env,
+            &["invoice", "reject", &r2, "--reason", "ühikuid üle suunatu"],
+        );
+        assert!(
+            out.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let refs = json(&docgate(&env, &["referrals", "--json"]));
         assert_eq!(refs[0]["units_remaining"], "2", "{b}: {refs:#}");
         // The rejection letter to the provider waits in the outbox.
@@ -410,12 +457,27 @@ async fn a_rejection_queues_a_letter_to_the_provider() {
         let number = referral(&env, "Tiina Saar", Some(PERSON), "10");
         let inv = invoice(Syntax::Ubl, "R-1", 2, Some(&number));
         let xml = valid_ubl(&inv, env.dir.path());
-        let reg_no = ingest(&env, mail("Arve R-1", "r1@hingeabi.ee", &[("r1.xml", "application/xml", &xml)])).await;
+        let reg_no = ingest(
+            &env,
+            mail(
+                "Arve R-1",
+                "r1@hingeabi.ee",
+                &[("r1.xml", "application/xml", &xml)],
+            ),
+        )
+        .await;
         let out = docgate(&env, &["invoice", "reject", &reg_no, "--json"]);
         assert!(!out.status.success(), "{b}: a rejection needs a reason");
         let v = json(&docgate(
             &env,
-            &["invoice", "reject", &reg_no, "--reason", "teenuse kuupäevad puuduvad", "--json"],
+            &[
+                "invoice",
+                "reject",
+                &reg_no,
+                "--reason",
+                "teenuse kuupäevad puuduvad",
+                "--json",
+            ],
         ));
         assert_eq!(v["state"], "rejected", "{b}");
         assert_eq!(v["reason"], "teenuse kuupäevad puuduvad", "{b}");
@@ -448,7 +510,10 @@ async fn a_duplicate_invoice_number_is_flagged() {
         let v = show(&env, &r2);
         let dup = check(&v, "duplicate");
         assert_eq!(dup["ok"], false, "{b}: {v:#}");
-        assert!(dup["reason"].as_str().unwrap().contains(&r1), "{b}: names the first: {dup}");
+        assert!(
+            dup["reason"].as_str().unwrap().contains(&r1),
+            "{b}: names the first: {dup}"
+        );
     }
 }
 
@@ -457,26 +522,37 @@ async fn a_pdf_only_invoice_is_matched_by_the_number_in_its_text() {
     for b in backends() {
         let env = TestEnv::new(b).await;
         let number = referral(&env, "Tiina Saar", Some(PERSON), "10");
-        let pdf = docgate::extract::pdf::make_pdf(
-            &[
-                "Hingeabi OU",
-                "ARVE nr 2026-201",
-                &format!("Viide: {number}"),
-                "Psuhholoogiline noustamine 2 x 60,00",
-                "Tasuda 120,00 EUR",
-            ],
-            true,
-        );
-        let reg_no = ingest(&env, mail("Arve 2026-201", "pdf-201@hingeabi.ee", &[("arve.pdf", "application/pdf", &pdf)])).await;
+        let pdf = docgate::extract::pdf::make_pdf_blocks(&[
+            "Hingeabi OU",
+            "ARVE nr 2026-201",
+            &format!("Viide: {number}"),
+            "Psuhholoogiline noustamine 2 x 60,00",
+            "Tasuda 120,00 EUR",
+        ]);
+        let reg_no = ingest(
+            &env,
+            mail(
+                "Arve 2026-201",
+                "pdf-201@hingeabi.ee",
+                &[("arve.pdf", "application/pdf", &pdf)],
+            ),
+        )
+        .await;
         let v = show(&env, &reg_no);
         assert_eq!(v["syntax"], "pdf", "{b}: {v:#}");
         assert_eq!(v["referral"], number.as_str(), "{b}: {v:#}");
         assert_eq!(v["match_method"], "number", "{b}");
         assert_eq!(v["number"], "2026-201", "{b}");
-        assert_eq!(v["seller"]["code"], PROVIDER, "{b}: the seller is the referral's provider");
+        assert_eq!(
+            v["seller"]["code"], PROVIDER,
+            "{b}: the seller is the referral's provider"
+        );
         assert_eq!(check(&v, "referral")["ok"], true, "{b}");
         assert!(
-            v["errors"][0].as_str().unwrap().contains("masinloetav e-arve puudub"),
+            v["errors"][0]
+                .as_str()
+                .unwrap()
+                .contains("masinloetav e-arve puudub"),
             "{b}: {v:#}"
         );
     }
@@ -490,13 +566,20 @@ async fn an_invoice_that_fails_the_xsd_is_registered_with_its_errors() {
         let inv = invoice(Syntax::Ubl, "X-1", 1, Some(&number));
         let xml = String::from_utf8(valid_ubl(&inv, env.dir.path())).unwrap();
         // An element UBL does not have, where the schema allows none.
-        let broken = xml.replacen("<cbc:IssueDate>", "<cbc:Kuupaev>x</cbc:Kuupaev><cbc:IssueDate>", 1);
+        let broken = xml.replacen(
+            "<cbc:IssueDate>",
+            "<cbc:Kuupaev>x</cbc:Kuupaev><cbc:IssueDate>",
+            1,
+        );
         assert_ne!(broken, xml);
         let reg_no = register_file(&env, "broken.xml", broken.as_bytes());
         let v = show(&env, &reg_no);
         let errors = v["errors"].as_array().unwrap();
         assert!(
-            errors.iter().any(|e| e.as_str().unwrap().starts_with("XSD:") && e.as_str().unwrap().contains("Kuupaev")),
+            errors
+                .iter()
+                .any(|e| e.as_str().unwrap().starts_with("XSD:")
+                    && e.as_str().unwrap().contains("Kuupaev")),
             "{b}: {v:#}"
         );
         // Registered all the same, and still matched.

@@ -121,39 +121,68 @@ pub struct RegisterArgs {
 #[derive(Debug, Args, Default)]
 pub struct ReferralArgs {
     /// The provider's 8-digit registry code.
-    #[arg(long = "referral-provider", value_name = "CODE")]
+    #[arg(
+        long = "referral-provider",
+        id = "referral-provider",
+        value_name = "CODE"
+    )]
     pub provider: Option<String>,
     /// The provider's name (default: --party).
-    #[arg(long = "referral-provider-name", value_name = "NAME")]
+    #[arg(
+        long = "referral-provider-name",
+        id = "referral-provider-name",
+        value_name = "NAME"
+    )]
     pub provider_name: Option<String>,
-    #[arg(long = "referral-provider-email", value_name = "ADDRESS")]
+    #[arg(
+        long = "referral-provider-email",
+        id = "referral-provider-email",
+        value_name = "ADDRESS"
+    )]
     pub provider_email: Option<String>,
     /// The person referred.
-    #[arg(long = "referral-person", value_name = "NAME")]
+    #[arg(long = "referral-person", id = "referral-person", value_name = "NAME")]
     pub person: Option<String>,
     /// The person's personal identification code.
-    #[arg(long = "referral-person-code", value_name = "CODE")]
+    #[arg(
+        long = "referral-person-code",
+        id = "referral-person-code",
+        value_name = "CODE"
+    )]
     pub person_code: Option<String>,
     /// The service, e.g. "psühholoogiline nõustamine".
-    #[arg(long = "referral-service", value_name = "TEXT")]
+    #[arg(
+        long = "referral-service",
+        id = "referral-service",
+        value_name = "TEXT"
+    )]
     pub service: Option<String>,
     /// How many units are referred.
-    #[arg(long = "referral-units", value_name = "N")]
+    #[arg(long = "referral-units", id = "referral-units", value_name = "N")]
     pub units: Option<String>,
     /// sessions or hours.
-    #[arg(long = "referral-unit", value_name = "UNIT", default_value = "sessions")]
+    #[arg(
+        long = "referral-unit",
+        id = "referral-unit",
+        value_name = "UNIT",
+        default_value = "sessions"
+    )]
     pub unit: String,
     /// The highest price of one unit, in euros.
-    #[arg(long = "referral-unit-price", value_name = "EUR")]
+    #[arg(
+        long = "referral-unit-price",
+        id = "referral-unit-price",
+        value_name = "EUR"
+    )]
     pub unit_price: Option<String>,
     /// The highest total over all invoices, in euros.
-    #[arg(long = "referral-total", value_name = "EUR")]
+    #[arg(long = "referral-total", id = "referral-total", value_name = "EUR")]
     pub total: Option<String>,
     /// First day of the referral's validity.
-    #[arg(long = "referral-from", value_name = "DATE")]
+    #[arg(long = "referral-from", id = "referral-from", value_name = "DATE")]
     pub from: Option<String>,
     /// Last day of the referral's validity.
-    #[arg(long = "referral-to", value_name = "DATE")]
+    #[arg(long = "referral-to", id = "referral-to", value_name = "DATE")]
     pub to: Option<String>,
 }
 
@@ -174,18 +203,21 @@ impl ReferralArgs {
         }
         let need = |v: &Option<String>, flag: &str| {
             v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-                Error::invalid(format!("suunamisel puudub {flag} (a referral needs {flag})"))
+                Error::invalid(format!(
+                    "suunamisel puudub {flag} (a referral needs {flag})"
+                ))
             })
         };
-        let dec = |v: &Option<String>, flag: &str| -> Result<Option<rust_decimal::Decimal>, Error> {
-            v.as_deref()
-                .map(|s| {
-                    s.trim().replace(',', ".").parse().map_err(|_| {
-                        Error::invalid(format!("invalid {flag} {s:?}: not a number"))
+        let dec =
+            |v: &Option<String>, flag: &str| -> Result<Option<rust_decimal::Decimal>, Error> {
+                v.as_deref()
+                    .map(|s| {
+                        s.trim().replace(',', ".").parse().map_err(|_| {
+                            Error::invalid(format!("invalid {flag} {s:?}: not a number"))
+                        })
                     })
-                })
-                .transpose()
-        };
+                    .transpose()
+            };
         let provider_name = self
             .provider_name
             .clone()
@@ -197,8 +229,11 @@ impl ReferralArgs {
             person_code: self.person_code.clone().filter(|c| !c.trim().is_empty()),
             service: need(&self.service, "--referral-service")?,
             unit: self.unit.parse()?,
-            units: dec(&Some(need(&self.units, "--referral-units")?), "--referral-units")?
-                .unwrap_or_default(),
+            units: dec(
+                &Some(need(&self.units, "--referral-units")?),
+                "--referral-units",
+            )?
+            .unwrap_or_default(),
             unit_price_limit: dec(&self.unit_price, "--referral-unit-price")?,
             total_limit: dec(&self.total, "--referral-total")?,
             valid_from: parse_date("--referral-from", &need(&self.from, "--referral-from")?)?,
@@ -468,7 +503,10 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
     let referral = a.referral.terms(a.party.as_deref())?;
     if let Some(r) = &referral {
         r.validate()?;
-        if a.kind.as_deref().is_some_and(|k| k != crate::invoice::ledger::REFERRAL_KIND) {
+        if a.kind
+            .as_deref()
+            .is_some_and(|k| k != crate::invoice::ledger::REFERRAL_KIND)
+        {
             return Err(Error::invalid(
                 "invalid --kind: a referral (--referral-*) is of kind suunamiskiri",
             ));

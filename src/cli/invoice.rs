@@ -88,7 +88,9 @@ fn print_line(v: &InvoiceView) {
         v.seller.name,
         money(v.total),
         v.currency.as_deref().unwrap_or(""),
-        v.payment_due.map(|d| d.strftime("%d.%m.%Y").to_string()).unwrap_or_else(|| "–".into()),
+        v.payment_due
+            .map(|d| d.strftime("%d.%m.%Y").to_string())
+            .unwrap_or_else(|| "–".into()),
         v.referral.as_deref().unwrap_or("–"),
         v.state
     );
@@ -114,18 +116,19 @@ fn print_view(v: &InvoiceView) {
         money(v.total),
         v.currency.as_deref().unwrap_or("")
     );
-    println!("Suunamine (referral)\t{}", v.referral.as_deref().unwrap_or("–"));
+    println!(
+        "Suunamine (referral)\t{}",
+        v.referral.as_deref().unwrap_or("–")
+    );
     if !v.candidates.is_empty() {
-        println!("Sobivad suunamised (candidates)\t{}", v.candidates.join(", "));
+        println!(
+            "Sobivad suunamised (candidates)\t{}",
+            v.candidates.join(", ")
+        );
     }
     println!("Seis (state)\t{}", v.state);
     for c in &v.checks {
-        println!(
-            "{}\t{}\t{}",
-            if c.ok { "✓" } else { "✗" },
-            c.name,
-            c.reason
-        );
+        println!("{}\t{}\t{}", if c.ok { "✓" } else { "✗" }, c.name, c.reason);
     }
     for e in &v.errors {
         println!("viga (error)\t{e}");
@@ -187,9 +190,20 @@ pub async fn run(cmd: InvoiceCommand, cfg: Config) -> anyhow::Result<i32> {
         }) => {
             let actor = actor.unwrap_or_else(super::core::actor);
             let role = actor_role(&app, &actor).await?;
-            require_role(role, &[Role::Lead], "arve kinnitamine (approving an invoice)")?;
-            let d = crate::invoice::process::decide(&app, &reg_no, true, reason.as_deref(), None, &actor)
-                .await?;
+            require_role(
+                role,
+                &[Role::Lead],
+                "arve kinnitamine (approving an invoice)",
+            )?;
+            let d = crate::invoice::process::decide(
+                &app,
+                &reg_no,
+                true,
+                reason.as_deref(),
+                None,
+                &actor,
+            )
+            .await?;
             if json {
                 print_json(&d.invoice)?;
             } else {
@@ -205,9 +219,20 @@ pub async fn run(cmd: InvoiceCommand, cfg: Config) -> anyhow::Result<i32> {
         }) => {
             let actor = actor.unwrap_or_else(super::core::actor);
             let role = actor_role(&app, &actor).await?;
-            require_role(role, &[Role::Lead], "arve tagasilükkamine (rejecting an invoice)")?;
-            let d = crate::invoice::process::decide(&app, &reg_no, false, reason.as_deref(), to, &actor)
-                .await?;
+            require_role(
+                role,
+                &[Role::Lead],
+                "arve tagasilükkamine (rejecting an invoice)",
+            )?;
+            let d = crate::invoice::process::decide(
+                &app,
+                &reg_no,
+                false,
+                reason.as_deref(),
+                to,
+                &actor,
+            )
+            .await?;
             if json {
                 print_json(&d.invoice)?;
             } else {

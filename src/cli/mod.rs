@@ -144,3 +144,16 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{s}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Clap's own consistency checks (unique argument ids, valid defaults)
+    /// over every subcommand: a clash otherwise shows only when the command runs.
+    #[test]
+    fn every_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

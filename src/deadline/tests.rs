@@ -444,6 +444,8 @@ fn each_rule_has_the_base_the_law_gives_it() {
         ("hms-vaie", Base::Received),
         ("sus-vaie", Base::Registered),
         ("gdpr-paring", Base::Received),
+        // docgate's own: an invoice's payment term runs from its receipt.
+        ("arve-maksetahtaeg", Base::Received),
     ];
     assert_eq!(table.len(), rules.all().len());
     for (id, base) in table {

@@ -197,6 +197,31 @@ pub fn make_pdf(lines: &[&str], mappable: bool) -> Vec<u8> {
     assemble(objs.iter().map(|o| o.as_bytes()))
 }
 
+/// [`make_pdf`] with each line in a text object of its own (BT … ET), as
+/// word processors and invoicing programs write them: lopdf ends a line only
+/// at ET, so this is the layout whose lines its text keeps apart.
+pub fn make_pdf_blocks(lines: &[&str]) -> Vec<u8> {
+    let mut content = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let esc = l
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
+        content.push_str(&format!(
+            "BT /F1 12 Tf 50 {} Td ({esc}) Tj ET\n",
+            750 - 14 * i as i64
+        ));
+    }
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{}endstream", content.len(), content),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_string(),
+    ];
+    assemble(objs.iter().map(|o| o.as_bytes()))
+}
+
 /// A PDF file of the given objects (numbered 1, 2, … in order; object 1 the
 /// catalog) with its cross-reference table. Used by the generators of tests,
 /// fixtures and benchmarks.

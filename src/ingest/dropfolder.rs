@@ -102,7 +102,10 @@ pub async fn process_group(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let limit = app.config.max_file_size.max(app.config.ingest.max_message_size);
+    let limit = app
+        .config
+        .max_file_size
+        .max(app.config.ingest.max_message_size);
     let bytes = match read_limited(app, file).await? {
         Bounded::Whole(b) => b,
         Bounded::TooLarge { size, sha256 } => {
@@ -293,15 +296,15 @@ async fn run_folder(
         )
         .await
         {
-                Ok(n) => {
-                    attempts.reset_backoff();
-                    (n == 0).then_some(interval)
-                }
-                Err(e) => {
-                    tracing::error!("drop folder {}: {e}", dir.display());
-                    Some(attempts.backoff().max(interval))
-                }
-            };
+            Ok(n) => {
+                attempts.reset_backoff();
+                (n == 0).then_some(interval)
+            }
+            Err(e) => {
+                tracing::error!("drop folder {}: {e}", dir.display());
+                Some(attempts.backoff().max(interval))
+            }
+        };
         if let Some(wait) = wait {
             if super::sleep_or_shutdown(wait, &shutdown).await {
                 return Ok(());

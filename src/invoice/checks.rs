@@ -36,7 +36,10 @@ impl Method {
 /// The outcome of matching.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Match {
-    Matched { doc_id: i64, method: Method },
+    Matched {
+        doc_id: i64,
+        method: Method,
+    },
     /// Several referrals fit: their document ids, for the clerk to choose.
     Ambiguous(Vec<i64>),
     NotFound,
@@ -364,14 +367,32 @@ fn referral_checks(inv: &EInvoice, r: &Referral, used: Usage) -> Vec<Check> {
             })
             .collect();
         out.push(if !eur {
-            check("unit_price", false, format!("arve valuuta on {}, piir on eurodes (the limit is in euros)", inv.currency))
+            check(
+                "unit_price",
+                false,
+                format!(
+                    "arve valuuta on {}, piir on eurodes (the limit is in euros)",
+                    inv.currency
+                ),
+            )
         } else if over.is_empty() {
-            check("unit_price", true, format!("ühiku hind kuni {} EUR (unit prices within the limit)", money(limit)))
+            check(
+                "unit_price",
+                true,
+                format!(
+                    "ühiku hind kuni {} EUR (unit prices within the limit)",
+                    money(limit)
+                ),
+            )
         } else {
             check(
                 "unit_price",
                 false,
-                format!("ühiku hind üle piiri {} EUR: {} (unit price over the limit)", money(limit), over.join(", ")),
+                format!(
+                    "ühiku hind üle piiri {} EUR: {} (unit price over the limit)",
+                    money(limit),
+                    over.join(", ")
+                ),
             )
         });
     }
@@ -415,7 +436,14 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn referral(id: i64, number: &str, provider: &str, person: &str, from: &str, to: &str) -> Referral {
+    fn referral(
+        id: i64,
+        number: &str,
+        provider: &str,
+        person: &str,
+        from: &str,
+        to: &str,
+    ) -> Referral {
         Referral {
             doc_id: id,
             reg_no: format!("9-3/{id}"),
@@ -454,25 +482,77 @@ mod tests {
     #[test]
     fn matching_table() {
         let rs = vec![
-            referral(1, "SUUN-2026-0001", "12345678", "Tiina Saar", "2026-10-01", "2026-12-31"),
-            referral(2, "SUUN-2026-0002", "12345678", "Mart Kask", "2026-10-01", "2026-12-31"),
-            referral(3, "SUUN-2026-0003", "87654321", "Tiina Saar", "2026-10-01", "2026-12-31"),
-            referral(4, "SUUN-2026-0004", "12345678", "Tiina Saar", "2025-01-01", "2025-06-30"),
+            referral(
+                1,
+                "SUUN-2026-0001",
+                "12345678",
+                "Tiina Saar",
+                "2026-10-01",
+                "2026-12-31",
+            ),
+            referral(
+                2,
+                "SUUN-2026-0002",
+                "12345678",
+                "Mart Kask",
+                "2026-10-01",
+                "2026-12-31",
+            ),
+            referral(
+                3,
+                "SUUN-2026-0003",
+                "87654321",
+                "Tiina Saar",
+                "2026-10-01",
+                "2026-12-31",
+            ),
+            referral(
+                4,
+                "SUUN-2026-0004",
+                "12345678",
+                "Tiina Saar",
+                "2025-01-01",
+                "2025-06-30",
+            ),
         ];
         let nov = ("2026-11-01", "2026-11-30");
         let cases: Vec<(Evidence, Match)> = vec![
             // The quoted number wins over everything else.
-            (ev("99999999", &["SUUN-2026-0002"], "", nov), Match::Matched { doc_id: 2, method: Method::Number }),
+            (
+                ev("99999999", &["SUUN-2026-0002"], "", nov),
+                Match::Matched {
+                    doc_id: 2,
+                    method: Method::Number,
+                },
+            ),
             // Provider + person + period: the 2025 referral is out of the period.
-            (ev("12345678", &[], "klient tiina  SAAR", nov), Match::Matched { doc_id: 1, method: Method::ProviderPersonPeriod }),
+            (
+                ev("12345678", &[], "klient tiina  SAAR", nov),
+                Match::Matched {
+                    doc_id: 1,
+                    method: Method::ProviderPersonPeriod,
+                },
+            ),
             // No person named: both of the provider's referrals are candidates, none guessed.
-            (ev("12345678", &[], "nõustamine", nov), Match::Ambiguous(vec![1, 2])),
+            (
+                ev("12345678", &[], "nõustamine", nov),
+                Match::Ambiguous(vec![1, 2]),
+            ),
             // An unknown quoted number falls back to the provider, person and period.
-            (ev("12345678", &["SUUN-2026-0099"], "Mart Kask", nov), Match::Matched { doc_id: 2, method: Method::ProviderPersonPeriod }),
+            (
+                ev("12345678", &["SUUN-2026-0099"], "Mart Kask", nov),
+                Match::Matched {
+                    doc_id: 2,
+                    method: Method::ProviderPersonPeriod,
+                },
+            ),
             // A provider without referrals.
             (ev("11111111", &[], "Tiina Saar", nov), Match::NotFound),
             // Two numbers quoted: ambiguous.
-            (ev("12345678", &["SUUN-2026-0001", "SUUN-2026-0002"], "", nov), Match::Ambiguous(vec![1, 2])),
+            (
+                ev("12345678", &["SUUN-2026-0001", "SUUN-2026-0002"], "", nov),
+                Match::Ambiguous(vec![1, 2]),
+            ),
         ];
         for (i, (e, want)) in cases.into_iter().enumerate() {
             assert_eq!(find(&e, &rs), want, "case {i}");
@@ -481,17 +561,33 @@ mod tests {
 
     #[test]
     fn units_over_the_referral_fail_with_the_figures() {
-        let r = referral(1, "SUUN-2026-0001", "12345678", "Tiina Saar", "2026-10-01", "2026-12-31");
+        let r = referral(
+            1,
+            "SUUN-2026-0001",
+            "12345678",
+            "Tiina Saar",
+            "2026-10-01",
+            "2026-12-31",
+        );
         let mut inv = crate::invoice::write::sample(crate::invoice::Syntax::Ubl);
         inv.seller.code = Some("12345678".into());
         let q = inv.total_quantity();
-        let used = Usage { units: d("10") - q + Decimal::ONE, amount: Decimal::ZERO };
-        let m = Match::Matched { doc_id: 1, method: Method::Number };
+        let used = Usage {
+            units: d("10") - q + Decimal::ONE,
+            amount: Decimal::ZERO,
+        };
+        let m = Match::Matched {
+            doc_id: 1,
+            method: Method::Number,
+        };
         let checks = run(&inv, &m, Some((&r, used)), &[], None);
         let units = checks.iter().find(|c| c.name == "units").unwrap();
         assert!(!units.ok, "{units:?}");
         assert!(units.reason.contains("ühikuid üle"), "{}", units.reason);
-        let used = Usage { units: d("10") - q, amount: Decimal::ZERO };
+        let used = Usage {
+            units: d("10") - q,
+            amount: Decimal::ZERO,
+        };
         let checks = run(&inv, &m, Some((&r, used)), &[], None);
         assert!(checks.iter().find(|c| c.name == "units").unwrap().ok);
     }

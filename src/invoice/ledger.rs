@@ -145,7 +145,12 @@ const PDF_TEXT: usize = 256 * 1024;
 /// The facts a PDF invoice's text gives: its number, total and due date.
 pub fn pdf_facts(text: &str) -> PdfFacts {
     let text: String = text.chars().take(PDF_TEXT).collect();
-    let re = |p: &str| regex::RegexBuilder::new(p).case_insensitive(true).build().ok();
+    let re = |p: &str| {
+        regex::RegexBuilder::new(p)
+            .case_insensitive(true)
+            .build()
+            .ok()
+    };
     let number = re(r"\b(?:arve|invoice)\s*(?:nr|number|no)?\.?\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9\-/_.]{0,39}[A-Za-z0-9])")
         .and_then(|r| r.captures(&text).and_then(|c| c.get(1)).map(|m| m.as_str().to_string()));
     let total = re(r"\b(?:tasuda|kokku tasuda|summa kokku|kokku|total)\b[^0-9\n]{0,30}(\d{1,9}(?:[ \u{a0}]\d{3})*[.,]\d{2})")
@@ -225,7 +230,9 @@ impl Register {
                     (syntax.map(|s| s.as_str()).unwrap_or("xml"), invoice)
                 }
                 Err(e) => {
-                    errors.push(format!("e-arvet ei saanud lugeda: {e} (e-invoice not read)"));
+                    errors.push(format!(
+                        "e-arvet ei saanud lugeda: {e} (e-invoice not read)"
+                    ));
                     ("xml", None)
                 }
             };
@@ -274,7 +281,11 @@ impl Register {
                 new.title = format!("Arve nr {} ({})", inv.number, inv.seller.name);
             }
             if new.parties.is_empty() && !inv.seller.name.trim().is_empty() {
-                let code = inv.seller.code.clone().filter(|c| crate::model::is_registry_code(c));
+                let code = inv
+                    .seller
+                    .code
+                    .clone()
+                    .filter(|c| crate::model::is_registry_code(c));
                 new.parties.push(Party {
                     kind: PartyKind::Organisation,
                     role: PartyRole::Sender,
@@ -406,7 +417,14 @@ impl Register {
         doc_id: i64,
         rec: &Received,
         forced: Option<Referral>,
-    ) -> Result<(Match, Option<Referral>, Vec<Check>, Decimal, TradeParty, Vec<String>)> {
+    ) -> Result<(
+        Match,
+        Option<Referral>,
+        Vec<Check>,
+        Decimal,
+        TradeParty,
+        Vec<String>,
+    )> {
         let prefix = self.config().invoices.referral_prefix.clone();
         let ev = match (&rec.invoice, &rec.pdf) {
             (Some(inv), _) => Evidence::of_invoice(inv, &prefix),
@@ -435,7 +453,11 @@ impl Register {
         let candidates: Vec<String> = match &matched {
             Match::Ambiguous(ids) => ids
                 .iter()
-                .filter_map(|id| refs.iter().find(|r| r.doc_id == *id).map(|r| r.number.clone()))
+                .filter_map(|id| {
+                    refs.iter()
+                        .find(|r| r.doc_id == *id)
+                        .map(|r| r.number.clone())
+                })
                 .collect(),
             _ => Vec::new(),
         };
@@ -456,7 +478,14 @@ impl Register {
             .map(|i| i.number.clone())
             .or_else(|| rec.pdf.as_ref().and_then(|p| p.number.clone()))
             .filter(|n| !n.trim().is_empty());
-        let duplicate = match (&number, seller.code.as_deref().or(Some(seller.name.as_str())).filter(|s| !s.is_empty())) {
+        let duplicate = match (
+            &number,
+            seller
+                .code
+                .as_deref()
+                .or(Some(seller.name.as_str()))
+                .filter(|s| !s.is_empty()),
+        ) {
             (Some(n), Some(_)) => {
                 let row: Option<(String,)> = sqlx::query_as(
                     "SELECT d.reg_no FROM invoices i JOIN documents d ON d.id = i.doc_id WHERE i.number = $1 AND (i.seller_code = $2 OR (i.seller_code IS NULL AND i.seller_name = $3)) AND i.doc_id <> $4 ORDER BY i.doc_id LIMIT 1",
@@ -495,7 +524,11 @@ impl Register {
                 (checks, units)
             }
             None => {
-                let mut c = vec![checks::match_check(&matched, referral.as_ref(), &candidates)];
+                let mut c = vec![checks::match_check(
+                    &matched,
+                    referral.as_ref(),
+                    &candidates,
+                )];
                 if let Some(n) = &number {
                     c.push(checks::duplicate_check(n, duplicate.as_deref()));
                 }
@@ -546,8 +579,13 @@ impl Register {
             .map(|i| i.payable)
             .or_else(|| rec.pdf.as_ref().and_then(|p| p.total));
         let data = match (inv, &rec.pdf) {
-            (Some(i), _) => Some(serde_json::to_string(i).map_err(|e| Error::internal(e.to_string()))?),
-            (None, Some(p)) => Some(serde_json::to_string(&serde_json::json!({"pdf": p, "text": p.text})).map_err(|e| Error::internal(e.to_string()))?),
+            (Some(i), _) => {
+                Some(serde_json::to_string(i).map_err(|e| Error::internal(e.to_string()))?)
+            }
+            (None, Some(p)) => Some(
+                serde_json::to_string(&serde_json::json!({"pdf": p, "text": p.text}))
+                    .map_err(|e| Error::internal(e.to_string()))?,
+            ),
             _ => None,
         };
         sqlx::query(
@@ -575,7 +613,11 @@ impl Register {
         .bind(data)
         .execute(&mut **tx)
         .await?;
-        let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
+        let failed: Vec<&str> = checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.as_str())
+            .collect();
         self.record_event_in(
             tx,
             Some(doc.id),
@@ -610,7 +652,12 @@ impl Register {
 
     /// Links an invoice to the referral numbered `number` by hand and checks
     /// it again against it.
-    pub async fn link_invoice(&self, reg_no: &str, number: &str, actor: &str) -> Result<InvoiceView> {
+    pub async fn link_invoice(
+        &self,
+        reg_no: &str,
+        number: &str,
+        actor: &str,
+    ) -> Result<InvoiceView> {
         let mut tx = self.begin().await?;
         let view = self.invoice_in(&mut tx, reg_no).await?;
         if view.state != "open" && view.state != "overdue" {
@@ -624,9 +671,13 @@ impl Register {
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| Error::not_found(format!("suunamist {number:?} ei ole (no such referral)")))?;
+            .ok_or_else(|| {
+                Error::not_found(format!("suunamist {number:?} ei ole (no such referral)"))
+            })?;
         let rec = self.received_in(&mut tx, view.doc_id).await?;
-        let (_, referral, checks, units, _, _) = self.evaluate_in(&mut tx, view.doc_id, &rec, Some(r)).await?;
+        let (_, referral, checks, units, _, _) = self
+            .evaluate_in(&mut tx, view.doc_id, &rec, Some(r))
+            .await?;
         let referral = referral.ok_or_else(|| Error::internal("linked referral lost"))?;
         sqlx::query("UPDATE invoices SET referral_doc_id = $1, match_method = 'manual', candidates = '[]', checks = $2, quantity = $3 WHERE doc_id = $4")
             .bind(referral.doc_id)
@@ -667,7 +718,10 @@ impl Register {
             p.text = v["text"].as_str().unwrap_or_default().to_string();
             (None, Some(p))
         } else {
-            (data.as_deref().and_then(|d| serde_json::from_str(d).ok()), None)
+            (
+                data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+                None,
+            )
         };
         Ok(Received {
             syntax,
@@ -717,7 +771,11 @@ impl Register {
         self.record_event_in(
             tx,
             Some(view.doc_id),
-            if approve { KIND_APPROVED } else { KIND_REJECTED },
+            if approve {
+                KIND_APPROVED
+            } else {
+                KIND_REJECTED
+            },
             serde_json::json!({"reason": reason, "number": view.number}),
             actor,
         )
@@ -739,7 +797,9 @@ impl Register {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| {
-                Error::not_found(format!("arvet {reg_no:?} ei ole registris (no invoice with this registration number)"))
+                Error::not_found(format!(
+                    "arvet {reg_no:?} ei ole registris (no invoice with this registration number)"
+                ))
             })?;
         invoice_from_row(&row, self.today())
     }
@@ -751,7 +811,9 @@ impl Register {
             .fetch_optional(&self.store().pool)
             .await?
             .ok_or_else(|| {
-                Error::not_found(format!("arvet {reg_no:?} ei ole registris (no invoice with this registration number)"))
+                Error::not_found(format!(
+                    "arvet {reg_no:?} ei ole registris (no invoice with this registration number)"
+                ))
             })?;
         invoice_from_row(&row, self.today())
     }
@@ -762,7 +824,9 @@ impl Register {
             .bind(doc_id)
             .fetch_optional(&self.store().pool)
             .await?;
-        row.as_ref().map(|r| invoice_from_row(r, self.today())).transpose()
+        row.as_ref()
+            .map(|r| invoice_from_row(r, self.today()))
+            .transpose()
     }
 
     /// Invoices by state (`open` excludes the overdue ones), newest first, at most `limit`.
@@ -872,7 +936,9 @@ impl Register {
             let month = issue.get(..7).unwrap_or(&issue).to_string();
             let provider: Option<String> = r.try_get("provider_name")?;
             let seller: Option<String> = r.try_get("seller_name")?;
-            let code: Option<String> = r.try_get::<Option<String>, _>("provider_code")?.or(r.try_get("seller_code")?);
+            let code: Option<String> = r
+                .try_get::<Option<String>, _>("provider_code")?
+                .or(r.try_get("seller_code")?);
             let service: String = r
                 .try_get::<Option<String>, _>("service")?
                 .unwrap_or_else(|| "(suunamiseta / no referral)".into());
@@ -928,7 +994,9 @@ fn invoice_from_row(r: &sqlx::any::AnyRow, today: Date) -> Result<InvoiceView> {
         title: r.try_get("title")?,
         number: r.try_get("number")?,
         seller: TradeParty {
-            name: r.try_get::<Option<String>, _>("seller_name")?.unwrap_or_default(),
+            name: r
+                .try_get::<Option<String>, _>("seller_name")?
+                .unwrap_or_default(),
             code: r.try_get("seller_code")?,
             vat_id: None,
         },

@@ -24,8 +24,8 @@ pub mod referral;
 pub mod write;
 pub mod xsd;
 
-pub use einvoice::{EInvoice, InvoiceLine, Syntax, TradeParty, VatBreakdown};
 pub use config::InvoicesConfig;
+pub use einvoice::{EInvoice, InvoiceLine, Syntax, TradeParty, VatBreakdown};
 pub use ledger::{InvoiceView, Received, SpendRow};
 pub use read::{detect, parse, Parsed};
 pub use referral::{NewReferral, Referral, ReferralUnit};

@@ -29,7 +29,9 @@ pub fn rejection_text(v: &InvoiceView, reason: &str, agency: &str) -> String {
         }
     }
     if let Some(r) = &v.referral {
-        t.push_str(&format!("\nSuunamise number: {r}. Palun viidake sellele ka parandatud arvel.\n"));
+        t.push_str(&format!(
+            "\nSuunamise number: {r}. Palun viidake sellele ka parandatud arvel.\n"
+        ));
     }
     t.push_str(&format!("\nLugupidamisega\n{agency}\n"));
     t

@@ -8,9 +8,7 @@ use serde::Deserialize;
 use super::auth::{self, NewUser, Role};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::model::{
-    Channel, Direction, NewDocument, NewRestriction, Party, PartyKind, PartyRole,
-};
+use crate::model::{Channel, Direction, NewDocument, NewRestriction, Party, PartyKind, PartyRole};
 
 const REGISTER: &str = include_str!("../../fixtures/demo/register.json");
 

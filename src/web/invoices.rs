@@ -55,7 +55,12 @@ pub async fn dashboard(
     if !matches!(user.role, Role::Lead | Role::Clerk) {
         return Ok(None);
     }
-    let open = state.app.register.invoices(Some("open"), 10_000).await?.len();
+    let open = state
+        .app
+        .register
+        .invoices(Some("open"), 10_000)
+        .await?
+        .len();
     let overdue = state.app.register.invoices(Some("overdue"), 50).await?;
     let today = state.today();
     let from = jiff::civil::date(today.year(), 1, 1);
@@ -106,8 +111,15 @@ async fn decide(
         return back("failed=err_reason_required");
     }
     let reason = (!reason.is_empty()).then_some(reason);
-    match crate::invoice::process::decide(&state.app, &d.reg_no, approve, reason, None, &p.user.name)
-        .await
+    match crate::invoice::process::decide(
+        &state.app,
+        &d.reg_no,
+        approve,
+        reason,
+        None,
+        &p.user.name,
+    )
+    .await
     {
         Ok(_) if approve => back("done=invoice_approved"),
         Ok(_) => back("done=invoice_rejected"),

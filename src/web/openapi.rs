@@ -82,7 +82,8 @@ fn q(name: &str, schema: Value, desc: &str) -> Value {
 /// The document.
 pub fn document() -> Value {
     let direction = json!({ "type": "string", "enum": ["incoming", "outgoing", "internal"] });
-    let channel = json!({ "type": "string", "enum": ["email", "dhx", "post", "hand", "web", "einvoice"] });
+    let channel =
+        json!({ "type": "string", "enum": ["email", "dhx", "post", "hand", "web", "einvoice"] });
     let date = json!({ "type": "string", "format": "date" });
     let list_params = vec![
         q(

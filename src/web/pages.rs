@@ -1132,7 +1132,11 @@ struct DashboardPage {
     /// The official whose deadlines the list shows (`?official=`), if one.
     official: Option<String>,
     /// The invoices (lead and clerk): open, overdue, the year's spend.
-    invoices: Option<(usize, Vec<crate::invoice::InvoiceView>, Vec<crate::invoice::SpendRow>)>,
+    invoices: Option<(
+        usize,
+        Vec<crate::invoice::InvoiceView>,
+        Vec<crate::invoice::SpendRow>,
+    )>,
 }
 
 #[derive(Deserialize)]
