@@ -618,3 +618,204 @@ async fn ambiguous_referrals_are_shown_as_candidates_never_guessed() {
         assert_eq!(check(&l, "referral")["ok"], true, "{b}: {l:#}");
     }
 }
+
+// ------------------------------------------------------------ the web application
+
+mod web {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use docgate::testing::{add_user, TEST_PASSWORD};
+    use docgate::web::auth::Role;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    pub struct Resp {
+        pub status: StatusCode,
+        pub location: String,
+        pub body: String,
+    }
+
+    pub async fn send(router: &axum::Router, req: Request<Body>) -> Resp {
+        let r = router.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub struct Session {
+        cookie: String,
+        csrf: String,
+    }
+
+    pub async fn login(router: &axum::Router, name: &str) -> Session {
+        let r = router
+            .clone()
+            .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let pre = r
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .find(|c| c.starts_with("docgate_login_csrf="))
+            .unwrap();
+        let token = pre.split_once('=').unwrap().1.to_string();
+        let r = router
+            .clone()
+            .oneshot(
+                Request::post("/login")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::COOKIE, &pre)
+                    .body(Body::from(format!(
+                        "csrf={token}&name={name}&password={TEST_PASSWORD}"
+                    )))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let cookie = r
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .find(|c| c.starts_with("docgate_session="))
+            .unwrap_or_else(|| panic!("{name} could not log in: {}", r.status()));
+        let page = send(router, get(&cookie, "/search")).await;
+        let csrf = regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+            .unwrap()
+            .captures(&page.body)
+            .unwrap_or_else(|| panic!("no csrf on the page: {}", page.body))[1]
+            .to_string();
+        Session { cookie, csrf }
+    }
+
+    fn get(cookie: &str, uri: &str) -> Request<Body> {
+        Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    pub fn page(s: &Session, uri: &str) -> Request<Body> {
+        get(&s.cookie, uri)
+    }
+
+    pub fn form(s: &Session, uri: &str, fields: &[(&str, &str)]) -> Request<Body> {
+        let mut body = format!("csrf={}", s.csrf);
+        for (k, v) in fields {
+            body.push_str(&format!("&{k}={}", docgate::web::pages::urlencode(v)));
+        }
+        Request::post(uri)
+            .header(header::COOKIE, &s.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_lead_decides_on_the_document_page_and_sees_the_spend_on_the_dashboard() {
+        for b in backends() {
+            let env = TestEnv::new(b).await;
+            let number = referral(&env, "Tiina Saar", Some(PERSON), "10");
+            let inv = invoice(Syntax::Ubl, "W-1", 3, Some(&number));
+            let xml = valid_ubl(&inv, env.dir.path());
+            let reg_no = ingest(
+                &env,
+                mail(
+                    "Arve W-1",
+                    "w1@hingeabi.ee",
+                    &[("w1.xml", "application/xml", &xml)],
+                ),
+            )
+            .await;
+            let app = env.app().await;
+            add_user(&app, "liis", Role::Lead, None).await;
+            add_user(&app, "mari", Role::Staff, None).await;
+            let doc = app.register.get_by_reg_no(&reg_no).await.unwrap();
+            let router = docgate::web::router(app.clone());
+            let liis = login(&router, "liis").await;
+            let p = send(&router, page(&liis, &format!("/documents/{}", doc.id))).await;
+            assert_eq!(p.status, StatusCode::OK, "{b}");
+            for needle in [
+                "id=\"invoice\"",
+                &number,
+                "W-1",
+                "Hingeabi",
+                "inv-approve",
+                "✓",
+            ] {
+                assert!(p.body.contains(needle), "{b}: {needle} on the page");
+            }
+            // Staff may see the document but not decide.
+            let mari = login(&router, "mari").await;
+            let r = send(
+                &router,
+                form(
+                    &mari,
+                    &format!("/documents/{}/invoice", doc.id),
+                    &[("action", "approve")],
+                ),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
+            // A rejection without a reason is refused; an approval goes through.
+            let r = send(
+                &router,
+                form(
+                    &liis,
+                    &format!("/documents/{}/invoice", doc.id),
+                    &[("action", "reject")],
+                ),
+            )
+            .await;
+            assert!(
+                r.location.contains("failed=err_reason_required"),
+                "{b}: {}",
+                r.location
+            );
+            let r = send(
+                &router,
+                form(
+                    &liis,
+                    &format!("/documents/{}/invoice", doc.id),
+                    &[("action", "approve")],
+                ),
+            )
+            .await;
+            assert!(
+                r.location.contains("done=invoice_approved"),
+                "{b}: {}",
+                r.location
+            );
+            assert_eq!(
+                app.register.invoice(&reg_no).await.unwrap().state,
+                "approved",
+                "{b}"
+            );
+            // The dashboard's invoice section with the year's spend.
+            let d = send(&router, page(&liis, "/dashboard")).await;
+            assert!(d.body.contains("id=\"spend\""), "{b}");
+            assert!(d.body.contains("psühholoogiline nõustamine"), "{b}");
+            assert!(d.body.contains("180"), "{b}: 3 × 60.00 spent");
+            // The referral's page shows what was used.
+            let r = app.register.referral(&number).await.unwrap();
+            let rp = send(&router, page(&liis, &format!("/documents/{}", r.doc_id))).await;
+            assert!(rp.body.contains("id=\"referral\""), "{b}");
+            assert!(rp.body.contains("3 / 10"), "{b}: units used of referred");
+            // Staff has no invoice section on the dashboard.
+            let d = send(&router, page(&mari, "/dashboard")).await;
+            assert!(!d.body.contains("id=\"spend\""), "{b}");
+        }
+    }
+}
