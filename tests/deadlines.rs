@@ -1138,7 +1138,10 @@ fn shipped_rules_and_config_parse() {
     let cfg = Config::from_toml(&text).unwrap();
     assert_eq!(cfg.deadlines, docgate::deadline::DeadlineConfig::default());
     assert_eq!(cfg.outbox, docgate::outbox::OutboxConfig::default());
-    assert_eq!(cfg.deadlines.rules().unwrap().all().len(), 11);
+    // The eleven rules of deadline-rules.csv and docgate's own invoice payment term.
+    let rules = cfg.deadlines.rules().unwrap();
+    assert_eq!(rules.all().len(), 12);
+    assert!(rules.get("arve-maksetahtaeg").is_some());
 }
 
 /// Search filters by deadline state (resolved from the deadline projection inside

@@ -399,7 +399,30 @@ async fn two_serve_processes_on_one_postgres_register_and_send_everything_once_t
     let mut unique = got.clone();
     unique.dedup();
     assert_eq!(unique.len(), OUTBOX_ITEMS, "every item delivered: {got:?}");
-    assert_eq!(got.len(), OUTBOX_ITEMS, "no item delivered twice: {got:?}");
+    // SMTP is at-least-once: a process killed after the server accepted a
+    // message and before its `sent` commit leaves the item to be claimed
+    // again when its lease runs out, and it goes out a second time, with the
+    // same Message-ID (fixed at enqueue, so the recipient's mail system sees
+    // one message). Only such an item may arrive twice: one claimed again
+    // (attempts ≥ 2), at most one per kill.
+    let mut twice = Vec::new();
+    for (i, id) in outbox_ids.iter().enumerate() {
+        let mid = format!("<out-{i}-{tag}@example.ee>");
+        let copies = got.iter().filter(|g| **g == mid).count();
+        if copies > 1 {
+            let it = outbox::get(&app.store, *id).await.unwrap().unwrap();
+            assert!(
+                it.attempts >= 2,
+                "item {i} arrived {copies} times but was claimed {} time(s): {got:?}",
+                it.attempts
+            );
+            twice.push(i);
+        }
+    }
+    assert!(
+        twice.len() <= 2 && got.len() <= OUTBOX_ITEMS + 2,
+        "at most one re-sent item per kill: {twice:?} of {got:?}"
+    );
 
     // Both search indexes answer the same once caught up: each process's own
     // index, read by `docgate search` on its data directory.

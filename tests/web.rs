@@ -1199,3 +1199,68 @@ async fn chromium_desk_interim_keeps_the_deadline_open_extension_and_final_answe
     );
     let _ = d.call("DELETE", &d.s(""), None).await;
 }
+
+#[tokio::test]
+async fn api_metadata_edit_sets_series_direction_channel_and_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(dir.path(), |_| {}).await;
+    let clerk = user(&app, "kati", Role::Clerk, None).await;
+    let mut nd = NewDocument::new(Direction::Outgoing, Channel::Email, "Taotlus");
+    nd.series = Some("9-13".into());
+    nd.public_reason = Some("test".into());
+    let d = app.register.register(nd, "test").await.unwrap();
+    assert!(d.reg_no.starts_with("9-13/"), "{}", d.reg_no);
+    let router = docgate::web::router(app.clone());
+    let r = send(
+        &router,
+        json_req(
+            "PATCH",
+            &format!("/api/v1/documents/{}", d.id),
+            &clerk,
+            serde_json::json!({"series": "9-14", "direction": "incoming", "channel": "post",
+                               "their_date": "2026-11-30", "received": "2026-12-01"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let after = app.register.get(d.id).await.unwrap();
+    assert!(
+        after.reg_no.starts_with("9-14/"),
+        "renumbered: {}",
+        after.reg_no
+    );
+    assert_eq!(after.series, "9-14");
+    assert_eq!(after.direction, Direction::Incoming);
+    assert_eq!(after.channel, Channel::Post);
+    assert_eq!(after.their_date, Some(jiff::civil::date(2026, 11, 30)));
+    assert_eq!(after.received, Some(jiff::civil::date(2026, 12, 1)));
+    assert_eq!(
+        app.register.aliases(d.id).await.unwrap(),
+        vec![d.reg_no.clone()]
+    );
+    // A bad date names its field; an empty one clears it.
+    let r = send(
+        &router,
+        json_req(
+            "PATCH",
+            &format!("/api/v1/documents/{}", d.id),
+            &clerk,
+            serde_json::json!({"their_date": "30.11.2026"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("their_date"), "{}", r.body);
+    let r = send(
+        &router,
+        json_req(
+            "PATCH",
+            &format!("/api/v1/documents/{}", d.id),
+            &clerk,
+            serde_json::json!({"their_date": ""}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.register.get(d.id).await.unwrap().their_date, None);
+}

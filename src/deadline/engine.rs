@@ -35,9 +35,7 @@ impl EndKind {
             EndKind::Reply => "AvTS § 18(1); HMS § 35(4) (reply registered against the document)",
             EndKind::Forwarding => "AvTS § 21(1); MSVS § 5(3)",
             EndKind::Refusal => "AvTS § 23(3)",
-            EndKind::Processed => {
-                "arve kinnitatud või tagasi lükatud (invoice approved or rejected)"
-            }
+            EndKind::Processed => "arve kinnitatud või tagasi lükatud",
         }
     }
 }
@@ -788,7 +786,7 @@ pub fn compute_with(
                         "tähtaeg määratud {on}: {d} ({reason}) / due date set on {on}: {d}"
                     ),
                     date: Some(*d),
-                    basis: "arve maksetähtaeg (the invoice's payment term)".into(),
+                    basis: "arve maksetähtaeg".into(),
                 });
                 original_due = *d;
                 due = Some(*d);

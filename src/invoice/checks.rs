@@ -165,15 +165,56 @@ pub fn find(ev: &Evidence, referrals: &[Referral]) -> Match {
 pub struct Check {
     pub name: String,
     pub ok: bool,
-    /// Estonian, with English in parentheses.
+    /// Why, in Estonian.
     pub reason: String,
+    /// The same in English (the web application's second language).
+    #[serde(default)]
+    pub reason_en: String,
 }
 
-fn check(name: &str, ok: bool, reason: String) -> Check {
+impl Check {
+    /// The reason in English (`en`) or in Estonian.
+    pub fn reason_in(&self, en: bool) -> &str {
+        if en && !self.reason_en.is_empty() {
+            &self.reason_en
+        } else {
+            &self.reason
+        }
+    }
+}
+
+/// A message written "Estonian (English)" as its two halves; one without a
+/// final parenthesised English half is Estonian only (both halves the same).
+pub fn split_bilingual(text: &str) -> (String, String) {
+    let t = text.trim_end();
+    if let Some(body) = t.strip_suffix(')') {
+        // The '(' that opens the final group, nested parentheses counted.
+        let mut depth = 0usize;
+        for (i, c) in body.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' if depth == 0 => {
+                    let et = body[..i].trim_end();
+                    if !et.is_empty() {
+                        return (et.to_string(), body[i + 1..].to_string());
+                    }
+                    break;
+                }
+                '(' => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    (t.to_string(), t.to_string())
+}
+
+fn check(name: &str, ok: bool, text: String) -> Check {
+    let (reason, reason_en) = split_bilingual(&text);
     Check {
         name: name.into(),
         ok,
         reason,
+        reason_en,
     }
 }
 
@@ -209,7 +250,13 @@ pub fn run(
             "read, käibemaks ja summad klapivad (lines, VAT and totals add up)".into(),
         )
     } else {
-        check("arithmetic", false, arith.join("; "))
+        let (et, en): (Vec<String>, Vec<String>) = arith.iter().map(|m| split_bilingual(m)).unzip();
+        Check {
+            name: "arithmetic".into(),
+            ok: false,
+            reason: et.join("; "),
+            reason_en: en.join("; "),
+        }
     });
     out.push(duplicate_check(&inv.number, duplicate_of));
     out
@@ -476,6 +523,29 @@ mod tests {
             person_codes: crate::personal_code::find_all(text),
             text: normalize(text),
             span: Some((date(span.0), date(span.1))),
+        }
+    }
+
+    #[test]
+    fn bilingual_messages_split_at_their_final_english_group() {
+        let cases = [
+            (
+                "müüja X (12345678) on suunatud (the seller is referred)",
+                ("müüja X (12345678) on suunatud", "the seller is referred"),
+            ),
+            ("rida 1 (a (b) c)", ("rida 1", "a (b) c")),
+            (
+                "ainult eesti keeles",
+                ("ainult eesti keeles", "ainult eesti keeles"),
+            ),
+            ("(only a group)", ("(only a group)", "(only a group)")),
+        ];
+        for (text, (et, en)) in cases {
+            assert_eq!(
+                split_bilingual(text),
+                (et.to_string(), en.to_string()),
+                "{text}"
+            );
         }
     }
 

@@ -161,6 +161,60 @@ impl EInvoice {
         Some((*dates.iter().min()?, *dates.iter().max()?))
     }
 
+    /// The invoice as a reader sees it, in Estonian: the heading facts, the
+    /// lines and the totals (the document's text instead of the markup).
+    pub fn readable_et(&self) -> String {
+        let mut t = format!("Arve nr {}\nKuupäev: {}", self.number, self.issue_date);
+        if let Some(d) = self.due_date {
+            t.push_str(&format!("\nMaksetähtaeg: {d}"));
+        }
+        let party = |p: &TradeParty| {
+            let mut s = p.name.clone();
+            if let Some(c) = &p.code {
+                s.push_str(&format!(", registrikood {c}"));
+            }
+            if let Some(v) = &p.vat_id {
+                s.push_str(&format!(", KMKR {v}"));
+            }
+            s
+        };
+        t.push_str(&format!(
+            "\nMüüja: {}\nOstja: {}",
+            party(&self.seller),
+            party(&self.buyer)
+        ));
+        if let Some(r) = &self.buyer_reference {
+            t.push_str(&format!("\nOstja viide: {r}"));
+        }
+        if let Some(r) = &self.order_reference {
+            t.push_str(&format!("\nTellimuse viide: {r}"));
+        }
+        if let (Some(a), Some(b)) = (self.period_start, self.period_end) {
+            t.push_str(&format!("\nPeriood: {a} – {b}"));
+        }
+        for n in &self.notes {
+            t.push_str(&format!("\nMärkus: {n}"));
+        }
+        t.push_str("\nRead:");
+        for l in &self.lines {
+            t.push_str(&format!(
+                "\n{}. {}: {} {} × {} = {} {}",
+                l.id,
+                l.description,
+                l.quantity.normalize(),
+                l.unit_code.as_deref().unwrap_or(""),
+                l.unit_price,
+                l.net_amount,
+                self.currency
+            ));
+        }
+        t.push_str(&format!(
+            "\nSumma käibemaksuta: {}\nKäibemaks: {}\nSumma käibemaksuga: {}\nTasuda: {} {}",
+            self.tax_exclusive, self.vat_total, self.tax_inclusive, self.payable, self.currency
+        ));
+        t
+    }
+
     /// Total invoiced quantity over the lines.
     pub fn total_quantity(&self) -> Decimal {
         self.lines.iter().map(|l| l.quantity).sum()

@@ -213,6 +213,13 @@ impl Register {
                     let invoice = match parsed {
                         Ok(p) => {
                             errors.extend(p.problems);
+                            // The file's text: the invoice as read, then every
+                            // value of the file (search and personal-data
+                            // detection read all of it), not the markup.
+                            let f = &mut new.files[pos];
+                            f.text = Some(format!("{}\n\n{}", p.invoice.readable_et(), p.values));
+                            f.text_status = crate::model::TextStatus::Extracted;
+                            f.text_note = None;
                             Some(p.invoice)
                         }
                         Err(e) => {
@@ -561,13 +568,12 @@ impl Register {
             .checked_add(jiff::Span::new().days(i64::from(cfg.payment_term_days)))
             .map_err(|e| Error::internal(format!("payment term: {e}")))?;
         let (payment_due, why) = match (cfg.payment_term, inv_due) {
-            (PaymentTerm::InvoiceDueDate, Some(d)) => (d, "arve maksetähtaeg (the invoice's due date)".to_string()),
+            (PaymentTerm::InvoiceDueDate, Some(d)) => {
+                (d, "arvel märgitud maksetähtaeg".to_string())
+            }
             _ => (
                 by_days,
-                format!(
-                    "{} kalendripäeva saabumisest (calendar days from receipt: invoices.payment_term_days)",
-                    cfg.payment_term_days
-                ),
+                format!("{} kalendripäeva saabumisest", cfg.payment_term_days),
             ),
         };
         let inv = rec.invoice.as_ref();
@@ -792,9 +798,18 @@ impl Register {
     }
 
     async fn invoice_in(&self, tx: &mut Tx, reg_no: &str) -> Result<InvoiceView> {
+        self.invoice_on(tx, reg_no).await
+    }
+
+    /// One invoice by its document's registration number, on `conn`.
+    async fn invoice_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        reg_no: &str,
+    ) -> Result<InvoiceView> {
         let row = sqlx::query(&format!("{INV_SELECT} WHERE d.reg_no = $1"))
             .bind(reg_no)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(conn)
             .await?
             .ok_or_else(|| {
                 Error::not_found(format!(
@@ -806,16 +821,8 @@ impl Register {
 
     /// One invoice (`invoice show`).
     pub async fn invoice(&self, reg_no: &str) -> Result<InvoiceView> {
-        let row = sqlx::query(&format!("{INV_SELECT} WHERE d.reg_no = $1"))
-            .bind(reg_no)
-            .fetch_optional(&self.store().pool)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "arvet {reg_no:?} ei ole registris (no invoice with this registration number)"
-                ))
-            })?;
-        invoice_from_row(&row, self.today())
+        let mut conn = self.store().pool.acquire().await?;
+        self.invoice_on(&mut conn, reg_no).await
     }
 
     /// The invoice of a document, if it is one (the document page).

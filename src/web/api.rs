@@ -527,6 +527,15 @@ pub struct PatchJson {
     pub needs_review: Option<bool>,
     /// The public title; an empty string clears it (the public then sees the masked title).
     pub public_title: Option<String>,
+    /// A series of the document list: the thread's only document gets a new
+    /// number in it (the old one kept as an alias).
+    pub series: Option<String>,
+    pub direction: Option<Direction>,
+    pub channel: Option<Channel>,
+    /// Their letter's date (YYYY-MM-DD); an empty string clears it.
+    pub their_date: Option<String>,
+    /// The date received (YYYY-MM-DD); an empty string clears it.
+    pub received: Option<String>,
 }
 
 impl PatchJson {
@@ -559,6 +568,26 @@ impl PatchJson {
             .clone()
             .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
         patch.needs_review = self.needs_review;
+        patch.series = self
+            .series
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        patch.direction = self.direction;
+        patch.channel = self.channel;
+        let date =
+            |field: &str, v: &Option<String>| -> WebResult<Option<Option<jiff::civil::Date>>> {
+                match v.as_deref().map(str::trim) {
+                    None => Ok(None),
+                    Some("") => Ok(Some(None)),
+                    Some(s) => s.parse().map(|d| Some(Some(d))).map_err(|_| {
+                        WebError::invalid(format!("invalid {field} {s:?}: expected YYYY-MM-DD"))
+                    }),
+                }
+            };
+        patch.their_date = date("their_date", &self.their_date)?;
+        patch.received = date("received", &self.received)?;
         patch.public_title = self
             .public_title
             .clone()

@@ -318,6 +318,7 @@ async fn load_referral_and_invoice(app: &App) -> Result<()> {
         email: Some("arved@hingeabi.example".into()),
     }];
     nd.responsible = Some("liis".into());
+    nd.received = Some(day(-1)?);
     nd.source_keys = vec!["demo:invoice".into()];
     nd.files.push(
         super::integrate::new_file(

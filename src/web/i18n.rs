@@ -221,6 +221,7 @@ const TRACE: &[(&str, &str, &str)] = &[
     (r"^registreeritud (\S+) \(tähtaeg (\S+)\): HILINENUD / REGISTERED LATE$", "registreeritud $1 (tähtaeg $2): HILINENUD", "registered $1 (due $2): REGISTERED LATE"),
     (r"^registreeritud (\S+) \(tähtaeg (\S+)\): õigeaegselt / in time$", "registreeritud $1 (tähtaeg $2): õigeaegselt", "registered $1 (due $2): in time"),
     (r"täpsustamise palve / clarification asked on", "täpsustamise palve", "clarification asked on"),
+    (r"tähtaeg määratud (\S+): (\S+) \(([^)]*)\) / due date set on \S+: [0-9-]+", "tähtaeg määratud $1: $2 ($3)", "due date set on $1: $2"),
     // the steps
     (r"to be registered by: the (\d+)th working day after (\S+)", "registreerida hiljemalt: $1. tööpäev pärast $2", "to be registered by: working day $1 after $2"),
     (r"term after the deferral", "tähtaeg pärast edasilükkamist", "term after the deferral"),
@@ -248,6 +249,7 @@ const TRACE: &[(&str, &str, &str)] = &[
     (r"^(\S+: )?reply registered on ", "${1}vastus registreeritud ", "${1}reply registered on "),
     (r"^(\S+: )?forwarding registered on ", "${1}edastamine registreeritud ", "${1}forwarding registered on "),
     (r"^(\S+: )?refusal registered on ", "${1}keeldumine registreeritud ", "${1}refusal registered on "),
+    (r"^(\S+: )?processed registered on ", "${1}arve menetletud ", "${1}invoice decided on "),
     (r" ends the clock: ", " lõpetab tähtaja: ", " ends the clock: "),
     (r"due (\S+), until 24:00 Europe/Tallinn: a reply registered or sent that day is on time", "tähtpäev $1, kuni kell 24.00 Eesti aja järgi: sel päeval registreeritud või saadetud vastus on õigeaegne", "due $1, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time"),
     (r"ignored: ", "arvestamata: ", "ignored: "),

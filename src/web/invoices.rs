@@ -42,6 +42,16 @@ pub async fn panels(
     Ok((inv, referral))
 }
 
+/// A message written "Estonian (English)" in the page's language.
+pub fn in_lang(l: &super::i18n::Lang, text: &str) -> String {
+    let (et, en) = crate::invoice::checks::split_bilingual(text);
+    if l.code() == "en" {
+        en
+    } else {
+        et
+    }
+}
+
 /// Whether `user` decides invoices (the lead).
 pub fn can_decide(user: &User) -> bool {
     user.role == Role::Lead

@@ -267,7 +267,12 @@ pub fn document() -> Value {
     schemas.insert("MetadataPatch".into(), json!({ "type": "object", "additionalProperties": false, "properties": {
                     "title": { "type": ["string", "null"], "minLength": 1, "pattern": "\\S" }, "doc_type": s_nullable(), "kind": s_nullable(), "responsible": s_nullable(),
                     "unit": s_nullable(), "their_ref": s_nullable(), "needs_review": { "type": ["boolean", "null"] },
-                    "public_title": { "type": ["string", "null"], "description": "an empty string clears it" } } }));
+                    "public_title": { "type": ["string", "null"], "description": "an empty string clears it" },
+                    "series": { "type": ["string", "null"], "description": "a series of the document list; the thread's only document is renumbered in it, the old number kept as an alias" },
+                    "direction": { "type": ["string", "null"], "enum": ["incoming", "outgoing", "internal", null] },
+                    "channel": { "type": ["string", "null"], "enum": ["email", "dhx", "post", "hand", "web", "einvoice", null] },
+                    "their_date": { "type": ["string", "null"], "description": "YYYY-MM-DD; an empty string clears it" },
+                    "received": { "type": ["string", "null"], "description": "YYYY-MM-DD; an empty string clears it" } } }));
     schemas.insert("NewRestriction".into(), json!({ "type": "object", "required": ["ground", "ends"], "additionalProperties": false, "properties": {
                     "ground": { "type": "string", "minLength": 1, "pattern": "\\S", "description": "a ground of config/restriction-grounds.toml, e.g. AvTS § 35 lg 1 p 11; any other is refused (400 naming the field ground)" },
                     "ends": date.clone(), "holder": { "type": "string" } } }));
