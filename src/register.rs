@@ -526,7 +526,8 @@ impl Register {
             self.record_referral_in(tx, doc, r, actor).await?;
         }
         if let Some(inv) = &new.invoice {
-            self.record_invoice_in(tx, doc, inv, actor).await?;
+            self.record_invoice_in(tx, doc, inv, new.public_reason.is_some(), actor)
+                .await?;
         }
         // Its file unit (toimik): src/lifecycle/file_unit.rs; a restricted case
         // file restricts a document that joins it without a restriction.

@@ -291,9 +291,16 @@ async fn a_referral_then_a_ubl_invoice_by_email_is_matched_approved_and_its_paym
                 .contains(&number),
             "{b}"
         );
-        // The invoice is a document of kind arve with both files.
+        // The invoice is a document of kind arve with both files, restricted
+        // as its referral is (it tells that the person received the service).
         let doc = json(&docgate(&env, &["show", &reg_no, "--json"]));
         assert_eq!(doc["kind"], "arve", "{b}: {doc:#}");
+        assert_eq!(
+            doc["files"].as_array().unwrap().len(),
+            3,
+            "{b}: the message, the XML and the PDF: {doc:#}"
+        );
+        assert!(!doc["restriction"].is_null(), "{b}: {doc:#}");
         // The payment term is a deadline like any other: due, then overdue.
         let due = json(&docgate(&env, &["due", &reg_no, "--json"]));
         assert_eq!(due["due"], days(today(), 27).to_string(), "{b}: {due:#}");
@@ -540,6 +547,10 @@ async fn a_pdf_only_invoice_is_matched_by_the_number_in_its_text() {
         .await;
         let v = show(&env, &reg_no);
         assert_eq!(v["syntax"], "pdf", "{b}: {v:#}");
+        // A file handed over alone is public unless a rule restricts it: the
+        // referral's restriction does.
+        let doc = json(&docgate(&env, &["show", &reg_no, "--json"]));
+        assert!(!doc["restriction"].is_null(), "{b}: {doc:#}");
         assert_eq!(v["referral"], number.as_str(), "{b}: {v:#}");
         assert_eq!(v["match_method"], "number", "{b}");
         assert_eq!(v["number"], "2026-201", "{b}");

@@ -126,7 +126,14 @@ fn print_view(v: &InvoiceView) {
             v.candidates.join(", ")
         );
     }
-    println!("Seis (state)\t{}", v.state);
+    let state = match v.state.as_str() {
+        "open" => "avatud (open)",
+        "overdue" => "maksetähtaeg möödas (overdue)",
+        "approved" => "kinnitatud (approved)",
+        "rejected" => "tagasi lükatud (rejected)",
+        s => s,
+    };
+    println!("Seis (state)\t{state}");
     for c in &v.checks {
         println!("{}\t{}\t{}", if c.ok { "✓" } else { "✗" }, c.name, c.reason);
     }

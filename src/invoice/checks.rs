@@ -269,12 +269,18 @@ pub fn match_check(matched: &Match, referral: Option<&Referral>, names: &[String
             "referral",
             true,
             match method {
-                Method::Number => format!("suunamine {} (viite järgi; by the quoted number)", r.number),
-                Method::ProviderPersonPeriod => format!(
-                    "suunamine {} (teenuseosutaja, isiku ja perioodi järgi; by provider, person and period)",
-                    r.number
+                Method::Number => format!(
+                    "suunamine {n}, arvel viidatud numbri järgi (referral {n}, by the number quoted)",
+                    n = r.number
                 ),
-                Method::Manual => format!("suunamine {} (seotud käsitsi; linked by hand)", r.number),
+                Method::ProviderPersonPeriod => format!(
+                    "suunamine {n}, teenuseosutaja, isiku ja perioodi järgi (referral {n}, by provider, person and period)",
+                    n = r.number
+                ),
+                Method::Manual => format!(
+                    "suunamine {n}, seotud käsitsi (referral {n}, linked by hand)",
+                    n = r.number
+                ),
             },
         ),
         (Match::Ambiguous(_), _) => check(
@@ -377,8 +383,10 @@ fn referral_checks(inv: &EInvoice, r: &Referral, used: Usage) -> Vec<Check> {
             "units",
             true,
             format!(
-                "{} {u} sellel arvel, kokku {} {u} suunatud {} {u}-st (within the referred units)",
+                "sellel arvel {} {u}, suunamise arvetel kokku {} {u}, suunatud {} {u} (within the referred units: {} of {})",
                 units.normalize(),
+                total_units.normalize(),
+                r.units.normalize(),
                 total_units.normalize(),
                 r.units.normalize(),
                 u = r.unit.et()

@@ -551,12 +551,23 @@ impl Register {
     pub(crate) async fn record_invoice_in(
         &self,
         tx: &mut Tx,
-        doc: &Document,
+        doc: &mut Document,
         rec: &Received,
+        public_on_purpose: bool,
         actor: &str,
     ) -> Result<()> {
         let (matched, referral, checks, units, seller, candidates) =
             self.evaluate_in(tx, doc.id, rec, None).await?;
+        // An invoice of a restricted referral tells what the referral tells
+        // (that a person received the service): it is restricted alike.
+        if let (Some(r), false) = (&referral, public_on_purpose) {
+            if let Some(restriction) = self
+                .inherit_referral_restriction_in(tx, doc.id, r, actor)
+                .await?
+            {
+                doc.restriction = Some(restriction);
+            }
+        }
         let cfg = &self.config().invoices;
         let received = doc.received.unwrap_or(doc.registered);
         let inv_due = rec
@@ -692,6 +703,8 @@ impl Register {
             .bind(view.doc_id)
             .execute(&mut *tx)
             .await?;
+        self.inherit_referral_restriction_in(&mut tx, view.doc_id, &referral, actor)
+            .await?;
         self.record_event_in(
             &mut tx,
             Some(view.doc_id),
@@ -703,6 +716,45 @@ impl Register {
         let out = self.invoice_in(&mut tx, reg_no).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// Restricts an invoice that has no restriction with its referral's (the
+    /// referral letter names the person): the referral's ground and end, from
+    /// the invoice's own date, with a `restricted` event naming the referral
+    /// and the notices § 41 lg 4 asks for. None when nothing changed.
+    async fn inherit_referral_restriction_in(
+        &self,
+        tx: &mut Tx,
+        doc_id: i64,
+        referral: &Referral,
+        actor: &str,
+    ) -> Result<Option<crate::model::Restriction>> {
+        let (letter, _) = self.load_in(tx, referral.doc_id).await?;
+        let Some(r) = letter.restriction else {
+            return Ok(None);
+        };
+        let (mut doc, body) = self.load_in(tx, doc_id).await?;
+        if doc.restriction.is_some() {
+            return Ok(None);
+        }
+        let restriction = crate::model::Restriction {
+            ground: r.ground.clone(),
+            holder: r.holder.clone(),
+            begins: doc.received.unwrap_or(doc.registered),
+            ends: r.ends,
+            marked: self.today(),
+            extended: false,
+            until_decision: None,
+        };
+        let detail = serde_json::json!({
+            "ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends,
+            "holder": restriction.holder, "why": "referral", "referral": referral.number,
+        });
+        doc.restriction = Some(restriction.clone());
+        self.save_in(tx, &doc, body.as_deref(), "restricted", detail, actor)
+            .await?;
+        crate::restriction_notice::queue_in(self, tx, &doc, "restricted", actor).await?;
+        Ok(Some(restriction))
     }
 
     /// The invoice as it was read (for checking it again).

@@ -48,28 +48,47 @@ pub async fn decide(
     to: Option<String>,
     actor: &str,
 ) -> Result<Decision> {
-    let doc = app.register.get_by_reg_no(reg_no).await?;
+    let mut doc = app.register.get_by_reg_no(reg_no).await?;
     let before = app.register.invoice(reg_no).await?;
     // A rejection's letter goes to `to`, else the invoice's party with an
-    // e-mail address, else the provider's address on the referral letter.
+    // e-mail address, else the seller's address on the referral letter, which
+    // is first written onto the invoice's seller (an `edited` event), so that
+    // the letter goes to the document's own party as § 39 lg 2 wants for a
+    // restricted document.
     let has_address = to.is_some()
         || doc
             .parties
             .iter()
             .any(|p| p.email.as_deref().is_some_and(|e| e.contains('@')));
-    let to = match (approve, has_address, &before.referral) {
-        (false, false, Some(number)) => {
-            let r = app.register.referral(number).await?;
-            let letter = app.register.get_by_reg_no(&r.reg_no).await?;
-            letter
-                .parties
-                .iter()
-                .find(|p| p.code == r.provider.code)
-                .and_then(|p| p.email.clone())
+    if let (false, false, Some(number)) = (approve, has_address, &before.referral) {
+        let r = app.register.referral(number).await?;
+        let letter = app.register.get_by_reg_no(&r.reg_no).await?;
+        let address = letter
+            .parties
+            .iter()
+            .find(|p| p.code.is_some() && p.code == r.provider.code)
+            .and_then(|p| p.email.clone());
+        if let Some(address) = address {
+            let mut parties = doc.parties.clone();
+            if let Some(seller) = parties
+                .iter_mut()
+                .find(|p| p.code.is_some() && p.code == r.provider.code)
+            {
+                seller.email = Some(address);
+                let patch = crate::register::MetadataPatch {
+                    parties: Some(parties),
+                    ..Default::default()
+                };
+                doc = app.register.update(doc.id, patch, actor).await?;
+            }
         }
-        _ => to,
-    };
-    if !approve && !has_address && to.is_none() {
+    }
+    let has_address = to.is_some()
+        || doc
+            .parties
+            .iter()
+            .any(|p| p.email.as_deref().is_some_and(|e| e.contains('@')));
+    if !approve && !has_address {
         return Err(Error::invalid(format!(
             "arve {reg_no} saatjal pole e-posti aadressi: andke aadress (to) (the invoice's sender has no e-mail address: give one)"
         )));
