@@ -14,6 +14,8 @@ pub struct App {
     pub store: Store,
     pub register: Register,
     pub series: Arc<SeriesList>,
+    /// The working-day calendar and the deadline rules, loaded once.
+    pub engine: Arc<crate::deadline::state::Engine>,
 }
 
 impl App {
@@ -29,6 +31,7 @@ impl App {
         let series = Arc::new(SeriesList::load(&config.series_file)?);
         // The vocabularies are checked before the database is touched.
         let vocab = crate::register::Vocab::load(&config, &series)?;
+        let engine = Arc::new(crate::deadline::state::Engine::load(&config)?);
         crate::kinds::install(vocab.kinds.clone());
         let store = Store::open(&config).await?;
         let config = Arc::new(config);
@@ -38,6 +41,7 @@ impl App {
             store,
             register,
             series,
+            engine,
         })
     }
 }

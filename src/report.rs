@@ -238,60 +238,90 @@ pub fn median_of_histogram(h: &mut [(i64, i64)]) -> Option<f64> {
     }
 }
 
+/// CSV text of a header and rows (the `csv` crate: a field is quoted only when
+/// it holds the delimiter, a quote or a line break); `delimiter` `,` for the
+/// command line, `;` for the spreadsheet download of the web reports page.
+pub fn write_csv<R, F>(delimiter: u8, header: &[&str], rows: R) -> String
+where
+    R: IntoIterator<Item = Vec<F>>,
+    F: AsRef<[u8]>,
+{
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(Vec::new());
+    // Writing into memory cannot fail; a field is bytes, never refused.
+    let _ = w.write_record(header);
+    for r in rows {
+        let _ = w.write_record(&r);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
 /// The report as CSV (header + one line per group).
 pub fn to_csv(r: &Report) -> String {
-    let mut s = String::from("series,doc_type,month,received,answered_on_time,answered_late,open_overdue,median_working_days_to_reply,registered_late\n");
-    for l in &r.lines {
-        let med = l
-            .median_working_days_to_reply
-            .map(|m| m.to_string())
-            .unwrap_or_default();
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            csv_field(&l.series),
-            csv_field(&l.doc_type),
-            l.month,
-            l.received,
-            l.answered_on_time,
-            l.answered_late,
-            l.open_overdue,
-            med,
-            l.registered_late
-        ));
-    }
-    s
+    write_csv(
+        b',',
+        &[
+            "series",
+            "doc_type",
+            "month",
+            "received",
+            "answered_on_time",
+            "answered_late",
+            "open_overdue",
+            "median_working_days_to_reply",
+            "registered_late",
+        ],
+        r.lines.iter().map(|l| {
+            vec![
+                l.series.clone(),
+                l.doc_type.clone(),
+                l.month.clone(),
+                l.received.to_string(),
+                l.answered_on_time.to_string(),
+                l.answered_late.to_string(),
+                l.open_overdue.to_string(),
+                l.median_working_days_to_reply
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                l.registered_late.to_string(),
+            ]
+        }),
+    )
 }
 
 /// The spend rows as CSV (`report --spend`).
 pub fn spend_csv(rows: &[crate::invoice::SpendRow]) -> String {
-    let mut s = String::from(
-        "month,provider,provider_code,service,invoices,units,amount,referred_units,referred_limit\n",
-    );
-    for r in rows {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{:.2},{},{}\n",
-            r.month,
-            csv_field(&r.provider),
-            r.provider_code,
-            csv_field(&r.service),
-            r.invoices,
-            r.units.normalize(),
-            r.amount.round_dp(2),
-            r.referred_units.normalize(),
-            r.referred_limit
-                .map(|l| format!("{:.2}", l.round_dp(2)))
-                .unwrap_or_default()
-        ));
-    }
-    s
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    write_csv(
+        b',',
+        &[
+            "month",
+            "provider",
+            "provider_code",
+            "service",
+            "invoices",
+            "units",
+            "amount",
+            "referred_units",
+            "referred_limit",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.clone(),
+                r.provider.clone(),
+                r.provider_code.clone(),
+                r.service.clone(),
+                r.invoices.to_string(),
+                r.units.normalize().to_string(),
+                format!("{:.2}", r.amount.round_dp(2)),
+                r.referred_units.normalize().to_string(),
+                r.referred_limit
+                    .map(|l| format!("{:.2}", l.round_dp(2)))
+                    .unwrap_or_default(),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -310,8 +340,19 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_commas() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("9-13"), "9-13");
+    fn csv_quotes_only_what_needs_it() {
+        let out = write_csv(
+            b',',
+            &["a", "b"],
+            vec![
+                vec!["9-13".to_string(), "x,y".to_string()],
+                vec!["say \"hi\"".to_string(), "two\nlines".to_string()],
+            ],
+        );
+        assert_eq!(
+            out,
+            "a,b\n9-13,\"x,y\"\n\"say \"\"hi\"\"\",\"two\nlines\"\n"
+        );
+        assert_eq!(write_csv(b';', &["k"], vec![vec!["1,5"]]), "k\n1,5\n");
     }
 }

@@ -149,7 +149,7 @@ pub async fn run(cmd: DeadlineCommand, cfg: Config) -> anyhow::Result<i32> {
     }
 }
 
-async fn open(cfg: Config) -> anyhow::Result<(App, Engine)> {
+async fn open(cfg: Config) -> anyhow::Result<(App, std::sync::Arc<Engine>)> {
     let app = App::open(cfg).await.context("cannot open the register")?;
     let eng = Engine::from_app(&app)?;
     state::sync(&app, &eng).await?;

@@ -47,11 +47,19 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn from_app(app: &App) -> Result<Engine> {
+    /// The calendar and the rules of a configuration: the rules file read and
+    /// the holiday years built. `App::open` does this once; everything else
+    /// takes the app's ([`Engine::from_app`]).
+    pub fn load(config: &crate::config::Config) -> Result<Engine> {
         Ok(Engine {
-            calendar: app.config.deadlines.calendar()?,
-            rules: app.config.deadlines.rules()?,
+            calendar: config.deadlines.calendar()?,
+            rules: config.deadlines.rules()?,
         })
+    }
+
+    /// The app's engine, loaded once when the app opened (not re-read per request).
+    pub fn from_app(app: &App) -> Result<std::sync::Arc<Engine>> {
+        Ok(app.engine.clone())
     }
 }
 

@@ -140,7 +140,7 @@ pub struct DeadlineView {
     pub trace: Vec<String>,
 }
 
-fn engine(state: &WebState) -> WebResult<Engine> {
+fn engine(state: &WebState) -> WebResult<std::sync::Arc<Engine>> {
     Ok(Engine::from_app(&state.app)?)
 }
 

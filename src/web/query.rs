@@ -143,26 +143,34 @@ pub async fn monthly(
 
 /// The report as CSV (semicolon-separated, as Estonian spreadsheets expect).
 pub fn monthly_csv(rows: &[MonthRow]) -> String {
-    let mut s = String::from(
-        "kuu;sissetulevad;valjaminevad;vastatud;piiratud;oigeaegselt;hilinenult;oigeaegsus\n",
-    );
-    for r in rows {
-        let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
-        s.push_str(&format!(
-            "{};{};{};{};{};{};{};{}\n",
-            r.month,
-            r.incoming,
-            r.outgoing,
-            r.replied,
-            r.restricted,
-            opt(r.on_time),
-            opt(r.late),
-            r.on_time_rate
-                .map(|x| format!("{:.1}", x * 100.0).replace('.', ","))
-                .unwrap_or_default()
-        ));
-    }
-    s
+    let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    crate::report::write_csv(
+        b';',
+        &[
+            "kuu",
+            "sissetulevad",
+            "valjaminevad",
+            "vastatud",
+            "piiratud",
+            "oigeaegselt",
+            "hilinenult",
+            "oigeaegsus",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.clone(),
+                r.incoming.to_string(),
+                r.outgoing.to_string(),
+                r.replied.to_string(),
+                r.restricted.to_string(),
+                opt(r.on_time),
+                opt(r.late),
+                r.on_time_rate
+                    .map(|x| format!("{:.1}", x * 100.0).replace('.', ","))
+                    .unwrap_or_default(),
+            ]
+        }),
+    )
 }
 
 /// Fills in the views' reply deadlines from the `deadlines` projection (one
