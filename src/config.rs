@@ -314,7 +314,23 @@ impl Config {
     }
 }
 
-/// Sets `path` in `table` to `raw`, parsed as a TOML value when it is one, else as a string.
+/// The type of the field at `path`, from the defaults: a text field takes the
+/// value as it is written (`DOCGATE_AGENCY__REGISTRY_CODE=70001975` is the
+/// text "70001975", not a number), any other field takes it as a TOML value.
+/// None for a field the defaults leave out (an unset option).
+fn field_is_text(path: &[String]) -> Option<bool> {
+    static DEFAULTS: std::sync::LazyLock<Option<toml::Value>> =
+        std::sync::LazyLock::new(|| toml::Value::try_from(Config::default()).ok());
+    let mut cur = DEFAULTS.as_ref()?;
+    for p in path {
+        cur = cur.as_table()?.get(p)?;
+    }
+    Some(cur.is_str())
+}
+
+/// Sets `path` in `table` to `raw`, typed by the field it sets ([`field_is_text`]);
+/// a field without a default is parsed as a TOML value when it is one, else
+/// taken as text.
 fn set_path(table: &mut toml::Table, path: &[String], raw: &str, what: &str) -> Result<()> {
     let (last, parents) = path
         .split_last()
@@ -328,7 +344,10 @@ fn set_path(table: &mut toml::Table, path: &[String], raw: &str, what: &str) -> 
             .as_table_mut()
             .ok_or_else(|| Error::invalid(format!("invalid {what}: {p} is not a section")))?;
     }
-    let value = parse_scalar(raw);
+    let value = match field_is_text(path) {
+        Some(true) => toml::Value::String(raw.to_string()),
+        _ => parse_scalar(raw),
+    };
     cur.insert(last.clone(), value);
     Ok(())
 }
@@ -352,6 +371,38 @@ mod tests {
                 .unwrap();
         let cfg = Config::from_toml(&text).unwrap();
         assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn environment_values_are_typed_by_the_field_they_set() {
+        let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        // A text field of digits stays text (it used to become a number and fail).
+        let cfg = Config::load_from(
+            &Overrides::default(),
+            &env("DOCGATE_AGENCY__REGISTRY_CODE", "70001975"),
+        )
+        .unwrap();
+        assert_eq!(cfg.agency.registry_code, "70001975");
+        // A number field takes a number, a boolean field a boolean.
+        let cfg =
+            Config::load_from(&Overrides::default(), &env("DOCGATE_MAX_CONNECTIONS", "7")).unwrap();
+        assert_eq!(cfg.max_connections, 7);
+        let cfg = Config::load_from(
+            &Overrides {
+                set: vec!["ingest.enabled=false".into(), "agency.name=12345".into()],
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert!(!cfg.ingest.enabled);
+        assert_eq!(cfg.agency.name, "12345");
+        // A number field given text is refused.
+        assert!(Config::load_from(
+            &Overrides::default(),
+            &env("DOCGATE_MAX_CONNECTIONS", "many")
+        )
+        .is_err());
     }
 
     #[test]
