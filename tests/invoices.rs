@@ -630,6 +630,51 @@ async fn ambiguous_referrals_are_shown_as_candidates_never_guessed() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operators_export_registers_each_xml_with_its_pdf_as_one_invoice() {
+    for b in backends() {
+        let env = TestEnv::new(b).await;
+        let number = referral(&env, "Tiina Saar", Some(PERSON), "10");
+        let folder = env.dir.path().join("operaator");
+        std::fs::create_dir_all(&folder).unwrap();
+        let inv = invoice(Syntax::Ubl, "O-1", 2, Some(&number));
+        std::fs::write(folder.join("arve-O-1.xml"), valid_ubl(&inv, env.dir.path())).unwrap();
+        std::fs::write(
+            folder.join("arve-O-1.pdf"),
+            docgate::extract::pdf::make_pdf_blocks(&["Hingeabi OU", "Arve nr O-1"]),
+        )
+        .unwrap();
+        let app = env.app().await;
+        let n = docgate::ingest::dropfolder::pass_folder(
+            &app,
+            &folder,
+            Channel::EInvoice,
+            true,
+            std::time::Duration::ZERO,
+            &tokio_util::sync::CancellationToken::new(),
+            &mut Default::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 1, "{b}: one document of the pair");
+        let all = app.register.invoices(None, 10).await.unwrap();
+        assert_eq!(all.len(), 1, "{b}");
+        let v = &all[0];
+        assert_eq!(v.referral.as_deref(), Some(number.as_str()), "{b}");
+        assert!(v.checks.iter().all(|c| c.ok), "{b}: {:?}", v.checks);
+        let doc = app.register.get_by_reg_no(&v.reg_no).await.unwrap();
+        assert_eq!(doc.channel, Channel::EInvoice, "{b}");
+        let names: Vec<&str> = doc.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["arve-O-1.xml", "arve-O-1.pdf"], "{b}");
+        // Both files moved to done/, nothing left behind.
+        assert!(
+            folder.join("done/arve-O-1.xml").exists() && folder.join("done/arve-O-1.pdf").exists(),
+            "{b}"
+        );
+        assert!(!folder.join("arve-O-1.xml").exists(), "{b}");
+    }
+}
+
 // ------------------------------------------------------------ the web application
 
 mod web {
