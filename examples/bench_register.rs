@@ -55,7 +55,9 @@ async fn main() {
     for b in backends() {
         let mut env = TestEnv::new(b).await;
         if let Ok(fs) = std::env::var("BENCH_FILE_STORE") {
-            env.config.file_store = fs;
+            env.config.file_store = fs
+                .parse()
+                .expect("BENCH_FILE_STORE: auto, local or database");
         }
         let app = env.app().await;
         let t = Instant::now();

@@ -23,7 +23,7 @@ pub struct Config {
     pub max_connections: u32,
     /// Where stored files go: "auto" (local files with SQLite, the database with
     /// PostgreSQL, so that every process sharing it sees them), "local" or "database".
-    pub file_store: String,
+    pub file_store: FileStore,
     /// The agency that keeps this register.
     pub agency: AgencyConfig,
     /// Registration-number patterns.
@@ -83,7 +83,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: String::new(),
             max_connections: 8,
-            file_store: "auto".into(),
+            file_store: FileStore::Auto,
             agency: AgencyConfig::default(),
             numbering: NumberingConfig::default(),
             series_file: PathBuf::new(),
@@ -122,6 +122,31 @@ impl Default for NumberingConfig {
         NumberingConfig {
             pattern: "{series}/{seq}".into(),
             followup: "{parent}-{n}".into(),
+        }
+    }
+}
+
+/// Where stored files go (`file_store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStore {
+    /// Local files with SQLite, the database with PostgreSQL.
+    #[default]
+    Auto,
+    Local,
+    Database,
+}
+
+impl std::str::FromStr for FileStore {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(FileStore::Auto),
+            "local" => Ok(FileStore::Local),
+            "database" => Ok(FileStore::Database),
+            _ => Err(Error::invalid(format!(
+                "invalid file_store {s:?}: expected auto, local or database"
+            ))),
         }
     }
 }
@@ -226,12 +251,6 @@ impl Config {
                 self.database_url
             )));
         }
-        if !matches!(self.file_store.as_str(), "auto" | "local" | "database") {
-            return Err(Error::invalid(format!(
-                "invalid file_store {:?}: expected auto, local or database",
-                self.file_store
-            )));
-        }
         if self.agency.email_domains.len() > 100 {
             return Err(Error::invalid(format!(
                 "invalid agency.email_domains: {} domains, at most 100",
@@ -298,10 +317,10 @@ impl Config {
 
     /// True when files are kept in the database rather than in `{data_dir}/files`.
     pub fn files_in_database(&self) -> bool {
-        match self.file_store.as_str() {
-            "database" => true,
-            "local" => false,
-            _ => self.is_postgres(),
+        match self.file_store {
+            FileStore::Database => true,
+            FileStore::Local => false,
+            FileStore::Auto => self.is_postgres(),
         }
     }
 

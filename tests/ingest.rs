@@ -901,7 +901,7 @@ fn account(folder: &str) -> docgate::ingest::ImapAccount {
         name: format!("test-{folder}"),
         host: "127.0.0.1".into(),
         port: IMAP_PORT,
-        security: "plain".into(),
+        security: docgate::ingest::ImapSecurity::Plain,
         username: "docgate".into(),
         password: "docgate-test".into(),
         folders: vec![folder.into()],
@@ -974,7 +974,7 @@ async fn dovecot_messages_are_ingested_acknowledged_and_never_twice() {
 
     // The daemon loop with IDLE picks up a new message and moves it after commit.
     let mut acc2 = acc.clone();
-    acc2.after = format!("move:{folder}.done");
+    acc2.after = docgate::ingest::ImapAfter::Move(format!("{folder}.done"));
     s.create(format!("{folder}.done")).await.unwrap();
     let task = tokio::spawn(ingest::imap::run(app.clone(), acc2, sd.clone()));
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1021,7 +1021,7 @@ async fn dovecot_tls_login_with_the_servers_certificate_and_plain_refused_off_lo
         return;
     }
     let mut acc = account("INBOX");
-    acc.security = "tls".into();
+    acc.security = docgate::ingest::ImapSecurity::Tls;
     acc.host = "localhost".into();
     acc.port = IMAPS_PORT;
     acc.ca_file = "/var/lib/docgate-dovecot/cert.pem".into();

@@ -262,7 +262,7 @@ fn account(folder: &str) -> docgate::ingest::ImapAccount {
         name: format!("faults-{folder}"),
         host: "127.0.0.1".into(),
         port: IMAP_PORT,
-        security: "plain".into(),
+        security: docgate::ingest::ImapSecurity::Plain,
         username: "docgate".into(),
         password: "docgate-test".into(),
         folders: vec![folder.into()],

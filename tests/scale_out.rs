@@ -208,7 +208,7 @@ async fn two_serve_processes_on_one_postgres_register_and_send_everything_once_t
         name: "shared".into(),
         host: "127.0.0.1".into(),
         port: IMAP_PORT,
-        security: "plain".into(),
+        security: docgate::ingest::ImapSecurity::Plain,
         username: "docgate".into(),
         password: "docgate-test".into(),
         folders: vec![folder.clone()],

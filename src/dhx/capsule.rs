@@ -433,7 +433,8 @@ fn date_part(s: &str) -> Option<&str> {
     }
     let year = if neg { -year } else { year };
     let rest = &s[dash + 1..];
-    if rest.len() < 5 || !rest.is_char_boundary(2) || !rest.is_char_boundary(5) {
+    // Only ASCII is sliced below: a multibyte character there is no date.
+    if rest.len() < 5 || !rest.as_bytes()[..5].is_ascii() {
         return None;
     }
     let month = digits(&rest[..2], 2)?;
@@ -464,7 +465,7 @@ fn tz_ok(s: &str) -> bool {
     let Some(r) = s.strip_prefix(['+', '-']) else {
         return false;
     };
-    if r.len() != 5 || &r[2..3] != ":" {
+    if r.len() != 5 || !r.is_ascii() || &r[2..3] != ":" {
         return false;
     }
     match (digits(&r[..2], 2), digits(&r[3..], 2)) {
@@ -484,7 +485,7 @@ pub fn is_date_time(s: &str) -> bool {
     let Some(t) = rest.strip_prefix('T') else {
         return false;
     };
-    if t.len() < 8 || !t.is_char_boundary(8) {
+    if t.len() < 8 || !t.as_bytes()[..8].is_ascii() {
         return false;
     }
     let (h, m, sec) = match (
@@ -1336,6 +1337,25 @@ pub fn check_addressee(c: &Capsule, our_code: &str) -> Result<(), Fault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz crash-35ffa9b4): a date or time with a multibyte
+    /// character where a digit belongs was sliced inside the character and
+    /// panicked; it is simply not a date.
+    #[test]
+    fn a_date_with_a_multibyte_character_is_refused_not_a_panic() {
+        for s in [
+            "2026-01-01T10:5\u{3fb}54",
+            "2026-01-01T1\u{e9}:00:00",
+            "2026-0\u{e9}-01",
+            "2026-01-\u{e9}1",
+            "2026-01-01+0\u{e9}:00",
+            "2026-01-01T10:00:00+\u{e9}00:0",
+        ] {
+            assert!(!is_date(s) && !is_date_time(s), "{s}");
+        }
+        assert!(is_date_time("2026-01-01T10:05:54+02:00"));
+        assert!(is_date("2026-01-01Z"));
+    }
 
     #[test]
     fn lexical_types_follow_libxml2() {

@@ -53,26 +53,10 @@ pub fn validate(acc: &ImapAccount) -> Result<()> {
             acc.name
         )));
     }
-    match acc.security.as_str() {
-        "tls" => {}
-        "plain" if is_loopback(&acc.host) => {}
-        "plain" => {
-            return Err(Error::invalid(format!(
-                "invalid [[ingest.imap]] {:?}: security \"plain\" is allowed only to a loopback host, not {:?}",
-                acc.name, acc.host
-            )))
-        }
-        other => {
-            return Err(Error::invalid(format!(
-                "invalid [[ingest.imap]] {:?}: security {other:?}, expected \"tls\" or \"plain\"",
-                acc.name
-            )))
-        }
-    }
-    if !(acc.after == "seen" || acc.after.starts_with("move:") && acc.after.len() > 5) {
+    if acc.security == super::ImapSecurity::Plain && !is_loopback(&acc.host) {
         return Err(Error::invalid(format!(
-            "invalid [[ingest.imap]] {:?}: after {:?}, expected \"seen\" or \"move:FOLDER\"",
-            acc.name, acc.after
+            "invalid [[ingest.imap]] {:?}: security \"plain\" is allowed only to a loopback host, not {:?}",
+            acc.name, acc.host
         )));
     }
     if acc.folders.is_empty() {
@@ -106,7 +90,7 @@ pub async fn connect(acc: &ImapAccount) -> Result<Session> {
     .await
     .map_err(|_| imap_err("connect", format!("{}:{} timed out", acc.host, acc.port)))?
     .map_err(|e| imap_err("connect", format!("{}:{}: {e}", acc.host, acc.port)))?;
-    let conn = if acc.security == "tls" {
+    let conn = if acc.security == super::ImapSecurity::Tls {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if !acc.ca_file.as_os_str().is_empty() {
@@ -303,7 +287,7 @@ pub async fn sync_folder_with(
             acc.host,
             acc.port,
             acc.after
-                .strip_prefix("move:")
+                .move_to()
                 .map(|t| format!(", moved to {t}"))
                 .unwrap_or_default()
         );
@@ -398,7 +382,7 @@ pub async fn sync_folder_with(
 
 /// Acknowledges a message handled: moved to the `after` folder, or flagged \Seen.
 async fn acknowledge(session: &mut Session, acc: &ImapAccount, uid: u32) -> Result<()> {
-    if let Some(target) = acc.after.strip_prefix("move:") {
+    if let Some(target) = acc.after.move_to() {
         session
             .uid_mv(uid.to_string(), target)
             .await

@@ -93,6 +93,57 @@ impl Default for IngestConfig {
     }
 }
 
+/// How an IMAP account connects (`security`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapSecurity {
+    /// Implicit TLS (port 993).
+    Tls,
+    /// No encryption: allowed only to a loopback host.
+    Plain,
+}
+
+/// What is done to a message on the server once it is registered (`after`):
+/// flagged `\Seen` ("seen"), or moved to a folder ("move:FOLDER").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ImapAfter {
+    Seen,
+    Move(String),
+}
+
+impl TryFrom<String> for ImapAfter {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.strip_prefix("move:") {
+            _ if s == "seen" => Ok(ImapAfter::Seen),
+            Some(f) if !f.trim().is_empty() => Ok(ImapAfter::Move(f.to_string())),
+            _ => Err(format!(
+                "invalid after {s:?}: expected \"seen\" or \"move:FOLDER\""
+            )),
+        }
+    }
+}
+
+impl From<ImapAfter> for String {
+    fn from(a: ImapAfter) -> String {
+        match a {
+            ImapAfter::Seen => "seen".into(),
+            ImapAfter::Move(f) => format!("move:{f}"),
+        }
+    }
+}
+
+impl ImapAfter {
+    /// The folder messages are moved to, if any.
+    pub fn move_to(&self) -> Option<&str> {
+        match self {
+            ImapAfter::Seen => None,
+            ImapAfter::Move(f) => Some(f),
+        }
+    }
+}
+
 /// One IMAP account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -102,7 +153,7 @@ pub struct ImapAccount {
     pub host: String,
     pub port: u16,
     /// "tls" (implicit TLS, port 993) or "plain" (allowed only to a loopback host).
-    pub security: String,
+    pub security: ImapSecurity,
     pub username: String,
     /// The password; or leave empty and set `password_env`.
     pub password: String,
@@ -111,7 +162,7 @@ pub struct ImapAccount {
     /// Folders to read.
     pub folders: Vec<String>,
     /// After commit: "seen" (flag \Seen) or "move:FOLDER".
-    pub after: String,
+    pub after: ImapAfter,
     /// Use IDLE when the server offers it (else poll).
     pub idle: bool,
     /// Poll interval (and IDLE re-check), seconds.
@@ -126,12 +177,12 @@ impl Default for ImapAccount {
             name: "imap".into(),
             host: String::new(),
             port: 993,
-            security: "tls".into(),
+            security: ImapSecurity::Tls,
             username: String::new(),
             password: String::new(),
             password_env: String::new(),
             folders: vec!["INBOX".into()],
-            after: "seen".into(),
+            after: ImapAfter::Seen,
             idle: true,
             poll_secs: 60,
             ca_file: PathBuf::new(),
