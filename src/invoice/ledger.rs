@@ -250,6 +250,13 @@ impl Register {
                 errors,
             }
         } else {
+            // A PDF invoice: only a document of kind arve, or one with a PDF,
+            // is read further (every other letter stops here, cheaply).
+            if new.kind.as_deref() != Some(INVOICE_KIND)
+                && !new.files.iter().any(|f| f.media_type == "application/pdf")
+            {
+                return Ok(());
+            }
             let mut text = new.body.clone().unwrap_or_default();
             for f in &new.files {
                 if let Some(t) = &f.text {
@@ -914,6 +921,18 @@ impl Register {
         let rows = q.fetch_all(&self.store().pool).await?;
         let t = self.today();
         rows.iter().map(|r| invoice_from_row(r, t)).collect()
+    }
+
+    /// How many invoices are open and how many of them are past their payment
+    /// term (`as_of`): two counts on the `(state, payment_due)` index.
+    pub async fn invoice_counts(&self, as_of: Date) -> Result<(i64, i64)> {
+        let (open, overdue): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN payment_due < $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM invoices WHERE state = 'open'",
+        )
+        .bind(as_of.to_string())
+        .fetch_one(&self.store().pool)
+        .await?;
+        Ok((open - overdue, overdue))
     }
 
     /// Every referral with the units and amount its invoices used (not rejected).

@@ -215,14 +215,26 @@ pub fn number(prefix: &str, year: i16, seq: i64) -> String {
 /// Every referral number with this prefix quoted in `text`, in order, once
 /// each (case and the separators `-`, ` `, `/` and `_` as people type them).
 pub fn find_numbers(prefix: &str, text: &str) -> Vec<String> {
-    let re = regex::RegexBuilder::new(&format!(
-        r"\b{}[\s\-_/]?(\d{{4}})[\s\-_/](\d{{1,6}})(?:\D|$)",
-        regex::escape(prefix)
-    ))
-    .case_insensitive(true)
-    .size_limit(1 << 20)
-    .build();
-    let Ok(re) = re else { return Vec::new() };
+    // One prefix per process (the configured one): its pattern is compiled once.
+    static RE: std::sync::Mutex<Option<(String, regex::Regex)>> = std::sync::Mutex::new(None);
+    let re = {
+        let mut cached = RE.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((p, re)) if p == prefix => re.clone(),
+            _ => {
+                let built = regex::RegexBuilder::new(&format!(
+                    r"\b{}[\s\-_/]?(\d{{4}})[\s\-_/](\d{{1,6}})(?:\D|$)",
+                    regex::escape(prefix)
+                ))
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build();
+                let Ok(re) = built else { return Vec::new() };
+                *cached = Some((prefix.to_string(), re.clone()));
+                re
+            }
+        }
+    };
     let mut out: Vec<String> = Vec::new();
     // Bounded: a text past 1 MB is read no further for numbers.
     let text = match text.char_indices().nth(1 << 20) {

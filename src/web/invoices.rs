@@ -61,18 +61,20 @@ pub fn can_decide(user: &User) -> bool {
 pub async fn dashboard(
     state: &WebState,
     user: &User,
-) -> crate::error::Result<Option<(usize, Vec<InvoiceView>, Vec<SpendRow>)>> {
+) -> crate::error::Result<Option<(i64, Vec<InvoiceView>, Vec<SpendRow>)>> {
     if !matches!(user.role, Role::Lead | Role::Clerk) {
         return Ok(None);
     }
-    let open = state
-        .app
-        .register
-        .invoices(Some("open"), 10_000)
-        .await?
-        .len();
-    let overdue = state.app.register.invoices(Some("overdue"), 50).await?;
     let today = state.today();
+    let (open, _) = state.app.register.invoice_counts(today).await?;
+    // Each listed invoice as the one access policy lets this user see it.
+    let mut overdue = Vec::new();
+    for v in state.app.register.invoices(Some("overdue"), 50).await? {
+        let d = state.app.register.get(v.doc_id).await?;
+        if state.sight(Some(user), &d).await? != crate::access::Sight::Invisible {
+            overdue.push(v);
+        }
+    }
     let from = jiff::civil::date(today.year(), 1, 1);
     let to = jiff::civil::date(today.year(), 12, 31);
     let spend = state.app.register.spend(from, to).await?;

@@ -1133,7 +1133,7 @@ struct DashboardPage {
     official: Option<String>,
     /// The invoices (lead and clerk): open, overdue, the year's spend.
     invoices: Option<(
-        usize,
+        i64,
         Vec<crate::invoice::InvoiceView>,
         Vec<crate::invoice::SpendRow>,
     )>,
