@@ -41,7 +41,8 @@ pub enum Rejection {
     NotMail(String),
     #[error("too many attachments: {count}, the limit is {limit} (ingest.max_attachments)")]
     TooManyAttachments { count: usize, limit: usize },
-    #[error("mime nesting too deep: {depth} levels, the limit is {limit} (ingest.max_mime_depth)")]
+    /// `depth` is counted no further than `limit + 1`.
+    #[error("mime nesting too deep: more than {limit} levels (ingest.max_mime_depth)")]
     TooDeep { depth: usize, limit: usize },
     #[error(
         "decoded content too large: {size} bytes, the limit is {limit} (ingest.max_decoded_size)"
@@ -152,7 +153,7 @@ pub fn parse_mail_hashed(
         return Err(Rejection::NotMail("no header fields found".into()));
     }
 
-    let depth = mime_depth(&msg, 0, 0);
+    let depth = mime_depth(&msg, limits.max_mime_depth);
     if depth > limits.max_mime_depth {
         return Err(Rejection::TooDeep {
             depth,
@@ -505,26 +506,50 @@ fn extension_for(mt: &str) -> &'static str {
     }
 }
 
-/// Deepest nesting of multiparts and nested messages (the root is depth 1).
-fn mime_depth(msg: &Message<'_>, part: u32, guard: usize) -> usize {
-    if guard > 200 {
-        return guard;
-    }
-    let Some(p) = msg.parts.get(part as usize) else {
-        return 0;
-    };
-    match &p.body {
-        PartType::Multipart(children) => {
-            1 + children
-                .iter()
-                .filter(|&&c| c != part)
-                .map(|&c| mime_depth(msg, c, guard + 1))
-                .max()
-                .unwrap_or(0)
+/// Deepest nesting of multiparts and nested messages (the root is depth 1),
+/// counted no further than `limit + 1`: all the caller asks is whether it is
+/// over the limit. mail-parser's part table is a graph, not a tree — a hostile
+/// message can make a multipart list its own ancestor or share children —
+/// so each part is measured once (memo) and a part that is its own ancestor
+/// counts as nesting without end. Linear in the parts and their child lists.
+fn mime_depth(msg: &Message<'_>, limit: usize) -> usize {
+    fn walk(
+        msg: &Message<'_>,
+        part: u32,
+        limit: usize,
+        memo: &mut std::collections::HashMap<u32, usize>,
+        path: &mut Vec<u32>,
+    ) -> usize {
+        if let Some(&d) = memo.get(&part) {
+            return d;
         }
-        PartType::Message(m) => 1 + mime_depth(m, 0, guard + 1),
-        _ => 1,
+        if path.contains(&part) || path.len() > limit {
+            return limit + 1;
+        }
+        let Some(p) = msg.parts.get(part as usize) else {
+            return 0;
+        };
+        path.push(part);
+        let d = match &p.body {
+            PartType::Multipart(children) => {
+                let mut deepest = 0;
+                for &c in children {
+                    deepest = deepest.max(walk(msg, c, limit, memo, path));
+                    if deepest > limit {
+                        break;
+                    }
+                }
+                1 + deepest
+            }
+            PartType::Message(m) => 1 + mime_depth(m, limit.saturating_sub(path.len())),
+            _ => 1,
+        };
+        path.pop();
+        let d = d.min(limit + 1);
+        memo.insert(part, d);
+        d
     }
+    walk(msg, 0, limit, &mut Default::default(), &mut Vec::new())
 }
 
 /// Leaf parts and their decoded size, nested messages included.
@@ -560,6 +585,30 @@ pub fn to_golden_json(p: &ParsedMail) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz timeout-0b4317b6): a 1.5 KB message whose multiparts
+    /// list each other made the depth count walk every path of the part graph
+    /// (exponential: it ran for more than ten minutes). It is answered at once.
+    #[test]
+    fn a_message_whose_parts_list_each_other_is_answered_at_once() {
+        let raw = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/ingest/regression/mime-part-graph.eml"
+        ))
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let r = parse_mail(&raw, &Limits::default()).map(|_| ());
+            let _ = tx.send(r.map_err(|e| e.to_string()));
+        });
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("parsed or refused within 20 s, not hanging");
+        // Either outcome is an answer; a refusal names the depth.
+        if let Err(e) = r {
+            assert!(!e.is_empty());
+        }
+    }
 
     fn parse(raw: &[u8]) -> ParsedMail {
         parse_mail(raw, &Limits::default()).unwrap()
