@@ -145,6 +145,42 @@ fn print_view(v: &InvoiceView) {
     }
 }
 
+/// `invoice approve|reject`: the lead's, with the letter of a rejection.
+async fn decide(
+    app: &App,
+    reg_no: &str,
+    approve: bool,
+    reason: Option<String>,
+    to: Option<String>,
+    actor: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let actor = actor.unwrap_or_else(super::core::actor);
+    let role = actor_role(app, &actor).await?;
+    let what = if approve {
+        "arve kinnitamine (approving an invoice)"
+    } else {
+        "arve tagasilükkamine (rejecting an invoice)"
+    };
+    require_role(role, &[Role::Lead], what)?;
+    let d = crate::invoice::process::decide(app, reg_no, approve, reason.as_deref(), to, &actor)
+        .await?;
+    if json {
+        print_json(&d.invoice)?;
+    } else if approve {
+        println!("{}\tkinnitatud (approved)", d.invoice.reg_no);
+    } else {
+        println!("{}\ttagasi lükatud (rejected)", d.invoice.reg_no);
+        if let Some(l) = &d.letter {
+            println!(
+                "kiri {} saatjale {} on väljuvas postis (letter queued in the outbox)",
+                l.reg_no, l.to
+            );
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(cmd: InvoiceCommand, cfg: Config) -> anyhow::Result<i32> {
     let app = App::open(cfg).await?;
     let reg = &app.register;
@@ -194,64 +230,14 @@ pub async fn run(cmd: InvoiceCommand, cfg: Config) -> anyhow::Result<i32> {
             reason,
             actor,
             json,
-        }) => {
-            let actor = actor.unwrap_or_else(super::core::actor);
-            let role = actor_role(&app, &actor).await?;
-            require_role(
-                role,
-                &[Role::Lead],
-                "arve kinnitamine (approving an invoice)",
-            )?;
-            let d = crate::invoice::process::decide(
-                &app,
-                &reg_no,
-                true,
-                reason.as_deref(),
-                None,
-                &actor,
-            )
-            .await?;
-            if json {
-                print_json(&d.invoice)?;
-            } else {
-                println!("{}\tkinnitatud (approved)", d.invoice.reg_no);
-            }
-        }
+        }) => decide(&app, &reg_no, true, reason, None, actor, json).await?,
         InvoiceCommand::Invoice(InvoiceSub::Reject {
             reg_no,
             reason,
             to,
             actor,
             json,
-        }) => {
-            let actor = actor.unwrap_or_else(super::core::actor);
-            let role = actor_role(&app, &actor).await?;
-            require_role(
-                role,
-                &[Role::Lead],
-                "arve tagasilükkamine (rejecting an invoice)",
-            )?;
-            let d = crate::invoice::process::decide(
-                &app,
-                &reg_no,
-                false,
-                reason.as_deref(),
-                to,
-                &actor,
-            )
-            .await?;
-            if json {
-                print_json(&d.invoice)?;
-            } else {
-                println!("{}\ttagasi lükatud (rejected)", d.invoice.reg_no);
-                if let Some(l) = &d.letter {
-                    println!(
-                        "kiri {} saatjale {} on väljuvas postis (letter queued in the outbox)",
-                        l.reg_no, l.to
-                    );
-                }
-            }
-        }
+        }) => decide(&app, &reg_no, false, reason, to, actor, json).await?,
         InvoiceCommand::Invoice(InvoiceSub::Link {
             reg_no,
             referral,
