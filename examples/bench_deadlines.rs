@@ -145,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let total = app.register.count(&Default::default()).await?;
     let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deadlines WHERE state = 'open'")
-        .fetch_one(&app.store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await?;
 
     let as_of = date(2025, 12, 31);

@@ -71,7 +71,7 @@ impl Default for ChainCursor {
 
 /// Appends an event inside the transaction and returns its seq. The chain head row
 /// is locked first, so appends from every process are serialized.
-pub async fn append_in(
+pub(crate) async fn append_in(
     store: &Store,
     tx: &mut Tx,
     doc_id: Option<i64>,
@@ -99,7 +99,7 @@ pub async fn append_in(
 /// Appends through a cursor (the event is written by [`flush`], which must run
 /// before the transaction commits).
 #[allow(clippy::too_many_arguments)]
-pub async fn append_with(
+pub(crate) async fn append_with(
     store: &Store,
     tx: &mut Tx,
     cursor: &mut ChainCursor,
@@ -143,7 +143,7 @@ pub async fn append_with(
 }
 
 /// Writes the events appended through the cursor and its position to the chain head.
-pub async fn flush(tx: &mut Tx, cursor: &mut ChainCursor) -> Result<()> {
+pub(crate) async fn flush(tx: &mut Tx, cursor: &mut ChainCursor) -> Result<()> {
     cursor.events.insert(tx).await?;
     if let (true, Some((seq, hash))) = (cursor.dirty, &cursor.head) {
         sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")

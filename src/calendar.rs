@@ -32,13 +32,14 @@ pub const LAST_YEAR: i16 = 2100;
 /// Refuses a date outside the years the calendar is stated for
 /// ([`FIRST_YEAR`]..=[`LAST_YEAR`]), naming the input and the date: a deadline
 /// asked for such a base would rest on holidays the law does not state.
-pub fn check_covered(what: &str, d: Date) -> Result<Date> {
+pub fn check_covered(field: &'static str, d: Date) -> Result<Date> {
     if (FIRST_YEAR..=LAST_YEAR).contains(&d.year()) {
         Ok(d)
     } else {
-        Err(Error::invalid(format!(
-            "invalid {what} {d}: töökalender hõlmab aastaid {FIRST_YEAR}–{LAST_YEAR} (the working-day calendar covers {FIRST_YEAR} to {LAST_YEAR})"
-        )))
+        Err(Error::invalid_field(
+            field,
+            format!("{d}: töökalender hõlmab aastaid {FIRST_YEAR}–{LAST_YEAR} (the working-day calendar covers {FIRST_YEAR} to {LAST_YEAR})"),
+        ))
     }
 }
 
@@ -88,7 +89,7 @@ impl ExtraDay {
     fn validate(&self) -> Result<()> {
         match (&self.date, &self.every_year) {
             (Some(d), None) => {
-                crate::model::check_date("deadlines.extra_non_working_days date", *d).map(|_| ())
+                crate::model::check_date("deadlines.extra_non_working_days", *d).map(|_| ())
             }
             (None, Some(md)) => parse_month_day(md).map(|_| ()),
             _ => Err(Error::invalid(format!(

@@ -216,10 +216,10 @@ impl Config {
         }
         for kv in &ov.set {
             let (k, v) = kv.split_once('=').ok_or_else(|| {
-                Error::invalid(format!("invalid --set {kv:?}: expected KEY=VALUE"))
+                Error::invalid(format!("invalid override {kv:?}: expected KEY=VALUE"))
             })?;
             let path: Vec<String> = k.split('.').map(str::to_string).collect();
-            set_path(&mut value, &path, v, &format!("--set {k}"))?;
+            set_path(&mut value, &path, v, &format!("override {k}"))?;
         }
         let cfg: Config = Config::deserialize(toml::Value::Table(value)).map_err(|e| {
             let src = file

@@ -24,12 +24,23 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// A library error. The user's mistakes about one input name it by `field`: the
+/// library's own name for it (`received`, `reply_to`, `party_code`), which each
+/// edge renders in its own terms: the CLI as its flag (`--received`), the API as
+/// the JSON field, a page as the form field the message goes next to. The
+/// library never names a command-line flag.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{}", field_message("invalid", *field, reason))]
+    Invalid {
+        field: Option<&'static str>,
+        reason: String,
+    },
+    #[error("{}", field_message("unknown", *field, reason))]
+    NotFound {
+        field: Option<&'static str>,
+        reason: String,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -56,11 +67,19 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// "invalid received: …" for a field error, the bare reason otherwise.
+fn field_message(what: &str, field: Option<&str>, reason: &str) -> String {
+    match field {
+        Some(f) => format!("{what} {f}: {reason}"),
+        None => reason.to_string(),
+    }
+}
+
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Invalid(_) => ErrorKind::Invalid,
-            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Invalid { .. } => ErrorKind::Invalid,
+            Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::Unauthorized(_) => ErrorKind::Unauthorized,
@@ -77,11 +96,56 @@ impl Error {
         !matches!(self.kind(), ErrorKind::Internal | ErrorKind::Integrity)
     }
 
+    /// An invalid input not tied to one field; the message says it all.
     pub fn invalid(msg: impl Into<String>) -> Self {
-        Error::Invalid(msg.into())
+        Error::Invalid {
+            field: None,
+            reason: msg.into(),
+        }
+    }
+    /// The input `field` is invalid, for `reason` (which may quote the value).
+    pub fn invalid_field(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: Some(field),
+            reason: reason.into(),
+        }
     }
     pub fn not_found(msg: impl Into<String>) -> Self {
-        Error::NotFound(msg.into())
+        Error::NotFound {
+            field: None,
+            reason: msg.into(),
+        }
+    }
+    /// The input `field` names something that does not exist.
+    pub fn not_found_field(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::NotFound {
+            field: Some(field),
+            reason: reason.into(),
+        }
+    }
+
+    /// The input this error is about, in the library's name for it.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::Invalid { field, .. } | Error::NotFound { field, .. } => *field,
+            _ => None,
+        }
+    }
+
+    /// What is wrong, without the field: the reason of a field error, else
+    /// the whole message.
+    pub fn reason(&self) -> String {
+        match self {
+            Error::Invalid {
+                field: Some(_),
+                reason,
+            }
+            | Error::NotFound {
+                field: Some(_),
+                reason,
+            } => reason.clone(),
+            other => other.to_string(),
+        }
     }
     pub fn internal(msg: impl Into<String>) -> Self {
         Error::Internal(msg.into())

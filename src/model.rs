@@ -31,9 +31,10 @@ impl std::str::FromStr for Direction {
             "incoming" | "in" | "sissetulev" => Ok(Direction::Incoming),
             "outgoing" | "out" | "väljaminev" => Ok(Direction::Outgoing),
             "internal" | "sisemine" => Ok(Direction::Internal),
-            _ => Err(Error::invalid(format!(
-                "invalid direction {s:?}: expected incoming, outgoing or internal"
-            ))),
+            _ => Err(Error::invalid_field(
+                "direction",
+                format!("{s:?}: expected incoming, outgoing or internal"),
+            )),
         }
     }
 }
@@ -153,9 +154,10 @@ impl std::str::FromStr for Channel {
             "hand" => Ok(Channel::Hand),
             "web" => Ok(Channel::Web),
             "einvoice" | "e-arve" => Ok(Channel::EInvoice),
-            _ => Err(Error::invalid(format!(
-                "invalid channel {s:?}: expected email, dhx, post, hand, web or einvoice"
-            ))),
+            _ => Err(Error::invalid_field(
+                "channel",
+                format!("{s:?}: expected email, dhx, post, hand, web or einvoice"),
+            )),
         }
     }
 }
@@ -230,16 +232,17 @@ impl Party {
     pub fn from_name_and_code(name: &str, code: Option<&str>, role: PartyRole) -> Result<Party> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(Error::invalid("invalid --party: the name is empty"));
+            return Err(Error::invalid_field("party", "the name is empty"));
         }
         let code = code.map(str::trim).filter(|c| !c.is_empty());
         let kind = match code {
             Some(c) if is_registry_code(c) => PartyKind::Organisation,
             Some(c) => {
                 if !crate::personal_code::is_valid(c) {
-                    return Err(Error::invalid(format!(
-                        "invalid --party-code {c:?}: neither an 8-digit registry code nor a valid Estonian personal code"
-                    )));
+                    return Err(Error::invalid_field(
+                        "party_code",
+                        format!("{c:?} is neither an 8-digit registry code nor a valid Estonian personal code"),
+                    ));
                 }
                 PartyKind::Person
             }
@@ -557,23 +560,25 @@ pub const MAX_DATE: Date = jiff::civil::date(2300, 12, 31);
 
 /// Parses a date given by a user, naming the input on error: "YYYY-MM-DD",
 /// within [`MIN_DATE`]..=[`MAX_DATE`] (the one place of the bound).
-pub fn parse_date(what: &str, s: &str) -> Result<Date> {
+pub fn parse_date(field: &'static str, s: &str) -> Result<Date> {
     let d = s.trim().parse::<Date>().map_err(|_| {
-        Error::invalid(format!(
-            "invalid {what} {s:?}: kuupäev peab olema kujul AAAA-KK-PP (expected a date YYYY-MM-DD)"
-        ))
+        Error::invalid_field(
+            field,
+            format!("{s:?} ei ole kuupäev kujul AAAA-KK-PP (not a date YYYY-MM-DD)"),
+        )
     })?;
-    check_date(what, d)
+    check_date(field, d)
 }
 
 /// Refuses a date outside [`MIN_DATE`]..=[`MAX_DATE`], naming the input.
-pub fn check_date(what: &str, d: Date) -> Result<Date> {
+pub fn check_date(field: &'static str, d: Date) -> Result<Date> {
     if (MIN_DATE..=MAX_DATE).contains(&d) {
         Ok(d)
     } else {
-        Err(Error::invalid(format!(
-            "invalid {what} {d}: kuupäev peab olema vahemikus {MIN_DATE} kuni {MAX_DATE} (the date must be within {MIN_DATE} to {MAX_DATE})"
-        )))
+        Err(Error::invalid_field(
+            field,
+            format!("{d}: kuupäev peab olema vahemikus {MIN_DATE} kuni {MAX_DATE} (the date must be within {MIN_DATE} to {MAX_DATE})"),
+        ))
     }
 }
 
@@ -599,18 +604,19 @@ pub mod limits {
     pub const BODY_BYTES: usize = 10 * 1024 * 1024;
 
     /// Refuses `value` when it has more than `max` characters, naming the field.
-    pub fn check(field: &str, value: &str, max: usize) -> Result<()> {
+    pub fn check(field: &'static str, value: &str, max: usize) -> Result<()> {
         // Only a text longer than `max` bytes can have more than `max` characters.
         if value.len() > max && value.chars().count() > max {
-            return Err(Error::invalid(format!(
-                "invalid {field}: it is longer than {max} characters"
-            )));
+            return Err(Error::invalid_field(
+                field,
+                format!("it is longer than {max} characters"),
+            ));
         }
         Ok(())
     }
 
     /// [`check`] for an optional field.
-    pub fn check_opt(field: &str, value: Option<&str>, max: usize) -> Result<()> {
+    pub fn check_opt(field: &'static str, value: Option<&str>, max: usize) -> Result<()> {
         value.map_or(Ok(()), |v| check(field, v, max))
     }
 

@@ -263,7 +263,7 @@ pub async fn lift_restrictions(app: &App, today: Date) -> Result<usize> {
         {
             Ok(_) => n += 1,
             // Another process lifted it first.
-            Err(Error::Invalid(_)) => {}
+            Err(Error::Invalid { .. }) => {}
             Err(e) => tracing::error!("cannot lift the restriction of {reg_no}: {e}"),
         }
     }

@@ -177,3 +177,15 @@ pub async fn user_with_token(
         .await
         .expect("create a test token")
 }
+
+/// A connection pool of its own on `app`'s database, outside the register (whose
+/// pool is crate-private): for tests and benchmarks that read rows as they are
+/// stored, or tamper with them as an intruder with database access would.
+pub async fn raw_pool(app: &crate::app::App) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(&app.config.database_url())
+        .await
+        .expect("a raw connection to the test database")
+}

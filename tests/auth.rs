@@ -153,7 +153,7 @@ fn stderr(o: &Output) -> String {
 async fn sessions_in_store(app: &App) -> i64 {
     use sqlx::Row;
     sqlx::query("SELECT COUNT(*) AS n FROM web_sessions")
-        .fetch_one(&app.store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap()
         .try_get("n")
@@ -163,7 +163,7 @@ async fn sessions_in_store(app: &App) -> i64 {
 async fn exec(app: &App, sql: &str, value: &str) {
     sqlx::query(sql)
         .bind(value.to_string())
-        .execute(&app.store.pool)
+        .execute(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
 }
@@ -593,9 +593,9 @@ async fn tokens_expire_and_revoked_or_expired_tokens_are_refused_at_once() {
             .unwrap()
             .iter()
             .any(|t| t["id"].as_i64() == Some(id) && t["revoked"] == true));
-        // unknown id: exit 1 naming it
+        // unknown id: exit 5 (not found) naming it
         let o = docgate(&env, &["token", "revoke", "987654"]);
-        assert_eq!(o.status.code(), Some(1), "{backend}");
+        assert_eq!(o.status.code(), Some(5), "{backend}");
         assert!(stderr(&o).contains("987654"), "{}", stderr(&o));
 
         // an expired token (stored end in the past, or unreadable): refused at once
@@ -627,7 +627,7 @@ async fn tokens_expire_and_revoked_or_expired_tokens_are_refused_at_once() {
         );
         // bad lifetimes are refused
         let o = docgate(&env, &["token", "create", "kati", "--expires-in-days", "0"]);
-        assert_eq!(o.status.code(), Some(1), "{backend}");
+        assert_eq!(o.status.code(), Some(2), "{backend}");
     }
 }
 
@@ -699,7 +699,7 @@ async fn disabled_user_session_and_token_stop_on_the_next_request() {
         session_of(&router, "kati").await;
 
         let o = docgate(&env, &["user", "disable", "nosuchuser"]);
-        assert_eq!(o.status.code(), Some(1), "{backend}");
+        assert_eq!(o.status.code(), Some(5), "{backend}");
         assert!(stderr(&o).contains("nosuchuser"), "{}", stderr(&o));
     }
 }
@@ -716,7 +716,11 @@ fn a_bad_trusted_proxy_refuses_to_start_naming_the_key() {
         .env_remove("DOCGATE_CONFIG")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a configuration error is a usage error"
+    );
     let e = stderr(&o);
     assert!(
         e.contains("web.trusted_proxies") && e.contains("10.0.0.0/33"),
@@ -729,7 +733,11 @@ fn a_bad_trusted_proxy_refuses_to_start_naming_the_key() {
         .env_remove("DOCGATE_CONFIG")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a configuration error is a usage error"
+    );
     assert!(
         stderr(&o).contains("web.session_idle_minutes"),
         "{}",

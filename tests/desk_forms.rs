@@ -413,7 +413,8 @@ async fn confirming_an_intake_item_into_another_series_renumbers_it_and_keeps_th
                 )
                 .await
                 .unwrap_err();
-            assert!(e.to_string().contains("invalid series 9-15"), "{b}: {e}");
+            assert!(e.to_string().contains("invalid series: 9-15"), "{b}: {e}");
+            assert_eq!(e.field(), Some("series"), "{b}");
         }
         assert_eq!(app.register.get(first.id).await.unwrap().reg_no, "9-13/1");
         let ev = app.register.events(item.id).await.unwrap();

@@ -11,18 +11,10 @@ async fn sqlite_commits_are_durable_synchronous_full() {
     let env = TestEnv::new("sqlite").await;
     let app = env.app().await;
     let store = &app.store;
-    // Every pooled connection: hold several at once so that more than one is opened.
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let mut conn = store.pool.acquire().await.unwrap();
-        let (v,): (i64,) = sqlx::query_as("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
+    // Every pooled connection: several held at once, so that more than one is opened.
+    for v in store.synchronous_levels(3).await.unwrap() {
         assert_eq!(v, SYNCHRONOUS_FULL, "pooled connection");
-        held.push(conn);
     }
-    drop(held);
     // A write transaction, also after the import's checkpointer moved checkpoints
     // off the commit path.
     let mut tx = store.begin_write().await.unwrap();
@@ -52,7 +44,7 @@ async fn sqlite_commits_are_durable_synchronous_full() {
     ckpt.finish().await;
     // The checkpointer left the WAL copied into the database file.
     let (busy, _log, _done): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(&store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
     assert_eq!(busy, 0, "checkpoint not blocked");
@@ -107,7 +99,7 @@ async fn events_of(app: &docgate::App, doc_id: i64, kind: &str) -> i64 {
         sqlx::query_as("SELECT COUNT(*) FROM events WHERE doc_id = $1 AND kind = $2")
             .bind(doc_id)
             .bind(kind)
-            .fetch_one(&app.store.pool)
+            .fetch_one(&docgate::testing::raw_pool(&app).await)
             .await
             .unwrap();
     n

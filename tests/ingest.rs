@@ -684,10 +684,10 @@ fn cli_import_json_summary_and_quarantine_list_show_retry() {
     assert!(list.as_array().unwrap().is_empty());
 
     let out = docgate(data.path(), &["quarantine", "show", "999"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5), "not found");
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarantine item 999 not found"));
     let out = docgate(data.path(), &["import", "/no/such/path"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/path"));
 }
 
@@ -812,7 +812,7 @@ async fn serve_killed_with_sigkill_mid_maildir_registers_every_message_once() {
     let n = app.register.count(&Default::default()).await.unwrap();
     assert_eq!(n, N as i64, "every message registered exactly once");
     let (distinct,): (i64,) = sqlx::query_as("SELECT COUNT(DISTINCT message_id) FROM documents")
-        .fetch_one(&app.store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
     assert_eq!(distinct, N as i64);
@@ -963,7 +963,7 @@ async fn dovecot_messages_are_ingested_acknowledged_and_never_twice() {
     assert_eq!(p.fetched, 0);
     // Even when the progress is lost, nothing is registered twice.
     sqlx::query("DELETE FROM ingest_imap_state")
-        .execute(&app.store.pool)
+        .execute(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
     let p = ingest::imap::sync_folder(&app, &acc, &mut s, &folder, None, &sd)

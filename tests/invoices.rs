@@ -447,7 +447,7 @@ async fn an_invoice_over_the_referred_units_is_flagged() {
             "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND channel = 'email'",
         )
         .bind(PROVIDER_MAIL)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
         assert_eq!(
@@ -493,7 +493,7 @@ async fn a_rejection_queues_a_letter_to_the_provider() {
             "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND channel = 'email'",
         )
         .bind(PROVIDER_MAIL)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
         assert_eq!(n, 1, "{b}: the letter is queued");

@@ -528,7 +528,7 @@ async fn migration_backfill_gives_existing_documents_their_year_unit() {
             .register(doc("teine", "9-16", "2021-02-01T10:00:00Z"), "t")
             .await
             .unwrap();
-        let pool = &app.store.pool;
+        let pool = &docgate::testing::raw_pool(&app).await;
         for t in ["DELETE FROM doc_file_units", "DELETE FROM file_units"] {
             sqlx::query(t).execute(pool).await.unwrap();
         }

@@ -317,7 +317,7 @@ async fn kinds_and_rules_at_the_command_line() {
             &env,
             &["register", "a.txt", "--kind", "lihtsalt", "--public", "x"],
         );
-        assert_eq!(out.status.code(), Some(1), "{b}");
+        assert_eq!(out.status.code(), Some(2), "{b}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains("volikiri") && err.contains("kind"),
@@ -335,7 +335,7 @@ async fn kinds_and_rules_at_the_command_line() {
                 "2027-01-01",
             ],
         );
-        assert_eq!(out.status.code(), Some(1), "{b}");
+        assert_eq!(out.status.code(), Some(2), "{b}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("AvTS § 35 lg 1 p 11"), "{b}: {err}");
         // --type is checked against the LOADED rules: a custom rules file's own rule works.
@@ -382,7 +382,7 @@ async fn kinds_and_rules_at_the_command_line() {
         );
         assert_eq!(
             out.status.code(),
-            Some(1),
+            Some(2),
             "{b}: the built-in rules have no oma-reegel"
         );
     }
@@ -460,7 +460,7 @@ async fn cli_extension_needs_the_leads_role() {
             ]
         };
         let out = docgate(&env, &args("kati"));
-        assert_eq!(out.status.code(), Some(1), "{b}");
+        assert_eq!(out.status.code(), Some(7), "{b}: not allowed");
         assert!(String::from_utf8_lossy(&out.stderr).contains("juht"), "{b}");
         let out = docgate(&env, &args("juht"));
         assert!(

@@ -153,7 +153,7 @@ fn deliver(maildir: &Path, i: usize, tag: &str) {
 async fn count(app: &App, sql: &str, like: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(sql)
         .bind(like)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
     n
@@ -351,7 +351,7 @@ async fn two_serve_processes_on_one_postgres_register_and_send_everything_once_t
         "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM documents WHERE message_id LIKE $1",
     )
     .bind(&like)
-    .fetch_one(&app.store.pool)
+    .fetch_one(&docgate::testing::raw_pool(&app).await)
     .await
     .unwrap();
     assert_eq!((n, distinct), (want, want), "exactly once");
@@ -385,7 +385,7 @@ async fn two_serve_processes_on_one_postgres_register_and_send_everything_once_t
             "SELECT COUNT(*) FROM events WHERE doc_id = $1 AND kind = 'outbox_sent'",
         )
         .bind(it.doc_id)
-        .fetch_one(&app.store.pool)
+        .fetch_one(&docgate::testing::raw_pool(&app).await)
         .await
         .unwrap();
         assert_eq!(events, 1, "item {id}: one delivery recorded");

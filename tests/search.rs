@@ -783,9 +783,9 @@ async fn command_line_search_and_reindex_on_every_backend() {
         assert_eq!(out["total"], 2);
         assert_eq!(out["hits"].as_array().unwrap().len(), 1);
         let bad = docgate(&env, &data, &["search", "x", "--from", "eile"]);
-        assert_eq!(bad.status.code(), Some(1));
+        assert_eq!(bad.status.code(), Some(2), "a usage error");
         let err = String::from_utf8_lossy(&bad.stderr);
-        assert!(err.contains("invalid --from \"eile\""), "{err}");
+        assert!(err.contains("invalid --from: \"eile\""), "{err}");
         assert!(!err.contains("panicked"));
         let out = json(&docgate(&env, &data, &["reindex", "--json"]));
         assert_eq!(out["documents"], 2, "{out}");

@@ -236,8 +236,8 @@ impl ReferralArgs {
             .unwrap_or_default(),
             unit_price_limit: dec(&self.unit_price, "--referral-unit-price")?,
             total_limit: dec(&self.total, "--referral-total")?,
-            valid_from: parse_date("--referral-from", &need(&self.from, "--referral-from")?)?,
-            valid_to: parse_date("--referral-to", &need(&self.to, "--referral-to")?)?,
+            valid_from: parse_date("referral_from", &need(&self.from, "--referral-from")?)?,
+            valid_to: parse_date("referral_to", &need(&self.to, "--referral-to")?)?,
         }))
     }
 }
@@ -390,7 +390,7 @@ fn parse_registered(s: &str, tz: &jiff::tz::TimeZone) -> Result<jiff::Timestamp,
     let ts = if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         ts
     } else {
-        let d = parse_date("--registered", s)?;
+        let d = parse_date("registered", s)?;
         d.at(12, 0, 0, 0)
             .to_zoned(tz.clone())
             .map_err(|e| Error::invalid(format!("invalid --registered {s:?}: {e}")))?
@@ -420,12 +420,12 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
     let received = a
         .received
         .as_deref()
-        .map(|s| parse_date("--received", s))
+        .map(|s| parse_date("received", s))
         .transpose()?;
     let their_date = a
         .their_date
         .as_deref()
-        .map(|s| parse_date("--their-date", s))
+        .map(|s| parse_date("their_date", s))
         .transpose()?;
     let registered_at = a
         .registered
@@ -461,7 +461,7 @@ pub fn build_new_documents(cfg: &Config, a: &RegisterArgs) -> Result<Vec<NewDocu
             Some(NewRestriction {
                 end_by,
                 ground: g.clone(),
-                ends: parse_date("--restrict-until", u)?,
+                ends: parse_date("restrict_until", u)?,
                 holder: None,
                 begins: None,
             })

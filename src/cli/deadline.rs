@@ -212,7 +212,7 @@ fn print_trace(trace: &[deadline::Step]) {
 fn deadline_cmd(cfg: Config, a: DeadlineArgs) -> anyhow::Result<i32> {
     let cal = cfg.deadlines.calendar()?;
     let rules = cfg.deadlines.rules()?;
-    let base = crate::calendar::check_covered("--base", parse_date("--base", &a.base)?)?;
+    let base = crate::calendar::check_covered("base", parse_date("base", &a.base)?)?;
     let rule = rules.require(&a.rule).map_err(|_| {
         let known: Vec<&str> = rules.all().iter().map(|r| r.id.as_str()).collect();
         Error::invalid(format!(
@@ -324,7 +324,7 @@ async fn overdue(cfg: Config, a: OverdueArgs) -> anyhow::Result<i32> {
     let as_of = a
         .as_of
         .as_deref()
-        .map(|s| parse_date("--as-of", s))
+        .map(|s| parse_date("as_of", s))
         .transpose()?;
     let (app, eng) = open(cfg).await?;
     let as_of = as_of.unwrap_or_else(|| app.register.today());
@@ -358,8 +358,8 @@ async fn overdue(cfg: Config, a: OverdueArgs) -> anyhow::Result<i32> {
 }
 
 async fn report(cfg: Config, a: ReportArgs) -> anyhow::Result<i32> {
-    let from = parse_date("--from", &a.from)?;
-    let to = parse_date("--to", &a.to)?;
+    let from = parse_date("from", &a.from)?;
+    let to = parse_date("to", &a.to)?;
     if to < from {
         return Err(
             Error::invalid(format!("invalid --to {to}: it is before --from {from}")).into(),
@@ -368,7 +368,7 @@ async fn report(cfg: Config, a: ReportArgs) -> anyhow::Result<i32> {
     let as_of = a
         .as_of
         .as_deref()
-        .map(|s| parse_date("--as-of", s))
+        .map(|s| parse_date("as_of", s))
         .transpose()?;
     if !matches!(a.format.as_str(), "csv" | "json") {
         return Err(Error::invalid(format!(
@@ -424,7 +424,7 @@ async fn reply(cfg: Config, a: ReplyArgs) -> anyhow::Result<i32> {
 }
 
 async fn event(cfg: Config, a: EventArgs) -> anyhow::Result<i32> {
-    let on = a.on.as_deref().map(|s| parse_date("--on", s)).transpose()?;
+    let on = a.on.as_deref().map(|s| parse_date("on", s)).transpose()?;
     let (app, eng) = open(cfg).await?;
     let on = on.unwrap_or_else(|| app.register.today());
     let reason = a.reason.clone().unwrap_or_default();

@@ -154,7 +154,7 @@ pub enum HoldCommand {
 
 fn as_of(app: &App, a: &Option<String>) -> anyhow::Result<jiff::civil::Date> {
     Ok(match a {
-        Some(d) => parse_date("--as-of", d)?,
+        Some(d) => parse_date("as_of", d)?,
         None => app.register.today(),
     })
 }
@@ -234,7 +234,7 @@ pub async fn run(cmd: LifecycleCommand, cfg: Config) -> anyhow::Result<i32> {
                     title,
                     ground,
                     ground_until: ground_until
-                        .map(|d| parse_date("--ground-until", &d))
+                        .map(|d| parse_date("ground_until", &d))
                         .transpose()?,
                     retention_years,
                 };

@@ -1,7 +1,14 @@
 //! The command line: global flags, the subcommands, exit codes.
 //!
-//! Exit codes (a contract): 0 ok, 1 error, 2 usage, 3 verification failed.
-//! Every `--json` prints exactly one JSON document on stdout.
+//! Exit codes (a contract), one per kind of failure ([`exit_code`]):
+//! 0 ok; 1 our own failure (database, disk); 2 usage: a wrong argument, value
+//! or configuration; 3 verification failed (tampering, a bad hash); 4 an
+//! invalid DHX capsule (`dhx validate`); 5 not found; 6 conflict (a duplicate,
+//! a stale edit); 7 not allowed. Every `--json` prints exactly one JSON
+//! document on stdout.
+//!
+//! The library names the input an error concerns by its own field name
+//! (`reply_to`); this edge renders it as the flag (`--reply-to`).
 
 pub mod archive;
 pub mod core;
@@ -25,6 +32,64 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_VERIFY: i32 = 3;
+pub const EXIT_NOT_FOUND: i32 = 5;
+pub const EXIT_CONFLICT: i32 = 6;
+pub const EXIT_FORBIDDEN: i32 = 7;
+
+/// The exit code of a library error kind: an exhaustive match, so a new kind
+/// does not compile until it has its code.
+pub fn exit_code(kind: crate::error::ErrorKind) -> i32 {
+    use crate::error::ErrorKind;
+    match kind {
+        ErrorKind::Invalid | ErrorKind::TooLarge => EXIT_USAGE,
+        ErrorKind::NotFound => EXIT_NOT_FOUND,
+        ErrorKind::Conflict => EXIT_CONFLICT,
+        ErrorKind::Forbidden | ErrorKind::Unauthorized => EXIT_FORBIDDEN,
+        ErrorKind::Integrity => EXIT_VERIFY,
+        ErrorKind::Internal => EXIT_ERROR,
+    }
+}
+
+/// The flag of a library field: `reply_to` is `--reply-to`; a configuration
+/// key (dotted) stays as it is.
+pub fn flag_of(field: &str) -> String {
+    if field.contains('.') {
+        field.to_string()
+    } else if field == "query" {
+        // `search QUERY`: an argument, not a flag.
+        "query".to_string()
+    } else {
+        format!("--{}", field.replace('_', "-"))
+    }
+}
+
+/// One line for a library error, its field as the flag.
+pub fn render_error(e: &crate::error::Error) -> String {
+    use crate::error::Error;
+    match (e, e.field()) {
+        (Error::Invalid { .. }, Some(f)) => format!("invalid {}: {}", flag_of(f), e.reason()),
+        (Error::NotFound { .. }, Some(f)) => format!("unknown {}: {}", flag_of(f), e.reason()),
+        _ => e.to_string(),
+    }
+}
+
+/// The message and exit code of a failed command: the context chain joined on
+/// one line, each library error rendered with flags, and the code of the first
+/// library error in the chain (1 when there is none: a failure of the edge's own).
+pub fn failure(e: &anyhow::Error) -> (String, i32) {
+    let mut code = None;
+    let mut parts: Vec<String> = vec![];
+    for c in e.chain() {
+        match c.downcast_ref::<crate::error::Error>() {
+            Some(le) => {
+                code.get_or_insert(exit_code(le.kind()));
+                parts.push(render_error(le));
+            }
+            None => parts.push(c.to_string()),
+        }
+    }
+    (parts.join(": "), code.unwrap_or(EXIT_ERROR))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -106,8 +171,8 @@ pub async fn run(cli: Cli) -> i32 {
     let cfg = match Config::load(&cli.overrides()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("docgate: {e}");
-            return EXIT_ERROR;
+            eprintln!("docgate: {}", render_error(&e));
+            return exit_code(e.kind());
         }
     };
     let res = match cli.command {
@@ -126,14 +191,9 @@ pub async fn run(cli: Cli) -> i32 {
     match res {
         Ok(code) => code,
         Err(e) => {
-            // One line: the context chain joined.
-            let msg = e
-                .chain()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(": ");
+            let (msg, code) = failure(&e);
             eprintln!("docgate: {msg}");
-            EXIT_ERROR
+            code
         }
     }
 }
@@ -155,5 +215,34 @@ mod tests {
     #[test]
     fn every_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_render_fields_as_flags_and_exit_by_kind() {
+        use crate::error::Error;
+        let e = anyhow::Error::from(Error::invalid_field(
+            "reply_to",
+            "\"9-1/9\": no such number",
+        ))
+        .context("cannot register");
+        let (msg, code) = failure(&e);
+        assert_eq!(
+            msg,
+            "cannot register: invalid --reply-to: \"9-1/9\": no such number"
+        );
+        assert_eq!(code, EXIT_USAGE);
+        let (msg, code) = failure(&anyhow::Error::from(Error::not_found("no document 9-1/9")));
+        assert_eq!((msg.as_str(), code), ("no document 9-1/9", EXIT_NOT_FOUND));
+        let (_, code) = failure(&anyhow::Error::from(Error::Conflict("dup".into())));
+        assert_eq!(code, EXIT_CONFLICT);
+        let (_, code) = failure(&anyhow::Error::from(Error::Integrity("hash".into())));
+        assert_eq!(code, EXIT_VERIFY);
+        let (_, code) = failure(&anyhow::anyhow!("the edge's own failure"));
+        assert_eq!(code, EXIT_ERROR);
+        assert_eq!(
+            flag_of("deadlines.extra_non_working_days"),
+            "deadlines.extra_non_working_days"
+        );
+        assert_eq!(flag_of("as_of"), "--as-of");
     }
 }

@@ -164,7 +164,7 @@ pub async fn run(cmd: RestrictionsCommand, cfg: Config) -> anyhow::Result<i32> {
             let doc = app.register.get_by_reg_no(&a.reg_no).await?;
             let end_by = a.end.end_by();
             let ends = match &a.end.until {
-                Some(u) => parse_date("--until", u)?,
+                Some(u) => parse_date("until", u)?,
                 None => default_end(&app, &doc, &a.ground, end_by)?,
             };
             let r = NewRestriction {
@@ -185,7 +185,7 @@ pub async fn run(cmd: RestrictionsCommand, cfg: Config) -> anyhow::Result<i32> {
             let actor = a.actor.clone().unwrap_or_else(super::core::actor);
             let role = actor_role(&app, &actor).await?;
             let ext = crate::register::Extension {
-                new_end: parse_date("--until", &a.until)?,
+                new_end: parse_date("until", &a.until)?,
                 decision: a.decision.clone(),
                 reason: a.reason.clone(),
                 role,

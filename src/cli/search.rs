@@ -87,9 +87,9 @@ pub fn request(a: &SearchArgs) -> Result<SearchRequest, Error> {
     let from = a
         .from
         .as_deref()
-        .map(|s| parse_date("--from", s))
+        .map(|s| parse_date("from", s))
         .transpose()?;
-    let to = a.to.as_deref().map(|s| parse_date("--to", s)).transpose()?;
+    let to = a.to.as_deref().map(|s| parse_date("to", s)).transpose()?;
     let direction = a
         .direction
         .as_deref()

@@ -651,24 +651,25 @@ pub async fn record(
     let (kind, detail) = match &ev {
         DeadlineEvent::Extended { on, reason, notice } => {
             if reason.trim().is_empty() {
-                return Err(Error::invalid(
-                    "invalid --reason: an extension needs a reason",
+                return Err(Error::invalid_field(
+                    "reason",
+                    "an extension needs a reason",
                 ));
             }
             let Some(n) = notice else {
-                return Err(Error::invalid(
-                    "invalid --notice: an extension needs the outgoing notice that told the requester",
+                return Err(Error::invalid_field(
+                    "notice",
+                    "an extension needs the outgoing notice that told the requester",
                 ));
             };
             let nd = app.register.find_by_reg_no(n).await?.ok_or_else(|| {
-                Error::invalid(format!(
-                    "unknown --notice {n:?}: no such registration number"
-                ))
+                Error::invalid_field("notice", format!("{n:?}: no such registration number"))
             })?;
             if nd.direction != crate::model::Direction::Outgoing {
-                return Err(Error::invalid(format!(
-                    "invalid --notice {n:?}: the notice must be an outgoing document"
-                )));
+                return Err(Error::invalid_field(
+                    "notice",
+                    format!("{n:?}: the notice must be an outgoing document"),
+                ));
             }
             (
                 KIND_EXTENDED,
@@ -677,9 +678,7 @@ pub async fn record(
         }
         DeadlineEvent::ClockStopped { on, reason } => {
             if reason.trim().is_empty() {
-                return Err(Error::invalid(
-                    "invalid --reason: a clock stop needs a reason",
-                ));
+                return Err(Error::invalid_field("reason", "a clock stop needs a reason"));
             }
             (
                 KIND_STOPPED,
@@ -694,8 +693,9 @@ pub async fn record(
         } => {
             eng.rules.require(to_rule)?;
             if to_rule == "registration" {
-                return Err(Error::invalid(
-                    "invalid --to \"registration\": not a reply rule",
+                return Err(Error::invalid_field(
+                    "to",
+                    "\"registration\" is not a reply rule",
                 ));
             }
             (
@@ -714,14 +714,14 @@ pub async fn record(
         DeadlineEvent::Completed { on } => (KIND_COMPLETED, serde_json::json!({"on": on})),
         DeadlineEvent::DueSet { .. } => {
             return Err(Error::invalid(
-                "invalid event: a payment term is set by the invoice's registration, not by deadline-event",
+                "invalid event: a payment term is set by the invoice's registration, not by a deadline event",
             ))
         }
         DeadlineEvent::ClarificationAsked { .. }
         | DeadlineEvent::ClarificationAnswered { .. }
         | DeadlineEvent::Interim { .. } => {
             return Err(Error::invalid(
-                "invalid event: clarifications and interim replies come from the replies registered (--reply-kind), not from deadline-event",
+                "invalid event: clarifications and interim replies come from the replies registered (their reply kind), not from a deadline event",
             ))
         }
     };

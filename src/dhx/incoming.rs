@@ -28,7 +28,7 @@ pub fn fault_of(e: &Error) -> Fault {
     match e {
         Error::Conflict(m) => Fault::new(FaultCode::Duplicate, m.clone()),
         Error::TooLarge(m) => Fault::too_large(m.clone()),
-        Error::Invalid(m) | Error::NotFound(m) => Fault::validation(m.clone()),
+        Error::Invalid { .. } | Error::NotFound { .. } => Fault::validation(e.to_string()),
         other => Fault::new(FaultCode::Server, format!("the receiver failed: {other}")),
     }
 }

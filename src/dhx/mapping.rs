@@ -267,7 +267,7 @@ pub fn lexical_date(what: &str, s: &str) -> Result<Date, Fault> {
     let day = s.get(..10).unwrap_or(s);
     day.parse::<Date>()
         .ok()
-        .and_then(|d| crate::model::check_date(what, d).ok())
+        .and_then(|d| crate::model::check_date("date", d).ok())
         .ok_or_else(|| {
             Fault::validation(format!(
                 "{what} {s:?} is not a date docgate can register (years {} to {})",

@@ -204,7 +204,7 @@ impl From<Fault> for crate::error::Error {
             FaultCode::SizeLimitExceeded => crate::error::Error::TooLarge(f.to_string()),
             FaultCode::Duplicate => crate::error::Error::Conflict(f.to_string()),
             FaultCode::Server | FaultCode::Busy => crate::error::Error::Internal(f.to_string()),
-            _ => crate::error::Error::Invalid(f.to_string()),
+            _ => crate::error::Error::invalid(f.to_string()),
         }
     }
 }

@@ -73,10 +73,13 @@ pub async fn build_capsule(
         match &origin {
             Some((_, code)) => addressees.push(Addressee { code: code.clone(), name: None }),
             None => {
-                return Err(Error::invalid(format!(
-                    "no addressee for {}: give --to REGCODE (it does not answer a document received over DHX)",
-                    doc.reg_no
-                )))
+                return Err(Error::invalid_field(
+                    "to",
+                    format!(
+                        "no addressee for {}: give the addressee's registry code (it does not answer a document received over DHX)",
+                        doc.reg_no
+                    ),
+                ))
             }
         }
     }

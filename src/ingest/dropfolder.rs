@@ -241,7 +241,7 @@ pub async fn pass_folder(
                 attempts.done(&key);
                 n += 1;
             }
-            Err(Error::NotFound(_)) => attempts.done(&key),
+            Err(Error::NotFound { .. }) => attempts.done(&key),
             Err(e) => {
                 if fault::classify(&e) == Fault::Transient && !attempts.failed(&key) {
                     tracing::error!("cannot ingest {} (will retry): {e}", f.display());

@@ -310,6 +310,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let gone = read_bounded_blocking(&dir.path().join("nope"), 10).unwrap_err();
-        assert!(matches!(gone, Error::NotFound(_)), "{gone}");
+        assert!(matches!(gone, Error::NotFound { .. }), "{gone}");
     }
 }

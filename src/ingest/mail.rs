@@ -195,7 +195,7 @@ pub fn document_from_mail(
         .map(|t| t.to_zoned(tz.clone()).date())
         // A Date header outside the dates docgate accepts is not a document date:
         // the letter is kept, dated as received today.
-        .filter(|d| crate::model::check_date("Date", *d).is_ok())
+        .filter(|d| crate::model::check_date("date", *d).is_ok())
         .map(|d| d.min(today));
 
     let mut new = NewDocument::new(direction, channel, title);
@@ -206,7 +206,7 @@ pub fn document_from_mail(
     // ([`prepare_mail_at`]). Sent mail is dated by its Date header.
     new.received_at = p
         .received_timestamp()
-        .filter(|t| crate::model::check_date("Received", t.to_zoned(tz.clone()).date()).is_ok());
+        .filter(|t| crate::model::check_date("received", t.to_zoned(tz.clone()).date()).is_ok());
     new.received = if outgoing { date } else { None };
     new.their_date = if outgoing { None } else { date };
     new.message_id = p

@@ -126,7 +126,7 @@ pub async fn pass_with(
                 attempts.done(&key);
                 n += 1;
             }
-            Err(Error::NotFound(_)) => attempts.done(&key),
+            Err(Error::NotFound { .. }) => attempts.done(&key),
             Err(e) => {
                 if fault::classify(&e) == Fault::Transient && !attempts.failed(&key) {
                     // Ours (database down, disk): leave it in new/ and try again later.

@@ -184,8 +184,9 @@ impl Register {
         let series = self.series().resolve(Some(&new.series))?.clone();
         let title = new.title.trim();
         if title.is_empty() {
-            return Err(Error::invalid(
-                "invalid title: it is empty (toimiku pealkiri puudub)",
+            return Err(Error::invalid_field(
+                "title",
+                "it is empty (toimiku pealkiri puudub)",
             ));
         }
         limits::check("title", title, limits::TITLE)?;
@@ -193,17 +194,21 @@ impl Register {
             self.vocab().grounds.require("ground", g)?;
             series.check_ground(g)?;
             if new.ground_until.is_none() {
-                return Err(Error::invalid(
-                    "invalid --ground: it needs --ground-until (piirangu lõpp)",
+                return Err(Error::invalid_field(
+                    "ground",
+                    "it needs ground_until, the restriction's end (piirangu lõpp)",
                 ));
             }
         }
         if let Some(y) = new.retention_years {
             if !(1..=super::retention::MAX_YEARS).contains(&y) {
-                return Err(Error::invalid(format!(
-                    "invalid --retention-years {y}: 1-{} (säilitustähtaeg aastates)",
-                    super::retention::MAX_YEARS
-                )));
+                return Err(Error::invalid_field(
+                    "retention_years",
+                    format!(
+                        "{y}: 1-{} (säilitustähtaeg aastates)",
+                        super::retention::MAX_YEARS
+                    ),
+                ));
             }
         }
         let today = self.today();
@@ -284,8 +289,9 @@ impl Register {
     ) -> Result<FileUnit> {
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(Error::invalid(
-                "invalid --reason: it is empty (põhjus puudub)",
+            return Err(Error::invalid_field(
+                "reason",
+                "it is empty (põhjus puudub)",
             ));
         }
         limits::check("reason", reason, limits::REASON)?;

@@ -38,9 +38,10 @@ impl Scope {
             "file-unit" | "unit" | "toimik" => Scope::FileUnit(value.into()),
             "person" | "isik" => {
                 if !crate::personal_code::is_valid(value) {
-                    return Err(Error::invalid(format!(
-                        "invalid scope {s:?}: not a valid personal code (isikukood)"
-                    )));
+                    return Err(Error::invalid_field(
+                        "scope",
+                        format!("{s:?}: not a valid personal code (isikukood)"),
+                    ));
                 }
                 Scope::Person(value.into())
             }
@@ -71,10 +72,13 @@ impl std::fmt::Display for Scope {
 }
 
 fn bad_scope(s: &str) -> Error {
-    Error::invalid(format!(
-        "invalid scope {s:?}: document:REG_NO, thread:REG_NO, file-unit:CODE or person:PERSONAL_CODE \
+    Error::invalid_field(
+        "scope",
+        format!(
+            "{s:?}: document:REG_NO, thread:REG_NO, file-unit:CODE or person:PERSONAL_CODE \
          (ulatus: dokument, asi, toimik või isik)"
-    ))
+        ),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,8 +114,9 @@ impl Register {
     pub async fn add_hold(&self, scope: &Scope, reason: &str, actor: &str) -> Result<Hold> {
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(Error::invalid(
-                "invalid --reason: it is empty (põhjus puudub)",
+            return Err(Error::invalid_field(
+                "reason",
+                "it is empty (põhjus puudub)",
             ));
         }
         limits::check("reason", reason, limits::REASON)?;
@@ -189,8 +194,9 @@ impl Register {
     pub async fn remove_hold(&self, scope: &Scope, reason: &str, actor: &str) -> Result<usize> {
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(Error::invalid(
-                "invalid --reason: it is empty (põhjus puudub)",
+            return Err(Error::invalid_field(
+                "reason",
+                "it is empty (põhjus puudub)",
             ));
         }
         limits::check("reason", reason, limits::REASON)?;

@@ -114,7 +114,7 @@ impl Register {
             .clone();
         if transfer && series.retention.appraisal != Appraisal::Transfer {
             return Err(Error::invalid(format!(
-                "sari {} on hinnatud hävitamisele, mitte arhiivi üleandmisele: ekspordi koopiana (--copy) \
+                "sari {} on hinnatud hävitamisele, mitte arhiivi üleandmisele: ekspordi koopiana \
                  (the series is appraised for destruction, not transfer: export a copy)",
                 series.code
             )));
@@ -128,8 +128,7 @@ impl Register {
             .await?;
             if let Some((p,)) = pending {
                 return Err(Error::Conflict(format!(
-                    "{scope} üleandmine {p} ootab arhiivi kinnitust (a transfer awaits the archive's receipt): \
-                     docgate transfer receipt {p} --archive-ref …"
+                    "{scope} üleandmine {p} ootab arhiivi kinnitust (a transfer awaits the archive's receipt of {p})"
                 )));
             }
         }
@@ -398,8 +397,9 @@ impl Register {
     ) -> Result<Transfer> {
         let archive_ref = archive_ref.trim();
         if archive_ref.is_empty() || archive_ref.chars().count() > crate::model::limits::TITLE {
-            return Err(Error::invalid(
-                "--archive-ref: arhiivi vastuvõtu viide on tühi või liiga pikk (the archive's reference is empty or too long)",
+            return Err(Error::invalid_field(
+                "archive_ref",
+                "arhiivi vastuvõtu viide on tühi või liiga pikk (the archive's reference is empty or too long)",
             ));
         }
         let t = self.transfer(package).await?;

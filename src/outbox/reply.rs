@@ -104,7 +104,7 @@ pub async fn reply_in(
 ) -> Result<ReplyOutcome> {
     let reg_no = orig.reg_no.as_str();
     if body.trim().is_empty() {
-        return Err(Error::invalid("invalid --body: the reply text is empty"));
+        return Err(Error::invalid_field("body", "the reply text is empty"));
     }
     let party_addrs: Vec<&Party> = orig
         .parties
@@ -117,9 +117,10 @@ pub async fn reply_in(
         Some(t) => {
             let t = t.trim().to_string();
             if !t.contains('@') {
-                return Err(Error::invalid(format!(
-                    "invalid --to {t:?}: not an e-mail address"
-                )));
+                return Err(Error::invalid_field(
+                    "to",
+                    format!("{t:?} is not an e-mail address"),
+                ));
             }
             if restricted
                 && !party_addrs
@@ -139,9 +140,12 @@ pub async fn reply_in(
             .or(party_addrs.first())
             .and_then(|p| p.email.clone())
             .ok_or_else(|| {
-                Error::invalid(format!(
-                    "document {reg_no} has no party with an e-mail address: give --to"
-                ))
+                Error::invalid_field(
+                    "to",
+                    format!(
+                        "document {reg_no} has no party with an e-mail address: give the recipient"
+                    ),
+                )
             })?,
     };
     let party = party_addrs

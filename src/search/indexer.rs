@@ -302,7 +302,7 @@ pub async fn load_sources(app: &App, ids: &BTreeSet<i64>) -> Result<Vec<(i64, Op
     for &id in ids {
         let doc = match app.register.get(id).await {
             Ok(d) => d,
-            Err(Error::NotFound(_)) => {
+            Err(Error::NotFound { .. }) => {
                 out.push((id, None));
                 continue;
             }

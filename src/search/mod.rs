@@ -97,8 +97,9 @@ pub async fn search(app: &App, req: &SearchRequest, caller: &Caller) -> Result<S
     let mut req = req.clone();
     if let Some(d) = req.deadline {
         if matches!(caller, Caller::Public) {
-            return Err(crate::error::Error::invalid(
-                "invalid deadline filter: the public register has no deadline states",
+            return Err(crate::error::Error::invalid_field(
+                "deadline",
+                "the public register has no deadline states",
             ));
         }
         req.only_docs = Some(crate::deadline::state::docs_with(app, d).await?);

@@ -119,9 +119,10 @@ impl std::str::FromStr for Sort {
             "newest" => Sort::Newest,
             "oldest" => Sort::Oldest,
             other => {
-                return Err(Error::invalid(format!(
-                    "invalid sort {other:?}: expected relevance, newest or oldest"
-                )))
+                return Err(Error::invalid_field(
+                    "sort",
+                    format!("{other:?}: expected relevance, newest or oldest"),
+                ))
             }
         })
     }
@@ -137,9 +138,10 @@ impl std::str::FromStr for DeadlineFilter {
             "answered" => DeadlineFilter::Answered,
             "stopped" => DeadlineFilter::Stopped,
             other => {
-                return Err(Error::invalid(format!(
-                    "invalid deadline filter {other:?}: expected open, due_soon, overdue, answered or stopped"
-                )))
+                return Err(Error::invalid_field(
+                    "deadline",
+                    format!("{other:?}: expected open, due_soon, overdue, answered or stopped"),
+                ))
             }
         })
     }
@@ -212,16 +214,16 @@ pub const MAX_QUERY_DEPTH: usize = 16;
 /// check every search entry point (web, API, public register, CLI) goes through.
 pub fn check_page(req: &SearchRequest) -> Result<()> {
     if req.limit > MAX_LIMIT {
-        return Err(Error::invalid(format!(
-            "invalid limit {}: at most {MAX_LIMIT}",
-            req.limit
-        )));
+        return Err(Error::invalid_field(
+            "limit",
+            format!("{}: at most {MAX_LIMIT}", req.limit),
+        ));
     }
     if req.offset > MAX_OFFSET {
-        return Err(Error::invalid(format!(
-            "invalid offset {}: at most {MAX_OFFSET}",
-            req.offset
-        )));
+        return Err(Error::invalid_field(
+            "offset",
+            format!("{}: at most {MAX_OFFSET}", req.offset),
+        ));
     }
     Ok(())
 }
@@ -320,9 +322,10 @@ fn lex(q: &str) -> Result<Vec<Tok>> {
                 j += 1;
             }
             if j >= chars.len() {
-                return Err(Error::invalid(format!(
-                    "invalid search query {q:?}: a quote is not closed"
-                )));
+                return Err(Error::invalid_field(
+                    "query",
+                    format!("{q:?}: a quote is not closed"),
+                ));
             }
             out.push(Tok::Phrase(chars[start..j].iter().collect()));
             i = j + 1;
@@ -372,10 +375,13 @@ impl Parser<'_> {
     /// One level deeper, or an error past [`MAX_QUERY_DEPTH`] (before recursing).
     fn descend(&mut self) -> Result<()> {
         if self.depth >= MAX_QUERY_DEPTH {
-            return Err(Error::invalid(format!(
-                "invalid search query {:?}: parentheses and NOT are nested more than {MAX_QUERY_DEPTH} deep",
-                self.q
-            )));
+            return Err(Error::invalid_field(
+                "query",
+                format!(
+                    "{:?}: parentheses and NOT are nested more than {MAX_QUERY_DEPTH} deep",
+                    self.q
+                ),
+            ));
         }
         self.depth += 1;
         Ok(())
@@ -433,10 +439,10 @@ impl Parser<'_> {
                 let inner = self.or()?;
                 self.depth -= 1;
                 if self.peek() != Some(&Tok::RParen) {
-                    return Err(Error::invalid(format!(
-                        "invalid search query {:?}: a parenthesis is not closed",
-                        self.q
-                    )));
+                    return Err(Error::invalid_field(
+                        "query",
+                        format!("{:?}: a parenthesis is not closed", self.q),
+                    ));
                 }
                 self.pos += 1;
                 Ok(inner)
@@ -450,20 +456,23 @@ impl Parser<'_> {
                 if let Some(p) = w.strip_suffix('*') {
                     let p = p.trim_end_matches('*');
                     if p.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
-                        return Err(Error::invalid(format!(
-                            "invalid search query {:?}: the prefix {w:?} is too short (at least two letters)",
-                            self.q
-                        )));
+                        return Err(Error::invalid_field(
+                            "query",
+                            format!(
+                                "{:?}: the prefix {w:?} is too short (at least two letters)",
+                                self.q
+                            ),
+                        ));
                     }
                     Ok(Some(Node::Prefix(p.to_string())))
                 } else {
                     Ok(Some(Node::Word(w)))
                 }
             }
-            Some(Tok::RParen) => Err(Error::invalid(format!(
-                "invalid search query {:?}: unexpected ')'",
-                self.q
-            ))),
+            Some(Tok::RParen) => Err(Error::invalid_field(
+                "query",
+                format!("{:?}: unexpected ')'", self.q),
+            )),
             _ => Ok(None),
         }
     }
@@ -475,9 +484,10 @@ impl Parser<'_> {
 pub fn parse(q: &str) -> Result<Option<Node>> {
     let chars = q.chars().count();
     if chars > MAX_QUERY_CHARS {
-        return Err(Error::invalid(format!(
-            "invalid search query: {chars} characters, at most {MAX_QUERY_CHARS}"
-        )));
+        return Err(Error::invalid_field(
+            "query",
+            format!("{chars} characters, at most {MAX_QUERY_CHARS}"),
+        ));
     }
     let mut p = Parser {
         toks: lex(q)?,
@@ -487,9 +497,10 @@ pub fn parse(q: &str) -> Result<Option<Node>> {
     };
     let n = p.or()?;
     if p.pos < p.toks.len() {
-        return Err(Error::invalid(format!(
-            "invalid search query {q:?}: unexpected ')'"
-        )));
+        return Err(Error::invalid_field(
+            "query",
+            format!("{q:?}: unexpected ')'"),
+        ));
     }
     Ok(n)
 }
@@ -738,7 +749,7 @@ impl<'s> TextFields<'s> {
         for v in &variants {
             let pat = format!("{}.*", regex::escape(v));
             let q = RegexQuery::from_pattern(&pat, self.text)
-                .map_err(|e| Error::invalid(format!("invalid search query: prefix {p:?}: {e}")))?;
+                .map_err(|e| Error::invalid_field("query", format!("prefix {p:?}: {e}")))?;
             should.push((Occur::Should, Box::new(q)));
         }
         Ok(Box::new(BooleanQuery::new(should)))
@@ -1075,9 +1086,10 @@ pub fn filters(f: &Fields, req: &SearchRequest, access: Access) -> Result<Filter
         let toks = tokens(&mut fold_analyzer(), p);
         match toks.len() {
             0 => {
-                return Err(Error::invalid(format!(
-                    "invalid party filter {p:?}: no words in it"
-                )))
+                return Err(Error::invalid_field(
+                    "party",
+                    format!("{p:?}: no words in it"),
+                ))
             }
             1 => out.queries.push(Box::new(TermQuery::new(
                 Term::from_field_text(f.party, &toks[0]),
@@ -1092,9 +1104,10 @@ pub fn filters(f: &Fields, req: &SearchRequest, access: Access) -> Result<Filter
     }
     if let (Some(a), Some(b)) = (req.from, req.to) {
         if a > b {
-            return Err(Error::invalid(format!(
-                "invalid date range: --from {a} is after --to {b}"
-            )));
+            return Err(Error::invalid_field(
+                "from",
+                format!("{a} is after the end of the range, {b}"),
+            ));
         }
     }
     if req.from.is_some() || req.to.is_some() {
@@ -1643,7 +1656,7 @@ mod tests {
         ] {
             let e = parse(q).unwrap_err().to_string();
             assert!(e.contains(needle), "{q}: {e}");
-            assert!(e.starts_with("invalid search query"), "{e}");
+            assert!(e.starts_with("invalid query"), "{e}");
         }
     }
 

@@ -134,9 +134,10 @@ impl FileStore {
     /// Reads and verifies a file.
     pub async fn read(&self, pool: &AnyPool, sha: &str) -> Result<Vec<u8>> {
         if !is_sha256_hex(sha) {
-            return Err(Error::invalid(format!(
-                "invalid file id {sha:?}: expected a sha256 hex digest"
-            )));
+            return Err(Error::invalid_field(
+                "file",
+                format!("{sha:?}: expected a sha256 hex digest"),
+            ));
         }
         let bytes = self.read_unverified(pool, sha).await?;
         let got = sha256_hex_blocking(&bytes).await;

@@ -32,7 +32,9 @@ pub enum Backend {
 
 #[derive(Clone)]
 pub struct Store {
-    pub pool: AnyPool,
+    /// The register's connections: crate-private, so that nothing outside the
+    /// crate writes rows except through the register.
+    pub(crate) pool: AnyPool,
     pub backend: Backend,
     pub files: FileStore,
     /// SQLite: whether write transactions leave checkpointing to a
@@ -56,6 +58,22 @@ static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/s
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
+    /// `PRAGMA synchronous` of `n` of the register's own connections, held at
+    /// once so that more than one is opened (SQLite; the durability check).
+    pub async fn synchronous_levels(&self, n: usize) -> Result<Vec<i64>> {
+        let mut held = Vec::with_capacity(n);
+        let mut levels = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut conn = self.pool.acquire().await?;
+            let (v,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await?;
+            levels.push(v);
+            held.push(conn);
+        }
+        Ok(levels)
+    }
+
     /// Connects (creating the SQLite file and the data directory when needed) and migrates.
     pub async fn open(cfg: &Config) -> Result<Store> {
         sqlx::any::install_default_drivers();

@@ -2,6 +2,8 @@
 //! table (`INSERT ... VALUES (...), (...)`, valid on SQLite and PostgreSQL), split
 //! only where SQLite's bound-parameter limit requires it.
 
+use std::borrow::Cow;
+
 use super::Tx;
 
 /// SQLite's limit on bound parameters in one statement (PostgreSQL's is larger).
@@ -111,7 +113,10 @@ pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
 #[derive(Debug)]
 pub struct Rows {
     /// `INSERT INTO table (columns)`.
-    head: &'static str,
+    head: Cow<'static, str>,
+    /// A named table's columns, from its first row ([`Rows::push_named`]).
+    columns: Vec<&'static str>,
+    table: &'static str,
     width: usize,
     /// After the values, e.g. `ON CONFLICT (key) DO NOTHING`.
     tail: &'static str,
@@ -121,8 +126,23 @@ pub struct Rows {
 impl Rows {
     pub const fn new(head: &'static str, width: usize, tail: &'static str) -> Rows {
         Rows {
-            head,
+            head: Cow::Borrowed(head),
+            columns: Vec::new(),
+            table: "",
             width,
+            tail,
+            values: Vec::new(),
+        }
+    }
+
+    /// Rows of `table` whose columns come with their values
+    /// ([`Rows::push_named`]), so that the two cannot drift apart.
+    pub const fn named(table: &'static str, tail: &'static str) -> Rows {
+        Rows {
+            head: Cow::Borrowed(""),
+            columns: Vec::new(),
+            table,
+            width: 0,
             tail,
             values: Vec::new(),
         }
@@ -131,6 +151,27 @@ impl Rows {
     pub fn push<const N: usize>(&mut self, row: [Value; N]) {
         debug_assert_eq!(N, self.width, "a row of {}", self.head);
         self.values.extend(row);
+    }
+
+    /// Adds a row of (column, value) pairs to rows made by [`Rows::named`]:
+    /// the first row names the statement's columns, and every later row must
+    /// name the same ones in the same order.
+    pub fn push_named<const N: usize>(&mut self, row: [(&'static str, Value); N]) {
+        if self.columns.is_empty() {
+            self.columns = row.iter().map(|(c, _)| *c).collect();
+            self.width = N;
+            self.head = Cow::Owned(format!(
+                "INSERT INTO {} ({})",
+                self.table,
+                self.columns.join(", ")
+            ));
+        }
+        debug_assert!(
+            row.iter().map(|(c, _)| *c).eq(self.columns.iter().copied()),
+            "a row of {} with other columns",
+            self.table
+        );
+        self.values.extend(row.into_iter().map(|(_, v)| v));
     }
 
     /// The number of rows waiting.
@@ -153,7 +194,7 @@ impl Rows {
         let mut done = 0;
         while done < rows {
             let n = per.min(rows - done);
-            let sql = values_sql(is_sqlite(tx), self.head, width, n, self.tail);
+            let sql = values_sql(is_sqlite(tx), &self.head, width, n, self.tail);
             let q = bind_all(sqlx::query(&sql), values.by_ref().take(n * width));
             affected += q.execute(&mut **tx).await?.rows_affected();
             done += n;
@@ -185,6 +226,25 @@ mod tests {
         assert_eq!(
             values_sql(false, "INSERT INTO t (a)", 1, 1, ""),
             "INSERT INTO t (a) VALUES ($1)"
+        );
+    }
+
+    #[test]
+    fn named_rows_take_their_columns_from_the_first_row() {
+        let mut r = Rows::named("t", "");
+        assert!(r.is_empty());
+        r.push_named([("a", Value::from(1)), ("b", Value::from("x"))]);
+        r.push_named([("a", Value::from(2)), ("b", Value::Text(None))]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.head, "INSERT INTO t (a, b)");
+        assert_eq!(
+            r.values,
+            vec![
+                Value::from(1),
+                Value::from("x"),
+                Value::from(2),
+                Value::Text(None)
+            ]
         );
     }
 

@@ -1,6 +1,6 @@
 //! The JSON API under `/api/v1`: bearer token or session (then unsafe methods
 //! need the `X-CSRF-Token` header). Errors are `{"error":{"code","message"}}`
-//! with the status from [`super::error::TABLE`]. The paths and shapes are
+//! with the status from [`super::error::status_and_code`]. The paths and shapes are
 //! described by [`super::openapi::document`] (kept in `schemas/openapi.json`).
 
 use super::routes::{self, Routes};
@@ -360,7 +360,7 @@ pub struct PartyJson {
 impl PartyJson {
     pub fn to_party(&self) -> WebResult<Party> {
         let mut p = Party::from_name_and_code(&self.name, self.code.as_deref(), self.role)
-            .map_err(|e| WebError::invalid(e.to_string().replace("--party", "party")))?;
+            .map_err(WebError::from)?;
         p.email = self.email.clone().filter(|e| !e.trim().is_empty());
         Ok(p)
     }
@@ -576,16 +576,17 @@ impl PatchJson {
             .map(str::to_string);
         patch.direction = self.direction;
         patch.channel = self.channel;
-        let date =
-            |field: &str, v: &Option<String>| -> WebResult<Option<Option<jiff::civil::Date>>> {
-                match v.as_deref().map(str::trim) {
-                    None => Ok(None),
-                    Some("") => Ok(Some(None)),
-                    Some(s) => s.parse().map(|d| Some(Some(d))).map_err(|_| {
-                        WebError::invalid(format!("invalid {field} {s:?}: expected YYYY-MM-DD"))
-                    }),
-                }
-            };
+        let date = |field: &'static str,
+                    v: &Option<String>|
+         -> WebResult<Option<Option<jiff::civil::Date>>> {
+            match v.as_deref().map(str::trim) {
+                None => Ok(None),
+                Some("") => Ok(Some(None)),
+                Some(s) => crate::model::parse_date(field, s)
+                    .map(|d| Some(Some(d)))
+                    .map_err(WebError::from),
+            }
+        };
         patch.their_date = date("their_date", &self.their_date)?;
         patch.received = date("received", &self.received)?;
         patch.public_title = self

@@ -77,9 +77,10 @@ impl std::str::FromStr for Role {
             "clerk" | "asjaajaja" => Ok(Role::Clerk),
             "lead" | "juht" => Ok(Role::Lead),
             "staff" | "ametnik" => Ok(Role::Staff),
-            _ => Err(Error::invalid(format!(
-                "invalid role {s:?}: expected admin, clerk, lead or staff"
-            ))),
+            _ => Err(Error::invalid_field(
+                "role",
+                format!("{s:?}: expected admin, clerk, lead or staff"),
+            )),
         }
     }
 }
@@ -121,8 +122,9 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 
 pub fn hash_password(password: &str) -> Result<String> {
     if password.chars().count() < 8 {
-        return Err(Error::invalid(
-            "invalid password: it must be at least 8 characters long",
+        return Err(Error::invalid_field(
+            "password",
+            "it must be at least 8 characters long",
         ));
     }
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);

@@ -162,7 +162,7 @@ pub async fn load_demo(app: &App) -> Result<DemoLogin> {
     let users = auth::count_users(&app.store).await?;
     if docs > 0 || users > 0 {
         return Err(Error::Conflict(format!(
-            "--demo needs an empty data directory, but {} has {docs} documents and {users} users",
+            "the demonstration needs an empty data directory, but {} has {docs} documents and {users} users",
             app.config.data_dir.display()
         )));
     }

@@ -28,36 +28,51 @@ pub enum WebErrorKind {
     MethodNotAllowed,
 }
 
-/// The table: kind → (status, stable code). Every response error goes through it.
-pub const TABLE: &[(WebErrorKind, u16, &str)] = &[
-    (WebErrorKind::Core(ErrorKind::Invalid), 400, "invalid"),
-    (WebErrorKind::Core(ErrorKind::NotFound), 404, "not_found"),
-    (WebErrorKind::Core(ErrorKind::Conflict), 409, "conflict"),
-    (WebErrorKind::Core(ErrorKind::Forbidden), 403, "forbidden"),
-    (
-        WebErrorKind::Core(ErrorKind::Unauthorized),
-        401,
-        "unauthorized",
-    ),
-    (WebErrorKind::Core(ErrorKind::TooLarge), 413, "too_large"),
-    (WebErrorKind::Core(ErrorKind::Integrity), 500, "integrity"),
-    (WebErrorKind::Core(ErrorKind::Internal), 500, "internal"),
-    (WebErrorKind::RateLimited, 429, "rate_limited"),
-    (WebErrorKind::Csrf, 403, "csrf"),
-    (WebErrorKind::MethodNotAllowed, 405, "method_not_allowed"),
+/// Every kind, for the catalogue of error sentences and the API description.
+pub const ALL_KINDS: [WebErrorKind; 11] = [
+    WebErrorKind::Core(ErrorKind::Invalid),
+    WebErrorKind::Core(ErrorKind::NotFound),
+    WebErrorKind::Core(ErrorKind::Conflict),
+    WebErrorKind::Core(ErrorKind::Forbidden),
+    WebErrorKind::Core(ErrorKind::Unauthorized),
+    WebErrorKind::Core(ErrorKind::TooLarge),
+    WebErrorKind::Core(ErrorKind::Integrity),
+    WebErrorKind::Core(ErrorKind::Internal),
+    WebErrorKind::RateLimited,
+    WebErrorKind::Csrf,
+    WebErrorKind::MethodNotAllowed,
 ];
 
-/// Looks a kind up in [`TABLE`].
+/// Kind → (status, stable code): an exhaustive match, so a new kind does not
+/// compile until it has its status. Every response error goes through it.
 pub fn status_and_code(kind: WebErrorKind) -> (StatusCode, &'static str) {
-    let (_, status, code) = TABLE
-        .iter()
-        .find(|(k, _, _)| *k == kind)
-        .copied()
-        .unwrap_or((kind, 500, "internal"));
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        code,
-    )
+    match kind {
+        WebErrorKind::Core(k) => match k {
+            ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "invalid"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ErrorKind::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ErrorKind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ErrorKind::Integrity => (StatusCode::INTERNAL_SERVER_ERROR, "integrity"),
+            ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        },
+        WebErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        WebErrorKind::Csrf => (StatusCode::FORBIDDEN, "csrf"),
+        WebErrorKind::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    }
+}
+
+/// The JSON name of a library field (`Error::field`), where the API's body
+/// names it otherwise: a party's name and code are inside `parties`.
+pub fn json_field(field: &'static str) -> &'static str {
+    match field {
+        "party" => "parties[].name",
+        "party_code" => "parties[].code",
+        "party_email" => "parties[].email",
+        "query" => "q",
+        other => other,
+    }
 }
 
 /// An error a handler returns; it renders as JSON (API) by default.
@@ -65,6 +80,8 @@ pub fn status_and_code(kind: WebErrorKind) -> (StatusCode, &'static str) {
 pub struct WebError {
     pub kind: WebErrorKind,
     pub message: String,
+    /// The input concerned, in the library's name (`Error::field`).
+    pub field: Option<&'static str>,
     /// Seconds the client should wait (429).
     pub retry_after: Option<u64>,
 }
@@ -79,6 +96,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
+    /// The JSON field the error concerns, when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl WebError {
@@ -86,6 +106,7 @@ impl WebError {
         WebError {
             kind,
             message: message.into(),
+            field: None,
             retry_after: None,
         }
     }
@@ -117,6 +138,7 @@ impl WebError {
         WebError {
             kind: WebErrorKind::RateLimited,
             message: format!("too many requests: try again in {retry_after} s"),
+            field: None,
             retry_after: Some(retry_after),
         }
     }
@@ -144,6 +166,7 @@ impl WebError {
             error: ErrorDetail {
                 code: self.code().into(),
                 message: self.public_message(),
+                field: self.field.map(|f| json_field(f).to_string()),
             },
         }
     }
@@ -161,7 +184,20 @@ impl From<Error> for WebError {
         if !e.is_user_error() {
             tracing::error!(error = %e, "request failed");
         }
-        WebError::new(WebErrorKind::Core(kind), e.to_string())
+        // A field error names the field as the API's body does.
+        let message = match (&e, e.field()) {
+            (Error::Invalid { .. }, Some(f)) => {
+                format!("invalid {}: {}", json_field(f), e.reason())
+            }
+            (Error::NotFound { .. }, Some(f)) => {
+                format!("unknown {}: {}", json_field(f), e.reason())
+            }
+            _ => e.to_string(),
+        };
+        WebError {
+            field: e.field(),
+            ..WebError::new(WebErrorKind::Core(kind), message)
+        }
     }
 }
 
@@ -304,28 +340,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_core_kind_is_in_the_table_once_with_a_distinct_code() {
-        let kinds = [
-            ErrorKind::Invalid,
-            ErrorKind::NotFound,
-            ErrorKind::Conflict,
-            ErrorKind::Forbidden,
-            ErrorKind::Unauthorized,
-            ErrorKind::TooLarge,
-            ErrorKind::Integrity,
-            ErrorKind::Internal,
-        ];
-        for k in kinds {
-            let n = TABLE
-                .iter()
-                .filter(|(t, _, _)| *t == WebErrorKind::Core(k))
-                .count();
-            assert_eq!(n, 1, "{k:?}");
-        }
-        let mut codes: Vec<_> = TABLE.iter().map(|(_, _, c)| *c).collect();
+    fn every_kind_has_a_distinct_code_and_its_status() {
+        let mut codes: Vec<_> = ALL_KINDS.iter().map(|k| status_and_code(*k).1).collect();
         codes.sort();
         codes.dedup();
-        assert_eq!(codes.len(), TABLE.len());
+        assert_eq!(codes.len(), ALL_KINDS.len());
         assert_eq!(
             status_and_code(WebErrorKind::Core(ErrorKind::NotFound)),
             (StatusCode::NOT_FOUND, "not_found")
@@ -333,6 +352,28 @@ mod tests {
         assert_eq!(
             status_and_code(WebErrorKind::RateLimited).0,
             StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+
+    #[test]
+    fn a_field_error_names_the_json_field_not_a_flag() {
+        let e = WebError::from(Error::invalid_field("party_code", "\"123\" is no code"));
+        let body = e.body();
+        assert_eq!(body.error.code, "invalid");
+        assert_eq!(body.error.field.as_deref(), Some("parties[].code"));
+        assert_eq!(
+            body.error.message,
+            "invalid parties[].code: \"123\" is no code"
+        );
+        assert!(!body.error.message.contains("--"));
+        let e = WebError::from(Error::invalid_field(
+            "received",
+            "2030-01-01 is after the registration date",
+        ));
+        assert_eq!(e.body().error.field.as_deref(), Some("received"));
+        assert_eq!(
+            WebError::from(Error::invalid("bad")).body().error.field,
+            None
         );
     }
 

@@ -158,6 +158,39 @@ impl Errs {
     }
 }
 
+/// The form field of a library field (`Error::field`), where the form has one.
+fn form_field(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "party" => "party_name",
+        "party_code" => "party_code",
+        "party_email" => "party_email",
+        "title" => "title",
+        "their_ref" => "their_ref",
+        "their_date" => "their_date",
+        "received" => "received",
+        "series" => "series",
+        "doc_type" => "doc_type",
+        "kind" => "kind",
+        "responsible" => "responsible",
+        "restriction_ground" | "ground" => "ground",
+        "restriction_ends" | "ends" => "ends",
+        _ => return None,
+    })
+}
+
+/// Places the register's refusal next to the form field it concerns; true when
+/// it concerns none and goes above the form.
+fn placed(e: &crate::error::Error) -> (Errs, bool) {
+    let mut errs = Errs::default();
+    match e.field().and_then(form_field) {
+        Some(f) if e.is_user_error() => {
+            errs.add(f, e.reason());
+            (errs, false)
+        }
+        _ => (errs, true),
+    }
+}
+
 /// What the form means once every field is checked.
 struct Checked {
     title: String,
@@ -591,11 +624,13 @@ async fn new_document(
             doc.id
         ))),
         Err(e) => {
+            let (errs, general) = placed(&e);
             let e = WebError::from(e);
             if !e.status().is_client_error() {
                 return Err(err(e));
             }
-            let input = again(f, Errs::default(), Some(e.public_message()), vec![], n);
+            let general = general.then(|| e.public_message());
+            let input = again(f, errs, general, vec![], n);
             render(&state, l, p.user, csrf, input, e.status()).await
         }
     }
@@ -724,6 +759,7 @@ async fn edit_document(
             if confirm { "confirmed" } else { "edited" }
         ))),
         Err(e) => {
+            let (errs, general) = placed(&e);
             let e = WebError::from(e);
             if !e.status().is_client_error() {
                 return Err(err(e));
@@ -731,8 +767,8 @@ async fn edit_document(
             let input = FormInput {
                 d: Some(view),
                 f,
-                errs: Errs::default(),
-                error: Some(e.public_message()),
+                errs,
+                error: general.then(|| e.public_message()),
                 duplicates: vec![],
                 files_dropped: false,
                 restriction_offered: offered,

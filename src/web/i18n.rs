@@ -487,7 +487,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("sig_indeterminate", "otsustamatu", "indeterminate"),
     ("sig_invalid", "kehtetu", "invalid"),
     ("sig_data_files", "Andmefailid konteinerist", "Data files of the container"),
-    // errors: `err_<code>` for every code of `web::error::TABLE`
+    // errors: `err_<code>` for every code of `web::error::ALL_KINDS`
     ("error_code", "Veakood", "Error code"),
     ("back", "Tagasi", "Back"),
     (
@@ -696,9 +696,9 @@ mod tests {
         let mut keys: Vec<String> = vec![];
         // error pages: one sentence per stable error code
         keys.extend(
-            crate::web::error::TABLE
+            crate::web::error::ALL_KINDS
                 .iter()
-                .map(|(_, _, code)| format!("err_{code}")),
+                .map(|k| format!("err_{}", crate::web::error::status_and_code(*k).1)),
         );
         for r in [
             crate::web::auth::Role::Admin,

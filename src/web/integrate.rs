@@ -330,7 +330,7 @@ impl SearchFilters {
                 .filter(|s| !(lenient && s.trim().is_empty()))
                 .map(|s| s.trim().to_string())
         };
-        let date = |name: &str, v: &Option<String>| -> WebResult<Option<Date>> {
+        let date = |name: &'static str, v: &Option<String>| -> WebResult<Option<Date>> {
             Ok(get(v)
                 .map(|d| crate::model::parse_date(name, &d))
                 .transpose()?)

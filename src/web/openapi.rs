@@ -205,7 +205,8 @@ pub fn document() -> Value {
     schemas.insert("Error".into(), json!({ "type": "object", "required": ["error"], "properties": { "error": {
                     "type": "object", "required": ["code", "message"], "properties": {
                         "code": { "type": "string", "enum": ["invalid", "not_found", "conflict", "forbidden", "unauthorized", "too_large", "integrity", "internal", "rate_limited", "csrf", "method_not_allowed"] },
-                        "message": { "type": "string" } } } } }));
+                        "message": { "type": "string" },
+                        "field": { "type": "string", "description": "the JSON field the error concerns, when it is about one" } } } } }));
     schemas.insert("Party".into(), json!({ "type": "object", "required": ["kind", "role", "name"], "properties": {
                     "kind": { "type": "string", "enum": ["organisation", "person"] },
                     "role": { "type": "string", "enum": ["sender", "recipient"] },
@@ -335,7 +336,7 @@ pub fn document() -> Value {
         "info": {
             "title": "docgate API",
             "version": "1",
-            "description": "The document register of an Estonian agency: documents, restrictions (AvTS ch. 5), threads, deadlines, replies, reports and users. Authenticate with `Authorization: Bearer TOKEN` (`docgate token create NAME`) or a browser session; with a session, unsafe methods need the `X-CSRF-Token` header (GET /me gives it). Errors are `{\"error\":{\"code\",\"message\"}}` with a stable code: invalid 400, unauthorized 401, forbidden/csrf 403, not_found 404, method_not_allowed 405, conflict 409, too_large 413, rate_limited 429, integrity/internal 500. Every view or download of a restricted document is recorded in the audit chain (AvTS § 39(2))."
+            "description": "The document register of an Estonian agency: documents, restrictions (AvTS ch. 5), threads, deadlines, replies, reports and users. Authenticate with `Authorization: Bearer TOKEN` (`docgate token create NAME`) or a browser session; with a session, unsafe methods need the `X-CSRF-Token` header (GET /me gives it). Errors are `{\"error\":{\"code\",\"message\",\"field\"}}` (field: the JSON field concerned, when one is) with a stable code: invalid 400, unauthorized 401, forbidden/csrf 403, not_found 404, method_not_allowed 405, conflict 409, too_large 413, rate_limited 429, integrity/internal 500. Every view or download of a restricted document is recorded in the audit chain (AvTS § 39(2))."
         },
         "servers": [ { "url": "/api/v1" } ],
         "security": [ { "bearerAuth": [] } ],

@@ -68,7 +68,7 @@ impl PublicFilters {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     }
-    fn date(name: &str, v: &Option<String>) -> Result<Option<jiff::civil::Date>, WebError> {
+    fn date(name: &'static str, v: &Option<String>) -> Result<Option<jiff::civil::Date>, WebError> {
         Ok(Self::get(v)
             .map(|d| crate::model::parse_date(name, &d))
             .transpose()?)
