@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -428,8 +429,8 @@ async fn cookies_are_secure_with_cookie_secure_or_behind_an_https_proxy() {
 async fn sessions_end_after_the_idle_timeout_and_the_lifetime_and_are_deleted() {
     for backend in backends() {
         let (_env, app) = env_with(backend, |c| {
-            c.web.session_hours = 12;
-            c.web.session_idle_minutes = 30;
+            c.web.session = Duration::from_secs(12 * 3600);
+            c.web.session_idle = Duration::from_secs(30 * 60);
         })
         .await;
         add_user(&app, "kati", Role::Clerk).await;
@@ -472,7 +473,8 @@ async fn sessions_end_after_the_idle_timeout_and_the_lifetime_and_are_deleted() 
         // with a manipulated clock: each request moves the idle timeout on
         let s = session_of(&router, "kati").await;
         let sid = s.split_once('=').unwrap().1;
-        let policy = SessionPolicy::new(12, 30);
+        let policy =
+            SessionPolicy::new(Duration::from_secs(12 * 3600), Duration::from_secs(30 * 60));
         let t0 = jiff::Timestamp::now();
         let at = |m: i64| t0.checked_add(jiff::SignedDuration::from_mins(m)).unwrap();
         for m in [20, 45, 70] {
@@ -725,16 +727,12 @@ fn a_bad_trusted_proxy_refuses_to_start_naming_the_key() {
     let o = Command::new(env!("CARGO_BIN_EXE_docgate"))
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["--set", "web.session_idle_minutes=0", "serve"])
+        .args(["--set", "web.session_idle=0s", "serve"])
         .env_remove("DOCGATE_CONFIG")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("web.session_idle_minutes"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("web.session_idle"), "{}", stderr(&o));
 }
 
 // ------------------------------------------------------------ migration

@@ -37,9 +37,9 @@ fn base_config(dir: &Path) -> Config {
     let (host, port) = smtp_addr();
     cfg.outbox.smtp.host = host;
     cfg.outbox.smtp.port = port;
-    cfg.outbox.smtp.backoff_initial_secs = 1;
-    cfg.outbox.smtp.backoff_max_secs = 1;
-    cfg.outbox.smtp.timeout_secs = 5;
+    cfg.outbox.smtp.backoff_initial = std::time::Duration::from_secs(1);
+    cfg.outbox.smtp.backoff_max = std::time::Duration::from_secs(1);
+    cfg.outbox.smtp.timeout = std::time::Duration::from_secs(5);
     cfg
 }
 
