@@ -5,8 +5,13 @@
 //! Environment keys map to TOML keys: `DOCGATE_DATA_DIR` is `data_dir`, and a
 //! double underscore enters a section: `DOCGATE_WEB__LISTEN` is `web.listen`.
 //! The whole result is validated once, at start.
+//!
+//! Durations are text with their unit, read by humantime: `poll_interval =
+//! "500ms"`, `session = "12h"`, `retry_schedule = ["30s", "2m", "20m"]`
+//! ([`duration`], [`durations`]); a bare number is refused, naming the key.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -221,21 +226,21 @@ impl Config {
             let path: Vec<String> = k.split('.').map(str::to_string).collect();
             set_path(&mut value, &path, v, &format!("override {k}"))?;
         }
-        let cfg: Config = Config::deserialize(toml::Value::Table(value)).map_err(|e| {
-            let src = file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "the environment".into());
-            Error::invalid(format!("invalid configuration ({src}): {}", e.message()))
-        })?;
+        let src = file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the environment".into());
+        let cfg = deserialize(value, &format!(" ({src})"))?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Parses a configuration file's text (no environment, no validation of paths).
     pub fn from_toml(text: &str) -> Result<Config> {
-        let cfg: Config = toml::from_str(text)
+        let value = text
+            .parse::<toml::Table>()
             .map_err(|e| Error::invalid(format!("invalid configuration: {}", e.message())))?;
+        let cfg = deserialize(value, "")?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -289,13 +294,25 @@ impl Config {
                 self.numbering.followup
             )));
         }
-        self.web.validate()?;
         if self.max_connections == 0 {
             return Err(Error::invalid(
                 "invalid max_connections 0: must be at least 1",
             ));
         }
+        if self.max_file_size == 0 {
+            return Err(Error::invalid(
+                "invalid max_file_size 0: must be at least 1",
+            ));
+        }
+        // Every section's own checks: whatever is read only when first used
+        // (an IMAP account, the drop folder's channel, the adapter server) is
+        // checked here too, so a bad key refuses the start, naming the key.
+        self.ingest.validate()?;
+        self.search.validate()?;
+        self.deadlines.validate()?;
+        self.outbox.validate()?;
         self.dhx.validate()?;
+        self.web.validate()?;
         self.ocr.validate()?;
         self.signatures.validate()?;
         self.invoices.validate()?;
@@ -331,6 +348,129 @@ impl Config {
     pub fn timezone(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(&self.agency.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
     }
+}
+
+/// The table as a [`Config`]; an error names the key it is about
+/// (`invalid configuration: search.poll: …`).
+fn deserialize(value: toml::Table, src: &str) -> Result<Config> {
+    serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().message().to_string();
+        if path.is_empty() || path == "." {
+            Error::invalid(format!("invalid configuration{src}: {msg}"))
+        } else {
+            Error::invalid(format!("invalid configuration{src}: {path}: {msg}"))
+        }
+    })
+}
+
+/// A duration of the configuration as humantime text (`#[serde(with =
+/// "crate::config::duration")]`): "500ms", "30s", "5m", "12h", "1d". A bare
+/// number is refused: its unit would be a guess.
+pub mod duration {
+    use std::time::Duration;
+
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*d))
+    }
+
+    /// A duration as the configuration writes it, in its largest whole unit:
+    /// "90d", "12h", "30m", "45s", "500ms" (humantime reads it back).
+    pub fn format(d: Duration) -> String {
+        let (s, ns) = (d.as_secs(), d.subsec_nanos());
+        if ns == 0 {
+            for (unit, n) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+                if s > 0 && s % n == 0 {
+                    return format!("{}{unit}", s / n);
+                }
+            }
+            return format!("{s}s");
+        }
+        if ns % 1_000_000 == 0 {
+            return format!("{}ms", d.as_millis());
+        }
+        humantime_serde::re::humantime::format_duration(d).to_string()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        d.deserialize_any(Visitor)
+    }
+
+    pub(super) struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = Duration;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a duration with its unit, such as \"500ms\", \"30s\", \"5m\" or \"12h\"")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+            parse(v).map_err(E::custom)
+        }
+    }
+
+    /// Parses humantime text ("1h 30m" too), with the reason of a refusal.
+    pub fn parse(v: &str) -> Result<Duration, String> {
+        humantime_serde::re::humantime::parse_duration(v.trim()).map_err(|e| {
+            format!("invalid duration {v:?}: {e} (write it with its unit, such as \"500ms\", \"30s\", \"5m\" or \"12h\")")
+        })
+    }
+}
+
+/// A list of durations of the configuration (`#[serde(with = "crate::config::durations")]`),
+/// each as [`duration`].
+pub mod durations {
+    use std::time::Duration;
+
+    use serde::{de, ser::SerializeSeq, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ds: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(ds.len()))?;
+        for d in ds {
+            seq.serialize_element(&super::duration::format(*d))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        struct Seq;
+        impl<'de> de::Visitor<'de> for Seq {
+            type Value = Vec<Duration>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of durations with their units, such as [\"30s\", \"2m\"]")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Vec<Duration>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(d) = a.next_element::<One>()? {
+                    out.push(d.0);
+                }
+                Ok(out)
+            }
+        }
+        struct One(Duration);
+        impl<'de> de::Deserialize<'de> for One {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<One, D::Error> {
+                d.deserialize_any(super::duration::Visitor).map(One)
+            }
+        }
+        d.deserialize_seq(Seq)
+    }
+}
+
+/// Refuses a duration outside `min..=max`, naming its key: a zero poll
+/// interval, a session of no time, a timeout of a year.
+pub fn check_duration(key: &str, d: Duration, min: Duration, max: Duration) -> Result<()> {
+    if d < min || d > max {
+        let f = duration::format;
+        return Err(Error::invalid(format!(
+            "invalid {key} {:?}: must be from {} to {}",
+            f(d),
+            f(min),
+            f(max)
+        )));
+    }
+    Ok(())
 }
 
 /// The type of the field at `path`, from the defaults: a text field takes the
@@ -422,6 +562,118 @@ mod tests {
             &env("DOCGATE_MAX_CONNECTIONS", "many")
         )
         .is_err());
+    }
+
+    #[test]
+    fn durations_are_humantime_text_and_a_bare_number_is_refused_naming_the_key() {
+        let cfg = Config::from_toml(
+            "[search]\npoll = \"500ms\"\n[web]\nsession = \"8h\"\nsession_idle = \"1h 30m\"\n[dhx]\nretry_schedule = [\"10s\", \"2m\"]\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.search.poll, Duration::from_millis(500));
+        assert_eq!(cfg.web.session, Duration::from_secs(8 * 3600));
+        assert_eq!(cfg.web.session_idle, Duration::from_secs(90 * 60));
+        assert_eq!(
+            cfg.dhx.retry_schedule,
+            vec![Duration::from_secs(10), Duration::from_secs(120)]
+        );
+        // A bare number: its unit would be a guess.
+        let err = Config::from_toml("[search]\npoll = 1000")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("search.poll") && err.contains("unit"), "{err}");
+        // A bad unit.
+        let err = Config::from_toml("[ingest]\npoll_interval = \"5 parsecs\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ingest.poll_interval") && err.contains("parsecs"),
+            "{err}"
+        );
+        let err = Config::from_toml("[dhx]\nretry_schedule = [\"1s\", 30]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dhx.retry_schedule"), "{err}");
+        // The old key names are unknown keys.
+        let err = Config::from_toml("[web]\nsession_hours = 12")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("session_hours"), "{err}");
+        // A zero or absurd duration is refused by validation, naming the key.
+        for (toml, key) in [
+            ("[search]\npoll = \"0s\"", "search.poll"),
+            ("[web]\nsession = \"0s\"", "web.session"),
+            ("[ingest]\npoll_interval = \"0ms\"", "ingest.poll_interval"),
+            (
+                "[deadlines]\nscheduler_interval = \"400d\"",
+                "deadlines.scheduler_interval",
+            ),
+            ("[outbox.smtp]\npoll = \"0s\"", "outbox.smtp.poll"),
+            ("[dhx]\nretry_schedule = [\"0s\"]", "dhx.retry_schedule[0]"),
+            ("[ocr]\npoll_interval = \"0s\"", "ocr.poll_interval"),
+            (
+                "[invoices]\nvalidate_timeout = \"1h\"",
+                "invoices.validate_timeout",
+            ),
+        ] {
+            let err = Config::from_toml(toml).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        // The environment and --set take a duration as text (its default is text).
+        let cfg = Config::load_from(
+            &Overrides {
+                set: vec!["ocr.poll_interval=250ms".into()],
+                ..Default::default()
+            },
+            &[("DOCGATE_WEB__SESSION".into(), "30s".into())],
+        )
+        .unwrap();
+        assert_eq!(cfg.ocr.poll_interval, Duration::from_millis(250));
+        assert_eq!(cfg.web.session, Duration::from_secs(30));
+        let err = Config::load_from(
+            &Overrides::default(),
+            &[("DOCGATE_SEARCH__POLL".into(), "30".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("search.poll"), "{err}");
+        // Written back in the largest whole unit, read back the same.
+        for (d, text) in [
+            (Duration::from_secs(90 * 86_400), "90d"),
+            (Duration::from_secs(12 * 3600), "12h"),
+            (Duration::from_secs(90 * 60), "90m"),
+            (Duration::from_secs(45), "45s"),
+            (Duration::from_millis(1500), "1500ms"),
+            (Duration::ZERO, "0s"),
+        ] {
+            assert_eq!(duration::format(d), text);
+            assert_eq!(duration::parse(text), Ok(d));
+        }
+    }
+
+    #[test]
+    fn late_checks_are_in_validate_naming_the_key() {
+        for (toml, key) in [
+            (
+                "[[ingest.imap]]\nname = \"a\"\nhost = \"imap.example.ee\"\nsecurity = \"plain\"",
+                "ingest.imap.security",
+            ),
+            ("[[ingest.imap]]\nname = \"a\"\nhost = \"\"", "ingest.imap.host"),
+            (
+                "[[ingest.imap]]\nname = \"a\"\nhost = \"x.ee\"\n[[ingest.imap]]\nname = \"a\"\nhost = \"y.ee\"",
+                "ingest.imap.name",
+            ),
+            ("[ingest]\ndrop_channel = \"pigeon\"", "ingest.drop_channel"),
+            ("[dhx]\nadapter_server = \"EE/GOV\"", "dhx.adapter_server"),
+            ("[dhx]\nadapter_url = \"ftp://x\"", "dhx.adapter_url"),
+            ("[web]\nstaff_sees = [\"everyone\"]", "web.staff_sees"),
+            ("[web]\nlisten = \"localhost\"", "web.listen"),
+            ("[outbox.smtp]\nfrom = \"not an address\"", "outbox.smtp.from"),
+            ("[deadlines]\ndigest_hour = 24", "deadlines.digest_hour"),
+        ] {
+            let err = Config::from_toml(toml).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod model;
 pub mod numbering;
 pub mod ocr;
 pub mod outbox;
+pub(crate) mod periodic;
 pub mod personal_code;
 pub mod personal_data;
 pub mod register;

@@ -12,8 +12,6 @@
 //! the same transaction as its outbox row: a restart repeats none and, since every
 //! round looks at everything still due, skips none.
 
-use std::time::Duration;
-
 use jiff::civil::Date;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
@@ -36,16 +34,13 @@ pub struct Round {
 /// Runs the scheduler until `shutdown`.
 pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
     let eng = Engine::from_app(&app)?;
-    let every = Duration::from_secs(app.config.deadlines.scheduler_interval_secs.max(1));
-    loop {
-        if let Err(e) = round(&app, &eng, jiff::Timestamp::now()).await {
-            tracing::error!("deadline scheduler round failed: {e}");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(every) => {}
-        }
+    let interval = app.config.deadlines.scheduler_interval;
+    let mut every = crate::periodic::Every::new("deadline scheduler", interval);
+    while every.tick(&shutdown).await {
+        let r = round(&app, &eng, jiff::Timestamp::now()).await;
+        every.done(r.map(|_| crate::periodic::Next::Wait));
     }
+    Ok(())
 }
 
 /// One scheduler round at `now`.

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -153,7 +154,7 @@ fn stderr(o: &Output) -> String {
 async fn sessions_in_store(app: &App) -> i64 {
     use sqlx::Row;
     sqlx::query("SELECT COUNT(*) AS n FROM web_sessions")
-        .fetch_one(&docgate::testing::raw_pool(&app).await)
+        .fetch_one(&docgate::testing::raw_pool(app).await)
         .await
         .unwrap()
         .try_get("n")
@@ -163,7 +164,7 @@ async fn sessions_in_store(app: &App) -> i64 {
 async fn exec(app: &App, sql: &str, value: &str) {
     sqlx::query(sql)
         .bind(value.to_string())
-        .execute(&docgate::testing::raw_pool(&app).await)
+        .execute(&docgate::testing::raw_pool(app).await)
         .await
         .unwrap();
 }
@@ -428,8 +429,8 @@ async fn cookies_are_secure_with_cookie_secure_or_behind_an_https_proxy() {
 async fn sessions_end_after_the_idle_timeout_and_the_lifetime_and_are_deleted() {
     for backend in backends() {
         let (_env, app) = env_with(backend, |c| {
-            c.web.session_hours = 12;
-            c.web.session_idle_minutes = 30;
+            c.web.session = Duration::from_secs(12 * 3600);
+            c.web.session_idle = Duration::from_secs(30 * 60);
         })
         .await;
         add_user(&app, "kati", Role::Clerk).await;
@@ -472,7 +473,8 @@ async fn sessions_end_after_the_idle_timeout_and_the_lifetime_and_are_deleted() 
         // with a manipulated clock: each request moves the idle timeout on
         let s = session_of(&router, "kati").await;
         let sid = s.split_once('=').unwrap().1;
-        let policy = SessionPolicy::new(12, 30);
+        let policy =
+            SessionPolicy::new(Duration::from_secs(12 * 3600), Duration::from_secs(30 * 60));
         let t0 = jiff::Timestamp::now();
         let at = |m: i64| t0.checked_add(jiff::SignedDuration::from_mins(m)).unwrap();
         for m in [20, 45, 70] {
@@ -729,7 +731,7 @@ fn a_bad_trusted_proxy_refuses_to_start_naming_the_key() {
     let o = Command::new(env!("CARGO_BIN_EXE_docgate"))
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["--set", "web.session_idle_minutes=0", "serve"])
+        .args(["--set", "web.session_idle=0s", "serve"])
         .env_remove("DOCGATE_CONFIG")
         .output()
         .unwrap();
@@ -738,11 +740,7 @@ fn a_bad_trusted_proxy_refuses_to_start_naming_the_key() {
         Some(2),
         "a configuration error is a usage error"
     );
-    assert!(
-        stderr(&o).contains("web.session_idle_minutes"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("web.session_idle"), "{}", stderr(&o));
 }
 
 // ------------------------------------------------------------ migration

@@ -37,9 +37,9 @@ fn base_config(dir: &Path) -> Config {
     let (host, port) = smtp_addr();
     cfg.outbox.smtp.host = host;
     cfg.outbox.smtp.port = port;
-    cfg.outbox.smtp.backoff_initial_secs = 1;
-    cfg.outbox.smtp.backoff_max_secs = 1;
-    cfg.outbox.smtp.timeout_secs = 5;
+    cfg.outbox.smtp.backoff_initial = std::time::Duration::from_secs(1);
+    cfg.outbox.smtp.backoff_max = std::time::Duration::from_secs(1);
+    cfg.outbox.smtp.timeout = std::time::Duration::from_secs(5);
     cfg
 }
 
@@ -1337,7 +1337,7 @@ async fn check_complete_event_and_reply_kinds(app: &App) {
     let (st, d): (String, Option<String>) =
         sqlx::query_as("SELECT state, due FROM deadlines WHERE reg_no = $1")
             .bind(&a.reg_no)
-            .fetch_one(&docgate::testing::raw_pool(&app).await)
+            .fetch_one(&docgate::testing::raw_pool(app).await)
             .await
             .unwrap();
     assert_eq!((st.as_str(), d.as_deref()), ("open", Some("2025-04-21")));

@@ -256,9 +256,9 @@ registry_code = "{code}"
 
 [dhx]
 security_server_url = "http://127.0.0.1:{peer_port}/dhx"
-retry_schedule_secs = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
-request_timeout_secs = 10
-poll_interval_ms = 100
+retry_schedule = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]
+request_timeout = "10s"
+poll_interval = "100ms"
 allowed_clients = ["127.0.0.1"]
 {extra}
 "#,

@@ -99,7 +99,7 @@ async fn events_of(app: &docgate::App, doc_id: i64, kind: &str) -> i64 {
         sqlx::query_as("SELECT COUNT(*) FROM events WHERE doc_id = $1 AND kind = $2")
             .bind(doc_id)
             .bind(kind)
-            .fetch_one(&docgate::testing::raw_pool(&app).await)
+            .fetch_one(&docgate::testing::raw_pool(app).await)
             .await
             .unwrap();
     n

@@ -33,7 +33,7 @@ fn config(dir: &Path) -> Config {
         data_dir: dir.to_path_buf(),
         ..Config::default()
     };
-    c.ingest.poll_interval_ms = 100;
+    c.ingest.poll_interval = std::time::Duration::from_millis(100);
     c
 }
 
@@ -744,7 +744,7 @@ fn spawn_serve(data: &Path) -> std::process::Child {
         .arg(data)
         .args([
             "--set",
-            "ingest.poll_interval_ms=100",
+            "ingest.poll_interval=100ms",
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -905,7 +905,7 @@ fn account(folder: &str) -> docgate::ingest::ImapAccount {
         username: "docgate".into(),
         password: "docgate-test".into(),
         folders: vec![folder.into()],
-        poll_secs: 1,
+        poll: std::time::Duration::from_secs(1),
         ..Default::default()
     }
 }

@@ -266,7 +266,7 @@ fn account(folder: &str) -> docgate::ingest::ImapAccount {
         username: "docgate".into(),
         password: "docgate-test".into(),
         folders: vec![folder.into()],
-        poll_secs: 1,
+        poll: std::time::Duration::from_secs(1),
         ..Default::default()
     }
 }

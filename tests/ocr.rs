@@ -271,7 +271,7 @@ async fn a_corrupt_image_is_retried_then_failed_with_its_reason_not_lost() {
     for b in backends() {
         let mut env = TestEnv::new(b).await;
         env.config.ocr.max_attempts = 2;
-        env.config.ocr.backoff_secs = 60;
+        env.config.ocr.backoff = std::time::Duration::from_secs(60);
         let app = env.app().await;
         // A PNG header that promises 200 × 100 pixels, then garbage: it passes
         // the size check and Tesseract refuses it.
@@ -335,7 +335,7 @@ async fn a_crash_between_claim_and_completion_is_retried_after_the_lease_expires
     for b in backends() {
         let env = TestEnv::new(b).await;
         let app = env.app().await;
-        let lease = app.config.ocr.lease_secs as i64;
+        let lease = app.config.ocr.lease.as_secs() as i64;
         let png = scan_png(&["Kiri ohvriabile", "Tänan kiire abi eest."]);
         let doc = drop_files(&app, &[("tanukiri.png", &png)]).await.remove(0);
 

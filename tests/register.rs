@@ -421,7 +421,7 @@ fn verify_cli(env: &TestEnv) -> (i32, serde_json::Value) {
 
 async fn exec(app: &docgate::App, sql: &str) {
     sqlx::query(sql)
-        .execute(&docgate::testing::raw_pool(&app).await)
+        .execute(&docgate::testing::raw_pool(app).await)
         .await
         .unwrap();
 }

@@ -77,7 +77,7 @@ fn config_file(dir: &Path, url: &str, maildir: &Path, folder: &str) -> PathBuf {
 [ingest]
 maildir = "{maildir}"
 drop_folder = "{drop}"
-poll_interval_ms = 100
+poll_interval = "100ms"
 
 [[ingest.imap]]
 name = "shared"
@@ -87,16 +87,16 @@ security = "plain"
 username = "docgate"
 password = "docgate-test"
 folders = ["{folder}"]
-poll_secs = 1
+poll = "1s"
 
 [outbox.smtp]
 host = "{host}"
 port = {port}
-poll_secs = 1
-lease_secs = 20
-timeout_secs = 5
-backoff_initial_secs = 1
-backoff_max_secs = 1
+poll = "1s"
+lease = "20s"
+timeout = "5s"
+backoff_initial = "1s"
+backoff_max = "1s"
 "#,
         maildir = maildir.display(),
         drop = dir.join("drop").display(),
@@ -153,7 +153,7 @@ fn deliver(maildir: &Path, i: usize, tag: &str) {
 async fn count(app: &App, sql: &str, like: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(sql)
         .bind(like)
-        .fetch_one(&docgate::testing::raw_pool(&app).await)
+        .fetch_one(&docgate::testing::raw_pool(app).await)
         .await
         .unwrap();
     n

@@ -276,9 +276,9 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to serve HTTP on (default: web.listen).
+    /// Address to serve HTTP on, IP:PORT (default: web.listen).
     #[arg(long)]
-    pub listen: Option<String>,
+    pub listen: Option<std::net::SocketAddr>,
     /// Load the demo register into an empty data directory.
     #[arg(long)]
     pub demo: bool,
@@ -939,7 +939,15 @@ async fn verify(cfg: Config, a: VerifyArgs) -> anyhow::Result<i32> {
 }
 
 async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
-    let listen = a.listen.clone().unwrap_or_else(|| cfg.web.listen.clone());
+    // The configuration was validated as it was loaded (`Config::load`); what
+    // the flags add is checked here, before anything binds or starts.
+    let listen = a.listen.unwrap_or(cfg.web.listen);
+    // The DHX endpoint has its own listener; the demo ignores dhx.listen (only
+    // an explicit --dhx-listen opens it there).
+    let dhx_listen = a.dhx_listen.or(if a.demo { None } else { cfg.dhx.listen });
+    if dhx_listen.is_some() {
+        cfg.dhx.validate_listener()?;
+    }
     let app = open(cfg).await?;
     // `--demo` loads the demo register into an empty data directory; a data
     // directory that already holds a register is served as it is.
@@ -959,14 +967,6 @@ async fn serve(cfg: Config, a: ServeArgs) -> anyhow::Result<i32> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    // The DHX endpoint has its own listener; the demo ignores dhx.listen (only
-    // an explicit --dhx-listen opens it there).
-    let dhx_listen = a
-        .dhx_listen
-        .or(if a.demo { None } else { app.config.dhx.listen });
-    if dhx_listen.is_some() {
-        app.config.dhx.validate_listener()?;
-    }
     let dhx = match dhx_listen {
         Some(d) => {
             let l = tokio::net::TcpListener::bind(d)

@@ -38,8 +38,9 @@ pub struct DeadlineConfig {
     /// E-mail address of each responsible official, by the name used in `responsible`.
     /// A `responsible` that is itself an address needs no entry.
     pub officials: BTreeMap<String, String>,
-    /// Seconds between scheduler rounds.
-    pub scheduler_interval_secs: u64,
+    /// Time between scheduler rounds ("1m").
+    #[serde(with = "crate::config::duration")]
+    pub scheduler_interval: std::time::Duration,
 }
 
 impl Default for DeadlineConfig {
@@ -52,12 +53,28 @@ impl Default for DeadlineConfig {
             digest_hour: 8,
             digest_to: String::new(),
             officials: BTreeMap::new(),
-            scheduler_interval_secs: 60,
+            scheduler_interval: std::time::Duration::from_secs(60),
         }
     }
 }
 
 impl DeadlineConfig {
+    /// Checks `[deadlines]` at start (called by `Config::validate`).
+    pub fn validate(&self) -> Result<()> {
+        if self.digest_hour > 23 {
+            return Err(crate::error::Error::invalid(format!(
+                "invalid deadlines.digest_hour {}: 0 to 23",
+                self.digest_hour
+            )));
+        }
+        crate::config::check_duration(
+            "deadlines.scheduler_interval",
+            self.scheduler_interval,
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(86_400),
+        )
+    }
+
     pub fn calendar(&self) -> Result<Calendar> {
         Calendar::new(self.extra_non_working_days.clone())
     }

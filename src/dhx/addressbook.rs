@@ -2,7 +2,7 @@
 //! (shared-params.xml) with a subsystem whose code starts with "DHX", plus the
 //! representees of the intermediaries of the global group (default "DHX
 //! vahendajad"), asked with `representationList`. Cached in `dhx_addresses`,
-//! refreshed when older than `dhx.addressbook_refresh_secs`.
+//! refreshed when older than `dhx.addressbook_refresh`.
 
 use std::time::Duration;
 
@@ -219,7 +219,7 @@ pub async fn refresh(app: &App) -> Result<(Vec<Address>, Vec<String>)> {
             "dhx.global_conf is not configured: the address book is off",
         ));
     }
-    let timeout = Duration::from_secs(cfg.request_timeout_secs);
+    let timeout = cfg.request_timeout;
     let bytes = load_global_conf(cfg.global_conf.trim(), timeout).await?;
     let gc = parse_global_conf(&bytes, &cfg.intermediaries_group)?;
     let mut addresses = gc.members.clone();
@@ -323,7 +323,7 @@ pub async fn list(app: &App, force: bool) -> Result<(Vec<Address>, Vec<String>)>
         Some((t,)) => store::parse_ts(&t)
             .map(|t| {
                 jiff::Timestamp::now().duration_since(t).as_secs() as u64
-                    >= cfg.addressbook_refresh_secs
+                    >= cfg.addressbook_refresh.as_secs()
             })
             .unwrap_or(true),
     };

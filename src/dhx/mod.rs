@@ -30,6 +30,7 @@ pub mod xml;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -59,27 +60,32 @@ pub struct DhxConfig {
     pub max_request_bytes: u64,
     /// Largest total decompressed size of a capsule's files, in bytes.
     pub max_decompressed_bytes: u64,
-    /// Seconds to wait before each retry of a failed delivery; after the last one
-    /// the item fails for good.
-    pub retry_schedule_secs: Vec<u64>,
-    /// Timeout of one `sendDocument` call, in seconds.
-    pub request_timeout_secs: u64,
-    /// How often the outbox worker looks for work, in milliseconds.
-    pub poll_interval_ms: u64,
+    /// The wait before each retry of a failed delivery (`["30s", "2m", "20m"]`);
+    /// after the last one the item fails for good.
+    #[serde(with = "crate::config::durations")]
+    pub retry_schedule: Vec<Duration>,
+    /// Timeout of one `sendDocument` call ("1m").
+    #[serde(with = "crate::config::duration")]
+    pub request_timeout: Duration,
+    /// How often the outbox worker looks for work ("1s").
+    #[serde(with = "crate::config::duration")]
+    pub poll_interval: Duration,
     /// X-Road global configuration (shared-params.xml): a path or an http(s) URL.
     /// Empty: the address book is off.
     pub global_conf: String,
     /// Name of the global group of DHX intermediaries.
     pub intermediaries_group: String,
-    /// How long the address book is cached before it is refreshed, in seconds.
-    pub addressbook_refresh_secs: u64,
+    /// How long the address book is cached before it is refreshed ("1d").
+    #[serde(with = "crate::config::duration")]
+    pub addressbook_refresh: Duration,
     /// URL of a DHX adapter server's DVK-style interface (for agencies without
     /// their own endpoint). Empty: not used.
     pub adapter_url: String,
     /// The adapter server's X-Road identifier, INSTANCE/CLASS/CODE[/SUBSYSTEM].
     pub adapter_server: String,
-    /// How often `docgate serve` polls the adapter's receiveDocuments, in seconds.
-    pub adapter_poll_secs: u64,
+    /// How often `docgate serve` polls the adapter's receiveDocuments ("1m").
+    #[serde(with = "crate::config::duration")]
+    pub adapter_poll: Duration,
     /// Address of the DHX listener (`POST /dhx`), apart from the web port.
     /// None (the default, and always in `serve --demo`): no DHX endpoint.
     pub listen: Option<SocketAddr>,
@@ -123,15 +129,19 @@ impl Default for DhxConfig {
             default_recipient_class: "GOV".into(),
             max_request_bytes: 50 * 1024 * 1024,
             max_decompressed_bytes: 200 * 1024 * 1024,
-            retry_schedule_secs: vec![30, 120, 1200],
-            request_timeout_secs: 60,
-            poll_interval_ms: 1000,
+            retry_schedule: vec![
+                Duration::from_secs(30),
+                Duration::from_secs(120),
+                Duration::from_secs(1200),
+            ],
+            request_timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
             global_conf: String::new(),
             intermediaries_group: "DHX vahendajad".into(),
-            addressbook_refresh_secs: 86400,
+            addressbook_refresh: Duration::from_secs(86_400),
             adapter_url: String::new(),
             adapter_server: "EE/GOV/70006317/dhx-adapter".into(),
-            adapter_poll_secs: 60,
+            adapter_poll: Duration::from_secs(60),
             listen: None,
             allowed_clients: Vec::new(),
             tls: None,
@@ -152,10 +162,58 @@ impl DhxConfig {
         }
     }
 
-    /// Checks the DHX listening keys (called by `Config::validate` at start).
+    /// Checks the `[dhx]` keys (called by `Config::validate` at start): the
+    /// listener's, the adapter server's identifier, the URLs and the durations.
     pub fn validate(&self) -> crate::error::Result<()> {
         use crate::error::Error;
         listen::Access::from_config(self)?;
+        poll::adapter_server_id(&self.adapter_server)?;
+        for (key, url) in [
+            ("dhx.security_server_url", &self.security_server_url),
+            ("dhx.adapter_url", &self.adapter_url),
+        ] {
+            let url = url.trim();
+            if url.is_empty() {
+                continue;
+            }
+            match reqwest::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                Ok(_) => {
+                    return Err(Error::invalid(format!(
+                        "invalid {key} {url:?}: expected an http:// or https:// URL"
+                    )))
+                }
+                Err(e) => return Err(Error::invalid(format!("invalid {key} {url:?}: {e}"))),
+            }
+        }
+        let check = crate::config::check_duration;
+        let (ms, second, day) = (
+            Duration::from_millis(1),
+            Duration::from_secs(1),
+            Duration::from_secs(86_400),
+        );
+        for (i, d) in self.retry_schedule.iter().enumerate() {
+            check(&format!("dhx.retry_schedule[{i}]"), *d, second, 30 * day)?;
+        }
+        check(
+            "dhx.request_timeout",
+            self.request_timeout,
+            second,
+            Duration::from_secs(3600),
+        )?;
+        check(
+            "dhx.poll_interval",
+            self.poll_interval,
+            10 * ms,
+            Duration::from_secs(3600),
+        )?;
+        check(
+            "dhx.addressbook_refresh",
+            self.addressbook_refresh,
+            second,
+            30 * day,
+        )?;
+        check("dhx.adapter_poll", self.adapter_poll, second, day)?;
         if self.max_inflight_bytes < self.max_request_bytes {
             return Err(Error::invalid(format!(
                 "invalid dhx.max_inflight_bytes {}: at least dhx.max_request_bytes ({})",

@@ -6,8 +6,6 @@
 //! `markDocumentsReceived`. A capsule the server hands out again (its mark got
 //! lost) is a duplicate and is acknowledged again, never registered twice.
 
-use std::time::Duration;
-
 use tokio_util::sync::CancellationToken;
 
 use super::adapter::{self, AdapterClient};
@@ -17,6 +15,7 @@ use super::soap::XRoadId;
 use super::FaultCode;
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::periodic::{Every, Next};
 
 /// Actor of the audit events of polled documents.
 pub const ACTOR: &str = "dhx-adapter";
@@ -45,29 +44,34 @@ fn ids(app: &App) -> Result<(XRoadId, XRoadId)> {
         app.config.agency.registry_code.trim(),
         &c.subsystem_code,
     );
-    let parts: Vec<&str> = c.adapter_server.split('/').map(str::trim).collect();
-    let server = match parts.as_slice() {
-        [inst, class, code] => XRoadId::subsystem(inst, class, code, ""),
-        [inst, class, code, sub] => XRoadId::subsystem(inst, class, code, sub),
-        _ => {
-            return Err(Error::invalid(format!(
-                "invalid dhx.adapter_server {:?}: expected INSTANCE/CLASS/CODE[/SUBSYSTEM]",
-                c.adapter_server
-            )))
-        }
-    };
-    Ok((me, server))
+    Ok((me, adapter_server_id(&c.adapter_server)?))
+}
+
+/// `dhx.adapter_server` as an X-Road identifier, INSTANCE/CLASS/CODE[/SUBSYSTEM]
+/// (checked by `DhxConfig::validate` at start).
+pub fn adapter_server_id(s: &str) -> Result<XRoadId> {
+    let parts: Vec<&str> = s.split('/').map(str::trim).collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(bad_adapter_server(s));
+    }
+    match parts.as_slice() {
+        [inst, class, code] => Ok(XRoadId::subsystem(inst, class, code, "")),
+        [inst, class, code, sub] => Ok(XRoadId::subsystem(inst, class, code, sub)),
+        _ => Err(bad_adapter_server(s)),
+    }
+}
+
+fn bad_adapter_server(s: &str) -> Error {
+    Error::invalid(format!(
+        "invalid dhx.adapter_server {s:?}: expected INSTANCE/CLASS/CODE[/SUBSYSTEM]"
+    ))
 }
 
 /// A client of the configured adapter server.
 pub fn client(app: &App) -> Result<AdapterClient> {
     let c = &app.config.dhx;
-    AdapterClient::new(
-        &c.adapter_url,
-        Duration::from_secs(c.request_timeout_secs),
-        c.read_limits(),
-    )
-    .map_err(|e| Error::invalid(format!("invalid dhx.adapter_url {:?}: {e}", c.adapter_url)))
+    AdapterClient::new(&c.adapter_url, c.request_timeout, c.read_limits())
+        .map_err(|e| Error::invalid(format!("invalid dhx.adapter_url {:?}: {e}", c.adapter_url)))
 }
 
 /// Receives, registers and acknowledges one batch (at most `batch` capsules).
@@ -135,31 +139,23 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
         return Ok(());
     }
     let client = client(&app)?;
-    let every = Duration::from_secs(app.config.dhx.adapter_poll_secs.max(1));
-    loop {
-        match poll_once(&app, &client, 10).await {
-            Ok(r) if r.received > 0 => {
-                tracing::info!(
-                    "dhx adapter: {} received, {} registered, {} duplicates, {} quarantined",
-                    r.received,
-                    r.registered.len(),
-                    r.duplicates,
-                    r.quarantined
-                );
-                if shutdown.is_cancelled() {
-                    return Ok(());
-                }
-                continue;
+    let name = format!("dhx adapter {}", app.config.dhx.adapter_url);
+    let mut every = Every::new(name, app.config.dhx.adapter_poll);
+    while every.tick(&shutdown).await {
+        let round = poll_once(&app, &client, 10).await.map(|r| {
+            if r.received == 0 {
+                return Next::Wait;
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(
-                "dhx adapter: polling {} failed: {e}",
-                app.config.dhx.adapter_url
-            ),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(every) => {}
-        }
+            tracing::info!(
+                "dhx adapter: {} received, {} registered, {} duplicates, {} quarantined",
+                r.received,
+                r.registered.len(),
+                r.duplicates,
+                r.quarantined
+            );
+            Next::Again
+        });
+        every.done(round);
     }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::model::{Channel, Direction, Document};
 use crate::outbox::{self, NewOutboxItem, OutboxItem};
+use crate::periodic::{Every, Next};
 
 /// The outbox payload of one DHX delivery.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,9 +200,9 @@ pub async fn enqueue(app: &App, reg_no: &str, to: &[String], actor: &str) -> Res
 }
 
 /// The next retry delay after `attempts` failed attempts, or None when exhausted.
-pub fn retry_delay(schedule: &[u64], attempts: i64) -> Option<Duration> {
+pub fn retry_delay(schedule: &[Duration], attempts: i64) -> Option<Duration> {
     let i = usize::try_from(attempts.max(1) - 1).ok()?;
-    schedule.get(i).map(|s| Duration::from_secs(*s))
+    schedule.get(i).copied()
 }
 
 /// Delivers one claimed item.
@@ -299,7 +300,7 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
         Ok(SendOutcome::SoapFault(m)) => m,
         Err(e) => e,
     };
-    match retry_delay(&cfg.retry_schedule_secs, item.attempts) {
+    match retry_delay(&cfg.retry_schedule, item.attempts) {
         Some(d) => {
             let next =
                 jiff::Timestamp::now() + jiff::SignedDuration::try_from(d).unwrap_or_default();
@@ -322,7 +323,7 @@ pub async fn deliver(app: &App, http: &Client, item: &OutboxItem) -> Result<()> 
 
 /// Claims and delivers due items once; returns how many were handled.
 pub async fn run_once(app: &App, http: &Client, worker: &str) -> Result<usize> {
-    let lease = Duration::from_secs(app.config.dhx.request_timeout_secs + 30);
+    let lease = app.config.dhx.request_timeout + Duration::from_secs(30);
     let items = outbox::claim(&app.store, CHANNEL, worker, 8, lease).await?;
     for item in &items {
         if let Err(e) = deliver(app, http, item).await {
@@ -341,34 +342,19 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
         shutdown.cancelled().await;
         return Ok(());
     }
-    let http = Client::new(
-        &cfg.security_server_url,
-        Duration::from_secs(cfg.request_timeout_secs),
-    )
-    .map_err(Error::internal)?;
+    let http =
+        Client::new(&cfg.security_server_url, cfg.request_timeout).map_err(Error::internal)?;
     let worker = format!(
         "dhx-{}-{}",
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     );
-    let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
-    loop {
-        let handled = match run_once(&app, &http, &worker).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::error!("dhx: outbox worker: {e}");
-                0
-            }
-        };
-        if handled == 0 {
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(poll) => {}
-            }
-        } else if shutdown.is_cancelled() {
-            return Ok(());
-        }
+    let mut every = Every::new("dhx outbox worker", cfg.poll_interval);
+    while every.tick(&shutdown).await {
+        let handled = run_once(&app, &http, &worker).await;
+        every.done(handled.map(|n| if n == 0 { Next::Wait } else { Next::Again }));
     }
+    Ok(())
 }
 
 /// The DHX deliveries of a document (outbox rows).
@@ -387,7 +373,7 @@ mod tests {
 
     #[test]
     fn retry_schedule_is_finite() {
-        let s = [30, 120, 1200];
+        let s = [30, 120, 1200].map(Duration::from_secs);
         assert_eq!(retry_delay(&s, 1), Some(Duration::from_secs(30)));
         assert_eq!(retry_delay(&s, 3), Some(Duration::from_secs(1200)));
         assert_eq!(retry_delay(&s, 4), None);

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::model::Channel;
+use crate::periodic::{Every, Next};
 
 use super::fault::{self, Attempts, Bounded, Fault};
 use super::mail::{self, Outcome};
@@ -279,38 +280,16 @@ async fn run_folder(
     pair: bool,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let interval = Duration::from_millis(app.config.ingest.poll_interval_ms.max(50));
+    let interval = app.config.ingest.poll_interval;
     let mut attempts = Attempts::default();
-    loop {
-        if shutdown.is_cancelled() {
-            return Ok(());
-        }
-        let wait = match pass_folder(
-            &app,
-            &dir,
-            channel,
-            pair,
-            Duration::from_secs(2),
-            &shutdown,
-            &mut attempts,
-        )
-        .await
-        {
-            Ok(n) => {
-                attempts.reset_backoff();
-                (n == 0).then_some(interval)
-            }
-            Err(e) => {
-                tracing::error!("drop folder {}: {e}", dir.display());
-                Some(attempts.backoff().max(interval))
-            }
-        };
-        if let Some(wait) = wait {
-            if super::sleep_or_shutdown(wait, &shutdown).await {
-                return Ok(());
-            }
-        }
+    let mut every = Every::new(format!("drop folder {}", dir.display()), interval)
+        .backoff(super::fault::backoff_from(interval));
+    let settle = Duration::from_secs(2);
+    while every.tick(&shutdown).await {
+        let pass = pass_folder(&app, &dir, channel, pair, settle, &shutdown, &mut attempts).await;
+        every.done(pass.map(|n| if n == 0 { Next::Wait } else { Next::Again }));
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -62,19 +62,18 @@ pub fn classify(e: &Error) -> Fault {
     }
 }
 
-/// Transient failures per item (by its source name) and the source's back-off.
-#[derive(Debug)]
+/// Transient failures per item (by its source name).
+#[derive(Debug, Default)]
 pub struct Attempts {
     failures: HashMap<String, u32>,
-    backoff: Duration,
 }
 
-impl Default for Attempts {
-    fn default() -> Self {
-        Attempts {
-            failures: HashMap::new(),
-            backoff: FIRST_BACKOFF,
-        }
+/// The back-off of a source polled every `interval` after a failed pass:
+/// [`FIRST_BACKOFF`] doubling to [`MAX_BACKOFF`], never shorter than the interval.
+pub(crate) fn backoff_from(interval: Duration) -> crate::periodic::Backoff {
+    crate::periodic::Backoff {
+        first: FIRST_BACKOFF.max(interval),
+        max: MAX_BACKOFF.max(interval),
     }
 }
 
@@ -95,18 +94,6 @@ impl Attempts {
     /// The item is handled (registered, duplicate or set aside).
     pub fn done(&mut self, item: &str) {
         self.failures.remove(item);
-    }
-
-    /// How long to wait after a failed pass (doubling each time, capped).
-    pub fn backoff(&mut self) -> Duration {
-        let d = self.backoff;
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-        d
-    }
-
-    /// A pass went through: the next failure waits the first back-off again.
-    pub fn reset_backoff(&mut self) {
-        self.backoff = FIRST_BACKOFF;
     }
 }
 
@@ -279,17 +266,16 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_up_to_the_cap_and_resets() {
-        let mut a = Attempts::default();
-        let first = a.backoff();
-        assert_eq!(first, FIRST_BACKOFF);
-        assert_eq!(a.backoff(), FIRST_BACKOFF * 2);
-        for _ in 0..20 {
-            a.backoff();
-        }
-        assert_eq!(a.backoff(), MAX_BACKOFF);
-        a.reset_backoff();
-        assert_eq!(a.backoff(), FIRST_BACKOFF);
+    fn a_sources_backoff_is_never_shorter_than_its_interval() {
+        let b = backoff_from(Duration::from_millis(100));
+        assert_eq!((b.first, b.max), (FIRST_BACKOFF, MAX_BACKOFF));
+        let b = backoff_from(Duration::from_secs(2));
+        assert_eq!((b.first, b.max), (Duration::from_secs(2), MAX_BACKOFF));
+        let b = backoff_from(Duration::from_secs(600));
+        assert_eq!(
+            (b.first, b.max),
+            (Duration::from_secs(600), Duration::from_secs(600))
+        );
     }
 
     #[test]

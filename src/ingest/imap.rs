@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::model::Channel;
+use crate::periodic::{Backoff, Every, Next};
 use crate::store::Store;
 
 use super::fault::{self, Attempts, Fault};
@@ -46,25 +47,46 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Checks an account's settings; names the account in the error.
+/// Called for every account by `IngestConfig::validate` (so by `Config::validate`, at start).
 pub fn validate(acc: &ImapAccount) -> Result<()> {
-    if acc.host.trim().is_empty() {
-        return Err(Error::invalid(format!(
-            "invalid [[ingest.imap]] {:?}: host is empty",
+    let bad = |key: &str, why: String| {
+        Err(Error::invalid(format!(
+            "invalid ingest.imap.{key} of account {:?}: {why}",
             acc.name
-        )));
+        )))
+    };
+    if acc.name.trim().is_empty() {
+        return bad("name", "empty (a name for logs and the lease)".into());
+    }
+    let host = acc.host.trim();
+    if host.is_empty() {
+        return bad("host", "empty".into());
+    }
+    if host.contains(|c: char| c.is_whitespace() || c == '/' || c == '@') {
+        return bad("host", format!("{host:?} is not a host name or address"));
+    }
+    if acc.port == 0 {
+        return bad("port", "0".into());
     }
     if acc.security == super::ImapSecurity::Plain && !is_loopback(&acc.host) {
-        return Err(Error::invalid(format!(
-            "invalid [[ingest.imap]] {:?}: security \"plain\" is allowed only to a loopback host, not {:?}",
-            acc.name, acc.host
-        )));
+        return bad(
+            "security",
+            format!(
+                "\"plain\" is allowed only to a loopback host, not {:?}",
+                acc.host
+            ),
+        );
     }
-    if acc.folders.is_empty() {
-        return Err(Error::invalid(format!(
-            "invalid [[ingest.imap]] {:?}: no folders",
-            acc.name
-        )));
+    if acc.folders.is_empty() || acc.folders.iter().any(|f| f.trim().is_empty()) {
+        return bad("folders", "no folders, or an empty folder name".into());
     }
+    crate::config::check_duration(
+        "ingest.imap.poll",
+        acc.poll,
+        Duration::from_secs(1),
+        Duration::from_secs(86_400),
+    )
+    .map_err(|e| Error::invalid(format!("{e} (account {:?})", acc.name)))?;
     Ok(())
 }
 
@@ -72,7 +94,7 @@ fn password(acc: &ImapAccount) -> Result<String> {
     if !acc.password_env.is_empty() {
         return std::env::var(&acc.password_env).map_err(|_| {
             Error::invalid(format!(
-                "invalid [[ingest.imap]] {:?}: environment variable {} is not set",
+                "invalid ingest.imap.password_env of account {:?}: environment variable {} is not set",
                 acc.name, acc.password_env
             ))
         });
@@ -403,38 +425,25 @@ pub async fn run(app: App, acc: ImapAccount, shutdown: CancellationToken) -> Res
     validate(&acc)?;
     let lease_name = format!("imap:{}", acc.name);
     let holder = format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let mut backoff = Duration::from_secs(2);
     let mut attempts = Attempts::default();
-    loop {
-        if shutdown.is_cancelled() {
-            break;
-        }
-        match acquire_lease(&app.store, &lease_name, &holder, LEASE).await {
-            Ok(true) => {}
-            Ok(false) => {
-                if super::sleep_or_shutdown(LEASE / 3, &shutdown).await {
-                    break;
-                }
-                continue;
+    // Without the lease (another process reads the account) look again at a
+    // third of it; after an error reconnect after 2 s, doubling to 2 minutes.
+    let mut every = Every::new(format!("imap {}", acc.name), LEASE / 3).backoff(Backoff {
+        first: Duration::from_secs(2),
+        max: Duration::from_secs(120),
+    });
+    while every.tick(&shutdown).await {
+        let round = match acquire_lease(&app.store, &lease_name, &holder, LEASE).await {
+            Ok(false) => Ok(Next::Wait),
+            Ok(true) => {
+                // Returns Ok only once shutdown has fired.
+                account_loop(&app, &acc, &lease_name, &holder, &shutdown, &mut attempts)
+                    .await
+                    .map(|()| Next::Again)
             }
-            Err(e) => {
-                tracing::error!("imap {}: lease: {e}", acc.name);
-                if super::sleep_or_shutdown(backoff, &shutdown).await {
-                    break;
-                }
-                continue;
-            }
-        }
-        match account_loop(&app, &acc, &lease_name, &holder, &shutdown, &mut attempts).await {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::error!("imap {}: {e}", acc.name);
-                if super::sleep_or_shutdown(backoff, &shutdown).await {
-                    break;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(120));
-            }
-        }
+            Err(e) => Err(e),
+        };
+        every.done(round);
     }
     let _ = release_lease(&app.store, &lease_name, &holder).await;
     Ok(())
@@ -456,7 +465,7 @@ async fn account_loop(
             .await
             .map(|c| c.has_str("IDLE"))
             .unwrap_or(false);
-    let wait = Duration::from_secs(acc.poll_secs.max(1)).min(LEASE / 3);
+    let wait = acc.poll.max(Duration::from_secs(1)).min(LEASE / 3);
     loop {
         if !acquire_lease(&app.store, lease_name, holder, LEASE).await? {
             return Err(imap_err("lease", format!("lost the lease {lease_name}")));
@@ -495,7 +504,7 @@ async fn account_loop(
                 return Ok(());
             }
         } else {
-            if super::sleep_or_shutdown(wait, shutdown).await {
+            if crate::periodic::sleep_or_shutdown(wait, shutdown).await {
                 let _ = session.logout().await;
                 return Ok(());
             }

@@ -4,8 +4,8 @@
 //! A message too large, or one that fails for a reason of its own, is set aside
 //! in `quarantine/` beside `new/` (see [`super::fault`]).
 
+use crate::periodic::{Every, Next};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -147,26 +147,13 @@ pub async fn pass_with(
 /// transient fault.
 pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
     let md = super::maildir_path(&app.config);
-    let interval = Duration::from_millis(app.config.ingest.poll_interval_ms.max(50));
+    let interval = app.config.ingest.poll_interval;
     let mut attempts = Attempts::default();
-    loop {
-        if shutdown.is_cancelled() {
-            return Ok(());
-        }
-        let wait = match pass_with(&app, &md, &shutdown, &mut attempts).await {
-            Ok(n) => {
-                attempts.reset_backoff();
-                (n == 0).then_some(interval)
-            }
-            Err(e) => {
-                tracing::error!("maildir {}: {e}", md.display());
-                Some(attempts.backoff().max(interval))
-            }
-        };
-        if let Some(wait) = wait {
-            if super::sleep_or_shutdown(wait, &shutdown).await {
-                return Ok(());
-            }
-        }
+    let mut every = Every::new(format!("maildir {}", md.display()), interval)
+        .backoff(super::fault::backoff_from(interval));
+    while every.tick(&shutdown).await {
+        let pass = pass_with(&app, &md, &shutdown, &mut attempts).await;
+        every.done(pass.map(|n| if n == 0 { Next::Wait } else { Next::Again }));
     }
+    Ok(())
 }

@@ -47,8 +47,9 @@ pub struct IngestConfig {
     pub drop_folder: PathBuf,
     /// Channel of documents from the drop folder.
     pub drop_channel: String,
-    /// How often the Maildir and the drop folder are scanned, in milliseconds.
-    pub poll_interval_ms: u64,
+    /// How often the Maildir and the drop folder are scanned ("1s").
+    #[serde(with = "crate::config::duration")]
+    pub poll_interval: Duration,
     /// Largest message, in bytes (larger ones are quarantined).
     pub max_message_size: u64,
     /// Most attachments a message may have.
@@ -57,12 +58,14 @@ pub struct IngestConfig {
     pub max_mime_depth: usize,
     /// Largest total decoded size of a message's parts, in bytes.
     pub max_decoded_size: u64,
-    /// Time limit of one extractor run (a message's parsing, one file's text), seconds.
-    pub extract_timeout_secs: u64,
+    /// Time limit of one extractor run (a message's parsing, one file's text), such as "1m".
+    #[serde(with = "crate::config::duration")]
+    pub extract_timeout: Duration,
     /// Fall back to `pdftotext` (poppler-utils) when lopdf's text is not trusted.
     pub pdftotext: bool,
-    /// Time limit of one `pdftotext` run, seconds.
-    pub pdftotext_timeout_secs: u64,
+    /// Time limit of one `pdftotext` run ("20s").
+    #[serde(with = "crate::config::duration")]
+    pub pdftotext_timeout: Duration,
     /// Restriction ground proposed to the clerk when personal codes are found.
     pub personal_data_ground: String,
     /// Documents registered per transaction by `docgate import`.
@@ -78,14 +81,14 @@ impl Default for IngestConfig {
             maildir: PathBuf::new(),
             drop_folder: PathBuf::new(),
             drop_channel: "post".into(),
-            poll_interval_ms: 1000,
+            poll_interval: Duration::from_secs(1),
             max_message_size: 150 * 1024 * 1024,
             max_attachments: 200,
             max_mime_depth: 20,
             max_decoded_size: 300 * 1024 * 1024,
-            extract_timeout_secs: 60,
+            extract_timeout: Duration::from_secs(60),
             pdftotext: true,
-            pdftotext_timeout_secs: 20,
+            pdftotext_timeout: Duration::from_secs(20),
             personal_data_ground: "AvTS § 35 lg 1 p 11".into(),
             batch_size: 200,
             imap: Vec::new(),
@@ -165,8 +168,10 @@ pub struct ImapAccount {
     pub after: ImapAfter,
     /// Use IDLE when the server offers it (else poll).
     pub idle: bool,
-    /// Poll interval (and IDLE re-check), seconds.
-    pub poll_secs: u64,
+    /// Poll interval (and IDLE re-check), such as "1m"; at most 20s apart
+    /// while the account's lease is held.
+    #[serde(with = "crate::config::duration")]
+    pub poll: Duration,
     /// Extra trusted CA certificates (PEM) besides the built-in web roots; empty: none.
     pub ca_file: PathBuf,
 }
@@ -184,13 +189,65 @@ impl Default for ImapAccount {
             folders: vec!["INBOX".into()],
             after: ImapAfter::Seen,
             idle: true,
-            poll_secs: 60,
+            poll: Duration::from_secs(60),
             ca_file: PathBuf::new(),
         }
     }
 }
 
 impl IngestConfig {
+    /// Checks `[ingest]` at start (called by `Config::validate`): the drop
+    /// folder's channel, every IMAP account, the limits and the durations.
+    pub fn validate(&self) -> Result<()> {
+        self.drop_channel
+            .parse::<crate::model::Channel>()
+            .map_err(|_| {
+                Error::invalid(format!(
+                    "invalid ingest.drop_channel {:?}: expected email, dhx, post, hand, web or einvoice",
+                    self.drop_channel
+                ))
+            })?;
+        let mut names = std::collections::BTreeSet::new();
+        for acc in &self.imap {
+            imap::validate(acc)?;
+            if !names.insert(acc.name.as_str()) {
+                return Err(Error::invalid(format!(
+                    "invalid ingest.imap.name {:?}: two accounts of one name would share one lease",
+                    acc.name
+                )));
+            }
+        }
+        for (key, v) in [
+            ("ingest.max_attachments", self.max_attachments as u64),
+            ("ingest.max_mime_depth", self.max_mime_depth as u64),
+            ("ingest.max_message_size", self.max_message_size),
+            ("ingest.max_decoded_size", self.max_decoded_size),
+            ("ingest.batch_size", self.batch_size as u64),
+        ] {
+            if v == 0 {
+                return Err(Error::invalid(format!(
+                    "invalid {key} 0: must be at least 1"
+                )));
+            }
+        }
+        let check = crate::config::check_duration;
+        let (second, hour) = (Duration::from_secs(1), Duration::from_secs(3600));
+        check(
+            "ingest.poll_interval",
+            self.poll_interval,
+            Duration::from_millis(10),
+            hour,
+        )?;
+        check("ingest.extract_timeout", self.extract_timeout, second, hour)?;
+        check(
+            "ingest.pdftotext_timeout",
+            self.pdftotext_timeout,
+            second,
+            hour,
+        )?;
+        Ok(())
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             max_message_size: self.max_message_size,
@@ -203,13 +260,13 @@ impl IngestConfig {
     pub fn text_options(&self) -> TextOptions {
         TextOptions {
             pdftotext: self.pdftotext,
-            pdftotext_timeout: Duration::from_secs(self.pdftotext_timeout_secs),
+            pdftotext_timeout: self.pdftotext_timeout,
             max_decompressed: self.max_decoded_size,
         }
     }
 
     pub fn extract_timeout(&self) -> Duration {
-        Duration::from_secs(self.extract_timeout_secs.max(1))
+        self.extract_timeout
     }
 }
 
@@ -283,13 +340,5 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
     match first_err {
         Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-/// Sleeps `d` unless shutdown comes first; true when shutting down.
-pub(crate) async fn sleep_or_shutdown(d: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(d) => shutdown.is_cancelled(),
     }
 }

@@ -2,6 +2,7 @@
 //! the referral number's prefix and the e-invoice operator's export folder.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +32,9 @@ pub struct InvoicesConfig {
     pub payment_term_days: u32,
     /// The referral number's prefix: numbers are `{prefix}-{yyyy}-{nnnn}`.
     pub referral_prefix: String,
-    /// Time limit of one XSD validation (xmllint), seconds.
-    pub validate_timeout_secs: u64,
+    /// Time limit of one XSD validation (xmllint), such as "30s".
+    #[serde(with = "crate::config::duration")]
+    pub validate_timeout: Duration,
     /// The e-invoice operator's export folder (XML invoices with their PDFs),
     /// watched by `serve`; empty: none.
     pub operator_folder: PathBuf,
@@ -45,7 +47,7 @@ impl Default for InvoicesConfig {
             payment_term: PaymentTerm::InvoiceDueDate,
             payment_term_days: 30,
             referral_prefix: "SUUN".into(),
-            validate_timeout_secs: 30,
+            validate_timeout: Duration::from_secs(30),
             operator_folder: PathBuf::new(),
         }
     }
@@ -72,12 +74,12 @@ impl InvoicesConfig {
                 "invalid invoices.referral_prefix {p:?}: 2–8 suurtähte A–Z (2 to 8 capital letters A to Z)"
             )));
         }
-        if self.validate_timeout_secs == 0 || self.validate_timeout_secs > 600 {
-            return Err(Error::invalid(format!(
-                "invalid invoices.validate_timeout_secs {}: 1–600",
-                self.validate_timeout_secs
-            )));
-        }
+        crate::config::check_duration(
+            "invoices.validate_timeout",
+            self.validate_timeout,
+            Duration::from_secs(1),
+            Duration::from_secs(600),
+        )?;
         Ok(())
     }
 
@@ -90,7 +92,7 @@ impl InvoicesConfig {
         }
     }
 
-    pub fn validate_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.validate_timeout_secs)
+    pub fn validate_timeout(&self) -> Duration {
+        self.validate_timeout
     }
 }

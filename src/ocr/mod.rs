@@ -39,8 +39,9 @@ pub struct OcrConfig {
     pub enabled: bool,
     /// Tesseract's languages, `+`-separated.
     pub languages: String,
-    /// Time limit of one child process (one page), seconds.
-    pub timeout_secs: u64,
+    /// Time limit of one child process (one page), such as "2m".
+    #[serde(with = "crate::config::duration")]
+    pub timeout: Duration,
     /// Most pages of a PDF read.
     pub max_pages: u32,
     /// Largest image given to Tesseract, pixels (width × height).
@@ -49,15 +50,18 @@ pub struct OcrConfig {
     pub max_side: u32,
     /// Address-space limit of each child process, MB.
     pub memory_mb: u64,
-    /// How often `serve` looks for due items, milliseconds.
-    pub poll_interval_ms: u64,
-    /// How long a claim holds, seconds; an item whose worker died is claimed
+    /// How often `serve` looks for due items ("2s").
+    #[serde(with = "crate::config::duration")]
+    pub poll_interval: Duration,
+    /// How long a claim holds ("30m"); an item whose worker died is claimed
     /// again after it.
-    pub lease_secs: u64,
+    #[serde(with = "crate::config::duration")]
+    pub lease: Duration,
     /// Runs of an item before it is marked failed.
     pub max_attempts: i64,
-    /// The first retry's delay, seconds; doubled for each further attempt.
-    pub backoff_secs: u64,
+    /// The first retry's delay ("1m"); doubled for each further attempt.
+    #[serde(with = "crate::config::duration")]
+    pub backoff: Duration,
     /// Items claimed at once.
     pub batch: i64,
 }
@@ -67,15 +71,15 @@ impl Default for OcrConfig {
         OcrConfig {
             enabled: true,
             languages: "est+eng+rus".into(),
-            timeout_secs: 120,
+            timeout: Duration::from_secs(120),
             max_pages: 30,
             max_pixels: 40_000_000,
             max_side: 3508,
             memory_mb: 1024,
-            poll_interval_ms: 2000,
-            lease_secs: 1800,
+            poll_interval: Duration::from_secs(2),
+            lease: Duration::from_secs(1800),
             max_attempts: 4,
-            backoff_secs: 60,
+            backoff: Duration::from_secs(60),
             batch: 4,
         }
     }
@@ -90,11 +94,28 @@ impl OcrConfig {
                 self.languages
             )));
         }
-        let min_lease = self.timeout_secs.saturating_mul(2);
-        if self.timeout_secs == 0 || self.lease_secs < min_lease {
+        let check = crate::config::check_duration;
+        let (second, hour, day) = (
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+            Duration::from_secs(86_400),
+        );
+        check("ocr.timeout", self.timeout, second, hour)?;
+        check(
+            "ocr.poll_interval",
+            self.poll_interval,
+            Duration::from_millis(10),
+            hour,
+        )?;
+        check("ocr.lease", self.lease, second, day)?;
+        check("ocr.backoff", self.backoff, second, 7 * day)?;
+        let min_lease = self.timeout.saturating_mul(2);
+        if self.lease < min_lease {
+            let f = crate::config::duration::format;
             return Err(Error::invalid(format!(
-                "vigane ocr.lease_secs {}: peab olema vähemalt 2 × ocr.timeout_secs ({min_lease}) (the lease must outlast a run)",
-                self.lease_secs
+                "vigane ocr.lease {}: peab olema vähemalt 2 × ocr.timeout ({}) (the lease must outlast a run)",
+                f(self.lease),
+                f(min_lease)
             )));
         }
         if self.max_attempts < 1 || self.batch < 1 || self.max_pages < 1 {
@@ -108,7 +129,7 @@ impl OcrConfig {
     pub fn options(&self) -> OcrOptions {
         OcrOptions {
             languages: self.languages.clone(),
-            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            timeout: self.timeout.max(Duration::from_secs(1)),
             max_pages: self.max_pages.max(1),
             max_pixels: self.max_pixels,
             max_side: self.max_side.max(100),
@@ -118,18 +139,18 @@ impl OcrConfig {
     }
 
     fn lease(&self) -> Duration {
-        Duration::from_secs(self.lease_secs.max(1))
+        self.lease.max(Duration::from_secs(1))
     }
 
     /// The whole run's limit on its blocking thread: inside the lease.
     fn run_limit(&self) -> Duration {
-        Duration::from_secs((self.lease_secs.max(2) * 9 / 10).max(1))
+        (self.lease.max(Duration::from_secs(2)) * 9 / 10).max(Duration::from_secs(1))
     }
 
     /// The delay before attempt `attempts + 1`.
     pub fn backoff(&self, attempts: i64) -> Duration {
         let shift = attempts.clamp(1, 20) as u32 - 1;
-        Duration::from_secs(self.backoff_secs.saturating_mul(1u64 << shift))
+        self.backoff.saturating_mul(1u32 << shift)
     }
 }
 
@@ -536,7 +557,7 @@ pub async fn status(store: &Store) -> Result<Status> {
     Ok(s)
 }
 
-/// `serve`'s OCR worker: a pass every `ocr.poll_interval_ms` (at once again
+/// `serve`'s OCR worker: a pass every `ocr.poll_interval` (at once again
 /// while items keep coming), until `shutdown`. An error is logged and the
 /// item in hand is left to its lease.
 pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
@@ -550,22 +571,19 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
 /// The worker loop itself (`docgate ocr run` runs it whatever `ocr.enabled` says).
 pub async fn work(app: App, shutdown: CancellationToken) -> Result<()> {
     let worker = worker_name();
-    let poll = Duration::from_millis(app.config.ocr.poll_interval_ms.max(10));
-    loop {
-        if shutdown.is_cancelled() {
-            return Ok(());
-        }
-        let busy = match run_once(&app, &worker, jiff::Timestamp::now()).await {
-            Ok(p) => p.claimed > 0,
-            Err(e) => {
-                tracing::error!("OCR worker: {e}");
-                false
+    use crate::periodic::{Every, Next};
+    let mut every = Every::new("OCR worker", app.config.ocr.poll_interval);
+    while every.tick(&shutdown).await {
+        let round = run_once(&app, &worker, jiff::Timestamp::now()).await;
+        every.done(round.map(|p| {
+            if p.claimed == 0 {
+                Next::Wait
+            } else {
+                Next::Again
             }
-        };
-        if !busy && crate::ingest::sleep_or_shutdown(poll, &shutdown).await {
-            return Ok(());
-        }
+        }));
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -575,7 +593,7 @@ mod tests {
     #[test]
     fn backoff_doubles_from_the_first_retry() {
         let c = OcrConfig {
-            backoff_secs: 60,
+            backoff: Duration::from_secs(60),
             ..OcrConfig::default()
         };
         let table = [(0, 60), (1, 60), (2, 120), (3, 240), (4, 480)];
@@ -599,11 +617,18 @@ mod tests {
             ),
             (
                 OcrConfig {
-                    lease_secs: 100,
-                    timeout_secs: 120,
+                    lease: Duration::from_secs(100),
+                    timeout: Duration::from_secs(120),
                     ..OcrConfig::default()
                 },
-                "ocr.lease_secs",
+                "ocr.lease",
+            ),
+            (
+                OcrConfig {
+                    poll_interval: Duration::ZERO,
+                    ..OcrConfig::default()
+                },
+                "ocr.poll_interval",
             ),
             (
                 OcrConfig {

@@ -27,6 +27,13 @@ pub struct OutboxConfig {
     pub smtp: smtp::SmtpConfig,
 }
 
+impl OutboxConfig {
+    /// Checks `[outbox]` at start (called by `Config::validate`).
+    pub fn validate(&self) -> Result<()> {
+        self.smtp.validate()
+    }
+}
+
 /// A message to queue.
 #[derive(Debug, Clone)]
 pub struct NewOutboxItem {

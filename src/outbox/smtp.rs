@@ -35,18 +35,80 @@ pub struct SmtpConfig {
     pub password: String,
     /// Sender address; empty: the agency's first own address.
     pub from: String,
-    /// Seconds for one SMTP conversation.
-    pub timeout_secs: u64,
+    /// Time limit of one SMTP conversation ("30s").
+    #[serde(with = "crate::config::duration")]
+    pub timeout: Duration,
     /// Messages claimed per round.
     pub batch: i64,
-    /// Seconds a claim is held before another worker may take the message.
-    pub lease_secs: u64,
-    /// Seconds between rounds when the queue is empty.
-    pub poll_secs: u64,
-    /// First retry delay after a temporary failure, doubled each attempt.
-    pub backoff_initial_secs: u64,
-    /// Longest retry delay.
-    pub backoff_max_secs: u64,
+    /// How long a claim is held before another worker may take the message ("5m").
+    #[serde(with = "crate::config::duration")]
+    pub lease: Duration,
+    /// Time between rounds when the queue is empty ("5s").
+    #[serde(with = "crate::config::duration")]
+    pub poll: Duration,
+    /// First retry delay after a temporary failure, doubled each attempt ("30s").
+    #[serde(with = "crate::config::duration")]
+    pub backoff_initial: Duration,
+    /// Longest retry delay ("1h").
+    #[serde(with = "crate::config::duration")]
+    pub backoff_max: Duration,
+}
+
+impl SmtpConfig {
+    /// Checks `[outbox.smtp]` at start (called by `Config::validate`): a
+    /// sender that every message would fail on, and the durations.
+    pub fn validate(&self) -> Result<()> {
+        if self.host.trim().is_empty() {
+            return Err(Error::invalid(
+                "invalid outbox.smtp.host: empty (the SMTP server's name or address)",
+            ));
+        }
+        if !self.from.is_empty() {
+            self.from.parse::<Mailbox>().map_err(|e| {
+                Error::invalid(format!("invalid outbox.smtp.from {:?}: {e}", self.from))
+            })?;
+        }
+        if self.batch < 1 {
+            return Err(Error::invalid(format!(
+                "invalid outbox.smtp.batch {}: must be at least 1",
+                self.batch
+            )));
+        }
+        let check = crate::config::check_duration;
+        let (second, hour, day) = (
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+            Duration::from_secs(86_400),
+        );
+        check("outbox.smtp.timeout", self.timeout, second, hour)?;
+        check("outbox.smtp.lease", self.lease, second, day)?;
+        check(
+            "outbox.smtp.poll",
+            self.poll,
+            Duration::from_millis(10),
+            hour,
+        )?;
+        check(
+            "outbox.smtp.backoff_initial",
+            self.backoff_initial,
+            second,
+            day,
+        )?;
+        check(
+            "outbox.smtp.backoff_max",
+            self.backoff_max,
+            self.backoff_initial,
+            7 * day,
+        )?;
+        if self.lease <= self.timeout {
+            return Err(Error::invalid(format!(
+                "invalid outbox.smtp.lease {}: must be longer than outbox.smtp.timeout ({})",
+                crate::config::duration::format(self.lease),
+                crate::config::duration::format(self.timeout)
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for SmtpConfig {
@@ -57,12 +119,12 @@ impl Default for SmtpConfig {
             username: String::new(),
             password: String::new(),
             from: String::new(),
-            timeout_secs: 30,
+            timeout: Duration::from_secs(30),
             batch: 20,
-            lease_secs: 300,
-            poll_secs: 5,
-            backoff_initial_secs: 30,
-            backoff_max_secs: 3600,
+            lease: Duration::from_secs(300),
+            poll: Duration::from_secs(5),
+            backoff_initial: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(3600),
         }
     }
 }
@@ -165,7 +227,7 @@ pub async fn build_message(app: &App, p: &MailPayload) -> Result<Message> {
 fn transport(cfg: &SmtpConfig) -> AsyncSmtpTransport<Tokio1Executor> {
     let mut t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
         .port(cfg.port)
-        .timeout(Some(Duration::from_secs(cfg.timeout_secs.max(1))));
+        .timeout(Some(cfg.timeout.max(Duration::from_secs(1))));
     if !cfg.username.is_empty() {
         t = t.credentials(lettre::transport::smtp::authentication::Credentials::new(
             cfg.username.clone(),
@@ -178,12 +240,11 @@ fn transport(cfg: &SmtpConfig) -> AsyncSmtpTransport<Tokio1Executor> {
 /// The retry delay after `attempts` attempts.
 pub fn backoff(cfg: &SmtpConfig, attempts: i64) -> Duration {
     let exp = (attempts.max(1) - 1).min(20) as u32;
-    let secs = cfg
-        .backoff_initial_secs
-        .max(1)
-        .saturating_mul(2u64.saturating_pow(exp))
-        .min(cfg.backoff_max_secs.max(1));
-    Duration::from_secs(secs)
+    let second = Duration::from_secs(1);
+    cfg.backoff_initial
+        .max(second)
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(cfg.backoff_max.max(second))
 }
 
 /// What became of one message.
@@ -226,7 +287,7 @@ pub async fn send_due(app: &App, worker: &str) -> Result<(usize, usize, usize)> 
         "email",
         worker,
         cfg.batch.max(1),
-        Duration::from_secs(cfg.lease_secs.max(1)),
+        cfg.lease.max(Duration::from_secs(1)),
     )
     .await?;
     if items.is_empty() {
@@ -239,9 +300,9 @@ pub async fn send_due(app: &App, worker: &str) -> Result<(usize, usize, usize)> 
     // over while we are still sending it, and it would go out twice (found by
     // tests/scale_out.rs); the rest wait to be claimed again.
     let claimed = std::time::Instant::now();
-    let lease = Duration::from_secs(cfg.lease_secs.max(1));
+    let lease = cfg.lease.max(Duration::from_secs(1));
     let budget = lease
-        .saturating_sub(Duration::from_secs(cfg.timeout_secs.max(1)))
+        .saturating_sub(cfg.timeout.max(Duration::from_secs(1)))
         .max(lease / 2);
     for item in items {
         if claimed.elapsed() > budget {
@@ -294,24 +355,19 @@ pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     );
-    let poll = Duration::from_secs(app.config.outbox.smtp.poll_secs.max(1));
-    loop {
-        let busy = match send_due(&app, &worker).await {
-            Ok((s, r, f)) => s + r + f > 0,
-            Err(e) => {
-                tracing::error!("outbox e-mail round failed: {e}");
-                false
+    use crate::periodic::{Every, Next};
+    let mut every = Every::new("outbox e-mail worker", app.config.outbox.smtp.poll);
+    while every.tick(&shutdown).await {
+        let round = send_due(&app, &worker).await;
+        every.done(round.map(|(s, r, f)| {
+            if s + r + f == 0 {
+                Next::Wait
+            } else {
+                Next::Again
             }
-        };
-        if !busy {
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(poll) => {}
-            }
-        } else if shutdown.is_cancelled() {
-            return Ok(());
-        }
+        }));
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ impl Register {
     /// container's position; the container stays the original, byte for byte,
     /// with its signers as its text. A container whose structure is broken is
     /// refused with its reason (`Error::Invalid`; ingest quarantines it).
-    /// Parsing runs isolated (blocking thread, `ingest.extract_timeout_secs`),
+    /// Parsing runs isolated (blocking thread, `ingest.extract_timeout`),
     /// before any transaction. A document whose containers were opened already
     /// (a file marked as from a container) is left as it is. True when files
     /// were added.

@@ -36,8 +36,9 @@ use crate::error::Result;
 pub struct SearchConfig {
     /// Index directory; empty: `{data_dir}/search` (relative paths are under data_dir).
     pub dir: PathBuf,
-    /// How often the daemon polls the change feed, in milliseconds.
-    pub poll_ms: u64,
+    /// How often the daemon polls the change feed ("1s").
+    #[serde(with = "crate::config::duration")]
+    pub poll: std::time::Duration,
     /// Events applied per commit when catching up.
     pub batch_events: usize,
     /// Memory budget of the rebuild's index writer, in MiB (bounded memory).
@@ -58,7 +59,7 @@ impl Default for SearchConfig {
     fn default() -> Self {
         SearchConfig {
             dir: PathBuf::new(),
-            poll_ms: 1000,
+            poll: std::time::Duration::from_secs(1),
             batch_events: 2000,
             writer_memory_mb: 128,
             rebuild_threads: 2,
@@ -70,19 +71,39 @@ impl Default for SearchConfig {
     }
 }
 
+impl SearchConfig {
+    /// Checks `[search]` at start (called by `Config::validate`).
+    pub fn validate(&self) -> Result<()> {
+        crate::config::check_duration(
+            "search.poll",
+            self.poll,
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_secs(3600),
+        )?;
+        for (key, v) in [
+            ("search.batch_events", self.batch_events),
+            ("search.writer_memory_mb", self.writer_memory_mb),
+            ("search.rebuild_threads", self.rebuild_threads),
+            ("search.page_size", self.page_size),
+            ("search.rebuild_commit_every", self.rebuild_commit_every),
+        ] {
+            if v == 0 {
+                return Err(crate::error::Error::invalid(format!(
+                    "invalid {key} 0: must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The daemon's indexer: keeps this process's index in step with the change feed
 /// until `shutdown`. Each docgate process sharing a database keeps its own index.
 pub async fn run(app: App, shutdown: CancellationToken) -> Result<()> {
     let h = SearchIndex::shared(&app).await?;
-    let poll = std::time::Duration::from_millis(app.config.search.poll_ms.max(50));
-    loop {
-        if let Err(e) = h.catch_up(&app).await {
-            tracing::warn!("search index: catch-up failed: {e}");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(poll) => {}
-        }
+    let mut every = crate::periodic::Every::new("search index catch-up", app.config.search.poll);
+    while every.tick(&shutdown).await {
+        every.done(h.catch_up(&app).await.map(|_| crate::periodic::Next::Wait));
     }
     h.close().await
 }

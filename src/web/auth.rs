@@ -6,7 +6,7 @@
 //! hash is enough). A session cookie is HttpOnly and SameSite=Strict (and Secure
 //! when `web.cookie_secure` is set or a trusted proxy says the request came over
 //! TLS); every form carries the session's CSRF token. Sessions end after
-//! `web.session_hours` or `web.session_idle_minutes` idle, tokens at their expiry
+//! `web.session` or `web.session_idle` idle, tokens at their expiry
 //! or revocation, and both at once when their user is disabled: all checked on
 //! the server at every request.
 
@@ -350,8 +350,8 @@ fn dummy_hash() -> &'static str {
 
 // ---------------------------------------------------------------- sessions
 
-/// How long a session lives: `web.session_hours` from login at most, and
-/// `web.session_idle_minutes` between two requests at most. Enforced on the
+/// How long a session lives: `web.session` from login at most, and
+/// `web.session_idle` between two requests at most. Enforced on the
 /// server at every lookup; the cookie's Max-Age is only a hint to the browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionPolicy {
@@ -367,10 +367,12 @@ impl SessionPolicy {
     /// session up to this much early, never late.
     pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
-    pub fn new(session_hours: u64, idle_minutes: u64) -> SessionPolicy {
+    /// At least a second each (`web.session`, `web.session_idle`).
+    pub fn new(lifetime: Duration, idle: Duration) -> SessionPolicy {
+        let second = Duration::from_secs(1);
         SessionPolicy {
-            lifetime: Duration::from_secs(session_hours.max(1).saturating_mul(3600)),
-            idle: Duration::from_secs(idle_minutes.max(1).saturating_mul(60)),
+            lifetime: lifetime.max(second),
+            idle: idle.max(second),
         }
     }
 
@@ -1253,7 +1255,7 @@ mod tests {
 
     #[test]
     fn session_policy_enforces_lifetime_and_idle_timeout() {
-        let p = SessionPolicy::new(12, 30);
+        let p = SessionPolicy::new(Duration::from_secs(12 * 3600), Duration::from_secs(30 * 60));
         let created = ts("2026-12-03T07:00:00Z");
         let expires = ts("2026-12-03T19:00:00Z");
         // used 10 minutes ago: live
@@ -1278,7 +1280,7 @@ mod tests {
             ts("2026-12-03T19:00:00Z")
         ));
         // a shorter configured lifetime ends older sessions at once
-        let short = SessionPolicy::new(1, 30);
+        let short = SessionPolicy::new(Duration::from_secs(3600), Duration::from_secs(30 * 60));
         assert!(!short.live(
             created,
             ts("2026-12-03T07:59:00Z"),

@@ -49,15 +49,17 @@ pub use error::{WebError, WebResult};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebConfig {
-    /// Address the web application (and the API) listens on.
-    pub listen: String,
+    /// Address the web application (and the API) listens on, IP:PORT.
+    pub listen: SocketAddr,
     /// Mark the session and login cookies Secure (set when served over HTTPS;
     /// requests through a trusted proxy that says https get Secure cookies anyway).
     pub cookie_secure: bool,
-    /// How long a login lasts at most, in hours.
-    pub session_hours: u64,
-    /// A login ends after this many minutes without a request.
-    pub session_idle_minutes: u64,
+    /// How long a login lasts at most ("12h").
+    #[serde(with = "crate::config::duration")]
+    pub session: Duration,
+    /// A login ends after this long without a request ("30m").
+    #[serde(with = "crate::config::duration")]
+    pub session_idle: Duration,
     /// Reverse proxies (IP addresses or CIDR blocks) whose `Forwarded` /
     /// `X-Forwarded-For` / `X-Forwarded-Proto` headers are believed. Empty: none.
     pub trusted_proxies: Vec<String>,
@@ -66,10 +68,12 @@ pub struct WebConfig {
     pub staff_sees: Vec<String>,
     /// Failed logins (per user name and per client address) before a lockout.
     pub login_max_failures: u32,
-    /// Window in which failed logins are counted, in seconds.
-    pub login_window_seconds: u64,
-    /// Lockout after too many failed logins, in seconds.
-    pub login_lockout_seconds: u64,
+    /// Window in which failed logins are counted ("15m").
+    #[serde(with = "crate::config::duration")]
+    pub login_window: Duration,
+    /// Lockout after too many failed logins ("5m").
+    #[serde(with = "crate::config::duration")]
+    pub login_lockout: Duration,
     /// Requests per minute one client address may make to the public register (0 = unlimited).
     pub public_rate_per_minute: u32,
     /// Burst the public register allows one client address.
@@ -85,15 +89,15 @@ pub struct WebConfig {
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
-            listen: "127.0.0.1:8080".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             cookie_secure: false,
-            session_hours: 12,
-            session_idle_minutes: 30,
+            session: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(30 * 60),
             trusted_proxies: vec![],
             staff_sees: vec!["responsible".into(), "unit".into(), "cases".into()],
             login_max_failures: 5,
-            login_window_seconds: 900,
-            login_lockout_seconds: 300,
+            login_window: Duration::from_secs(900),
+            login_lockout: Duration::from_secs(300),
             public_rate_per_minute: 120,
             public_burst: 60,
             max_request_bytes: 64 * 1024 * 1024,
@@ -109,22 +113,18 @@ impl WebConfig {
         // The access policy's configuration: a bad entry refuses the start, not every request.
         crate::access::StaffAccess::from_config(&self.staff_sees)?;
         auth::TrustedProxies::parse(&self.trusted_proxies)?;
-        if self.session_hours == 0 {
-            return Err(crate::error::Error::invalid(
-                "invalid web.session_hours 0: must be at least 1",
-            ));
-        }
-        if self.session_idle_minutes == 0 {
-            return Err(crate::error::Error::invalid(
-                "invalid web.session_idle_minutes 0: must be at least 1",
-            ));
-        }
+        let check = crate::config::check_duration;
+        let (second, day) = (Duration::from_secs(1), Duration::from_secs(86_400));
+        check("web.session", self.session, second, 90 * day)?;
+        check("web.session_idle", self.session_idle, second, 90 * day)?;
+        check("web.login_window", self.login_window, second, day)?;
+        check("web.login_lockout", self.login_lockout, second, day)?;
         Ok(())
     }
 
     /// The session lifetime and idle timeout.
     pub fn session_policy(&self) -> auth::SessionPolicy {
-        auth::SessionPolicy::new(self.session_hours, self.session_idle_minutes)
+        auth::SessionPolicy::new(self.session, self.session_idle)
     }
 }
 
@@ -158,8 +158,8 @@ impl WebState {
             sessions: cfg.session_policy(),
             login_throttle: auth::LoginThrottle::new(
                 cfg.login_max_failures,
-                Duration::from_secs(cfg.login_window_seconds),
-                Duration::from_secs(cfg.login_lockout_seconds),
+                cfg.login_window,
+                cfg.login_lockout,
             ),
             public_limiter: auth::RateLimiter::new(cfg.public_rate_per_minute, cfg.public_burst),
             access,
@@ -500,8 +500,7 @@ mod tests {
     #[test]
     fn default_config_is_valid() {
         let c = WebConfig::default();
-        assert_eq!(c.listen, "127.0.0.1:8080");
-        assert!(c.listen.parse::<SocketAddr>().is_ok());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert!(crate::access::StaffAccess::from_config(&c.staff_sees).is_ok());
         assert!(c.validate().is_ok());
     }
@@ -514,14 +513,21 @@ mod tests {
                     as fn(&mut WebConfig),
                 "web.trusted_proxies",
             ),
-            (|c: &mut WebConfig| c.session_hours = 0, "web.session_hours"),
+            (
+                |c: &mut WebConfig| c.session = Duration::ZERO,
+                "web.session",
+            ),
             (
                 |c: &mut WebConfig| c.staff_sees = vec!["everyone".into()],
                 "web.staff_sees",
             ),
             (
-                |c: &mut WebConfig| c.session_idle_minutes = 0,
-                "web.session_idle_minutes",
+                |c: &mut WebConfig| c.session_idle = Duration::ZERO,
+                "web.session_idle",
+            ),
+            (
+                |c: &mut WebConfig| c.login_lockout = Duration::from_secs(86_400 * 365),
+                "web.login_lockout",
             ),
         ] {
             let mut c = WebConfig::default();
