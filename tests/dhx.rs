@@ -451,7 +451,7 @@ fn cli_import_capsule_and_capsule_roundtrip() {
     assert_eq!(doc["title"], "Imporditud kiri");
     // importing the same file twice is refused
     let (code, _, err) = a.run(&["dhx", "import", f.to_str().unwrap()]);
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 6, "a conflict: {err}");
     assert!(err.contains("Duplicate"), "{err}");
     // an invalid one: exit 4, nothing registered
     let g = dir.join("bad.xml");

@@ -187,8 +187,10 @@ pub async fn run(cmd: DhxCommand, cfg: Config) -> anyhow::Result<i32> {
                     }
                     Ok(EXIT_OK)
                 }
+                // A duplicate is a conflict (exit 6), the receiver's failure ours (1).
                 Err(f) if f.is_server() || f.code == FaultCode::Duplicate => {
-                    Err(anyhow::anyhow!("{}: {}", a.file.display(), f))
+                    Err(anyhow::Error::from(crate::error::Error::from(f))
+                        .context(a.file.display().to_string()))
                 }
                 Err(f) => report_fault(&f, a.json, &a.file),
             }

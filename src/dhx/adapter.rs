@@ -290,13 +290,14 @@ impl AdapterClient {
                     format!("cannot reach the adapter server {}: {e}", self.url),
                 )
             })?;
-        let b = r.bytes().await.map_err(|e| {
-            Fault::new(
-                super::FaultCode::Server,
-                format!("adapter server {}: {e}", self.url),
-            )
-        })?;
-        Ok(b.to_vec())
+        super::read_body(r, super::MAX_ADAPTER_ANSWER_BYTES)
+            .await
+            .map_err(|e| {
+                Fault::new(
+                    super::FaultCode::Server,
+                    format!("adapter server {}: {e}", self.url),
+                )
+            })
     }
 
     pub async fn send_documents(

@@ -200,10 +200,9 @@ async fn load_global_conf(src: &str, timeout: Duration) -> Result<Vec<u8>> {
         let r = http.get(src).send().await.map_err(|e| {
             Error::invalid(format!("cannot fetch the global configuration {src}: {e}"))
         })?;
-        let b = r.bytes().await.map_err(|e| {
-            Error::invalid(format!("cannot read the global configuration {src}: {e}"))
-        })?;
-        Ok(b.to_vec())
+        super::read_body(r, super::MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot read the global configuration {src}: {e}")))
     } else {
         std::fs::read(src)
             .map_err(|e| Error::io(format!("cannot read the global configuration {src}"), e))
@@ -247,7 +246,7 @@ pub async fn refresh(app: &App) -> Result<(Vec<Address>, Vec<String>)> {
                     .send()
                     .await
                     .map_err(|e| e.to_string())?;
-                let b = r.bytes().await.map_err(|e| e.to_string())?;
+                let b = super::read_body(r, super::MAX_ANSWER_BYTES).await?;
                 parse_representation_list(&b).map_err(|e| e.to_string())
             }
             .await;

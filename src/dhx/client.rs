@@ -82,8 +82,7 @@ impl Client {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = resp
-            .bytes()
+        let bytes = super::read_body(resp, super::MAX_ANSWER_BYTES)
             .await
             .map_err(|e| format!("cannot read the response of {}: {e}", self.url))?;
         match soap::parse_send_response(rct.as_deref(), &bytes) {

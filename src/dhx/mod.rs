@@ -266,3 +266,85 @@ impl From<Fault> for crate::error::Error {
         }
     }
 }
+
+/// The largest answer read from the security server (a `sendDocument` or
+/// `representationList` answer) or a global configuration, in bytes.
+pub const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest answer read from the adapter server (`receiveDocuments` carries
+/// several capsules), in bytes.
+pub const MAX_ADAPTER_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads an HTTP answer's body, at most `max` bytes: refused before reading when
+/// its Content-Length says more, and as soon as the streamed body grows past
+/// `max` (a server that does not say its length is read in chunks, not whole).
+pub(crate) async fn read_body(mut r: reqwest::Response, max: u64) -> Result<Vec<u8>, String> {
+    if let Some(n) = r.content_length().filter(|n| *n > max) {
+        return Err(format!("the answer has {n} bytes, more than {max}"));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(|e| e.to_string())? {
+        if (out.len() + chunk.len()) as u64 > max {
+            return Err(format!("the answer has more than {max} bytes"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-shot HTTP server answering `head` and then `body_len` bytes of 'x'.
+    async fn serve_once(head: String, body_len: usize) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(head.as_bytes()).await;
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut left = body_len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if s.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                left -= n;
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn outbound_answers_are_read_no_further_than_the_limit() {
+        let http = reqwest::Client::new();
+        // Within the limit: read whole.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n".into(),
+            1000,
+        )
+        .await;
+        let r = http.get(&url).send().await.unwrap();
+        assert_eq!(super::read_body(r, 1000).await.unwrap().len(), 1000);
+        // A Content-Length over the limit: refused before the body is read.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\nConnection: close\r\n\r\n".into(),
+            0,
+        )
+        .await;
+        let r = http.get(&url).send().await.unwrap();
+        let e = super::read_body(r, 1_000_000).await.unwrap_err();
+        assert!(e.contains("5000000"), "{e}");
+        // No length said: the stream is cut off once it passes the limit.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".into(),
+            3_000_000,
+        )
+        .await;
+        let r = http.get(&url).send().await.unwrap();
+        let e = super::read_body(r, 1_000_000).await.unwrap_err();
+        assert!(e.contains("more than 1000000"), "{e}");
+    }
+}

@@ -216,35 +216,23 @@ pub async fn claim(
     lease: Duration,
     now: jiff::Timestamp,
 ) -> Result<Vec<OcrItem>> {
-    let now_s = store::ts_text(now);
     let until = store::ts_text(now + jiff::SignedDuration::try_from(lease).unwrap_or_default());
-    let limit = limit.clamp(1, 1000);
-    let lock = if store.is_postgres() {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
+    let queue = store::lease::Queue {
+        table: "ocr_queue",
+        running: "running",
+        columns: COLS,
     };
-    let mut tx = store.begin_write().await?;
-    let ids: Vec<(i64,)> = sqlx::query_as(&format!(
-        "SELECT id FROM ocr_queue WHERE (state = 'queued' AND next_attempt_at <= $1) OR (state = 'running' AND claimed_until < $1) ORDER BY next_attempt_at, id LIMIT {limit}{lock}"
-    ))
-    .bind(&now_s)
-    .fetch_all(&mut *tx)
+    let rows = store::lease::claim(
+        store,
+        &queue,
+        None,
+        worker,
+        limit,
+        &store::ts_text(now),
+        &until,
+    )
     .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for (id,) in ids {
-        let row = sqlx::query(&format!(
-            "UPDATE ocr_queue SET state = 'running', claimed_by = $1, claimed_until = $2, attempts = attempts + 1 WHERE id = $3 RETURNING {COLS}"
-        ))
-        .bind(worker)
-        .bind(&until)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        out.push(from_row(&row)?);
-    }
-    tx.commit().await?;
-    Ok(out)
+    rows.iter().map(from_row).collect()
 }
 
 /// Updates an item only while `item`'s lease holds; false when it was lost.

@@ -130,39 +130,25 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<OutboxItem>> {
-    let now = store::now_text();
     let until = store::ts_text(
         jiff::Timestamp::now() + jiff::SignedDuration::try_from(lease).unwrap_or_default(),
     );
-    let mut tx = store.begin_write().await?;
-    let pick = if store.is_postgres() {
-        format!(
-            "SELECT id FROM outbox WHERE channel = $1 AND ((state = 'queued' AND next_attempt_at <= $2) OR (state = 'sending' AND claimed_until < $2)) ORDER BY next_attempt_at, id LIMIT {limit} FOR UPDATE SKIP LOCKED"
-        )
-    } else {
-        format!(
-            "SELECT id FROM outbox WHERE channel = $1 AND ((state = 'queued' AND next_attempt_at <= $2) OR (state = 'sending' AND claimed_until < $2)) ORDER BY next_attempt_at, id LIMIT {limit}"
-        )
+    let queue = store::lease::Queue {
+        table: "outbox",
+        running: "sending",
+        columns: COLS,
     };
-    let ids: Vec<(i64,)> = sqlx::query_as(&pick)
-        .bind(channel)
-        .bind(&now)
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for (id,) in ids {
-        let row = sqlx::query(&format!(
-            "UPDATE outbox SET state = 'sending', claimed_by = $1, claimed_until = $2, attempts = attempts + 1 WHERE id = $3 RETURNING {COLS}"
-        ))
-        .bind(worker)
-        .bind(&until)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        out.push(from_row(&row)?);
-    }
-    tx.commit().await?;
-    Ok(out)
+    let rows = store::lease::claim(
+        store,
+        &queue,
+        Some(("channel", channel)),
+        worker,
+        limit,
+        &store::now_text(),
+        &until,
+    )
+    .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// The audit event a status change writes in its own transaction.

@@ -5,6 +5,7 @@
 //! dates and timestamps, INTEGER/BIGINT for every integer and flag.
 
 pub mod files;
+pub(crate) mod lease;
 pub mod rows;
 
 use std::collections::HashMap;
