@@ -149,6 +149,18 @@ async fn main() -> anyhow::Result<()> {
             "dashboard (inbox count, deadlines, 12-month chart)",
             "/dashboard",
         ),
+        (
+            "dashboard, one official's deadlines",
+            "/dashboard?official=ametnik3",
+        ),
+        (
+            "dashboard, the deadlines at offset 100,000",
+            "/dashboard?offset=100000",
+        ),
+        (
+            "overdue list (API, first 100 + exact count)",
+            "/api/v1/overdue",
+        ),
         ("search (API)", "/api/v1/search?q=ravikulude&limit=20"),
         ("public register", "/avalik"),
         ("register page (HTML, default order)", "/documents"),

@@ -615,6 +615,19 @@ pub mod limits {
         Ok(())
     }
 
+    /// A reason a decision must give: trimmed, not empty, and bounded.
+    pub fn reason(value: &str) -> Result<&str> {
+        let reason = value.trim();
+        if reason.is_empty() {
+            return Err(Error::invalid_field(
+                "reason",
+                "it is empty (põhjus puudub)",
+            ));
+        }
+        check("reason", reason, REASON)?;
+        Ok(reason)
+    }
+
     /// [`check`] for an optional field.
     pub fn check_opt(field: &'static str, value: Option<&str>, max: usize) -> Result<()> {
         value.map_or(Ok(()), |v| check(field, v, max))

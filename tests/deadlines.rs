@@ -271,6 +271,7 @@ async fn check_overdue_and_report(app: &App) {
         .await
         .unwrap();
     assert!(over.is_empty());
+    check_due_counts_and_pages(app, &eng, date(2025, 3, 12)).await;
 
     let rep = docgate::report::build(app, date(2025, 3, 1), date(2025, 3, 31), date(2025, 3, 12))
         .await
@@ -321,6 +322,69 @@ async fn check_overdue_and_report(app: &App) {
     let o = x.deadline.unwrap();
     assert_eq!(o.state, ClockState::Ended);
     assert_eq!(o.on_time, Some(false));
+}
+
+/// The dashboard's counts per official and its pages in due order agree with
+/// the whole list `state::overdue` gives, for everyone, one official and the
+/// unassigned.
+async fn check_due_counts_and_pages(app: &App, eng: &Engine, on: Date) {
+    use state::DueOf;
+    let (over, soon) = state::overdue(app, eng, on, None).await.unwrap();
+    let mut all: Vec<_> = over.iter().chain(&soon).collect();
+    assert!(all.len() >= 2, "{all:?}");
+    all.sort_by(|a, b| a.due.cmp(&b.due).then(a.reg_no.cmp(&b.reg_no)));
+    // Pages of one: every line once, in due order, the total each time.
+    let mut paged = Vec::new();
+    for offset in 0..=all.len() as i64 {
+        let (page, total) = state::due_page(app, eng, on, &DueOf::Anyone, 1, offset)
+            .await
+            .unwrap();
+        assert_eq!(total, all.len() as i64);
+        paged.extend(page.into_iter().map(|(_, l)| l));
+    }
+    let want: Vec<_> = all.iter().map(|l| (&l.reg_no, l.due)).collect();
+    let got: Vec<_> = paged.iter().map(|l| (&l.reg_no, l.due)).collect();
+    assert_eq!(got, want);
+    let counts = state::due_counts(app, eng, on, &DueOf::Anyone)
+        .await
+        .unwrap();
+    let mut tally: std::collections::BTreeMap<Option<String>, (i64, i64)> = Default::default();
+    for l in &over {
+        tally.entry(l.responsible.clone()).or_default().0 += 1;
+    }
+    for l in &soon {
+        tally.entry(l.responsible.clone()).or_default().1 += 1;
+    }
+    let mut got: Vec<_> = counts.clone();
+    got.sort();
+    let want: Vec<_> = tally.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
+    assert_eq!(got, want);
+    // Most overdue first.
+    assert!(counts.windows(2).all(|w| w[0].1 >= w[1].1), "{counts:?}");
+    // One official's.
+    let (page, total) = state::due_page(app, eng, on, &DueOf::Official("mari".into()), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, page.len() as i64);
+    assert!(
+        total >= 1
+            && page
+                .iter()
+                .all(|(_, l)| l.responsible.as_deref() == Some("mari"))
+    );
+    let only = state::due_counts(app, eng, on, &DueOf::Official("mari".into()))
+        .await
+        .unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0].1 + only[0].2, total);
+    let (none, n) = state::due_page(app, eng, on, &DueOf::Unassigned, 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (none.len(), n),
+        (0, 0),
+        "every document here has an official"
+    );
 }
 
 #[tokio::test]

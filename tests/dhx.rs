@@ -11,16 +11,10 @@ use docgate::dhx::{capsule, soap, FaultCode};
 use docgate::testing::{backends, TestEnv};
 use tower::ServiceExt;
 
-const BIN: &str = env!("CARGO_BIN_EXE_docgate");
+mod dhx_peer;
+use dhx_peer::{capsule_to, capsule_with_dvk_id, fixture, start_adapter_peer, AdapterPeer};
 
-fn fixture(p: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/dhx")
-            .join(p),
-    )
-    .unwrap()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_docgate");
 
 /// A sendDocument request (multipart, base64 part) from `client_code` with the capsule.
 fn request(client_code: &str, consignment: &str, capsule_xml: &[u8]) -> (String, Vec<u8>) {
@@ -31,22 +25,6 @@ fn request(client_code: &str, consignment: &str, capsule_xml: &[u8]) -> (String,
         ..Default::default()
     };
     soap::build_send_document(&header, consignment, None, capsule_xml)
-}
-
-/// A valid capsule addressed to `to`, with a real gzip file.
-fn capsule_to(to: &str, title: &str) -> Vec<u8> {
-    let mut c = capsule::read(&fixture("capsule/kapsel_21.xml"), &Default::default()).unwrap();
-    c.transport.dec_recipients = vec![capsule::DecParty {
-        organisation_code: to.into(),
-        ..Default::default()
-    }];
-    c.record_metadata.record_title = title.into();
-    for f in &mut c.files {
-        f.content = format!("sisu: {}", f.name).into_bytes();
-        f.size = Some(f.content.len().to_string());
-        f.content_error = None;
-    }
-    capsule::write(&c).unwrap().into_bytes()
 }
 
 /// The peer the DHX listener would record for a loopback connection.
@@ -697,71 +675,6 @@ fn two_agencies_exchange_documents() {
 /// cannot be installed from the registries this machine reaches): it answers
 /// `receiveDocuments` with the next queued batch of capsules, base64(gzip(XML))
 /// concatenated on one line, and records the ids of `markDocumentsReceived`.
-#[derive(Default)]
-struct AdapterPeer {
-    batches: std::collections::VecDeque<Vec<Vec<u8>>>,
-    marked: Vec<Vec<String>>,
-    receive_calls: usize,
-}
-
-async fn start_adapter_peer(
-    peer: std::sync::Arc<std::sync::Mutex<AdapterPeer>>,
-) -> (String, tokio::task::JoinHandle<()>) {
-    let dhl = docgate::dhx::adapter::DHL_NS;
-    let id_re = regex::Regex::new(r"<dhl_id>([^<]*)</dhl_id>").unwrap();
-    let handler = move |body: String| {
-        let peer = peer.clone();
-        let id_re = id_re.clone();
-        async move {
-            let mut p = peer.lock().unwrap();
-            let env = |op: &str, keha: &str| {
-                format!(
-                    r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x:{op}Response xmlns:x="{dhl}"><keha>{keha}</keha></x:{op}Response></s:Body></s:Envelope>"#
-                )
-            };
-            if body.contains("receiveDocuments") {
-                p.receive_calls += 1;
-                let batch = p.batches.pop_front().unwrap_or_default();
-                let zipped = if batch.is_empty() {
-                    String::new()
-                } else {
-                    capsule::encode_zip_base64(&batch.concat())
-                };
-                env(
-                    "receiveDocuments",
-                    &format!("<dokumendid>{zipped}</dokumendid>"),
-                )
-            } else if body.contains("markDocumentsReceived") {
-                let ids = id_re
-                    .captures_iter(&body)
-                    .map(|c| c[1].to_string())
-                    .collect();
-                p.marked.push(ids);
-                env("markDocumentsReceived", "OK")
-            } else {
-                r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><Fault><faultcode>Client</faultcode><faultstring>unknown operation</faultstring></Fault></Body></Envelope>"#.to_string()
-            }
-        }
-    };
-    let router = axum::Router::new().route("/", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let h = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    (url, h)
-}
-
-/// A capsule addressed to `to` carrying the DVK id `dec_id`.
-fn capsule_with_dvk_id(to: &str, title: &str, dec_id: &str) -> Vec<u8> {
-    let mut c = capsule::read(&capsule_to(to, title), &Default::default()).unwrap();
-    c.dec_metadata
-        .as_mut()
-        .expect("kapsel_21 has DecMetadata")
-        .dec_id = dec_id.into();
-    capsule::write(&c).unwrap().into_bytes()
-}
-
 /// Receiving through an adapter server: every capsule registered once, the
 /// wrong addressee quarantined verbatim, every one acknowledged only after
 /// that, and a batch handed out again (the acknowledgement got lost)

@@ -10,10 +10,9 @@ use clap::Subcommand;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::lifecycle::disposal::require_role;
 use crate::web::Role;
 
-use super::restrictions::actor_role;
+use super::restrictions::authorise;
 use super::{print_json, EXIT_OK};
 
 #[derive(Debug, Subcommand)]
@@ -84,13 +83,13 @@ pub async fn run(cmd: ArchiveCommand, cfg: Config) -> anyhow::Result<i32> {
             actor,
             json,
         }) => {
-            let actor = actor.unwrap_or_else(super::core::actor);
-            let role = actor_role(&app, &actor).await?;
-            require_role(
-                role,
+            let (actor, _) = authorise(
+                &app,
+                actor,
                 &[Role::Clerk, Role::Lead],
                 "arhiivipaketi koostamine (exporting a package)",
-            )?;
+            )
+            .await?;
             let (series, _) = reg.transfer_scope(&scope).await?;
             let appraised = reg.series().get(&series).map(|s| s.retention.appraisal)
                 == Some(crate::lifecycle::Appraisal::Transfer);
@@ -133,13 +132,13 @@ pub async fn run(cmd: ArchiveCommand, cfg: Config) -> anyhow::Result<i32> {
             actor,
             json,
         }) => {
-            let actor = actor.unwrap_or_else(super::core::actor);
-            let role = actor_role(&app, &actor).await?;
-            require_role(
-                role,
+            let (actor, _) = authorise(
+                &app,
+                actor,
                 &[Role::Lead],
                 "arhiivi vastuvõtu registreerimine (registering the archive's receipt)",
-            )?;
+            )
+            .await?;
             let t = reg.receive_transfer(&package, &archive_ref, &actor).await?;
             if json {
                 print_json(&t)?;
@@ -178,13 +177,13 @@ pub async fn run(cmd: ArchiveCommand, cfg: Config) -> anyhow::Result<i32> {
             actor,
             json,
         } => {
-            let actor = actor.unwrap_or_else(super::core::actor);
-            let role = actor_role(&app, &actor).await?;
-            require_role(
-                role,
+            let (actor, _) = authorise(
+                &app,
+                actor,
                 &[Role::Clerk, Role::Lead],
                 "isikuandmete väljavõte (a person's data export)",
-            )?;
+            )
+            .await?;
             let x = reg
                 .subject_export(
                     &personal_code,

@@ -8,10 +8,9 @@ use clap::Subcommand;
 use crate::app::App;
 use crate::config::Config;
 use crate::invoice::InvoiceView;
-use crate::lifecycle::disposal::require_role;
 use crate::web::Role;
 
-use super::restrictions::actor_role;
+use super::restrictions::authorise;
 use super::{print_json, EXIT_OK};
 
 #[derive(Debug, Subcommand)]
@@ -155,14 +154,12 @@ async fn decide(
     actor: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let actor = actor.unwrap_or_else(super::core::actor);
-    let role = actor_role(app, &actor).await?;
     let what = if approve {
         "arve kinnitamine (approving an invoice)"
     } else {
         "arve tagasilükkamine (rejecting an invoice)"
     };
-    require_role(role, &[Role::Lead], what)?;
+    let (actor, _) = authorise(app, actor, &[Role::Lead], what).await?;
     let d = crate::invoice::process::decide(app, reg_no, approve, reason.as_deref(), to, &actor)
         .await?;
     if json {
@@ -244,13 +241,13 @@ pub async fn run(cmd: InvoiceCommand, cfg: Config) -> anyhow::Result<i32> {
             actor,
             json,
         }) => {
-            let actor = actor.unwrap_or_else(super::core::actor);
-            let role = actor_role(&app, &actor).await?;
-            require_role(
-                role,
+            let (actor, _) = authorise(
+                &app,
+                actor,
                 &[Role::Clerk, Role::Lead],
                 "arve sidumine suunamisega (linking an invoice)",
-            )?;
+            )
+            .await?;
             let v = reg.link_invoice(&reg_no, &referral, &actor).await?;
             if json {
                 print_json(&v)?;

@@ -226,6 +226,20 @@ fn default_end(
 /// The role of the CLI actor: from the users table when it has users (the
 /// actor must be one of them, not disabled); with no users at all, the
 /// operator of the command line acts as the head of the agency.
+/// The acting user (`--actor`, else the login) and their role, refused unless
+/// the role is one of `allowed`.
+pub(super) async fn authorise(
+    app: &App,
+    actor: Option<String>,
+    allowed: &[Role],
+    what: &str,
+) -> Result<(String, Role), Error> {
+    let actor = actor.unwrap_or_else(super::core::actor);
+    let role = actor_role(app, &actor).await?;
+    crate::lifecycle::disposal::require_role(role, allowed, what)?;
+    Ok((actor, role))
+}
+
 pub async fn actor_role(app: &App, actor: &str) -> Result<Role, Error> {
     if crate::web::auth::count_users(&app.store).await? == 0 {
         return Ok(Role::Lead);

@@ -477,63 +477,38 @@ pub fn compute_with(
     };
     for ev in evs {
         let on = ev.on();
+        // The event is ignored, with its reason in the trace.
+        macro_rules! skip {
+            ($msg:expr) => {{
+                ignore($msg, on, &mut trace, &mut ignored);
+                continue;
+            }};
+        }
         if state == ClockState::Ended {
-            ignore(
-                format!("event on {on} after the clock ended"),
-                on,
-                &mut trace,
-                &mut ignored,
-            );
-            continue;
+            skip!(format!("event on {on} after the clock ended"));
         }
         if on < first_base {
-            ignore(
-                format!("event on {on} is before the base date {first_base}"),
-                on,
-                &mut trace,
-                &mut ignored,
-            );
-            continue;
+            skip!(format!(
+                "event on {on} is before the base date {first_base}"
+            ));
         }
         match ev {
             DeadlineEvent::Extended { reason, notice, .. } => {
                 let Some((count, unit, basis)) = rule.extension() else {
-                    ignore(
-                        format!("rule {} cannot be extended", rule.id),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!(format!("rule {} cannot be extended", rule.id));
                 };
                 if extended {
-                    ignore(
-                        "the term was already extended (the extension sets the total term)".into(),
-                        on,
-                        &mut trace,
-                        &mut ignored,
+                    skip!(
+                        "the term was already extended (the extension sets the total term)".into()
                     );
-                    continue;
                 }
                 if on > original_due {
-                    ignore(
-                        format!(
+                    skip!(format!(
                             "extension notice on {on} came after the original term ended on {original_due}: the requester must be told within it"
-                        ),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                        ));
                 }
                 if state == ClockState::Stopped {
-                    ignore(
-                        "extension while the clock is stopped".into(),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!("extension while the clock is stopped".into());
                 }
                 let notice_txt = notice
                     .as_deref()
@@ -552,22 +527,10 @@ pub fn compute_with(
             }
             DeadlineEvent::ClockStopped { reason, .. } => {
                 if !rule.stoppable {
-                    ignore(
-                        format!("rule {} has no clock stop", rule.id),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!(format!("rule {} has no clock stop", rule.id));
                 }
                 if state == ClockState::Stopped {
-                    ignore(
-                        "the clock is already stopped".into(),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!("the clock is already stopped".into());
                 }
                 trace.push(Step {
                     step: format!(
@@ -658,13 +621,7 @@ pub fn compute_with(
                 to_rule, reason, ..
             } => {
                 let Some(new_rule) = rules.get(to_rule) else {
-                    ignore(
-                        format!("reclassified to unknown rule {to_rule:?}"),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!(format!("reclassified to unknown rule {to_rule:?}"));
                 };
                 trace.push(Step {
                     step: format!(
@@ -687,17 +644,11 @@ pub fn compute_with(
             }
             DeadlineEvent::Completed { .. } => {
                 if rule.base != Base::Complete {
-                    ignore(
-                        format!(
-                            "rule {} counts from the {}, not from the complete application",
-                            rule.id,
-                            rule.base.label_en()
-                        ),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!(format!(
+                        "rule {} counts from the {}, not from the complete application",
+                        rule.id,
+                        rule.base.label_en()
+                    ));
                 }
                 restart(
                     cal,
@@ -717,13 +668,7 @@ pub fn compute_with(
             }
             DeadlineEvent::ClarificationAsked { reg_no, .. } => {
                 if state == ClockState::Stopped {
-                    ignore(
-                        "the clock is already stopped".into(),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!("the clock is already stopped".into());
                 }
                 let by = reg_no
                     .as_deref()
@@ -743,13 +688,7 @@ pub fn compute_with(
             }
             DeadlineEvent::ClarificationAnswered { reg_no, .. } => {
                 if !stopped_for_clarification {
-                    ignore(
-                        "an answer to a clarification that was not asked".into(),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!("an answer to a clarification that was not asked".into());
                 }
                 let by = reg_no
                     .as_deref()
@@ -773,13 +712,7 @@ pub fn compute_with(
             }
             DeadlineEvent::DueSet { due: d, reason, .. } => {
                 if state == ClockState::Stopped {
-                    ignore(
-                        "a due date set while the clock is stopped".into(),
-                        on,
-                        &mut trace,
-                        &mut ignored,
-                    );
-                    continue;
+                    skip!("a due date set while the clock is stopped".into());
                 }
                 trace.push(Step {
                     step: format!(

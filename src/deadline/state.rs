@@ -564,9 +564,7 @@ pub async fn overdue(
     as_of: Date,
     responsible: Option<&str>,
 ) -> Result<(Vec<DueLine>, Vec<DueLine>)> {
-    let soon_to = eng
-        .calendar
-        .add_working_days(as_of, app.config.deadlines.due_soon_working_days);
+    let soon_to = soon_until(app, eng, as_of);
     let mut sql = String::from(
         "SELECT reg_no, title, due, responsible FROM deadlines WHERE state = 'open' AND due <= $1",
     );
@@ -598,6 +596,125 @@ pub async fn overdue(
         }
     }
     Ok((over, soon))
+}
+
+/// Whose open deadlines a dashboard list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DueOf {
+    Anyone,
+    Official(String),
+    /// Documents with no responsible official.
+    Unassigned,
+}
+
+impl DueOf {
+    /// The condition, the official bound as parameter `$n`.
+    fn clause(&self, n: usize) -> String {
+        match self {
+            DueOf::Anyone => String::new(),
+            DueOf::Official(_) => format!(" AND responsible = ${n}"),
+            DueOf::Unassigned => " AND responsible IS NULL".into(),
+        }
+    }
+
+    fn official(&self) -> Option<String> {
+        match self {
+            DueOf::Official(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The last day counted as "due soon" on `as_of`.
+fn soon_until(app: &App, eng: &Engine, as_of: Date) -> Date {
+    eng.calendar
+        .add_working_days(as_of, app.config.deadlines.due_soon_working_days)
+}
+
+/// The open deadlines overdue or due soon on `as_of`, counted per official
+/// (None: unassigned) as (official, overdue, due soon), the most overdue
+/// first: one pass over an index (`deadlines_open_due_resp`), however many
+/// there are.
+pub async fn due_counts(
+    app: &App,
+    eng: &Engine,
+    as_of: Date,
+    who: &DueOf,
+) -> Result<Vec<(Option<String>, i64, i64)>> {
+    let sql = format!(
+        "SELECT responsible, \
+         CAST(SUM(CASE WHEN due < $1 THEN 1 ELSE 0 END) AS BIGINT) AS over, \
+         CAST(SUM(CASE WHEN due >= $1 THEN 1 ELSE 0 END) AS BIGINT) AS soon \
+         FROM deadlines WHERE state = 'open' AND due <= $2{} GROUP BY responsible",
+        who.clause(3)
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(as_of.to_string())
+        .bind(soon_until(app, eng, as_of).to_string());
+    if let Some(o) = who.official() {
+        q = q.bind(o);
+    }
+    let rows = q.fetch_all(&app.store.pool).await?;
+    let mut v = Vec::with_capacity(rows.len());
+    for r in rows {
+        v.push((
+            r.try_get::<Option<String>, _>("responsible")?,
+            r.try_get::<i64, _>("over")?,
+            r.try_get::<i64, _>("soon")?,
+        ));
+    }
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    Ok(v)
+}
+
+/// A page of the open deadlines overdue or due soon on `as_of`, in due order
+/// (the most overdue first, then by number), as (document id, line), and how
+/// many there are in all. Read through an index in due order, stopping after
+/// the page.
+pub async fn due_page(
+    app: &App,
+    eng: &Engine,
+    as_of: Date,
+    who: &DueOf,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<(i64, DueLine)>, i64)> {
+    let soon = soon_until(app, eng, as_of);
+    let filter = format!(
+        "FROM deadlines WHERE state = 'open' AND due <= $1{}",
+        who.clause(2)
+    );
+    let count_sql = format!("SELECT COUNT(*) AS n {filter}");
+    let mut cq = sqlx::query(&count_sql).bind(soon.to_string());
+    if let Some(o) = who.official() {
+        cq = cq.bind(o);
+    }
+    let total: i64 = cq.fetch_one(&app.store.pool).await?.try_get("n")?;
+    let page_sql = format!(
+        "SELECT doc_id, reg_no, title, due, responsible {filter} \
+         ORDER BY due, reg_no LIMIT {} OFFSET {}",
+        limit.max(0),
+        offset.max(0)
+    );
+    let mut pq = sqlx::query(&page_sql).bind(soon.to_string());
+    if let Some(o) = who.official() {
+        pq = pq.bind(o);
+    }
+    let mut out = Vec::new();
+    for r in pq.fetch_all(&app.store.pool).await? {
+        let due = parse_stored_date(&r.try_get::<String, _>("due")?)?;
+        out.push((
+            r.try_get("doc_id")?,
+            DueLine {
+                reg_no: r.try_get("reg_no")?,
+                title: r.try_get("title")?,
+                due,
+                responsible: r.try_get("responsible")?,
+                working_days_overdue: eng.calendar.working_days_between(due, as_of).max(0),
+            },
+        ));
+    }
+    Ok((out, total))
 }
 
 /// The documents whose deadline is in state `f` today (for the search filter),

@@ -341,14 +341,7 @@ impl AdapterClient {
 mod tests {
     use super::*;
 
-    fn fixture(p: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/dhx")
-                .join(p),
-        )
-        .unwrap()
-    }
+    use crate::dhx::fixture;
 
     fn h() -> XRoadHeader {
         header(

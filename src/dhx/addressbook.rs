@@ -373,14 +373,7 @@ pub async fn route_of(app: &App, code: &str) -> Result<Option<Route>> {
 mod tests {
     use super::*;
 
-    fn fixture(p: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/dhx")
-                .join(p),
-        )
-        .unwrap()
-    }
+    use crate::dhx::fixture;
 
     #[test]
     fn global_conf_lists_dhx_members_and_intermediaries() {

@@ -193,6 +193,11 @@ pub async fn receive_with(
                 actor,
             )
             .await?;
+        // Crash window (tests/faults.rs): the document, the receipt row and the
+        // event written, not committed.
+        fail::fail_point!("dhx-receive-before-commit", |_| Err(Error::internal(
+            "failpoint dhx-receive-before-commit"
+        )));
         tx.commit().await?;
         Ok::<_, Error>(doc)
     }

@@ -602,12 +602,7 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/dhx/capsule")
-                .join(name),
-        )
-        .unwrap()
+        crate::dhx::fixture(&format!("capsule/{name}"))
     }
 
     fn d(s: &str) -> Date {

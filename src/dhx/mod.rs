@@ -291,6 +291,15 @@ pub(crate) async fn read_body(mut r: reqwest::Response, max: u64) -> Result<Vec<
     Ok(out)
 }
 
+/// A file of `fixtures/dhx` (unit tests).
+#[cfg(test)]
+pub(crate) fn fixture(path: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/dhx")
+        .join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

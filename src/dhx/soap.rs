@@ -743,14 +743,7 @@ pub fn parse_send_response(content_type: Option<&str>, body: &[u8]) -> Result<Se
 mod tests {
     use super::*;
 
-    fn fixture(p: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/dhx")
-                .join(p),
-        )
-        .unwrap()
-    }
+    use crate::dhx::fixture;
 
     fn wrap(envelope: &[u8], attachment: &[u8], cte: &str) -> (String, Vec<u8>) {
         let mut b = Vec::new();

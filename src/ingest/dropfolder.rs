@@ -146,6 +146,10 @@ pub async fn process_group(
     })
     .await
     .map_err(|e| fault::panic_error(&file.display().to_string(), e))??;
+    // Crash window (tests/faults.rs): committed, not yet moved to done/.
+    fail::fail_point!("ingest-before-ack", |_| Err(Error::internal(
+        "failpoint ingest-before-ack"
+    )));
     move_to_done(dir, file)?;
     for c in companions.iter().filter(|c| !alone.contains(c)) {
         move_to_done(dir, c)?;

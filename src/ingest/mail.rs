@@ -523,6 +523,10 @@ pub async fn register_prepared(app: &App, mut p: Prepared, source: &str) -> Resu
             if let Decision::Triage { candidates } = &decision {
                 thread::record_triage_in(app, &mut tx, doc.id, candidates).await?;
             }
+            // Crash window (tests/faults.rs): the registering transaction's commit.
+            fail::fail_point!("register-before-commit", |_| Err(Error::internal(
+                "failpoint register-before-commit"
+            )));
             tx.commit().await?;
             Ok(Outcome::Registered {
                 doc_id: doc.id,

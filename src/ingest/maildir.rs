@@ -94,6 +94,10 @@ pub async fn process_one(app: &App, maildir: &Path, msg: &Path) -> Result<Outcom
     })
     .await
     .map_err(|e| fault::panic_error(&msg.display().to_string(), e))??;
+    // Crash window (tests/faults.rs): committed, not yet acknowledged.
+    fail::fail_point!("ingest-before-ack", |_| Err(Error::internal(
+        "failpoint ingest-before-ack"
+    )));
     acknowledge(maildir, msg)?;
     Ok(o)
 }

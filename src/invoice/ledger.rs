@@ -740,28 +740,14 @@ impl Register {
         let Some(r) = letter.restriction else {
             return Ok(None);
         };
-        let (mut doc, body) = self.load_in(tx, doc_id).await?;
-        if doc.restriction.is_some() {
-            return Ok(None);
-        }
-        let restriction = crate::model::Restriction {
-            ground: r.ground.clone(),
-            holder: r.holder.clone(),
-            begins: doc.received.unwrap_or(doc.registered),
-            ends: r.ends,
-            marked: self.today(),
-            extended: false,
-            until_decision: None,
-        };
-        let detail = serde_json::json!({
-            "ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends,
-            "holder": restriction.holder, "why": "referral", "referral": referral.number,
-        });
-        doc.restriction = Some(restriction.clone());
-        self.save_in(tx, &doc, body.as_deref(), "restricted", detail, actor)
-            .await?;
-        crate::restriction_notice::queue_in(self, tx, &doc, "restricted", actor).await?;
-        Ok(Some(restriction))
+        self.inherit_restriction_from_in(
+            tx,
+            doc_id,
+            (r.ground, r.holder, r.ends),
+            ("referral", &referral.number),
+            actor,
+        )
+        .await
     }
 
     /// The invoice as it was read (for checking it again).

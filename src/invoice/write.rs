@@ -35,22 +35,12 @@ pub fn to_xml(inv: &EInvoice) -> String {
     }
 }
 
-/// Text escaped for element content and attribute values; characters XML 1.0
-/// cannot hold are left out.
+/// Text escaped for element content and attribute values (the DHX writer's
+/// escaping, `crate::dhx::xml::escape_attr`); characters XML 1.0 cannot hold
+/// are left out.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
+    crate::dhx::xml::escape_attr(s, &mut out);
     out
 }
 
@@ -714,7 +704,7 @@ mod tests {
 
     #[test]
     fn escape_handles_markup_and_control_characters() {
-        assert_eq!(escape("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(escape("a<b>&\"c'\u{1}\n"), "a&lt;b&gt;&amp;&quot;c'&#10;");
     }
 
     #[test]

@@ -131,29 +131,16 @@ impl Register {
         let (Some(ground), Some(ends)) = (&unit.r_ground, unit.r_ends) else {
             return Ok(None);
         };
-        let (mut doc, body) = self.load_in(tx, doc_id).await?;
-        if doc.restriction.is_some() {
-            return Ok(None);
-        }
         let agency = &self.config().agency;
-        let restriction = crate::model::Restriction {
-            ground: ground.clone(),
-            holder: format!("{} ({})", agency.name, agency.unit),
-            begins: doc.received.unwrap_or(doc.registered),
-            ends,
-            marked: self.today(),
-            extended: false,
-            until_decision: None,
-        };
-        let detail = serde_json::json!({
-            "ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends,
-            "holder": restriction.holder, "why": "file_unit", "file_unit": unit.code,
-        });
-        doc.restriction = Some(restriction.clone());
-        self.save_in(tx, &doc, body.as_deref(), "restricted", detail, actor)
-            .await?;
-        crate::restriction_notice::queue_in(self, tx, &doc, "restricted", actor).await?;
-        Ok(Some(restriction))
+        let holder = format!("{} ({})", agency.name, agency.unit);
+        self.inherit_restriction_from_in(
+            tx,
+            doc_id,
+            (ground.clone(), holder, ends),
+            ("file_unit", &unit.code),
+            actor,
+        )
+        .await
     }
 
     /// The id of a series' default file unit of a year, created when missing.
@@ -287,14 +274,7 @@ impl Register {
         reason: &str,
         actor: &str,
     ) -> Result<FileUnit> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Error::invalid_field(
-                "reason",
-                "it is empty (põhjus puudub)",
-            ));
-        }
-        limits::check("reason", reason, limits::REASON)?;
+        let reason = limits::reason(reason)?;
         let doc = self.get_by_reg_no(reg_no).await?;
         let mut tx = self.begin().await?;
         let to = unit_in(&mut tx, "code = $1", code.into())

@@ -112,14 +112,7 @@ const HELD_SQL: &str = "SELECT d.id AS doc_id, h.scope, h.reason FROM documents 
 impl Register {
     /// Puts a scope on hold, with a reason (one transaction with its event).
     pub async fn add_hold(&self, scope: &Scope, reason: &str, actor: &str) -> Result<Hold> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Error::invalid_field(
-                "reason",
-                "it is empty (põhjus puudub)",
-            ));
-        }
-        limits::check("reason", reason, limits::REASON)?;
+        let reason = limits::reason(reason)?;
         let mut tx = self.begin().await?;
         let (mut doc_id, mut thread_id, mut unit_id, mut person) = (None, None, None, None);
         match scope {
@@ -192,14 +185,7 @@ impl Register {
 
     /// Lifts every active hold of a scope, with a reason; the number lifted.
     pub async fn remove_hold(&self, scope: &Scope, reason: &str, actor: &str) -> Result<usize> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Error::invalid_field(
-                "reason",
-                "it is empty (põhjus puudub)",
-            ));
-        }
-        limits::check("reason", reason, limits::REASON)?;
+        let reason = limits::reason(reason)?;
         let mut tx = self.begin().await?;
         let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
             "SELECT id, doc_id FROM holds WHERE scope = $1 AND removed_at IS NULL ORDER BY id",

@@ -6,6 +6,44 @@ use super::write::{check_parties, insert_parties_in};
 use super::*;
 
 impl Register {
+    /// Restricts a document that has no restriction of its own with a ground,
+    /// holder and end it inherits (from its case file, its referral): from its
+    /// own date, marked today, with a `restricted` event naming where it came
+    /// from (`why`: the kind and its identifier) and the notices § 41 lg 4 asks
+    /// for. None when the document was already restricted (it keeps its own).
+    pub(crate) async fn inherit_restriction_from_in(
+        &self,
+        tx: &mut Tx,
+        doc_id: i64,
+        (ground, holder, ends): (String, String, jiff::civil::Date),
+        (why, from): (&str, &str),
+        actor: &str,
+    ) -> Result<Option<crate::model::Restriction>> {
+        let (mut doc, body) = self.load_in(tx, doc_id).await?;
+        if doc.restriction.is_some() {
+            return Ok(None);
+        }
+        let restriction = crate::model::Restriction {
+            ground,
+            holder,
+            begins: doc.received.unwrap_or(doc.registered),
+            ends,
+            marked: self.today(),
+            extended: false,
+            until_decision: None,
+        };
+        let mut detail = serde_json::json!({
+            "ground": restriction.ground, "begins": restriction.begins, "ends": restriction.ends,
+            "holder": restriction.holder, "why": why,
+        });
+        detail[why] = serde_json::Value::from(from);
+        doc.restriction = Some(restriction.clone());
+        self.save_in(tx, &doc, body.as_deref(), "restricted", detail, actor)
+            .await?;
+        crate::restriction_notice::queue_in(self, tx, &doc, "restricted", actor).await?;
+        Ok(Some(restriction))
+    }
+
     pub(crate) async fn load_in(&self, tx: &mut Tx, id: i64) -> Result<(Document, Option<String>)> {
         let sql = format!("SELECT {DOC_COLS}, body FROM documents WHERE id = $1");
         let row = sqlx::query(&sql)
@@ -225,12 +263,7 @@ impl Register {
                 ),
             ));
         }
-        let pattern = Pattern::parse(
-            series
-                .pattern
-                .as_deref()
-                .unwrap_or(&self.config.numbering.pattern),
-        )?;
+        let pattern = self.series_pattern(series.pattern.as_deref())?;
         let year = doc.registered.year();
         let seq = self
             .store
@@ -294,13 +327,7 @@ impl Register {
             ));
         }
         limits::check("decision", decision, limits::THEIR_REF)?;
-        let reason = ext.reason.trim();
-        if reason.is_empty() {
-            return Err(Error::invalid(
-                "pikendamiseks on vaja põhjust (väli reason) (an extension needs a reason)",
-            ));
-        }
-        limits::check("reason", reason, limits::REASON)?;
+        let reason = limits::reason(&ext.reason)?;
         let mut tx = self.begin().await?;
         let (mut doc, body) = self.load_in(&mut tx, id).await?;
         let Some(mut r) = doc.restriction.clone() else {
@@ -346,13 +373,7 @@ impl Register {
         reason: &str,
         actor: &str,
     ) -> Result<Document> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Error::invalid(
-                "invalid lifting of a restriction: a reason is required",
-            ));
-        }
-        limits::check("reason", reason, limits::REASON)?;
+        let reason = limits::reason(reason)?;
         let (mut doc, body) = self.load_in(tx, id).await?;
         let Some(r) = doc.restriction.take() else {
             return Err(Error::invalid(format!(

@@ -67,6 +67,24 @@ impl Register {
             .ok_or_else(|| Error::not_found(format!("document {id} not found")))
     }
 
+    /// The documents of `ids`, in that order (an id of no document is left out).
+    pub async fn get_many(&self, ids: &[i64]) -> Result<Vec<Document>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let docs = self
+            .query_docs(
+                &format!("WHERE id IN ({})", marks.join(", ")),
+                ids.iter().map(|&i| Value::from(i)).collect(),
+                "",
+            )
+            .await?;
+        let mut by_id: std::collections::HashMap<i64, Document> =
+            docs.into_iter().map(|d| (d.id, d)).collect();
+        Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
+    }
+
     /// The document with this number, or the one that had it before it moved to
     /// another series (`reg_no_aliases`).
     pub async fn find_by_reg_no(&self, reg_no: &str) -> Result<Option<Document>> {

@@ -4,12 +4,21 @@
 use super::*;
 
 impl Register {
+    /// The numbering pattern of a series: its own, else the register's.
+    pub(super) fn series_pattern(&self, own: Option<&str>) -> Result<Pattern> {
+        Pattern::parse(own.unwrap_or(&self.config.numbering.pattern))
+    }
+
     /// Registers one document in its own transaction.
     pub async fn register(&self, new: NewDocument, actor: &str) -> Result<Document> {
         let mut new = new;
         self.open_containers(&mut new).await?;
         let mut tx = self.begin().await?;
         let doc = self.register_in(&mut tx, new, actor).await?;
+        // Crash windows (tests/faults.rs): rows and events written, not committed.
+        fail::fail_point!("register-before-commit", |_| Err(Error::internal(
+            "failpoint register-before-commit"
+        )));
         tx.commit().await?;
         Ok(doc)
     }
@@ -160,6 +169,10 @@ impl Register {
         actor: &str,
     ) -> Result<Vec<Document>> {
         let mut hashes = hashes.map(Vec::into_iter);
+        // Crash windows (tests/faults.rs): the files stored, nothing written yet.
+        fail::fail_point!("register-after-files", |_| Err(Error::internal(
+            "failpoint register-after-files"
+        )));
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(news.len());
         let mut pending = Pending::new(news.len());
@@ -179,6 +192,9 @@ impl Register {
         for (d, new) in out.iter_mut().zip(news) {
             self.after_registration_in(&mut tx, d, new, actor).await?;
         }
+        fail::fail_point!("register-before-commit", |_| Err(Error::internal(
+            "failpoint register-before-commit"
+        )));
         tx.commit().await?;
         Ok(out)
     }
@@ -571,12 +587,7 @@ impl Register {
                 )
             }
             None => {
-                let pattern = Pattern::parse(
-                    series
-                        .pattern
-                        .as_deref()
-                        .unwrap_or(&self.config.numbering.pattern),
-                )?;
+                let pattern = self.series_pattern(series.pattern.as_deref())?;
                 let year = registered.year();
                 let seq = pending
                     .counters

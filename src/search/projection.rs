@@ -42,6 +42,39 @@ pub struct Projected {
     pub thread_id: i64,
 }
 
+impl Projected {
+    /// A bare incoming document of 1 January 2026 with a title and a text
+    /// only, its own thread (the quality benchmark's and the plans' tests'
+    /// corpora).
+    pub fn text_only(
+        doc_id: i64,
+        reg_no: String,
+        series: &str,
+        title: String,
+        body: String,
+    ) -> Self {
+        Projected {
+            doc_id,
+            reg_no,
+            title,
+            body: Some(body),
+            attachments: Vec::new(),
+            parties: Vec::new(),
+            codes: Vec::new(),
+            series: series.to_string(),
+            doc_type: None,
+            direction: "incoming".into(),
+            registered: jiff::civil::date(2026, 1, 1),
+            received: None,
+            restricted: false,
+            r_ends: None,
+            responsible: None,
+            unit: None,
+            thread_id: doc_id,
+        }
+    }
+}
+
 /// The source of a projection: the document with its texts as the database holds them.
 #[derive(Debug, Clone)]
 pub struct Source {

@@ -99,25 +99,13 @@ pub fn build_index(docs: &[Doc]) -> Result<(Fields, Index)> {
     let mut w: tantivy::IndexWriter<TantivyDocument> =
         index.writer_with_num_threads(1, 50_000_000).map_err(err)?;
     for (i, d) in docs.iter().enumerate() {
-        let p = Projected {
-            doc_id: i as i64 + 1,
-            reg_no: d.name.clone(),
-            title: d.title.clone(),
-            body: Some(d.body.clone()),
-            attachments: Vec::new(),
-            parties: Vec::new(),
-            codes: Vec::new(),
-            series: "1-1".into(),
-            doc_type: None,
-            direction: "incoming".into(),
-            registered: jiff::civil::date(2026, 1, 1),
-            received: None,
-            restricted: false,
-            r_ends: None,
-            responsible: None,
-            unit: None,
-            thread_id: i as i64 + 1,
-        };
+        let p = Projected::text_only(
+            i as i64 + 1,
+            d.name.clone(),
+            "1-1",
+            d.title.clone(),
+            d.body.clone(),
+        );
         w.add_document(to_tantivy(&p, KIND_FULL, &f, 16_384))
             .map_err(err)?;
     }

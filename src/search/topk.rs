@@ -662,25 +662,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(seed);
         for i in 0..docs {
             let len = rng.gen_range(1..40);
-            let p = Projected {
-                doc_id: i as i64 + 1,
-                reg_no: format!("9-13/{}", i + 1),
-                title: text(&mut rng, 3),
-                body: Some(text(&mut rng, len)),
-                attachments: Vec::new(),
-                parties: Vec::new(),
-                codes: Vec::new(),
-                series: SERIES[rng.gen_range(0..SERIES.len())].to_string(),
-                doc_type: None,
-                direction: "incoming".into(),
-                registered: jiff::civil::date(2026, 1, 1),
-                received: None,
-                restricted: false,
-                r_ends: None,
-                responsible: None,
-                unit: None,
-                thread_id: i as i64 + 1,
-            };
+            let (title, body) = (text(&mut rng, 3), text(&mut rng, len));
+            let series = SERIES[rng.gen_range(0..SERIES.len())];
+            let p =
+                Projected::text_only(i as i64 + 1, format!("9-13/{}", i + 1), series, title, body);
             w.add_document(to_tantivy(&p, KIND_FULL, &f, 1000)).unwrap();
             if i % 97 == 96 {
                 w.commit().unwrap();
@@ -832,25 +817,13 @@ mod tests {
             .iter()
             .enumerate()
         {
-            let p = Projected {
-                doc_id: i as i64 + 1,
-                reg_no: format!("9-13/{}", i + 1),
-                title: "avaldus".into(),
-                body: Some(body.to_string()),
-                attachments: Vec::new(),
-                parties: Vec::new(),
-                codes: Vec::new(),
-                series: "9-13".into(),
-                doc_type: None,
-                direction: "incoming".into(),
-                registered: jiff::civil::date(2026, 1, 1),
-                received: None,
-                restricted: false,
-                r_ends: None,
-                responsible: None,
-                unit: None,
-                thread_id: i as i64 + 1,
-            };
+            let p = Projected::text_only(
+                i as i64 + 1,
+                format!("9-13/{}", i + 1),
+                "9-13",
+                "avaldus".into(),
+                body.to_string(),
+            );
             w.add_document(to_tantivy(&p, KIND_FULL, &f, 1000)).unwrap();
         }
         w.commit().unwrap();

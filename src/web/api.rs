@@ -172,20 +172,34 @@ pub struct ListParams {
 /// Largest `offset` of a document list (as the OpenAPI document says).
 pub const MAX_LIST_OFFSET: i64 = 1_000_000_000;
 
+/// A page's `limit` (default `default`, 1 to `max_limit`) and `offset` (0 to
+/// `max_offset`), refused with the parameter named when out of bounds.
+pub fn page_bounds(
+    limit: Option<i64>,
+    offset: Option<i64>,
+    default: i64,
+    max_limit: i64,
+    max_offset: i64,
+) -> WebResult<(i64, i64)> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max_limit).contains(&limit) {
+        return Err(WebError::invalid(format!(
+            "invalid limit {limit}: expected 1 to {max_limit}"
+        )));
+    }
+    let offset = offset.unwrap_or(0);
+    if !(0..=max_offset).contains(&offset) {
+        return Err(WebError::invalid(format!(
+            "invalid offset {offset}: expected 0 to {max_offset}"
+        )));
+    }
+    Ok((limit, offset))
+}
+
 impl ListParams {
     pub fn filter(&self, page_size: i64) -> WebResult<crate::register::ListFilter> {
-        let limit = self.limit.unwrap_or(page_size);
-        if !(1..=500).contains(&limit) {
-            return Err(WebError::invalid(format!(
-                "invalid limit {limit}: expected 1 to 500"
-            )));
-        }
-        let offset = self.offset.unwrap_or(0);
-        if !(0..=MAX_LIST_OFFSET).contains(&offset) {
-            return Err(WebError::invalid(format!(
-                "invalid offset {offset}: expected 0 to {MAX_LIST_OFFSET}"
-            )));
-        }
+        let (limit, offset) =
+            page_bounds(self.limit, self.offset, page_size, 500, MAX_LIST_OFFSET)?;
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         Ok(crate::register::ListFilter {
             series: nonempty(&self.series),
@@ -538,6 +552,11 @@ pub struct PatchJson {
     pub received: Option<String>,
 }
 
+/// A field that an empty string clears: absent, cleared, or set as given.
+fn clearable(v: &Option<String>) -> Option<Option<String>> {
+    v.clone().map(|s| Some(s).filter(|s| !s.trim().is_empty()))
+}
+
 impl PatchJson {
     pub fn to_patch(&self) -> WebResult<crate::register::MetadataPatch> {
         if let Some(t) = &self.title {
@@ -547,26 +566,11 @@ impl PatchJson {
         }
         let mut patch = crate::register::MetadataPatch::default();
         patch.title = self.title.clone().map(|t| t.trim().to_string());
-        patch.doc_type = self
-            .doc_type
-            .clone()
-            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
-        patch.kind = self
-            .kind
-            .clone()
-            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
-        patch.responsible = self
-            .responsible
-            .clone()
-            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
-        patch.unit = self
-            .unit
-            .clone()
-            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
-        patch.their_ref = self
-            .their_ref
-            .clone()
-            .map(|s| Some(s).filter(|s| !s.trim().is_empty()));
+        patch.doc_type = clearable(&self.doc_type);
+        patch.kind = clearable(&self.kind);
+        patch.responsible = clearable(&self.responsible);
+        patch.unit = clearable(&self.unit);
+        patch.their_ref = clearable(&self.their_ref);
         patch.needs_review = self.needs_review;
         patch.series = self
             .series
@@ -962,18 +966,7 @@ async fn search(
     p: Principal,
     ApiQuery(q): ApiQuery<SearchParams>,
 ) -> WebResult<Json<integrate::SearchOutcome>> {
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(WebError::invalid(format!(
-            "invalid limit {limit}: expected 1 to 100"
-        )));
-    }
-    let offset = q.offset.unwrap_or(0);
-    if !(0..=10_000).contains(&offset) {
-        return Err(WebError::invalid(format!(
-            "invalid offset {offset}: expected 0 to 10000"
-        )));
-    }
+    let (limit, offset) = page_bounds(q.limit, q.offset, 20, 100, 10_000)?;
     let filters = integrate::SearchFilters {
         series: q.series,
         doc_type: q.doc_type,
@@ -987,12 +980,46 @@ async fn search(
     Ok(Json(integrate::search(&state, &p.user, req).await?))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverdueParams {
+    /// Only this official's documents; "—" for those without one.
+    pub official: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl OverdueParams {
+    pub fn who(&self) -> crate::deadline::state::DueOf {
+        use crate::deadline::state::DueOf;
+        match self.official.as_deref().map(str::trim) {
+            None | Some("") => DueOf::Anyone,
+            Some("—") => DueOf::Unassigned,
+            Some(o) => DueOf::Official(o.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct DueList {
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub items: Vec<integrate::DueItem>,
+}
+
 async fn overdue(
     State(state): State<WebState>,
     p: Principal,
-) -> WebResult<Json<Items<integrate::DueItem>>> {
-    Ok(Json(Items {
-        items: integrate::overdue(&state, &p.user).await?,
+    ApiQuery(q): ApiQuery<OverdueParams>,
+) -> WebResult<Json<DueList>> {
+    let (limit, offset) = page_bounds(q.limit, q.offset, 100, 500, MAX_LIST_OFFSET)?;
+    let (items, total) = integrate::overdue(&state, &p.user, q.who(), limit, offset).await?;
+    Ok(Json(DueList {
+        total,
+        limit,
+        offset,
+        items,
     }))
 }
 

@@ -231,22 +231,26 @@ pub struct DueItem {
     pub status: String,
 }
 
-/// Open deadlines that are overdue or due soon (the deadline table brought up to
-/// date from the change feed first), each document as `user` may see it.
-pub async fn overdue(state: &WebState, user: &User) -> WebResult<Vec<DueItem>> {
+/// A page of the open deadlines that are overdue or due soon (the deadline
+/// table brought up to date from the change feed first), the most overdue
+/// first, each document as `user` may see it, and how many there are.
+pub async fn overdue(
+    state: &WebState,
+    user: &User,
+    who: crate::deadline::state::DueOf,
+    limit: i64,
+    offset: i64,
+) -> WebResult<(Vec<DueItem>, i64)> {
     let eng = engine(state)?;
     crate::deadline::state::sync(&state.app, &eng).await?;
     let today = state.today();
-    let (over, soon) = crate::deadline::state::overdue(&state.app, &eng, today, None).await?;
-    let mut out = Vec::with_capacity(over.len() + soon.len());
-    for (line, is_over) in over
-        .into_iter()
-        .map(|l| (l, true))
-        .chain(soon.into_iter().map(|l| (l, false)))
-    {
-        let Some(d) = state.app.register.find_by_reg_no(&line.reg_no).await? else {
-            continue;
-        };
+    let (lines, total) =
+        crate::deadline::state::due_page(&state.app, &eng, today, &who, limit, offset).await?;
+    let ids: Vec<i64> = lines.iter().map(|(id, _)| *id).collect();
+    let docs = state.app.register.get_many(&ids).await?;
+    let mut out = Vec::with_capacity(lines.len());
+    for ((_, line), d) in lines.into_iter().zip(docs) {
+        let is_over = line.due < today;
         let days_left = if is_over {
             -line.working_days_overdue
         } else {
@@ -261,7 +265,18 @@ pub async fn overdue(state: &WebState, user: &User) -> WebResult<Vec<DueItem>> {
             status: if is_over { "overdue" } else { "due_soon" }.into(),
         });
     }
-    Ok(out)
+    Ok((out, total))
+}
+
+/// The open deadlines overdue or due soon per official (None: unassigned):
+/// (official, overdue, due soon), the most overdue first.
+pub async fn due_counts(
+    state: &WebState,
+    who: &crate::deadline::state::DueOf,
+) -> WebResult<Vec<(Option<String>, i64, i64)>> {
+    let eng = engine(state)?;
+    crate::deadline::state::sync(&state.app, &eng).await?;
+    Ok(crate::deadline::state::due_counts(&state.app, &eng, state.today(), who).await?)
 }
 
 /// Replies per month of registration ("YYYY-MM" → (on time, late)).

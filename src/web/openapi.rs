@@ -185,7 +185,11 @@ pub fn document() -> Value {
                 q("sort", json!({ "type": "string", "enum": ["relevance", "newest", "oldest"], "default": "relevance" }), "order of the hits"),
                 q("deadline", json!({ "type": "string", "enum": ["open", "due_soon", "overdue", "answered", "stopped"] }), "only documents whose reply deadline is in this state"),
             ], None, "200", r("SearchResult")) }));
-    paths.insert("/overdue".into(), json!({ "get": op("overdue", "open deadlines that are overdue or due soon", vec![], None, "200", items_of(r("DueItem"))) }));
+    paths.insert("/overdue".into(), json!({ "get": op("overdue", "a page of the open deadlines that are overdue or due soon, the most overdue first, and how many there are", vec![
+                q("official", json!({ "type": "string" }), "only this official's documents (login); \"—\" for those without one"),
+                q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 100 }), "page size"),
+                q("offset", json!({ "type": "integer", "minimum": 0, "maximum": 1000000000 }), "rows to skip"),
+            ], None, "200", r("DueList")) }));
     paths.insert("/reports/monthly".into(), json!({ "get": op("reportMonthly", "documents, replies and on-time rate per month", vec![
                 q("from", date.clone(), "first day (default: 11 months before the start of this month)"),
                 q("to", date.clone(), "last day (default: today)"),
@@ -243,6 +247,10 @@ pub fn document() -> Value {
                     "total": { "type": "integer", "description": "exact count of documents matching the filters" },
                     "limit": { "type": "integer" }, "offset": { "type": "integer" },
                     "items": { "type": "array", "items": r("Document") } } }));
+    schemas.insert("DueList".into(), json!({ "type": "object", "required": ["total", "limit", "offset", "items"], "properties": {
+                    "total": { "type": "integer", "description": "exact count of the open deadlines overdue or due soon (for the official asked)" },
+                    "limit": { "type": "integer" }, "offset": { "type": "integer" },
+                    "items": { "type": "array", "items": r("DueItem") } } }));
     schemas.insert(
         "DocumentDetail".into(),
         json!({ "type": "object", "required": ["document", "body"], "properties": {

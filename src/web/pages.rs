@@ -20,6 +20,7 @@ use super::view::DocView;
 use super::{
     chart, cookie, principal, ClientIp, Principal, WebState, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
+use crate::deadline::state::DueOf;
 use crate::model::{parse_date, Channel, NewRestriction};
 
 // ------------------------------------------------------------ plumbing
@@ -1123,6 +1124,11 @@ struct DashboardPage {
     deadlines_available: bool,
     officials: Vec<(String, i64, i64)>,
     due: Vec<DueItem>,
+    /// How many deadlines the list has in all, and the rows shown (from, to).
+    due_total: i64,
+    due_shown: (i64, i64),
+    due_prev: Option<String>,
+    due_next: Option<String>,
     /// Restrictions ending within 30 days (the lead's and the clerk's view).
     expiring: Vec<(DocView, i64)>,
     chart_title: String,
@@ -1142,30 +1148,17 @@ struct DashboardPage {
 #[derive(Deserialize)]
 struct DashboardForm {
     official: Option<String>,
+    offset: Option<i64>,
 }
+
+/// How many deadlines the dashboard's list shows on a page.
+pub const DUE_SHOWN: i64 = 50;
 
 /// How far ahead the dashboard lists restrictions about to expire.
 pub const EXPIRING_DAYS: u32 = 30;
 /// How many of them the dashboard lists (each is checked by the access policy on
 /// every view), the soonest first; `docgate restrictions expiring` lists up to 10,000.
 pub const EXPIRING_SHOWN: u32 = 50;
-
-/// Overdue and due-soon counts per official, most overdue first.
-pub fn per_official(items: &[DueItem]) -> Vec<(String, i64, i64)> {
-    let mut m: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
-    for it in items {
-        let who = it.responsible.clone().unwrap_or_else(|| "—".into());
-        let e = m.entry(who).or_default();
-        if it.days_left < 0 {
-            e.0 += 1;
-        } else {
-            e.1 += 1;
-        }
-    }
-    let mut v: Vec<_> = m.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
-    v
-}
 
 /// The on-time chart of the months: replies on time and late per month, each
 /// series in its colour with a legend, months by name (or, until deadlines are
@@ -1219,10 +1212,6 @@ async fn dashboard(
             ..Default::default()
         })
         .await?;
-    let mut due = integrate::overdue(&state, &p.user).await?;
-    if p.user.role == Role::Staff {
-        due.retain(|d| d.responsible.as_deref() == Some(p.user.name.as_str()));
-    }
     // Restrictions about to expire (`docgate restrictions expiring`): for the
     // lead and the clerk, each document as the access policy lets them see it.
     let mut expiring = Vec::new();
@@ -1248,12 +1237,49 @@ async fn dashboard(
     let (from, to) = api::report_range(&state, None, None)?;
     let rows = query::on_time_months(&state, from, to).await?;
     let (chart_title, chart) = rate_chart(l, &rows);
-    let officials = per_official(&due);
+    // Staff see their own deadlines only; the lead and the clerk everyone's,
+    // or one official's (`?official=`, "—" for the unassigned).
     let official = form.official.filter(|o| !o.trim().is_empty());
-    if let Some(o) = &official {
-        let o = (o != "—").then_some(o.as_str());
-        due.retain(|d| d.responsible.as_deref() == o);
-    }
+    let (all, shown) = if p.user.role == Role::Staff {
+        let own = DueOf::Official(p.user.name.clone());
+        (own.clone(), own)
+    } else {
+        let asked = api::OverdueParams {
+            official: official.clone(),
+            limit: None,
+            offset: None,
+        };
+        (DueOf::Anyone, asked.who())
+    };
+    let officials = integrate::due_counts(&state, &all)
+        .await?
+        .into_iter()
+        .map(|(o, over, soon)| (o.unwrap_or_else(|| "—".into()), over, soon))
+        .collect();
+    let (_, offset) = api::page_bounds(
+        None,
+        form.offset,
+        DUE_SHOWN,
+        DUE_SHOWN,
+        api::MAX_LIST_OFFSET,
+    )
+    .map_err(|e| PageError::Web(e, l))?;
+    let (due, due_total) = integrate::overdue(&state, &p.user, shown, DUE_SHOWN, offset).await?;
+    let link = |at: i64| {
+        let mut q = format!("/dashboard?offset={at}");
+        if let Some(o) = &official {
+            q.push_str(&format!("&official={}", urlencode(o)));
+        }
+        q.push_str("#due-list");
+        q
+    };
+    let due_shown = if due.is_empty() {
+        (0, 0)
+    } else {
+        (offset + 1, offset + due.len() as i64)
+    };
+    let due_prev = (offset > 0).then(|| link((offset - DUE_SHOWN).max(0)));
+    let due_next = (offset + (due.len() as i64) < due_total).then(|| link(offset + DUE_SHOWN));
     let invoices = super::invoices::dashboard(&state, &p.user).await?;
     Ok(html(DashboardPage {
         invoices,
@@ -1268,6 +1294,10 @@ async fn dashboard(
         deadlines_available: integrate::deadlines_available(),
         officials,
         due,
+        due_total,
+        due_shown,
+        due_prev,
+        due_next,
         chart_title,
         chart,
     }))
@@ -1554,52 +1584,6 @@ mod tests {
         for bad in ["script", "onclick", "javascript:", "<img", "<style"] {
             assert!(!clean.contains(bad), "{bad} survived: {clean}");
         }
-    }
-
-    #[test]
-    fn per_official_counts_sorted_by_overdue() {
-        let d = |resp: &str, days: i64| DueItem {
-            document: super::super::view::DocView {
-                id: 1,
-                kind: None,
-                reg_no: "x".into(),
-                series: "s".into(),
-                direction: crate::model::Direction::Incoming,
-                channel: Channel::Email,
-                doc_type: None,
-                title: None,
-                public_title: None,
-                parties: vec![],
-                their_ref: None,
-                their_date: None,
-                thread_id: 1,
-                parent_id: None,
-                received: None,
-                registered_at: String::new(),
-                registered: jiff::civil::date(2026, 1, 1),
-                responsible: None,
-                unit: None,
-                access: "Avalik",
-                restriction: None,
-                files: vec![],
-                contains_personal_data: None,
-                proposed_ground: None,
-                needs_review: false,
-                hidden: false,
-                awaiting: false,
-                responsible_name: None,
-                due: None,
-            },
-            due: jiff::civil::date(2026, 1, 1),
-            days_left: days,
-            responsible: Some(resp.into()),
-            status: String::new(),
-        };
-        let v = per_official(&[d("a", 2), d("b", -1), d("b", -3), d("a", -1), d("c", 1)]);
-        assert_eq!(
-            v,
-            vec![("b".into(), 2, 0), ("a".into(), 1, 1), ("c".into(), 0, 1)]
-        );
     }
 
     #[test]

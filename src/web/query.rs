@@ -10,7 +10,7 @@ use super::error::WebResult;
 use super::WebState;
 
 /// One month of the report.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct MonthRow {
     pub month: String,
     pub incoming: i64,
@@ -54,13 +54,10 @@ pub async fn on_time_months(
             let (on, late) = ot.get(&m).copied().unwrap_or((0, 0));
             MonthRow {
                 month: m,
-                incoming: 0,
-                outgoing: 0,
-                replied: 0,
-                restricted: 0,
                 on_time: Some(on),
                 late: Some(late),
                 on_time_rate: (on + late > 0).then(|| on as f64 / (on + late) as f64),
+                ..MonthRow::default()
             }
         })
         .collect())
@@ -89,13 +86,7 @@ pub async fn monthly(
                 m.clone(),
                 MonthRow {
                     month: m,
-                    incoming: 0,
-                    outgoing: 0,
-                    replied: 0,
-                    restricted: 0,
-                    on_time: None,
-                    late: None,
-                    on_time_rate: None,
+                    ..MonthRow::default()
                 },
             )
         })
