@@ -668,9 +668,10 @@ pub async fn due_counts(
 }
 
 /// A page of the open deadlines overdue or due soon on `as_of`, in due order
-/// (the most overdue first, then by number), as (document id, line), and how
-/// many there are in all. Read through an index in due order, stopping after
-/// the page.
+/// (the most overdue first, ties by document id), as (document id, line), and
+/// how many there are in all (None: not asked, `count` false). The page's
+/// ids are read from an index alone (`deadlines_open_due_doc`, in due order:
+/// an offset is skipped inside it), then only its rows from the table.
 pub async fn due_page(
     app: &App,
     eng: &Engine,
@@ -678,21 +679,31 @@ pub async fn due_page(
     who: &DueOf,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<(i64, DueLine)>, i64)> {
+    count: bool,
+) -> Result<(Vec<(i64, DueLine)>, Option<i64>)> {
     let soon = soon_until(app, eng, as_of);
     let filter = format!(
         "FROM deadlines WHERE state = 'open' AND due <= $1{}",
         who.clause(2)
     );
-    let count_sql = format!("SELECT COUNT(*) AS n {filter}");
-    let mut cq = sqlx::query(&count_sql).bind(soon.to_string());
-    if let Some(o) = who.official() {
-        cq = cq.bind(o);
-    }
-    let total: i64 = cq.fetch_one(&app.store.pool).await?.try_get("n")?;
+    let total = if count {
+        let count_sql = format!("SELECT COUNT(*) AS n {filter}");
+        let mut cq = sqlx::query(&count_sql).bind(soon.to_string());
+        if let Some(o) = who.official() {
+            cq = cq.bind(o);
+        }
+        Some(
+            cq.fetch_one(&app.store.pool)
+                .await?
+                .try_get::<i64, _>("n")?,
+        )
+    } else {
+        None
+    };
     let page_sql = format!(
-        "SELECT doc_id, reg_no, title, due, responsible {filter} \
-         ORDER BY due, reg_no LIMIT {} OFFSET {}",
+        "SELECT t.doc_id, t.reg_no, t.title, t.due, t.responsible FROM \
+         (SELECT doc_id {filter} ORDER BY due, doc_id LIMIT {} OFFSET {}) p \
+         JOIN deadlines t ON t.doc_id = p.doc_id ORDER BY t.due, t.doc_id",
         limit.max(0),
         offset.max(0)
     );

@@ -1014,9 +1014,10 @@ async fn overdue(
     ApiQuery(q): ApiQuery<OverdueParams>,
 ) -> WebResult<Json<DueList>> {
     let (limit, offset) = page_bounds(q.limit, q.offset, 100, 500, MAX_LIST_OFFSET)?;
-    let (items, total) = integrate::overdue(&state, &p.user, q.who(), limit, offset).await?;
+    let (items, total) =
+        integrate::overdue(&state, &p.user, q.who(), (limit, offset), true, false).await?;
     Ok(Json(DueList {
-        total,
+        total: total.unwrap_or(0),
         limit,
         offset,
         items,

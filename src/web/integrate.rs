@@ -231,21 +231,26 @@ pub struct DueItem {
     pub status: String,
 }
 
-/// A page of the open deadlines that are overdue or due soon (the deadline
-/// table brought up to date from the change feed first), the most overdue
-/// first, each document as `user` may see it, and how many there are.
+/// A page of the open deadlines that are overdue or due soon, the most
+/// overdue first, each document as `user` may see it, and how many there are
+/// when `count` (the deadline table brought up to date from the change feed
+/// first, unless `synced`).
 pub async fn overdue(
     state: &WebState,
     user: &User,
     who: crate::deadline::state::DueOf,
-    limit: i64,
-    offset: i64,
-) -> WebResult<(Vec<DueItem>, i64)> {
+    (limit, offset): (i64, i64),
+    count: bool,
+    synced: bool,
+) -> WebResult<(Vec<DueItem>, Option<i64>)> {
     let eng = engine(state)?;
-    crate::deadline::state::sync(&state.app, &eng).await?;
+    if !synced {
+        crate::deadline::state::sync(&state.app, &eng).await?;
+    }
     let today = state.today();
     let (lines, total) =
-        crate::deadline::state::due_page(&state.app, &eng, today, &who, limit, offset).await?;
+        crate::deadline::state::due_page(&state.app, &eng, today, &who, limit, offset, count)
+            .await?;
     let ids: Vec<i64> = lines.iter().map(|(id, _)| *id).collect();
     let docs = state.app.register.get_many(&ids).await?;
     let mut out = Vec::with_capacity(lines.len());

@@ -1251,11 +1251,21 @@ async fn dashboard(
         };
         (DueOf::Anyone, asked.who())
     };
-    let officials = integrate::due_counts(&state, &all)
+    let officials: Vec<(String, i64, i64)> = integrate::due_counts(&state, &all)
         .await?
         .into_iter()
         .map(|(o, over, soon)| (o.unwrap_or_else(|| "—".into()), over, soon))
         .collect();
+    // The list's total from the counts (one pass over the index, not two).
+    let due_total: i64 = officials
+        .iter()
+        .filter(|(o, ..)| match &shown {
+            DueOf::Anyone => true,
+            DueOf::Official(x) => o == x,
+            DueOf::Unassigned => o == "—",
+        })
+        .map(|(_, over, soon)| over + soon)
+        .sum();
     let (_, offset) = api::page_bounds(
         None,
         form.offset,
@@ -1264,7 +1274,8 @@ async fn dashboard(
         api::MAX_LIST_OFFSET,
     )
     .map_err(|e| PageError::Web(e, l))?;
-    let (due, due_total) = integrate::overdue(&state, &p.user, shown, DUE_SHOWN, offset).await?;
+    let (due, _) =
+        integrate::overdue(&state, &p.user, shown, (DUE_SHOWN, offset), false, true).await?;
     let link = |at: i64| {
         let mut q = format!("/dashboard?offset={at}");
         if let Some(o) = &official {
