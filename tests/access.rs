@@ -997,3 +997,75 @@ async fn dhx_reply_to_restricted_document_only_to_parties_and_recorded_as_releas
         assert_eq!(rel[0].detail["how"], "dhx");
     }
 }
+
+/// The dashboard and `GET /api/v1/overdue` page the open deadlines with their
+/// exact total (the dashboard 50 at a time, the most overdue first) and count
+/// them per official; staff see only their own.
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_and_overdue_api_page_the_open_deadlines_with_their_total() {
+    for backend in backends() {
+        let env = TestEnv::new(backend).await;
+        let app = env.app().await;
+        let lead = user(&app, "liis", Role::Lead, None).await;
+        let staff = user(&app, "jaan", Role::Staff, Some("Ohvriabi")).await;
+        let mut docs = Vec::new();
+        for i in 0..53 {
+            let mut nd = NewDocument::new(
+                Direction::Incoming,
+                Channel::Email,
+                format!("Teabenõue number {i}"),
+            );
+            nd.doc_type = Some("avts-teabenoue".into());
+            let ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * (40 + i));
+            nd.received = Some(ago.to_zoned(app.config.timezone()).date());
+            nd.registered_at = Some(ago);
+            nd.responsible = Some(if i < 3 { "jaan" } else { "mari" }.into());
+            docs.push(nd);
+        }
+        app.register.register_batch(docs, "kati").await.unwrap();
+        let router = docgate::serve::http_router(app.clone());
+        let rows = |body: &str| body.matches("<tr class=\"overdue\"").count();
+
+        let r = send(&router, "GET", "/dashboard", Some(&lead)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains(r#"id="due-total">53<"#), "{}", r.body);
+        assert_eq!(rows(&r.body), 50, "{backend}: one page");
+        assert!(r.body.contains("id=\"due-next\""));
+        assert!(!r.body.contains("id=\"due-prev\""));
+        // The most overdue first: the oldest request (number 52) heads the page.
+        let first = r.body.find("Teabenõue number 52").unwrap();
+        let later = r.body.find("Teabenõue number 10").unwrap();
+        assert!(first < later);
+        // The per-official table from the counts.
+        assert!(
+            r.body.contains(">50</td>") && r.body.contains(">3</td>"),
+            "{}",
+            r.body
+        );
+        let r = send(&router, "GET", "/dashboard?offset=50", Some(&lead)).await;
+        assert_eq!(rows(&r.body), 3, "{backend}: the rest");
+        assert!(r.body.contains("id=\"due-prev\"") && !r.body.contains("id=\"due-next\""));
+        let r = send(&router, "GET", "/dashboard?official=jaan", Some(&lead)).await;
+        assert!(r.body.contains(r#"id="due-total">3<"#), "{}", r.body);
+        // Staff: their own only, whatever they ask.
+        let r = send(&router, "GET", "/dashboard?official=mari", Some(&staff)).await;
+        assert!(r.body.contains(r#"id="due-total">3<"#), "{}", r.body);
+        assert_eq!(rows(&r.body), 3);
+        // The API: a page and the exact total; bounds refused.
+        let r = send(
+            &router,
+            "GET",
+            "/api/v1/overdue?limit=20&offset=40",
+            Some(&lead),
+        )
+        .await;
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["total"], 53, "{}", r.body);
+        assert_eq!(v["items"].as_array().unwrap().len(), 13);
+        let r = send(&router, "GET", "/api/v1/overdue?official=jaan", Some(&lead)).await;
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["total"], 3, "{}", r.body);
+        let r = send(&router, "GET", "/api/v1/overdue?limit=501", Some(&lead)).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+}

@@ -631,40 +631,90 @@ fn soon_until(app: &App, eng: &Engine, as_of: Date) -> Date {
         .add_working_days(as_of, app.config.deadlines.due_soon_working_days)
 }
 
+/// How many officials `due_counts` walks at most (each one step of the
+/// index; the dashboard shows them all).
+pub const MAX_OFFICIALS: usize = 10_000;
+
 /// The open deadlines overdue or due soon on `as_of`, counted per official
 /// (None: unassigned) as (official, overdue, due soon), the most overdue
-/// first: one pass over an index (`deadlines_open_due_resp`), however many
-/// there are.
+/// first. The officials are found by stepping through the index on
+/// `(responsible, state, due)` one value at a time, and each one's deadlines
+/// are counted from the range of that index it owns: no sort, and no more
+/// index entries read than there are deadlines to count.
 pub async fn due_counts(
     app: &App,
     eng: &Engine,
     as_of: Date,
     who: &DueOf,
 ) -> Result<Vec<(Option<String>, i64, i64)>> {
-    let sql = format!(
-        "SELECT responsible, \
-         CAST(SUM(CASE WHEN due < $1 THEN 1 ELSE 0 END) AS BIGINT) AS over, \
-         CAST(SUM(CASE WHEN due >= $1 THEN 1 ELSE 0 END) AS BIGINT) AS soon \
-         FROM deadlines WHERE state = 'open' AND due <= $2{} GROUP BY responsible",
-        who.clause(3)
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(as_of.to_string())
-        .bind(soon_until(app, eng, as_of).to_string());
-    if let Some(o) = who.official() {
-        q = q.bind(o);
+    let pool = &app.store.pool;
+    let (today, soon) = (as_of.to_string(), soon_until(app, eng, as_of).to_string());
+    // Parameters numbered in the order they appear (SQLite numbers `$N` so).
+    let count = |official: Option<String>| {
+        let (today, soon) = (today.clone(), soon.clone());
+        async move {
+            let (clause, last) = match official {
+                Some(_) => ("responsible = $2", 3),
+                None => ("responsible IS NULL", 2),
+            };
+            let sql = format!(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN due < $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS over, \
+                 COUNT(*) AS n FROM deadlines WHERE {clause} AND state = 'open' AND due <= ${last}"
+            );
+            let mut q = sqlx::query(&sql).bind(today);
+            if let Some(o) = official {
+                q = q.bind(o);
+            }
+            let r = q.bind(soon).fetch_one(pool).await?;
+            let (over, n): (i64, i64) = (r.try_get("over")?, r.try_get("n")?);
+            Ok::<_, Error>((over, n - over))
+        }
+    };
+    let officials: Vec<String> = match who {
+        DueOf::Official(o) => vec![o.clone()],
+        DueOf::Unassigned => vec![],
+        DueOf::Anyone => {
+            let mut v = Vec::new();
+            let mut last: Option<String> = None;
+            while v.len() < MAX_OFFICIALS {
+                let next: Option<String> =
+                    match &last {
+                        None => sqlx::query_scalar(
+                            "SELECT MIN(responsible) FROM deadlines WHERE responsible IS NOT NULL",
+                        )
+                        .fetch_one(pool)
+                        .await?,
+                        Some(l) => {
+                            sqlx::query_scalar(
+                                "SELECT MIN(responsible) FROM deadlines WHERE responsible > $1",
+                            )
+                            .bind(l.clone())
+                            .fetch_one(pool)
+                            .await?
+                        }
+                    };
+                let Some(next) = next else { break };
+                v.push(next.clone());
+                last = Some(next);
+            }
+            v
+        }
+    };
+    let mut out = Vec::with_capacity(officials.len() + 1);
+    for o in officials {
+        let (over, soon) = count(Some(o.clone())).await?;
+        if over + soon > 0 {
+            out.push((Some(o), over, soon));
+        }
     }
-    let rows = q.fetch_all(&app.store.pool).await?;
-    let mut v = Vec::with_capacity(rows.len());
-    for r in rows {
-        v.push((
-            r.try_get::<Option<String>, _>("responsible")?,
-            r.try_get::<i64, _>("over")?,
-            r.try_get::<i64, _>("soon")?,
-        ));
+    if matches!(who, DueOf::Anyone | DueOf::Unassigned) {
+        let (over, soon) = count(None).await?;
+        if over + soon > 0 {
+            out.push((None, over, soon));
+        }
     }
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
-    Ok(v)
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    Ok(out)
 }
 
 /// A page of the open deadlines overdue or due soon on `as_of`, in due order
