@@ -81,6 +81,17 @@ struct Page {
 }
 
 impl Page {
+    /// The page's hits, best first, from `offset`.
+    fn hits(self, offset: usize, limit: usize) -> Vec<(Score, DocAddress)> {
+        let mut top: Vec<Entry> = self.heap.into_vec();
+        top.sort();
+        top.into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|e| (e.score, DocAddress::new(e.seg, e.doc)))
+            .collect()
+    }
+
     /// The score a candidate must beat once the page is full.
     fn threshold(&self) -> Option<Score> {
         (self.heap.len() >= self.k).then(|| self.heap.peek().map_or(Score::MIN, |e| e.score))
@@ -417,16 +428,7 @@ pub fn run(
             }
         }
     }
-    let mut top: Vec<Entry> = page.heap.into_vec();
-    top.sort();
-    Ok((
-        top.into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|e| (e.score, DocAddress::new(e.seg, e.doc)))
-            .collect(),
-        total,
-    ))
+    Ok((page.hits(offset, limit), total))
 }
 
 /// One word of a relaxed search (see [`run_some`]).
@@ -585,16 +587,7 @@ pub fn run_some(
             });
         }
     }
-    let mut top: Vec<Entry> = page.heap.into_vec();
-    top.sort();
-    Ok((
-        top.into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|e| (e.score, DocAddress::new(e.seg, e.doc)))
-            .collect(),
-        total,
-    ))
+    Ok((page.hits(offset, limit), total))
 }
 
 #[cfg(test)]
