@@ -252,9 +252,21 @@ pub async fn overdue(
         crate::deadline::state::due_page(&state.app, &eng, today, &who, limit, offset, count)
             .await?;
     let ids: Vec<i64> = lines.iter().map(|(id, _)| *id).collect();
-    let docs = state.app.register.get_many(&ids).await?;
+    let mut docs: std::collections::HashMap<i64, Document> = state
+        .app
+        .register
+        .get_many(&ids)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
     let mut out = Vec::with_capacity(lines.len());
-    for ((_, line), d) in lines.into_iter().zip(docs) {
+    for (id, line) in lines {
+        // Documents are never deleted; a row without one is skipped, never
+        // shown beside another document.
+        let Some(d) = docs.remove(&id) else {
+            continue;
+        };
         let is_over = line.due < today;
         let days_left = if is_over {
             -line.working_days_overdue
