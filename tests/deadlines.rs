@@ -1210,6 +1210,79 @@ async fn reminder_digest_and_restriction_lifting() {
     );
 }
 
+/// Scale-out (issue 19 point 11): two schedulers, each with its own pool (as
+/// two `serve` processes have), run their rounds at the same moment on one
+/// PostgreSQL database; the reminder and the digest are queued once between
+/// them and arrive once.
+#[tokio::test]
+async fn two_schedulers_on_one_postgres_queue_each_reminder_and_digest_once() {
+    let _g = SMTP_LOCK.lock().await;
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let lead = format!("juht-{}@example.ee", uuid::Uuid::new_v4().simple());
+    let official = format!("mari-{}@example.ee", uuid::Uuid::new_v4().simple());
+    let tweak = |c: &mut Config| {
+        c.deadlines.reminder_working_days = 10;
+        c.deadlines.digest_to = lead.clone();
+        c.deadlines.digest_hour = 9;
+        c.deadlines
+            .officials
+            .insert("mari".into(), official.clone());
+    };
+    let Some(a) = pg_app(dir_a.path(), tweak).await else {
+        return;
+    };
+    require_smtp();
+    let mut cfg_b = base_config(dir_b.path());
+    cfg_b.database_url = a.config.database_url.clone();
+    tweak(&mut cfg_b);
+    let b = App::open(cfg_b).await.expect("open the second app");
+    let eng_a = Engine::from_app(&a).unwrap();
+    let eng_b = Engine::from_app(&b).unwrap();
+    let today = a.register.today();
+    let mut n = incoming("meeldetuletus kahele", "avts-teabenoue", today, "mari");
+    n.registered_at = None;
+    let d = a.register.register(n, "t").await.unwrap();
+    let mut day = eng_a.calendar.working_day_on_or_after(today);
+    if day < today {
+        day = today;
+    }
+    let now = day
+        .at(12, 0, 0, 0)
+        .to_zoned(a.config.timezone())
+        .unwrap()
+        .timestamp();
+    let rounds = |app: App, eng: std::sync::Arc<Engine>| async move {
+        let (mut reminders, mut digests) = (0, 0);
+        for _ in 0..5 {
+            let r = docgate::reminder::round(&app, &eng, now).await.unwrap();
+            reminders += r.reminders;
+            digests += r.digests;
+        }
+        (reminders, digests)
+    };
+    let (ra, rb) = tokio::join!(rounds(a.clone(), eng_a), rounds(b.clone(), eng_b));
+    assert_eq!(ra.0 + rb.0, 1, "one reminder between them: {ra:?} {rb:?}");
+    assert_eq!(ra.1 + rb.1, 1, "one digest between them: {ra:?} {rb:?}");
+
+    send_until_idle(&a).await;
+    send_until_idle(&b).await;
+    let rem = wait_delivered(&format!("Delivered-To: {official}"), 1).await;
+    wait_delivered(&format!("Delivered-To: {lead}"), 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        delivered(&format!("Delivered-To: {official}")).len(),
+        1,
+        "reminder delivered once"
+    );
+    assert_eq!(
+        delivered(&format!("Delivered-To: {lead}")).len(),
+        1,
+        "digest delivered once"
+    );
+    assert!(rem[0].contains(&d.reg_no), "{}", rem[0]);
+}
+
 #[test]
 fn shipped_rules_and_config_parse() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/docgate.toml"))

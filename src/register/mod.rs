@@ -160,12 +160,14 @@ impl ListOrder {
                 alias: "k",
                 key: "k.due",
                 has_key: "k.due IS NOT NULL",
+                flag: "has_due",
             }),
             ListOrder::Party => Some(Keyed {
                 table: "parties p",
                 alias: "p",
                 key: PARTY_KEY,
                 has_key: "p.pos = 0",
+                flag: "has_party",
             }),
             _ => None,
         }
@@ -176,7 +178,8 @@ impl ListOrder {
 /// most) that has it: an index on (`key`, doc_id) restricted to `has_key`
 /// (migration 0018: `deadlines_due_doc`, `parties_first_sort`) yields the
 /// documents with a key in key order (backwards for descending); the documents
-/// without one come after them, by id (NULLS LAST in both directions).
+/// without one come after them, by id (NULLS LAST in both directions), read
+/// through the partial index of `documents` on `flag = 0` (migration 0022).
 struct Keyed {
     /// The table and its alias, as in `FROM`.
     table: &'static str,
@@ -185,6 +188,10 @@ struct Keyed {
     key: &'static str,
     /// The condition of the rows that hold a document's key (the index's `WHERE`).
     has_key: &'static str,
+    /// The column of `documents` that says whether it has a key (1) or not (0),
+    /// kept by triggers from `table` (migration 0022); its partial index
+    /// `documents_without_*` (`flag = 0`) lists the documents without a key.
+    flag: &'static str,
 }
 
 /// With filters, the keyed list first tries the page among this many first keys

@@ -285,11 +285,11 @@ impl Register {
     /// official); otherwise the planner chooses between walking the index and
     /// sorting the filtered documents (a selective filter is served by its own
     /// index and a sort of what it matches). The documents without a key are
-    /// read in id order, each checked against the key's table. Only a page that
-    /// starts past the keyed documents counts them and the documents (to know
-    /// where the rest begins and ends) and reads from the nearer end: a page
-    /// deep among them costs a probe per document walked from that end (at
-    /// worst, in the middle of them, half the documents).
+    /// read in id order through the partial index on their flag (`Keyed::flag`,
+    /// kept by triggers). Only a page that starts past the keyed documents
+    /// counts them and the others (to know where the rest begins and ends) and
+    /// reads from the nearer end: a page deep among them skips at most half of
+    /// the index's entries, without reading their rows.
     ///
     /// Relies on every `deadlines` and `parties` row belonging to a document
     /// (documents are never deleted: destruction keeps the metadata).
@@ -310,6 +310,7 @@ impl Register {
             alias: a,
             key,
             has_key,
+            flag,
         } = k;
         // The keyed rows in key order, as (doc_id, sort_key).
         let walk = |lim: i64, off: i64| {
@@ -383,21 +384,34 @@ impl Register {
                     Ok::<i64, Error>(row.try_get::<i64, _>("n")?)
                 }
             };
+            // The documents without a key, in id order: the partial index on
+            // `flag = 0` walked (the offset skipped inside it), then only the
+            // page's rows read; with filters, the planner's choice.
             let unkeyed = |dir: &str, lim: i64, off: i64| {
-                format!(
-                    "SELECT {cols} FROM documents d WHERE {and_filters}NOT EXISTS \
-                     (SELECT 1 FROM {table} WHERE {a}.doc_id = d.id AND {has_key}) \
-                     ORDER BY d.id {dir} LIMIT {lim} OFFSET {off}"
-                )
+                if clauses.is_empty() {
+                    format!(
+                        "SELECT {cols} FROM (SELECT id FROM documents WHERE {flag} = 0 \
+                         ORDER BY id {dir} LIMIT {lim} OFFSET {off}) s \
+                         JOIN documents d ON d.id = s.id ORDER BY d.id {dir}"
+                    )
+                } else {
+                    format!(
+                        "SELECT {cols} FROM documents d WHERE {and_filters}d.{flag} = 0 \
+                         ORDER BY d.id {dir} LIMIT {lim} OFFSET {off}"
+                    )
+                }
             };
             if docs.is_empty() && offset > 0 {
                 // The page starts past the keyed documents: after `offset - keyed`
                 // of the others, read from the nearer end of their id order (a
                 // page near the end of the list walks only the documents after it).
-                let (keyed, total) = if clauses.is_empty() {
+                let (keyed, others) = if clauses.is_empty() {
                     (
                         count(format!("SELECT COUNT(*) AS n FROM {table} WHERE {has_key}")).await?,
-                        count("SELECT COUNT(*) AS n FROM documents".to_string()).await?,
+                        count(format!(
+                            "SELECT COUNT(*) AS n FROM documents WHERE {flag} = 0"
+                        ))
+                        .await?,
                     )
                 } else {
                     let w = clauses.join(" AND ");
@@ -407,10 +421,12 @@ impl Register {
                              WHERE {w} AND {has_key}"
                         ))
                         .await?,
-                        count(format!("SELECT COUNT(*) AS n FROM documents d WHERE {w}")).await?,
+                        count(format!(
+                            "SELECT COUNT(*) AS n FROM documents d WHERE {w} AND d.{flag} = 0"
+                        ))
+                        .await?,
                     )
                 };
-                let others = total.saturating_sub(keyed).max(0);
                 let skip = offset.saturating_sub(keyed).max(0);
                 let take = rest.min(others.saturating_sub(skip).max(0));
                 if take > 0 {
