@@ -105,8 +105,6 @@ fn main() -> anyhow::Result<()> {
     let dir = arg("--index").map(std::path::PathBuf::from);
     let dir = dir.as_deref().unwrap_or(tmp.path());
     let f = Fields::new();
-    let mut bodies: Vec<(String, String)> = Vec::new();
-    let keep_for_pg = pg.is_some();
     let reuse = dir.join("meta.json").exists();
     let index = if reuse {
         Index::open_in_dir(dir)?
@@ -125,9 +123,6 @@ fn main() -> anyhow::Result<()> {
     let t0 = Instant::now();
     for i in 0..n {
         let p = make(i, &mut rng);
-        if keep_for_pg {
-            bodies.push((p.series.clone(), p.body.clone().unwrap_or_default()));
-        }
         if let Some(w) = &w {
             w.add_document(to_tantivy(&p, KIND_FULL, &f, 16_384))?;
         }
@@ -155,8 +150,25 @@ fn main() -> anyhow::Result<()> {
             merge
         );
     }
-    let size = docgate::search::indexer::dir_size(dir);
-    println!("index size: {:.1} MiB", size as f64 / 1048576.0);
+    // The live segments' files only: a merge leaves the merged-away segments'
+    // files until a later garbage collection.
+    let live: Vec<String> = index
+        .searchable_segment_ids()?
+        .iter()
+        .map(|id| id.uuid_string())
+        .collect();
+    let mut size = 0u64;
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if live.iter().any(|id| name.starts_with(id.as_str())) {
+            size += e.metadata()?.len();
+        }
+    }
+    println!(
+        "index size: {:.1} MiB (live segments; the folder holds {:.1} MiB)",
+        size as f64 / 1048576.0,
+        docgate::search::indexer::dir_size(dir) as f64 / 1048576.0
+    );
     let reader = index.reader()?;
     let searcher = reader.searcher();
     let queries: Vec<(String, String)> = (0..nq)
@@ -290,10 +302,14 @@ fn main() -> anyhow::Result<()> {
             sqlx::query("DROP TABLE IF EXISTS bench_search").execute(&pool).await?;
             sqlx::query("CREATE TABLE bench_search (id BIGINT PRIMARY KEY, series TEXT NOT NULL, body TEXT NOT NULL, tsv tsvector)").execute(&pool).await?;
             let t = Instant::now();
-            for (c, chunk) in bodies.chunks(2000).enumerate() {
-                let ids: Vec<i64> = (0..chunk.len()).map(|i| (c * 2000 + i) as i64).collect();
-                let series: Vec<String> = chunk.iter().map(|b| b.0.clone()).collect();
-                let texts: Vec<String> = chunk.iter().map(|b| b.1.clone()).collect();
+            // The same corpus again from the same seed, 2,000 rows a statement
+            // (generated here as for docgate, not kept in memory).
+            let mut again = StdRng::seed_from_u64(42);
+            for start in (0..n).step_by(2000) {
+                let chunk: Vec<Projected> = (start..(start + 2000).min(n)).map(|i| make(i, &mut again)).collect();
+                let ids: Vec<i64> = (start..start + chunk.len()).map(|i| i as i64).collect();
+                let series: Vec<String> = chunk.iter().map(|p| p.series.clone()).collect();
+                let texts: Vec<String> = chunk.iter().map(|p| p.body.clone().unwrap_or_default()).collect();
                 sqlx::query("INSERT INTO bench_search (id, series, body, tsv) SELECT i, s, b, to_tsvector('simple', b) FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS u(i, s, b)")
                     .bind(&ids).bind(&series).bind(&texts).execute(&pool).await?;
             }

@@ -856,7 +856,14 @@ async fn chromium_walk_through_on_the_demo_register() {
     assert_eq!(after, before - 1, "the completed item left the inbox");
     d.goto(&format!("{url}/documents/{first}")).await;
     let page = d.source().await;
-    assert!(page.contains("mari.tamm"), "responsible set");
+    assert!(
+        page.contains("id=\"responsible\">Mari Tamm<"),
+        "responsible set, shown by name"
+    );
+    assert!(
+        page.contains("id=\"doc-type\">teabenõue<"),
+        "the document type by its name"
+    );
     assert!(
         page.contains("AvTS § 18(1)") && page.contains("class=\"deadline-"),
         "the deadline of an information request is shown with its trace"

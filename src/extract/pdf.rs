@@ -92,8 +92,13 @@ pub fn lopdf_text(bytes: &[u8], max_decompressed: u64) -> LopdfOutcome {
                 "decompressed page content exceeds {max_decompressed} bytes"
             ));
         }
-        match doc.extract_text(&[no]) {
-            Ok(t) => text.push_str(&t),
+        match page_text(&doc, page_id) {
+            Ok(t) => {
+                text.push_str(&t);
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
             Err(e) => return LopdfOutcome::Untrusted(format!("page {no}: {e}")),
         }
     }
@@ -101,6 +106,83 @@ pub fn lopdf_text(bytes: &[u8], max_decompressed: u64) -> LopdfOutcome {
         return LopdfOutcome::Untrusted(g);
     }
     LopdfOutcome::Trusted(text.trim().to_string())
+}
+
+/// A page's text as its content stream shows it: the strings of `Tj`, `TJ`,
+/// `'` and `"` decoded with the current font's encoding, a line break where
+/// the text moves to another line (`Td`/`TD` downwards, `T*`, `'`, `"`, `Tm`,
+/// `ET`) and a space where it moves along the same line, so that a PDF's lines
+/// never run together ("kokkuvõte" + "Patsient"; lopdf's own `extract_text`
+/// breaks only at `ET`).
+fn page_text(doc: &lopdf::Document, page_id: lopdf::ObjectId) -> lopdf::Result<String> {
+    let encodings: std::collections::BTreeMap<Vec<u8>, lopdf::Encoding> = doc
+        .get_page_fonts(page_id)?
+        .into_iter()
+        .filter_map(|(name, font)| font.get_font_encoding(doc).ok().map(|e| (name, e)))
+        .collect();
+    let content = lopdf::content::Content::decode(&doc.get_page_content(page_id)?)?;
+    let mut text = String::new();
+    let mut encoding = None;
+    fn line(text: &mut String) {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    fn space(text: &mut String) {
+        if !text.is_empty() && !text.ends_with([' ', '\n']) {
+            text.push(' ');
+        }
+    }
+    fn strings(
+        text: &mut String,
+        encoding: &lopdf::Encoding,
+        operands: &[lopdf::Object],
+    ) -> lopdf::Result<()> {
+        for o in operands {
+            match o {
+                lopdf::Object::String(bytes, _) => {
+                    text.push_str(&lopdf::Document::decode_text(encoding, bytes)?)
+                }
+                lopdf::Object::Array(a) => strings(text, encoding, a)?,
+                // a wide gap inside a TJ array is a space between words
+                lopdf::Object::Integer(i) if *i < -100 => space(text),
+                lopdf::Object::Real(r) if *r < -100.0 => space(text),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    for op in &content.operations {
+        match op.operator.as_str() {
+            "Tf" => {
+                encoding = op
+                    .operands
+                    .first()
+                    .and_then(|o| o.as_name().ok())
+                    .and_then(|n| encodings.get(n));
+            }
+            "Tj" | "TJ" | "'" | "\"" => {
+                if op.operator != "Tj" && op.operator != "TJ" {
+                    line(&mut text);
+                }
+                if let Some(e) = encoding {
+                    // `"` takes the spacings first, then the string
+                    strings(&mut text, e, &op.operands)?;
+                }
+            }
+            "Td" | "TD" => {
+                let dy = op.operands.get(1).and_then(|o| o.as_float().ok());
+                if dy.is_some_and(|dy| dy != 0.0) {
+                    line(&mut text);
+                } else {
+                    space(&mut text);
+                }
+            }
+            "T*" | "Tm" | "ET" => line(&mut text),
+            _ => {}
+        }
+    }
+    Ok(text)
 }
 
 fn font_is_mappable(font: &lopdf::Dictionary) -> bool {
@@ -270,6 +352,39 @@ mod tests {
         let ft = pdf_text(&pdf, &TextOptions::default());
         assert_eq!(ft.status, TextStatus::Extracted);
         assert!(ft.note.is_none());
+    }
+
+    /// Regression: a PDF whose lines sit in one text object (moved by `Td`)
+    /// gave "Ravikulude kokkuvõtePatsient: …" (lopdf breaks only at `ET`), and
+    /// search snippets showed the words run together.
+    #[test]
+    fn pdf_lines_in_one_text_object_never_run_together() {
+        let pdf = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo/files/ravikulud.pdf"
+        ))
+        .unwrap();
+        let t = match lopdf_text(&pdf, u64::MAX) {
+            LopdfOutcome::Trusted(t) => t,
+            other => panic!("expected trusted text, got {other:?}"),
+        };
+        let lines: Vec<&str> = t.lines().map(str::trim).collect();
+        assert_eq!(
+            lines,
+            [
+                "Ravikulude kokkuvõte",
+                "Patsient: Liisa Lind, isikukood 60506040220",
+                "Traumapunkt 45.00 EUR",
+                "Ravimid 28.40 EUR"
+            ],
+            "{t:?}"
+        );
+        // Lines in text objects of their own stay apart as before.
+        let blocks = make_pdf_blocks(&["Esimene rida", "Teine rida"]);
+        match lopdf_text(&blocks, u64::MAX) {
+            LopdfOutcome::Trusted(t) => assert!(t.contains("rida\nTeine"), "{t:?}"),
+            other => panic!("expected trusted text, got {other:?}"),
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 use std::mem;
+use std::rc::Rc;
 
 use tantivy::tokenizer::{
     LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream,
@@ -58,7 +59,7 @@ impl Lang {
             // An ASCII word (typed without diacritics, or folded by the snippet
             // analyser) is the folded term of its analysis, which is cached.
             Lang::Et if !snowball_only() && word.is_ascii() => {
-                Cow::Owned(word_analysis(word, Lang::Et).folded)
+                Cow::Owned(word_analysis(word, Lang::Et).folded.clone())
             }
             Lang::Et if !snowball_only() => {
                 let lemma = super::morph::lemma(word);
@@ -114,8 +115,23 @@ pub fn detect(text: &str) -> Lang {
         end -= 1;
     }
     let sample = &text[..end];
-    if sample.chars().filter(|c| c.is_alphabetic()).count() < 12 {
+    let (mut letters, mut cyrillic, mut estonian) = (0usize, 0usize, 0usize);
+    for c in sample.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        cyrillic += usize::from(matches!(c, '\u{400}'..='\u{4FF}'));
+        estonian += usize::from(matches!(c, 'õ' | 'ä' | 'ö' | 'ü' | 'Õ' | 'Ä' | 'Ö' | 'Ü'));
+    }
+    if letters < 12 {
         return Lang::Et;
+    }
+    // The plain cases without trigrams (detection was a large share of the
+    // indexing time): Estonian's own letters are about 4% of an Estonian text's
+    // and next to none of an English one's (a name or two); Russian is Cyrillic.
+    if estonian >= 4 && estonian * 100 >= letters * 2 && cyrillic == 0 {
+        return Lang::Et;
+    }
+    if cyrillic * 10 >= letters * 9 {
+        return Lang::Ru;
     }
     let detector = whatlang::Detector::with_allowlist(vec![
         whatlang::Lang::Est,
@@ -403,7 +419,7 @@ pub fn base_analyzer() -> TextAnalyzer {
 /// exact stem when it differs. Words with digits (numbers, codes) are not stemmed.
 pub fn word_terms(word: &str, lang: Lang) -> (String, Option<String>) {
     let w = word_analysis(word, lang);
-    (w.folded, w.exact)
+    (w.folded.clone(), w.exact.clone())
 }
 
 /// The terms of one lowercase word: see [`word_terms`], and the compound heads'
@@ -418,7 +434,10 @@ pub struct WordTerms {
 /// Words analysed per thread before the cache of [`word_analysis`] starts over.
 const ANALYSIS_CACHE: usize = 1 << 16;
 
-type Analyses = std::collections::HashMap<String, WordTerms>;
+/// The cache's map: a fast hash of the word (these keys are the index's own
+/// words, not an attacker's choice of many colliding ones: the map is bounded
+/// and starts over when full), each analysis shared with the tokens that use it.
+type Analyses = std::collections::HashMap<String, Rc<WordTerms>, rustc_hash::FxBuildHasher>;
 
 thread_local! {
     /// The analyses of the words this thread met last ([`ANALYSIS_CACHE`] at
@@ -431,12 +450,12 @@ thread_local! {
 }
 
 /// The terms of one lowercase word in `lang` (see [`WordTerms`]).
-pub fn word_analysis(word: &str, lang: Lang) -> WordTerms {
+pub fn word_analysis(word: &str, lang: Lang) -> Rc<WordTerms> {
     let at = lang as usize * 2 + usize::from(snowball_only());
     if let Some(w) = ANALYSES.with(|c| c.borrow()[at].get(word).cloned()) {
         return w;
     }
-    let w = analyse_word(word, lang);
+    let w = Rc::new(analyse_word(word, lang));
     ANALYSES.with(|c| {
         let c = &mut c.borrow_mut()[at];
         if c.len() >= ANALYSIS_CACHE {
@@ -579,9 +598,12 @@ impl TokenStream for TextStream<'_> {
         self.token.offset_to = t.offset_to + self.skip;
         self.token.position = t.position;
         self.token.position_length = 1;
-        self.token.text = w.folded;
-        self.pending.extend(w.heads.into_iter().rev());
-        self.pending.extend(w.exact);
+        // The token's buffer is reused: most words have neither an exact stem
+        // nor heads, and cost no allocation.
+        self.token.text.clear();
+        self.token.text.push_str(&w.folded);
+        self.pending.extend(w.heads.iter().rev().cloned());
+        self.pending.extend(w.exact.iter().cloned());
         true
     }
     fn token(&self) -> &Token {

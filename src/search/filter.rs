@@ -40,6 +40,11 @@ impl Bits {
         doc < self.max_doc && self.words[doc as usize / 64] & (1 << (doc % 64)) != 0
     }
 
+    /// The set as 64-bit words, document `d` at bit `d % 64` of word `d / 64`.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// The first document from `from` on, or TERMINATED.
     fn next_from(&self, from: DocId) -> DocId {
         if from >= self.max_doc {

@@ -588,8 +588,8 @@ impl<'s> TextFields<'s> {
         let (mut folded, mut exact, mut heads) = (Vec::new(), Vec::new(), Vec::new());
         for lang in Lang::ALL {
             let w = analyzer::word_analysis(word, lang);
-            push_new(&mut folded, w.folded);
-            exact.extend(w.exact);
+            push_new(&mut folded, w.folded.clone());
+            exact.extend(w.exact.clone());
         }
         // The word as a compound's head: "vägivald" finds "lähisuhtevägivalla".
         for f in &folded {

@@ -431,7 +431,7 @@ async fn render(
         files_dropped: input.files_dropped,
         restriction_offered: input.restriction_offered,
         series: pages::series_options(state),
-        doc_types: integrate::doc_types(state),
+        doc_types: integrate::doc_types(state, l),
         kinds: pages::kind_options(state, l),
         officials: pages::officials(state).await?,
         grounds: vocab

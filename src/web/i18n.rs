@@ -251,6 +251,10 @@ const TRACE: &[(&str, &str, &str)] = &[
     (r"^(\S+: )?refusal registered on ", "${1}keeldumine registreeritud ", "${1}refusal registered on "),
     (r"^(\S+: )?processed registered on ", "${1}arve menetletud ", "${1}invoice decided on "),
     (r" ends the clock: ", " lõpetab tähtaja: ", " ends the clock: "),
+    (r"on time \(due (\S+)\)", "õigeaegselt (tähtpäev $1)", "$0"),
+    (r"late by (\d+) working days \(due (\S+)\)", "hilinenud $1 tööpäeva (tähtpäev $2)", "$0"),
+    (r"while the clock was stopped", "tähtaja peatumise ajal", "$0"),
+    (r"\(reply registered against the document\)", "(vastus registreeritud dokumendi juurde)", "$0"),
     (r"due (\S+), until 24:00 Europe/Tallinn: a reply registered or sent that day is on time", "tähtpäev $1, kuni kell 24.00 Eesti aja järgi: sel päeval registreeritud või saadetud vastus on õigeaegne", "due $1, until 24:00 Europe/Tallinn: a reply registered or sent that day is on time"),
     (r"ignored: ", "arvestamata: ", "ignored: "),
     // the bases' words around their citations
@@ -260,6 +264,34 @@ const TRACE: &[(&str, &str, &str)] = &[
     (r"\(reading\)", "(tõlgendus)", "(reading)"),
     (r": the term runs from the clarified request", ": tähtaeg kulgeb täpsustatud taotlusest", ": the term runs from the clarified request"),
     (r"; rule ", "; reegel ", "; rule "),
+    (r"^taotlus täielik / application complete on (\S+): the term \(re\)starts", "taotlus täielik $1: tähtaeg algab uuesti", "application complete on $1: the term (re)starts"),
+    (r", requester told by ([^)]*)\)", ", taotlejale teatatud: $1)", "$0"),
+    // the events the engine leaves out, with the reason
+    (r"event on (\S+) after the clock ended", "sündmus $1 pärast tähtaja lõppu", "$0"),
+    (r"event on (\S+) is before the base date (\S+)", "sündmus $1 on enne alguspäeva $2", "$0"),
+    (r"rule (\S+) cannot be extended", "reegli $1 tähtaega ei saa pikendada", "$0"),
+    (r"the term was already extended \(the extension sets the total term\)", "tähtaega on juba pikendatud (pikendamine määrab kogutähtaja)", "$0"),
+    (r"extension notice on (\S+) came after the original term ended on (\S+): the requester must be told within it", "pikendamise teade $1 tuli pärast esialgse tähtaja lõppu $2: taotlejale tuleb teatada selle jooksul", "$0"),
+    (r"extension while the clock is stopped", "pikendamine peatatud tähtaja ajal", "$0"),
+    (r"rule (\S+) has no clock stop", "reegli $1 tähtaega ei saa peatada", "$0"),
+    (r"the clock is already stopped", "tähtaeg on juba peatatud", "$0"),
+    (r"reclassified to unknown rule (.+)$", "ümber liigitatud tundmatu reegli alla $1", "$0"),
+    (r"rule (\S+) counts from the (.+), not from the complete application", "reegli $1 tähtaeg loetakse muust kui täielikust taotlusest ($2)", "$0"),
+    (r"an answer to a clarification that was not asked", "vastus täpsustamise palvele, mida ei esitatud", "$0"),
+    (r"a due date set while the clock is stopped", "tähtpäev määratud peatatud tähtaja ajal", "$0"),
+    // the words of the rules' legal bases around their citations (config/deadlines.toml)
+    (r"\(clarification or lengthy search; reasons told within the first (\d+) working days\)", "(vajab selgitamist või mahukat otsingut; põhjustest teatatakse esimese $1 tööpäeva jooksul)", "$0"),
+    (r" as amended by the (.*?) seadus \((\d+) calendar days, in force ([0-9.]+)\)", " $1 seadusega muudetud kujul ($2 kalendripäeva, jõustunud $3)", "$0"),
+    (r" as in force before ([0-9.]+) \((\d+) calendar days\), changed to (\d+) by the (.*?) seadus \(in force ([0-9.]+)\)", " enne $1 kehtinud kujul ($2 kalendripäeva; $4 seadusega muudetud $3 kalendripäevale, jõustunud $5)", "$0"),
+    (r"\(rules in force when the procedure started\)", "(kohaldatakse menetluse alustamisel kehtinud reegleid)", "$0"),
+    (r"\(extension up to two months, the person told with reasons\)", "(pikendamine kuni kahe kuuni, isikule teatatakse põhjendusega)", "$0"),
+    (r"\(decision within (\d+) days after the ground of deferral ends\)", "(otsus $1 päeva jooksul pärast edasilükkamise aluse äralangemist)", "$0"),
+    (r"\(reading: OAS sets no own term\)", "(tõlgendus: OAS oma tähtaega ei sätesta)", "$0"),
+    (r"\(extension by up to (\d+) days\)", "(pikendamine kuni $1 päeva)", "$0"),
+    (r"\(two further months; the person told with reasons within the first month\)", "(veel kaks kuud; isikule teatatakse põhjendusega esimese kuu jooksul)", "$0"),
+    (r"\(months\)", "(kuud)", "$0"),
+    (r"(§ \d+\(\d+\)) and (\(\d+\))", "$1 ja $2", "$0"),
+    (r"(§ \S+) via ", "$1 koostoimes ", "$0"),
 ];
 
 static TRACE_RES: std::sync::LazyLock<Vec<(regex::Regex, &'static str, &'static str)>> =
@@ -647,6 +679,52 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The legal bases of the shipped rules and the lines of an extension with
+    /// its notice read Estonian in Estonian: none of their English words is left.
+    #[test]
+    fn shipped_rules_bases_and_extension_lines_read_estonian() {
+        let rules = crate::deadline::DeadlineConfig::default().rules().unwrap();
+        let mut lines: Vec<String> = Vec::new();
+        for r in rules.all() {
+            lines.push(r.basis.clone());
+            lines.extend(r.extension_basis.clone());
+            lines.extend(r.resume_basis.clone());
+            lines.extend(r.transitional.iter().map(|t| t.basis.clone()));
+        }
+        lines.push("extended on 2026-12-04 (reason: mahukas otsing, requester told by 9-13/7-1); the new total term counts from the same base date".into());
+        lines.push(
+            "taotlus täielik / application complete on 2026-12-04: the term (re)starts".into(),
+        );
+        lines.push(
+            "reply registered on 2026-12-04 (9-13/7-2) ends the clock: on time (due 2026-12-29)"
+                .into(),
+        );
+        lines.push("reply registered on 2026-12-30 ends the clock: late by 1 working days (due 2026-12-29)".into());
+        lines.push("AvTS § 18(1); HMS § 35(4) (reply registered against the document)".into());
+        lines.push(
+            "reply registered on 2026-12-04 ends the clock: while the clock was stopped".into(),
+        );
+        lines.push(
+            "ignored: the term was already extended (the extension sets the total term)".into(),
+        );
+        lines.push("ignored: extension notice on 2026-12-20 came after the original term ended on 2026-12-11: the requester must be told within it".into());
+        let english = regex::Regex::new(
+            r"(?i)\b(and|the|by|via|as|in|force|before|changed|amended|months|days|calendar|working|extension|extended|reasons|told|person|decision|within|ground|reading|sets|own|term|further|first|up|to|clarification|lengthy|search|requester|application|complete|starts|ignored|after|ended|must|time|due|late|while|clock|was|stopped|reply|registered|against|document|ends)\b",
+        )
+        .unwrap();
+        for line in &lines {
+            let et = Lang::Et.trace(line);
+            assert!(
+                !english.is_match(&et),
+                "English left in {et:?} (from {line:?})"
+            );
+            assert_eq!(
+                Lang::En.trace(line).contains("(reason: "),
+                line.contains("(reason: ")
+            );
+        }
+    }
 
     #[test]
     fn keys_unique_and_both_languages_present() {

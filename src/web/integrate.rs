@@ -438,15 +438,36 @@ pub fn deadlines_available() -> bool {
     true
 }
 
-/// Document types (deadline rules) offered in the inbox: (rule id, name).
-pub fn doc_types(state: &WebState) -> Vec<(String, String)> {
+/// Document types (deadline rules) offered in the forms: (rule id, name in the
+/// page's language).
+pub fn doc_types(state: &WebState, l: super::i18n::Lang) -> Vec<(String, String)> {
     match state.app.config.deadlines.rules() {
         Ok(r) => r
             .all()
             .iter()
-            .map(|r| (r.id.clone(), r.name_et.clone()))
+            .map(|r| (r.id.clone(), rule_name(r, l)))
             .collect(),
         Err(_) => vec![],
+    }
+}
+
+/// A document type's (deadline rule's) name in the page's language; an unknown
+/// id shows itself.
+pub fn doc_type_name(state: &WebState, l: super::i18n::Lang, id: &str) -> String {
+    state
+        .app
+        .config
+        .deadlines
+        .rules()
+        .ok()
+        .and_then(|r| r.get(id).map(|r| rule_name(r, l)))
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn rule_name(r: &crate::deadline::Rule, l: super::i18n::Lang) -> String {
+    match l {
+        super::i18n::Lang::Et => r.name_et.clone(),
+        super::i18n::Lang::En => r.name_en.clone(),
     }
 }
 

@@ -475,7 +475,7 @@ async fn inbox(
         total,
         items,
         series: series_options(&state),
-        doc_types: integrate::doc_types(&state),
+        doc_types: integrate::doc_types(&state, l),
         kinds: kind_options(&state, l),
         officials: officials(&state).await?,
         flash,
@@ -710,6 +710,8 @@ struct DocumentPage {
     flash: Option<(bool, String)>,
     /// The numbers the document had before it moved to another series.
     aliases: Vec<String>,
+    /// The document type (deadline rule) by its name in the page's language.
+    doc_type_name: Option<String>,
     deadline_controls: Option<super::forms::DeadlineControls>,
     signatures: Vec<integrate::SignatureView>,
     container_files: integrate::ContainerFiles,
@@ -762,7 +764,15 @@ async fn document(
         .await
         .map_err(|e| PageError::Web(e, l))?;
     let today = state.today();
-    let view = DocView::new(&d, today, sight);
+    let mut view = DocView::new(&d, today, sight);
+    // the responsible official by name (the JSON keeps the login)
+    super::view::Officials::load(&state)
+        .await?
+        .name_all(std::slice::from_mut(&mut view));
+    let doc_type_name = view
+        .doc_type
+        .as_deref()
+        .map(|t| integrate::doc_type_name(&state, l, t));
     let mut body_html = None;
     let mut texts = vec![];
     let mut events = vec![];
@@ -805,6 +815,7 @@ async fn document(
         agency: agency(&state),
         flash: super::forms::flash(l, uri.query(), &d.reg_no),
         aliases,
+        doc_type_name,
         deadline_controls,
         deadline,
         outbox: integrate::outbox_of(&state, d.id, sight).await?,
@@ -1426,7 +1437,7 @@ async fn search(
         hits,
         error,
         series: series_options(&state),
-        doc_types: integrate::doc_types(&state),
+        doc_types: integrate::doc_types(&state, l),
         directions: &["incoming", "outgoing", "internal"],
         f: f.f,
         per_page,
