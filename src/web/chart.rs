@@ -59,6 +59,7 @@ pub fn bar_chart(title: &str, bars: &[Bar], max: Option<f64>, percent: bool) -> 
     let n = bars.len().max(1) as f64;
     let slot = plot_w / n;
     let bw = (slot * 0.7).max(1.0);
+    let two_lines = labels_on_two_lines(bars.iter().map(|b| b.label.as_str()), slot);
     for (i, b) in bars.iter().enumerate() {
         let v = b.value.clamp(0.0, max);
         let bh = plot_h * v / max;
@@ -69,16 +70,41 @@ pub fn bar_chart(title: &str, bars: &[Bar], max: Option<f64>, percent: bool) -> 
             esc(&b.caption)
         ));
         if bars.len() <= 24 {
-            s.push_str(&format!(
-                "<text x=\"{cx:.1}\" y=\"{ly:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>",
-                esc(&b.label),
-                cx = x + bw / 2.0,
-                ly = h - bottom + 14.0
+            s.push_str(&axis_label(
+                &b.label,
+                x + bw / 2.0,
+                h - bottom + 14.0,
+                two_lines,
             ));
         }
     }
     s.push_str("</svg>");
     s
+}
+
+/// Whether a chart's labels go on two lines: when any of them is wider than
+/// its `slot` (about 5.6 units a character at font size 10, and a gap).
+fn labels_on_two_lines<'a>(labels: impl IntoIterator<Item = &'a str>, slot: f64) -> bool {
+    labels
+        .into_iter()
+        .any(|t| 5.6 * t.chars().count() as f64 > slot - 8.0)
+}
+
+/// A label under a bar or group, centred on `cx`: on one line, or (`two_lines`,
+/// the same for every label of a chart) broken at its last space ("märts" over
+/// "2026"), so that neighbouring labels never run into each other.
+fn axis_label(label: &str, cx: f64, y: f64, two_lines: bool) -> String {
+    match label.rsplit_once(' ') {
+        Some((a, b)) if two_lines => format!(
+            "<text x=\"{cx:.1}\" y=\"{y:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#333\"><tspan x=\"{cx:.1}\">{}</tspan><tspan x=\"{cx:.1}\" dy=\"11\">{}</tspan></text>",
+            esc(a),
+            esc(b)
+        ),
+        _ => format!(
+            "<text x=\"{cx:.1}\" y=\"{y:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>",
+            esc(label)
+        ),
+    }
 }
 
 /// One series of a [`grouped_chart`]: its name (the legend) and one value per label.
@@ -144,6 +170,7 @@ pub fn grouped_chart(title: &str, labels: &[String], series: &[Series]) -> Strin
     let slot = plot_w / n;
     let k = series.len().max(1) as f64;
     let bw = ((slot * 0.8) / k).max(1.0);
+    let two_lines = labels_on_two_lines(labels.iter().map(String::as_str), slot);
     for (g, label) in labels.iter().enumerate() {
         let x0 = left + slot * g as f64 + (slot - bw * k) / 2.0;
         for (i, se) in series.iter().enumerate() {
@@ -159,11 +186,11 @@ pub fn grouped_chart(title: &str, labels: &[String], series: &[Series]) -> Strin
             ));
         }
         if labels.len() <= 24 {
-            s.push_str(&format!(
-                "<text x=\"{cx:.1}\" y=\"{ly:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>",
-                esc(label),
-                cx = left + slot * g as f64 + slot / 2.0,
-                ly = h - bottom + 14.0
+            s.push_str(&axis_label(
+                label,
+                left + slot * g as f64 + slot / 2.0,
+                h - bottom + 14.0,
+                two_lines,
             ));
         }
     }
@@ -173,6 +200,37 @@ pub fn grouped_chart(title: &str, labels: &[String], series: &[Series]) -> Strin
 
 #[cfg(test)]
 mod tests {
+    /// Regression: twelve month labels ("märts 2026") ran into each other
+    /// under a 640-unit chart; a label wider than its slot takes two lines.
+    #[test]
+    fn month_labels_wider_than_their_slot_take_two_lines() {
+        let labels: Vec<String> = (1..=12)
+            .map(|m| super::super::i18n::Lang::Et.month_label(&format!("2026-{m:02}")))
+            .collect();
+        let svg = super::grouped_chart(
+            "t",
+            &labels,
+            &[super::Series {
+                name: "a".into(),
+                values: vec![1; 12],
+            }],
+        );
+        assert!(svg.contains(">märts</tspan><tspan"), "{svg}");
+        assert!(!svg.contains(">märts 2026<"), "{svg}");
+        // every label of the chart alike, the short ones too
+        assert!(svg.contains(">mai</tspan><tspan"), "{svg}");
+        // three labels fit on one line
+        let svg = super::grouped_chart(
+            "t",
+            &labels[..3],
+            &[super::Series {
+                name: "a".into(),
+                values: vec![1; 3],
+            }],
+        );
+        assert!(svg.contains(">märts 2026</text>"), "{svg}");
+    }
+
     use super::*;
 
     #[test]
