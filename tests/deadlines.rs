@@ -1117,6 +1117,21 @@ async fn two_workers_on_postgres_send_each_message_once() {
 
 // --------------------------------------------------------------- scheduler
 
+/// A working-day moment after the digest hour (noon in Tallinn), on or after
+/// `today`: the day and the moment.
+fn working_noon(app: &App, eng: &Engine, today: Date) -> (Date, jiff::Timestamp) {
+    let mut day = eng.calendar.working_day_on_or_after(today);
+    if day < today {
+        day = today;
+    }
+    let now = day
+        .at(12, 0, 0, 0)
+        .to_zoned(app.config.timezone())
+        .unwrap()
+        .timestamp();
+    (day, now)
+}
+
 #[tokio::test]
 async fn reminder_digest_and_restriction_lifting() {
     let _g = SMTP_LOCK.lock().await;
@@ -1149,16 +1164,7 @@ async fn reminder_digest_and_restriction_lifting() {
     });
     let old = app.register.register(old, "t").await.unwrap();
 
-    // A working-day moment after the digest hour (Tallinn).
-    let mut day = eng.calendar.working_day_on_or_after(today);
-    if day < today {
-        day = today;
-    }
-    let now = day
-        .at(12, 0, 0, 0)
-        .to_zoned(app.config.timezone())
-        .unwrap()
-        .timestamp();
+    let (day, now) = working_noon(&app, &eng, today);
     let r1 = docgate::reminder::round(&app, &eng, now).await.unwrap();
     assert_eq!(r1.reminders, 1, "{r1:?}");
     assert_eq!(r1.digests, 1, "{r1:?}");
@@ -1243,15 +1249,7 @@ async fn two_schedulers_on_one_postgres_queue_each_reminder_and_digest_once() {
     let mut n = incoming("meeldetuletus kahele", "avts-teabenoue", today, "mari");
     n.registered_at = None;
     let d = a.register.register(n, "t").await.unwrap();
-    let mut day = eng_a.calendar.working_day_on_or_after(today);
-    if day < today {
-        day = today;
-    }
-    let now = day
-        .at(12, 0, 0, 0)
-        .to_zoned(a.config.timezone())
-        .unwrap()
-        .timestamp();
+    let (_, now) = working_noon(&a, &eng_a, today);
     let rounds = |app: App, eng: std::sync::Arc<Engine>| async move {
         let (mut reminders, mut digests) = (0, 0);
         for _ in 0..5 {
