@@ -1117,6 +1117,17 @@ async fn two_workers_on_postgres_send_each_message_once() {
 
 // --------------------------------------------------------------- scheduler
 
+/// The scheduler's settings of these tests: reminders 10 working days ahead to
+/// the official `mari`, the lead's digest from 9 o'clock.
+fn scheduled(c: &mut Config, lead: &str, official: &str) {
+    c.deadlines.reminder_working_days = 10;
+    c.deadlines.digest_to = lead.to_string();
+    c.deadlines.digest_hour = 9;
+    c.deadlines
+        .officials
+        .insert("mari".into(), official.to_string());
+}
+
 /// A working-day moment after the digest hour (noon in Tallinn), on or after
 /// `today`: the day and the moment.
 fn working_noon(app: &App, eng: &Engine, today: Date) -> (Date, jiff::Timestamp) {
@@ -1139,15 +1150,7 @@ async fn reminder_digest_and_restriction_lifting() {
     let dir = tempfile::tempdir().unwrap();
     let lead = format!("juht-{}@example.ee", uuid::Uuid::new_v4().simple());
     let official = format!("mari-{}@example.ee", uuid::Uuid::new_v4().simple());
-    let app = sqlite_app(dir.path(), |c| {
-        c.deadlines.reminder_working_days = 10;
-        c.deadlines.digest_to = lead.clone();
-        c.deadlines.digest_hour = 9;
-        c.deadlines
-            .officials
-            .insert("mari".into(), official.clone());
-    })
-    .await;
+    let app = sqlite_app(dir.path(), |c| scheduled(c, &lead, &official)).await;
     let eng = Engine::from_app(&app).unwrap();
     let today = app.register.today();
     let mut n = incoming("meeldetuletus", "avts-teabenoue", today, "mari");
@@ -1227,14 +1230,7 @@ async fn two_schedulers_on_one_postgres_queue_each_reminder_and_digest_once() {
     let dir_b = tempfile::tempdir().unwrap();
     let lead = format!("juht-{}@example.ee", uuid::Uuid::new_v4().simple());
     let official = format!("mari-{}@example.ee", uuid::Uuid::new_v4().simple());
-    let tweak = |c: &mut Config| {
-        c.deadlines.reminder_working_days = 10;
-        c.deadlines.digest_to = lead.clone();
-        c.deadlines.digest_hour = 9;
-        c.deadlines
-            .officials
-            .insert("mari".into(), official.clone());
-    };
+    let tweak = |c: &mut Config| scheduled(c, &lead, &official);
     let Some(a) = pg_app(dir_a.path(), tweak).await else {
         return;
     };

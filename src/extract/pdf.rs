@@ -83,16 +83,17 @@ pub fn lopdf_text(bytes: &[u8], max_decompressed: u64) -> LopdfOutcome {
     let mut text = String::new();
     let mut total_content: u64 = 0;
     for (&no, &page_id) in &pages {
-        match doc.get_page_content(page_id) {
-            Ok(c) => total_content += c.len() as u64,
+        let content = match doc.get_page_content(page_id) {
+            Ok(c) => c,
             Err(e) => return LopdfOutcome::Unreadable(format!("page {no}: {e}")),
-        }
+        };
+        total_content += content.len() as u64;
         if total_content > max_decompressed {
             return LopdfOutcome::Unreadable(format!(
                 "decompressed page content exceeds {max_decompressed} bytes"
             ));
         }
-        match page_text(&doc, page_id) {
+        match page_text(&doc, page_id, &content) {
             Ok(t) => {
                 text.push_str(&t);
                 if !text.ends_with('\n') {
@@ -114,13 +115,19 @@ pub fn lopdf_text(bytes: &[u8], max_decompressed: u64) -> LopdfOutcome {
 /// `ET`) and a space where it moves along the same line, so that a PDF's lines
 /// never run together ("kokkuvõte" + "Patsient"; lopdf's own `extract_text`
 /// breaks only at `ET`).
-fn page_text(doc: &lopdf::Document, page_id: lopdf::ObjectId) -> lopdf::Result<String> {
+/// `content` is the page's decoded content stream (read and bounded once by
+/// the caller).
+fn page_text(
+    doc: &lopdf::Document,
+    page_id: lopdf::ObjectId,
+    content: &[u8],
+) -> lopdf::Result<String> {
     let encodings: std::collections::BTreeMap<Vec<u8>, lopdf::Encoding> = doc
         .get_page_fonts(page_id)?
         .into_iter()
         .filter_map(|(name, font)| font.get_font_encoding(doc).ok().map(|e| (name, e)))
         .collect();
-    let content = lopdf::content::Content::decode(&doc.get_page_content(page_id)?)?;
+    let content = lopdf::content::Content::decode(content)?;
     let mut text = String::new();
     let mut encoding = None;
     fn line(text: &mut String) {

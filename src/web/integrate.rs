@@ -439,16 +439,16 @@ pub fn deadlines_available() -> bool {
 }
 
 /// Document types (deadline rules) offered in the forms: (rule id, name in the
-/// page's language).
+/// page's language), from the rules `App` loaded once.
 pub fn doc_types(state: &WebState, l: super::i18n::Lang) -> Vec<(String, String)> {
-    match state.app.config.deadlines.rules() {
-        Ok(r) => r
-            .all()
-            .iter()
-            .map(|r| (r.id.clone(), rule_name(r, l)))
-            .collect(),
-        Err(_) => vec![],
-    }
+    state
+        .app
+        .engine
+        .rules
+        .all()
+        .iter()
+        .map(|r| (r.id.clone(), rule_name(r, l)))
+        .collect()
 }
 
 /// A document type's (deadline rule's) name in the page's language; an unknown
@@ -456,12 +456,10 @@ pub fn doc_types(state: &WebState, l: super::i18n::Lang) -> Vec<(String, String)
 pub fn doc_type_name(state: &WebState, l: super::i18n::Lang, id: &str) -> String {
     state
         .app
-        .config
-        .deadlines
-        .rules()
-        .ok()
-        .and_then(|r| r.get(id).map(|r| rule_name(r, l)))
-        .unwrap_or_else(|| id.to_string())
+        .engine
+        .rules
+        .get(id)
+        .map_or_else(|| id.to_string(), |r| rule_name(r, l))
 }
 
 fn rule_name(r: &crate::deadline::Rule, l: super::i18n::Lang) -> String {
