@@ -10,11 +10,16 @@
 //! first, then the other words' lists; it is counted; and it is scored only when
 //! it can still enter the page: once the page is full, a candidate whose upper
 //! bound (the words' block-max scores plus the boosts' maxima) does not beat the
-//! page's lowest score is counted and passed by. When every word is a union of
-//! several terms (a single word that also occurs as a compound part), the
-//! smallest union drives: its lists are merged a block of candidates at a time,
-//! each candidate scored as the sum of its terms (what tantivy's union scores),
-//! and the block's best score bounds it. The scores are tantivy's BM25 with the
+//! page's lowest score is counted and passed by, and the boosts' lists are
+//! sought for a candidate, the largest maximum first, only while its bound
+//! (its words' scores plus the boosts' maxima not yet replaced by their
+//! scores) still beats it. When every word is a union of several terms (a
+//! single word that also occurs as a compound part), the smallest union drives:
+//! its lists are read term at a time into a window of [`WINDOW`] documents'
+//! accumulators (as Lucene's bulk boolean scorer does), each candidate scored as
+//! the sum of its terms (what tantivy's union scores), and the window's best
+//! score bounds it. The relaxed plan ([`run_some`]) reads every word's lists the
+//! same way. The scores are tantivy's BM25 with the
 //! same statistics and boosts as the generic plan, so both plans give the same
 //! page and the same count (a test compares them on random corpora).
 
@@ -27,7 +32,7 @@ use tantivy::query::{Bm25StatisticsProvider, Bm25Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term, TERMINATED};
 
-use super::filter::{Bits, FilterQuery};
+use super::filter::FilterQuery;
 use crate::error::{Error, Result};
 
 /// Terms that add to a match's score, with their boosts.
@@ -150,17 +155,6 @@ impl<'w> Cursor<'w> {
         self.block.doc(self.cur)
     }
 
-    /// The next document (TERMINATED past the end).
-    #[inline]
-    fn next(&mut self) -> DocId {
-        self.cur += 1;
-        if self.cur >= self.block.block_len() {
-            self.block.advance();
-            self.cur = 0;
-        }
-        self.doc()
-    }
-
     /// The first document from `target` on (the cursor never moves back).
     #[inline]
     fn seek(&mut self, target: DocId) -> DocId {
@@ -184,6 +178,28 @@ impl<'w> Cursor<'w> {
     /// The highest score of the current block (see [`run`] on when it is exact).
     fn block_max(&mut self) -> Score {
         self.block.block_max_score(&self.norms, self.bm25)
+    }
+
+    /// Calls `f` with each document before `hi` from the cursor's on, the
+    /// cursor standing on it, and leaves the cursor on the first from `hi`.
+    #[inline]
+    fn drain_before(&mut self, hi: DocId, mut f: impl FnMut(DocId, &Self)) {
+        loop {
+            let n = self.block.block_len();
+            if n == 0 {
+                return;
+            }
+            while self.cur < n {
+                let d = self.block.doc(self.cur);
+                if d >= hi {
+                    return;
+                }
+                f(d, self);
+                self.cur += 1;
+            }
+            self.block.advance();
+            self.cur = 0;
+        }
     }
 
     /// The last document of the current block.
@@ -281,7 +297,11 @@ pub fn run(
             None => None,
         };
         let alive = reader.alive_bitset();
-        let boosts_max: Score = boosts.iter().map(|b| b.bm25.max_score()).sum();
+        let boost_max: Vec<Score> = boosts.iter().map(|b| b.bm25.max_score()).collect();
+        let boosts_max: Score = boost_max.iter().sum();
+        let mut boost_order: Vec<usize> = (0..boosts.len()).collect();
+        boost_order.sort_by(|&a, &b| boost_max[b].total_cmp(&boost_max[a]));
+        let mut boost_sc = vec![0.0 as Score; boosts.len()];
         let keep = |d: DocId| {
             bits.as_ref().is_none_or(|b| b.contains(d)) & alive.is_none_or(|a| a.is_alive(d))
         };
@@ -291,10 +311,12 @@ pub fn run(
         // learn), then each candidate against the other words. A union lead is
         // merged into blocks of up to 128 candidates that pass the filter, each
         // scored as it is merged.
-        let mut docs = [0 as DocId; BLOCK];
-        let mut cand = [0u8; BLOCK];
-        let mut lead_sc = [0 as Score; BLOCK];
+        let mut docs = vec![0 as DocId; WINDOW];
+        let mut cand = vec![0u16; WINDOW];
+        let mut lead_sc = vec![0 as Score; WINDOW];
         let single = lead.len() == 1;
+        let mut wacc = vec![0.0 as Score; WINDOW];
+        let mut held = WinBits::default();
         loop {
             let (m, lead_max) = if single {
                 let lead = &mut lead[0];
@@ -305,57 +327,51 @@ pub fn run(
                 docs[..n].copy_from_slice(lead.block.docs());
                 let mut m = 0;
                 for (i, &d) in docs[..n].iter().enumerate() {
-                    cand[m] = i as u8;
+                    cand[m] = i as u16;
                     m += usize::from(keep(d));
                 }
                 (m, if bounds { lead.block_max() } else { Score::MAX })
             } else {
-                let mut m = 0;
-                let mut best: Score = 0.0;
-                // A one-word query: a candidate whose terms' block maxima cannot
-                // beat the page is counted without being scored.
-                let prune_at = page.threshold().filter(|_| bounds && others.is_empty());
-                while m < BLOCK {
-                    let doc = lead.iter().map(Cursor::doc).min().unwrap_or(TERMINATED);
-                    if doc == TERMINATED {
+                // A union: its terms' lists read a window of documents at a
+                // time, term at a time (see [`run_some`]), each candidate's
+                // score summed in the terms' order; the window's best score
+                // bounds it.
+                let first = lead.iter().map(Cursor::doc).min().unwrap_or(TERMINATED);
+                if first == TERMINATED {
+                    break;
+                }
+                let lo = first - first % 64;
+                let hi = lo.saturating_add(WINDOW as DocId);
+                held.clear();
+                for c in lead.iter_mut() {
+                    c.drain_before(hi, |d, c| {
+                        if keep(d) {
+                            let j = (d - lo) as usize;
+                            wacc[j] += c.score(d);
+                            held.set(j);
+                        }
+                    });
+                }
+                let (mut m, mut best) = (0, 0.0 as Score);
+                held.each(|j| {
+                    docs[m] = lo + j as DocId;
+                    cand[m] = m as u16;
+                    lead_sc[m] = wacc[j];
+                    best = best.max(wacc[j]);
+                    wacc[j] = 0.0;
+                    m += 1;
+                });
+                if m == 0 {
+                    if hi == TERMINATED {
                         break;
                     }
-                    let mut pass = keep(doc);
-                    if let (true, Some(t)) = (pass, prune_at) {
-                        let mut bound = boosts_max;
-                        for c in lead.iter_mut() {
-                            if c.doc() == doc {
-                                bound += c.block_max();
-                            }
-                        }
-                        if bound <= t {
-                            total += 1;
-                            pass = false;
-                        }
-                    }
-                    let mut score: Score = 0.0;
-                    for c in lead.iter_mut() {
-                        if c.doc() == doc {
-                            if pass {
-                                score += c.score(doc);
-                            }
-                            c.next();
-                        }
-                    }
-                    if pass {
-                        docs[m] = doc;
-                        cand[m] = m as u8;
-                        lead_sc[m] = score;
-                        best = best.max(score);
-                        m += 1;
-                    }
-                }
-                if m == 0 {
-                    break;
+                    continue;
                 }
                 (m, best)
             };
-            let threshold = page.threshold().filter(|_| bounds);
+            // A union's bound is its window's best score, exact with any
+            // statistics; a single list's is its block's (see `bounds`).
+            let threshold = page.threshold().filter(|_| bounds || !single);
             if others.is_empty() && threshold.is_some_and(|t| lead_max + boosts_max <= t) {
                 // No document of this block can enter the page: count them.
                 total += m as u64;
@@ -412,10 +428,43 @@ pub fn run(
                         score += c.score(doc);
                     }
                 }
-                for b in boosts.iter_mut() {
-                    if b.seek(doc) == doc {
-                        score += b.score(doc);
+                // The boosts, the largest maximum first, each maximum replaced
+                // by the boost's score as it is sought: once the page is full,
+                // a candidate that cannot beat it is passed by (a margin for
+                // the rounding of sums in another order). Summed in the plan's
+                // order.
+                match page.threshold() {
+                    Some(t) => {
+                        let mut bound = score + boosts_max;
+                        if bound + bound.abs() * 1e-5 <= t {
+                            continue;
+                        }
+                        for &b in &boost_order {
+                            let c = &mut boosts[b];
+                            let s = if c.seek(doc) == doc {
+                                c.score(doc)
+                            } else {
+                                0.0
+                            };
+                            boost_sc[b] = s;
+                            bound += s - boost_max[b];
+                            if bound + bound.abs() * 1e-5 <= t {
+                                continue 'cands;
+                            }
+                        }
                     }
+                    None => {
+                        for (c, s) in boosts.iter_mut().zip(boost_sc.iter_mut()) {
+                            *s = if c.seek(doc) == doc {
+                                c.score(doc)
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                }
+                for s in &boost_sc {
+                    score += s;
                 }
                 page.push(Entry {
                     score,
@@ -462,15 +511,13 @@ pub struct SomePlan {
 /// found — what tantivy's boolean plan of the same query gives (a test
 /// compares them). The page of `limit` from `offset`, best first, and the count.
 ///
-/// The count comes from bitsets: each word's lists are decoded into the set of
-/// the documents that hold it, and the documents in any set (or a near list)
-/// but not in all of them are counted against the filter's bitset. The page is
-/// a union of the words' lists walked in document order with MaxScore
-/// pruning: once the page is full, the words whose most (their weights, the
-/// constant and their near groups' constants, smallest first) cannot lift a
-/// document past the page's lowest score together no longer bring candidates;
-/// their lists are only sought for the candidates the others bring. A common
-/// word's list (its BM25 weight is the lowest) is so mostly skipped.
+/// The count needs every list decoded, so the lists are read term at a time,
+/// a window of [`WINDOW`] documents at a time (as Lucene's bulk boolean
+/// scorer does): each list's documents in the window that pass the filter
+/// add their score to the window's accumulators and set their word's bit;
+/// then the documents of some words but not all are counted and offered to
+/// the page from the bits, without a seek or a merge per document. Windows
+/// where no list has a document are skipped.
 pub fn run_some(
     plan: &SomePlan,
     searcher: &Searcher,
@@ -495,22 +542,6 @@ pub fn run_some(
             .collect::<Result<Vec<_>>>()?;
         word_w.push((weights(&w.terms[..])?, weights(&w.boosts[..])?, near));
     }
-    // The most a word adds to a document's score: its terms' and boosts'
-    // weights (a BM25 score stays below its weight: `upper`), the constant
-    // where it matched, and its near groups' constants.
-    let word_max: Vec<Score> = plan
-        .words
-        .iter()
-        .zip(&word_w)
-        .map(|(w, (tw, bw, _))| {
-            tw.iter().chain(bw).map(upper).sum::<Score>()
-                + plan.matched
-                + w.near.iter().map(|(_, c)| *c).sum::<Score>()
-        })
-        .collect();
-    // The words from the least they can add to the most.
-    let mut by_max: Vec<usize> = (0..plan.words.len()).collect();
-    by_max.sort_by(|&a, &b| word_max[a].total_cmp(&word_max[b]));
     let k = (limit + offset).max(1);
     let mut page = Page {
         k,
@@ -522,13 +553,21 @@ pub fn run_some(
         boosts: Vec<Cursor<'w>>,
         near: Vec<(Vec<Cursor<'w>>, Score)>,
     }
+    // The window's accumulators: the score so far and the current word's, and
+    // the documents some word (or a near spelling) holds, every word holds,
+    // the current word holds, and one near group holds.
+    let mut acc = vec![0.0 as Score; WINDOW];
+    let mut wacc = vec![0.0 as Score; WINDOW];
+    let (mut any, mut every) = (WinBits::default(), WinBits::default());
+    let (mut held, mut near_held, mut touched) =
+        (WinBits::default(), WinBits::default(), WinBits::default());
     for (seg, reader) in searcher.segment_readers().iter().enumerate() {
         let bits = match &plan.filter {
             Some(f) => Some(f.segment_bits(reader).map_err(search_err)?),
             None => None,
         };
+        let pass = |d: DocId| bits.as_ref().is_none_or(|b| b.contains(d));
         let alive = reader.alive_bitset();
-        total += count_some(plan, reader, bits.as_deref(), alive)?;
         let mut words = Vec::with_capacity(plan.words.len());
         for (w, (tw, bw, nw)) in plan.words.iter().zip(&word_w) {
             let mut word = Word {
@@ -553,177 +592,175 @@ pub fn run_some(
             }
             words.push(word);
         }
-        // The words that bring candidates: all of them until the page is full,
-        // then those after the longest run (in `by_max`) whose maxima together
-        // do not beat the page's lowest score.
-        let mut essential = vec![true; words.len()];
-        let mut at_threshold: Option<Score> = None;
-        let mut doc: DocId = 0;
         loop {
-            let threshold = page.threshold();
-            if threshold != at_threshold {
-                at_threshold = threshold;
-                if let Some(t) = threshold {
-                    let mut sum: Score = 0.0;
-                    for &i in &by_max {
-                        sum += word_max[i];
-                        // A margin for the rounding of sums in another order.
-                        essential[i] = sum + sum.abs() * 1e-5 > t;
-                    }
-                }
-            }
-            // The next candidate: the first document from `doc` on in an
-            // essential word's lists.
-            let mut next = TERMINATED;
-            for (w, _) in words.iter_mut().zip(&essential).filter(|(_, e)| **e) {
-                for c in w
-                    .terms
-                    .iter_mut()
-                    .chain(w.near.iter_mut().flat_map(|(g, _)| g.iter_mut()))
-                {
-                    next = next.min(c.seek(doc));
-                }
-            }
-            if next == TERMINATED {
+            // The next window: from the first document any list still holds
+            // (boosts bring no documents of their own).
+            let first = words
+                .iter()
+                .flat_map(|w| w.terms.iter().chain(w.near.iter().flat_map(|(g, _)| g)))
+                .map(Cursor::doc)
+                .min()
+                .unwrap_or(TERMINATED);
+            if first == TERMINATED {
                 break;
             }
-            doc = next;
-            let pass = bits.as_ref().is_none_or(|b| b.contains(doc))
-                && alive.is_none_or(|a| a.is_alive(doc));
-            if pass {
-                let mut all = true;
-                let mut score: Score = 0.0;
-                for w in words.iter_mut() {
-                    let mut matched = false;
-                    let mut s: Score = 0.0;
-                    for c in w.terms.iter_mut() {
-                        if c.seek(doc) == doc {
-                            matched = true;
-                            s += c.score(doc);
+            let lo = first - first % 64;
+            let hi = lo.saturating_add(WINDOW as DocId);
+            any.clear();
+            every.clear();
+            for (i, w) in words.iter_mut().enumerate() {
+                held.clear();
+                // The word's terms, in order (each document's sum in the
+                // order of the document-at-a-time plans).
+                for c in w.terms.iter_mut() {
+                    c.drain_before(hi, |d, c| {
+                        if pass(d) {
+                            let j = (d - lo) as usize;
+                            wacc[j] += c.score(d);
+                            held.set(j);
                         }
-                    }
-                    if matched {
-                        for b in w.boosts.iter_mut() {
-                            if b.seek(doc) == doc {
-                                s += b.score(doc);
-                            }
-                        }
-                        s += plan.matched;
-                    }
-                    all &= matched;
-                    for (g, c) in w.near.iter_mut() {
-                        let mut found = false;
-                        for n in g.iter_mut() {
-                            found |= n.seek(doc) == doc;
-                        }
-                        if found {
-                            s += *c;
-                        }
-                    }
-                    score += s;
+                    });
                 }
-                if !all {
+                // Its boosts where it matched, then the constant.
+                for b in w.boosts.iter_mut() {
+                    // A boost's list may hold documents the word's do not.
+                    b.seek(lo);
+                    b.drain_before(hi, |d, b| {
+                        let j = (d - lo) as usize;
+                        if held.has(j) {
+                            wacc[j] += b.score(d);
+                        }
+                    });
+                }
+                held.each(|j| wacc[j] += plan.matched);
+                touched.copy_from(&held);
+                // Its near groups: a constant where any of a group's terms is.
+                for (g, c) in w.near.iter_mut() {
+                    near_held.clear();
+                    for n in g.iter_mut() {
+                        n.drain_before(hi, |d, _| {
+                            if pass(d) {
+                                near_held.set((d - lo) as usize);
+                            }
+                        });
+                    }
+                    near_held.each(|j| wacc[j] += *c);
+                    touched.or(&near_held);
+                }
+                touched.each(|j| {
+                    acc[j] += wacc[j];
+                    wacc[j] = 0.0;
+                });
+                any.or(&touched);
+                if i == 0 {
+                    every.copy_from(&held);
+                } else {
+                    every.and(&held);
+                }
+            }
+            // The documents of some words but not all: counted and offered.
+            any.each(|j| {
+                let doc = lo + j as DocId;
+                if !every.has(j) && alive.is_none_or(|a| a.is_alive(doc)) {
+                    total += 1;
                     page.push(Entry {
-                        score,
+                        score: acc[j],
                         seg: seg as u32,
                         doc,
                     });
                 }
+                acc[j] = 0.0;
+            });
+            if hi == TERMINATED {
+                break;
             }
-            doc += 1;
         }
     }
     Ok((page.hits(offset, limit), total))
 }
 
-/// The documents of one segment that hold some of the plan's words (or a near
-/// spelling) but not all of them, pass `bits` and are alive: each word's lists
-/// decoded into a bitset of its documents, then counted word by word of the
-/// sets (see [`run_some`]).
-fn count_some(
-    plan: &SomePlan,
-    reader: &SegmentReader,
-    bits: Option<&Bits>,
-    alive: Option<&tantivy::fastfield::AliveBitSet>,
-) -> Result<u64> {
-    let n = (reader.max_doc() as usize).div_ceil(64);
-    let mut any = vec![0u64; n];
-    let mut every: Option<Vec<u64>> = None;
-    let mut set = vec![0u64; n];
-    for w in &plan.words {
-        set.iter_mut().for_each(|x| *x = 0);
-        for (t, _) in &w.terms {
-            or_postings(reader, t, &mut set)?;
-        }
-        for (g, _) in &w.near {
-            for t in g {
-                or_postings(reader, t, &mut any)?;
-            }
-        }
-        for (a, s) in any.iter_mut().zip(&set) {
-            *a |= s;
-        }
-        match &mut every {
-            None => every = Some(set.clone()),
-            Some(e) => {
-                for (e, s) in e.iter_mut().zip(&set) {
-                    *e &= s;
-                }
-            }
-        }
-    }
-    let every = every.unwrap_or_else(|| vec![0u64; n]);
-    let mut count = 0u64;
-    for (i, (a, e)) in any.iter().zip(&every).enumerate() {
-        let mut m = a & !e;
-        if let Some(b) = bits {
-            m &= b.words().get(i).copied().unwrap_or(0);
-        }
-        if m == 0 {
-            continue;
-        }
-        match alive {
-            None => count += u64::from(m.count_ones()),
-            Some(alive) => {
-                while m != 0 {
-                    let d = (i * 64) as DocId + m.trailing_zeros();
-                    count += u64::from(alive.is_alive(d));
-                    m &= m - 1;
-                }
-            }
-        }
-    }
-    Ok(count)
+/// The documents of a relaxed search's window (see [`run_some`]).
+const WINDOW: usize = 4096;
+/// A window's bits in 64-bit words.
+const WIN_WORDS: usize = WINDOW / 64;
+
+/// A window's documents as bits, with a summary of its non-zero words, so
+/// that clearing and walking it cost what it holds, not the window's size.
+struct WinBits {
+    words: [u64; WIN_WORDS],
+    /// Bit `i`: word `i` may be non-zero.
+    nz: u64,
 }
 
-/// Sets the bit of every document of `term`'s list in `set`.
-fn or_postings(reader: &SegmentReader, term: &Term, set: &mut [u64]) -> Result<()> {
-    let inv = reader.inverted_index(term.field()).map_err(search_err)?;
-    let Some(mut block) = inv
-        .read_block_postings(term, IndexRecordOption::Basic)
-        .map_err(|e| Error::internal(format!("search failed: cannot read postings: {e}")))?
-    else {
-        return Ok(());
-    };
-    loop {
-        let docs = block.docs();
-        if docs.is_empty() {
-            return Ok(());
+impl Default for WinBits {
+    fn default() -> Self {
+        WinBits {
+            words: [0; WIN_WORDS],
+            nz: 0,
         }
-        for &d in docs {
-            if let Some(w) = set.get_mut(d as usize / 64) {
-                *w |= 1 << (d % 64);
-            }
-        }
-        block.advance();
     }
 }
 
-/// An upper bound of every score of a term weighted by `w`: its weight (BM25's
-/// term-frequency factor tf / (tf + norm) stays below 1; with the shortest
-/// norm and the largest frequency it rounds to 1).
-fn upper(w: &Bm25Weight) -> Score {
-    w.score(0, u32::MAX)
+impl WinBits {
+    #[inline]
+    fn set(&mut self, j: usize) {
+        self.words[j / 64] |= 1 << (j % 64);
+        self.nz |= 1 << (j / 64);
+    }
+
+    #[inline]
+    fn has(&self, j: usize) -> bool {
+        self.words[j / 64] & (1 << (j % 64)) != 0
+    }
+
+    fn clear(&mut self) {
+        let mut m = self.nz;
+        while m != 0 {
+            self.words[m.trailing_zeros() as usize] = 0;
+            m &= m - 1;
+        }
+        self.nz = 0;
+    }
+
+    fn copy_from(&mut self, o: &WinBits) {
+        self.clear();
+        self.or(o);
+    }
+
+    fn or(&mut self, o: &WinBits) {
+        let mut m = o.nz;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            self.words[i] |= o.words[i];
+            m &= m - 1;
+        }
+        self.nz |= o.nz;
+    }
+
+    fn and(&mut self, o: &WinBits) {
+        let mut m = self.nz;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            self.words[i] &= o.words[i];
+            m &= m - 1;
+        }
+        self.nz &= o.nz;
+    }
+
+    /// Calls `f` with each set bit's index, in order.
+    #[inline]
+    fn each(&self, mut f: impl FnMut(usize)) {
+        let mut m = self.nz;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            let mut w = self.words[i];
+            while w != 0 {
+                f(i * 64 + w.trailing_zeros() as usize);
+                w &= w - 1;
+            }
+            m &= m - 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -956,6 +993,49 @@ mod tests {
         }
         // Most pages are filled with relaxed hits: the comparison is real.
         assert!(full >= 120, "only {full} of 240 pages full of relaxed hits");
+    }
+
+    /// A segment of many thousand documents is read a window at a time by
+    /// the relaxed plan and by a union's: pages and counts across windows,
+    /// with deletions, are the generic plan's (words that are compound parts,
+    /// so that unions drive, and random queries, relaxed ones among them).
+    #[test]
+    fn windows_of_a_large_segment_give_the_generic_plans_page_and_count() {
+        let (mut relaxed, mut unions) = (0, 0);
+        for seed in [21, 22] {
+            let (f, index) = corpus_of(seed, 12_000, true, 3);
+            let searcher = index.reader().unwrap().searcher();
+            assert_eq!(searcher.segment_readers().len(), 1);
+            assert!(searcher.segment_readers()[0].max_doc() as usize > 2 * super::WINDOW);
+            let mut rng = StdRng::seed_from_u64(seed);
+            for i in 0..40 {
+                let query = match i % 4 {
+                    0 => ["vägivald", "ohver", "kelmus", "vägivald ohver"][i / 4 % 4].to_string(),
+                    n => text(&mut rng, n),
+                };
+                let (one_pass, parts) =
+                    check_query(&f, &searcher, &searcher, &mut rng, query.clone());
+                assert!(one_pass || query.contains('/'), "{query}");
+                unions += usize::from(parts);
+                // A deep, long page: three words seldom meet in these short
+                // texts, so that relaxed hits fill it.
+                let req = SearchRequest {
+                    query,
+                    limit: 100,
+                    offset: rng.gen_range(0..60),
+                    ..Default::default()
+                };
+                let fast = rank(&f, &searcher, &searcher, &req, Access::Public).unwrap();
+                let generic =
+                    rank_with(&f, &searcher, &searcher, &req, Access::Public, false).unwrap();
+                same_page(&fast, &generic, &format!("{req:?}"));
+                assert_eq!(fast.all_hits, generic.all_hits, "{req:?}: all-words hits");
+                assert_eq!(fast.relaxed, generic.relaxed, "{req:?}: relaxed count");
+                relaxed += usize::from(fast.top.len() > fast.all_hits);
+            }
+        }
+        assert!(unions >= 20, "only {unions} queries with unions");
+        assert!(relaxed >= 5, "only {relaxed} relaxed queries");
     }
 
     /// Words that are also compound parts, alone (a union drives the plan) and
