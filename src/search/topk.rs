@@ -311,11 +311,13 @@ pub fn run(
         // learn), then each candidate against the other words. A union lead is
         // merged into blocks of up to 128 candidates that pass the filter, each
         // scored as it is merged.
-        let mut docs = vec![0 as DocId; WINDOW];
-        let mut cand = vec![0u16; WINDOW];
-        let mut lead_sc = vec![0 as Score; WINDOW];
         let single = lead.len() == 1;
-        let mut wacc = vec![0.0 as Score; WINDOW];
+        // A single list's block, or a union's window (and its accumulators).
+        let (len, acc_len) = if single { (BLOCK, 0) } else { (WINDOW, WINDOW) };
+        let mut docs = vec![0 as DocId; len];
+        let mut cand = vec![0u16; len];
+        let mut lead_sc = vec![0 as Score; len];
+        let mut wacc = vec![0.0 as Score; acc_len];
         let mut held = WinBits::default();
         loop {
             let (m, lead_max) = if single {
@@ -882,6 +884,17 @@ mod tests {
         }
     }
 
+    /// The one-pass answer to a public search, checked against the generic
+    /// plan's: the same page, all-words hits and relaxed count.
+    fn public_as_generic(f: &Fields, searcher: &Searcher, req: &SearchRequest) -> Ranked {
+        let fast = rank(f, searcher, searcher, req, Access::Public).unwrap();
+        let generic = rank_with(f, searcher, searcher, req, Access::Public, false).unwrap();
+        same_page(&fast, &generic, &format!("{req:?}"));
+        assert_eq!(fast.all_hits, generic.all_hits, "{req:?}: all-words hits");
+        assert_eq!(fast.relaxed, generic.relaxed, "{req:?}: relaxed count");
+        fast
+    }
+
     /// Whether the one-pass plan answered, and whether its words held a
     /// compound part's term.
     fn check(f: &Fields, searcher: &Searcher, stats: &Searcher, rng: &mut StdRng) -> (bool, bool) {
@@ -982,12 +995,7 @@ mod tests {
                     offset: rng.gen_range(0..40),
                     ..Default::default()
                 };
-                let fast = rank(&f, &searcher, &searcher, &req, Access::Public).unwrap();
-                let generic =
-                    rank_with(&f, &searcher, &searcher, &req, Access::Public, false).unwrap();
-                same_page(&fast, &generic, &format!("{req:?}"));
-                assert_eq!(fast.all_hits, generic.all_hits, "{req:?}: all-words hits");
-                assert_eq!(fast.relaxed, generic.relaxed, "{req:?}: relaxed count");
+                let fast = public_as_generic(&f, &searcher, &req);
                 full += usize::from(fast.top.len() == req.limit && fast.top.len() > fast.all_hits);
             }
         }
@@ -1025,12 +1033,7 @@ mod tests {
                     offset: rng.gen_range(0..60),
                     ..Default::default()
                 };
-                let fast = rank(&f, &searcher, &searcher, &req, Access::Public).unwrap();
-                let generic =
-                    rank_with(&f, &searcher, &searcher, &req, Access::Public, false).unwrap();
-                same_page(&fast, &generic, &format!("{req:?}"));
-                assert_eq!(fast.all_hits, generic.all_hits, "{req:?}: all-words hits");
-                assert_eq!(fast.relaxed, generic.relaxed, "{req:?}: relaxed count");
+                let fast = public_as_generic(&f, &searcher, &req);
                 relaxed += usize::from(fast.top.len() > fast.all_hits);
             }
         }
