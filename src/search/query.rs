@@ -1293,6 +1293,19 @@ fn relaxable_words(n: &Node) -> Option<Vec<String>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// The all-words page and its exact count, without relaxed hits: the same
+/// answer PostgreSQL's full-text search gives (the benchmark's like-for-like
+/// measure beside [`rank`]).
+pub fn rank_all_words(
+    f: &Fields,
+    searcher: &Searcher,
+    stats: &Searcher,
+    req: &SearchRequest,
+    access: Access,
+) -> Result<Ranked> {
+    rank_all(f, searcher, stats, req, access, true)
+}
+
 fn rank_all(
     f: &Fields,
     searcher: &Searcher,
