@@ -555,9 +555,14 @@ pub fn run_some(
     };
     let mut total = 0u64;
     struct Word<'w> {
-        terms: Vec<Cursor<'w>>,
-        boosts: Vec<Cursor<'w>>,
-        near: Vec<(Vec<Cursor<'w>>, Score)>,
+        /// Its terms' and boosts' lists, each with the near group its term is
+        /// also in (a word's own spelling is often one of its terms, in the
+        /// title one of its boosts: each list is read once).
+        terms: Vec<(Cursor<'w>, Option<usize>)>,
+        boosts: Vec<(Cursor<'w>, Option<usize>)>,
+        /// Its near groups: the lists of their terms that are not the word's,
+        /// the constant, and the window's documents that hold the group.
+        near: Vec<(Vec<Cursor<'w>>, Score, WinBits)>,
     }
     // The window's accumulators: the score so far and the current word's, and
     // the documents some word (or a near spelling) holds, every word holds,
@@ -565,8 +570,7 @@ pub fn run_some(
     let mut acc = vec![0.0 as Score; WINDOW];
     let mut wacc = vec![0.0 as Score; WINDOW];
     let (mut any, mut every) = (WinBits::default(), WinBits::default());
-    let (mut held, mut near_held, mut touched) =
-        (WinBits::default(), WinBits::default(), WinBits::default());
+    let (mut held, mut touched) = (WinBits::default(), WinBits::default());
     for (seg, reader) in searcher.segment_readers().iter().enumerate() {
         let bits = match &plan.filter {
             Some(f) => Some(f.segment_bits(reader).map_err(search_err)?),
@@ -581,29 +585,44 @@ pub fn run_some(
                 boosts: Vec::new(),
                 near: Vec::new(),
             };
+            // The near group a term of the word's is also in.
+            let near_of = |t: &Term| w.near.iter().position(|(g, _)| g.contains(t));
             for ((t, _), wt) in w.terms.iter().zip(tw) {
-                word.terms.extend(Cursor::open(reader, t, wt)?);
+                if let Some(c) = Cursor::open(reader, t, wt)? {
+                    word.terms.push((c, near_of(t)));
+                }
             }
             for ((t, _), wt) in w.boosts.iter().zip(bw) {
-                word.boosts.extend(Cursor::open(reader, t, wt)?);
+                if let Some(c) = Cursor::open(reader, t, wt)? {
+                    word.boosts.push((c, near_of(t)));
+                }
             }
-            for ((g, c), gw) in w.near.iter().zip(nw) {
+            for (gi, ((g, c), gw)) in w.near.iter().zip(nw).enumerate() {
                 let mut cs = Vec::new();
                 for (t, wt) in g.iter().zip(gw) {
-                    cs.extend(Cursor::open(reader, t, wt)?);
+                    let own = w.terms.iter().chain(&w.boosts).any(|(o, _)| o == t)
+                        && near_of(t) == Some(gi);
+                    if !own {
+                        cs.extend(Cursor::open(reader, t, wt)?);
+                    }
                 }
-                if !cs.is_empty() {
-                    word.near.push((cs, *c));
-                }
+                word.near.push((cs, *c, WinBits::default()));
             }
             words.push(word);
         }
         loop {
             // The next window: from the first document any list still holds
-            // (boosts bring no documents of their own).
+            // (boosts bring no documents of their own, except as near
+            // spellings).
             let first = words
                 .iter()
-                .flat_map(|w| w.terms.iter().chain(w.near.iter().flat_map(|(g, _)| g)))
+                .flat_map(|w| {
+                    w.terms
+                        .iter()
+                        .chain(w.boosts.iter().filter(|(_, g)| g.is_some()))
+                        .map(|(c, _)| c)
+                        .chain(w.near.iter().flat_map(|(g, _, _)| g))
+                })
                 .map(Cursor::doc)
                 .min()
                 .unwrap_or(TERMINATED);
@@ -615,43 +634,78 @@ pub fn run_some(
             any.clear();
             every.clear();
             for (i, w) in words.iter_mut().enumerate() {
+                let Word {
+                    terms,
+                    boosts,
+                    near,
+                } = w;
                 held.clear();
+                for (_, _, found) in near.iter_mut() {
+                    found.clear();
+                }
                 // The word's terms, in order (each document's sum in the
-                // order of the document-at-a-time plans).
-                for c in w.terms.iter_mut() {
-                    c.drain_before(hi, |d, c| {
-                        if pass(d) {
-                            let j = (d - lo) as usize;
-                            wacc[j] += c.score(d);
-                            held.set(j);
+                // order of the document-at-a-time plans), each also setting
+                // the bits of the near group it is in.
+                for (c, also) in terms.iter_mut() {
+                    match also {
+                        None => c.drain_before(hi, |d, c| {
+                            if pass(d) {
+                                let j = (d - lo) as usize;
+                                wacc[j] += c.score(d);
+                                held.set(j);
+                            }
+                        }),
+                        Some(g) => {
+                            let found = &mut near[*g].2;
+                            c.drain_before(hi, |d, c| {
+                                if pass(d) {
+                                    let j = (d - lo) as usize;
+                                    wacc[j] += c.score(d);
+                                    held.set(j);
+                                    found.set(j);
+                                }
+                            })
                         }
-                    });
+                    }
                 }
                 // Its boosts where it matched, then the constant.
-                for b in w.boosts.iter_mut() {
+                for (b, also) in boosts.iter_mut() {
                     // A boost's list may hold documents the word's do not.
                     b.seek(lo);
-                    b.drain_before(hi, |d, b| {
-                        let j = (d - lo) as usize;
-                        if held.has(j) {
-                            wacc[j] += b.score(d);
+                    match also {
+                        None => b.drain_before(hi, |d, b| {
+                            let j = (d - lo) as usize;
+                            if held.has(j) {
+                                wacc[j] += b.score(d);
+                            }
+                        }),
+                        Some(g) => {
+                            let found = &mut near[*g].2;
+                            b.drain_before(hi, |d, b| {
+                                let j = (d - lo) as usize;
+                                if held.has(j) {
+                                    wacc[j] += b.score(d);
+                                }
+                                if pass(d) {
+                                    found.set(j);
+                                }
+                            })
                         }
-                    });
+                    }
                 }
                 held.each(|j| wacc[j] += plan.matched);
                 touched.copy_from(&held);
                 // Its near groups: a constant where any of a group's terms is.
-                for (g, c) in w.near.iter_mut() {
-                    near_held.clear();
+                for (g, c, found) in near.iter_mut() {
                     for n in g.iter_mut() {
                         n.drain_before(hi, |d, _| {
                             if pass(d) {
-                                near_held.set((d - lo) as usize);
+                                found.set((d - lo) as usize);
                             }
                         });
                     }
-                    near_held.each(|j| wacc[j] += *c);
-                    touched.or(&near_held);
+                    found.each(|j| wacc[j] += *c);
+                    touched.or(found);
                 }
                 touched.each(|j| {
                     acc[j] += wacc[j];
