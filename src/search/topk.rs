@@ -647,51 +647,32 @@ pub fn run_some(
                 // order of the document-at-a-time plans), each also setting
                 // the bits of the near group it is in.
                 for (c, also) in terms.iter_mut() {
-                    match also {
-                        None => c.drain_before(hi, |d, c| {
-                            if pass(d) {
-                                let j = (d - lo) as usize;
-                                wacc[j] += c.score(d);
-                                held.set(j);
+                    let mut found = also.map(|g| &mut near[g].2);
+                    c.drain_before(hi, |d, c| {
+                        if pass(d) {
+                            let j = (d - lo) as usize;
+                            wacc[j] += c.score(d);
+                            held.set(j);
+                            if let Some(f) = found.as_deref_mut() {
+                                f.set(j);
                             }
-                        }),
-                        Some(g) => {
-                            let found = &mut near[*g].2;
-                            c.drain_before(hi, |d, c| {
-                                if pass(d) {
-                                    let j = (d - lo) as usize;
-                                    wacc[j] += c.score(d);
-                                    held.set(j);
-                                    found.set(j);
-                                }
-                            })
                         }
-                    }
+                    });
                 }
                 // Its boosts where it matched, then the constant.
                 for (b, also) in boosts.iter_mut() {
                     // A boost's list may hold documents the word's do not.
                     b.seek(lo);
-                    match also {
-                        None => b.drain_before(hi, |d, b| {
-                            let j = (d - lo) as usize;
-                            if held.has(j) {
-                                wacc[j] += b.score(d);
-                            }
-                        }),
-                        Some(g) => {
-                            let found = &mut near[*g].2;
-                            b.drain_before(hi, |d, b| {
-                                let j = (d - lo) as usize;
-                                if held.has(j) {
-                                    wacc[j] += b.score(d);
-                                }
-                                if pass(d) {
-                                    found.set(j);
-                                }
-                            })
+                    let mut found = also.map(|g| &mut near[g].2);
+                    b.drain_before(hi, |d, b| {
+                        let j = (d - lo) as usize;
+                        if held.has(j) {
+                            wacc[j] += b.score(d);
                         }
-                    }
+                        if let Some(f) = found.as_deref_mut().filter(|_| pass(d)) {
+                            f.set(j);
+                        }
+                    });
                 }
                 held.each(|j| wacc[j] += plan.matched);
                 touched.copy_from(&held);
