@@ -132,12 +132,33 @@ impl TestEnv {
 }
 
 /// A free TCP port on the loopback address (for a server a test starts).
+///
+/// The port is taken below the kernel's ephemeral range (32768 and up on
+/// Linux), never from it: a port the kernel hands out for `bind(0)` can be
+/// handed to another test at the same moment, and a test that keeps
+/// connecting to an ephemeral port nothing listens on can be answered by
+/// its own socket (a TCP self-connect, when the kernel picks that port as
+/// the source). Each call in a process gives a different port; processes
+/// start at different places by their id, and a port something holds is
+/// passed over.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind a free loopback port")
-        .local_addr()
-        .expect("local address")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id().wrapping_mul(7919)) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {LOW}..{}", LOW + SPAN)
 }
 
 /// The password [`add_user`] gives every test user.
@@ -188,4 +209,31 @@ pub async fn raw_pool(app: &crate::app::App) -> sqlx::AnyPool {
         .connect(&app.config.database_url())
         .await
         .expect("a raw connection to the test database")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_port;
+
+    /// Guards the config-start test that once saw "something listened" on a
+    /// port it only watched: ports come from below the ephemeral range (no
+    /// self-connect), and threads asking at once never get the same one.
+    #[test]
+    fn free_ports_are_below_the_ephemeral_range_and_never_given_twice() {
+        let ports: Vec<u16> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| (0..50).map(|_| free_port()).collect::<Vec<_>>()))
+                .collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        let mut seen = std::collections::HashSet::new();
+        for p in &ports {
+            assert!(
+                (20_000..32_000).contains(p),
+                "port {p} outside 20000..32000"
+            );
+            assert!(seen.insert(*p), "port {p} given twice");
+        }
+        assert_eq!(seen.len(), 400);
+    }
 }
