@@ -186,19 +186,37 @@ impl<'w> Cursor<'w> {
     /// Calls `f` with each document before `hi` from the cursor's on, the
     /// cursor standing on it, and leaves the cursor on the first from `hi`.
     #[inline]
-    fn drain_before(&mut self, hi: DocId, mut f: impl FnMut(DocId, &Self)) {
+    fn drain_before(&mut self, hi: DocId, f: impl FnMut(DocId, &Self)) {
+        self.drain_blocks_before(hi, |_| {}, f);
+    }
+
+    /// [`Cursor::drain_before`], calling `block` first in each block that
+    /// holds a document before `hi` (the cursor in that block).
+    #[inline]
+    fn drain_blocks_before(
+        &mut self,
+        hi: DocId,
+        mut block: impl FnMut(&mut Self),
+        mut f: impl FnMut(DocId, &Self),
+    ) {
         loop {
             let n = self.block.block_len();
             if n == 0 {
                 return;
             }
-            while self.cur < n {
-                let d = self.block.doc(self.cur);
-                if d >= hi {
+            if self.cur < n {
+                if self.block.doc(self.cur) >= hi {
                     return;
                 }
-                f(d, self);
-                self.cur += 1;
+                block(self);
+                while self.cur < n {
+                    let d = self.block.doc(self.cur);
+                    if d >= hi {
+                        return;
+                    }
+                    f(d, self);
+                    self.cur += 1;
+                }
             }
             self.block.advance();
             self.cur = 0;
@@ -341,7 +359,7 @@ pub fn run(
                 (m, if bounds { lead.block_max() } else { Score::MAX })
             } else {
                 // A union: its terms' lists read a window of documents at a
-                // time, term at a time (see [`run_some`]), the filter applied
+                // time, term at a time (see [`WinList`]), the filter applied
                 // to the window's bits; a candidate is scored (the sum of its
                 // terms' scores, in the terms' order) only when it can still
                 // enter the page, and the sum of the lists' maxima in the
@@ -746,36 +764,23 @@ impl WinList {
     fn fill(&mut self, c: &mut Cursor, lo: DocId, hi: DocId, bounds: bool) {
         self.bits.clear();
         self.max = 0.0;
-        loop {
-            let n = c.block.block_len();
-            if n == 0 {
-                return;
-            }
-            if c.cur >= n {
-                c.block.advance();
-                c.cur = 0;
-                continue;
-            }
-            if c.block.doc(c.cur) >= hi {
-                return;
-            }
-            let m = if bounds {
-                c.block_max()
-            } else {
-                c.bm25.max_score()
-            };
-            self.max = self.max.max(m);
-            while c.cur < n {
-                let d = c.block.doc(c.cur);
-                if d >= hi {
-                    return;
-                }
+        let (bits, tf, max) = (&mut self.bits, &mut self.tf, &mut self.max);
+        c.drain_blocks_before(
+            hi,
+            |c| {
+                let m = if bounds {
+                    c.block_max()
+                } else {
+                    c.bm25.max_score()
+                };
+                *max = max.max(m);
+            },
+            |d, c| {
                 let j = (d - lo) as usize;
-                self.bits.set(j);
-                self.tf[j] = c.block.freq(c.cur);
-                c.cur += 1;
-            }
-        }
+                bits.set(j);
+                tf[j] = c.block.freq(c.cur);
+            },
+        );
     }
 
     /// The score of the window's document `j` (one the list holds).
@@ -786,7 +791,8 @@ impl WinList {
     }
 }
 
-/// The documents of a relaxed search's window (see [`run_some`]).
+/// The documents of a window: a relaxed search's (see [`run_some`]) and a
+/// union lead's (see [`WinList`]).
 const WINDOW: usize = 4096;
 /// A window's bits in 64-bit words.
 const WIN_WORDS: usize = WINDOW / 64;
